@@ -1,0 +1,1 @@
+"""buildpack-python: a classic (bin/detect, bin/compile, bin/release) Python buildpack."""

@@ -1,0 +1,178 @@
+"""``bin/compile BUILD_DIR CACHE_DIR [ENV_DIR]``: turn an app dir into a runnable slug.
+
+Inputs (app dir, config vars, store, cache) become a plan first — everything that can
+be wrong with the app is found before anything is written — then the steps run. If a
+step fails, what this build added to BUILD_DIR is removed again; the cache only ever
+receives complete, verified entries.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+from dataclasses import dataclass
+from pathlib import Path
+
+from buildpack import output, pip_install, platform_info, procfile, profile_d, relocate, settings
+from buildpack.envdir import lookup, read_env_dir
+from buildpack.manifest import RuntimeEntry
+from buildpack.output import BuildError
+from buildpack.runtime import provision
+from buildpack.store import StoreLocation, parse_location, read_manifest
+from buildpack.subprocess_env import build_env
+from buildpack.versions import RUNTIME_TXT, default_request, read_runtime_txt, resolve
+
+PYTHON_DIR = Path(".heroku") / "python"
+SECRET_HINTS = ("KEY", "TOKEN", "SECRET", "PASSWORD", "PASS", "CREDENTIAL", "AUTH")
+
+
+@dataclass(frozen=True)
+class Plan:
+    build_dir: Path
+    cache_dir: Path
+    config: dict[str, str]
+    process_types: dict[str, str] | None
+    store: StoreLocation
+    runtime: RuntimeEntry
+    requirements: Path | None
+
+
+def _parse_args(argv: list[str]) -> tuple[Path, Path, Path | None]:
+    if len(argv) < 2:
+        raise BuildError("Usage: bin/compile BUILD_DIR CACHE_DIR [ENV_DIR]",
+                         "The platform passes the app's build dir and a cache dir.")
+    build_dir = Path(argv[0]).resolve()
+    if not build_dir.is_dir():
+        raise BuildError(f"BUILD_DIR {argv[0]} is not a directory")
+    env_dir = Path(argv[2]) if len(argv) > 2 and argv[2] else None
+    return build_dir, Path(argv[1]).resolve(), env_dir
+
+
+def _requirements_file(build_dir: Path) -> Path | None:
+    path = build_dir / "requirements.txt"
+    if not path.exists() and not path.is_symlink():
+        return None
+    if not path.is_file():
+        raise BuildError(
+            "requirements.txt is not a regular file",
+            "requirements.txt is a directory or a link to a file that does not exist.\n"
+            "Make it a plain text file listing the app's dependencies, one per line.",
+        )
+    return path
+
+
+def _matching_entries(entries: list[RuntimeEntry], store: StoreLocation) -> list[RuntimeEntry]:
+    stack, arch = platform_info.current_stack(), platform_info.current_arch()
+    matching = [e for e in entries if e.stack == stack and e.arch == arch]
+    if not matching:
+        others = sorted({f"{e.stack}/{e.arch}" for e in entries}) or ["nothing"]
+        raise BuildError(
+            f"The runtime store has no Python for {stack}/{arch}",
+            f"The runtime store at {store.display} holds runtimes for: {', '.join(others)}.\n"
+            f"This build runs on stack {stack!r}, architecture {arch!r}.\n\n"
+            "Add runtimes built on this stack to the store (bin/build-runtime-store), or\n"
+            "point PYTHON_RUNTIME_STORE at a store that has them.",
+        )
+    return matching
+
+
+def _read_procfile(build_dir: Path) -> dict[str, str] | None:
+    """Validate the Procfile now, so a bad one fails the push before any work is done."""
+    try:
+        types = procfile.load_procfile(build_dir)
+    except procfile.ProcfileError as err:
+        raise procfile.procfile_build_error(err) from None
+    if types is None:
+        output.warning(
+            "No Procfile found",
+            "The app has no Procfile, so it declares no process types and nothing will\n"
+            "be started. Add a Procfile at the root of the app, for example:\n\n"
+            "    web: gunicorn app:app",
+        )
+    return types
+
+
+def _log_process_types(types: dict[str, str] | None) -> None:
+    output.step("Discovering process types")
+    if types:
+        output.detail(f"Procfile declares types -> {', '.join(types)}")
+    else:
+        output.detail("Procfile declares types -> (none)")
+
+
+def make_plan(build_dir: Path, cache_dir: Path, env_dir: Path | None) -> Plan:
+    """Read and validate every input; log the version decision."""
+    config = read_env_dir(env_dir)
+    process_types = _read_procfile(build_dir)
+    requirements = _requirements_file(build_dir)
+    request = read_runtime_txt(build_dir)
+    store = parse_location(
+        lookup("PYTHON_RUNTIME_STORE", config, dict(os.environ)) or settings.default_store_url())
+    entries = _matching_entries(read_manifest(store, cache_dir / "tmp"), store)
+    if request is None:
+        runtime = resolve(default_request(settings.default_python_minor()), entries)
+        output.step(f"No {RUNTIME_TXT} provided; assuming python-{runtime.version}.")
+    else:
+        runtime = resolve(request, entries)
+        output.step(f"Using Python version specified in {RUNTIME_TXT} (python-{request.text})")
+    return Plan(build_dir, cache_dir, config, process_types, store, runtime, requirements)
+
+
+def _secrets(config: dict[str, str]) -> list[str]:
+    """Config var values that look secret, so they can be masked in echoed output."""
+    return [v.strip() for k, v in config.items() if any(h in k.upper() for h in SECRET_HINTS)]
+
+
+def execute(plan: Plan) -> None:
+    prefix = plan.build_dir / PYTHON_DIR
+    python = prefix / "bin" / "python3"
+    output.step(f"Preparing Python runtime (python-{plan.runtime.version})")
+    if prefix.exists():
+        output.detail(f"Replacing the existing {PYTHON_DIR} in the app")
+        shutil.rmtree(prefix)
+    provision(plan.store, plan.runtime, plan.cache_dir, prefix)
+    env = build_env(dict(os.environ), plan.config, prefix / "bin", plan.cache_dir)
+    secrets = _secrets(plan.config)
+    pip_version = pip_install.install_pip(python, prefix, env, plan.build_dir, secrets)
+    if plan.requirements is not None:
+        pip_install.install_requirements(python, plan.requirements, plan.build_dir, env,
+                                         secrets, pip_version)
+    else:
+        output.detail("No requirements.txt found; no dependencies to install.")
+    relocate.rewrite_console_scripts(prefix / "bin", prefix)
+    site_packages = sorted(prefix.glob("lib/python3*/site-packages"))
+    relocate.compile_bytecode(python, site_packages, prefix, env)
+    profile_d.write_profile(plan.build_dir)
+    _log_process_types(plan.process_types)
+
+
+def _cleanup(build_dir: Path, heroku_existed: bool, profile_existed: bool) -> None:
+    """Remove what a failed build added to BUILD_DIR, so no half-built slug remains."""
+    target = build_dir / ".heroku" if not heroku_existed else build_dir / PYTHON_DIR
+    shutil.rmtree(target, ignore_errors=True)
+    profile = build_dir / ".profile.d" / profile_d.PROFILE_NAME
+    if not profile_existed:
+        profile.unlink(missing_ok=True)
+        try:
+            profile.parent.rmdir()
+        except OSError:
+            pass
+
+
+def _raise_on_sigterm(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def main(argv: list[str]) -> int:
+    build_dir, cache_dir, env_dir = _parse_args(argv)
+    signal.signal(signal.SIGTERM, _raise_on_sigterm)
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    plan = make_plan(build_dir, cache_dir, env_dir)
+    heroku_existed = (build_dir / ".heroku").exists()
+    profile_existed = (build_dir / ".profile.d" / profile_d.PROFILE_NAME).exists()
+    try:
+        execute(plan)
+    except BaseException:
+        _cleanup(build_dir, heroku_existed, profile_existed)
+        raise
+    return 0

@@ -1,0 +1,72 @@
+"""``bin/release BUILD_DIR``: the release YAML on stdout.
+
+The platform reads ``default_process_types`` only when the app has no Procfile of its
+own, so the map is the Procfile's types (empty without one): the buildpack does not
+guess a web command. Reading the Procfile here also means a broken Procfile fails with
+the same message as in compile, rather than being written half-understood to
+``.release``.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from buildpack.output import BuildError
+from buildpack.procfile import ProcfileError, load_procfile, procfile_build_error
+
+USAGE = "Usage: bin/release BUILD_DIR"
+
+
+def yaml_quote(text: str) -> str:
+    """``text`` as a double-quoted YAML scalar that every YAML 1.1/1.2 reader decodes back.
+
+    Printable ASCII stays as is (except ``"`` and ``\\``); everything else is escaped,
+    so the output is ASCII whatever the locale, and no raw character can be read as a
+    line break (YAML 1.1 treats NEL, U+2028 and U+2029 as such) or rejected as
+    non-printable. Escapes are JSON's ``\\uXXXX``, plus YAML's ``\\UXXXXXXXX`` beyond the
+    BMP (JSON's surrogate pairs are not decoded by all YAML readers).
+    """
+    out = ['"']
+    for ch in text:
+        code = ord(ch)
+        if ch in '"\\':
+            out.append("\\" + ch)
+        elif 0x20 <= code < 0x7F:
+            out.append(ch)
+        elif code <= 0xFFFF:
+            out.append(f"\\u{code:04x}")
+        else:
+            out.append(f"\\U{code:08x}")
+    out.append('"')
+    return "".join(out)
+
+
+def render_release_yaml(process_types: dict[str, str]) -> str:
+    """The release document; keys are quoted too (``yes``, ``1`` or ``null`` as a
+    process type must stay strings for YAML 1.1 readers such as herokuish's)."""
+    lines = ["---", "addons: []", "config_vars: {}"]
+    if process_types:
+        lines.append("default_process_types:")
+        lines.extend(f"  {yaml_quote(name)}: {yaml_quote(command)}"
+                     for name, command in process_types.items())
+    else:
+        lines.append("default_process_types: {}")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str]) -> int:
+    if not argv or not argv[0]:
+        raise BuildError("bin/release needs the build directory", USAGE)
+    build_dir = Path(argv[0])
+    if not build_dir.is_dir():
+        raise BuildError(
+            "bin/release was given a build directory that does not exist",
+            f"`{build_dir}` is not a directory.\n\n{USAGE}",
+        )
+    try:
+        process_types = load_procfile(build_dir)
+    except ProcfileError as err:
+        raise procfile_build_error(err) from None
+    sys.stdout.write(render_release_yaml(process_types or {}))
+    sys.stdout.flush()
+    return 0

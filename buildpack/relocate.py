@@ -1,0 +1,83 @@
+"""Make what pip installed independent of the build directory.
+
+The platform builds in one path and runs the slug in another, so console scripts
+must not name the build path in their shebang, and bytecode should carry the
+run-time path in its file names (tracebacks) instead of the build path.
+"""
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+RUNTIME_PREFIX = "/app/.heroku/python"
+
+# A script that finds its interpreter next to itself, wherever the slug is mounted
+# (the same trick distlib uses for long shebangs): sh runs line 2, Python sees a string.
+_TRAMPOLINE = (
+    "#!/bin/sh\n"
+    "'''exec' \"$(dirname -- \"$(realpath -- \"$0\")\")/{interpreter}\" \"$0\" \"$@\"\n"
+    "' '''\n"
+)
+_SH_EXEC_RE = re.compile(r"^'''exec' (?:'([^']*)'|\"([^\"]*)\"|(\S+))")
+
+
+def _script_interpreter(head: str, prefix: str) -> tuple[str, int] | None:
+    """If ``head`` starts a script run by a python under ``prefix``: (interpreter, lines to drop)."""
+    lines = head.split("\n")
+    first = lines[0]
+    if first.startswith("#!") and not first.startswith("#!/bin/sh"):
+        path = first[2:].strip().split(" ")[0]
+        if path.startswith(prefix + "/"):
+            return path, 1
+    if first.strip() == "#!/bin/sh" and len(lines) > 2:
+        match = _SH_EXEC_RE.match(lines[1])
+        if match:
+            path = next(g for g in match.groups() if g)
+            if path.startswith(prefix + "/") and lines[2].startswith("' '''"):
+                return path, 3
+    return None
+
+
+def rewrite_script(text: str, prefix: str) -> str | None:
+    """The script with a relocatable header, or None if it is not ours to change."""
+    found = _script_interpreter(text[:4096], prefix)
+    if not found:
+        return None
+    interpreter, drop = found
+    rest = text.split("\n", drop)[drop] if text.count("\n") >= drop else ""
+    name = Path(interpreter).name
+    return _TRAMPOLINE.format(interpreter=name) + rest
+
+
+def rewrite_console_scripts(bin_dir: Path, prefix: Path) -> int:
+    """Rewrite the shebangs of scripts in ``bin_dir`` that point into ``prefix``."""
+    changed = 0
+    for path in sorted(bin_dir.iterdir()):
+        if path.is_symlink() or not path.is_file():
+            continue
+        with open(path, "rb") as fh:
+            if fh.read(2) != b"#!":
+                continue
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            continue
+        new = rewrite_script(text, str(prefix))
+        if new is not None and new != text:
+            path.write_text(new, encoding="utf-8")
+            changed += 1
+    return changed
+
+
+def compile_bytecode(python: Path, paths: list[Path], strip_prefix: Path, env: dict[str, str]) -> None:
+    """Compile ``paths`` once, recording run-time file names (unchecked-hash pycs)."""
+    existing = [str(p) for p in paths if p.exists()]
+    if not existing:
+        return
+    subprocess.run(
+        [str(python), "-E", "-s", "-m", "compileall", "-q", "-j0",
+         "--invalidation-mode", "unchecked-hash",
+         "-s", str(strip_prefix), "-p", RUNTIME_PREFIX, *existing],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False,
+    )

@@ -1,0 +1,178 @@
+"""Reading a runtime store: a directory or URL with manifest.json and archives.
+
+Locations: ``file:///path``, a plain path, ``http://`` or ``https://``. HTTP reads
+have timeouts and a few retries with backoff on connection errors and 5xx; a 404 is
+final. Every message names the store with credentials masked.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from buildpack.manifest import MANIFEST_NAME, ManifestError, RuntimeEntry, parse_manifest
+from buildpack.output import BuildError
+from buildpack.redact import mask_credentials
+
+TIMEOUT_SECONDS = 30.0
+ATTEMPTS = 4
+BACKOFF_SECONDS = 1.0
+CHUNK = 1024 * 1024
+
+
+class FetchError(Exception):
+    """A file could not be read from the store; ``final`` means do not retry."""
+
+    def __init__(self, message: str, final: bool = False) -> None:
+        super().__init__(message)
+        self.final = final
+
+
+@dataclass(frozen=True)
+class StoreLocation:
+    """Normalised store location: a local directory or an http(s) base URL."""
+
+    url: str  # always ends with "/" for http(s)
+    local_dir: Path | None
+
+    @property
+    def display(self) -> str:
+        return mask_credentials(str(self.local_dir) if self.local_dir else self.url)
+
+    def join(self, name: str) -> str:
+        if self.local_dir is not None:
+            return str(self.local_dir / name)
+        return urllib.parse.urljoin(self.url, urllib.parse.quote(name))
+
+
+def parse_location(value: str) -> StoreLocation:
+    """Accept file://, http(s):// or a plain path; a manifest.json URL means its folder."""
+    value = value.strip()
+    if value.endswith("/" + MANIFEST_NAME):
+        value = value[: -len(MANIFEST_NAME)]
+    parsed = urllib.parse.urlsplit(value)
+    if parsed.scheme in ("http", "https"):
+        url = value if value.endswith("/") else value + "/"
+        return StoreLocation(url=url, local_dir=None)
+    if parsed.scheme == "file":
+        path = Path(urllib.parse.unquote(parsed.path))
+        return StoreLocation(url=path.as_uri(), local_dir=path)
+    if parsed.scheme and len(parsed.scheme) > 1:
+        raise BuildError(
+            "Unsupported runtime store location",
+            f"PYTHON_RUNTIME_STORE is {mask_credentials(value)!r}; the scheme {parsed.scheme!r}\n"
+            f"is not supported. Use https://..., http://..., file:///path or a plain path.",
+        )
+    path = Path(value).expanduser().resolve()
+    return StoreLocation(url=path.as_uri(), local_dir=path)
+
+
+def _open_url(url: str, timeout: float):
+    request = urllib.request.Request(url, headers={"User-Agent": "buildpack-python"})
+    parts = urllib.parse.urlsplit(url)
+    if parts.username is not None:
+        # urllib does not send userinfo by itself: move it into a Basic header.
+        user = urllib.parse.unquote(parts.username)
+        password = urllib.parse.unquote(parts.password or "")
+        token = base64.b64encode(f"{user}:{password}".encode()).decode()
+        netloc = parts.hostname or ""
+        if parts.port:
+            netloc += f":{parts.port}"
+        request = urllib.request.Request(
+            urllib.parse.urlunsplit(parts._replace(netloc=netloc)),
+            headers={"User-Agent": "buildpack-python", "Authorization": f"Basic {token}"},
+        )
+    return urllib.request.urlopen(request, timeout=timeout)  # noqa: S310 (scheme checked)
+
+
+def _copy_stream(src, dest_path: Path) -> int:
+    written = 0
+    with open(dest_path, "wb") as out:
+        while True:
+            chunk = src.read(CHUNK)
+            if not chunk:
+                return written
+            out.write(chunk)
+            written += len(chunk)
+
+
+def _fetch_once(location: StoreLocation, name: str, dest: Path, timeout: float) -> None:
+    target = location.join(name)
+    if location.local_dir is not None:
+        try:
+            with open(target, "rb") as src:
+                _copy_stream(src, dest)
+        except FileNotFoundError:
+            raise FetchError(f"{mask_credentials(target)} does not exist", final=True) from None
+        except OSError as exc:
+            raise FetchError(f"cannot read {target}: {exc.strerror}", final=True) from None
+        return
+    try:
+        with _open_url(target, timeout) as response:
+            _copy_stream(response, dest)
+    except urllib.error.HTTPError as exc:
+        final = exc.code < 500
+        raise FetchError(f"HTTP {exc.code} for {mask_credentials(target)}", final=final) from None
+    except (urllib.error.URLError, OSError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise FetchError(f"cannot fetch {mask_credentials(target)}: {reason}") from None
+
+
+def fetch_file(location: StoreLocation, name: str, dest: Path,
+               attempts: int = ATTEMPTS, timeout: float = TIMEOUT_SECONDS,
+               sleep: Callable[[float], None] = time.sleep) -> None:
+    """Download ``name`` from the store to ``dest``, retrying transient failures."""
+    for attempt in range(1, attempts + 1):
+        try:
+            _fetch_once(location, name, dest, timeout)
+            return
+        except FetchError as exc:
+            dest.unlink(missing_ok=True)
+            if exc.final or attempt == attempts:
+                tries = "" if exc.final else f" (after {attempt} attempts)"
+                raise FetchError(f"{exc}{tries}", final=True) from None
+            sleep(BACKOFF_SECONDS * 2 ** (attempt - 1))
+
+
+def read_manifest(location: StoreLocation, scratch_dir: Path) -> list[RuntimeEntry]:
+    """Fetch and parse the store's manifest, or raise a BuildError naming the store."""
+    scratch_dir.mkdir(parents=True, exist_ok=True)
+    dest = scratch_dir / f".manifest-{os.getpid()}.json"
+    try:
+        fetch_file(location, MANIFEST_NAME, dest)
+        text = dest.read_text(encoding="utf-8", errors="replace")
+    except FetchError as exc:
+        raise BuildError(
+            "Could not read the Python runtime store",
+            f"The runtime store at {location.display} could not be read:\n  {exc}\n\n"
+            "Check that PYTHON_RUNTIME_STORE points at a directory or URL that holds\n"
+            "manifest.json (bin/build-runtime-store makes one), and that it is reachable\n"
+            "from the build server.",
+        ) from None
+    finally:
+        dest.unlink(missing_ok=True)
+    try:
+        return parse_manifest(text)
+    except ManifestError as exc:
+        raise BuildError(
+            "The Python runtime store's manifest is invalid",
+            f"{location.display}{MANIFEST_NAME if location.local_dir is None else '/' + MANIFEST_NAME}"
+            f" is not a valid runtime manifest: {exc}.\n\n"
+            "Rebuild the store with bin/build-runtime-store, or point PYTHON_RUNTIME_STORE\n"
+            "at a valid store.",
+        ) from None
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(CHUNK), b""):
+            digest.update(chunk)
+    return digest.hexdigest()

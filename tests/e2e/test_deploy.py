@@ -1,0 +1,122 @@
+"""The seed's deploy end to end: compile fixtures for real, move the slug, start, GET."""
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+
+import pytest
+import yaml
+
+from tests import support
+
+pytestmark = pytest.mark.slow
+
+
+def _build_and_move(name, tmp_path, env, cache_dir=None):
+    build_root = tmp_path / "tmp-build"
+    build_root.mkdir()
+    app = support.copy_fixture(name, build_root)
+    result = support.compile_app(app, cache_dir or tmp_path / "cache", env)
+    assert result.returncode == 0, result.log
+    # The platform runs the slug somewhere else: move it, and make the build path vanish.
+    slug_path = tmp_path / "mounted" / "app"
+    slug_path.parent.mkdir()
+    shutil.move(str(app), slug_path)
+    shutil.rmtree(build_root)
+    return result, slug_path
+
+
+def _serve(slug_path, command):
+    port = support.free_port()
+    proc = support.RunningProcess(slug_path, command, port)
+    return proc, f"http://127.0.0.1:{port}/"
+
+
+def test_seed_app_builds_moves_and_answers(tmp_path, build_env):
+    result, slug = _build_and_move("flask-app", tmp_path, build_env)
+    minor_default = support.store_versions()["3.13"]
+    assert f"-----> No runtime.txt provided; assuming python-{minor_default}." in result.stdout
+    assert f"-----> Preparing Python runtime (python-{minor_default})" in result.stdout
+    assert "-----> Installing dependencies using pip (26.3)" in result.stdout
+    assert "       Successfully installed" in result.stdout  # pip output, indented 7 spaces
+    assert "Procfile declares types -> web" in result.stdout
+    proc, url = _serve(slug, "python server.py")
+    try:
+        body = support.wait_for_http(url, proc.proc)
+    finally:
+        proc.stop()
+    assert body == "Hello from Python on buildpack-python!\n"
+
+
+def test_gunicorn_app_runs_exact_runtime_version_after_move(tmp_path, build_env):
+    result, slug = _build_and_move("gunicorn-app", tmp_path, build_env)
+    assert "Using Python version specified in runtime.txt (python-3.11.7)" in result.stdout
+    assert "Preparing Python runtime (python-3.11.7)" in result.stdout
+    # The console script must not name the (now deleted) build path.
+    gunicorn = (slug / ".heroku/python/bin/gunicorn").read_text()
+    assert "tmp-build" not in gunicorn
+    proc, url = _serve(slug, "gunicorn app:app --bind 0.0.0.0:$PORT --workers 2")
+    try:
+        info = json.loads(support.wait_for_http(url, proc.proc))
+    finally:
+        proc.stop()
+    assert info["python_version"] == "3.11.7"
+    assert info["prefix"] == str(slug / ".heroku/python")
+
+
+def test_worker_process_type_runs_from_moved_slug(tmp_path, build_env):
+    _, slug = _build_and_move("gunicorn-app", tmp_path, build_env)
+    proc = support.RunningProcess(slug, "python worker.py", support.free_port())
+    try:
+        import time
+
+        deadline = time.monotonic() + 30
+        while "still alive" not in proc.output() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert "worker: still alive" in proc.output()
+        assert proc.proc.poll() is None
+    finally:
+        proc.stop()
+
+
+def test_release_lists_exactly_the_procfile_types(tmp_path, build_env):
+    _, slug = _build_and_move("gunicorn-app", tmp_path, build_env)
+    out = subprocess.run([str(support.BIN / "release"), str(slug)], capture_output=True,
+                         text=True, check=True).stdout
+    release = yaml.safe_load(out)
+    assert release["default_process_types"] == {
+        "web": "gunicorn app:app --bind 0.0.0.0:$PORT --workers 2",
+        "worker": "python worker.py",
+    }
+    assert release["addons"] == []
+
+
+def test_second_compile_reuses_cached_runtime(tmp_path, runtime_store, package_index):
+    server = support.CountingStoreServer(runtime_store)
+    try:
+        env = support.build_env(server.url, package_index.url)
+        cache = tmp_path / "cache"
+        for attempt in ("one", "two"):
+            app = support.copy_fixture("flask-app", tmp_path / attempt)
+            result = support.compile_app(app, cache, env)
+            assert result.returncode == 0, result.log
+        archive_requests = {p: n for p, n in server.counts.items() if p.endswith(".tar.gz")}
+    finally:
+        server.stop()
+    assert list(archive_requests.values()) == [1], server.counts
+    assert "Using cached python-" in result.stdout
+
+
+def test_profile_d_is_relative_to_home(tmp_path, build_env):
+    _, slug = _build_and_move("flask-app", tmp_path, build_env)
+    script = (slug / ".profile.d/python.sh").read_text()
+    assert "$HOME/.heroku/python/bin" in script
+    assert str(tmp_path) not in script
+    out = subprocess.run(
+        ["/bin/bash", "-c", 'for f in .profile.d/*.sh; do . "$f"; done; '
+                            'command -v python; echo "$LANG $PYTHONUNBUFFERED"'],
+        cwd=slug, env={"HOME": str(slug), "PATH": "/usr/bin:/bin"},
+        capture_output=True, text=True, check=True).stdout.split("\n")
+    assert out[0] == str(slug / ".heroku/python/bin/python")
+    assert out[1] == "C.UTF-8 true"

@@ -1,0 +1,272 @@
+"""Shared test machinery: a real runtime store, a real package index, real builds.
+
+The store is packed once per checkout (``.cache/test-store``) from this machine's
+CPythons by the project's own ``bin/build-runtime-store``; the index is a pypiserver
+on loopback serving wheels downloaded once into ``.cache/test-index``.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = ROOT / "bin"
+FIXTURES = ROOT / "fixtures"
+CACHE = ROOT / ".cache"
+STORE_DIR = CACHE / "test-store"
+INDEX_DIR = CACHE / "test-index"
+PIP_VERSION_PIN = "pip==26.3"
+
+# The runtimes the tests provision: the gunicorn fixture pins 3.11.7; 3.13 is the default minor.
+TEST_MINORS = ("3.11", "3.13")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def find_prefix(minor: str) -> Path:
+    """An installed CPython of this minor (pyenv or python3.X on PATH)."""
+    pyenv = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv")) / "versions"
+    candidates = sorted(pyenv.glob(f"{minor}.*"), key=lambda p: [int(x) for x in p.name.split(".") if x.isdigit()])
+    candidates = [c for c in candidates if (c / "bin" / f"python{minor}").exists()]
+    if candidates:
+        return candidates[-1]
+    exe = shutil.which(f"python{minor}")
+    if exe:
+        out = subprocess.run([exe, "-c", "import sys; print(sys.base_prefix)"],
+                             capture_output=True, text=True, check=True)
+        return Path(out.stdout.strip())
+    raise RuntimeError(f"no CPython {minor} on this machine: the tests need one")
+
+
+def _fingerprint(paths: list[Path]) -> str:
+    digest = hashlib.sha256()
+    for path in paths:
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def ensure_store() -> Path:
+    """Build the test store once (rebuilt when the store tooling changes)."""
+    stamp = STORE_DIR / ".fingerprint"
+    sources = sorted((ROOT / "buildpack").glob("runtime_archive.py")) + sorted(
+        (ROOT / "buildpack").glob("store_builder.py"))
+    prefixes = [find_prefix(m) for m in TEST_MINORS]
+    want = _fingerprint(sources) + ":" + ",".join(map(str, prefixes))
+    if stamp.is_file() and stamp.read_text() == want and (STORE_DIR / "manifest.json").is_file():
+        return STORE_DIR
+    shutil.rmtree(STORE_DIR, ignore_errors=True)
+    STORE_DIR.mkdir(parents=True)
+    subprocess.run([str(BIN / "build-runtime-store"), str(STORE_DIR), *map(str, prefixes)],
+                   check=True, stdout=subprocess.DEVNULL)
+    stamp.write_text(want)
+    return STORE_DIR
+
+
+def store_versions() -> dict[str, str]:
+    """minor -> full version available in the test store."""
+    manifest = json.loads((STORE_DIR / "manifest.json").read_text())
+    return {".".join(r["version"].split(".")[:2]): r["version"] for r in manifest["runtimes"]}
+
+
+def _requirement_files() -> list[Path]:
+    return sorted(FIXTURES.glob("*/requirements.txt"))
+
+
+def clean_pip_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PIP_")}
+    env["PIP_CONFIG_FILE"] = os.devnull
+    env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
+    return env
+
+
+def ensure_index_packages() -> Path:
+    """Download (once) every wheel the fixtures need, for each test Python."""
+    packages = INDEX_DIR / "packages"
+    reqs = _requirement_files()
+    stamp = INDEX_DIR / ".fingerprint"
+    want = _fingerprint(reqs) + PIP_VERSION_PIN + ",".join(TEST_MINORS)
+    if stamp.is_file() and stamp.read_text() == want:
+        return packages
+    packages.mkdir(parents=True, exist_ok=True)
+    req_args = [a for r in reqs for a in ("-r", str(r))]
+    arch = platform.machine()
+    platforms = [a for tag in ("manylinux2014", "manylinux_2_17", "manylinux_2_28", "linux")
+                 for a in ("--platform", f"{tag}_{arch}")]
+    for minor in TEST_MINORS:
+        subprocess.run(
+            [sys.executable, "-m", "pip", "download", "-q", "-d", str(packages),
+             "--only-binary=:all:", "--python-version", minor, "--implementation", "cp",
+             *platforms,
+             PIP_VERSION_PIN, *req_args],
+            check=True, env=clean_pip_env())
+    stamp.write_text(want)
+    return packages
+
+
+@dataclass
+class PackageIndex:
+    url: str
+    packages: Path
+    process: subprocess.Popen
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=10)
+
+
+def start_index(packages: Path) -> PackageIndex:
+    port = free_port()
+    server = Path(sys.executable).parent / "pypi-server"
+    proc = subprocess.Popen(
+        [str(server), "run", "-p", str(port), "-i", "127.0.0.1", "-a", ".", "-P", ".",
+         "--disable-fallback", "--backend", "simple-dir", "--log-stream", "none", str(packages)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}/simple/"
+    wait_for_http(url, proc)
+    return PackageIndex(url, packages, proc)
+
+
+def wait_for_http(url: str, proc: subprocess.Popen | None = None, timeout: float = 60) -> str:
+    deadline = time.monotonic() + timeout
+    last: Exception | None = None
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"process exited with {proc.returncode} before {url} answered")
+        try:
+            with urllib.request.urlopen(url, timeout=5) as resp:
+                return resp.read().decode("utf-8", "replace")
+        except Exception as exc:  # noqa: BLE001 - retried until the deadline
+            last = exc
+            time.sleep(0.2)
+    raise TimeoutError(f"{url} did not answer within {timeout}s: {last}")
+
+
+@dataclass
+class BuildResult:
+    returncode: int
+    stdout: str
+    stderr: str
+    build_dir: Path
+
+    @property
+    def log(self) -> str:
+        return self.stdout + self.stderr
+
+
+def build_env(store: str, index_url: str | None, extra: dict[str, str] | None = None) -> dict[str, str]:
+    env = clean_pip_env()
+    env.pop("PIP_CONFIG_FILE")
+    env.pop("PYTHON_RUNTIME_STORE", None)
+    env["PYTHON_RUNTIME_STORE"] = store
+    if index_url:
+        env["PIP_INDEX_URL"] = index_url
+    env.update(extra or {})
+    return env
+
+
+def compile_app(app_dir: Path, cache_dir: Path, env: dict[str, str],
+                env_dir: Path | None = None, timeout: float = 600) -> BuildResult:
+    args = [str(BIN / "compile"), str(app_dir), str(cache_dir)]
+    if env_dir is not None:
+        args.append(str(env_dir))
+    proc = subprocess.run(args, env=env, capture_output=True, text=True, timeout=timeout,
+                          stdin=subprocess.DEVNULL)
+    return BuildResult(proc.returncode, proc.stdout, proc.stderr, app_dir)
+
+
+def copy_fixture(name: str, dest: Path) -> Path:
+    target = dest / name
+    shutil.copytree(FIXTURES / name, target)
+    return target
+
+
+def tree_snapshot(path: Path) -> dict[str, str]:
+    """Relative path -> sha256 (or 'dir'/'link'), to assert a dir was left unchanged."""
+    snap: dict[str, str] = {}
+    if not path.exists():
+        return snap
+    for item in sorted(path.rglob("*")):
+        rel = str(item.relative_to(path))
+        if item.is_symlink():
+            snap[rel] = "link:" + os.readlink(item)
+        elif item.is_dir():
+            snap[rel] = "dir"
+        else:
+            snap[rel] = hashlib.sha256(item.read_bytes()).hexdigest()
+    return snap
+
+
+class RunningProcess:
+    """A process type started from a slug the way the platform starts it."""
+
+    START = ('cd "$HOME" && for f in "$HOME"/.profile.d/*.sh; do . "$f"; done; '
+             'exec /bin/bash -c "$1"')
+
+    def __init__(self, app_path: Path, command: str, port: int, extra_env: dict[str, str] | None = None):
+        env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": str(app_path), "PORT": str(port)}
+        env.update(extra_env or {})
+        self.log_path = app_path.parent / f"process-{port}.log"
+        self.log = open(self.log_path, "w")
+        self.proc = subprocess.Popen(["/bin/bash", "-c", self.START, "start", command], env=env,
+                                     cwd=app_path, stdout=self.log, stderr=subprocess.STDOUT,
+                                     start_new_session=True)
+
+    def output(self) -> str:
+        self.log.flush()
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self) -> None:
+        import signal
+
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+        self.log.close()
+
+
+class CountingStoreServer:
+    """Serve a directory over HTTP on loopback, counting requests per path."""
+
+    def __init__(self, directory: Path) -> None:
+        import functools
+        import http.server
+        import threading
+
+        counts: dict[str, int] = {}
+        self.counts = counts
+
+        class Handler(http.server.SimpleHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+                counts[self.path] = counts.get(self.path, 0) + 1
+                super().do_GET()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        handler = functools.partial(Handler, directory=str(directory))
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
