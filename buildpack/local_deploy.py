@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import json
 import os
 import shutil
 import signal
@@ -24,6 +23,7 @@ from buildpack import output, store_builder
 from buildpack.envdir import read_env_dir
 from buildpack.manifest import MANIFEST_NAME
 from buildpack.output import BuildError
+from buildpack.release import parse_release_yaml
 from buildpack.settings import BUILDPACK_DIR
 
 BIN = BUILDPACK_DIR / "bin"
@@ -38,22 +38,6 @@ START_SCRIPT = (
 def cache_root() -> Path:
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "buildpack-python"
-
-
-def parse_release(text: str) -> dict[str, str]:
-    """``default_process_types`` from bin/release's YAML (the form this buildpack writes)."""
-    types: dict[str, str] = {}
-    inside = False
-    for line in text.splitlines():
-        if line.startswith("default_process_types:"):
-            inside = line.strip() != "default_process_types: {}"
-            continue
-        if inside:
-            if not line.startswith("  "):
-                break
-            name, _, value = line.strip().partition(": ")
-            types[name] = json.loads(value) if value.startswith('"') else value
-    return types
 
 
 def free_port(preferred: int | None) -> int:
@@ -120,7 +104,7 @@ def build(app_dir: Path, work: Path, env_dir: Path | None) -> tuple[Path, dict[s
     output.step("Compressing...")
     size = pack_slug(build_dir, work / "slug.tgz")
     output.detail(f"Done: {size / 1024 / 1024:.1f}M")
-    return work / "slug.tgz", parse_release(release.stdout)
+    return work / "slug.tgz", parse_release_yaml(release.stdout)
 
 
 def start(slug: Path, app_path: Path, command: str, process: str, port: int,

@@ -54,6 +54,30 @@ def render_release_yaml(process_types: dict[str, str]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _unquote(scalar: str) -> str:
+    if len(scalar) >= 2 and scalar[0] == scalar[-1] == '"':
+        return scalar[1:-1].encode("ascii").decode("unicode_escape")
+    return scalar
+
+
+def parse_release_yaml(text: str) -> dict[str, str]:
+    """``default_process_types`` back from :func:`render_release_yaml`'s output.
+
+    Reads only the form this module writes (the local runner needs no YAML library).
+    """
+    types: dict[str, str] = {}
+    inside = False
+    for line in text.splitlines():
+        if line.startswith("default_process_types:"):
+            inside = line.strip() != "default_process_types: {}"
+        elif inside and line.startswith("  "):
+            name, _, value = line.strip().partition(": ")
+            types[_unquote(name)] = _unquote(value)
+        elif inside:
+            break
+    return types
+
+
 def main(argv: list[str]) -> int:
     if not argv or not argv[0]:
         raise BuildError("bin/release needs the build directory", USAGE)

@@ -38,6 +38,7 @@ from buildpack.relocate import RUNTIME_PREFIX
 # (2000-01-01) and archives of the same files are byte-identical.
 ARCHIVE_MTIME = 946684800
 _SKIPPED_STDLIB_DIRS = frozenset({"__pycache__", "test", "tests", "idle_test"})
+_PATH_CONTINUES = {bytes([c]) for c in b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._+-"}
 _SMOKE_TEST = (
     "import json, platform, sys, sysconfig\n"
     "import ssl, sqlite3, ctypes, zlib, ensurepip\n"
@@ -140,18 +141,21 @@ def patch_c_strings(data: bytes, old: bytes, new: bytes, keep_suffix: bytes = b"
         at = buf.find(old, start)
         if at < 0:
             break
+        start = at + len(old)
+        if bytes(buf[start:start + 1]) in _PATH_CONTINUES:
+            continue  # a longer path ("/x/3.12.10" when replacing "/x/3.12.1")
         end = buf.find(b"\0", at)
         end = len(buf) if end < 0 else end
-        replacement = new + bytes(buf[at + len(old):end]) + b"\0"
+        replacement = new + bytes(buf[start:end]) + b"\0"
         limit = end - at + 1
         if keep_suffix and bytes(buf[at:end]).endswith(keep_suffix):
             limit = end - at - len(keep_suffix)
         if len(replacement) <= limit:
             buf[at:at + len(replacement)] = replacement
             patched += 1
+            start = at + len(new)  # the rest of this string may name ``old`` again
         else:
             skipped += 1
-        start = at + len(old)
     return bytes(buf), patched, skipped
 
 
@@ -314,11 +318,14 @@ def smoke_test(staging: Path, interp: Interpreter) -> str:
     python = staging / "bin" / f"python{interp.xy}"
     proc = subprocess.run([str(python), "-E", "-s", "-B", "-c", _SMOKE_TEST], env=_child_env(),
                           cwd=staging, text=True, capture_output=True, check=False)
-    problem = ""
-    if proc.returncode != 0:
+    problem, info = "", {}
+    try:
+        info = json.loads(proc.stdout.strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        pass
+    if proc.returncode != 0 or not info:
         problem = f"It exited with status {proc.returncode}:\n{(proc.stderr or proc.stdout).strip()}"
     else:
-        info = json.loads(proc.stdout.strip().splitlines()[-1])
         if info["version"] != interp.version:
             problem = f"It reports version {info['version']!r}, expected {interp.version}."
         elif os.path.realpath(info["prefix"]) != os.path.realpath(staging):
@@ -418,6 +425,7 @@ def require_bundled_pip(interp: Interpreter) -> Path:
 def pack(interp: Interpreter, out_dir: Path, patchelf: Path) -> RuntimeEntry:
     """Pack ``interp`` into ``out_dir``; returns the manifest entry for the archive."""
     started = time.monotonic()
+    out_dir = out_dir.absolute()  # compileall strips the staging dir as an absolute path
     stack, arch = platform_info.current_stack(), platform_info.current_arch()
     name = archive_name(interp.version, stack, arch)
     output.step(f"Packing python-{interp.version} from {interp.prefix}")

@@ -156,3 +156,13 @@ def test_release_usage_errors(args: list[str]) -> None:
     assert result.stdout == ""
     assert "Traceback" not in result.stderr
     assert "Usage: bin/release BUILD_DIR" in result.stderr
+
+
+@given(st.dictionaries(
+    st.from_regex(r"[A-Za-z0-9_-]{1,20}", fullmatch=True),
+    st.text(st.characters(blacklist_categories=("Cs",)), min_size=1).map(str.strip).filter(bool),
+    max_size=8))
+def test_parse_release_yaml_round_trips(types):
+    from buildpack.release import parse_release_yaml
+
+    assert parse_release_yaml(render_release_yaml(types)) == types

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from buildpack import store_builder, tools
-from buildpack.manifest import RuntimeEntry, parse_manifest
+from buildpack.manifest import RuntimeEntry, merge, parse_manifest
 from buildpack.output import BuildError
 from buildpack.runtime_archive import (ARCHIVE_MTIME, copy_selected, is_wanted, patch_c_strings,
                                        relative_runpath, rewrite_build_paths, write_archive)
@@ -190,6 +190,11 @@ def test_patch_c_strings_leaves_what_does_not_fit():
                                          keep_suffix=b"3.12.1")
     assert (new, patched, left) == (tight, 0, 1)
     assert patch_c_strings(b"\0nothing\0", OLD.encode(), NEW.encode()) == (b"\0nothing\0", 0, 0)
+    twice = f"\0-L{OLD}/lib -Wl,-rpath,{OLD}/lib\0".encode()
+    new, patched, _ = patch_c_strings(twice, OLD.encode(), NEW.encode())
+    assert patched == 2 and _c_string(new, 1) == f"-L{NEW}/lib -Wl,-rpath,{NEW}/lib".encode()
+    longer = b"\0" + OLD.encode() + b"0/lib\0"  # /root/.pyenv/versions/3.12.10/lib
+    assert patch_c_strings(longer, OLD.encode(), NEW.encode()) == (longer, 0, 0)
 
 
 @pytest.mark.parametrize("file_dir, expected", [
@@ -352,8 +357,6 @@ def entry(version: str, sha: str = "a") -> RuntimeEntry:
 def test_manifest_is_merged_on_rerun(tmp_path):
     assert load_manifest(tmp_path) == []
     write_manifest(tmp_path, [entry("3.12.1")])
-    from buildpack.manifest import merge
-
     entries = merge(load_manifest(tmp_path), [entry("3.11.7")])
     write_manifest(tmp_path, entries)
     assert [e.version for e in load_manifest(tmp_path)] == ["3.11.7", "3.12.1"]
