@@ -7,20 +7,22 @@ receives complete, verified entries.
 """
 from __future__ import annotations
 
+import datetime
 import os
 import shutil
 import signal
 from dataclasses import dataclass
 from pathlib import Path
 
-from buildpack import output, pip_install, platform_info, procfile, profile_d, relocate, settings
+from buildpack import (output, pip_install, platform_info, procfile, profile_d, relocate,
+                       settings, versions)
 from buildpack.envdir import lookup, read_env_dir
 from buildpack.manifest import RuntimeEntry
 from buildpack.output import BuildError
 from buildpack.runtime import provision
 from buildpack.store import StoreLocation, parse_location, read_manifest
 from buildpack.subprocess_env import build_env
-from buildpack.versions import RUNTIME_TXT, default_request, read_runtime_txt, resolve
+from buildpack.versions import PYTHON_VERSION_FILE, RUNTIME_TXT
 
 PYTHON_DIR = Path(".heroku") / "python"
 SECRET_HINTS = ("KEY", "TOKEN", "SECRET", "PASSWORD", "PASS", "CREDENTIAL", "AUTH")
@@ -100,21 +102,49 @@ def _log_process_types(types: dict[str, str] | None) -> None:
         output.detail("Procfile declares types -> (none)")
 
 
+def _choose_runtime(requests: list[versions.VersionRequest],
+                    entries: list[RuntimeEntry]) -> RuntimeEntry:
+    """Resolve the version files against the store, saying which file decided and why."""
+    request = versions.choose(requests)
+    if request is None:
+        default = versions.default_request(settings.default_python_minor())
+        runtime = versions.resolve(default, entries)
+        output.step(f"No {RUNTIME_TXT} provided; assuming python-{runtime.version}.")
+        output.detail(f"(No {PYTHON_VERSION_FILE} either: the default is the newest "
+                      f"{default.text} in the runtime store.)")
+        output.detail(f"Pin it by adding a {PYTHON_VERSION_FILE} file containing {default.text}.")
+        effective = default
+    elif request.source == RUNTIME_TXT:
+        runtime = versions.resolve(request, entries)
+        output.step(f"Using Python version specified in {RUNTIME_TXT} (python-{request.text})")
+        effective = request
+    else:
+        runtime = versions.resolve(request, entries)
+        output.step(f"Using Python {request.text} specified in {request.source}")
+        effective = request
+    for other in requests:
+        if other is not request:
+            output.detail(f"{other.source} ({other.text}) agrees; {request.source} is more "
+                          f"specific or comes first, so it decides.")
+    if request is not None and request.patch is None:
+        output.detail(f"{request.text} means the newest {request.text} release in the store: "
+                      f"{runtime.version}")
+    for summary, body in versions.version_warnings(effective, runtime, entries,
+                                                   settings.eol_dates(), datetime.date.today()):
+        output.warning(summary, body)
+    return runtime
+
+
 def make_plan(build_dir: Path, cache_dir: Path, env_dir: Path | None) -> Plan:
     """Read and validate every input; log the version decision."""
     config = read_env_dir(env_dir)
     process_types = _read_procfile(build_dir)
     requirements = _requirements_file(build_dir)
-    request = read_runtime_txt(build_dir)
+    requests = versions.read_requests(build_dir)
     store = parse_location(
         lookup("PYTHON_RUNTIME_STORE", config, dict(os.environ)) or settings.default_store_url())
     entries = _matching_entries(read_manifest(store, cache_dir / "tmp"), store)
-    if request is None:
-        runtime = resolve(default_request(settings.default_python_minor()), entries)
-        output.step(f"No {RUNTIME_TXT} provided; assuming python-{runtime.version}.")
-    else:
-        runtime = resolve(request, entries)
-        output.step(f"Using Python version specified in {RUNTIME_TXT} (python-{request.text})")
+    runtime = _choose_runtime(requests, entries)
     return Plan(build_dir, cache_dir, config, process_types, store, runtime, requirements)
 
 

@@ -12,16 +12,21 @@ PIP_REQUIREMENTS = VENDOR_DIR / "pip.txt"
 
 
 @lru_cache(maxsize=None)
-def _settings() -> dict:
-    return json.loads((VENDOR_DIR / "settings.json").read_text(encoding="utf-8"))
+def _json(name: str) -> dict:
+    return json.loads((VENDOR_DIR / name).read_text(encoding="utf-8"))
 
 
 def default_python_minor() -> str:
-    return _settings()["default_python_minor"]
+    return _json("settings.json")["default_python_minor"]
 
 
 def default_store_url() -> str:
-    return _settings()["runtime_store_url"]
+    return _json("settings.json")["runtime_store_url"]
+
+
+def eol_dates() -> dict[str, str]:
+    """minor ("3.12") -> end-of-life date (ISO), from vendor/python-eol.json."""
+    return dict(_json("python-eol.json")["end_of_life"])
 
 
 def pinned_pip_version() -> str:

@@ -1,6 +1,13 @@
-"""Which Python version an app asks for, and which store entry satisfies it."""
+"""Which Python version an app asks for, and which store entry satisfies it.
+
+Order: ``runtime.txt`` (``python-X.Y.Z`` or ``python-X.Y``), then ``.python-version``
+(``X.Y`` or ``X.Y.Z``; comments and blank lines allowed, the first version line
+wins), else the default minor from vendor/. When both files exist they must agree;
+the more specific one decides.
+"""
 from __future__ import annotations
 
+import datetime
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -9,25 +16,37 @@ from buildpack.manifest import RuntimeEntry
 from buildpack.output import BuildError
 
 RUNTIME_TXT = "runtime.txt"
+PYTHON_VERSION_FILE = ".python-version"
 _RUNTIME_RE = re.compile(r"^python-(\d+)\.(\d+)(?:\.(\d+))?$")
+_PYTHON_VERSION_RE = re.compile(r"^(\d+)\.(\d+)(?:\.(\d+))?$")
+EOL_WARNING_DAYS = 365
 
 
 @dataclass(frozen=True)
 class VersionRequest:
-    """``major.minor`` plus an optional patch; ``source`` says who asked."""
+    """``major.minor`` plus an optional patch; ``source`` names the file that asked."""
 
     major: int
     minor: int
     patch: int | None
-    source: str  # "runtime.txt" or "default"
+    source: str  # "runtime.txt", ".python-version" or "default"
 
     @property
     def text(self) -> str:
         base = f"{self.major}.{self.minor}"
         return base if self.patch is None else f"{base}.{self.patch}"
 
+    @property
+    def minor_text(self) -> str:
+        return f"{self.major}.{self.minor}"
 
-def _clean_text(raw: bytes, filename: str) -> str:
+    def admits(self, version: tuple[int, int, int]) -> bool:
+        if version[:2] != (self.major, self.minor):
+            return False
+        return self.patch is None or version[2] == self.patch
+
+
+def _decode(raw: bytes, filename: str, example: str) -> str:
     if raw.startswith(b"\xef\xbb\xbf"):
         raw = raw[3:]
     try:
@@ -35,43 +54,111 @@ def _clean_text(raw: bytes, filename: str) -> str:
     except UnicodeDecodeError:
         raise BuildError(
             f"{filename} is not UTF-8 text",
-            f"{filename} must hold a single line such as:\n\n    python-3.13.0\n\n"
-            f"Save it as plain UTF-8 (no UTF-16) and push again.",
+            f"{filename} must be plain UTF-8 text (not UTF-16) holding a version such as:\n\n"
+            f"    {example}\n\nSave it as UTF-8 and push again.",
         ) from None
+
+
+def _shown(text: str) -> str:
+    return repr(text[:60] + ("..." if len(text) > 60 else ""))
 
 
 def parse_runtime_txt(raw: bytes) -> VersionRequest:
     """Parse runtime.txt contents (BOM, CRLF and surrounding blank lines tolerated)."""
-    text = _clean_text(raw, RUNTIME_TXT)
+    text = _decode(raw, RUNTIME_TXT, "python-3.13.0")
     lines = [line.strip() for line in text.splitlines() if line.strip()]
-    found = lines[0] if lines else ""
-    match = _RUNTIME_RE.match(found) if len(lines) == 1 else None
+    match = _RUNTIME_RE.match(lines[0]) if len(lines) == 1 else None
     if not match:
-        shown = repr(found[:60]) if found else "an empty file"
-        if len(lines) > 1:
+        if not lines:
+            shown = "an empty file"
+        elif len(lines) > 1:
             shown = f"{len(lines)} non-blank lines"
+        else:
+            shown = _shown(lines[0])
         raise BuildError(
             f"Invalid Python version in {RUNTIME_TXT}",
             f"{RUNTIME_TXT} contains {shown}, which is not a Python version.\n\n"
-            f"It must be a single line of the form python-X.Y.Z, for example:\n\n"
-            f"    python-3.13.0\n\n"
+            f"It must be a single line of the form python-X.Y.Z (or python-X.Y for the\n"
+            f"newest X.Y release), for example:\n\n    python-3.13.0\n\n"
             f"Fix {RUNTIME_TXT} (or delete it to use the default version) and push again.",
         )
     major, minor, patch = match.group(1, 2, 3)
     return VersionRequest(int(major), int(minor), None if patch is None else int(patch), RUNTIME_TXT)
 
 
-def read_runtime_txt(app_dir: Path) -> VersionRequest | None:
-    path = app_dir / RUNTIME_TXT
+def parse_python_version_file(raw: bytes) -> VersionRequest:
+    """Parse .python-version: the first line that is not blank or a ``#`` comment."""
+    text = _decode(raw, PYTHON_VERSION_FILE, "3.13")
+    for number, line in enumerate(text.splitlines(), start=1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        match = _PYTHON_VERSION_RE.match(line)
+        if not match:
+            raise BuildError(
+                f"Invalid Python version in {PYTHON_VERSION_FILE} (line {number})",
+                f"Line {number} of {PYTHON_VERSION_FILE} is {_shown(line)}, which is not a CPython\n"
+                f"version this buildpack can provide.\n\n"
+                f"Write the version as X.Y (recommended: you get the newest patch release) or\n"
+                f"X.Y.Z, for example:\n\n    3.13\n\n"
+                f"pyenv names such as 'system', 'pypy3.10' or '3.13-dev' are not supported.",
+            )
+        major, minor, patch = match.group(1, 2, 3)
+        return VersionRequest(int(major), int(minor), None if patch is None else int(patch),
+                              PYTHON_VERSION_FILE)
+    raise BuildError(
+        f"No Python version in {PYTHON_VERSION_FILE}",
+        f"{PYTHON_VERSION_FILE} holds only blank lines and comments.\n\n"
+        f"Put a version such as 3.13 on its first line, or delete the file.",
+    )
+
+
+def _read(app_dir: Path, name: str) -> bytes | None:
+    path = app_dir / name
     if not path.exists() and not path.is_symlink():
         return None
     if not path.is_file():
         raise BuildError(
-            f"{RUNTIME_TXT} is not a regular file",
-            f"{RUNTIME_TXT} exists but is a directory or a broken link.\n"
-            f"Replace it with a file containing e.g. python-3.13.0, or remove it.",
+            f"{name} is not a regular file",
+            f"{name} exists but is a directory or a broken link.\n"
+            f"Replace it with a file holding the Python version, or remove it.",
         )
-    return parse_runtime_txt(path.read_bytes())
+    data = path.read_bytes()
+    if len(data) > 64 * 1024:
+        raise BuildError(f"{name} is too large",
+                         f"{name} is {len(data)} bytes; it should hold one short version line.")
+    return data
+
+
+def read_requests(app_dir: Path) -> list[VersionRequest]:
+    """The requests the app's version files make, runtime.txt first."""
+    requests = []
+    raw = _read(app_dir, RUNTIME_TXT)
+    if raw is not None:
+        requests.append(parse_runtime_txt(raw))
+    raw = _read(app_dir, PYTHON_VERSION_FILE)
+    if raw is not None:
+        requests.append(parse_python_version_file(raw))
+    return requests
+
+
+def choose(requests: list[VersionRequest]) -> VersionRequest | None:
+    """The deciding request; an error when the files contradict each other."""
+    if not requests:
+        return None
+    first = requests[0]
+    for other in requests[1:]:
+        same_minor = (first.major, first.minor) == (other.major, other.minor)
+        if not same_minor or (first.patch is not None and other.patch is not None
+                              and first.patch != other.patch):
+            raise BuildError(
+                "The app's Python version files disagree",
+                f"{first.source} asks for Python {first.text}, but {other.source} asks for "
+                f"Python {other.text}.\n\n"
+                f"Keep one of them (.python-version is recommended), or make them name the same\n"
+                f"version.",
+            )
+    return max(requests, key=lambda r: r.patch is not None)
 
 
 def default_request(default_minor: str) -> VersionRequest:
@@ -79,35 +166,81 @@ def default_request(default_minor: str) -> VersionRequest:
     return VersionRequest(major, minor, None, "default")
 
 
-def _available_text(entries: list[RuntimeEntry]) -> str:
-    versions = sorted({e.version_tuple for e in entries}, reverse=True)
-    if not versions:
+def _version_text(version: tuple[int, ...]) -> str:
+    return ".".join(map(str, version))
+
+
+def _newest_per_minor(entries: list[RuntimeEntry]) -> list[str]:
+    newest: dict[tuple[int, int], tuple[int, int, int]] = {}
+    for entry in entries:
+        key = entry.version_tuple[:2]
+        newest[key] = max(newest.get(key, entry.version_tuple), entry.version_tuple)
+    return [_version_text(v) for _, v in sorted(newest.items(), reverse=True)]
+
+
+def _available_text(request: VersionRequest, entries: list[RuntimeEntry]) -> str:
+    if not entries:
         return "The runtime store has no Python versions for this stack and architecture."
-    listed = ", ".join(".".join(map(str, v)) for v in versions)
-    return f"Available versions: {listed}"
+    versions = sorted({e.version_tuple for e in entries}, reverse=True)
+    lines = [f"Available versions: {', '.join(_version_text(v) for v in versions)}"]
+    same = [_version_text(v) for v in versions if v[:2] == (request.major, request.minor)]
+    lines.append(f"For Python {request.minor_text}: {', '.join(same) if same else 'none'}")
+    lines.append(f"Newest release of each minor: {', '.join(_newest_per_minor(entries))}")
+    return "\n".join(lines)
 
 
 def resolve(request: VersionRequest, entries: list[RuntimeEntry]) -> RuntimeEntry:
     """The store entry for the request: the exact patch, or the newest patch of X.Y."""
+    where = request.source if request.source != "default" else "The buildpack's default"
     if request.major < 3:
         raise BuildError(
             f"Python {request.text} is end-of-life and not supported",
-            f"{request.source} asks for Python {request.text}. Python 2 reached its end of life\n"
+            f"{where} asks for Python {request.text}. Python 2 reached its end of life\n"
             f"on 2020-01-01 and this buildpack does not provide it.\n\n"
-            f"{_available_text(entries)}\n\n"
-            f"Port the app to Python 3 and put e.g. python-3.13.0 in {RUNTIME_TXT}.",
+            f"{_available_text(request, entries)}\n\n"
+            f"Port the app to Python 3 and name a version in .python-version (e.g. 3.13).",
         )
-    same_minor = [e for e in entries if e.version_tuple[:2] == (request.major, request.minor)]
-    if request.patch is not None:
-        same_minor = [e for e in same_minor if e.version_tuple[2] == request.patch]
-    if not same_minor:
-        fix = (f"Change {RUNTIME_TXT} to one of the available versions."
-               if request.source == RUNTIME_TXT
-               else "Add a runtime.txt naming one of the available versions.")
+    matching = [e for e in entries if request.admits(e.version_tuple)]
+    if not matching:
+        fix = (f"Change {request.source} to one of the available versions."
+               if request.source != "default"
+               else "Add a .python-version naming one of the available versions.")
         raise BuildError(
             f"Python {request.text} is not available",
-            f"{'The default version' if request.source == 'default' else RUNTIME_TXT + ' asks for'}"
-            f" Python {request.text}, but the runtime store has no such version\n"
-            f"for this stack and architecture.\n\n{_available_text(entries)}\n\n{fix}",
+            f"{where} asks for Python {request.text}, but the runtime store has no such\n"
+            f"version for this stack and architecture.\n\n"
+            f"{_available_text(request, entries)}\n\n{fix}",
         )
-    return max(same_minor, key=lambda e: e.version_tuple)
+    return max(matching, key=lambda e: e.version_tuple)
+
+
+def version_warnings(request: VersionRequest, chosen: RuntimeEntry, entries: list[RuntimeEntry],
+                     eol_dates: dict[str, str], today: datetime.date) -> list[tuple[str, str]]:
+    """(summary, body) warnings: an outdated pinned patch, an (almost) end-of-life minor."""
+    found = []
+    newest = max((e for e in entries if e.version_tuple[:2] == chosen.version_tuple[:2]),
+                 key=lambda e: e.version_tuple)
+    if request.patch is not None and newest.version_tuple > chosen.version_tuple:
+        fix = (f"python-{newest.version}" if request.source == RUNTIME_TXT else newest.version)
+        found.append((
+            f"Python {chosen.version} is not the newest {request.minor_text} release",
+            f"{chosen.version} is available as {newest.version}: update {request.source} to\n"
+            f"{fix} to get its security and bug fixes"
+            f"{'' if request.source == RUNTIME_TXT else f' (or write just {request.minor_text})'}.",
+        ))
+    eol_text = eol_dates.get(request.minor_text)
+    if eol_text:
+        eol = datetime.date.fromisoformat(eol_text)
+        if eol <= today:
+            found.append((
+                f"Python {request.minor_text} reached its end of life on {eol_text}",
+                f"Python {request.minor_text} no longer gets security fixes. Upgrade the app to a\n"
+                f"supported Python and update {request.source if request.source != 'default' else '.python-version'}.",
+            ))
+        elif (eol - today).days <= EOL_WARNING_DAYS:
+            found.append((
+                f"Python {request.minor_text} reaches its end of life on {eol_text}",
+                f"After that date it gets no security fixes. Plan the upgrade to a newer Python\n"
+                f"now and update {request.source if request.source != 'default' else '.python-version'} when you do.",
+            ))
+    return found

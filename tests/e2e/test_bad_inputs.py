@@ -183,3 +183,16 @@ def test_missing_procfile_warns_and_builds(tmp_path, build_env):
     assert result.returncode == 0, result.log
     assert " !     Warning: No Procfile found." in result.stderr
     assert "Procfile declares types -> (none)" in result.stdout
+
+
+def test_conflicting_version_files(tmp_path, runtime_store):
+    app = _app(tmp_path, {"runtime.txt": "python-3.13.0\n", ".python-version": "3.11\n"})
+    _fails(app, tmp_path / "cache", support.build_env(str(runtime_store), None),
+           "The app's Python version files disagree", "runtime.txt asks for Python 3.13.0",
+           ".python-version asks for Python 3.11")
+
+
+@pytest.mark.parametrize("content", ["system\n", "pypy3.10\n", "# nothing\n", "3.13-dev"])
+def test_invalid_python_version_file(tmp_path, runtime_store, content):
+    app = _app(tmp_path, {".python-version": content})
+    _fails(app, tmp_path / "cache", support.build_env(str(runtime_store), None), ".python-version")

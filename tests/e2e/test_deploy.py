@@ -120,3 +120,15 @@ def test_profile_d_is_relative_to_home(tmp_path, build_env):
         capture_output=True, text=True, check=True).stdout.split("\n")
     assert out[0] == str(slug / ".heroku/python/bin/python")
     assert out[1] == "C.UTF-8 true"
+
+
+def test_python_version_file_minor_and_eol_warning(tmp_path, build_env):
+    app = support.copy_fixture("flask-app", tmp_path)
+    (app / ".python-version").write_text("# the app's Python\n3.11\n")
+    result = support.compile_app(app, tmp_path / "cache", build_env)
+    assert result.returncode == 0, result.log
+    assert "-----> Using Python 3.11 specified in .python-version" in result.stdout
+    assert "3.11 means the newest 3.11 release in the store: 3.11.7" in result.stdout
+    # 3.11's end of life (2027-10-31, vendor/python-eol.json) is within a year of today.
+    assert " !     Warning: Python 3.11 reaches its end of life on 2027-10-31." in result.stderr
+    assert (app / ".heroku/python/bin/python3.11").exists()
