@@ -20,7 +20,7 @@ from buildpack.envdir import lookup, read_env_dir
 from buildpack.manifest import RuntimeEntry
 from buildpack.output import BuildError
 from buildpack.runtime import provision
-from buildpack.store import StoreLocation, parse_location, read_manifest
+from buildpack.store import StoreLocation, parse_location, parse_timeout, read_manifest
 from buildpack.subprocess_env import build_env
 from buildpack.versions import PYTHON_VERSION_FILE, RUNTIME_TXT
 
@@ -141,8 +141,10 @@ def make_plan(build_dir: Path, cache_dir: Path, env_dir: Path | None) -> Plan:
     process_types = _read_procfile(build_dir)
     requirements = _requirements_file(build_dir)
     requests = versions.read_requests(build_dir)
+    environ = dict(os.environ)
     store = parse_location(
-        lookup("PYTHON_RUNTIME_STORE", config, dict(os.environ)) or settings.default_store_url())
+        lookup("PYTHON_RUNTIME_STORE", config, environ) or settings.default_store_url(),
+        parse_timeout(lookup("PYTHON_RUNTIME_STORE_TIMEOUT", config, environ)))
     entries = _matching_entries(read_manifest(store, cache_dir / "tmp"), store)
     runtime = _choose_runtime(requests, entries)
     return Plan(build_dir, cache_dir, config, process_types, store, runtime, requirements)

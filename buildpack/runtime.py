@@ -14,7 +14,7 @@ from buildpack import output
 from buildpack.manifest import RuntimeEntry
 from buildpack.output import BuildError
 from buildpack.safe_extract import UnsafeArchive, extract_archive
-from buildpack.store import FetchError, StoreLocation, fetch_file, file_sha256
+from buildpack.store import FetchError, StoreLocation, fetch_file, file_sha256, log_retry
 
 
 def cached_archive_path(cache_dir: Path, entry: RuntimeEntry) -> Path:
@@ -39,7 +39,7 @@ def _download(location: StoreLocation, entry: RuntimeEntry, cached: Path) -> Non
     tmp = Path(tmp_name)
     try:
         try:
-            fetch_file(location, entry.file, tmp)
+            fetch_file(location, entry.file, tmp, on_retry=log_retry)
         except FetchError as exc:
             raise BuildError(
                 f"Could not download Python {entry.version}",
@@ -79,6 +79,7 @@ def provision(location: StoreLocation, entry: RuntimeEntry, cache_dir: Path, tar
     try:
         extract_archive(cached, target)
     except UnsafeArchive as exc:
+        cached.unlink(missing_ok=True)  # never keep an archive that cannot be used
         raise BuildError(
             f"The Python {entry.version} archive cannot be extracted safely",
             f"{entry.file} from {location.display}: {exc}.\n\n"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import http.client
 import os
 import time
 import urllib.error
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Callable
 
 from buildpack.manifest import MANIFEST_NAME, ManifestError, RuntimeEntry, parse_manifest
+from buildpack import output
 from buildpack.output import BuildError
 from buildpack.redact import mask_credentials
 
@@ -25,6 +27,7 @@ TIMEOUT_SECONDS = 30.0
 ATTEMPTS = 4
 BACKOFF_SECONDS = 1.0
 CHUNK = 1024 * 1024
+DEADLINE_FACTOR = 20  # a whole download may take this many read timeouts
 
 
 class FetchError(Exception):
@@ -41,6 +44,7 @@ class StoreLocation:
 
     url: str  # always ends with "/" for http(s)
     local_dir: Path | None
+    timeout: float = TIMEOUT_SECONDS
 
     @property
     def display(self) -> str:
@@ -52,7 +56,24 @@ class StoreLocation:
         return urllib.parse.urljoin(self.url, urllib.parse.quote(name))
 
 
-def parse_location(value: str) -> StoreLocation:
+def parse_timeout(value: str | None) -> float:
+    """PYTHON_RUNTIME_STORE_TIMEOUT: seconds a connection or a read may stall."""
+    if value is None:
+        return TIMEOUT_SECONDS
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if not 0 < seconds <= 3600:
+        raise BuildError(
+            "Invalid PYTHON_RUNTIME_STORE_TIMEOUT",
+            f"PYTHON_RUNTIME_STORE_TIMEOUT is {value[:40]!r}; it must be a number of seconds\n"
+            f"between 0 and 3600 (default {TIMEOUT_SECONDS:g}).",
+        )
+    return seconds
+
+
+def parse_location(value: str, timeout: float = TIMEOUT_SECONDS) -> StoreLocation:
     """Accept file://, http(s):// or a plain path; a manifest.json URL means its folder."""
     value = value.strip()
     if value.endswith("/" + MANIFEST_NAME):
@@ -60,7 +81,7 @@ def parse_location(value: str) -> StoreLocation:
     parsed = urllib.parse.urlsplit(value)
     if parsed.scheme in ("http", "https"):
         url = value if value.endswith("/") else value + "/"
-        return StoreLocation(url=url, local_dir=None)
+        return StoreLocation(url=url, local_dir=None, timeout=timeout)
     if parsed.scheme == "file":
         path = Path(urllib.parse.unquote(parsed.path))
         return StoreLocation(url=path.as_uri(), local_dir=path)
@@ -92,18 +113,21 @@ def _open_url(url: str, timeout: float):
     return urllib.request.urlopen(request, timeout=timeout)  # noqa: S310 (scheme checked)
 
 
-def _copy_stream(src, dest_path: Path) -> int:
+def _copy_stream(src, dest_path: Path, deadline: float | None = None) -> int:
+    """Copy to ``dest_path``; past ``deadline`` (a slow trickle) raise FetchError."""
     written = 0
     with open(dest_path, "wb") as out:
         while True:
-            chunk = src.read(CHUNK)
+            if deadline is not None and time.monotonic() > deadline:
+                raise FetchError("the download is too slow and ran past its time limit")
+            chunk = src.read(CHUNK if deadline is None else 64 * 1024)
             if not chunk:
                 return written
             out.write(chunk)
             written += len(chunk)
 
 
-def _fetch_once(location: StoreLocation, name: str, dest: Path, timeout: float) -> None:
+def _fetch_once(location: StoreLocation, name: str, dest: Path) -> None:
     target = location.join(name)
     if location.local_dir is not None:
         try:
@@ -115,30 +139,50 @@ def _fetch_once(location: StoreLocation, name: str, dest: Path, timeout: float) 
             raise FetchError(f"cannot read {target}: {exc.strerror}", final=True) from None
         return
     try:
-        with _open_url(target, timeout) as response:
-            _copy_stream(response, dest)
+        with _open_url(target, location.timeout) as response:
+            written = _copy_stream(response, dest,
+                                   time.monotonic() + location.timeout * DEADLINE_FACTOR)
+            expected = response.headers.get("Content-Length", "")
+            if expected.isdigit() and written != int(expected):
+                raise FetchError(f"the connection closed after {written} of {expected} bytes")
     except urllib.error.HTTPError as exc:
         final = exc.code < 500
         raise FetchError(f"HTTP {exc.code} for {mask_credentials(target)}", final=final) from None
     except (urllib.error.URLError, OSError) as exc:
         reason = getattr(exc, "reason", exc)
         raise FetchError(f"cannot fetch {mask_credentials(target)}: {reason}") from None
+    except http.client.HTTPException as exc:  # e.g. the body ended early
+        raise FetchError(f"cannot fetch {mask_credentials(target)}: "
+                         f"{type(exc).__name__} {exc}") from None
+    except FetchError as exc:
+        raise FetchError(f"cannot fetch {mask_credentials(target)}: {exc}") from None
 
 
 def fetch_file(location: StoreLocation, name: str, dest: Path,
-               attempts: int = ATTEMPTS, timeout: float = TIMEOUT_SECONDS,
-               sleep: Callable[[float], None] = time.sleep) -> None:
-    """Download ``name`` from the store to ``dest``, retrying transient failures."""
+               attempts: int = ATTEMPTS,
+               on_retry: Callable[[str, float], None] | None = None) -> None:
+    """Download ``name`` from the store to ``dest``, retrying transient failures.
+
+    Connection errors, timeouts, bodies cut short and 5xx answers are retried with
+    exponential backoff; any other HTTP status (404, 403, ...) is final at once.
+    """
     for attempt in range(1, attempts + 1):
         try:
-            _fetch_once(location, name, dest, timeout)
+            _fetch_once(location, name, dest)
             return
         except FetchError as exc:
             dest.unlink(missing_ok=True)
             if exc.final or attempt == attempts:
                 tries = "" if exc.final else f" (after {attempt} attempts)"
                 raise FetchError(f"{exc}{tries}", final=True) from None
-            sleep(BACKOFF_SECONDS * 2 ** (attempt - 1))
+            delay = BACKOFF_SECONDS * 2 ** (attempt - 1)
+            if on_retry is not None:
+                on_retry(str(exc), delay)
+            time.sleep(delay)
+
+
+def log_retry(problem: str, delay: float) -> None:
+    output.detail(f"Retrying in {delay:g}s: {problem}")
 
 
 def read_manifest(location: StoreLocation, scratch_dir: Path) -> list[RuntimeEntry]:
@@ -146,7 +190,7 @@ def read_manifest(location: StoreLocation, scratch_dir: Path) -> list[RuntimeEnt
     scratch_dir.mkdir(parents=True, exist_ok=True)
     dest = scratch_dir / f".manifest-{os.getpid()}.json"
     try:
-        fetch_file(location, MANIFEST_NAME, dest)
+        fetch_file(location, MANIFEST_NAME, dest, on_retry=log_retry)
         text = dest.read_text(encoding="utf-8", errors="replace")
     except FetchError as exc:
         raise BuildError(

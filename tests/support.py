@@ -270,3 +270,71 @@ class CountingStoreServer:
     def stop(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+class FaultyStoreServer:
+    """Serve a store directory over HTTP, misbehaving on purpose.
+
+    ``faults`` maps a file name to the behaviours of its successive requests: "500",
+    "404", "hang" (accept, never answer), "cut" (send half the body, then close),
+    "trickle" (one byte a second). Once a list is used up, the file is served normally.
+    """
+
+    def __init__(self, directory: Path, faults: dict[str, list[str]]) -> None:
+        import http.server
+        import threading
+
+        self.counts: dict[str, int] = {}
+        self.faults = {name: list(plan) for name, plan in faults.items()}
+        self.stopping = threading.Event()
+        server = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self) -> None:  # noqa: N802
+                name = self.path.lstrip("/").split("?")[0]
+                server.counts[name] = server.counts.get(name, 0) + 1
+                plan = server.faults.get(name, [])
+                fault = plan.pop(0) if plan else "ok"
+                path = directory / name
+                if fault == "hang":
+                    server.stopping.wait(120)
+                    return
+                if fault in ("500", "404") or not path.is_file():
+                    code = 404 if fault == "404" or not path.is_file() else 500
+                    self.send_response(code)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                data = path.read_bytes()
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                if fault == "cut":
+                    self.wfile.write(data[: len(data) // 2])
+                    self.wfile.flush()
+                    self.close_connection = True
+                    return
+                if fault == "trickle":
+                    for i in range(len(data)):
+                        if server.stopping.wait(1):
+                            return
+                        self.wfile.write(data[i:i + 1])
+                        self.wfile.flush()
+                    return
+                self.wfile.write(data)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.server.shutdown()
+        self.server.server_close()

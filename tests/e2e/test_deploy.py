@@ -129,6 +129,16 @@ def test_python_version_file_minor_and_eol_warning(tmp_path, build_env):
     assert result.returncode == 0, result.log
     assert "-----> Using Python 3.11 specified in .python-version" in result.stdout
     assert "3.11 means the newest 3.11 release in the store: 3.11.7" in result.stdout
-    # 3.11's end of life (2027-10-31, vendor/python-eol.json) is within a year of today.
-    assert " !     Warning: Python 3.11 reaches its end of life on 2027-10-31." in result.stderr
+    import datetime
+
+    from buildpack import settings
+
+    eol = datetime.date.fromisoformat(settings.eol_dates()["3.11"])
+    days_left = (eol - datetime.date.today()).days
+    if days_left <= 0:
+        assert f" !     Warning: Python 3.11 reached its end of life on {eol}." in result.stderr
+    elif days_left <= 365:
+        assert f" !     Warning: Python 3.11 reaches its end of life on {eol}." in result.stderr
+    else:
+        assert "end of life" not in result.stderr
     assert (app / ".heroku/python/bin/python3.11").exists()
