@@ -14,8 +14,9 @@ import signal
 from dataclasses import dataclass
 from pathlib import Path
 
-from buildpack import (output, pip_install, platform_info, procfile, profile_d, relocate,
+from buildpack import (installers, output, platform_info, procfile, profile_d, relocate,
                        settings, versions)
+from buildpack.installers import pip as pip_installer
 from buildpack.envdir import lookup, read_env_dir
 from buildpack.manifest import RuntimeEntry
 from buildpack.output import BuildError
@@ -36,7 +37,7 @@ class Plan:
     process_types: dict[str, str] | None
     store: StoreLocation
     runtime: RuntimeEntry
-    requirements: Path | None
+    dependencies: installers.Choice
 
 
 def _parse_args(argv: list[str]) -> tuple[Path, Path, Path | None]:
@@ -48,19 +49,6 @@ def _parse_args(argv: list[str]) -> tuple[Path, Path, Path | None]:
         raise BuildError(f"BUILD_DIR {argv[0]} is not a directory")
     env_dir = Path(argv[2]) if len(argv) > 2 and argv[2] else None
     return build_dir, Path(argv[1]).resolve(), env_dir
-
-
-def _requirements_file(build_dir: Path) -> Path | None:
-    path = build_dir / "requirements.txt"
-    if not path.exists() and not path.is_symlink():
-        return None
-    if not path.is_file():
-        raise BuildError(
-            "requirements.txt is not a regular file",
-            "requirements.txt is a directory or a link to a file that does not exist.\n"
-            "Make it a plain text file listing the app's dependencies, one per line.",
-        )
-    return path
 
 
 def _matching_entries(entries: list[RuntimeEntry], store: StoreLocation) -> list[RuntimeEntry]:
@@ -139,7 +127,7 @@ def make_plan(build_dir: Path, cache_dir: Path, env_dir: Path | None) -> Plan:
     """Read and validate every input; log the version decision."""
     config = read_env_dir(env_dir)
     process_types = _read_procfile(build_dir)
-    requirements = _requirements_file(build_dir)
+    dependencies = installers.choose(build_dir)
     requests = versions.read_requests(build_dir)
     environ = dict(os.environ)
     store = parse_location(
@@ -147,7 +135,7 @@ def make_plan(build_dir: Path, cache_dir: Path, env_dir: Path | None) -> Plan:
         parse_timeout(lookup("PYTHON_RUNTIME_STORE_TIMEOUT", config, environ)))
     entries = _matching_entries(read_manifest(store, cache_dir / "tmp"), store)
     runtime = _choose_runtime(requests, entries)
-    return Plan(build_dir, cache_dir, config, process_types, store, runtime, requirements)
+    return Plan(build_dir, cache_dir, config, process_types, store, runtime, dependencies)
 
 
 def _secrets(config: dict[str, str]) -> list[str]:
@@ -155,25 +143,32 @@ def _secrets(config: dict[str, str]) -> list[str]:
     return [v.strip() for k, v in config.items() if any(h in k.upper() for h in SECRET_HINTS)]
 
 
-def execute(plan: Plan) -> None:
-    prefix = plan.build_dir / PYTHON_DIR
-    python = prefix / "bin" / "python3"
+def prepare_runtime(plan: Plan, prefix: Path) -> None:
     output.step(f"Preparing Python runtime (python-{plan.runtime.version})")
     if prefix.exists():
         output.detail(f"Replacing the existing {PYTHON_DIR} in the app")
         shutil.rmtree(prefix)
     provision(plan.store, plan.runtime, plan.cache_dir, prefix)
+
+
+def make_relocatable(ctx: installers.InstallContext) -> None:
+    """Console scripts and bytecode that do not depend on the build path."""
+    relocate.rewrite_console_scripts(ctx.prefix / "bin", ctx.prefix)
+    site_packages = sorted(ctx.prefix.glob("lib/python3*/site-packages"))
+    relocate.compile_bytecode(ctx.python, site_packages, ctx.prefix, ctx.env)
+
+
+def execute(plan: Plan) -> None:
+    prefix = plan.build_dir / PYTHON_DIR
+    python = prefix / "bin" / "python3"
+    prepare_runtime(plan, prefix)
     env = build_env(dict(os.environ), plan.config, prefix / "bin", plan.cache_dir)
     secrets = _secrets(plan.config)
-    pip_version = pip_install.install_pip(python, prefix, env, plan.build_dir, secrets)
-    if plan.requirements is not None:
-        pip_install.install_requirements(python, plan.requirements, plan.build_dir, env,
-                                         secrets, pip_version)
-    else:
-        output.detail("No requirements.txt found; no dependencies to install.")
-    relocate.rewrite_console_scripts(prefix / "bin", prefix)
-    site_packages = sorted(prefix.glob("lib/python3*/site-packages"))
-    relocate.compile_bytecode(python, site_packages, prefix, env)
+    pip_version = pip_installer.install_pip(python, prefix, env, plan.build_dir, secrets)
+    ctx = installers.InstallContext(plan.build_dir, prefix, python, env, plan.cache_dir,
+                                    secrets, pip_version)
+    installers.install(plan.dependencies, ctx)
+    make_relocatable(ctx)
     profile_d.write_profile(plan.build_dir)
     _log_process_types(plan.process_types)
 

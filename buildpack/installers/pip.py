@@ -6,6 +6,7 @@ from pathlib import Path
 
 from buildpack import output, settings
 from buildpack.output import BuildError
+from buildpack.installers import InstallContext
 from buildpack.redact import mask_credentials, mask_values
 
 
@@ -56,12 +57,11 @@ def install_pip(python: Path, prefix: Path, env: dict[str, str], cwd: Path,
     return version
 
 
-def install_requirements(python: Path, requirements: Path, app_dir: Path,
-                         env: dict[str, str], secrets: list[str], pip_version: str) -> None:
-    output.step(f"Installing dependencies using pip ({pip_version})")
-    cmd = [str(python), "-m", "pip", "install", "--no-compile", "--no-warn-script-location",
-           "-r", str(requirements.relative_to(app_dir))]
-    code, _ = run_streamed(cmd, env, app_dir, secrets)
+def install_requirements(ctx: InstallContext, requirements: Path) -> None:
+    output.step(f"Installing dependencies using pip ({ctx.pip_version})")
+    cmd = [str(ctx.python), "-m", "pip", "install", "--no-compile", "--no-warn-script-location",
+           "-r", str(requirements.relative_to(ctx.app_dir))]
+    code, _ = run_streamed(cmd, ctx.env, ctx.app_dir, ctx.secrets)
     if code != 0:
         raise BuildError(
             "Failed to install the app's dependencies with pip",
