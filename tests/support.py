@@ -82,8 +82,13 @@ def store_versions() -> dict[str, str]:
     return {".".join(r["version"].split(".")[:2]): r["version"] for r in manifest["runtimes"]}
 
 
+# Extra packages the test index serves (build backends, tools, packages of fixtures
+# whose dependencies are not in a requirements.txt). One requirement per line.
+INDEX_EXTRA = ROOT / "tests" / "index-extra.txt"
+
+
 def _requirement_files() -> list[Path]:
-    return sorted(FIXTURES.glob("*/requirements.txt"))
+    return sorted(FIXTURES.glob("*/requirements.txt")) + [INDEX_EXTRA]
 
 
 def clean_pip_env() -> dict[str, str]:
