@@ -14,7 +14,7 @@ import signal
 from dataclasses import dataclass
 from pathlib import Path
 
-from buildpack import (installers, output, platform_info, procfile, profile_d, relocate,
+from buildpack import (env_cache, installers, output, platform_info, procfile, profile_d, relocate,
                        settings, versions)
 from buildpack.installers import pip as pip_installer
 from buildpack.envdir import lookup, read_env_dir
@@ -22,10 +22,12 @@ from buildpack.manifest import RuntimeEntry
 from buildpack.output import BuildError
 from buildpack.runtime import provision
 from buildpack.store import StoreLocation, parse_location, parse_timeout, read_manifest
-from buildpack.subprocess_env import build_env
+from buildpack.requirements_files import included_files, installs_local_code
+from buildpack.subprocess_env import INSTALLER_ALLOWLIST, build_env
 from buildpack.versions import PYTHON_VERSION_FILE, RUNTIME_TXT
 
 PYTHON_DIR = Path(".heroku") / "python"
+VENDOR_TOOLS = settings.VENDOR_DIR / "tools"
 SECRET_HINTS = ("KEY", "TOKEN", "SECRET", "PASSWORD", "PASS", "CREDENTIAL", "AUTH")
 
 
@@ -143,12 +145,34 @@ def _secrets(config: dict[str, str]) -> list[str]:
     return [v.strip() for k, v in config.items() if any(h in k.upper() for h in SECRET_HINTS)]
 
 
-def prepare_runtime(plan: Plan, prefix: Path) -> None:
-    output.step(f"Preparing Python runtime (python-{plan.runtime.version})")
-    if prefix.exists():
-        output.detail(f"Replacing the existing {PYTHON_DIR} in the app")
-        shutil.rmtree(prefix)
-    provision(plan.store, plan.runtime, plan.cache_dir, prefix)
+def cache_key(plan: Plan) -> env_cache.CacheKey | None:
+    """The installed environment's cache key; None when it cannot be cached."""
+    choice = plan.dependencies
+    files: list[Path] = []
+    for path in choice.files:
+        files.extend(included_files(path) if path.suffix == ".txt" else [path])
+    if choice.manager == "pip" and installs_local_code(files):
+        output.detail("The requirements install code from the app itself, so the installed\n"
+                      "environment is not cached (downloaded wheels still are).")
+        return None
+    tools = VENDOR_TOOLS / f"{choice.manager}.txt"
+    manager_version = settings.pinned_pip_version() + (
+        ":" + env_cache.hash_files([tools], VENDOR_TOOLS) if tools.is_file() else "")
+    installer_settings = {k: v for k, v in build_env(dict(os.environ), plan.config, Path("/"),
+                                                     Path("/")).items()
+                          if k in INSTALLER_ALLOWLIST}
+    return env_cache.CacheKey(
+        format=env_cache.FORMAT_VERSION,
+        python_version=plan.runtime.version,
+        runtime_sha256=plan.runtime.sha256,
+        stack=plan.runtime.stack,
+        arch=plan.runtime.arch,
+        manager=choice.manager,
+        manager_version=manager_version,
+        dependency_files=tuple(str(p.relative_to(plan.build_dir)) for p in files),
+        dependencies_sha256=env_cache.hash_files(files, plan.build_dir),
+        settings_sha256=env_cache.hash_settings(installer_settings),
+    )
 
 
 def make_relocatable(ctx: installers.InstallContext) -> None:
@@ -158,17 +182,36 @@ def make_relocatable(ctx: installers.InstallContext) -> None:
     relocate.compile_bytecode(ctx.python, site_packages, ctx.prefix, ctx.env)
 
 
-def execute(plan: Plan) -> None:
-    prefix = plan.build_dir / PYTHON_DIR
-    python = prefix / "bin" / "python3"
-    prepare_runtime(plan, prefix)
-    env = build_env(dict(os.environ), plan.config, prefix / "bin", plan.cache_dir)
-    secrets = _secrets(plan.config)
-    pip_version = pip_installer.install_pip(python, prefix, env, plan.build_dir, secrets)
-    ctx = installers.InstallContext(plan.build_dir, prefix, python, env, plan.cache_dir,
-                                    secrets, pip_version)
+def install_fresh(plan: Plan, ctx: installers.InstallContext) -> None:
+    """Provision the runtime, install pip and the app's dependencies."""
+    if ctx.prefix.exists():
+        output.detail(f"Replacing the existing {PYTHON_DIR} in the app")
+        shutil.rmtree(ctx.prefix)
+    provision(plan.store, plan.runtime, plan.cache_dir, ctx.prefix)
+    pip_installer.install_pip(ctx.python, ctx.prefix, ctx.env, plan.build_dir, ctx.secrets)
     installers.install(plan.dependencies, ctx)
     make_relocatable(ctx)
+
+
+def execute(plan: Plan) -> None:
+    prefix = plan.build_dir / PYTHON_DIR
+    env = build_env(dict(os.environ), plan.config, prefix / "bin", plan.cache_dir)
+    ctx = installers.InstallContext(plan.build_dir, prefix, prefix / "bin" / "python3", env,
+                                    plan.cache_dir, _secrets(plan.config),
+                                    settings.pinned_pip_version())
+    output.step(f"Preparing Python runtime (python-{plan.runtime.version})")
+    key = cache_key(plan)
+    if key is not None and env_cache.restore(plan.cache_dir, key, prefix):
+        output.detail("Restored from the build cache, with the app's dependencies")
+        output.step("Installing dependencies")
+        files = ", ".join(key.dependency_files) or "no dependency files"
+        output.detail(f"Unchanged since the last build ({files}): using the cached environment.")
+    else:
+        install_fresh(plan, ctx)
+        if key is not None:
+            env_cache.save(plan.cache_dir, key, prefix)
+    relocate.compile_bytecode(ctx.python, [plan.build_dir], plan.build_dir, env,
+                              runtime_path="/app", exclude=r"/\.heroku/|/\.git/")
     profile_d.write_profile(plan.build_dir)
     _log_process_types(plan.process_types)
 
@@ -194,12 +237,14 @@ def main(argv: list[str]) -> int:
     build_dir, cache_dir, env_dir = _parse_args(argv)
     signal.signal(signal.SIGTERM, _raise_on_sigterm)
     cache_dir.mkdir(parents=True, exist_ok=True)
-    plan = make_plan(build_dir, cache_dir, env_dir)
-    heroku_existed = (build_dir / ".heroku").exists()
-    profile_existed = (build_dir / ".profile.d" / profile_d.PROFILE_NAME).exists()
-    try:
-        execute(plan)
-    except BaseException:
-        _cleanup(build_dir, heroku_existed, profile_existed)
-        raise
+    with env_cache.locked(cache_dir):
+        env_cache.remove_stale_temp(cache_dir)
+        plan = make_plan(build_dir, cache_dir, env_dir)
+        heroku_existed = (build_dir / ".heroku").exists()
+        profile_existed = (build_dir / ".profile.d" / profile_d.PROFILE_NAME).exists()
+        try:
+            execute(plan)
+        except BaseException:
+            _cleanup(build_dir, heroku_existed, profile_existed)
+            raise
     return 0

@@ -70,14 +70,20 @@ def rewrite_console_scripts(bin_dir: Path, prefix: Path) -> int:
     return changed
 
 
-def compile_bytecode(python: Path, paths: list[Path], strip_prefix: Path, env: dict[str, str]) -> None:
-    """Compile ``paths`` once, recording run-time file names (unchecked-hash pycs)."""
+def compile_bytecode(python: Path, paths: list[Path], strip_prefix: Path, env: dict[str, str],
+                     runtime_path: str = RUNTIME_PREFIX, exclude: str | None = None) -> None:
+    """Compile ``paths`` once, recording run-time file names (unchecked-hash pycs).
+
+    Files that do not compile (an app's syntax error, a template) are left alone: the
+    interpreter reports them, with its own message, when they are imported.
+    """
     existing = [str(p) for p in paths if p.exists()]
     if not existing:
         return
+    extra = ["-x", exclude] if exclude else []
     subprocess.run(
         [str(python), "-E", "-s", "-m", "compileall", "-q", "-j0",
-         "--invalidation-mode", "unchecked-hash",
-         "-s", str(strip_prefix), "-p", RUNTIME_PREFIX, *existing],
+         "--invalidation-mode", "unchecked-hash", *extra,
+         "-s", str(strip_prefix), "-p", runtime_path, *existing],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False,
     )

@@ -9,10 +9,15 @@ The archive unpacks (no top-level folder) to::
     include/python3.X/...
 
 Steps: copy the wanted files into a staging dir; point RUNPATHs at ``$ORIGIN`` (so
-libpython is found next to the interpreter wherever it is unpacked) and the build-time
-prefix in sysconfig data at the platform's run-time prefix; compile the bytecode with
-the staged interpreter itself (which also proves that it runs from a new place); smoke
-test it; write a deterministic tar.gz.
+libpython is found next to the interpreter wherever it is unpacked); make the sysconfig
+data compute its paths from where the interpreter runs (a build compiles C extensions
+against BUILD_DIR/.heroku/python, the slug then runs from /app) and point the config
+Makefile at the platform's run-time prefix; compile the bytecode with the staged
+interpreter itself (which also proves that it runs from a new place); smoke test it;
+write a deterministic tar.gz.
+
+The source can be an installation in its own prefix (pyenv) or a ``make install
+DESTDIR=...`` tree, whose files name the configured prefix rather than where they are.
 """
 from __future__ import annotations
 
@@ -39,20 +44,50 @@ from buildpack.relocate import RUNTIME_PREFIX
 ARCHIVE_MTIME = 946684800
 _SKIPPED_STDLIB_DIRS = frozenset({"__pycache__", "test", "tests", "idle_test"})
 _PATH_CONTINUES = {bytes([c]) for c in b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._+-"}
+# An rpath relative to the binary, as configure flags spell it in sysconfig data and
+# Makefiles ($ORIGIN, $$ORIGIN, \$$ORIGIN, ${ORIGIN}, with the backslash doubled in a repr).
+_ORIGIN_RPATH = r"(?:\\{1,2})?\${1,2}\{?ORIGIN\}?(?:/[^\s'\"\\]*)?"
 _SMOKE_TEST = (
     "import json, platform, sys, sysconfig\n"
     "import ssl, sqlite3, ctypes, zlib, ensurepip\n"
     "print(json.dumps({'version': platform.python_version(), 'prefix': sys.prefix,\n"
-    "                  'config_prefix': sysconfig.get_config_var('prefix')}))\n"
+    "                  'config_prefix': sysconfig.get_config_var('prefix'),\n"
+    "                  'include': sysconfig.get_config_var('INCLUDEPY')}))\n"
 )
+
+# In ``_sysconfigdata_*.py`` the build prefix becomes this marker, and code appended to
+# the module replaces it with the running interpreter's prefix: sysconfig (and so
+# setuptools' INCLUDEPY, LIBDIR, ...) is right in BUILD_DIR during the build and in
+# /app after the slug has moved. The marker cannot occur in a real path.
+PREFIX_MARKER = "@BUILDPACK_PYTHON_PREFIX@"
+_SYSCONFIGDATA_FOOTER = f"""
+# Added by buildpack-python: this runtime is relocatable (an app is built in one
+# directory and run from another), so the paths above are written relative to
+# {PREFIX_MARKER!r}, which names wherever this interpreter runs.
+import sys as _sys
+
+build_time_vars = {{
+    _key: _value.replace({PREFIX_MARKER!r}, _sys.base_prefix) if isinstance(_value, str) else _value
+    for _key, _value in build_time_vars.items()
+}}
+del _sys
+"""
 
 
 @dataclass(frozen=True)
 class Interpreter:
     """A CPython installed in its own prefix, built with --enable-shared."""
 
-    prefix: Path  # real path
+    prefix: Path  # where its files are now (real path)
     version: str  # "3.12.1"
+    # The --prefix it was configured with, if that is not where it is (``make install
+    # DESTDIR=...``): the path its binaries and sysconfig data name.
+    configured_prefix: Path | None = None
+
+    @property
+    def build_prefix(self) -> Path:
+        """The prefix compiled into the installation, to be relocated."""
+        return self.configured_prefix or self.prefix
 
     @property
     def xy(self) -> str:
@@ -111,15 +146,29 @@ def is_wanted(rel: str, xy: str, is_dir: bool = False) -> bool:
 def rewrite_build_paths(text: str, old_prefix: str, new_prefix: str = RUNTIME_PREFIX) -> str:
     """Point sysconfig data (or the config Makefile) at the run-time prefix.
 
-    ``-Wl,-rpath,<old>/lib`` flags are dropped rather than rewritten: extensions built
-    later must not carry an rpath (the runtime relies on its own RUNPATH and on
-    LD_LIBRARY_PATH). The prefix only matches whole: ``/x/3.12.1`` is not replaced
-    inside ``/x/3.12.10``.
+    ``-Wl,-rpath,<old>/lib`` and ``-Wl,-rpath,$ORIGIN/...`` flags are dropped rather
+    than rewritten: extensions built later must not carry an rpath (the runtime relies
+    on its own RUNPATH and on LD_LIBRARY_PATH; an ``$ORIGIN`` path that suits
+    bin/python means nothing in site-packages). The prefix only matches whole:
+    ``/x/3.12.1`` is not replaced inside ``/x/3.12.10``.
     """
     old = re.escape(old_prefix.rstrip("/"))
     end = r"(?![\w.+-])"
-    text = re.sub(rf"[ \t]?-Wl,-rpath[,=]{old}/lib/?(?=[\s'\"\\]|$)", "", text)
+    target = rf"(?:{old}/lib/?|{_ORIGIN_RPATH})"
+    text = re.sub(rf"[ \t]?-Wl,-rpath[,=]{target}(?=[\s'\"\\]|$)", "", text)
     return re.sub(old + end, new_prefix.replace("\\", r"\\"), text)
+
+
+def relocatable_sysconfigdata(text: str, old_prefix: str) -> str:
+    """``_sysconfigdata_*.py`` whose paths follow the interpreter wherever it runs.
+
+    The build prefix is written as ``PREFIX_MARKER`` and a footer swaps in
+    ``sys.base_prefix`` when sysconfig imports the module. Idempotent.
+    """
+    text = rewrite_build_paths(text, old_prefix, PREFIX_MARKER)
+    if _SYSCONFIGDATA_FOOTER in text:
+        return text
+    return text.rstrip("\n") + "\n" + _SYSCONFIGDATA_FOOTER
 
 
 def patch_c_strings(data: bytes, old: bytes, new: bytes, keep_suffix: bytes = b"") -> tuple[bytes, int, int]:
@@ -252,8 +301,13 @@ def _run_patchelf(patchelf: Path, *args: str) -> str:
 
 
 def relocate_binaries(staging: Path, interp: Interpreter, patchelf: Path) -> tuple[int, int]:
-    """Set $ORIGIN RUNPATHs and patch the compiled-in prefix; returns (runpaths, strings)."""
-    old = str(interp.prefix)
+    """Set $ORIGIN RUNPATHs and patch the compiled-in prefix; returns (runpaths, strings).
+
+    A RUNPATH naming the build prefix or ``$ORIGIN`` is pointed at ``lib/`` from where
+    the file is (a configure-wide ``-Wl,-rpath,$ORIGIN/../lib`` is right only for
+    bin/python).
+    """
+    old = str(interp.build_prefix)
     always = {f"bin/python{interp.xy}", f"lib/{interp.soname}"}
     runpaths = strings = 0
     for path in _walk_files(staging):
@@ -261,11 +315,13 @@ def relocate_binaries(staging: Path, interp: Interpreter, patchelf: Path) -> tup
             continue
         rel = path.relative_to(staging).as_posix()
         current = _run_patchelf(patchelf, "--print-rpath", str(path))
-        if rel in always or old in current:
+        if rel in always or old in current or "$ORIGIN" in current:
             wanted = "$ORIGIN/../lib" if rel in always else relative_runpath(os.path.dirname(rel), "lib")
             if current != wanted:
                 _run_patchelf(patchelf, "--set-rpath", wanted, str(path))
                 runpaths += 1
+        if old == RUNTIME_PREFIX:
+            continue  # configured for the run-time prefix: its strings are right already
         data = path.read_bytes()
         if old.encode() in data:
             new_data, patched, _left = patch_c_strings(
@@ -277,15 +333,20 @@ def relocate_binaries(staging: Path, interp: Interpreter, patchelf: Path) -> tup
 
 
 def rewrite_sysconfig(staging: Path, interp: Interpreter) -> list[str]:
-    """Rewrite the build prefix in sysconfig data, the config Makefile and python-config.py."""
+    """Make sysconfig data relocatable; point the config Makefile and python-config.py
+    at the run-time prefix."""
     stdlib = staging / "lib" / f"python{interp.xy}"
     targets = sorted(stdlib.glob("_sysconfigdata_*.py"))
     for config_dir in sorted(stdlib.glob(f"config-{interp.xy}*")):
         targets += [p for p in (config_dir / "Makefile", config_dir / "python-config.py") if p.is_file()]
     changed = []
+    old = str(interp.build_prefix)
     for path in targets:
         text = path.read_text(encoding="utf-8", errors="surrogateescape")
-        new = rewrite_build_paths(text, str(interp.prefix))
+        if path.name.startswith("_sysconfigdata_"):
+            new = relocatable_sysconfigdata(text, old)
+        else:
+            new = rewrite_build_paths(text, old)
         if new != text:
             path.write_text(new, encoding="utf-8", errors="surrogateescape")
             changed.append(path.relative_to(staging).as_posix())
@@ -330,8 +391,10 @@ def smoke_test(staging: Path, interp: Interpreter) -> str:
             problem = f"It reports version {info['version']!r}, expected {interp.version}."
         elif os.path.realpath(info["prefix"]) != os.path.realpath(staging):
             problem = f"It found its standard library in {info['prefix']}, not next to itself."
-        elif info["config_prefix"] != RUNTIME_PREFIX:
-            problem = f"sysconfig still says prefix={info['config_prefix']}."
+        elif os.path.realpath(info["config_prefix"] or "") != os.path.realpath(staging):
+            problem = f"sysconfig says prefix={info['config_prefix']}, not where it runs."
+        elif info["include"] != os.path.join(info["config_prefix"], "include", f"python{interp.xy}"):
+            problem = f"sysconfig says INCLUDEPY={info['include']}."
     if problem:
         raise BuildError(
             f"The relocated Python {interp.version} does not work",
@@ -440,17 +503,18 @@ def pack(interp: Interpreter, out_dir: Path, patchelf: Path) -> RuntimeEntry:
         rewritten = rewrite_sysconfig(staging, interp)
         runpaths, strings = relocate_binaries(staging, interp, patchelf)
         output.detail(f"Relocated: RUNPATH of {runpaths} ELF files set to $ORIGIN, "
-                      f"{strings} compiled-in prefix string(s) and {len(rewritten)} config "
-                      f"file(s) now say {RUNTIME_PREFIX}")
+                      f"{strings} compiled-in prefix string(s) now say {RUNTIME_PREFIX}, "
+                      f"{len(rewritten)} sysconfig file(s) rewritten")
         compile_bytecode(staging, interp)
         output.detail("Compiled bytecode (unchecked-hash) with the relocated interpreter")
         info = json.loads(smoke_test(staging, interp))
         output.detail(f"Smoke test passed: Python {info['version']} runs from the staging dir")
-        leftovers = leftover_references(staging, str(interp.prefix))
+        old = str(interp.build_prefix)
+        leftovers = [] if old == RUNTIME_PREFIX else leftover_references(staging, old)
         if leftovers:
             output.warning(
                 f"python-{interp.version} still names its build prefix",
-                f"These files contain {interp.prefix}:\n"
+                f"These files contain {old}:\n"
                 + "\n".join(f"  {p}" for p in leftovers[:20])
                 + "\nThe archive works, but those paths are wrong at run time.",
             )

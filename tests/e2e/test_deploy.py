@@ -97,15 +97,26 @@ def test_second_compile_reuses_cached_runtime(tmp_path, runtime_store, package_i
     try:
         env = support.build_env(server.url, package_index.url)
         cache = tmp_path / "cache"
-        for attempt in ("one", "two"):
+        logs = []
+        for attempt, requirements in (("one", None), ("two", None), ("three", "Flask==3.1.3\nblinker\n")):
             app = support.copy_fixture("flask-app", tmp_path / attempt)
+            if requirements:
+                (app / "requirements.txt").write_text(requirements)
             result = support.compile_app(app, cache, env)
             assert result.returncode == 0, result.log
+            logs.append(result.stdout)
         archive_requests = {p: n for p, n in server.counts.items() if p.endswith(".tar.gz")}
     finally:
         server.stop()
     assert list(archive_requests.values()) == [1], server.counts
-    assert "Using cached python-" in result.stdout
+    assert "Downloading python-" in logs[0]
+    # Nothing changed: the installed environment comes back from the cache.
+    assert "Restored from the build cache, with the app's dependencies" in logs[1]
+    assert "Installing dependencies using pip" not in logs[1]
+    # requirements.txt changed: the environment is rebuilt, the archive still comes from the cache.
+    assert "-----> Discarding cache since:\n       - requirements.txt changed" in logs[2]
+    assert "Using cached python-" in logs[2]
+    assert "Installing dependencies using pip" in logs[2]
 
 
 def test_profile_d_is_relative_to_home(tmp_path, build_env):

@@ -7,6 +7,8 @@ import ast
 import json
 import os
 import re
+import subprocess
+import sys
 import tarfile
 from pathlib import Path
 
@@ -15,8 +17,9 @@ import pytest
 from buildpack import store_builder, tools
 from buildpack.manifest import RuntimeEntry, merge, parse_manifest
 from buildpack.output import BuildError
-from buildpack.runtime_archive import (ARCHIVE_MTIME, copy_selected, is_wanted, patch_c_strings,
-                                       relative_runpath, rewrite_build_paths, write_archive)
+from buildpack.runtime_archive import (ARCHIVE_MTIME, PREFIX_MARKER, copy_selected, is_wanted,
+                                       patch_c_strings, relative_runpath, relocatable_sysconfigdata,
+                                       rewrite_build_paths, write_archive)
 from buildpack.store_builder import (load_manifest, parse_python_min, select_interpreters,
                                      skip_reason, write_manifest)
 
@@ -158,6 +161,77 @@ def test_rewrite_build_paths_in_makefile():
                 f"CONFIGURE_LDFLAGS=\t-Wl,-rpath={OLD}/lib/\n")
     assert rewrite_build_paths(makefile, OLD) == (
         f"prefix=\t\t{NEW}\nLDFLAGS=\t\t-L{NEW}/lib\nCONFIGURE_LDFLAGS=\n")
+
+
+def test_rewrite_build_paths_drops_origin_rpaths():
+    # How a from-source build (configure LDFLAGS='-Wl,-rpath,\$$ORIGIN/../lib') spells
+    # it: in the Makefile, and in the repr of sysconfig data (the backslash doubled).
+    makefile = ("CONFIGURE_LDFLAGS=\t-Wl,-rpath,\\$$ORIGIN/../lib\n"
+                "LDSHARED=\t$(CC) -shared -Wl,-rpath=$ORIGIN/../lib -L. -lm\n"
+                "OTHER=\t-Wl,-rpath,${ORIGIN}\n")
+    assert rewrite_build_paths(makefile, NEW) == (
+        "CONFIGURE_LDFLAGS=\nLDSHARED=\t$(CC) -shared -L. -lm\nOTHER=\n")
+    data = ("build_time_vars = {'LDSHARED': 'gcc -shared -Wl,-rpath,\\\\$ORIGIN/../lib',\n"
+            " 'CONFIG_ARGS': \"'--prefix=/app/.heroku/python' "
+            "'LDFLAGS=-Wl,-rpath,\\\\$ORIGIN/../lib'\"}\n")
+    values = ast.literal_eval(rewrite_build_paths(data, NEW).split("=", 1)[1])
+    assert values == {"LDSHARED": "gcc -shared",
+                      "CONFIG_ARGS": "'--prefix=/app/.heroku/python' 'LDFLAGS='"}
+
+
+def _load_sysconfigdata(text: str) -> dict:
+    namespace: dict = {}
+    exec(compile(text, "_sysconfigdata_test.py", "exec"), namespace)
+    return namespace["build_time_vars"]
+
+
+def test_relocatable_sysconfigdata_follows_the_interpreter(monkeypatch):
+    new = relocatable_sysconfigdata(SYSCONFIGDATA, OLD)
+    literal = ast.literal_eval(new.split("=", 1)[1].split("\n}\n", 1)[0] + "\n}")
+    assert literal["prefix"] == PREFIX_MARKER
+    assert literal["LIBDIR"] == f"{PREFIX_MARKER}/lib"
+    assert OLD + "'" not in new and OLD + "/" not in new and NEW not in new
+
+    for where in ("/tmp/build_0a1b/.heroku/python", "/app/.heroku/python"):
+        monkeypatch.setattr(sys, "base_prefix", where)
+        data = _load_sysconfigdata(new)
+        assert data["prefix"] == where
+        assert data["LIBDIR"] == f"{where}/lib"
+        assert data["BLDSHARED"] == f"gcc -shared -L{where}/lib"   # the rpath is gone
+        assert f"'CPPFLAGS=-I{where}/include'" in data["CONFIG_ARGS"]
+        assert data["OTHER_RPATH"] == "-Wl,-rpath,/opt/other/lib"
+        assert data["NEWER"] == "/root/.pyenv/versions/3.12.10/lib"
+    assert relocatable_sysconfigdata(new, OLD) == new  # idempotent
+
+
+def test_relocatable_sysconfigdata_of_a_build_configured_for_app():
+    text = ("# system configuration generated and used by the sysconfig module\n"
+            f"build_time_vars = {{'INCLUDEPY': '{NEW}/include/python3.11',\n"
+            " 'Py_ENABLE_SHARED': 1,\n"
+            f" 'prefix': '{NEW}'}}\n")
+    new = relocatable_sysconfigdata(text, NEW)
+    assert NEW not in new
+    data = _load_sysconfigdata(new)
+    assert data["INCLUDEPY"] == f"{sys.base_prefix}/include/python3.11"
+    assert data["Py_ENABLE_SHARED"] == 1
+
+
+def test_relocated_sysconfigdata_is_what_sysconfig_reads(tmp_path):
+    """Imported by sysconfig itself (from bytecode), in a fresh interpreter."""
+    name = "_sysconfigdata_buildpack_test"
+    text = (f"build_time_vars = {{'INCLUDEPY': '{OLD}/include/python3.12', "
+            f"'LIBDIR': '{OLD}/lib', 'prefix': '{OLD}', 'VERSION': '3.12'}}\n")
+    source = tmp_path / f"{name}.py"
+    source.write_text(relocatable_sysconfigdata(text, OLD))
+    subprocess.run([sys.executable, "-m", "compileall", "-q", "-b", str(source)], check=True)
+    source.unlink()  # only the bytecode is left: it must be enough
+    code = ("import json, sys, sysconfig; print(json.dumps([sys.base_prefix, "
+            "sysconfig.get_config_var('INCLUDEPY'), sysconfig.get_config_var('LIBDIR')]))")
+    env = {"PATH": os.environ["PATH"], "PYTHONPATH": str(tmp_path), "_PYTHON_SYSCONFIGDATA_NAME": name}
+    proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    base, include, libdir = json.loads(proc.stdout)
+    assert (include, libdir) == (f"{base}/include/python3.12", f"{base}/lib")
 
 
 def _c_string(data: bytes, offset: int) -> bytes:

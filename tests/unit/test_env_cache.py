@@ -1,0 +1,108 @@
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import replace
+
+import pytest
+
+from buildpack import env_cache
+from buildpack.requirements_files import included_files, installs_local_code
+
+KEY = env_cache.CacheKey(1, "3.13.0", "a" * 64, "debian-12", "x86_64", "pip", "26.3",
+                         ("requirements.txt",), "b" * 64, "c" * 64)
+
+
+def _tree(root):
+    (root / "bin").mkdir(parents=True)
+    (root / "bin/python3.13").write_text("binary")
+    (root / "bin/python3").symlink_to("python3.13")
+    (root / "lib/site").mkdir(parents=True)
+    (root / "lib/site/mod.py").write_text("x = 1\n")
+    return root
+
+
+def test_save_then_restore_round_trip(tmp_path):
+    src = _tree(tmp_path / "build/.heroku/python")
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    env_cache.save(cache, KEY, src)
+    target = tmp_path / "build2/.heroku/python"
+    assert env_cache.restore(cache, KEY, target)
+    assert (target / "lib/site/mod.py").read_text() == "x = 1\n"
+    assert os.readlink(target / "bin/python3") == "python3.13"
+    assert not [p for p in cache.iterdir() if p.name.startswith(".")]
+
+
+@pytest.mark.parametrize("field, value, reason", [
+    ("python_version", "3.12.1", "The Python version changed (3.13.0 -> 3.12.1)"),
+    ("dependencies_sha256", "d" * 64, "requirements.txt changed"),
+    ("manager", "uv", "The package manager changed (pip -> uv)"),
+    ("format", 2, "The buildpack's cache format changed (1 -> 2)"),
+    ("settings_sha256", "e" * 64, "The installer settings (config vars such as PIP_INDEX_URL) changed"),
+    ("runtime_sha256", "f" * 64, "The Python runtime archive changed"),
+])
+def test_key_change_discards_with_reason(tmp_path, capsys, field, value, reason):
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    env_cache.save(cache, KEY, _tree(tmp_path / "src"))
+    assert not env_cache.restore(cache, replace(KEY, **{field: value}), tmp_path / "t")
+    out = capsys.readouterr().out
+    assert "-----> Discarding cache since:" in out
+    assert f"       - {reason}" in out
+    assert not (tmp_path / "t").exists()
+    assert (cache / "env").exists()  # kept until a successful build replaces it
+
+
+def test_in_place_change_is_detected_as_corrupt(tmp_path, capsys):
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    src = _tree(tmp_path / "src")
+    env_cache.save(cache, KEY, src)
+    with open(cache / "env/python/lib/site/mod.py", "a") as fh:  # e.g. a hook writing in place
+        fh.write("y = 2\n")
+    assert not env_cache.restore(cache, KEY, tmp_path / "t")
+    assert "Discarding a corrupt build cache" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("metadata", ["{not json", "[]", json.dumps({"key": 1})])
+def test_unreadable_metadata_is_discarded_with_warning(tmp_path, capsys, metadata):
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    env_cache.save(cache, KEY, _tree(tmp_path / "src"))
+    (cache / "env/metadata.json").write_text(metadata)
+    assert not env_cache.restore(cache, KEY, tmp_path / "t")
+    assert "Discarding an unreadable build cache" in capsys.readouterr().err
+    assert not (cache / "env").exists()
+
+
+def test_save_replaces_previous_entry(tmp_path):
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    env_cache.save(cache, KEY, _tree(tmp_path / "one"))
+    two = _tree(tmp_path / "two")
+    (two / "lib/site/mod.py").write_text("x = 2\n")
+    newer = replace(KEY, dependencies_sha256="9" * 64)
+    env_cache.save(cache, newer, two)
+    assert env_cache.restore(cache, newer, tmp_path / "t")
+    assert (tmp_path / "t/lib/site/mod.py").read_text() == "x = 2\n"
+
+
+def test_included_files_follow_includes_and_cycles(tmp_path):
+    (tmp_path / "reqs").mkdir()
+    (tmp_path / "requirements.txt").write_text("-r reqs/base.txt\n-c constraints.txt\nflask\n")
+    (tmp_path / "reqs/base.txt").write_text("--requirement=common.txt\n")
+    (tmp_path / "reqs/common.txt").write_text("-r ../requirements.txt  # cycle\nrequests\n")
+    (tmp_path / "constraints.txt").write_text("requests<3\n")
+    names = [str(p.relative_to(tmp_path)) for p in included_files(tmp_path / "requirements.txt")]
+    assert names == ["requirements.txt", "reqs/base.txt", "reqs/common.txt", "constraints.txt"]
+
+
+@pytest.mark.parametrize("line, local", [
+    ("flask==3.1", False), ("-e .", True), (".", True), ("./libs/mylib", True),
+    ("mylib @ file:///src/mylib", True), ("/abs/path/pkg.whl", True),
+    ("requests @ https://example.test/requests.whl", False), ("--hash=sha256:00", False),
+])
+def test_installs_local_code(tmp_path, line, local):
+    (tmp_path / "requirements.txt").write_text(line + "\n")
+    assert installs_local_code([tmp_path / "requirements.txt"]) is local
