@@ -12,6 +12,7 @@ COMMANDS = {
     "release": "buildpack.release",
     "build-runtime-store": "buildpack.store_builder",
     "local-deploy": "buildpack.local_deploy",
+    "build-offline-bundle": "buildpack.offline_bundle",
 }
 
 

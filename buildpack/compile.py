@@ -18,7 +18,7 @@ from buildpack import (env_cache, installers, output, platform_info, procfile, p
                        settings, versions)
 from buildpack.installers import pip as pip_installer
 from buildpack.envdir import lookup, read_env_dir
-from buildpack.manifest import RuntimeEntry
+from buildpack.manifest import MANIFEST_NAME, RuntimeEntry
 from buildpack.output import BuildError
 from buildpack.runtime import provision
 from buildpack.store import StoreLocation, parse_location, parse_timeout, read_manifest
@@ -125,6 +125,14 @@ def _choose_runtime(requests: list[versions.VersionRequest],
     return runtime
 
 
+def _default_store() -> str:
+    """The store bundled with an offline buildpack, else the platform default."""
+    if (settings.BUNDLED_STORE / MANIFEST_NAME).is_file():
+        output.step("Using the runtime store bundled with this buildpack (offline bundle)")
+        return str(settings.BUNDLED_STORE)
+    return settings.default_store_url()
+
+
 def make_plan(build_dir: Path, cache_dir: Path, env_dir: Path | None) -> Plan:
     """Read and validate every input; log the version decision."""
     config = read_env_dir(env_dir)
@@ -133,7 +141,7 @@ def make_plan(build_dir: Path, cache_dir: Path, env_dir: Path | None) -> Plan:
     requests = versions.read_requests(build_dir)
     environ = dict(os.environ)
     store = parse_location(
-        lookup("PYTHON_RUNTIME_STORE", config, environ) or settings.default_store_url(),
+        lookup("PYTHON_RUNTIME_STORE", config, environ) or _default_store(),
         parse_timeout(lookup("PYTHON_RUNTIME_STORE_TIMEOUT", config, environ)))
     entries = _matching_entries(read_manifest(store, cache_dir / "tmp"), store)
     runtime = _choose_runtime(requests, entries)

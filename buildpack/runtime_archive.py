@@ -58,7 +58,7 @@ _SMOKE_TEST = (
 # In ``_sysconfigdata_*.py`` the build prefix becomes this marker, and code appended to
 # the module replaces it with the running interpreter's prefix: sysconfig (and so
 # setuptools' INCLUDEPY, LIBDIR, ...) is right in BUILD_DIR during the build and in
-# /app after the slug has moved. The marker cannot occur in a real path.
+# /app after the slug has moved. No real path contains the marker.
 PREFIX_MARKER = "@BUILDPACK_PYTHON_PREFIX@"
 _SYSCONFIGDATA_FOOTER = f"""
 # Added by buildpack-python: this runtime is relocatable (an app is built in one
@@ -502,8 +502,11 @@ def pack(interp: Interpreter, out_dir: Path, patchelf: Path) -> RuntimeEntry:
             os.symlink(f"python{interp.xy}", staging / "bin" / link)
         rewritten = rewrite_sysconfig(staging, interp)
         runpaths, strings = relocate_binaries(staging, interp, patchelf)
-        output.detail(f"Relocated: RUNPATH of {runpaths} ELF files set to $ORIGIN, "
-                      f"{strings} compiled-in prefix string(s) now say {RUNTIME_PREFIX}, "
+        if str(interp.build_prefix) == RUNTIME_PREFIX:
+            strings_note = f"configured for {RUNTIME_PREFIX}"
+        else:
+            strings_note = f"{strings} compiled-in prefix string(s) now say {RUNTIME_PREFIX}"
+        output.detail(f"Relocated: RUNPATH of {runpaths} ELF files set to $ORIGIN, {strings_note}, "
                       f"{len(rewritten)} sysconfig file(s) rewritten")
         compile_bytecode(staging, interp)
         output.detail("Compiled bytecode (unchecked-hash) with the relocated interpreter")

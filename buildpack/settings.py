@@ -9,6 +9,9 @@ from pathlib import Path
 BUILDPACK_DIR = Path(__file__).resolve().parent.parent
 VENDOR_DIR = BUILDPACK_DIR / "vendor"
 PIP_REQUIREMENTS = VENDOR_DIR / "pip.txt"
+# Filled only in an offline bundle (bin/build-offline-bundle).
+BUNDLED_STORE = VENDOR_DIR / "runtimes"
+BUNDLED_WHEELS = VENDOR_DIR / "wheels"
 
 
 @lru_cache(maxsize=None)

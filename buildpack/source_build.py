@@ -55,7 +55,8 @@ REQUIRED_MODULES = {"ssl": "libssl-dev", "zlib": "zlib1g-dev", "ctypes": "libffi
                     "sqlite3": "libsqlite3-dev", "bz2": "libbz2-dev", "lzma": "liblzma-dev"}
 OPTIONAL_MODULES = {"readline": "libreadline-dev", "curses": "libncurses-dev",
                     "_uuid": "uuid-dev", "dbm.gnu": "libgdbm-dev"}
-_MODULE_PROBE = """
+# Which modules import, and which libpython the dynamic linker really loaded.
+_PROBE = """
 import importlib, json, sys
 found = {}
 for name in sys.argv[1:]:
@@ -64,7 +65,12 @@ for name in sys.argv[1:]:
         found[name] = True
     except Exception:
         found[name] = False
-print(json.dumps(found))
+try:
+    with open('/proc/self/maps') as maps:
+        libpython = sorted({l.split()[-1] for l in maps if '/libpython' in l})
+except OSError:
+    libpython = []
+print(json.dumps({'modules': found, 'libpython': libpython}))
 """
 
 
@@ -102,6 +108,13 @@ def default_jobs() -> int:
 def missing_modules(found: Mapping[str, bool], wanted: Mapping[str, str]) -> dict[str, str]:
     """The modules of ``wanted`` that did not import, with their packages."""
     return {name: package for name, package in wanted.items() if not found.get(name, False)}
+
+
+def foreign_libpython(loaded: Sequence[str], prefix: Path) -> list[str]:
+    """The loaded libpython files that are not the build's own (a wrong RUNPATH lets the
+    system's libpython3.X stand in, on hosts that have one)."""
+    root = os.path.realpath(prefix)
+    return [path for path in loaded if os.path.commonpath([os.path.realpath(path), root]) != root]
 
 
 def log_tail(text: str, lines: int = 25) -> str:
@@ -187,20 +200,32 @@ def run_logged(stage: str, cmd: Sequence[str], cwd: Path, env: Mapping[str, str]
     return time.monotonic() - started
 
 
-def check_modules(python: Path, version: str, log_path: Path) -> None:
-    """Fail if modules apps need were not built; warn about the optional ones."""
+def check_installation(interp: Interpreter, log_path: Path) -> None:
+    """Run the installed interpreter with an empty LD_LIBRARY_PATH: it must load its own
+    libpython (through the $ORIGIN RUNPATH); fail if modules apps need were not built,
+    warn about the optional ones."""
+    version = interp.version
     names = [*REQUIRED_MODULES, *OPTIONAL_MODULES]
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LD_LIBRARY_PATH": ""}
-    proc = subprocess.run([str(python), "-E", "-s", "-B", "-c", _MODULE_PROBE, *names],
+    proc = subprocess.run([str(interp.executable), "-E", "-s", "-B", "-c", _PROBE, *names],
                           env=env, capture_output=True, text=True, check=False)
     try:
-        found = json.loads(proc.stdout.strip().splitlines()[-1])
-    except (ValueError, IndexError):
+        probed = json.loads(proc.stdout.strip().splitlines()[-1])
+        found = probed["modules"]
+    except (ValueError, IndexError, KeyError, TypeError):
         raise BuildError(
             f"The Python {version} built from source does not run",
-            f"{python} exited with status {proc.returncode}:\n{proc.stderr.strip()}\n\n"
-            f"The build log: {log_path}",
+            f"{interp.executable} exited with status {proc.returncode}:\n"
+            f"{proc.stderr.strip()}\n\nThe build log: {log_path}",
         ) from None
+    foreign = foreign_libpython(probed["libpython"], interp.prefix)
+    if foreign:
+        raise BuildError(
+            f"The Python {version} built from source loads another libpython",
+            f"{interp.executable} loaded {', '.join(foreign)}, not the libpython\n"
+            "next to it: its RUNPATH is not $ORIGIN/../lib.\n"
+            "Check how LDFLAGS reached the link in the build log: " + str(log_path),
+        )
     required = missing_modules(found, REQUIRED_MODULES)
     if required:
         raise BuildError(
@@ -249,7 +274,7 @@ def built_from_source(tarball: Path, optimize: bool = False, jobs: int | None = 
         shutil.rmtree(source.parent)  # the sources and objects: hundreds of MB
         prefix = (destdir / RUNTIME_PREFIX.lstrip("/")).resolve()
         interp = Interpreter(prefix=prefix, version=version, configured_prefix=Path(RUNTIME_PREFIX))
-        check_modules(interp.executable, version, log_path)
+        check_installation(interp, log_path)
         ok = True
         yield interp
     finally:

@@ -45,6 +45,8 @@ def install_pip(python: Path, prefix: Path, env: dict[str, str], cwd: Path,
     cmd = [str(python), "-E", "-s", f"{wheel}/pip", "install", "--quiet", "--no-deps",
            "--require-hashes", "--no-warn-script-location", "--no-compile",
            "-r", str(settings.PIP_REQUIREMENTS)]
+    if any(settings.BUNDLED_WHEELS.glob("pip-*.whl")):  # an offline bundle: no index needed
+        cmd += ["--no-index", "--find-links", str(settings.BUNDLED_WHEELS)]
     code, lines = run_streamed(cmd, env, cwd, secrets, echo=False)
     if code != 0:
         output.indent_lines(lines)

@@ -1,0 +1,122 @@
+"""``bin/build-offline-bundle OUT.tar.gz --store STORE [--python X.Y[.Z] ...]``.
+
+Packs the buildpack together with chosen runtimes and the pinned pip wheel (what Cloud
+Foundry calls a cached buildpack), so a platform without network access to a runtime
+store or to the package index can still provision Python and pip. The bundled store
+lives in ``vendor/runtimes/``, the wheel in ``vendor/wheels/``; compile uses them when
+PYTHON_RUNTIME_STORE is not set.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import tarfile
+import tempfile
+from pathlib import Path
+
+from buildpack import output, platform_info, settings, tools
+from buildpack.manifest import MANIFEST_NAME, RuntimeEntry, parse_manifest, render_manifest
+from buildpack.output import BuildError
+from buildpack.store import file_sha256
+
+# What a deployable buildpack consists of (tests, fixtures and docs stay behind).
+CONTENTS = ("bin", "buildpack", "vendor", "README.md")
+
+
+def select(entries: list[RuntimeEntry], wanted: list[str], stack: str, arch: str) -> list[RuntimeEntry]:
+    """Entries for this stack/arch matching each X.Y (newest patch) or X.Y.Z."""
+    here = [e for e in entries if e.stack == stack and e.arch == arch]
+    if not wanted:
+        return here
+    chosen = []
+    for spec in wanted:
+        parts = tuple(int(p) for p in spec.split("."))
+        matches = [e for e in here if e.version_tuple[: len(parts)] == parts]
+        if not matches:
+            have = ", ".join(e.version for e in here) or "none"
+            raise BuildError(f"The store has no Python {spec} for {stack}/{arch}",
+                             f"It has: {have}. Pick one of those with --python.")
+        chosen.append(max(matches, key=lambda e: e.version_tuple))
+    return sorted(set(chosen), key=lambda e: e.version_tuple)
+
+
+def _download_pip(dest: Path, store_dir: Path, entry: RuntimeEntry) -> Path:
+    """Fetch the pinned pip wheel (hash-checked) with a runtime's own bundled pip."""
+    with tempfile.TemporaryDirectory(prefix="bundle-python-") as tmp:
+        with tarfile.open(store_dir / entry.file) as tar:
+            members = [m for m in tar.getmembers() if m.name.startswith(("bin/", "lib/"))]
+            tar.extractall(tmp, members=members)
+        python = Path(tmp) / "bin" / "python3"
+        wheel = tools.find_bundled_pip(python)
+        if wheel is None:
+            raise BuildError("The runtime has no bundled pip to download pip with")
+        proc = subprocess.run(
+            [str(python), "-E", "-s", f"{wheel}/pip", "download", "--no-deps", "--require-hashes",
+             "--only-binary=:all:", "-d", str(dest), "-r", str(settings.PIP_REQUIREMENTS)],
+            env={k: v for k, v in os.environ.items() if not k.startswith("PYTHON")},
+            capture_output=True, text=True, check=False)
+        if proc.returncode != 0:
+            raise BuildError("Could not download the pinned pip wheel",
+                             (proc.stdout + proc.stderr)[-2000:])
+    return next(dest.glob("pip-*.whl"))
+
+
+def build_bundle(out: Path, store_dir: Path, entries: list[RuntimeEntry]) -> None:
+    with tempfile.TemporaryDirectory(prefix="offline-bundle-") as tmp:
+        root = Path(tmp) / "buildpack-python"
+        for name in CONTENTS:
+            src = settings.BUILDPACK_DIR / name
+            if src.is_dir():
+                shutil.copytree(src, root / name, symlinks=True, ignore=shutil.ignore_patterns(
+                    "__pycache__", "runtimes", "wheels", "export"))
+            else:
+                shutil.copy2(src, root / name)
+        runtimes = root / "vendor" / "runtimes"
+        runtimes.mkdir(parents=True)
+        for entry in entries:
+            archive = store_dir / entry.file
+            if file_sha256(archive) != entry.sha256:
+                raise BuildError(f"{archive} does not match its manifest's sha256",
+                                 "Rebuild the store with bin/build-runtime-store.")
+            shutil.copy2(archive, runtimes / entry.file)
+            output.detail(f"Added {entry.file} ({entry.size / 1024 / 1024:.1f} MB)")
+        (runtimes / MANIFEST_NAME).write_text(render_manifest(entries), encoding="utf-8")
+        wheel = _download_pip(root / "vendor" / "wheels", store_dir, entries[0])
+        output.detail(f"Added {wheel.name} (hash-checked)")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        partial = out.with_name(out.name + ".partial")
+        with tarfile.open(partial, "w:gz") as tar:
+            tar.add(root, arcname="buildpack-python")
+        os.replace(partial, out)
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="bin/build-offline-bundle",
+                                     description=__doc__.splitlines()[0])
+    parser.add_argument("out", type=Path, help="the bundle to write (.tar.gz)")
+    parser.add_argument("--store", type=Path, required=True,
+                        help="a runtime store directory (bin/build-runtime-store makes one)")
+    parser.add_argument("--python", action="append", default=[],
+                        help="X.Y or X.Y.Z to include (repeatable; default: all for this stack)")
+    args = parser.parse_args(argv)
+    manifest = args.store / MANIFEST_NAME
+    if not manifest.is_file():
+        raise BuildError(f"{args.store} is not a runtime store", f"{manifest} does not exist.")
+    try:
+        entries = parse_manifest(manifest.read_text(encoding="utf-8"))
+    except ValueError as exc:
+        raise BuildError(f"{manifest} is invalid", str(exc)) from None
+    chosen = select(entries, args.python, platform_info.current_stack(), platform_info.current_arch())
+    if not chosen:
+        raise BuildError("No runtimes for this stack in the store",
+                         "Build some with bin/build-runtime-store first.")
+    output.step(f"Building the offline bundle {args.out}")
+    build_bundle(args.out.resolve(), args.store.resolve(), chosen)
+    size = args.out.stat().st_size / 1024 / 1024
+    output.step(f"Wrote {args.out} ({size:.1f} MB): {', '.join(e.version for e in chosen)}")
+    output.detail("Unpack it and use buildpack-python/ as the buildpack; no store or index is")
+    output.detail("needed for Python and pip (the app's own dependencies still need an index")
+    output.detail("or PIP_FIND_LINKS + PIP_NO_INDEX).")
+    return 0
