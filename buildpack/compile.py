@@ -190,13 +190,27 @@ def make_relocatable(ctx: installers.InstallContext) -> None:
     relocate.compile_bytecode(ctx.python, site_packages, ctx.prefix, ctx.env)
 
 
+def base_key(plan: Plan) -> env_cache.CacheKey:
+    """Key of the base layer: the runtime with the pinned pip installed."""
+    return env_cache.CacheKey(env_cache.FORMAT_VERSION, plan.runtime.version, plan.runtime.sha256,
+                              plan.runtime.stack, plan.runtime.arch, "pip",
+                              settings.pinned_pip_version(), (), "", "")
+
+
 def install_fresh(plan: Plan, ctx: installers.InstallContext) -> None:
-    """Provision the runtime, install pip and the app's dependencies."""
+    """Provision the runtime and pip (or reuse that base layer), then the dependencies."""
     if ctx.prefix.exists():
         output.detail(f"Replacing the existing {PYTHON_DIR} in the app")
         shutil.rmtree(ctx.prefix)
-    provision(plan.store, plan.runtime, plan.cache_dir, ctx.prefix)
-    pip_installer.install_pip(ctx.python, ctx.prefix, ctx.env, plan.build_dir, ctx.secrets)
+    base = base_key(plan)
+    if env_cache.restore(plan.cache_dir, base, ctx.prefix, env_cache.BASE_DIR_NAME, quiet=True):
+        output.detail(f"Using the cached python-{plan.runtime.version} with pip "
+                      f"{settings.pinned_pip_version()}")
+    else:
+        provision(plan.store, plan.runtime, plan.cache_dir, ctx.prefix)
+        pip_installer.install_pip(ctx.python, ctx.prefix, ctx.env, plan.build_dir, ctx.secrets)
+        relocate.rewrite_console_scripts(ctx.prefix / "bin", ctx.prefix)
+        env_cache.save(plan.cache_dir, base, ctx.prefix, env_cache.BASE_DIR_NAME)
     installers.install(plan.dependencies, ctx)
     make_relocatable(ctx)
 

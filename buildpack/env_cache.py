@@ -29,7 +29,8 @@ from typing import Iterator
 from buildpack import output
 
 FORMAT_VERSION = 1
-ENV_DIR_NAME = "env"
+ENV_DIR_NAME = "env"    # the app's installed environment
+BASE_DIR_NAME = "base"  # the runtime with pip installed: reused when only dependencies change
 
 
 @dataclass(frozen=True)
@@ -148,9 +149,14 @@ def _discard(entry: Path) -> None:
     shutil.rmtree(entry, ignore_errors=True)
 
 
-def restore(cache_dir: Path, key: CacheKey, target: Path) -> bool:
-    """Restore the cached environment into ``target`` if it is valid for ``key``."""
-    entry = cache_dir / ENV_DIR_NAME
+def restore(cache_dir: Path, key: CacheKey, target: Path, name: str = ENV_DIR_NAME,
+            quiet: bool = False) -> bool:
+    """Restore cache entry ``name`` into ``target`` if it is valid for ``key``.
+
+    ``quiet`` skips the "Discarding cache since" reasons (for the base layer, whose
+    key changes only with the runtime or pip).
+    """
+    entry = cache_dir / name
     if not entry.exists():
         return False
     data = _read_metadata(entry)
@@ -161,6 +167,8 @@ def restore(cache_dir: Path, key: CacheKey, target: Path) -> bool:
         _discard(entry)
         return False
     reasons = differences(data["key"], key)
+    if reasons and quiet:
+        return False
     if reasons:
         output.step("Discarding cache since:")
         for reason in reasons:
@@ -186,17 +194,17 @@ def restore(cache_dir: Path, key: CacheKey, target: Path) -> bool:
     return True
 
 
-def save(cache_dir: Path, key: CacheKey, source: Path) -> None:
-    """Store ``source`` as the cache entry for ``key`` (write new, then swap)."""
-    new = Path(tempfile.mkdtemp(prefix=f".{ENV_DIR_NAME}-new-", dir=cache_dir))
+def save(cache_dir: Path, key: CacheKey, source: Path, name: str = ENV_DIR_NAME) -> None:
+    """Store ``source`` as cache entry ``name`` for ``key`` (write new, then swap)."""
+    new = Path(tempfile.mkdtemp(prefix=f".{name}-new-", dir=cache_dir))
     try:
         copy_tree(source, new / "python")
         metadata = {"key": asdict(key), "files": snapshot(new / "python")}
         (new / "metadata.json").write_text(json.dumps(metadata), encoding="utf-8")
-        entry = cache_dir / ENV_DIR_NAME
+        entry = cache_dir / name
         old = None
         if entry.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{ENV_DIR_NAME}-old-", dir=cache_dir))
+            old = Path(tempfile.mkdtemp(prefix=f".{name}-old-", dir=cache_dir))
             os.replace(entry, old / "entry")
         os.replace(new, entry)
         if old is not None:
@@ -208,7 +216,9 @@ def save(cache_dir: Path, key: CacheKey, source: Path) -> None:
 
 def remove_stale_temp(cache_dir: Path) -> None:
     """Delete leftovers of builds that were killed mid-download or mid-save."""
-    for path in [*cache_dir.glob(f".{ENV_DIR_NAME}-*"), *cache_dir.glob("runtimes/.download-*")]:
+    leftovers = [*cache_dir.glob(f".{ENV_DIR_NAME}-*"), *cache_dir.glob(f".{BASE_DIR_NAME}-*"),
+                 *cache_dir.glob("runtimes/.download-*")]
+    for path in leftovers:
         if path.is_dir():
             shutil.rmtree(path, ignore_errors=True)
         else:

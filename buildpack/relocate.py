@@ -6,6 +6,7 @@ run-time path in its file names (tracebacks) instead of the build path.
 """
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 from pathlib import Path
@@ -65,7 +66,11 @@ def rewrite_console_scripts(bin_dir: Path, prefix: Path) -> int:
             continue
         new = rewrite_script(text, str(prefix))
         if new is not None and new != text:
-            path.write_text(new, encoding="utf-8")
+            # Replace, never write in place: the file may be hardlinked into the build cache.
+            tmp = path.with_name(f".{path.name}.tmp")
+            tmp.write_text(new, encoding="utf-8")
+            os.chmod(tmp, path.stat().st_mode & 0o7777)
+            os.replace(tmp, path)
             changed += 1
     return changed
 

@@ -115,7 +115,8 @@ def test_second_compile_reuses_cached_runtime(tmp_path, runtime_store, package_i
     assert "Installing dependencies using pip" not in logs[1]
     # requirements.txt changed: the environment is rebuilt, the archive still comes from the cache.
     assert "-----> Discarding cache since:\n       - requirements.txt changed" in logs[2]
-    assert "Using cached python-" in logs[2]
+    assert "Using the cached python-" in logs[2] and "with pip 26.3" in logs[2]
+    assert "-----> Installing pip" not in logs[2]
     assert "Installing dependencies using pip" in logs[2]
 
 
