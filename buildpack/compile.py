@@ -14,7 +14,7 @@ import signal
 from dataclasses import dataclass
 from pathlib import Path
 
-from buildpack import (env_cache, installers, output, platform_info, procfile, profile_d, relocate,
+from buildpack import (app_files, env_cache, installers, output, platform_info, procfile, profile_d, relocate,
                        settings, versions)
 from buildpack.installers import pip as pip_installer
 from buildpack.envdir import lookup, read_env_dir
@@ -22,7 +22,7 @@ from buildpack.manifest import MANIFEST_NAME, RuntimeEntry
 from buildpack.output import BuildError
 from buildpack.runtime import provision
 from buildpack.store import StoreLocation, parse_location, parse_timeout, read_manifest
-from buildpack.requirements_files import included_files, installs_local_code
+from buildpack.requirements_files import included_files, includes_outside, installs_local_code
 from buildpack.subprocess_env import INSTALLER_ALLOWLIST, build_env
 from buildpack.versions import PYTHON_VERSION_FILE, RUNTIME_TXT
 
@@ -125,6 +125,21 @@ def _choose_runtime(requests: list[versions.VersionRequest],
     return runtime
 
 
+def _check_includes(choice: installers.Choice, build_dir: Path) -> None:
+    """Refuse -r/-c includes that read files from outside the app."""
+    for path in choice.files:
+        if path.suffix != ".txt":
+            continue
+        outside = includes_outside(path, build_dir)
+        if outside:
+            raise BuildError(
+                f"{path.name} includes a file outside the app",
+                f"{path.name} (through -r/-c lines) reads {outside[0]}, which is not part of\n"
+                "the app. Keep every requirements file inside the app's directory and refer\n"
+                "to it with a relative path.",
+            )
+
+
 def _default_store() -> str:
     """The store bundled with an offline buildpack, else the platform default."""
     if (settings.BUNDLED_STORE / MANIFEST_NAME).is_file():
@@ -136,8 +151,10 @@ def _default_store() -> str:
 def make_plan(build_dir: Path, cache_dir: Path, env_dir: Path | None) -> Plan:
     """Read and validate every input; log the version decision."""
     config = read_env_dir(env_dir)
+    app_files.check_links(build_dir)
     process_types = _read_procfile(build_dir)
     dependencies = installers.choose(build_dir)
+    _check_includes(dependencies, build_dir)
     requests = versions.read_requests(build_dir)
     environ = dict(os.environ)
     store = parse_location(

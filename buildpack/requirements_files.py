@@ -38,6 +38,13 @@ def included_files(root: Path) -> list[Path]:
     return seen
 
 
+def includes_outside(root: Path, app_dir: Path) -> list[Path]:
+    """Included files (links resolved) that lie outside ``app_dir``."""
+    from buildpack.app_files import is_inside
+
+    return [p for p in included_files(root) if not is_inside(app_dir, p)]
+
+
 def installs_local_code(files: list[Path]) -> bool:
     """True if any requirement installs a local path (``.``, ``-e .``, ``file:``)."""
     return any(_LOCAL_RE.match(line) for path in files for line in _lines(path) if line.strip())

@@ -118,7 +118,7 @@ def foreign_libpython(loaded: Sequence[str], prefix: Path) -> list[str]:
 
 
 def log_tail(text: str, lines: int = 25) -> str:
-    return "\n".join(text.rstrip().splitlines()[-lines:])
+    return "\n".join(text.rstrip().splitlines()[-lines:]).strip("\n")
 
 
 def deps_hint() -> str:
@@ -192,10 +192,11 @@ def run_logged(stage: str, cmd: Sequence[str], cwd: Path, env: Mapping[str, str]
             raise
     if code != 0:
         text = log_path.read_text(encoding="utf-8", errors="replace")
+        kept = " (configure's config.log is kept beside it)" if stage == "configure" else ""
         raise BuildError(
             f"Building Python {version} from source failed at '{stage}'",
             f"{' '.join(cmd)}\nexited with status {code}. The end of its output:\n\n"
-            f"{log_tail(text)}\n\nThe whole build log: {log_path}\n\n{deps_hint()}",
+            f"{log_tail(text)}\n\nThe whole build log: {log_path}{kept}\n\n{deps_hint()}",
         )
     return time.monotonic() - started
 
@@ -248,7 +249,8 @@ def built_from_source(tarball: Path, optimize: bool = False, jobs: int | None = 
                       work_root: Path | None = None) -> Iterator[Interpreter]:
     """Build ``tarball`` and yield the installed interpreter (in a DESTDIR tree).
 
-    The work dir is removed afterwards; after a failure only its build.log is kept.
+    The work dir is removed afterwards; after a failure only build.log (and configure's
+    config.log) are kept.
     """
     if shutil.which("make") is None:
         raise BuildError("Building Python from source needs make", deps_hint())
@@ -281,8 +283,10 @@ def built_from_source(tarball: Path, optimize: bool = False, jobs: int | None = 
         if ok:
             shutil.rmtree(work, ignore_errors=True)
         else:
+            for config_log in work.glob("src/*/config.log"):
+                shutil.move(str(config_log), work / "config.log")
             for child in work.iterdir() if work.is_dir() else []:
-                if child != log_path:
+                if child.is_dir():
                     shutil.rmtree(child, ignore_errors=True)
             if not log_path.exists():
                 shutil.rmtree(work, ignore_errors=True)

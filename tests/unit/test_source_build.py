@@ -113,7 +113,7 @@ def test_check_tarball_says_where_to_get_one(tmp_path):
 # --- a failed build ---------------------------------------------------------------
 
 def test_failed_configure_shows_the_log_tail_and_the_build_deps(tmp_path):
-    configure = ("#!/bin/sh\necho checking for gcc... no\n"
+    configure = ("#!/bin/sh\necho checking for gcc... no\necho 'details' > config.log\n"
                  "echo 'configure: error: no acceptable C compiler found in $PATH' >&2\nexit 77\n")
     tarball = fake_source(tmp_path, "3.12.1", configure)
     work_root = tmp_path / "work"
@@ -127,7 +127,8 @@ def test_failed_configure_shows_the_log_tail_and_the_build_deps(tmp_path):
     assert "configure: error: no acceptable C compiler found in $PATH" in body
     assert "apt-get install build-essential" in body and "libssl-dev" in body
     [work] = work_root.iterdir()
-    assert sorted(p.name for p in work.iterdir()) == ["build.log"]  # the sources are gone
+    assert sorted(p.name for p in work.iterdir()) == ["build.log", "config.log"]  # no sources
+    assert (work / "config.log").read_text() == "details\n"
     assert str(work / "build.log") in body
 
 
