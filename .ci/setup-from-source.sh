@@ -131,11 +131,15 @@ done
 tarballs=("$dest/${package}"_*.orig.tar.*)
 if [ ${#tarballs[@]} -eq 0 ]; then
   echo "-----> Downloading Debian's source package $package into $dest"
-  # Only the orig tarball is needed: a mirror lacking the newest .dsc or .debian.tar.xz
+  # The release's own version first (security mirrors may lag behind their index),
+  # then the newest. Only the orig tarball is needed: a missing .dsc or .debian.tar.xz
   # (apt then exits non-zero) is fine once the tarball itself is there and verified.
-  (cd "$dest" && apt-get source --download-only -qq "$package" 2>&1 |
-     grep -v 'Download is performed unsandboxed' || true)
-  tarballs=("$dest/${package}"_*.orig.tar.*)
+  for wanted in "$package/$codename" "$package"; do
+    (cd "$dest" && apt-get source --download-only -qq "$wanted" 2>&1 |
+       grep -v 'Download is performed unsandboxed' || true)
+    tarballs=("$dest/${package}"_*.orig.tar.*)
+    [ ${#tarballs[@]} -eq 0 ] || break
+  done
   if [ ${#tarballs[@]} -eq 0 ] || ! verified "${tarballs[0]}"; then
     rm -f "${tarballs[@]}"
     echo "setup-from-source.sh: could not download a verified ${package}_*.orig.tar.* into $dest" >&2

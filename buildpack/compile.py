@@ -14,15 +14,16 @@ import signal
 from dataclasses import dataclass
 from pathlib import Path
 
-from buildpack import (app_files, env_cache, installers, output, platform_info, procfile, profile_d, relocate,
-                       settings, versions)
+from buildpack import (app_base, app_files, django, env_cache, export_file, hooks, installers, output,
+                       platform_info, processes, profile_d, relocate, settings, versions)
 from buildpack.installers import pip as pip_installer
 from buildpack.envdir import lookup, read_env_dir
 from buildpack.manifest import MANIFEST_NAME, RuntimeEntry
 from buildpack.output import BuildError
 from buildpack.runtime import provision
 from buildpack.store import StoreLocation, parse_location, parse_timeout, read_manifest
-from buildpack.requirements_files import included_files, includes_outside, installs_local_code
+from buildpack.requirements_files import (check_text, included_files, includes_outside,
+                                          installs_local_code)
 from buildpack.subprocess_env import INSTALLER_ALLOWLIST, build_env
 from buildpack.versions import PYTHON_VERSION_FILE, RUNTIME_TXT
 
@@ -36,7 +37,7 @@ class Plan:
     build_dir: Path
     cache_dir: Path
     config: dict[str, str]
-    process_types: dict[str, str] | None
+    app_base: str  # the app's folder in BUILD_DIR ("" for the root), see app_base
     store: StoreLocation
     runtime: RuntimeEntry
     dependencies: installers.Choice
@@ -66,30 +67,6 @@ def _matching_entries(entries: list[RuntimeEntry], store: StoreLocation) -> list
             "point PYTHON_RUNTIME_STORE at a store that has them.",
         )
     return matching
-
-
-def _read_procfile(build_dir: Path) -> dict[str, str] | None:
-    """Validate the Procfile now, so a bad one fails the push before any work is done."""
-    try:
-        types = procfile.load_procfile(build_dir)
-    except procfile.ProcfileError as err:
-        raise procfile.procfile_build_error(err) from None
-    if types is None:
-        output.warning(
-            "No Procfile found",
-            "The app has no Procfile, so it declares no process types and nothing will\n"
-            "be started. Add a Procfile at the root of the app, for example:\n\n"
-            "    web: gunicorn app:app",
-        )
-    return types
-
-
-def _log_process_types(types: dict[str, str] | None) -> None:
-    output.step("Discovering process types")
-    if types:
-        output.detail(f"Procfile declares types -> {', '.join(types)}")
-    else:
-        output.detail("Procfile declares types -> (none)")
 
 
 def _choose_runtime(requests: list[versions.VersionRequest],
@@ -126,10 +103,12 @@ def _choose_runtime(requests: list[versions.VersionRequest],
 
 
 def _check_includes(choice: installers.Choice, build_dir: Path) -> None:
-    """Refuse -r/-c includes that read files from outside the app."""
+    """Refuse requirements that pip would choke on, and includes from outside the app."""
     for path in choice.files:
         if path.suffix != ".txt":
             continue
+        for included in included_files(path):
+            check_text(included)
         outside = includes_outside(path, build_dir)
         if outside:
             raise BuildError(
@@ -151,18 +130,22 @@ def _default_store() -> str:
 def make_plan(build_dir: Path, cache_dir: Path, env_dir: Path | None) -> Plan:
     """Read and validate every input; log the version decision."""
     config = read_env_dir(env_dir)
-    app_files.check_links(build_dir)
-    process_types = _read_procfile(build_dir)
-    dependencies = installers.choose(build_dir)
-    _check_includes(dependencies, build_dir)
-    requests = versions.read_requests(build_dir)
     environ = dict(os.environ)
+    base = app_base.choose(build_dir, lookup(app_base.CONFIG_VAR, config, environ))
+    app_dir = build_dir / base
+    app_files.check_links(build_dir, tuple(f"{base}/{name}".lstrip("/")
+                                           for name in app_files.READ_BY_BUILDPACK))
+    processes.read(build_dir, base)  # a bad Procfile fails the push before any work is done
+    dependencies = installers.choose(app_dir)
+    _check_includes(dependencies, build_dir)
+    requests = versions.read_requests(app_dir)
     store = parse_location(
         lookup("PYTHON_RUNTIME_STORE", config, environ) or _default_store(),
         parse_timeout(lookup("PYTHON_RUNTIME_STORE_TIMEOUT", config, environ)))
     entries = _matching_entries(read_manifest(store, cache_dir / "tmp"), store)
     runtime = _choose_runtime(requests, entries)
-    return Plan(build_dir, cache_dir, config, process_types, store, runtime, dependencies)
+    installers.check_python(dependencies, runtime.version)
+    return Plan(build_dir, cache_dir, config, base, store, runtime, dependencies)
 
 
 def _secrets(config: dict[str, str]) -> list[str]:
@@ -216,9 +199,6 @@ def base_key(plan: Plan) -> env_cache.CacheKey:
 
 def install_fresh(plan: Plan, ctx: installers.InstallContext) -> None:
     """Provision the runtime and pip (or reuse that base layer), then the dependencies."""
-    if ctx.prefix.exists():
-        output.detail(f"Replacing the existing {PYTHON_DIR} in the app")
-        shutil.rmtree(ctx.prefix)
     base = base_key(plan)
     if env_cache.restore(plan.cache_dir, base, ctx.prefix, env_cache.BASE_DIR_NAME, quiet=True):
         output.detail(f"Using the cached python-{plan.runtime.version} with pip "
@@ -235,10 +215,19 @@ def install_fresh(plan: Plan, ctx: installers.InstallContext) -> None:
 def execute(plan: Plan) -> None:
     prefix = plan.build_dir / PYTHON_DIR
     env = build_env(dict(os.environ), plan.config, prefix / "bin", plan.cache_dir)
-    ctx = installers.InstallContext(plan.build_dir, prefix, prefix / "bin" / "python3", env,
+    app_dir = plan.build_dir / plan.app_base
+    ctx = installers.InstallContext(app_dir, prefix, prefix / "bin" / "python3", env,
                                     plan.cache_dir, _secrets(plan.config),
                                     settings.pinned_pip_version())
+    app_env = hooks.app_env(env, plan.config, plan.build_dir)
+    hooks.run_hook(hooks.PRE_COMPILE, app_dir, plan.build_dir, app_env, ctx.secrets)
     output.step(f"Preparing Python runtime (python-{plan.runtime.version})")
+    if prefix.exists() or prefix.is_symlink():
+        output.detail(f"Replacing the existing {PYTHON_DIR} in the app")
+        if prefix.is_dir() and not prefix.is_symlink():
+            shutil.rmtree(prefix)
+        else:
+            prefix.unlink()
     key = cache_key(plan)
     if key is not None and env_cache.restore(plan.cache_dir, key, prefix):
         output.detail("Restored from the build cache, with the app's dependencies")
@@ -249,10 +238,15 @@ def execute(plan: Plan) -> None:
         install_fresh(plan, ctx)
         if key is not None:
             env_cache.save(plan.cache_dir, key, prefix)
+    django.collectstatic(app_dir, plan.build_dir, ctx.python, app_env, ctx.secrets,
+                         lookup(django.DISABLE_VAR, plan.config, dict(os.environ)))
+    hooks.run_hook(hooks.POST_COMPILE, app_dir, plan.build_dir, app_env, ctx.secrets)
     relocate.compile_bytecode(ctx.python, [plan.build_dir], plan.build_dir, env,
                               runtime_path="/app", exclude=r"/\.heroku/|/\.git/")
-    profile_d.write_profile(plan.build_dir)
-    _log_process_types(plan.process_types)
+    profile_d.write_profile(plan.build_dir, plan.app_base)
+    export_file.write_export(prefix)
+    app_base.record(plan.build_dir, plan.app_base)
+    processes.log_discovery(plan.build_dir, plan.app_base, prefix)
 
 
 def _cleanup(build_dir: Path, heroku_existed: bool, profile_existed: bool) -> None:

@@ -1,10 +1,21 @@
 """``bin/detect BUILD_DIR``: print ``Python`` and exit 0 when the app is a Python app.
 
+Where the app is:
+
+- at the root of the repository when it has one of ``MARKER_FILES`` there;
+- in the folder named by ``APP_BASE`` when the platform exports that config var to
+  detect (most do not: detect gets no ENV_DIR);
+- in a first-level subfolder that has a marker file. Detect then succeeds too, so that
+  platforms which refuse a buildpack whose detect fails (Heroku: "App not compatible
+  with buildpack") run compile, which says to set ``APP_BASE`` (see ``app_base``).
+  Deeper folders and hidden ones (``.git``, ``.github``) are not looked at.
+
 A non-zero exit only means "not mine" to the platform, so failing to detect is not an
 error block: one short line on stderr says what was looked for.
 """
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -39,18 +50,37 @@ def is_python_app(app_dir: Path) -> bool:
     return bool(found_markers(app_dir))
 
 
+def python_subfolders(build_dir: Path) -> list[str]:
+    """First-level, non-hidden folders (not links) that hold a Python app, sorted."""
+    try:
+        entries = sorted(os.scandir(build_dir), key=lambda e: e.name)
+    except OSError:
+        return []
+    return [e.name for e in entries
+            if not e.name.startswith(".") and e.is_dir(follow_symlinks=False)
+            and is_python_app(Path(e.path))]
+
+
 def main(argv: list[str]) -> int:
     if not argv or not argv[0]:
         sys.stderr.write("Usage: bin/detect BUILD_DIR\n")
         return 1
-    app_dir = Path(argv[0])
-    if not app_dir.is_dir():
-        sys.stderr.write(f"bin/detect: build directory {app_dir} does not exist\n")
+    build_dir = Path(argv[0])
+    if not build_dir.is_dir():
+        sys.stderr.write(f"bin/detect: build directory {build_dir} does not exist\n")
         return 1
-    if is_python_app(app_dir):
+    from buildpack.app_base import CONFIG_VAR, normalize
+
+    app_base = os.environ.get(CONFIG_VAR, "").strip()
+    try:
+        app_dir = build_dir / normalize(app_base)
+    except ValueError:
+        app_dir = build_dir  # compile explains what is wrong with the value
+    if is_python_app(build_dir) or is_python_app(app_dir) or python_subfolders(build_dir):
         sys.stdout.write(f"{DETECTED_NAME}\n")
         sys.stdout.flush()
         return 0
+    where = f"the app root or {CONFIG_VAR}={app_base}" if app_base else "the app root"
     sys.stderr.write(
-        f"No Python app detected: none of {', '.join(MARKER_FILES)} found in the app root\n")
+        f"No Python app detected: none of {', '.join(MARKER_FILES)} found in {where}\n")
     return 1

@@ -1,30 +1,81 @@
-"""What the app needs at run time, written to ``.profile.d/`` in the slug.
+"""What the app needs at run time, written to ``.profile.d/python.sh`` in the slug.
 
 The platform sources ``.profile.d/*.sh`` after exporting config vars, with ``HOME``
-set to where the slug is mounted; so everything is relative to ``$HOME`` and uses
-``${VAR:-default}`` so that a user's config var wins.
+set to where the slug is mounted; so everything is relative to ``$HOME`` and every
+default is ``${VAR:-default}``, so that a user's config var wins:
+
+- ``PATH`` with the runtime's ``bin``; ``PYTHONUNBUFFERED`` (logs appear at once);
+  ``LANG`` (UTF-8). No ``PYTHONHOME`` and no ``LD_LIBRARY_PATH``: the runtime is
+  relocatable (it finds its prefix from the interpreter's path and ``libpython``
+  through an ``$ORIGIN`` rpath), and setting them would leak into other programs.
+- ``WEB_CONCURRENCY``, which gunicorn and uvicorn read as their worker count, computed
+  when the process starts from the container's limits (``vendor/web_concurrency.sh``).
+- ``FORWARDED_ALLOW_IPS=*``: the platform's router, whose address is not known in
+  advance, is the only client, so its ``X-Forwarded-*`` headers are trusted (gunicorn
+  and uvicorn read this variable).
+- ``GUNICORN_CMD_ARGS=--access-logfile -``: the access log on stdout, into the
+  platform's log stream. Only when unset (an empty value opts out), and not at all when
+  the app has a ``gunicorn.conf.py``, whose settings GUNICORN_CMD_ARGS would override.
+- For ``APP_BASE`` apps, a ``cd`` into the app's folder (see ``app_base``).
 """
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
+
+from buildpack import output, settings
 
 PROFILE_NAME = "python.sh"
 PYTHON_HOME_RELATIVE = ".heroku/python"
+WEB_CONCURRENCY_SCRIPT = settings.VENDOR_DIR / "web_concurrency.sh"
+GUNICORN_CONFIG = "gunicorn.conf.py"
+ONLINE_CPUS = "$(nproc 2>/dev/null || getconf _NPROCESSORS_ONLN 2>/dev/null)"
 
 
-def render_profile() -> str:
-    """The shell script; the runtime finds libpython via its own $ORIGIN rpath."""
-    return (
-        "# Written by buildpack-python: run-time environment for the app's Python.\n"
-        f'export PATH="$HOME/{PYTHON_HOME_RELATIVE}/bin:$PATH"\n'
-        'export PYTHONUNBUFFERED="${PYTHONUNBUFFERED:-true}"\n'
-        'export LANG="${LANG:-C.UTF-8}"\n'
-    )
+def render_profile(app_base: str = "", gunicorn_access_log: bool = True) -> str:
+    """The shell script (POSIX sh, leaves no functions or variables of its own behind)."""
+    lines = [
+        "# Written by buildpack-python: the run-time environment of the app's Python.",
+        "# Sourced with HOME at the slug's root; each default yields to a config var.",
+        f'export PATH="$HOME/{PYTHON_HOME_RELATIVE}/bin:$PATH"',
+        'export PYTHONUNBUFFERED="${PYTHONUNBUFFERED:-true}"',
+        'export LANG="${LANG:-C.UTF-8}"',
+        "# Only the platform's router connects: trust its X-Forwarded-* headers.",
+        'export FORWARDED_ALLOW_IPS="${FORWARDED_ALLOW_IPS:-*}"',
+    ]
+    if gunicorn_access_log:
+        lines += ["# gunicorn's access log on stdout, unless GUNICORN_CMD_ARGS is set (even empty).",
+                  'export GUNICORN_CMD_ARGS="${GUNICORN_CMD_ARGS---access-logfile -}"']
+    lines += [
+        WEB_CONCURRENCY_SCRIPT.read_text(encoding="utf-8").rstrip("\n"),
+        'if [ -z "${WEB_CONCURRENCY:-}" ]; then',
+        "    WEB_CONCURRENCY=$(_python_web_concurrency /sys/fs/cgroup /proc/self/cgroup "
+        f'/proc/meminfo "{ONLINE_CPUS}")',
+        "    export WEB_CONCURRENCY",
+        "fi",
+        "unset -f _python_web_concurrency",
+    ]
+    if app_base:
+        folder = shlex.quote(app_base)
+        lines += ["# The app is in a folder of the repository (APP_BASE): run from there.",
+                  f'cd "$HOME"/{folder} || echo "buildpack-python: cannot change into '
+                  f'$HOME"/{folder}" (APP_BASE)" >&2']
+    return "\n".join(lines) + "\n"
 
 
-def write_profile(build_dir: Path) -> Path:
+def write_profile(build_dir: Path, app_base: str = "") -> Path:
+    """Write the script into the slug's root (``$HOME`` at run time), logging what it sets."""
+    output.step(f"Writing the run-time environment (.profile.d/{PROFILE_NAME})")
+    gunicorn_config = (build_dir / app_base / GUNICORN_CONFIG).is_file()
+    output.detail("WEB_CONCURRENCY from the container's memory and CPUs, FORWARDED_ALLOW_IPS=*"
+                  + ("" if gunicorn_config else ",\ngunicorn's access log on stdout")
+                  + " (each unless the app sets it)")
+    if gunicorn_config:
+        output.detail(f"{GUNICORN_CONFIG} found: GUNICORN_CMD_ARGS is left to it")
+    if app_base:
+        output.detail(f"Processes start in {app_base}/ (APP_BASE)")
     directory = build_dir / ".profile.d"
     directory.mkdir(exist_ok=True)
     path = directory / PROFILE_NAME
-    path.write_text(render_profile(), encoding="utf-8")
+    path.write_text(render_profile(app_base, not gunicorn_config), encoding="utf-8")
     return path

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import re
+from typing import Iterable
+from urllib.parse import unquote
 
 # scheme://user:password@host  ->  scheme://user:****@host
 _URL_CREDENTIALS = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<user>[^\s/:@]+):(?P<secret>[^\s/@]+)@")
@@ -20,3 +22,18 @@ def mask_values(text: str, secrets: list[str]) -> str:
     for secret in sorted({s for s in secrets if len(s) >= 4}, key=len, reverse=True):
         text = text.replace(secret, "****")
     return text
+
+
+def url_secrets(texts: Iterable[str]) -> list[str]:
+    """The passwords and tokens inside URLs in ``texts``, as written and percent-decoded.
+
+    A tool may print such a secret without its URL (or decoded), where
+    ``mask_credentials`` cannot recognise it; masking these values catches that too.
+    """
+    found: set[str] = set()
+    for text in texts:
+        for match in _URL_CREDENTIALS.finditer(text):
+            found.update((match["secret"], unquote(match["secret"])))
+        for match in _URL_TOKEN.finditer(text):
+            found.update((match["token"], unquote(match["token"])))
+    return sorted(found)

@@ -1,20 +1,22 @@
 """``bin/release BUILD_DIR``: the release YAML on stdout.
 
-The platform reads ``default_process_types`` only when the app has no Procfile of its
-own, so the map is the Procfile's types (empty without one): the buildpack does not
-guess a web command. Reading the Procfile here also means a broken Procfile fails with
-the same message as in compile, rather than being written half-understood to
-``.release``.
+The platform reads ``default_process_types`` only when the slug has no Procfile at its
+root. They are the Procfile's types, or for an app without one the default ``web``
+process that compile logged (``processes``), for the app in the folder compile
+recorded for ``APP_BASE`` (release gets no config vars). Reading the Procfile here also
+means a broken Procfile fails with the same message as in compile, rather than being
+written half-understood to ``.release``.
 """
 from __future__ import annotations
 
 import sys
 from pathlib import Path
 
+from buildpack import app_base, processes
 from buildpack.output import BuildError
-from buildpack.procfile import ProcfileError, load_procfile, procfile_build_error
 
 USAGE = "Usage: bin/release BUILD_DIR"
+PYTHON_DIR = Path(".heroku") / "python"
 
 
 def yaml_quote(text: str) -> str:
@@ -87,10 +89,8 @@ def main(argv: list[str]) -> int:
             "bin/release was given a build directory that does not exist",
             f"`{build_dir}` is not a directory.\n\n{USAGE}",
         )
-    try:
-        process_types = load_procfile(build_dir)
-    except ProcfileError as err:
-        raise procfile_build_error(err) from None
-    sys.stdout.write(render_release_yaml(process_types or {}))
+    base = app_base.recorded(build_dir)
+    process_types = processes.release_types(build_dir, base, build_dir / PYTHON_DIR)
+    sys.stdout.write(render_release_yaml(process_types))
     sys.stdout.flush()
     return 0

@@ -45,6 +45,37 @@ def includes_outside(root: Path, app_dir: Path) -> list[Path]:
     return [p for p in included_files(root) if not is_inside(app_dir, p)]
 
 
+MAX_LINE = 10_000
+
+
+def check_text(path: Path) -> None:
+    """Raise BuildError unless ``path`` is UTF-8 text with lines of sane length.
+
+    pip would otherwise crash with a traceback on undecodable bytes, or echo a
+    megabyte-long line into the build log.
+    """
+    from buildpack.output import BuildError
+
+    data = path.read_bytes()
+    for number, line in enumerate(data.splitlines(), start=1):
+        try:
+            line.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise BuildError(
+                f"{path.name} is not UTF-8 text (line {number})",
+                f"Line {number} of {path.name} has the byte {line[exc.start:exc.start + 1]!r}, which is\n"
+                "not valid UTF-8. Save the file as UTF-8 (most editors have an encoding\n"
+                "option) and push again.",
+            ) from None
+        if len(line) > MAX_LINE:
+            raise BuildError(
+                f"{path.name} has an overlong line (line {number})",
+                f"Line {number} of {path.name} is {len(line)} characters long. A requirement line\n"
+                f"is a package name with a version, markers and hashes: well under {MAX_LINE}\n"
+                "characters. Check that the file is really a requirements file.",
+            )
+
+
 def installs_local_code(files: list[Path]) -> bool:
     """True if any requirement installs a local path (``.``, ``-e .``, ``file:``)."""
     return any(_LOCAL_RE.match(line) for path in files for line in _lines(path) if line.strip())

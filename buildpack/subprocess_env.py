@@ -2,51 +2,93 @@
 
 Built from scratch rather than inherited, so that a config var such as LD_PRELOAD,
 PYTHONHOME or PYTHONPATH (or a build host's pip.conf) cannot change the build. Only
-the variables listed here pass through, from the platform's environment or the
-app's config vars (the latter win).
+the variables of ``INSTALLER_ALLOWLIST`` pass through, from the platform's environment
+or the app's config vars (the latter win); the README lists them. Each package manager
+adds its own fixed settings on top (see ``buildpack/installers``).
 """
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from pathlib import Path
 
 # From the build host: what programs need to run at all.
 HOST_PASSTHROUGH = ("PATH", "HOME", "TMPDIR", "STACK", "SOURCE_DATE_EPOCH")
 
+
+@dataclass(frozen=True)
+class Allowlist:
+    """Variable names allowed through: exact ``names`` and ``patterns`` (full-match regexes)."""
+
+    names: tuple[str, ...]
+    patterns: tuple[str, ...] = ()
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and (
+            name in self.names or any(re.fullmatch(p, name) for p in self.patterns))
+
+
 # Installer and network settings an app or platform may set (documented in README).
-INSTALLER_ALLOWLIST = (
-    "PIP_INDEX_URL",
-    "PIP_EXTRA_INDEX_URL",
-    "PIP_FIND_LINKS",
-    "PIP_NO_INDEX",
-    "PIP_TRUSTED_HOST",
-    "PIP_CERT",
-    "PIP_CLIENT_CERT",
-    "PIP_DEFAULT_TIMEOUT",
-    "PIP_RETRIES",
-    "PIP_NO_BINARY",
-    "PIP_ONLY_BINARY",
-    "PIP_PREFER_BINARY",
-    "HTTP_PROXY",
-    "HTTPS_PROXY",
-    "NO_PROXY",
-    "http_proxy",
-    "https_proxy",
-    "no_proxy",
-    "SSL_CERT_FILE",
-    "SSL_CERT_DIR",
-    "REQUESTS_CA_BUNDLE",
+INSTALLER_ALLOWLIST = Allowlist(
+    names=(
+        # pip, and Pipenv (which installs with pip)
+        "PIP_INDEX_URL",
+        "PIP_EXTRA_INDEX_URL",
+        "PIP_FIND_LINKS",
+        "PIP_NO_INDEX",
+        "PIP_TRUSTED_HOST",
+        "PIP_CERT",
+        "PIP_CLIENT_CERT",
+        "PIP_DEFAULT_TIMEOUT",
+        "PIP_RETRIES",
+        "PIP_NO_BINARY",
+        "PIP_ONLY_BINARY",
+        "PIP_PREFER_BINARY",
+        "PIPENV_PYPI_MIRROR",
+        "PIPENV_TIMEOUT",
+        # uv
+        "UV_INDEX",
+        "UV_DEFAULT_INDEX",
+        "UV_INDEX_URL",
+        "UV_EXTRA_INDEX_URL",
+        "UV_FIND_LINKS",
+        "UV_INDEX_STRATEGY",
+        "UV_INSECURE_HOST",
+        "UV_HTTP_TIMEOUT",
+        "UV_HTTP_RETRIES",
+        "UV_NATIVE_TLS",
+        # Poetry
+        "POETRY_REQUESTS_TIMEOUT",
+        "POETRY_INSTALLER_MAX_WORKERS",
+        # network: proxies and CA certificates
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "NO_PROXY",
+        "http_proxy",
+        "https_proxy",
+        "no_proxy",
+        "SSL_CERT_FILE",
+        "SSL_CERT_DIR",
+        "REQUESTS_CA_BUNDLE",
+    ),
+    patterns=(
+        # uv: credentials of a named index ([[tool.uv.index]] name = "private")
+        r"UV_INDEX_[A-Z0-9_]+_(?:USERNAME|PASSWORD)",
+        # Poetry: a source's URL, credentials and certificates ([[tool.poetry.source]])
+        r"POETRY_REPOSITORIES_[A-Z0-9_]+_URL",
+        r"POETRY_HTTP_BASIC_[A-Z0-9_]+_(?:USERNAME|PASSWORD)",
+        r"POETRY_CERTIFICATES_[A-Z0-9_]+_(?:CERT|CLIENT_CERT)",
+    ),
 )
 
 
 def build_env(environ: dict[str, str], config: dict[str, str], python_bin: Path,
               cache_dir: Path) -> dict[str, str]:
-    """Environment for running the app's Python and pip during the build."""
+    """Environment for running the app's Python and its installers during the build."""
     env = {name: environ[name] for name in HOST_PASSTHROUGH if name in environ}
-    for name in INSTALLER_ALLOWLIST:
-        if config.get(name, "").strip():
-            env[name] = config[name].strip()
-        elif environ.get(name, "").strip():
-            env[name] = environ[name]
+    for source in (environ, config):  # config vars win over the platform's environment
+        env.update({name: value.strip() for name, value in source.items()
+                    if name in INSTALLER_ALLOWLIST and value.strip()})
     env["PATH"] = f"{python_bin}:{env.get('PATH', '/usr/local/bin:/usr/bin:/bin')}"
     env.update(
         LANG="C.UTF-8",
@@ -57,5 +99,8 @@ def build_env(environ: dict[str, str], config: dict[str, str], python_bin: Path,
         PIP_NO_INPUT="1",
         PIP_PROGRESS_BAR="off",
         PIP_ROOT_USER_ACTION="ignore",
+        # Editable VCS requirements (-e git+...) are cloned here, inside the runtime,
+        # rather than into a src/ folder of the app.
+        PIP_SRC=str(python_bin.parent / "src"),
     )
     return env

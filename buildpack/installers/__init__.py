@@ -1,63 +1,71 @@
 """How the app declares its dependencies, and installing them.
 
 ``choose(app_dir)`` runs at plan time (pure checks on the app's files, so a bad
-combination fails the push before anything is written); ``install(choice, ctx)``
-runs the chosen installer against the provisioned interpreter.
+combination fails the push before anything is written); ``check_python(choice,
+version)`` then compares the chosen Python with what those files say about Python;
+``install(choice, ctx)`` runs the chosen installer against the provisioned interpreter.
+
+| manager | installs with                                   | files                        |
+|---------|-------------------------------------------------|------------------------------|
+| pip     | ``pip install -r requirements.txt``             | requirements.txt             |
+| pip     | ``pip install .`` (the app is a package)        | pyproject.toml / setup.py    |
+| pipenv  | ``pipenv install --deploy --system``            | Pipfile, Pipfile.lock        |
+| poetry  | ``poetry sync --only main``                     | pyproject.toml, poetry.lock  |
+| uv      | ``uv sync --locked --no-default-groups``        | pyproject.toml, uv.lock      |
+
+Pipenv, Poetry and uv are pinned in ``vendor/tools`` and installed into CACHE_DIR
+(``pinned_tools``). Whatever the manager, the result is then cleaned of references to
+the build directory (``slug_cleanup``).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import subprocess
 from pathlib import Path
 
 from buildpack import output
-from buildpack.output import BuildError
+from buildpack.installers import (manager_files, pip, pipenv, poetry, python_check,
+                                  slug_cleanup, toml_reader, uv)
+from buildpack.installers.context import Choice, InstallContext
+from buildpack.redact import url_secrets
 
+__all__ = ["Choice", "InstallContext", "check_python", "choose", "install"]
 
-@dataclass(frozen=True)
-class Choice:
-    """The package manager an app uses and the files that declare its dependencies."""
-
-    manager: str  # "pip" or "none"
-    files: tuple[Path, ...] = field(default_factory=tuple)
-
-
-@dataclass(frozen=True)
-class InstallContext:
-    """What an installer may use: the app, the runtime, the build's environment."""
-
-    app_dir: Path
-    prefix: Path
-    python: Path
-    env: dict[str, str]
-    cache_dir: Path
-    secrets: list[str]
-    pip_version: str
-
-
-def _regular_file(app_dir: Path, name: str) -> Path | None:
-    path = app_dir / name
-    if not path.exists() and not path.is_symlink():
-        return None
-    if not path.is_file():
-        raise BuildError(
-            f"{name} is not a regular file",
-            f"{name} is a directory or a link to a file that does not exist.\n"
-            "Make it a plain text file listing the app's dependencies, one per line.",
-        )
-    return path
+_INSTALLERS = {"pipenv": pipenv.install, "poetry": poetry.install, "uv": uv.install}
 
 
 def choose(app_dir: Path) -> Choice:
-    requirements = _regular_file(app_dir, "requirements.txt")
-    if requirements is not None:
-        return Choice("pip", (requirements,))
-    return Choice("none")
+    return manager_files.find(app_dir)
+
+
+def check_python(choice: Choice, python_version: str) -> None:
+    """Plan time: the chosen Python against the dependency files (TOML needs Python 3.11+
+    on the build host; otherwise ``install`` checks with the provisioned runtime)."""
+    if choice.manager != "none" and toml_reader.host_can_read():
+        python_check.check(choice, python_version, toml_reader.read_on_host)
+
+
+def _runtime_version(python: Path) -> str:
+    return subprocess.run(
+        [str(python), "-I", "-c", "import platform; print(platform.python_version())"],
+        capture_output=True, text=True, check=True).stdout.strip()
 
 
 def install(choice: Choice, ctx: InstallContext) -> None:
-    from buildpack.installers import pip
-
-    if choice.manager == "pip":
-        pip.install_requirements(ctx, choice.files[0])
+    if choice.manager == "none":
+        output.step("Installing dependencies")
+        output.detail("No dependency files (requirements.txt, Pipfile.lock, poetry.lock, uv.lock,\n"
+                      "pyproject.toml, setup.py): no dependencies to install.")
+        return
+    if not toml_reader.host_can_read():
+        python_check.check(choice, _runtime_version(ctx.python),
+                           toml_reader.interpreter_reader(ctx.python))
+    secrets = ctx.secrets + url_secrets(ctx.env.values())
+    leftovers = slug_cleanup.build_leftovers(ctx.app_dir)
+    if choice.manager == "pip" and choice.installs_app:
+        pip.install_project(ctx, choice.files, secrets)
+    elif choice.manager == "pip":
+        pip.install_requirements(ctx, choice.files[0], secrets)
     else:
-        output.detail("No requirements.txt found; no dependencies to install.")
+        _INSTALLERS[choice.manager](ctx, choice, secrets)
+    slug_cleanup.remove_new_leftovers(ctx.app_dir, leftovers)
+    slug_cleanup.fix_build_paths(ctx.prefix, ctx.prefix.parent.parent)

@@ -1,13 +1,28 @@
-"""Install pip (pinned, hash-checked) and the app's requirements with it."""
+"""Install pip (pinned, hash-checked), then the app's requirements or the app itself.
+
+``requirements.txt`` goes to pip as it is, from the app's folder, so everything pip
+understands works as pip documents it: ``-r``/``-c`` includes (relative to the file
+that names them), ``--hash`` and ``--require-hashes``, markers, ``name @ URL``, VCS and
+local-path requirements, ``-e``, and ``--index-url``/``--extra-index-url``/
+``--find-links``/``--no-index`` lines. An app that ships its own wheels and says
+``--no-index`` installs without any index, and the log says so.
+"""
 from __future__ import annotations
 
-import subprocess
+import re
 from pathlib import Path
 
 from buildpack import output, settings
+from buildpack.installers.context import InstallContext
+from buildpack.installers.failures import explain, install_error
+from buildpack.installers.run import run_streamed
 from buildpack.output import BuildError
-from buildpack.installers import InstallContext
-from buildpack.redact import mask_credentials, mask_values
+from buildpack.requirements_files import included_files
+
+__all__ = ["bundled_pip_wheel", "install_pip", "install_project", "install_requirements",
+           "run_streamed"]
+
+_OPTION_RE = re.compile(r"^\s*(--no-index|--find-links|-f)(?:\s*=\s*|\s+|(?=\S)|$)(\S*)")
 
 
 def bundled_pip_wheel(prefix: Path) -> Path:
@@ -20,21 +35,6 @@ def bundled_pip_wheel(prefix: Path) -> Path:
             "The runtime archive is incomplete: rebuild it with bin/build-runtime-store.",
         )
     return wheels[-1]
-
-
-def run_streamed(cmd: list[str], env: dict[str, str], cwd: Path, secrets: list[str],
-                 echo: bool = True) -> tuple[int, list[str]]:
-    """Run ``cmd``, echoing its output indented (credentials masked); return (code, lines)."""
-    lines: list[str] = []
-    with subprocess.Popen(cmd, env=env, cwd=cwd, stdout=subprocess.PIPE,
-                          stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL) as proc:
-        assert proc.stdout is not None
-        for raw in proc.stdout:
-            line = mask_values(mask_credentials(raw.decode("utf-8", "replace")), secrets)
-            lines.append(line)
-            if echo:
-                output.indent_lines([line])
-    return proc.returncode, lines
 
 
 def install_pip(python: Path, prefix: Path, env: dict[str, str], cwd: Path,
@@ -50,25 +50,59 @@ def install_pip(python: Path, prefix: Path, env: dict[str, str], cwd: Path,
     code, lines = run_streamed(cmd, env, cwd, secrets, echo=False)
     if code != 0:
         output.indent_lines(lines)
+        specific = explain(lines)
         raise BuildError(
-            f"Could not install pip {version}",
-            "pip could not be downloaded from the package index (its output is above).\n"
+            f"Could not install pip {version}" + (f" ({specific[0].lower()})" if specific else ""),
+            (specific[1] + "\n\n" if specific else "")
+            + "pip could not be downloaded from the package index (its output is above).\n"
             "If the app uses a private index, check PIP_INDEX_URL and its credentials;\n"
             "the index must also serve pip.",
         )
     return version
 
 
-def install_requirements(ctx: InstallContext, requirements: Path) -> None:
+def _offline_sources(requirements: Path, env: dict[str, str]) -> list[str] | None:
+    """The --find-links locations when the requirements (or PIP_NO_INDEX) turn the index off."""
+    no_index = env.get("PIP_NO_INDEX", "").lower() in ("1", "true", "yes", "on")
+    links: list[str] = []
+    for path in included_files(requirements):
+        for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+            match = _OPTION_RE.match(line)
+            if match and match.group(1) == "--no-index":
+                no_index = True
+            elif match and match.group(2):
+                links.append(match.group(2))
+    return links if no_index else None
+
+
+_PIP_HINT = ("Check that every requirement exists on the package index with a version\n"
+             "for this Python, and builds from source if it has no wheel.\n")
+
+
+def install_requirements(ctx: InstallContext, requirements: Path, secrets: list[str]) -> None:
     output.step(f"Installing dependencies using pip ({ctx.pip_version})")
+    shown = requirements.relative_to(ctx.app_dir)
+    offline = _offline_sources(requirements, ctx.env)
+    if offline is not None:
+        output.detail(f"{shown} turns the package index off (--no-index): installing only from "
+                      f"{', '.join(offline) or 'the --find-links locations'}.")
     cmd = [str(ctx.python), "-m", "pip", "install", "--no-compile", "--no-warn-script-location",
-           "-r", str(requirements.relative_to(ctx.app_dir))]
-    code, _ = run_streamed(cmd, ctx.env, ctx.app_dir, ctx.secrets)
+           "-r", str(shown)]
+    code, lines = run_streamed(cmd, ctx.env, ctx.app_dir, secrets)
     if code != 0:
-        raise BuildError(
-            "Failed to install the app's dependencies with pip",
-            f"pip exited with status {code} while installing {requirements.name}; its own\n"
-            "error is shown above. Check that every requirement exists on the package\n"
-            "index with a version for this Python, and builds from source if it has\n"
-            f"no wheel. Reproduce locally with: pip install -r {requirements.name}",
-        )
+        raise install_error(lines, "pip", f"the requirements in {shown}",
+                            f"pip install -r {shown}", _PIP_HINT)
+
+
+def install_project(ctx: InstallContext, files: tuple[Path, ...], secrets: list[str]) -> None:
+    """``pip install .``: the app is a package (pyproject.toml, setup.py or setup.cfg)."""
+    names = ", ".join(p.name for p in files)
+    output.step(f"Installing the app and its dependencies using pip ({ctx.pip_version})")
+    output.detail(f"No requirements or lock file; {names} declares the app as a package, so it\n"
+                  "is installed with `pip install .` (with the dependencies it declares).")
+    cmd = [str(ctx.python), "-m", "pip", "install", "--no-compile", "--no-warn-script-location",
+           "."]
+    code, lines = run_streamed(cmd, ctx.env, ctx.app_dir, secrets)
+    if code != 0:
+        raise install_error(lines, "pip", f"the app (the package that {names} declares)",
+                            "pip install .", _PIP_HINT)

@@ -45,6 +45,11 @@ def store_key(tarball: Path) -> str:
     return digest.hexdigest()
 
 
+def _runpaths(elf: Path) -> list[str]:
+    out = subprocess.run(["readelf", "-d", str(elf)], capture_output=True, text=True, check=True).stdout
+    return re.findall(r"\((?:RUNPATH|RPATH)\)\s+Library r(?:un)?path: \[(.*)\]", out)
+
+
 @pytest.fixture(scope="module")
 def source_store():
     """(store dir, its one manifest entry, the builder's output)."""
@@ -106,6 +111,15 @@ def test_app_on_a_from_source_runtime_runs_after_its_slug_moved(tmp_path, source
     [line] = [l for l in ldd.splitlines() if "libpython" in l]
     resolved = line.split("=>")[1].split("(")[0].strip()
     assert os.path.realpath(resolved) == str(slug / ".heroku/python/lib" / f"libpython{xy}.so.1.0"), line
+
+    if shutil.which("readelf"):
+        runpaths = {rel: _runpaths(slug / ".heroku/python" / rel)
+                    for rel in (f"bin/python{xy}", f"lib/libpython{xy}.so.1.0")}
+        [ssl_module] = (slug / ".heroku/python/lib" / f"python{xy}" / "lib-dynload").glob("_ssl.*.so")
+        runpaths["_ssl"] = _runpaths(ssl_module)
+        assert runpaths == {f"bin/python{xy}": ["$ORIGIN/../lib"],
+                            f"lib/libpython{xy}.so.1.0": ["$ORIGIN/../lib"],
+                            "_ssl": ["$ORIGIN/../.."]}
 
     code = ("import json, ssl, sys, sysconfig; print(json.dumps([sys.version.split()[0], "
             "sysconfig.get_config_var('INCLUDEPY')]))")

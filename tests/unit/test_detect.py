@@ -110,3 +110,48 @@ def test_detect_build_dir_is_a_file(tmp_path: Path) -> None:
     result = run_detect(str(target))
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
+
+
+# --- apps in a subfolder (APP_BASE) ---------------------------------------------------
+
+def run_detect_env(build_dir: Path, **extra: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k != "APP_BASE"}
+    env.update(extra)
+    return subprocess.run([str(DETECT), str(build_dir)], capture_output=True, text=True,
+                          encoding="utf-8", timeout=30, env=env)
+
+
+def test_python_subfolders(tmp_path: Path) -> None:
+    from buildpack.detect import python_subfolders
+
+    for name in ("web", "api", ".github", "docs/deep"):
+        (tmp_path / name).mkdir(parents=True)
+    (tmp_path / "api" / "pyproject.toml").write_text("")
+    (tmp_path / ".github" / "requirements.txt").write_text("")
+    (tmp_path / "docs" / "deep" / "requirements.txt").write_text("")
+    (tmp_path / "web" / "package.json").write_text("{}")
+    (tmp_path / "linked").symlink_to(tmp_path / "api")
+    assert python_subfolders(tmp_path) == ["api"]
+
+
+def test_detect_app_base_from_the_environment(tmp_path: Path) -> None:
+    (tmp_path / "services" / "api").mkdir(parents=True)
+    (tmp_path / "services" / "api" / "requirements.txt").write_text("flask\n")
+    assert run_detect_env(tmp_path, APP_BASE="services/api").stdout == "Python\n"
+
+
+def test_detect_first_level_subfolder_without_app_base(tmp_path: Path) -> None:
+    """So that platforms refusing a failed detect still run compile, which explains APP_BASE."""
+    (tmp_path / "api").mkdir()
+    (tmp_path / "api" / "requirements.txt").write_text("flask\n")
+    result = run_detect_env(tmp_path)
+    assert result.returncode == 0 and result.stdout == "Python\n"
+
+
+@pytest.mark.parametrize("value", ["nowhere", "/etc", "../.."])
+def test_detect_unusable_app_base_is_not_python(tmp_path: Path, value: str) -> None:
+    (tmp_path / "README.md").write_text("")
+    result = run_detect_env(tmp_path, APP_BASE=value)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert f"APP_BASE={value}" in result.stderr

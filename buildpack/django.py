@@ -1,0 +1,87 @@
+"""Django apps: ``collectstatic`` at build time, and where the WSGI application is.
+
+An app is a Django app when it has ``manage.py`` in its folder or in a first-level
+subfolder (``src/manage.py``) and Django is installed in the runtime.
+``python manage.py collectstatic --noinput`` then runs after the dependencies, in
+``manage.py``'s folder, with the app's config vars (``hooks.app_env``), so the
+collected files are part of the slug. ``DISABLE_COLLECTSTATIC=1`` skips it.
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from buildpack import output
+from buildpack.installers.pip import run_streamed
+from buildpack.output import BuildError
+
+MANAGE_PY = "manage.py"
+DISABLE_VAR = "DISABLE_COLLECTSTATIC"
+_SETTINGS_RE = re.compile(r"""DJANGO_SETTINGS_MODULE['"]\s*,\s*['"]([A-Za-z_][\w.]*)['"]""")
+_UNKNOWN_COMMAND = "Unknown command: 'collectstatic'"
+
+
+def find_manage_py(app_dir: Path) -> Path | None:
+    """``manage.py`` in the app's folder, else in the first (sorted) non-hidden subfolder."""
+    candidates = [app_dir / MANAGE_PY] + sorted(
+        p for p in app_dir.glob(f"*/{MANAGE_PY}") if not p.parent.name.startswith("."))
+    return next((p for p in candidates if p.is_file()), None)
+
+
+def is_installed(prefix: Path) -> bool:
+    return any(prefix.glob("lib/python3*/site-packages/django/__init__.py"))
+
+
+def wsgi_module(manage_py: Path) -> str | None:
+    """The WSGI module (``mysite.wsgi``), relative to ``manage.py``'s folder.
+
+    Next to the settings module that ``manage.py`` names (``config.settings.production``
+    -> ``config/settings/wsgi.py``, then ``config/wsgi.py``), else the only ``*/wsgi.py``.
+    """
+    root = manage_py.parent
+    match = _SETTINGS_RE.search(manage_py.read_text(encoding="utf-8", errors="replace"))
+    if match:
+        parts = match.group(1).split(".")[:-1]
+        for end in range(len(parts), 0, -1):
+            if (root.joinpath(*parts[:end]) / "wsgi.py").is_file():
+                return ".".join(parts[:end]) + ".wsgi"
+    found = sorted(root.glob("*/wsgi.py"))
+    return f"{found[0].parent.name}.wsgi" if len(found) == 1 else None
+
+
+def collectstatic_disabled(value: str | None) -> bool:
+    return (value or "").strip().lower() not in ("", "0", "false", "no")
+
+
+def collectstatic(app_dir: Path, build_dir: Path, python: Path, env: dict[str, str],
+                  secrets: list[str], disable_value: str | None) -> None:
+    """Run collectstatic for a Django app (nothing for other apps)."""
+    manage_py = find_manage_py(app_dir)
+    prefix = python.parent.parent
+    if manage_py is None or not is_installed(prefix):
+        return
+    folder = manage_py.parent.relative_to(build_dir)
+    where = "" if folder == Path(".") else f" (in {folder}/)"
+    output.step("Collecting static files (Django)")
+    if collectstatic_disabled(disable_value):
+        output.detail(f"Skipped: {DISABLE_VAR} is set. Unset it to run "
+                      "`python manage.py collectstatic` during the build.")
+        return
+    output.detail(f"$ python manage.py collectstatic --noinput{where}")
+    code, lines = run_streamed([str(python), MANAGE_PY, "collectstatic", "--noinput"], env,
+                               manage_py.parent, secrets)
+    if code == 0:
+        return
+    if any(_UNKNOWN_COMMAND in line for line in lines):
+        output.detail("django.contrib.staticfiles is not in INSTALLED_APPS: nothing to collect.")
+        return
+    raise BuildError(
+        "Django's collectstatic failed",
+        f"`python manage.py collectstatic --noinput`{where} exited with status {code}; Django's\n"
+        "own error is shown above. The usual causes:\n"
+        "  - STATIC_ROOT is not set in the settings: set it to the folder the files are\n"
+        '    collected into, e.g. STATIC_ROOT = BASE_DIR / "staticfiles".\n'
+        "  - A setting reads a config var that is not set at build time (for example\n"
+        "    SECRET_KEY or DATABASE_URL): set the config var, or give the setting a\n"
+        "    default that works without it.\n\n"
+        f"To build without collecting static files, set the config var {DISABLE_VAR}=1.")

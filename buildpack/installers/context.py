@@ -1,0 +1,33 @@
+"""What the installers share: the plan-time choice and the install-time context."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Choice:
+    """The package manager an app uses and the files that declare its dependencies.
+
+    ``manager`` is ``pip``, ``pipenv``, ``poetry``, ``uv`` or ``none``; ``files`` holds
+    the manifest before the lock (``Pipfile``, ``Pipfile.lock``). ``installs_app``: the
+    app's own code is installed as a package (``pip install .``), so what gets installed
+    depends on more than ``files``.
+    """
+
+    manager: str
+    files: tuple[Path, ...] = field(default_factory=tuple)
+    installs_app: bool = False
+
+
+@dataclass(frozen=True)
+class InstallContext:
+    """What an installer may use: the app, the runtime, the build's environment."""
+
+    app_dir: Path
+    prefix: Path
+    python: Path
+    env: dict[str, str]
+    cache_dir: Path
+    secrets: list[str]
+    pip_version: str

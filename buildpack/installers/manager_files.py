@@ -1,0 +1,119 @@
+"""Which package manager the app's files name, decided from the files alone.
+
+Exactly one lock (or requirements) file decides:
+
+| file               | manager | also needs     |
+|--------------------|---------|----------------|
+| requirements.txt   | pip     |                |
+| Pipfile.lock       | pipenv  | Pipfile        |
+| poetry.lock        | poetry  | pyproject.toml |
+| uv.lock            | uv      | pyproject.toml |
+
+With none of them, a ``pyproject.toml`` that declares a project (``[project]`` or
+``[build-system]``), or a ``setup.py``/``setup.cfg``, is the app itself: ``pip install .``
+(manager ``pip``, installing the app's own code). Several of them is an error (the
+buildpack will not guess), and so is a manifest whose lock is missing: a ``Pipfile``
+without ``Pipfile.lock``, a Poetry project (``[tool.poetry]``) without ``poetry.lock``.
+
+Only file names and TOML table headers are looked at, so this works on any host Python.
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from buildpack.installers.context import Choice
+from buildpack.output import BuildError
+
+LOCKFILES = {
+    "requirements.txt": "pip",
+    "Pipfile.lock": "pipenv",
+    "poetry.lock": "poetry",
+    "uv.lock": "uv",
+}
+MANIFEST = {"pipenv": "Pipfile", "poetry": "pyproject.toml", "uv": "pyproject.toml"}
+LOCK_COMMAND = {"pipenv": "pipenv lock", "poetry": "poetry lock", "uv": "uv lock"}
+PROJECT_FILES = ("pyproject.toml", "setup.py", "setup.cfg")
+_TABLE_RE = re.compile(r"^\s*\[\[?\s*([A-Za-z0-9_.\"'-]+?)\s*\]\]?\s*(?:#.*)?$", re.M)
+
+
+def regular_file(app_dir: Path, name: str) -> Path | None:
+    """``app_dir/name`` if it exists; an error if it is not a file."""
+    path = app_dir / name
+    if not path.exists() and not path.is_symlink():
+        return None
+    if not path.is_file():
+        raise BuildError(
+            f"{name} is not a regular file",
+            f"{name} is a directory or a link to a file that does not exist.\n"
+            f"Make it a plain file, or remove it.",
+        )
+    return path
+
+
+def pyproject_tables(path: Path) -> set[str]:
+    """The table names a TOML file declares (``project``, ``tool.poetry``, ...), with parents."""
+    text = path.read_text(encoding="utf-8", errors="replace")
+    tables: set[str] = set()
+    for match in _TABLE_RE.finditer(text):
+        parts = [p.strip("\"'") for p in match.group(1).split(".")]
+        tables.update(".".join(parts[: i + 1]) for i in range(len(parts)))
+    return tables
+
+
+def _several(found: list[str]) -> BuildError:
+    listed = "\n".join(f"  - {name} ({LOCKFILES[name]})" for name in found)
+    return BuildError(
+        "The app has more than one package manager's lock file",
+        f"These files each declare the app's dependencies:\n\n{listed}\n\n"
+        "The buildpack installs with exactly one package manager and will not guess\n"
+        "which one is meant. Keep the file of the manager you use and delete the others\n"
+        "(for example `git rm requirements.txt` when the app uses Poetry's poetry.lock,\n"
+        "or `git rm poetry.lock` when requirements.txt is the one you maintain).",
+    )
+
+
+def _missing_manifest(lockfile: str, manager: str) -> BuildError:
+    manifest = MANIFEST[manager]
+    return BuildError(
+        f"{lockfile} was found without {manifest}",
+        f"{lockfile} is only half of a {manager} project: {manager} installs from it\n"
+        f"together with {manifest}, which is not in the app. Commit {manifest}\n"
+        f"(or, if the app does not use {manager}, remove {lockfile}).",
+    )
+
+
+def _missing_lock(manifest: str, manager: str, lockfile: str) -> BuildError:
+    return BuildError(
+        f"{manifest} was found without {lockfile}",
+        f"The app declares its dependencies in {manifest} for {manager}, but has no\n"
+        f"{lockfile}, which pins the exact versions to install.\n\n"
+        f"Run `{LOCK_COMMAND[manager]}` and commit {lockfile}.",
+    )
+
+
+def find(app_dir: Path) -> Choice:
+    """The app's package manager and its files (manager ``none`` when nothing declares any)."""
+    present = {name: path for name in LOCKFILES if (path := regular_file(app_dir, name))}
+    if len(present) > 1:
+        raise _several(list(present))
+    pipfile = regular_file(app_dir, "Pipfile")
+    pyproject = regular_file(app_dir, "pyproject.toml")
+    if present:
+        (name, lockfile), = present.items()
+        manager = LOCKFILES[name]
+        if manager == "pip":
+            return Choice("pip", (lockfile,))
+        manifest = pipfile if manager == "pipenv" else pyproject
+        if manifest is None:
+            raise _missing_manifest(name, manager)
+        return Choice(manager, (manifest, lockfile))
+    if pipfile is not None:
+        raise _missing_lock("Pipfile", "pipenv", "Pipfile.lock")
+    tables = pyproject_tables(pyproject) if pyproject is not None else set()
+    if "tool.poetry" in tables:
+        raise _missing_lock("pyproject.toml", "poetry", "poetry.lock")
+    files = tuple(path for name in PROJECT_FILES if (path := regular_file(app_dir, name)))
+    if pyproject is not None and not tables & {"project", "build-system"}:
+        files = tuple(p for p in files if p is not pyproject)  # only tool settings in it
+    return Choice("pip", files, installs_app=True) if files else Choice("none")

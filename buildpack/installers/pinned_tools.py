@@ -1,0 +1,131 @@
+"""Pipenv, Poetry and uv: pinned in ``vendor/tools/<name>.txt``, installed into CACHE_DIR.
+
+Each file pins the tool and its whole dependency closure with ``--hash`` for every
+platform (see ``vendor/tools/README``). The build installs it with the app's pip from
+the package index configured for the build (``PIP_INDEX_URL`` ...), ``--require-hashes
+--only-binary=:all:``, with ``--target`` into
+``CACHE_DIR/tools/<name>-<version>-py<X.Y>-<hash of the file>``: a plain directory of
+packages, not a virtualenv, so it does not depend on where this build's interpreter
+lives (BUILD_DIR differs from build to build) and is reused by later builds with the
+same pins and Python minor. It never enters the slug. Other versions of the same tool
+are removed from the cache once a new one is installed.
+
+The Python tools run on the app's interpreter, isolated (``-I``: the app's folder and
+``PYTHON*`` variables stay out of the tool's imports), with the tool's directory put on
+``sys.path`` by a bootstrap rather than ``PYTHONPATH``, so the processes the tool starts
+in the app's environment do not see the tool's own packages. uv is a native program
+(``bin/uv`` inside its wheel).
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from buildpack import output, settings
+from buildpack.installers.context import InstallContext
+from buildpack.installers.failures import explain
+from buildpack.installers.run import run_streamed
+from buildpack.output import BuildError
+
+TOOLS_DIR = settings.VENDOR_DIR / "tools"
+CACHE_SUBDIR = "tools"
+
+# Run a module as ``python -m`` would, with the tool's directory first on sys.path.
+_BOOTSTRAP = ("import runpy, sys; sys.path.insert(0, sys.argv[1]); module = sys.argv[2]; "
+              "sys.argv = [module] + sys.argv[3:]; "
+              "runpy.run_module(module, run_name='__main__', alter_sys=True)")
+
+
+@dataclass(frozen=True)
+class Tool:
+    name: str  # the package, and vendor/tools/<name>.txt
+    display: str
+    module: str | None  # run as ``python -m module``; None: a program in bin/
+    min_python: tuple[int, int] | None  # the oldest app Python it runs on
+
+    @property
+    def requirements(self) -> Path:
+        return TOOLS_DIR / f"{self.name}.txt"
+
+    def version(self) -> str:
+        match = re.search(rf"^{re.escape(self.name)}==(\S+)",
+                          self.requirements.read_text(encoding="utf-8"), re.M)
+        if not match:
+            raise RuntimeError(f"{self.requirements} has no {self.name}== pin")
+        return match.group(1)
+
+
+TOOLS = {
+    "pipenv": Tool("pipenv", "Pipenv", "pipenv", (3, 10)),
+    "poetry": Tool("poetry", "Poetry", "poetry", (3, 10)),
+    "uv": Tool("uv", "uv", None, None),
+}
+
+
+def python_minor(prefix: Path) -> str:
+    """``3.13`` for a runtime whose stdlib is ``lib/python3.13``."""
+    stdlibs = sorted(p.name for p in prefix.glob("lib/python3.*") if p.is_dir())
+    if not stdlibs:
+        raise BuildError("The Python runtime has no standard library",
+                         f"{prefix}/lib/python3.* is missing: the runtime archive is incomplete.")
+    return stdlibs[-1][len("python"):]
+
+
+def install_dir(ctx: InstallContext, tool: Tool) -> Path:
+    digest = hashlib.sha256(tool.requirements.read_bytes()).hexdigest()[:16]
+    return (ctx.cache_dir / CACHE_SUBDIR
+            / f"{tool.name}-{tool.version()}-py{python_minor(ctx.prefix)}-{digest}")
+
+
+def _prune(root: Path, tool: Tool, keep: Path) -> None:
+    for old in root.glob(f"{tool.name}-*"):
+        if old != keep:
+            shutil.rmtree(old, ignore_errors=True)
+    for tmp in root.glob(f".{tool.name}-*"):  # left by a killed build
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def ensure(ctx: InstallContext, tool: Tool, secrets: list[str]) -> Path:
+    """The tool's directory in the cache, installed now unless a previous build did."""
+    target = install_dir(ctx, tool)
+    if target.is_dir():
+        output.step(f"Using cached {tool.display} {tool.version()}")
+        return target
+    output.step(f"Installing {tool.display} {tool.version()}")
+    root = target.parent
+    root.mkdir(parents=True, exist_ok=True)
+    _prune(root, tool, keep=target)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{tool.name}-", dir=root))
+    try:
+        cmd = [str(ctx.python), "-I", "-m", "pip", "install", "--require-hashes", "--no-deps",
+               "--only-binary=:all:", "--no-compile", "--no-warn-script-location",
+               "--target", str(tmp), "-r", str(tool.requirements)]
+        code, lines = run_streamed(cmd, ctx.env, root, secrets, echo=False)
+        if code != 0:
+            output.indent_lines(lines)
+            specific = explain(lines)
+            raise BuildError(
+                f"Could not install {tool.display} {tool.version()}"
+                + (f": {specific[0][0].lower()}{specific[0][1:]}" if specific else ""),
+                (specific[1] + "\n\n" if specific else "")
+                + f"The app uses {tool.display}, which the buildpack installs with pip from the\n"
+                "package index of this build (PIP_INDEX_URL, else the default index), checking\n"
+                f"every file against the hashes in vendor/tools/{tool.name}.txt. pip's output is\n"
+                "above. That index must serve those exact files.",
+            )
+        os.rename(tmp, target)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return target
+
+
+def command(ctx: InstallContext, tool: Tool, tool_dir: Path, args: list[str]) -> list[str]:
+    """The command line that runs ``tool`` with ``args``."""
+    if tool.module is None:
+        return [str(tool_dir / "bin" / tool.name), *args]
+    return [str(ctx.python), "-I", "-u", "-c", _BOOTSTRAP, str(tool_dir), tool.module, *args]

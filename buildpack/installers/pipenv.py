@@ -1,0 +1,49 @@
+"""Pipenv: ``pipenv install --deploy --system`` of Pipfile.lock into the app's Python.
+
+``--deploy`` makes Pipenv refuse a Pipfile.lock whose hash does not match the Pipfile
+(Pipenv computes it; the rules are its own), ``--system`` installs into the runtime's
+own site-packages; only ``[packages]`` are installed, hash-checked by pip, never the
+``[dev-packages]``. Pipenv does not read the app's ``.env`` during the build.
+"""
+from __future__ import annotations
+
+from buildpack import output
+from buildpack.installers import pinned_tools
+from buildpack.installers.context import Choice, InstallContext
+from buildpack.installers.failures import install_error
+from buildpack.installers.run import run_streamed
+from buildpack.installers.tool_env import tool_env
+from buildpack.output import BuildError
+
+ARGS = ["install", "--deploy", "--system"]
+
+
+def install(ctx: InstallContext, choice: Choice, secrets: list[str]) -> None:
+    tool = pinned_tools.TOOLS["pipenv"]
+    tool_dir = pinned_tools.ensure(ctx, tool, secrets)
+    pipfile = choice.files[0]
+    env = tool_env(
+        ctx,
+        PIPENV_PIPFILE=str(pipfile),
+        PIPENV_DONT_LOAD_ENV="1",
+        PIPENV_NOSPIN="1",
+        PIPENV_YES="1",
+        PIPENV_IGNORE_VIRTUALENVS="1",
+        PIPENV_CACHE_DIR=str(ctx.cache_dir / "pipenv"),
+        WORKON_HOME=str(ctx.cache_dir / "pipenv-venvs"),
+    )
+    output.step(f"Installing dependencies using Pipenv ({tool.version()})")
+    output.detail(f"pipenv {' '.join(ARGS)}: the [packages] of Pipfile.lock, no dev-packages")
+    code, lines = run_streamed(pinned_tools.command(ctx, tool, tool_dir, ARGS), env,
+                               ctx.app_dir, secrets)
+    if code == 0:
+        return
+    if any("out of date" in line for line in lines):
+        raise BuildError(
+            "Pipfile.lock is out of date",
+            "Pipfile.lock was made from a different version of the Pipfile (Pipenv's message\n"
+            "with both hashes is above), so it does not say what to install.\n\n"
+            "Run `pipenv lock` and commit the updated Pipfile.lock.",
+        )
+    raise install_error(lines, "Pipenv", "the packages of Pipfile.lock",
+                        "pipenv install --deploy --system")

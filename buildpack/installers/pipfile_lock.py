@@ -1,0 +1,42 @@
+"""Pipfile.lock: read it, and which Python it asks for.
+
+Whether the lock is current (its ``_meta.hash`` against the Pipfile) is left to Pipenv
+itself (``pipenv install --deploy``): the hash covers the Pipfile as Pipenv normalises
+it (default sources, source defaults, name casing, pip configuration), which only
+Pipenv reproduces faithfully.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from buildpack.output import BuildError
+
+
+def read_lock(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise BuildError(
+            "Pipfile.lock is not valid JSON",
+            f"Pipfile.lock could not be read: {exc}\n\n"
+            "It may hold unresolved merge-conflict markers. Regenerate it with\n"
+            "`pipenv lock` and commit the result.",
+        ) from None
+    if not isinstance(data, dict) or not isinstance(data.get("_meta"), dict):
+        raise BuildError("Pipfile.lock has no _meta section",
+                         "It is not a lock file written by Pipenv. Regenerate it with `pipenv lock`.")
+    return data
+
+
+def python_request(lock: dict[str, Any]) -> tuple[str, str] | None:
+    """(key, value) of the lock's Python version requirement, full version first."""
+    requires = lock["_meta"].get("requires", {})
+    if not isinstance(requires, dict):
+        return None
+    for key in ("python_full_version", "python_version"):
+        value = requires.get(key)
+        if isinstance(value, str) and value.strip():
+            return key, value.strip()
+    return None

@@ -1,0 +1,55 @@
+"""Poetry: ``poetry sync --only main`` of poetry.lock into the app's Python.
+
+Poetry runs on the app's interpreter with virtualenv creation off, so it installs into
+the runtime's own site-packages; only the ``main`` group is installed (no dev or other
+groups), and packages not in the lock are removed. ``poetry check --lock`` first
+refuses a poetry.lock that no longer matches pyproject.toml. The app's own package
+(unless ``package-mode = false``) is installed editable, as Poetry does, and
+``slug_cleanup`` makes that reference relative. Keyring lookups are off: credentials
+come from ``POETRY_HTTP_BASIC_<SOURCE>_USERNAME``/``_PASSWORD`` config vars.
+"""
+from __future__ import annotations
+
+from buildpack import output
+from buildpack.installers import pinned_tools
+from buildpack.installers.context import Choice, InstallContext
+from buildpack.installers.failures import install_error
+from buildpack.installers.run import run_streamed
+from buildpack.installers.tool_env import empty_config_dir, tool_env
+from buildpack.output import BuildError
+
+CHECK_ARGS = ["check", "--lock", "--no-ansi", "--no-interaction"]
+SYNC_ARGS = ["sync", "--only", "main", "--no-ansi", "--no-interaction"]
+_NOISE = ("Skipping virtualenv creation",)
+
+
+def install(ctx: InstallContext, choice: Choice, secrets: list[str]) -> None:
+    tool = pinned_tools.TOOLS["poetry"]
+    tool_dir = pinned_tools.ensure(ctx, tool, secrets)
+    env = tool_env(
+        ctx,
+        POETRY_VIRTUALENVS_CREATE="false",
+        POETRY_NO_INTERACTION="1",
+        POETRY_KEYRING_ENABLED="false",
+        PYTHON_KEYRING_BACKEND="keyring.backends.null.Keyring",
+        POETRY_CACHE_DIR=str(ctx.cache_dir / "poetry"),
+        POETRY_CONFIG_DIR=str(empty_config_dir(ctx)),
+        POETRY_DATA_DIR=str(ctx.cache_dir / "poetry-data"),
+    )
+    output.step(f"Installing dependencies using Poetry ({tool.version()})")
+    code, lines = run_streamed(pinned_tools.command(ctx, tool, tool_dir, CHECK_ARGS), env,
+                               ctx.app_dir, secrets, echo=False)
+    if code != 0:
+        output.indent_lines(lines)
+        raise BuildError(
+            "poetry.lock is out of date",
+            "poetry.lock does not match pyproject.toml any more (Poetry's message is above),\n"
+            "so it does not say what to install.\n\n"
+            "Run `poetry lock` and commit the updated poetry.lock.",
+        )
+    output.detail(f"poetry {' '.join(SYNC_ARGS[:3])}: the packages in poetry.lock, main group only")
+    code, lines = run_streamed(pinned_tools.command(ctx, tool, tool_dir, SYNC_ARGS), env,
+                               ctx.app_dir, secrets, hide=lambda line: line.startswith(_NOISE))
+    if code != 0:
+        raise install_error(lines, "Poetry", "the packages of poetry.lock",
+                            "poetry sync --only main")

@@ -1,0 +1,107 @@
+"""The chosen Python version against what the dependency files say about Python.
+
+- ``Pipfile.lock``: ``_meta.requires.python_full_version`` (exact) or ``python_version``
+  (any patch of that X.Y);
+- ``pyproject.toml`` (Poetry, uv, ``pip install .``): ``[project] requires-python``, and
+  for Poetry without it ``[tool.poetry.dependencies] python``;
+- Pipenv and Poetry themselves run on the app's Python, so it must be one they support.
+
+A contradiction is an error showing both values; a constraint this module does not
+understand is a warning, and the installer has the last word.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from buildpack import output
+from buildpack.installers import pinned_tools, pipfile_lock
+from buildpack.installers.context import Choice
+from buildpack.installers.manager_files import LOCK_COMMAND
+from buildpack.installers.python_constraints import parse_version, satisfies
+from buildpack.installers.toml_reader import TomlReader
+from buildpack.output import BuildError
+
+
+@dataclass(frozen=True)
+class Declared:
+    where: str  # e.g. "pyproject.toml (requires-python)"
+    text: str
+    spec: str  # the same as a constraint ``satisfies`` reads
+    poetry: bool
+    fix: str
+
+
+def _from_pipfile_lock(choice: Choice) -> list[Declared]:
+    lock = pipfile_lock.read_lock(choice.files[1])
+    request = pipfile_lock.python_request(lock)
+    if request is None:
+        return []
+    key, value = request
+    spec = f"=={value}" if key == "python_full_version" else f"=={value}.*"
+    fix = (f"or change [requires] {key} in the Pipfile and run `pipenv lock`")
+    return [Declared(f"Pipfile.lock (_meta.requires.{key})", value, spec, False, fix)]
+
+
+def _from_pyproject(choice: Choice, read_toml: TomlReader) -> list[Declared]:
+    pyproject = next((p for p in choice.files if p.name == "pyproject.toml"), None)
+    if pyproject is None:
+        return []
+    data = read_toml(pyproject)
+    relock = f" and run `{LOCK_COMMAND[choice.manager]}`" if choice.manager in LOCK_COMMAND else ""
+    project = data.get("project")
+    if isinstance(project, dict) and isinstance(project.get("requires-python"), str):
+        text = project["requires-python"]
+        return [Declared("pyproject.toml ([project] requires-python)", text, text, False,
+                         f"or change requires-python in pyproject.toml{relock}")]
+    poetry_deps = data.get("tool", {}).get("poetry", {}).get("dependencies", {})
+    if choice.manager == "poetry" and isinstance(poetry_deps, dict) \
+            and isinstance(poetry_deps.get("python"), str):
+        text = poetry_deps["python"]
+        return [Declared("pyproject.toml ([tool.poetry.dependencies] python)", text, text, True,
+                         f"or change that python constraint in pyproject.toml{relock}")]
+    return []
+
+
+def declared(choice: Choice, read_toml: TomlReader) -> list[Declared]:
+    """What the app's dependency files say about the Python version."""
+    if choice.manager == "pipenv":
+        return _from_pipfile_lock(choice)
+    return _from_pyproject(choice, read_toml)
+
+
+def _check_tool(manager: str, version: tuple[int, int, int]) -> None:
+    tool = pinned_tools.TOOLS.get(manager)
+    if tool is None or tool.min_python is None or version[:2] >= tool.min_python:
+        return
+    minimum = ".".join(map(str, tool.min_python))
+    raise BuildError(
+        f"{tool.display} {tool.version()} needs Python {minimum} or newer",
+        f"The app uses {tool.display}, which runs on the app's own Python during the build,\n"
+        f"and this build uses Python {'.'.join(map(str, version))}.\n\n"
+        f"Upgrade the app to Python {minimum} or newer (for example, write 3.13 into\n"
+        ".python-version).",
+    )
+
+
+def check(choice: Choice, python_version: str, read_toml: TomlReader) -> None:
+    """Raise BuildError if the files contradict ``python_version`` (X.Y.Z)."""
+    version = parse_version(python_version)
+    _check_tool(choice.manager, version)
+    for item in declared(choice, read_toml):
+        verdict = satisfies(item.spec, version, poetry=item.poetry)
+        if verdict is None:
+            output.warning(
+                f"Could not check the Python version against {item.where}",
+                f"{item.where} says {item.text!r}, which the buildpack does not understand,\n"
+                f"so it cannot tell whether Python {python_version} satisfies it. The\n"
+                "package manager checks it during the install.",
+            )
+        elif not verdict:
+            raise BuildError(
+                f"Python {python_version} does not satisfy {item.where}",
+                f"This build uses Python {python_version} (chosen as shown above), but\n"
+                f"{item.where} says {item.text!r}.\n\n"
+                f"Choose a Python version that satisfies it in .python-version,\n"
+                f"{item.fix}.",
+            )

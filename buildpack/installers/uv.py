@@ -1,0 +1,47 @@
+"""uv: ``uv sync --locked`` of uv.lock into the app's Python, without dev groups.
+
+uv manages the runtime's own site-packages (``UV_PROJECT_ENVIRONMENT`` is the runtime
+prefix, ``UV_PYTHON`` its interpreter) and never downloads a Python of its own. The
+project itself is installed editable (as uv does by default), so its code is read from
+the app's folder at run time; ``slug_cleanup`` makes that reference relative.
+"""
+from __future__ import annotations
+
+from buildpack import output
+from buildpack.installers import pinned_tools
+from buildpack.installers.context import Choice, InstallContext
+from buildpack.installers.failures import install_error
+from buildpack.installers.run import run_streamed
+from buildpack.installers.tool_env import tool_env
+from buildpack.output import BuildError
+
+ARGS = ["sync", "--locked", "--no-default-groups"]
+
+
+def install(ctx: InstallContext, choice: Choice, secrets: list[str]) -> None:
+    tool = pinned_tools.TOOLS["uv"]
+    tool_dir = pinned_tools.ensure(ctx, tool, secrets)
+    env = tool_env(
+        ctx,
+        UV_PROJECT_ENVIRONMENT=str(ctx.prefix),
+        UV_PYTHON=str(ctx.python),
+        UV_PYTHON_DOWNLOADS="never",
+        UV_NO_MANAGED_PYTHON="1",
+        UV_CACHE_DIR=str(ctx.cache_dir / "uv"),
+        UV_LINK_MODE="copy",  # no hardlinks between the slug and the cache
+        UV_NO_PROGRESS="1",
+    )
+    output.step(f"Installing dependencies using uv ({tool.version()})")
+    output.detail(f"uv {' '.join(ARGS)}: the packages in uv.lock, without the dev groups")
+    code, lines = run_streamed(pinned_tools.command(ctx, tool, tool_dir, ARGS), env,
+                               ctx.app_dir, secrets)
+    if code == 0:
+        return
+    if any("needs to be updated" in line for line in lines):
+        raise BuildError(
+            "uv.lock is out of date",
+            "uv.lock does not match pyproject.toml any more (uv's message is above), so it\n"
+            "does not say what to install.\n\nRun `uv lock` and commit the updated uv.lock.",
+        )
+    raise install_error(lines, "uv", "the packages of uv.lock",
+                        "uv sync --locked --no-default-groups")
