@@ -303,6 +303,8 @@ class FaultyStoreServer:
                 plan = server.faults.get(name, [])
                 fault = plan.pop(0) if plan else "ok"
                 path = directory / name
+                if name == "" or name.endswith("/"):
+                    path = path / "index.html"
                 if fault == "hang":
                     server.stopping.wait(120)
                     return
@@ -315,6 +317,8 @@ class FaultyStoreServer:
                 data = path.read_bytes()
                 self.send_response(200)
                 self.send_header("Content-Length", str(len(data)))
+                if path.suffix == ".html":
+                    self.send_header("Content-Type", "text/html")
                 self.end_headers()
                 if fault == "cut":
                     self.wfile.write(data[: len(data) // 2])
@@ -343,3 +347,46 @@ class FaultyStoreServer:
         self.stopping.set()
         self.server.shutdown()
         self.server.server_close()
+
+
+def write_simple_index(packages: Path, root: Path) -> Path:
+    """A static PEP 503 index of ``packages`` under ``root/simple/`` (files in root/files/)."""
+    import html
+    import re as _re
+
+    files = root / "files"
+    files.mkdir(parents=True, exist_ok=True)
+    projects: dict[str, list[Path]] = {}
+    for path in sorted(packages.iterdir()):
+        shutil.copy(path, files / path.name)
+        name = _re.split(r"-\d", path.name, maxsplit=1)[0]
+        projects.setdefault(_re.sub(r"[-_.]+", "-", name).lower(), []).append(path)
+    for project, paths in projects.items():
+        page = root / "simple" / project
+        page.mkdir(parents=True, exist_ok=True)
+        links = "".join(
+            f'<a href="../../files/{html.escape(p.name)}#sha256={hashlib.sha256(p.read_bytes()).hexdigest()}">'
+            f"{html.escape(p.name)}</a>\n" for p in paths)
+        (page / "index.html").write_text(f"<!DOCTYPE html><html><body>\n{links}</body></html>\n")
+    return root
+
+
+# --- run time: release, the buildpack as a directory of its own -----------------------
+
+def release_types(slug: Path, bin_dir: Path = BIN) -> dict[str, str]:
+    """``default_process_types`` from the real bin/release."""
+    import yaml
+
+    out = subprocess.run([str(bin_dir / "release"), str(slug)], capture_output=True, text=True,
+                         check=True, timeout=60).stdout
+    return yaml.safe_load(out)["default_process_types"]
+
+
+def copy_buildpack(dest: Path) -> Path:
+    """A private copy of the buildpack (bin, buildpack, vendor), as a platform checks it out:
+    what compile writes into its own directory (``export``) stays out of the checkout."""
+    target = dest / "buildpack-python"
+    ignore = shutil.ignore_patterns("__pycache__", "runtimes", "wheels")
+    for name in ("bin", "buildpack", "vendor"):
+        shutil.copytree(ROOT / name, target / name, ignore=ignore)
+    return target

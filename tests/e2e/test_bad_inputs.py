@@ -179,9 +179,11 @@ def test_requirements_txt_is_a_directory(tmp_path, runtime_store):
 def test_missing_procfile_warns_and_builds(tmp_path, build_env):
     app = support.copy_fixture("flask-app", tmp_path)
     (app / "Procfile").unlink()
+    (app / "main.py").write_text('if __name__ == "__main__":\n    pass\n')  # no single entry point
     result = support.compile_app(app, tmp_path / "cache", build_env)
     assert result.returncode == 0, result.log
     assert " !     Warning: No Procfile found." in result.stderr
+    assert "main.py and server.py could each be the entry point" in result.stderr
     assert "Procfile declares types -> (none)" in result.stdout
 
 

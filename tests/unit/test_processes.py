@@ -1,0 +1,185 @@
+"""Process types: the Procfile that applies, default web processes, what compile logs and
+what the real bin/release prints."""
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from buildpack import app_base, processes
+from buildpack.output import BuildError
+
+ROOT = Path(__file__).resolve().parents[2]
+MAIN = 'if __name__ == "__main__":\n    run()\n'
+
+
+def django_app(app: Path, folder: str = ".", gunicorn: bool = True) -> Path:
+    root = app / folder
+    (root / "mysite").mkdir(parents=True)
+    (root / "mysite" / "wsgi.py").write_text("application = None\n")
+    (root / "manage.py").write_text(
+        'os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mysite.settings")\n' + MAIN)
+    if gunicorn:
+        install_gunicorn(app)
+    return app
+
+
+def install_gunicorn(slug: Path) -> None:
+    bin_dir = slug / ".heroku" / "python" / "bin"
+    bin_dir.mkdir(parents=True, exist_ok=True)
+    (bin_dir / "gunicorn").write_text("#!/bin/sh\n")
+
+
+def prefix(slug: Path) -> Path:
+    return slug / ".heroku" / "python"
+
+
+# --- defaults -------------------------------------------------------------------------
+
+def test_django_with_gunicorn(tmp_path: Path) -> None:
+    default = processes.default_web(django_app(tmp_path), prefix(tmp_path))
+    assert default.command == "gunicorn mysite.wsgi"
+    assert default.reason == "Django app (mysite/wsgi.py) with gunicorn installed"
+
+
+def test_django_project_in_a_subfolder(tmp_path: Path) -> None:
+    default = processes.default_web(django_app(tmp_path, "src"), prefix(tmp_path))
+    assert default.command == "gunicorn --chdir src mysite.wsgi"
+
+
+def test_django_without_gunicorn_has_no_default(tmp_path: Path) -> None:
+    default = processes.default_web(django_app(tmp_path, gunicorn=False), prefix(tmp_path))
+    assert default.command is None
+    assert "gunicorn is not in its requirements" in default.reason
+    assert "`gunicorn mysite.wsgi`" in default.reason
+
+
+def test_django_folder_with_shell_characters_has_no_default(tmp_path: Path) -> None:
+    default = processes.default_web(django_app(tmp_path, "my src"), prefix(tmp_path))
+    assert default.command is None
+
+
+@pytest.mark.parametrize("name", processes.ENTRY_POINTS)
+def test_single_entry_point(tmp_path: Path, name: str) -> None:
+    (tmp_path / name).write_text(MAIN)
+    (tmp_path / "helpers.py").write_text(MAIN)
+    default = processes.default_web(tmp_path, prefix(tmp_path))
+    assert default.command == f"python {name}"
+
+
+def test_entry_point_must_be_a_script(tmp_path: Path) -> None:
+    (tmp_path / "app.py").write_text("app = Flask(__name__)\n")
+    default = processes.default_web(tmp_path, prefix(tmp_path))
+    assert default.command is None
+    assert "none of app.py, main.py, server.py is a script" in default.reason
+
+
+def test_two_entry_points_are_ambiguous(tmp_path: Path) -> None:
+    (tmp_path / "app.py").write_text(MAIN)
+    (tmp_path / "main.py").write_text(MAIN)
+    default = processes.default_web(tmp_path, prefix(tmp_path))
+    assert default.command is None
+    assert default.reason == "app.py and main.py could each be the entry point"
+
+
+# --- which Procfile -------------------------------------------------------------------
+
+def test_read_prefers_the_root_procfile(tmp_path: Path) -> None:
+    (tmp_path / "api").mkdir()
+    (tmp_path / "api" / "Procfile").write_text("web: python server.py\n")
+    assert processes.read(tmp_path, "api") == {"web": "python server.py"}
+    assert processes.read(tmp_path, "") is None
+    (tmp_path / "Procfile").write_text("worker: python w.py\n")
+    assert processes.read(tmp_path, "api") == {"worker": "python w.py"}
+
+
+def test_read_validates_the_app_folders_procfile(tmp_path: Path) -> None:
+    (tmp_path / "api").mkdir()
+    (tmp_path / "api" / "Procfile").write_text("web gunicorn\n")
+    with pytest.raises(BuildError, match=r"Invalid Procfile \(line 1\)"):
+        processes.read(tmp_path, "api")
+
+
+# --- the compile log ------------------------------------------------------------------
+
+def test_log_default(tmp_path: Path, capsys) -> None:
+    processes.log_discovery(django_app(tmp_path), "", prefix(tmp_path))
+    captured = capsys.readouterr()
+    assert captured.out == (
+        "-----> Discovering process types\n"
+        "       Procfile declares types -> (none)\n"
+        "       Default types for buildpack-python -> web\n"
+        "       web: gunicorn mysite.wsgi\n"
+        "       (Django app (mysite/wsgi.py) with gunicorn installed.)\n"
+        "       This is a default: add a Procfile to choose the command yourself.\n")
+    assert captured.err == ""
+
+
+def test_log_no_default_warns(tmp_path: Path, capsys) -> None:
+    processes.log_discovery(django_app(tmp_path, gunicorn=False), "", prefix(tmp_path))
+    err = capsys.readouterr().err
+    assert " !     Warning: No Procfile found." in err
+    assert "gunicorn is not in its requirements" in err
+
+
+def test_log_app_folder_procfile(tmp_path: Path, capsys) -> None:
+    (tmp_path / "api").mkdir()
+    (tmp_path / "api" / "Procfile").write_text("web: python server.py\nworker: python w.py\n")
+    processes.log_discovery(tmp_path, "api", prefix(tmp_path))
+    captured = capsys.readouterr()
+    assert "Procfile declares types -> web, worker (api/Procfile)" in captured.out
+    assert captured.err == ""
+
+
+def test_log_two_procfiles_and_a_stale_cd(tmp_path: Path, capsys) -> None:
+    (tmp_path / "api").mkdir()
+    (tmp_path / "api" / "Procfile").write_text("web: python server.py\n")
+    (tmp_path / "Procfile").write_text("web: cd api && python server.py\n")
+    processes.log_discovery(tmp_path, "api", prefix(tmp_path))
+    captured = capsys.readouterr()
+    assert "Procfile declares types -> web\n" in captured.out
+    assert "Warning: Two Procfiles: the one at the repository root is used." in captured.err
+    assert "Warning: The Procfile changes into api/ although processes already start there." \
+        in captured.err
+
+
+# --- the real bin/release -------------------------------------------------------------
+
+def release(slug: Path) -> dict:
+    result = subprocess.run([str(ROOT / "bin" / "release"), str(slug)], capture_output=True,
+                            text=True, timeout=30, env=os.environ.copy())
+    assert result.returncode == 0, result.stderr
+    return yaml.safe_load(result.stdout)["default_process_types"]
+
+
+def test_release_django_default(tmp_path: Path) -> None:
+    assert release(django_app(tmp_path)) == {"web": "gunicorn mysite.wsgi"}
+
+
+def test_release_entry_point_default(tmp_path: Path) -> None:
+    (tmp_path / "server.py").write_text(MAIN)
+    assert release(tmp_path) == {"web": "python server.py"}
+
+
+def test_release_procfile_wins_over_a_default(tmp_path: Path) -> None:
+    django_app(tmp_path)
+    (tmp_path / "Procfile").write_text("web: gunicorn mysite.wsgi --workers 2\n")
+    assert release(tmp_path) == {"web": "gunicorn mysite.wsgi --workers 2"}
+
+
+def test_release_reads_the_recorded_app_folder(tmp_path: Path) -> None:
+    (tmp_path / "api").mkdir()
+    (tmp_path / "api" / "Procfile").write_text("web: python server.py\n")
+    assert release(tmp_path) == {}
+    app_base.record(tmp_path, "api")
+    assert release(tmp_path) == {"web": "python server.py"}
+
+
+def test_release_default_in_the_recorded_app_folder(tmp_path: Path) -> None:
+    django_app(tmp_path / "backend")
+    install_gunicorn(tmp_path)
+    app_base.record(tmp_path, "backend")
+    assert release(tmp_path) == {"web": "gunicorn mysite.wsgi"}
