@@ -59,8 +59,28 @@ def _fingerprint(paths: list[Path]) -> str:
     return digest.hexdigest()
 
 
+def _locked(name: str):
+    """An exclusive lock under .cache/, so concurrent test runs do not clash."""
+    import contextlib
+    import fcntl
+
+    @contextlib.contextmanager
+    def hold():
+        CACHE.mkdir(exist_ok=True)
+        with open(CACHE / f"{name}.lock", "a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            yield
+
+    return hold()
+
+
 def ensure_store() -> Path:
     """Build the test store once (rebuilt when the store tooling changes)."""
+    with _locked("test-store"):
+        return _ensure_store()
+
+
+def _ensure_store() -> Path:
     stamp = STORE_DIR / ".fingerprint"
     sources = sorted((ROOT / "buildpack").glob("runtime_archive.py")) + sorted(
         (ROOT / "buildpack").glob("store_builder.py"))
@@ -100,6 +120,11 @@ def clean_pip_env() -> dict[str, str]:
 
 def ensure_index_packages() -> Path:
     """Download (once) every wheel the fixtures need, for each test Python."""
+    with _locked("test-index"):
+        return _ensure_index_packages()
+
+
+def _ensure_index_packages() -> Path:
     packages = INDEX_DIR / "packages"
     reqs = _requirement_files()
     stamp = INDEX_DIR / ".fingerprint"
@@ -390,3 +415,144 @@ def copy_buildpack(dest: Path) -> Path:
     for name in ("bin", "buildpack", "vendor"):
         shutil.copytree(ROOT / name, target / name, ignore=ignore)
     return target
+
+
+# --- package managers: Pipenv, Poetry, uv (issue 4) ------------------------------------
+
+MANAGER_TOOLS = ("pipenv", "poetry", "uv")
+LOCK_TOOLS = CACHE / "lock-tools"
+INDEX_PLACEHOLDER = "@INDEX_URL@"  # written into fixture manifests, replaced at test time
+
+
+def _tool_requirements(name: str) -> Path:
+    return ROOT / "vendor" / "tools" / f"{name}.txt"
+
+
+def ensure_tool_packages() -> Path:
+    """Add the pinned Pipenv/Poetry/uv closures (vendor/tools) to the test index, once.
+
+    Builds install these tools from the build's index, as on a platform; here that is the
+    test index, so it must serve exactly the hash-pinned files.
+    """
+    packages = ensure_index_packages()
+    reqs = [_tool_requirements(name) for name in MANAGER_TOOLS]
+    stamp = INDEX_DIR / ".tools-fingerprint"
+    want = _fingerprint(reqs) + ",".join(TEST_MINORS)
+    if stamp.is_file() and stamp.read_text() == want:
+        return packages
+    arch = platform.machine()
+    platforms = [a for tag in ("manylinux2014", "manylinux_2_17", "manylinux_2_28", "linux")
+                 for a in ("--platform", f"{tag}_{arch}")]
+    for minor in TEST_MINORS:
+        for req in reqs:
+            subprocess.run(
+                [sys.executable, "-m", "pip", "download", "-q", "-d", str(packages),
+                 "--only-binary=:all:", "--no-deps", "--require-hashes", "--python-version", minor,
+                 "--implementation", "cp", *platforms, "-r", str(req)],
+                check=True, env=clean_pip_env())
+    stamp.write_text(want)
+    return packages
+
+
+def lock_tool(name: str) -> Path:
+    """The pinned tool ``name`` in a venv of its own (for making lock files at test time)."""
+    req = _tool_requirements(name)
+    venv = LOCK_TOOLS / f"{name}-{hashlib.sha256(req.read_bytes()).hexdigest()[:12]}"
+    if not (venv / ".complete").is_file():
+        packages = ensure_tool_packages()
+        shutil.rmtree(venv, ignore_errors=True)
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--no-index",
+                        "--find-links", str(packages), "--require-hashes", "--no-deps",
+                        "--only-binary=:all:", "-r", str(req)], check=True, env=clean_pip_env())
+        (venv / ".complete").write_text("")
+    return venv / "bin" / name
+
+
+def lock_env(scratch: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
+    """A clean environment for the lock tools: caches and config in ``scratch``."""
+    scratch.mkdir(parents=True, exist_ok=True)
+    env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": str(scratch), "LANG": "C.UTF-8",
+           "XDG_CONFIG_HOME": str(scratch / "config"), "XDG_CONFIG_DIRS": str(scratch / "config"),
+           "XDG_CACHE_HOME": str(scratch / "cache"), "PIP_CONFIG_FILE": os.devnull,
+           "UV_PYTHON_DOWNLOADS": "never", "POETRY_VIRTUALENVS_CREATE": "false",
+           "POETRY_KEYRING_ENABLED": "false", "POETRY_CONFIG_DIR": str(scratch / "config"),
+           "PIPENV_YES": "1", "PIPENV_NOSPIN": "1", "PIPENV_DONT_LOAD_ENV": "1",
+           "PIPENV_IGNORE_VIRTUALENVS": "1", "WORKON_HOME": str(scratch / "venvs")}
+    env.update(extra or {})
+    return env
+
+
+def lock_fixture(name: str, dest: Path, index_url: str, python: Path,
+                 extra_env: dict[str, str] | None = None) -> Path:
+    """Copy ``fixtures/<name>``, point it at ``index_url`` and make its lock file with the
+    pinned tool (the lock records that index, so it is made per test session)."""
+    app = copy_fixture(name, dest)
+    for manifest in ("pyproject.toml", "Pipfile"):
+        path = app / manifest
+        if path.is_file():
+            path.write_text(path.read_text().replace(INDEX_PLACEHOLDER, index_url))
+    if (app / "Pipfile").is_file():
+        cmd = [str(lock_tool("pipenv")), "lock", "--python", str(python)]
+    elif "[tool.poetry" in (app / "pyproject.toml").read_text():
+        cmd = [str(lock_tool("poetry")), "lock", "--no-interaction"]
+    else:
+        cmd = [str(lock_tool("uv")), "lock", "--python", str(python)]
+    proc = subprocess.run(cmd, cwd=app, env=lock_env(dest / ".lock-scratch", extra_env),
+                          capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed:\n{proc.stdout}{proc.stderr}")
+    shutil.rmtree(dest / ".lock-scratch", ignore_errors=True)
+    return app
+
+
+def installed_distributions(slug: Path) -> dict[str, str]:
+    """Canonical name -> version of every distribution the slug's Python sees (run in it)."""
+    code = ("import importlib.metadata as m, json, re; print(json.dumps({re.sub(r'[-_.]+', '-', "
+            "d.metadata['Name']).lower(): d.version for d in m.distributions()}))")
+    out = subprocess.run([str(slug / ".heroku/python/bin/python3"), "-I", "-c", code], cwd=slug,
+                         env={"PATH": "/usr/bin:/bin", "HOME": str(slug)},
+                         capture_output=True, text=True, check=True).stdout
+    return json.loads(out)
+
+
+def files_containing(root: Path, text: str) -> list[str]:
+    """Files under ``root`` (not following links) whose bytes contain ``text``."""
+    needle = text.encode()
+    found = []
+    for dirpath, _, filenames in os.walk(root):
+        for name in filenames:
+            path = Path(dirpath) / name
+            if not path.is_symlink() and needle in path.read_bytes():
+                found.append(str(path.relative_to(root)))
+    return found
+
+
+def start_private_index(packages: Path, scratch: Path, user: str, password: str) -> PackageIndex:
+    """A pypiserver that wants basic auth for listing and downloading (htpasswd via passlib)."""
+    from passlib.apache import HtpasswdFile
+
+    scratch.mkdir(parents=True, exist_ok=True)
+    htpasswd = HtpasswdFile(str(scratch / "htpasswd"), new=True)
+    htpasswd.set_password(user, password)
+    htpasswd.save()
+    port = free_port()
+    proc = subprocess.Popen(
+        [str(Path(sys.executable).parent / "pypi-server"), "run", "-p", str(port),
+         "-i", "127.0.0.1", "-a", "download,list", "-P", str(scratch / "htpasswd"),
+         "--disable-fallback", "--backend", "simple-dir", "--log-stream", "none", str(packages)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}/simple/"
+    deadline = time.monotonic() + 60
+    while True:  # up once it answers, even if with 401
+        try:
+            urllib.request.urlopen(url, timeout=5).close()
+            break
+        except urllib.error.HTTPError:
+            break
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                raise RuntimeError(f"the private index on {url} did not start")
+            time.sleep(0.2)
+    return PackageIndex(url, packages, proc)

@@ -115,5 +115,5 @@ def find(app_dir: Path) -> Choice:
         raise _missing_lock("pyproject.toml", "poetry", "poetry.lock")
     files = tuple(path for name in PROJECT_FILES if (path := regular_file(app_dir, name)))
     if pyproject is not None and not tables & {"project", "build-system"}:
-        files = tuple(p for p in files if p is not pyproject)  # only tool settings in it
+        files = tuple(p for p in files if p != pyproject)  # only tool settings in it
     return Choice("pip", files, installs_app=True) if files else Choice("none")

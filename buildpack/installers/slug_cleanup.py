@@ -9,7 +9,9 @@ editable installs, all at the top of site-packages:
 - finder modules (setuptools' ``__editable___*_finder.py`` and the like): string
   literals naming BUILD_DIR become paths computed from the module's own location;
 - ``*.dist-info/direct_url.json`` (PEP 610) and ``*.egg-link`` only record where a
-  package came from: BUILD_DIR becomes the run-time root ``/app``.
+  package came from: BUILD_DIR becomes the run-time root ``/app``;
+- ``*.dist-info/RECORD`` with absolute paths (Poetry writes them): made relative to
+  site-packages, as the wheel spec has them.
 
 Bytecode an installer compiled (Pipenv's pip does) names build paths; it is removed, and
 the build compiles site-packages afterwards with run-time paths. Build folders that a
@@ -18,6 +20,8 @@ the build compiles site-packages afterwards with run-time paths. Build folders t
 """
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 import re
@@ -82,6 +86,16 @@ def _fix_direct_url(path: Path, roots: list[str]) -> None:
             path.write_text(json.dumps(data), encoding="utf-8")
 
 
+def _fix_record(path: Path, site: Path, roots: list[str]) -> None:
+    rows = list(csv.reader(io.StringIO(path.read_text(encoding="utf-8"))))
+    fixed = [[os.path.relpath(row[0], site), *row[1:]]
+             if row and any(_under(row[0], root) for root in roots) else row for row in rows]
+    if fixed != rows:
+        out = io.StringIO()
+        csv.writer(out, lineterminator="\n").writerows(fixed)
+        path.write_text(out.getvalue(), encoding="utf-8")
+
+
 def fix_build_paths(prefix: Path, slug_root: Path) -> None:
     """Rewrite what the install wrote into ``prefix`` so that nothing names ``slug_root``."""
     roots = _roots(slug_root)
@@ -90,8 +104,11 @@ def fix_build_paths(prefix: Path, slug_root: Path) -> None:
         for cache in sorted(site.rglob("__pycache__")):
             shutil.rmtree(cache)
         for path in sorted(site.iterdir()):
-            if path.name.endswith(".dist-info") and (path / "direct_url.json").is_file():
-                _fix_direct_url(path / "direct_url.json", roots)
+            if path.name.endswith(".dist-info") and path.is_dir():
+                if (path / "direct_url.json").is_file():
+                    _fix_direct_url(path / "direct_url.json", roots)
+                if (path / "RECORD").is_file():
+                    _fix_record(path / "RECORD", site, roots)
                 continue
             if not path.is_file() or path.suffix not in (".pth", ".py", ".egg-link"):
                 continue

@@ -1,0 +1,159 @@
+"""Each package manager end to end: lock at test time, build, move, start, GET.
+
+The fixtures (fixtures/{uv,poetry,pipenv,pyproject}-app) hold only the manifest and the
+app; their locks are made once per module by the pinned tools against the test index.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from tests import support
+
+pytestmark = pytest.mark.slow
+
+APPS = {
+    # fixture: (log line of the install step, the lock file)
+    "uv-app": ("-----> Installing dependencies using uv (0.13.9)", "uv.lock"),
+    "poetry-app": ("-----> Installing dependencies using Poetry (2.5.1)", "poetry.lock"),
+    "pipenv-app": ("-----> Installing dependencies using Pipenv (2026.10.3)", "Pipfile.lock"),
+    "pyproject-app": ("-----> Installing the app and its dependencies using pip (26.3)", None),
+}
+# What the fixtures ask for at run time (main dependencies and what they pull in), and
+# their dev-only dependency, which must never be installed.
+RUNTIME_CLOSURE = {"requests", "six", "certifi", "charset-normalizer", "idna", "urllib3"}
+DEV_ONLY = "iniconfig"
+# Directories that would be a tool's download cache, had one been written into the slug.
+CACHE_MARKERS = ("CACHEDIR.TAG", "http-v2", "pypoetry", ".cache", "uv-cache", "pipenv")
+
+
+@pytest.fixture(scope="module")
+def index(package_index):
+    support.ensure_tool_packages()
+    return package_index
+
+
+@pytest.fixture(scope="module")
+def locked(index, tmp_path_factory):
+    """fixture name -> a locked copy of it, made on first use (tests copy it further)."""
+    made: dict[str, Path] = {}
+    python = support.find_prefix("3.13") / "bin" / "python3.13"
+
+    def get(name: str) -> Path:
+        if name not in made:
+            dest = tmp_path_factory.mktemp(name)
+            if APPS[name][1] is None:
+                made[name] = support.copy_fixture(name, dest)
+            else:
+                made[name] = support.lock_fixture(name, dest, index.url, python)
+        return made[name]
+
+    return get
+
+
+def _copy(src: Path, dest: Path) -> Path:
+    shutil.copytree(src, dest, symlinks=True)
+    return dest
+
+
+def expected_from_lock(app: Path, lock: str | None) -> set[str]:
+    """The canonical names the lock installs without dev dependencies (+ the app itself)."""
+    def canon(name: str) -> str:
+        return name.lower().replace("_", "-").replace(".", "-")
+
+    if lock == "Pipfile.lock":
+        return {canon(n) for n in json.loads((app / lock).read_text())["default"]}
+    if lock == "poetry.lock":
+        packages = tomllib.loads((app / lock).read_text())["package"]
+        return {canon(p["name"]) for p in packages if "main" in p["groups"]} | {"poetry-app"}
+    if lock == "uv.lock":
+        packages = {p["name"]: p for p in tomllib.loads((app / lock).read_text())["package"]}
+        todo, seen = ["uv-app"], set()
+        while todo:  # the root's dependencies, not its dev-dependencies
+            name = todo.pop()
+            if name not in seen:
+                seen.add(name)
+                todo.extend(d["name"] for d in packages[name].get("dependencies", []))
+        return {canon(n) for n in seen}
+    return RUNTIME_CLOSURE | {"pyproject-app"}
+
+
+@pytest.mark.parametrize("name", list(APPS))
+def test_manager_app_builds_moves_starts_and_matches_its_lock(name, locked, index, tmp_path):
+    step, lock = APPS[name]
+    build_root = tmp_path / "tmp-build"
+    app = _copy(locked(name), build_root / name)
+    cache = tmp_path / "cache"
+    result = support.compile_app(app, cache, support.build_env(str(support.STORE_DIR), index.url))
+    assert result.returncode == 0, result.log
+    assert step in result.stdout
+    assert "Traceback" not in result.log
+    expected = expected_from_lock(app, lock)
+
+    slug = tmp_path / "mounted" / "app"
+    slug.parent.mkdir()
+    shutil.move(str(app), slug)
+    shutil.rmtree(build_root)
+
+    port = support.free_port()
+    command = (slug / "Procfile").read_text().split(":", 1)[1].strip()
+    proc = support.RunningProcess(slug, command, port)
+    try:
+        body = json.loads(support.wait_for_http(f"http://127.0.0.1:{port}/", proc.proc))
+    finally:
+        proc.stop()
+    installed = support.installed_distributions(slug)
+    assert body == {"app": name, "requests": installed["requests"], "six": "1.17.0"}
+    assert set(installed) - {"pip"} == expected
+    assert RUNTIME_CLOSURE <= expected and DEV_ONLY not in installed
+    assert support.files_containing(slug, str(build_root)) == []
+    assert [p for p in slug.rglob("*") if p.name in CACHE_MARKERS] == []
+    if lock is not None:  # the tool itself stayed in the cache
+        tool = name.split("-")[0]
+        assert list((cache / "tools").glob(f"{tool}-*")), list(cache.iterdir())
+        assert tool not in installed
+
+
+def test_tool_is_reused_from_the_cache(locked, index, tmp_path):
+    cache = tmp_path / "cache"
+    logs = []
+    for attempt, timeout in (("one", None), ("two", "30")):
+        app = _copy(locked("poetry-app"), tmp_path / attempt)
+        extra = {"POETRY_REQUESTS_TIMEOUT": timeout} if timeout else None
+        result = support.compile_app(app, cache, support.build_env(str(support.STORE_DIR),
+                                                                   index.url, extra))
+        assert result.returncode == 0, result.log
+        logs.append(result.stdout)
+    assert "-----> Installing Poetry 2.5.1" in logs[0]
+    # A changed installer setting rebuilds the environment, with the cached Poetry.
+    assert "-----> Using cached Poetry 2.5.1" in logs[1]
+    assert "Installing dependencies using Poetry (2.5.1)" in logs[1]
+
+
+@pytest.mark.parametrize("name, edit, message, command", [
+    ("uv-app", ("pyproject.toml", '"six==1.17.0"]', '"six==1.17.0", "idna"]'),
+     "uv.lock is out of date", "uv lock"),
+    ("poetry-app", ("pyproject.toml", '"six==1.17.0"]', '"six==1.17.0", "idna"]'),
+     "poetry.lock is out of date", "poetry lock"),
+    ("pipenv-app", ("Pipfile", 'six = "==1.17.0"', 'six = "==1.17.0"\nidna = "*"'),
+     "Pipfile.lock is out of date", "pipenv lock"),
+])
+def test_stale_lock_fails_saying_how_to_regenerate(name, edit, message, command, locked, index,
+                                                   tmp_path):
+    app = _copy(locked(name), tmp_path / name)
+    manifest, old, new = edit
+    text = (app / manifest).read_text()
+    assert old in text
+    (app / manifest).write_text(text.replace(old, new))
+    before = support.tree_snapshot(app)
+    result = support.compile_app(app, tmp_path / "cache",
+                                 support.build_env(str(support.STORE_DIR), index.url))
+    assert result.returncode == 1, result.log
+    assert f" !     Error: {message}." in result.stderr
+    assert f"Run `{command}` and commit" in result.stderr
+    assert "Traceback" not in result.log
+    assert support.tree_snapshot(app) == before

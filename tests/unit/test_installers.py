@@ -1,0 +1,349 @@
+"""The pure parts of the installers: which manager, Python constraints, masking, cleanup."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from buildpack import installers, output
+from buildpack.installers import failures, python_check, slug_cleanup, toml_reader
+from buildpack.installers.context import Choice
+from buildpack.installers.python_constraints import satisfies
+from buildpack.output import BuildError
+from buildpack.redact import mask_values, url_secrets
+from buildpack.subprocess_env import INSTALLER_ALLOWLIST, build_env
+
+PROJECT = '[project]\nname = "app"\nversion = "1"\n'
+
+
+def _app(tmp_path: Path, files: dict[str, str]) -> Path:
+    app = tmp_path / "app"
+    app.mkdir()
+    for name, text in files.items():
+        (app / name).write_text(text)
+    return app
+
+
+def _choice(tmp_path, files):
+    app = _app(tmp_path, files)
+    choice = installers.choose(app)
+    return choice.manager, [p.name for p in choice.files], choice.installs_app
+
+
+# --- which package manager -------------------------------------------------------------
+
+@pytest.mark.parametrize("files, expected", [
+    ({"requirements.txt": "six\n"}, ("pip", ["requirements.txt"], False)),
+    ({"requirements.txt": "six\n", "pyproject.toml": PROJECT}, ("pip", ["requirements.txt"], False)),
+    ({"Pipfile": "", "Pipfile.lock": "{}"}, ("pipenv", ["Pipfile", "Pipfile.lock"], False)),
+    ({"pyproject.toml": PROJECT, "poetry.lock": ""}, ("poetry", ["pyproject.toml", "poetry.lock"], False)),
+    ({"pyproject.toml": PROJECT, "uv.lock": ""}, ("uv", ["pyproject.toml", "uv.lock"], False)),
+    ({"pyproject.toml": PROJECT}, ("pip", ["pyproject.toml"], True)),
+    ({"pyproject.toml": '[build-system]\nrequires = ["setuptools"]\n'}, ("pip", ["pyproject.toml"], True)),
+    ({"setup.py": "", "setup.cfg": ""}, ("pip", ["setup.py", "setup.cfg"], True)),
+    ({"setup.py": "", "pyproject.toml": "[tool.black]\n"}, ("pip", ["setup.py"], True)),
+    ({"pyproject.toml": "[tool.black]\nline-length = 99\n"}, ("none", [], False)),
+    ({"app.py": ""}, ("none", [], False)),
+])
+def test_choice(tmp_path, files, expected):
+    assert _choice(tmp_path, files) == expected
+
+
+@pytest.mark.parametrize("names", [
+    ("requirements.txt", "poetry.lock"),
+    ("Pipfile.lock", "uv.lock"),
+    ("requirements.txt", "Pipfile.lock", "poetry.lock", "uv.lock"),
+])
+def test_several_lockfiles_are_an_error_naming_them(tmp_path, names):
+    files = {name: "" for name in names}
+    files.update({"pyproject.toml": PROJECT, "Pipfile": ""})
+    with pytest.raises(BuildError) as err:
+        _choice(tmp_path, files)
+    assert err.value.summary == "The app has more than one package manager's lock file"
+    for name in names:
+        assert f"  - {name} (" in err.value.body
+    assert "git rm" in err.value.body
+
+
+@pytest.mark.parametrize("files, summary, command", [
+    ({"Pipfile": "[packages]\n"}, "Pipfile was found without Pipfile.lock", "pipenv lock"),
+    ({"pyproject.toml": PROJECT + "[tool.poetry]\npackage-mode = false\n"},
+     "pyproject.toml was found without poetry.lock", "poetry lock"),
+    ({"pyproject.toml": "[tool.poetry.dependencies]\npython = '^3.11'\n"},
+     "pyproject.toml was found without poetry.lock", "poetry lock"),
+])
+def test_missing_lock_says_how_to_make_it(tmp_path, files, summary, command):
+    with pytest.raises(BuildError) as err:
+        _choice(tmp_path, files)
+    assert err.value.summary == summary
+    assert f"Run `{command}`" in err.value.body
+
+
+@pytest.mark.parametrize("files, summary", [
+    ({"Pipfile.lock": "{}"}, "Pipfile.lock was found without Pipfile"),
+    ({"poetry.lock": ""}, "poetry.lock was found without pyproject.toml"),
+    ({"uv.lock": ""}, "uv.lock was found without pyproject.toml"),
+])
+def test_lock_without_manifest(tmp_path, files, summary):
+    with pytest.raises(BuildError) as err:
+        _choice(tmp_path, files)
+    assert err.value.summary == summary
+
+
+def test_lockfile_that_is_a_directory(tmp_path):
+    app = _app(tmp_path, {"pyproject.toml": PROJECT})
+    (app / "uv.lock").mkdir()
+    with pytest.raises(BuildError, match="uv.lock is not a regular file"):
+        installers.choose(app)
+
+
+# --- Python constraints ----------------------------------------------------------------
+
+@pytest.mark.parametrize("spec, version, poetry, expected", [
+    (">=3.11", (3, 13, 0), False, True),
+    (">=3.11,<3.13", (3, 13, 0), False, False),
+    (">=3.11, <3.13", (3, 12, 7), False, True),
+    (">= 3.11", (3, 10, 9), False, False),
+    ("==3.12.*", (3, 12, 1), False, True),
+    ("==3.12.*", (3, 13, 0), False, False),
+    ("!=3.12.*", (3, 13, 0), False, True),
+    ("==3.12", (3, 12, 0), False, True),
+    ("==3.12", (3, 12, 1), False, False),
+    ("~=3.11", (3, 13, 0), False, True),
+    ("~=3.11", (4, 0, 0), False, False),
+    ("~=3.11.2", (3, 11, 7), False, True),
+    ("~=3.11.2", (3, 12, 0), False, False),
+    ("!=3.12.1", (3, 12, 1), False, False),
+    (">3.12", (3, 12, 0), False, False),
+    (">=3.13.0rc1", (3, 13, 0), False, True),
+    ("^3.11", (3, 13, 0), True, True),
+    ("^3.11", (4, 0, 0), True, False),
+    ("~3.11", (3, 11, 9), True, True),
+    ("~3.11", (3, 12, 0), True, False),
+    ("3.11", (3, 11, 4), True, True),
+    ("3.11", (3, 12, 0), True, False),
+    (">=3.9 <3.12", (3, 13, 0), True, False),
+    ("^3.8 || ^4.0", (3, 13, 0), True, True),
+    ("*", (3, 13, 0), True, True),
+])
+def test_satisfies(spec, version, poetry, expected):
+    assert satisfies(spec, version, poetry=poetry) is expected
+
+
+@pytest.mark.parametrize("spec, poetry", [("^3.11", False), ("python3", False), ("", False),
+                                          ("<=3.*", False), (">=3.11 and <4", True)])
+def test_constraints_not_understood(spec, poetry):
+    assert satisfies(spec, (3, 13, 0), poetry=poetry) is None
+
+
+def _lock(python: dict[str, str]) -> str:
+    return json.dumps({"_meta": {"hash": {"sha256": "x"}, "requires": python}, "default": {}})
+
+
+@pytest.mark.parametrize("files, version, where", [
+    ({"pyproject.toml": PROJECT + 'requires-python = ">=3.14"\n', "uv.lock": ""}, "3.13.0",
+     "pyproject.toml ([project] requires-python)"),
+    ({"pyproject.toml": PROJECT + 'requires-python = "<3.12"\n'}, "3.13.0",
+     "pyproject.toml ([project] requires-python)"),
+    ({"pyproject.toml": '[tool.poetry.dependencies]\npython = "~3.11"\n', "poetry.lock": ""},
+     "3.13.0", "pyproject.toml ([tool.poetry.dependencies] python)"),
+    ({"Pipfile": "", "Pipfile.lock": _lock({"python_version": "3.12"})}, "3.13.0",
+     "Pipfile.lock (_meta.requires.python_version)"),
+    ({"Pipfile": "", "Pipfile.lock": _lock({"python_full_version": "3.13.1"})}, "3.13.0",
+     "Pipfile.lock (_meta.requires.python_full_version)"),
+])
+def test_version_contradiction_shows_both_values(tmp_path, files, version, where):
+    choice = installers.choose(_app(tmp_path, files))
+    with pytest.raises(BuildError) as err:
+        python_check.check(choice, version, toml_reader.read_on_host)
+    assert err.value.summary == f"Python {version} does not satisfy {where}"
+    assert f"This build uses Python {version}" in err.value.body
+    spec = {"uv": ">=3.14", "pip": "<3.12", "poetry": "~3.11"}.get(choice.manager)
+    assert repr(spec or json.loads(files["Pipfile.lock"])["_meta"]["requires"].popitem()[1]) \
+        in err.value.body
+
+
+@pytest.mark.parametrize("files", [
+    {"pyproject.toml": PROJECT + 'requires-python = ">=3.11"\n', "uv.lock": ""},
+    {"pyproject.toml": PROJECT, "poetry.lock": ""},
+    {"Pipfile": "", "Pipfile.lock": _lock({"python_version": "3.13"})},
+    {"Pipfile": "", "Pipfile.lock": _lock({})},
+    {"requirements.txt": ""},
+])
+def test_version_agrees(tmp_path, files):
+    python_check.check(installers.choose(_app(tmp_path, files)), "3.13.0", toml_reader.read_on_host)
+
+
+def test_tool_needs_a_newer_python(tmp_path):
+    choice = installers.choose(_app(tmp_path, {"pyproject.toml": PROJECT, "poetry.lock": ""}))
+    with pytest.raises(BuildError, match=r"Poetry \S+ needs Python 3.10 or newer"):
+        python_check.check(choice, "3.9.18", toml_reader.read_on_host)
+
+
+def test_constraint_not_understood_warns(tmp_path, capsys):
+    choice = installers.choose(_app(tmp_path, {"pyproject.toml": PROJECT + 'requires-python = "3"\n'}))
+    python_check.check(choice, "3.13.0", toml_reader.read_on_host)
+    assert "Warning: Could not check the Python version against pyproject.toml" in capsys.readouterr().err
+
+
+def test_invalid_toml_is_a_clear_error(tmp_path):
+    choice = installers.choose(_app(tmp_path, {"pyproject.toml": PROJECT + "requires-python = \n",
+                                               "uv.lock": ""}))
+    with pytest.raises(BuildError, match="pyproject.toml is not valid TOML"):
+        python_check.check(choice, "3.13.0", toml_reader.read_on_host)
+
+
+def test_interpreter_reader_matches_host_reader(tmp_path):
+    path = tmp_path / "pyproject.toml"
+    path.write_text(PROJECT + 'requires-python = ">=3.11"\n[tool.x]\nwhen = 1979-05-27\n')
+    read = toml_reader.interpreter_reader(Path(sys.executable))
+    assert read(path)["project"] == toml_reader.read_on_host(path)["project"]
+    path.write_text("[project\n")
+    with pytest.raises(BuildError, match="pyproject.toml is not valid TOML"):
+        read(path)
+
+
+def test_without_tomllib_on_the_host_the_check_waits_for_the_runtime(tmp_path, monkeypatch):
+    choice = installers.choose(_app(tmp_path, {"pyproject.toml": PROJECT + 'requires-python = ">=3.14"\n',
+                                               "uv.lock": ""}))
+    monkeypatch.setattr(toml_reader, "tomllib", None)
+    installers.check_python(choice, "3.13.0")  # deferred: nothing raised at plan time
+
+
+def test_pipfile_lock_that_is_not_json(tmp_path):
+    choice = installers.choose(_app(tmp_path, {"Pipfile": "", "Pipfile.lock": "<<<<<<< HEAD\n"}))
+    with pytest.raises(BuildError, match="Pipfile.lock is not valid JSON"):
+        python_check.check(choice, "3.13.0", toml_reader.read_on_host)
+
+
+# --- credentials and the environment -------------------------------------------------------
+
+def test_url_secrets_and_masking():
+    env = {"PIP_INDEX_URL": "https://deploy:s3cr%40t@pypi.example.test/simple/",
+           "UV_INDEX": "https://tok3nvalue@idx.example.test/simple", "PATH": "/usr/bin"}
+    secrets = url_secrets(env.values())
+    assert {"s3cr%40t", "s3cr@t", "tok3nvalue"} <= set(secrets)
+    assert mask_values("auth failed for s3cr@t and tok3nvalue", secrets) == \
+        "auth failed for **** and ****"
+
+
+def test_allowlist_passes_installer_settings_and_nothing_else(tmp_path):
+    config = {
+        "PIP_INDEX_URL": "https://u:p@idx.example.test/simple/",
+        "UV_INDEX_PRIVATE_USERNAME": "u", "UV_INDEX_PRIVATE_PASSWORD": "p",
+        "POETRY_HTTP_BASIC_CORP_USERNAME": "u", "POETRY_HTTP_BASIC_CORP_PASSWORD": "p",
+        "POETRY_REPOSITORIES_CORP_URL": "https://idx.example.test/simple/",
+        "UV_INDEX_URL": "https://idx.example.test/simple/",
+        "LD_PRELOAD": "/tmp/evil.so", "PYTHONHOME": "/nowhere", "PYTHONPATH": "/x",
+        "UV_PYTHON_DOWNLOADS": "automatic", "POETRY_VIRTUALENVS_CREATE": "true",
+        "PIP_TARGET": "/tmp/elsewhere", "DATABASE_URL": "postgres://u:p@db/x",
+    }
+    env = build_env({"PATH": "/usr/bin", "HOME": "/root", "LD_PRELOAD": "/x.so"}, config,
+                    tmp_path / "python" / "bin", tmp_path / "cache")
+    for name in ("PIP_INDEX_URL", "UV_INDEX_PRIVATE_USERNAME", "UV_INDEX_PRIVATE_PASSWORD",
+                 "POETRY_HTTP_BASIC_CORP_PASSWORD", "POETRY_REPOSITORIES_CORP_URL", "UV_INDEX_URL"):
+        assert env[name] == config[name]
+    for name in ("LD_PRELOAD", "PYTHONHOME", "PYTHONPATH", "UV_PYTHON_DOWNLOADS",
+                 "POETRY_VIRTUALENVS_CREATE", "PIP_TARGET", "DATABASE_URL"):
+        assert name not in env
+    assert env["PIP_SRC"] == str(tmp_path / "python" / "src")
+    assert "UV_INDEX_PRIVATE_PASSWORD" in INSTALLER_ALLOWLIST
+    assert "UV_INDEX_PASSWORD" not in INSTALLER_ALLOWLIST
+
+
+@pytest.mark.parametrize("line, summary", [
+    ("ERROR: 401 Client Error: Unauthorized for url: http://u:****@127.0.0.1:1/simple/six/",
+     "The package index refused the credentials"),
+    ("  × Failed to fetch: `http://127.0.0.1:9/simple/six/`\n  ╰─▶ HTTP status client error "
+     "(401 Unauthorized) for url", "The package index refused the credentials"),
+    ("WARNING: Retrying ... 'NewConnectionError(... Failed to establish a new connection: "
+     "[Errno 111] Connection refused')'", "The package index could not be reached"),
+    ("error: Request failed after 3 retries\n  Caused by: tcp connect error",
+     "The package index could not be reached"),
+    ("ERROR: THESE PACKAGES DO NOT MATCH THE HASHES FROM THE REQUIREMENTS FILE.",
+     "A downloaded file does not match its pinned hash"),
+    ("ERROR: No matching distribution found for nothing-here", None),
+])
+def test_failure_causes(line, summary):
+    found = failures.explain([line + "\n"])
+    assert (found[0] if found else None) == summary
+
+
+# --- references to the build dir ------------------------------------------------------------
+
+def test_build_paths_are_removed_from_site_packages(tmp_path):
+    build = tmp_path / "build_1234"
+    prefix = build / ".heroku" / "python"
+    site = prefix / "lib" / "python3.13" / "site-packages"
+    (site / "__pycache__").mkdir(parents=True)
+    (site / "__pycache__" / "six.cpython-313.pyc").write_bytes(str(build).encode())
+    (build / "src" / "mypkg").mkdir(parents=True)
+    (build / "src" / "mypkg" / "__init__.py").write_text("VALUE = 42\n")
+    (build / "flat" / "flatpkg").mkdir(parents=True)
+    (build / "flat" / "flatpkg" / "__init__.py").write_text("VALUE = 7\n")
+    (site / "mypkg.pth").write_text(f"{build}/src\n")
+    (site / "__editable__.flatpkg-1.pth").write_text(
+        "import __editable___flatpkg_1_finder; __editable___flatpkg_1_finder.install()")
+    (site / "__editable___flatpkg_1_finder.py").write_text(  # as setuptools writes them
+        "import sys\nfrom importlib.util import spec_from_file_location\n"
+        f"MAPPING: dict[str, str] = {{'flatpkg': '{build}/flat/flatpkg'}}\n"
+        f"NAMESPACES: dict[str, list[str]] = {{'ns': [\"{build}/flat/ns\"]}}\n"
+        "class _Finder:\n"
+        "    @classmethod\n"
+        "    def find_spec(cls, name, path=None, target=None):\n"
+        "        if name in MAPPING:\n"
+        "            return spec_from_file_location(name, MAPPING[name] + '/__init__.py')\n"
+        "def install():\n"
+        "    sys.meta_path.append(_Finder)\n")
+    info = site / "mypkg-1.dist-info"
+    info.mkdir()
+    (info / "direct_url.json").write_text(json.dumps({"url": f"file://{build}",
+                                                      "dir_info": {"editable": True}}))
+    (info / "RECORD").write_text(f"{site}/mypkg.pth,sha256=x,40\n{site}/mypkg-1.dist-info/RECORD,,\n"
+                                 "../../../bin/tool,sha256=y,9\n")
+    (site / "old.egg-link").write_text(f"{build}/flat\n.")
+
+    slug_cleanup.fix_build_paths(prefix, build)
+
+    leftover = subprocess.run(["grep", "-rl", str(build), str(prefix)], capture_output=True,
+                              text=True).stdout
+    assert leftover == ""
+    assert not (site / "__pycache__").exists()
+    assert (site / "mypkg.pth").read_text() == "../../../../../src\n"
+    assert json.loads((info / "direct_url.json").read_text())["url"] == "file:///app"
+    assert (site / "old.egg-link").read_text() == "/app/flat\n."
+    assert (info / "RECORD").read_text() == ("mypkg.pth,sha256=x,40\nmypkg-1.dist-info/RECORD,,\n"
+                                             "../../../bin/tool,sha256=y,9\n")
+    # Move the slug: the relative .pth and the rewritten finder still find the code.
+    moved = tmp_path / "elsewhere" / "app"
+    moved.parent.mkdir()
+    build.rename(moved)
+    moved_site = moved / ".heroku/python/lib/python3.13/site-packages"
+    code = ("import site, sys; site.addsitedir(sys.argv[1]); import mypkg, flatpkg; "
+            "print(mypkg.VALUE, flatpkg.VALUE)")
+    out = subprocess.run([sys.executable, "-I", "-c", code, str(moved_site)],
+                         capture_output=True, text=True)
+    assert out.stdout.split() == ["42", "7"], out.stderr
+    finder = (moved_site / "__editable___flatpkg_1_finder.py").read_text()
+    assert "os').path.dirname(__file__), '../../../../../flat/ns')" in finder
+
+
+def test_build_leftovers_of_the_install_are_removed(tmp_path):
+    app = _app(tmp_path, {})
+    (app / "build").mkdir()
+    before = slug_cleanup.build_leftovers(app)
+    (app / "app.egg-info").mkdir()
+    (app / "src").mkdir()
+    (app / "src" / "pkg.egg-info").mkdir()
+    slug_cleanup.remove_new_leftovers(app, before)
+    assert sorted(p.name for p in app.rglob("*")) == ["build", "src"]
+
+
+def test_no_dependency_files_log(tmp_path, capsys):
+    installers.install(Choice("none"), None)  # type: ignore[arg-type]
+    out = capsys.readouterr().out
+    assert out.startswith(output.STEP_PREFIX + "Installing dependencies\n")
+    assert "no dependencies to install" in out
