@@ -7,6 +7,8 @@ own site-packages; only ``[packages]`` are installed, hash-checked by pip, never
 """
 from __future__ import annotations
 
+import re
+
 from buildpack import output
 from buildpack.installers import pinned_tools
 from buildpack.installers.context import Choice, InstallContext
@@ -16,6 +18,10 @@ from buildpack.installers.tool_env import tool_env
 from buildpack.output import BuildError
 
 ARGS = ["install", "--deploy", "--system"]
+# Pipenv prints the Python traceback of its own exceptions ("[DeployException]:   File
+# ..."), which says nothing to the app's developer: it is left out of the log.
+_TRACEBACK_RE = re.compile(r"^\[\w+\]:")
+_OUT_OF_DATE_RE = re.compile(r"out\s+of\s+date")
 
 
 def install(ctx: InstallContext, choice: Choice, secrets: list[str]) -> None:
@@ -31,14 +37,15 @@ def install(ctx: InstallContext, choice: Choice, secrets: list[str]) -> None:
         PIPENV_IGNORE_VIRTUALENVS="1",
         PIPENV_CACHE_DIR=str(ctx.cache_dir / "pipenv"),
         WORKON_HOME=str(ctx.cache_dir / "pipenv-venvs"),
+        COLUMNS="1000",  # one message per line, not wrapped
     )
     output.step(f"Installing dependencies using Pipenv ({tool.version()})")
     output.detail(f"pipenv {' '.join(ARGS)}: the [packages] of Pipfile.lock, no dev-packages")
     code, lines = run_streamed(pinned_tools.command(ctx, tool, tool_dir, ARGS), env,
-                               ctx.app_dir, secrets)
+                               ctx.app_dir, secrets, hide=_TRACEBACK_RE.match)
     if code == 0:
         return
-    if any("out of date" in line for line in lines):
+    if _OUT_OF_DATE_RE.search("".join(lines)):
         raise BuildError(
             "Pipfile.lock is out of date",
             "Pipfile.lock was made from a different version of the Pipfile (Pipenv's message\n"
