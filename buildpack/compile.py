@@ -41,6 +41,14 @@ class Plan:
     store: StoreLocation
     runtime: RuntimeEntry
     dependencies: installers.Choice
+    # Where Python is installed, and the path it will have at run time (the CNB build
+    # uses a layer for both; the classic build uses BUILD_DIR/.heroku/python -> /app/...).
+    python_home: Path | None = None
+    runtime_path: str = relocate.RUNTIME_PREFIX
+
+    @property
+    def prefix(self) -> Path:
+        return self.python_home or self.build_dir / PYTHON_DIR
 
 
 def _parse_args(argv: list[str]) -> tuple[Path, Path, Path | None]:
@@ -183,11 +191,11 @@ def cache_key(plan: Plan) -> env_cache.CacheKey | None:
     )
 
 
-def make_relocatable(ctx: installers.InstallContext) -> None:
+def make_relocatable(ctx: installers.InstallContext, runtime_path: str) -> None:
     """Console scripts and bytecode that do not depend on the build path."""
     relocate.rewrite_console_scripts(ctx.prefix / "bin", ctx.prefix)
     site_packages = sorted(ctx.prefix.glob("lib/python3*/site-packages"))
-    relocate.compile_bytecode(ctx.python, site_packages, ctx.prefix, ctx.env)
+    relocate.compile_bytecode(ctx.python, site_packages, ctx.prefix, ctx.env, runtime_path)
 
 
 def base_key(plan: Plan) -> env_cache.CacheKey:
@@ -209,11 +217,11 @@ def install_fresh(plan: Plan, ctx: installers.InstallContext) -> None:
         relocate.rewrite_console_scripts(ctx.prefix / "bin", ctx.prefix)
         env_cache.save(plan.cache_dir, base, ctx.prefix, env_cache.BASE_DIR_NAME)
     installers.install(plan.dependencies, ctx)
-    make_relocatable(ctx)
+    make_relocatable(ctx, plan.runtime_path)
 
 
 def execute(plan: Plan) -> None:
-    prefix = plan.build_dir / PYTHON_DIR
+    prefix = plan.prefix
     env = build_env(dict(os.environ), plan.config, prefix / "bin", plan.cache_dir)
     app_dir = plan.build_dir / plan.app_base
     ctx = installers.InstallContext(app_dir, prefix, prefix / "bin" / "python3", env,
