@@ -43,22 +43,24 @@ def _clean(app, cache):
     assert leftovers == [], leftovers
 
 
-def _build(tmp_path, server, extra=None):
-    app = _app(tmp_path)
-    cache = tmp_path / "cache"
-    env = support.build_env(server.url, None, extra)
-    started = time.monotonic()
-    result = support.compile_app(app, cache, env)
-    return app, cache, result, time.monotonic() - started
+def _build(tmp_path, store, faults, extra=None):
+    """Build against ``store`` served with ``faults``; (app, cache, result, seconds, server)."""
+    server = support.FaultyStoreServer(store, faults)
+    try:
+        app = _app(tmp_path)
+        cache = tmp_path / "cache"
+        env = support.build_env(server.url, None, extra)
+        started = time.monotonic()
+        result = support.compile_app(app, cache, env)
+        return app, cache, result, time.monotonic() - started, server
+    finally:
+        server.stop()
 
 
 def test_500s_then_success_is_retried(tmp_path, small_store):
     store, archive = small_store
-    server = support.FaultyStoreServer(store, {archive: ["500", "500"], "manifest.json": ["500"]})
-    try:
-        app, cache, result, _ = _build(tmp_path, server)
-    finally:
-        server.stop()
+    app, cache, result, _, server = _build(
+        tmp_path, store, {archive: ["500", "500"], "manifest.json": ["500"]})
     assert result.returncode == 0, result.log
     assert server.counts[archive] == 3 and server.counts["manifest.json"] == 2
     assert result.stdout.count("Retrying in") == 3
@@ -67,11 +69,7 @@ def test_500s_then_success_is_retried(tmp_path, small_store):
 
 def test_persistent_500_fails_after_bounded_attempts(tmp_path, small_store):
     store, archive = small_store
-    server = support.FaultyStoreServer(store, {archive: ["500"] * 10})
-    try:
-        app, cache, result, _ = _build(tmp_path, server)
-    finally:
-        server.stop()
+    app, cache, result, _, server = _build(tmp_path, store, {archive: ["500"] * 10})
     assert result.returncode == 1
     assert server.counts[archive] == 4
     assert "HTTP 500" in result.stderr and "after 4 attempts" in result.stderr
@@ -82,11 +80,7 @@ def test_persistent_500_fails_after_bounded_attempts(tmp_path, small_store):
 
 def test_404_is_not_retried(tmp_path, small_store):
     store, archive = small_store
-    server = support.FaultyStoreServer(store, {archive: ["404"]})
-    try:
-        app, cache, result, _ = _build(tmp_path, server)
-    finally:
-        server.stop()
+    app, cache, result, _, server = _build(tmp_path, store, {archive: ["404"]})
     assert result.returncode == 1
     assert server.counts[archive] == 1
     assert f"HTTP 404 for {server.url}{archive}" in result.stderr
@@ -95,11 +89,8 @@ def test_404_is_not_retried(tmp_path, small_store):
 
 def test_hanging_store_times_out_within_bound(tmp_path, small_store):
     store, archive = small_store
-    server = support.FaultyStoreServer(store, {"manifest.json": ["hang"] * 10})
-    try:
-        app, cache, result, elapsed = _build(tmp_path, server, {"PYTHON_RUNTIME_STORE_TIMEOUT": "1"})
-    finally:
-        server.stop()
+    app, cache, result, elapsed, server = _build(
+        tmp_path, store, {"manifest.json": ["hang"] * 10}, {"PYTHON_RUNTIME_STORE_TIMEOUT": "1"})
     assert result.returncode == 1
     assert "timed out" in result.stderr and "after 4 attempts" in result.stderr
     # 4 attempts x 1 s timeout + 1 + 2 + 4 s of backoff, plus process start-up.
@@ -109,11 +100,7 @@ def test_hanging_store_times_out_within_bound(tmp_path, small_store):
 
 def test_body_cut_mid_way_is_retried(tmp_path, small_store):
     store, archive = small_store
-    server = support.FaultyStoreServer(store, {archive: ["cut"]})
-    try:
-        app, cache, result, _ = _build(tmp_path, server)
-    finally:
-        server.stop()
+    app, cache, result, _, server = _build(tmp_path, store, {archive: ["cut"]})
     assert result.returncode == 0, result.log
     assert server.counts[archive] == 2
     assert "the connection closed after" in result.stdout
@@ -121,11 +108,7 @@ def test_body_cut_mid_way_is_retried(tmp_path, small_store):
 
 def test_body_always_cut_fails_cleanly(tmp_path, small_store):
     store, archive = small_store
-    server = support.FaultyStoreServer(store, {archive: ["cut"] * 4})
-    try:
-        app, cache, result, _ = _build(tmp_path, server)
-    finally:
-        server.stop()
+    app, cache, result, _, server = _build(tmp_path, store, {archive: ["cut"] * 4})
     assert result.returncode == 1
     assert "Could not download Python" in result.stderr
     _clean(app, cache)
@@ -136,11 +119,7 @@ def test_wrong_sha256_over_http(tmp_path, small_store):
     manifest = json.loads((store / "manifest.json").read_text())
     manifest["runtimes"][0]["sha256"] = "0" * 64
     (store / "manifest.json").write_text(json.dumps(manifest))
-    server = support.FaultyStoreServer(store, {})
-    try:
-        app, cache, result, _ = _build(tmp_path, server)
-    finally:
-        server.stop()
+    app, cache, result, _, server = _build(tmp_path, store, {})
     assert result.returncode == 1
     assert "failed verification" in result.stderr and "sha256" in result.stderr
     _clean(app, cache)
@@ -182,11 +161,7 @@ def test_malicious_archive_is_refused(tmp_path, kind):
     (store / "manifest.json").write_text(json.dumps({"schema": 1, "runtimes": [{
         "version": "3.13.9", "stack": platform_info.current_stack(), "arch": platform_info.current_arch(),
         "file": name, "sha256": hashlib.sha256(data).hexdigest(), "size": len(data)}]}))
-    server = support.FaultyStoreServer(store, {})
-    try:
-        app, cache, result, _ = _build(tmp_path, server)
-    finally:
-        server.stop()
+    app, cache, result, _, server = _build(tmp_path, store, {})
     assert result.returncode == 1
     assert "cannot be extracted safely" in result.stderr
     assert "Traceback" not in result.log
