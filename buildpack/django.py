@@ -12,7 +12,7 @@ import re
 from pathlib import Path
 
 from buildpack import output
-from buildpack.installers.pip import run_streamed
+from buildpack.installers.run import run_streamed
 from buildpack.output import BuildError
 
 MANAGE_PY = "manage.py"

@@ -14,7 +14,7 @@ import os
 from pathlib import Path
 
 from buildpack import app_files, output
-from buildpack.installers.pip import run_streamed
+from buildpack.installers.run import run_streamed
 from buildpack.output import BuildError
 
 PRE_COMPILE = "pre_compile"

@@ -3,7 +3,7 @@
 Built from scratch rather than inherited, so that a config var such as LD_PRELOAD,
 PYTHONHOME or PYTHONPATH (or a build host's pip.conf) cannot change the build. Only
 the variables of ``INSTALLER_ALLOWLIST`` pass through, from the platform's environment
-or the app's config vars (the latter win); the README lists them. Each package manager
+or the app's config vars (the latter win): the names below, by tool. Each package manager
 adds its own fixed settings on top (see ``buildpack/installers``).
 """
 from __future__ import annotations

@@ -26,6 +26,7 @@ from buildpack import output
 from buildpack.installers import (manager_files, pip, pipenv, poetry, python_check,
                                   slug_cleanup, toml_reader, uv)
 from buildpack.installers.context import Choice, InstallContext
+from buildpack.output import BuildError
 from buildpack.redact import url_secrets
 
 __all__ = ["Choice", "InstallContext", "check_python", "choose", "install"]
@@ -45,9 +46,13 @@ def check_python(choice: Choice, python_version: str) -> None:
 
 
 def _runtime_version(python: Path) -> str:
-    return subprocess.run(
+    proc = subprocess.run(
         [str(python), "-I", "-c", "import platform; print(platform.python_version())"],
-        capture_output=True, text=True, check=True).stdout.strip()
+        capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        raise BuildError("The Python runtime does not start",
+                         f"{python} failed: {proc.stderr.strip()[-500:]}")
+    return proc.stdout.strip()
 
 
 def install(choice: Choice, ctx: InstallContext) -> None:
@@ -68,4 +73,4 @@ def install(choice: Choice, ctx: InstallContext) -> None:
     else:
         _INSTALLERS[choice.manager](ctx, choice, secrets)
     slug_cleanup.remove_new_leftovers(ctx.app_dir, leftovers)
-    slug_cleanup.fix_build_paths(ctx.prefix, ctx.prefix.parent.parent)
+    slug_cleanup.fix_build_paths(ctx.prefix, ctx.prefix.parent.parent, ctx.python, ctx.env)

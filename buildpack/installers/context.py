@@ -11,13 +11,17 @@ class Choice:
 
     ``manager`` is ``pip``, ``pipenv``, ``poetry``, ``uv`` or ``none``; ``files`` holds
     the manifest before the lock (``Pipfile``, ``Pipfile.lock``). ``installs_app``: the
-    app's own code is installed as a package (``pip install .``), so what gets installed
-    depends on more than ``files``.
+    app itself is the package to install (``pip install .``). ``installs_local_code``:
+    the install copies code from the app's folder (``pip install .``, a non-editable
+    local path requirement), so ``files`` alone do not determine what gets installed and
+    an installed environment must not be reused on their account. (Editable installs
+    read the code in place and do not count.)
     """
 
     manager: str
     files: tuple[Path, ...] = field(default_factory=tuple)
     installs_app: bool = False
+    installs_local_code: bool = False
 
 
 @dataclass(frozen=True)

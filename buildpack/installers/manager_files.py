@@ -15,15 +15,18 @@ With none of them, a ``pyproject.toml`` that declares a project (``[project]`` o
 buildpack will not guess), and so is a manifest whose lock is missing: a ``Pipfile``
 without ``Pipfile.lock``, a Poetry project (``[tool.poetry]``) without ``poetry.lock``.
 
-Only file names and TOML table headers are looked at, so this works on any host Python.
+Only file names, TOML table headers and lines of the lock files are looked at, so this
+works on any host Python.
 """
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
 from buildpack.installers.context import Choice
 from buildpack.output import BuildError
+from buildpack.requirements_files import included_files, installs_local_code
 
 LOCKFILES = {
     "requirements.txt": "pip",
@@ -34,6 +37,11 @@ LOCKFILES = {
 MANIFEST = {"pipenv": "Pipfile", "poetry": "pyproject.toml", "uv": "pyproject.toml"}
 LOCK_COMMAND = {"pipenv": "pipenv lock", "poetry": "poetry lock", "uv": "uv lock"}
 PROJECT_FILES = ("pyproject.toml", "setup.py", "setup.cfg")
+# Lock entries whose code is copied from a local folder or file (not from an index).
+_LOCAL_IN_LOCK = {
+    "uv": re.compile(r"^source\s*=\s*\{\s*(?:directory|path)\s*=", re.M),
+    "poetry": re.compile(r"^type\s*=\s*\"(?:directory|file)\"", re.M),
+}
 _TABLE_RE = re.compile(r"^\s*\[\[?\s*([A-Za-z0-9_.\"'-]+?)\s*\]\]?\s*(?:#.*)?$", re.M)
 
 
@@ -92,6 +100,27 @@ def _missing_lock(manifest: str, manager: str, lockfile: str) -> BuildError:
     )
 
 
+def _pipfile_lock_has_local_code(lock: Path) -> bool:
+    try:
+        packages = json.loads(lock.read_text(encoding="utf-8")).get("default", {})
+    except (ValueError, UnicodeDecodeError, AttributeError):
+        return False  # reported with its own message when the lock is read
+    return isinstance(packages, dict) and any(
+        isinstance(spec, dict) and ("path" in spec or "file" in spec) and not spec.get("editable")
+        for spec in packages.values())
+
+
+def _copies_local_code(manager: str, lockfile: Path) -> bool:
+    """Whether installing from ``lockfile`` copies code from local folders (a conservative
+    reading: a ``develop``/editable path entry of Poetry also counts)."""
+    if manager == "pip":
+        return installs_local_code(included_files(lockfile))
+    if manager == "pipenv":
+        return _pipfile_lock_has_local_code(lockfile)
+    text = lockfile.read_text(encoding="utf-8", errors="replace")
+    return bool(_LOCAL_IN_LOCK[manager].search(text))
+
+
 def find(app_dir: Path) -> Choice:
     """The app's package manager and its files (manager ``none`` when nothing declares any)."""
     present = {name: path for name in LOCKFILES if (path := regular_file(app_dir, name))}
@@ -102,12 +131,13 @@ def find(app_dir: Path) -> Choice:
     if present:
         (name, lockfile), = present.items()
         manager = LOCKFILES[name]
+        local = _copies_local_code(manager, lockfile)
         if manager == "pip":
-            return Choice("pip", (lockfile,))
+            return Choice("pip", (lockfile,), installs_local_code=local)
         manifest = pipfile if manager == "pipenv" else pyproject
         if manifest is None:
             raise _missing_manifest(name, manager)
-        return Choice(manager, (manifest, lockfile))
+        return Choice(manager, (manifest, lockfile), installs_local_code=local)
     if pipfile is not None:
         raise _missing_lock("Pipfile", "pipenv", "Pipfile.lock")
     tables = pyproject_tables(pyproject) if pyproject is not None else set()
@@ -116,4 +146,6 @@ def find(app_dir: Path) -> Choice:
     files = tuple(path for name in PROJECT_FILES if (path := regular_file(app_dir, name)))
     if pyproject is not None and not tables & {"project", "build-system"}:
         files = tuple(p for p in files if p != pyproject)  # only tool settings in it
-    return Choice("pip", files, installs_app=True) if files else Choice("none")
+    if not files:
+        return Choice("none")
+    return Choice("pip", files, installs_app=True, installs_local_code=True)

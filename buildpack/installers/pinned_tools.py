@@ -108,7 +108,7 @@ def ensure(ctx: InstallContext, tool: Tool, secrets: list[str]) -> Path:
         code, lines = run_streamed(cmd, ctx.env, root, secrets, echo=False)
         if code != 0:
             output.indent_lines(lines)
-            specific = explain(lines)
+            specific = explain(lines, ctx.env)
             raise BuildError(
                 f"Could not install {tool.display} {tool.version()}"
                 + (f": {specific[0][0].lower()}{specific[0][1:]}" if specific else ""),

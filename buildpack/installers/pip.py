@@ -50,9 +50,10 @@ def install_pip(python: Path, prefix: Path, env: dict[str, str], cwd: Path,
     code, lines = run_streamed(cmd, env, cwd, secrets, echo=False)
     if code != 0:
         output.indent_lines(lines)
-        specific = explain(lines)
+        specific = explain(lines, env)
         raise BuildError(
-            f"Could not install pip {version}" + (f" ({specific[0].lower()})" if specific else ""),
+            f"Could not install pip {version}"
+            + (f": {specific[0][0].lower()}{specific[0][1:]}" if specific else ""),
             (specific[1] + "\n\n" if specific else "")
             + "pip could not be downloaded from the package index (its output is above).\n"
             "If the app uses a private index, check PIP_INDEX_URL and its credentials;\n"
@@ -90,7 +91,7 @@ def install_requirements(ctx: InstallContext, requirements: Path, secrets: list[
            "-r", str(shown)]
     code, lines = run_streamed(cmd, ctx.env, ctx.app_dir, secrets)
     if code != 0:
-        raise install_error(lines, "pip", f"the requirements in {shown}",
+        raise install_error(lines, ctx.env, "pip", f"the requirements in {shown}",
                             f"pip install -r {shown}", _PIP_HINT)
 
 
@@ -104,5 +105,5 @@ def install_project(ctx: InstallContext, files: tuple[Path, ...], secrets: list[
            "."]
     code, lines = run_streamed(cmd, ctx.env, ctx.app_dir, secrets)
     if code != 0:
-        raise install_error(lines, "pip", f"the app (the package that {names} declares)",
+        raise install_error(lines, ctx.env, "pip", f"the app (the package that {names} declares)",
                             "pip install .", _PIP_HINT)

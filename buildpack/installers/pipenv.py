@@ -52,5 +52,5 @@ def install(ctx: InstallContext, choice: Choice, secrets: list[str]) -> None:
             "with both hashes is above), so it does not say what to install.\n\n"
             "Run `pipenv lock` and commit the updated Pipfile.lock.",
         )
-    raise install_error(lines, "Pipenv", "the packages of Pipfile.lock",
+    raise install_error(lines, env, "Pipenv", "the packages of Pipfile.lock",
                         "pipenv install --deploy --system")

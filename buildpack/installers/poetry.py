@@ -41,15 +41,21 @@ def install(ctx: InstallContext, choice: Choice, secrets: list[str]) -> None:
                                ctx.app_dir, secrets, echo=False)
     if code != 0:
         output.indent_lines(lines)
+        if any("poetry lock" in line for line in lines):
+            raise BuildError(
+                "poetry.lock is out of date",
+                "poetry.lock does not match pyproject.toml any more (Poetry's message is\n"
+                "above), so it does not say what to install.\n\n"
+                "Run `poetry lock` and commit the updated poetry.lock.",
+            )
         raise BuildError(
-            "poetry.lock is out of date",
-            "poetry.lock does not match pyproject.toml any more (Poetry's message is above),\n"
-            "so it does not say what to install.\n\n"
-            "Run `poetry lock` and commit the updated poetry.lock.",
+            "Poetry found errors in pyproject.toml",
+            "`poetry check --lock` reported the errors above. Fix pyproject.toml (run\n"
+            "`poetry check --lock` locally until it passes) and push again.",
         )
     output.detail(f"poetry {' '.join(SYNC_ARGS[:3])}: the packages in poetry.lock, main group only")
     code, lines = run_streamed(pinned_tools.command(ctx, tool, tool_dir, SYNC_ARGS), env,
                                ctx.app_dir, secrets, hide=lambda line: line.startswith(_NOISE))
     if code != 0:
-        raise install_error(lines, "Poetry", "the packages of poetry.lock",
+        raise install_error(lines, env, "Poetry", "the packages of poetry.lock",
                             "poetry sync --only main")

@@ -39,7 +39,7 @@ def _from_pipfile_lock(choice: Choice) -> list[Declared]:
         return []
     key, value = request
     spec = f"=={value}" if key == "python_full_version" else f"=={value}.*"
-    fix = (f"or change [requires] {key} in the Pipfile and run `pipenv lock`")
+    fix = f"or change [requires] {key} in the Pipfile and run `pipenv lock`"
     return [Declared(f"Pipfile.lock (_meta.requires.{key})", value, spec, False, fix)]
 
 

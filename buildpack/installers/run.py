@@ -10,7 +10,7 @@ from buildpack.redact import mask_credentials, mask_values
 
 
 def run_streamed(cmd: list[str], env: dict[str, str], cwd: Path, secrets: list[str],
-                 echo: bool = True, hide: Callable[[str], bool] | None = None,
+                 echo: bool = True, hide: Callable[[str], object] | None = None,
                  ) -> tuple[int, list[str]]:
     """Run ``cmd``, echoing its output indented (credentials masked); return (code, lines).
 

@@ -14,8 +14,12 @@ editable installs, all at the top of site-packages:
   site-packages, as the wheel spec has them.
 
 Bytecode an installer compiled (Pipenv's pip does) names build paths; it is removed, and
-the build compiles site-packages afterwards with run-time paths. Build folders that a
-``pip install .`` or a build backend left in the app's own folder (``build/``,
+the build compiles site-packages afterwards with run-time paths. The modules that
+``.pth`` files import at every interpreter start (editable finders, ``_distutils_hack``)
+are compiled at once, with run-time paths and without starting ``site``: otherwise the
+next interpreter of the build would import them and leave bytecode naming BUILD_DIR,
+which a later compile takes as up to date. Build folders that a
+``pip install .`` or a build backend left in the app's source trees (``build/``,
 ``*.egg-info``) are removed when they were not there before the install.
 """
 from __future__ import annotations
@@ -26,6 +30,7 @@ import json
 import os
 import re
 import shutil
+import subprocess
 from pathlib import Path
 
 from buildpack.relocate import RUNTIME_PREFIX
@@ -96,7 +101,27 @@ def _fix_record(path: Path, site: Path, roots: list[str]) -> None:
         path.write_text(out.getvalue(), encoding="utf-8")
 
 
-def fix_build_paths(prefix: Path, slug_root: Path) -> None:
+def _startup_modules(site: Path) -> list[Path]:
+    """The modules and packages that ``import`` lines of ``.pth`` files load."""
+    found = []
+    for pth in sorted(site.glob("*.pth")):
+        for line in pth.read_text(encoding="utf-8", errors="replace").splitlines():
+            for match in re.finditer(r"(?:^|;)\s*import\s+([\w.]+(?:\s*,\s*[\w.]+)*)", line):
+                for name in match.group(1).split(","):
+                    top = name.strip().split(".")[0]
+                    found += [p for p in (site / f"{top}.py", site / top) if p.exists()]
+    return sorted(set(found))
+
+
+def _precompile(python: Path, paths: list[Path], prefix: Path, env: dict[str, str]) -> None:
+    if paths:
+        subprocess.run(
+            [str(python), "-S", "-E", "-m", "compileall", "-q", "--invalidation-mode",
+             "unchecked-hash", "-s", str(prefix), "-p", RUNTIME_PREFIX, *map(str, paths)],
+            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+
+
+def fix_build_paths(prefix: Path, slug_root: Path, python: Path, env: dict[str, str]) -> None:
     """Rewrite what the install wrote into ``prefix`` so that nothing names ``slug_root``."""
     roots = _roots(slug_root)
     needles = [root.encode() for root in roots]
@@ -122,15 +147,19 @@ def fix_build_paths(prefix: Path, slug_root: Path) -> None:
                 path.write_text("\n".join(_runtime_path(line, roots) for line in
                                           path.read_text(encoding="utf-8").split("\n")),
                                 encoding="utf-8")
+        _precompile(python, _startup_modules(site), prefix, env)
 
 
 def build_leftovers(app_dir: Path) -> set[Path]:
-    """What a package build may create in the app (``build/``, ``*.egg-info``, also in src/)."""
+    """What package builds create in the app's source trees: ``build/`` and ``*.egg-info``."""
     found = set()
-    for folder in (app_dir, app_dir / "src"):
-        if folder.is_dir() and not folder.is_symlink():
-            found.update(p for p in folder.iterdir()
-                         if (p.name == "build" and folder == app_dir) or p.name.endswith(".egg-info"))
+    for dirpath, dirnames, _ in os.walk(app_dir):
+        for name in list(dirnames):
+            if name in (".heroku", ".git", "node_modules"):
+                dirnames.remove(name)
+            elif name == "build" or name.endswith(".egg-info"):
+                found.add(Path(dirpath) / name)
+                dirnames.remove(name)
     return found
 
 

@@ -43,5 +43,5 @@ def install(ctx: InstallContext, choice: Choice, secrets: list[str]) -> None:
             "uv.lock does not match pyproject.toml any more (uv's message is above), so it\n"
             "does not say what to install.\n\nRun `uv lock` and commit the updated uv.lock.",
         )
-    raise install_error(lines, "uv", "the packages of uv.lock",
+    raise install_error(lines, env, "uv", "the packages of uv.lock",
                         "uv sync --locked --no-default-groups")

@@ -100,6 +100,22 @@ def test_lockfile_that_is_a_directory(tmp_path):
         installers.choose(app)
 
 
+@pytest.mark.parametrize("files, local", [
+    ({"requirements.txt": "six\n"}, False),
+    ({"requirements.txt": "-r more.txt\n", "more.txt": "./libs/pkg\n"}, True),
+    ({"pyproject.toml": PROJECT}, True),
+    ({"pyproject.toml": PROJECT, "uv.lock": 'source = { editable = "." }\n'}, False),
+    ({"pyproject.toml": PROJECT, "uv.lock": 'source = { directory = "libs/pkg" }\n'}, True),
+    ({"pyproject.toml": PROJECT, "poetry.lock": '[package.source]\ntype = "legacy"\n'}, False),
+    ({"pyproject.toml": PROJECT, "poetry.lock": '[package.source]\ntype = "directory"\n'}, True),
+    ({"Pipfile": "", "Pipfile.lock": json.dumps({"default": {"a": {"path": ".", "editable": True}}})},
+     False),
+    ({"Pipfile": "", "Pipfile.lock": json.dumps({"default": {"a": {"path": "./libs/a"}}})}, True),
+])
+def test_installs_local_code(tmp_path, files, local):
+    assert installers.choose(_app(tmp_path, files)).installs_local_code is local
+
+
 # --- Python constraints ----------------------------------------------------------------
 
 @pytest.mark.parametrize("spec, version, poetry, expected", [
@@ -306,12 +322,14 @@ def test_build_paths_are_removed_from_site_packages(tmp_path):
                                  "../../../bin/tool,sha256=y,9\n")
     (site / "old.egg-link").write_text(f"{build}/flat\n.")
 
-    slug_cleanup.fix_build_paths(prefix, build)
+    slug_cleanup.fix_build_paths(prefix, build, Path(sys.executable), {"PATH": "/usr/bin:/bin"})
 
     leftover = subprocess.run(["grep", "-rl", str(build), str(prefix)], capture_output=True,
                               text=True).stdout
     assert leftover == ""
-    assert not (site / "__pycache__").exists()
+    # The installer's bytecode is gone; the finder that .pth imports is compiled already.
+    assert [p.name.split(".")[0] for p in (site / "__pycache__").iterdir()] == \
+        ["__editable___flatpkg_1_finder"]
     assert (site / "mypkg.pth").read_text() == "../../../../../src\n"
     assert json.loads((info / "direct_url.json").read_text())["url"] == "file:///app"
     assert (site / "old.egg-link").read_text() == "/app/flat\n."
@@ -338,8 +356,11 @@ def test_build_leftovers_of_the_install_are_removed(tmp_path):
     (app / "app.egg-info").mkdir()
     (app / "src").mkdir()
     (app / "src" / "pkg.egg-info").mkdir()
+    (app / "libs" / "local" / "build" / "lib").mkdir(parents=True)
+    (app / ".heroku" / "python" / "build").mkdir(parents=True)
     slug_cleanup.remove_new_leftovers(app, before)
-    assert sorted(p.name for p in app.rglob("*")) == ["build", "src"]
+    assert sorted(str(p.relative_to(app)) for p in app.rglob("*")) == [
+        ".heroku", ".heroku/python", ".heroku/python/build", "build", "libs", "libs/local", "src"]
 
 
 def test_no_dependency_files_log(tmp_path, capsys):
@@ -347,3 +368,45 @@ def test_no_dependency_files_log(tmp_path, capsys):
     out = capsys.readouterr().out
     assert out.startswith(output.STEP_PREFIX + "Installing dependencies\n")
     assert "no dependencies to install" in out
+
+
+def test_index_urls_from_settings():
+    env = {"PIP_INDEX_URL": "https://a.example.test/simple/",
+           "PIP_EXTRA_INDEX_URL": "https://b.example.test/simple/ file:///wheels",
+           "UV_INDEX": "private=https://u:p@c.example.test/simple/ https://d.example.test/simple/"}
+    assert failures.index_urls(env) == [
+        "https://a.example.test/simple/", "https://b.example.test/simple/",
+        "https://u:p@c.example.test/simple/", "https://d.example.test/simple/"]
+
+
+def test_probe_tells_refused_credentials_and_unreachable_indexes():
+    import base64
+    import http.server
+    import threading
+
+    good = "Basic " + base64.b64encode(b"deploy:right").decode()
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802
+            self.send_response(200 if self.headers.get("Authorization") == good else 401)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    port = server.server_address[1]
+    try:
+        assert failures.probe(f"http://deploy:right@127.0.0.1:{port}/simple/") is None
+        refused = failures.probe(f"http://deploy:wr%40ng@127.0.0.1:{port}/simple/")
+        assert refused[0] == "The package index refused the credentials"
+        assert f"http://deploy:****@127.0.0.1:{port}/simple/" in refused[1]
+        assert "wr%40ng" not in refused[1] and "wr@ng" not in refused[1]
+    finally:
+        server.shutdown()
+        server.server_close()
+    unreachable = failures.explain(["ERROR: No matching distribution found for six\n"],
+                                   {"PIP_INDEX_URL": f"http://127.0.0.1:{port}/simple/"})
+    assert unreachable[0] == "The package index could not be reached"

@@ -1,0 +1,152 @@
+"""requirements.txt as pip reads it: includes, constraints, markers, VCS and local-path
+requirements, -e, index and find-links lines, hashes, and an app with its own wheels."""
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests import support
+
+pytestmark = pytest.mark.slow
+
+SETUPTOOLS_PROJECT = """\
+[project]
+name = "{name}"
+version = "{version}"
+
+[build-system]
+requires = ["setuptools>=61"]
+build-backend = "setuptools.build_meta"
+"""
+
+WEB = """\
+import json, os
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+import editable_pkg, gitpkg, idna, local_pkg, six
+
+
+class Handler(BaseHTTPRequestHandler):
+    def do_GET(self):
+        body = json.dumps({"editable": editable_pkg.WHERE, "git": gitpkg.VALUE,
+                           "local": local_pkg.VALUE, "idna": idna.__version__,
+                           "six": six.__version__}).encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+HTTPServer(("0.0.0.0", int(os.environ["PORT"])), Handler).serve_forever()
+"""
+
+
+def _package(root: Path, name: str, version: str, module: str) -> Path:
+    root.mkdir(parents=True)
+    (root / "pyproject.toml").write_text(SETUPTOOLS_PROJECT.format(name=name, version=version))
+    (root / name).mkdir()
+    (root / name / "__init__.py").write_text(module)
+    return root
+
+
+def _git_repo(path: Path) -> str:
+    _package(path, "gitpkg", "2.0", "VALUE = 'from git'\n")
+    git = ["git", "-c", "user.name=test", "-c", "user.email=test@example.invalid",
+           "-c", "init.defaultBranch=main"]
+    for args in (["init", "-q"], ["add", "."], ["commit", "-q", "-m", "gitpkg 2.0"]):
+        subprocess.run([*git, *args], cwd=path, check=True)
+    return f"git+file://{path}@main"
+
+
+def test_requirements_features_build_move_and_run(tmp_path, package_index, runtime_store):
+    build_root = tmp_path / "tmp-build"
+    app = build_root / "app"
+    app.mkdir(parents=True)
+    (app / "Procfile").write_text("web: python web.py\n")
+    (app / "web.py").write_text(WEB)
+    _package(app / "libs" / "editable_pkg", "editable_pkg", "0.1",
+             "import os\nWHERE = os.path.dirname(__file__)\n")
+    _package(app / "libs" / "local_pkg", "local_pkg", "0.2", "VALUE = 'local'\n")
+    git_url = _git_repo(tmp_path / "gitrepo")
+    (app / "requirements").mkdir()
+    (app / "requirements" / "base.txt").write_text("-r common.txt\nsix ; python_version >= '3'\n")
+    (app / "requirements" / "common.txt").write_text("idna\n")
+    (app / "constraints.txt").write_text("idna==3.20\n")
+    (app / "requirements.txt").write_text(
+        f"--index-url {package_index.url}\n"
+        f"--extra-index-url {package_index.url}\n"
+        "-r requirements/base.txt   # includes are relative to the including file\n"
+        "-c constraints.txt\n"
+        "-e ./libs/editable_pkg\n"
+        "./libs/local_pkg\n"
+        f"gitpkg @ {git_url}\n"
+        "iniconfig==2.3.1 ; python_version < '3'\n")
+    result = support.compile_app(app, tmp_path / "cache", support.build_env(str(runtime_store), None))
+    assert result.returncode == 0, result.log
+    assert "is not cached" in result.stdout  # it installs code from the app itself
+
+    slug = tmp_path / "mounted" / "app"
+    slug.parent.mkdir()
+    shutil.move(str(app), slug)
+    shutil.rmtree(build_root)
+    port = support.free_port()
+    proc = support.RunningProcess(slug, "python web.py", port)
+    try:
+        body = json.loads(support.wait_for_http(f"http://127.0.0.1:{port}/", proc.proc))
+    finally:
+        proc.stop()
+    assert body == {"editable": str(slug / "libs/editable_pkg/editable_pkg"), "git": "from git",
+                    "local": "local", "idna": "3.20", "six": "1.17.0"}
+    installed = support.installed_distributions(slug)
+    assert {"editable-pkg", "local-pkg", "gitpkg", "idna", "six"} <= set(installed)
+    assert "iniconfig" not in installed
+    assert support.files_containing(slug, str(build_root)) == []
+    assert not (slug / "src").exists()  # no checkouts or build folders in the app
+    assert not list(slug.glob("libs/*/build")) and not list(slug.glob("libs/*/*.egg-info"))
+
+
+def _six_hash() -> str:
+    wheel = next((support.INDEX_DIR / "packages").glob("six-1.17.0-*.whl"))
+    return hashlib.sha256(wheel.read_bytes()).hexdigest()
+
+
+@pytest.mark.parametrize("good", [True, False])
+def test_hashes(tmp_path, build_env, good):
+    digest = _six_hash() if good else "0" * 64
+    app = tmp_path / "app"
+    app.mkdir()
+    (app / "requirements.txt").write_text(f"--require-hashes\nsix==1.17.0 --hash=sha256:{digest}\n")
+    result = support.compile_app(app, tmp_path / "cache", build_env)
+    assert "Traceback" not in result.log
+    if good:
+        assert result.returncode == 0, result.log
+        assert "Successfully installed six-1.17.0" in result.stdout
+    else:
+        assert result.returncode == 1, result.log
+        assert "       ERROR: THESE PACKAGES DO NOT MATCH THE HASHES" in result.stdout  # pip's own
+        assert (" !     Error: Failed to install the app's dependencies with pip: a downloaded "
+                "file does not match its pinned hash.") in result.stderr
+
+
+def test_vendored_wheels_install_without_an_index(tmp_path, build_env, runtime_store):
+    cache = tmp_path / "cache"
+    warm = tmp_path / "warm"
+    warm.mkdir()
+    (warm / "requirements.txt").write_text("")
+    assert support.compile_app(warm, cache, build_env).returncode == 0  # caches runtime + pip
+    app = tmp_path / "app"
+    (app / "vendor").mkdir(parents=True)
+    for wheel in (support.INDEX_DIR / "packages").glob("six-1.17.0-*.whl"):
+        shutil.copy(wheel, app / "vendor")
+    (app / "requirements.txt").write_text("--no-index\n--find-links vendor\nsix==1.17.0\n")
+    nowhere = f"http://127.0.0.1:{support.free_port()}/simple/"
+    result = support.compile_app(app, cache, support.build_env(str(runtime_store), nowhere))
+    assert result.returncode == 0, result.log
+    assert ("requirements.txt turns the package index off (--no-index): installing only "
+            "from vendor.") in result.stdout
+    assert "Successfully installed six-1.17.0" in result.stdout
