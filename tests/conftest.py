@@ -21,3 +21,10 @@ def package_index():
 @pytest.fixture
 def build_env(runtime_store, package_index):
     return support.build_env(str(runtime_store), package_index.url)
+
+
+def pytest_collection_modifyitems(config, items):
+    """Everything outside tests/unit runs real builds or servers: mark it slow."""
+    for item in items:
+        if "/tests/unit/" not in str(item.fspath):
+            item.add_marker(pytest.mark.slow)
