@@ -2,23 +2,32 @@
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 
+from buildpack.cnb import context as cnb_context
 from buildpack.output import run_main
 
 COMMANDS = {
     "detect": "buildpack.detect",
     "compile": "buildpack.compile",
     "release": "buildpack.release",
+    "build": "buildpack.cnb.build",  # Cloud Native Buildpacks only
     "build-runtime-store": "buildpack.store_builder",
     "local-deploy": "buildpack.local_deploy",
     "build-offline-bundle": "buildpack.offline_bundle",
 }
+# Under a CNB lifecycle (see buildpack.cnb.context), the programs both APIs share.
+CNB_COMMANDS = {"detect": "buildpack.cnb.detect"}
 
 
 def main(argv: list[str]) -> int:
     if not argv or argv[0] not in COMMANDS:
         sys.stderr.write(f"usage: _run.py {{{','.join(COMMANDS)}}} ARGS...\n")
         return 2
-    module = importlib.import_module(COMMANDS[argv[0]])
+    name = argv[0]
+    if name in CNB_COMMANDS and cnb_context.requested(os.environ):
+        module = importlib.import_module(CNB_COMMANDS[name])
+    else:
+        module = importlib.import_module(COMMANDS[name])
     return run_main(module.main, argv[1:])

@@ -22,8 +22,7 @@ from buildpack.manifest import MANIFEST_NAME, RuntimeEntry
 from buildpack.output import BuildError
 from buildpack.runtime import provision
 from buildpack.store import StoreLocation, parse_location, parse_timeout, read_manifest
-from buildpack.requirements_files import (check_text, included_files, includes_outside,
-                                          installs_local_code)
+from buildpack.requirements_files import check_text, included_files, includes_outside
 from buildpack.subprocess_env import INSTALLER_ALLOWLIST, build_env
 from buildpack.versions import PYTHON_VERSION_FILE, RUNTIME_TXT
 
@@ -167,8 +166,8 @@ def cache_key(plan: Plan) -> env_cache.CacheKey | None:
     files: list[Path] = []
     for path in choice.files:
         files.extend(included_files(path) if path.suffix == ".txt" else [path])
-    if choice.manager == "pip" and installs_local_code(files):
-        output.detail("The requirements install code from the app itself, so the installed\n"
+    if choice.installs_local_code:
+        output.detail("The dependencies include code from the app itself, so the installed\n"
                       "environment is not cached (downloaded wheels still are).")
         return None
     tools = VENDOR_TOOLS / f"{choice.manager}.txt"
@@ -220,14 +219,21 @@ def install_fresh(plan: Plan, ctx: installers.InstallContext) -> None:
     make_relocatable(ctx, plan.runtime_path)
 
 
-def execute(plan: Plan) -> None:
+def install_context(plan: Plan) -> tuple[installers.InstallContext, dict[str, str]]:
+    """The installers' context, and the environment of the app's own build code (hooks,
+    collectstatic)."""
     prefix = plan.prefix
     env = build_env(dict(os.environ), plan.config, prefix / "bin", plan.cache_dir)
-    app_dir = plan.build_dir / plan.app_base
-    ctx = installers.InstallContext(app_dir, prefix, prefix / "bin" / "python3", env,
-                                    plan.cache_dir, _secrets(plan.config),
-                                    settings.pinned_pip_version())
-    app_env = hooks.app_env(env, plan.config, plan.build_dir)
+    ctx = installers.InstallContext(plan.build_dir / plan.app_base, prefix,
+                                    prefix / "bin" / "python3", env, plan.cache_dir,
+                                    _secrets(plan.config), settings.pinned_pip_version())
+    return ctx, hooks.app_env(env, plan.config, plan.build_dir)
+
+
+def execute(plan: Plan) -> None:
+    prefix = plan.prefix
+    ctx, app_env = install_context(plan)
+    env, app_dir = ctx.env, ctx.app_dir
     hooks.run_hook(hooks.PRE_COMPILE, app_dir, plan.build_dir, app_env, ctx.secrets)
     output.step(f"Preparing Python runtime (python-{plan.runtime.version})")
     if prefix.exists() or prefix.is_symlink():

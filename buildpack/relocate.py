@@ -87,7 +87,9 @@ def compile_bytecode(python: Path, paths: list[Path], strip_prefix: Path, env: d
         return
     extra = ["-x", exclude] if exclude else []
     subprocess.run(
-        [str(python), "-E", "-s", "-m", "compileall", "-q", "-j0",
+        # -f: bytecode written while the build ran (timestamp pycs naming the build
+        # path) is replaced, not trusted as up to date.
+        [str(python), "-E", "-s", "-m", "compileall", "-q", "-f", "-j0",
          "--invalidation-mode", "unchecked-hash", *extra,
          "-s", str(strip_prefix), "-p", runtime_path, *existing],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False,

@@ -530,7 +530,11 @@ def files_containing(root: Path, text: str) -> list[str]:
 
 def start_private_index(packages: Path, scratch: Path, user: str, password: str) -> PackageIndex:
     """A pypiserver that wants basic auth for listing and downloading (htpasswd via passlib)."""
-    from passlib.apache import HtpasswdFile
+    import warnings
+
+    with warnings.catch_warnings():  # passlib imports the deprecated crypt module
+        warnings.simplefilter("ignore", DeprecationWarning)
+        from passlib.apache import HtpasswdFile
 
     scratch.mkdir(parents=True, exist_ok=True)
     htpasswd = HtpasswdFile(str(scratch / "htpasswd"), new=True)

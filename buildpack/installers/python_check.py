@@ -12,7 +12,6 @@ understand is a warning, and the installer has the last word.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from buildpack import output
 from buildpack.installers import pinned_tools, pipfile_lock
