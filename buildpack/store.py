@@ -120,7 +120,9 @@ def _copy_stream(src, dest_path: Path, deadline: float | None = None) -> int:
         while True:
             if deadline is not None and time.monotonic() > deadline:
                 raise FetchError("the download is too slow and ran past its time limit")
-            chunk = src.read(CHUNK if deadline is None else 64 * 1024)
+            # read1: return what has arrived instead of waiting for a full chunk, so a
+            # trickling server cannot keep one read going past the deadline.
+            chunk = getattr(src, "read1", src.read)(CHUNK)
             if not chunk:
                 return written
             out.write(chunk)

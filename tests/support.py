@@ -307,7 +307,8 @@ class FaultyStoreServer:
 
     ``faults`` maps a file name to the behaviours of its successive requests: "500",
     "404", "hang" (accept, never answer), "cut" (send half the body, then close),
-    "trickle" (one byte a second). Once a list is used up, the file is served normally.
+    "trickle" (one byte every 0.1 s: never a stall long enough for a read timeout, but
+    far too slow to finish). Once a list is used up, the file is served normally.
     """
 
     def __init__(self, directory: Path, faults: dict[str, list[str]]) -> None:
@@ -352,7 +353,7 @@ class FaultyStoreServer:
                     return
                 if fault == "trickle":
                     for i in range(len(data)):
-                        if server.stopping.wait(1):
+                        if server.stopping.wait(0.1):
                             return
                         self.wfile.write(data[i:i + 1])
                         self.wfile.flush()
@@ -560,3 +561,35 @@ def start_private_index(packages: Path, scratch: Path, user: str, password: str)
                 raise RuntimeError(f"the private index on {url} did not start")
             time.sleep(0.2)
     return PackageIndex(url, packages, proc)
+
+
+# --- processes the platform harnesses start (tests/cnb, tests/herokuish) ---------------
+
+class LoggedProcess:
+    """A process in a session of its own, its output in ``log_path``; ``stop`` ends the
+    whole session (the process and whatever it started)."""
+
+    def __init__(self, command: list[str], log_path: Path, env: dict[str, str] | None = None,
+                 cwd: Path | None = None) -> None:
+        self.log_path = log_path
+        self.log = open(log_path, "w")
+        self.proc = subprocess.Popen(command, env=env, cwd=cwd, stdout=self.log,
+                                     stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                     start_new_session=True)
+
+    def output(self) -> str:
+        if not self.log.closed:
+            self.log.flush()
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self) -> None:
+        import signal
+
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+        self.log.close()

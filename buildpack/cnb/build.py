@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +26,7 @@ from buildpack.envdir import lookup
 
 PYTHON_LAYER = "python"
 CACHE_LAYER = "cache"
-_INT_FIELDS = {f.name for f in dataclasses.fields(env_cache.CacheKey) if f.type == "int"}
+_INT_FIELDS = {f.name for f in dataclasses.fields(env_cache.CacheKey) if f.type in ("int", int)}
 
 
 def key_metadata(key: env_cache.CacheKey | None) -> dict[str, Any]:

@@ -167,3 +167,17 @@ def test_malicious_archive_is_refused(tmp_path, kind):
     assert "Traceback" not in result.log
     _clean(app, cache)
     assert not (tmp_path / "escaped").exists() and not (tmp_path.parent / "escaped").exists()
+
+
+def test_slow_trickle_runs_past_the_download_deadline(tmp_path, small_store):
+    store, archive = small_store
+    # 0.1 s between bytes never trips the 0.3 s read timeout, but a whole download may
+    # take only 20 read timeouts (6 s): each attempt is cut off, then the build fails.
+    app, cache, result, elapsed, server = _build(
+        tmp_path, store, {archive: ["trickle"] * 4}, {"PYTHON_RUNTIME_STORE_TIMEOUT": "0.3"})
+    assert result.returncode == 1
+    assert "too slow and ran past its time limit" in result.stderr
+    assert "after 4 attempts" in result.stderr
+    assert server.counts[archive] == 4
+    assert elapsed < 60, elapsed
+    _clean(app, cache)

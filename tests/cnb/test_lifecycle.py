@@ -1,0 +1,191 @@
+"""The buildpack under the CNB lifecycle's contract (tests/cnb/lifecycle.py): real builds
+into layers, rebuilds that reuse them, processes started as the launcher starts them."""
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+import urllib.request
+
+import pytest
+
+from buildpack import env_cache
+from buildpack.cnb import build as cnb_build
+from tests import support
+from tests.cnb.lifecycle import BASE_PATH, Lifecycle
+
+pytestmark = pytest.mark.slow
+
+
+def get(url: str) -> str:
+    with urllib.request.urlopen(url, timeout=10) as resp:
+        return resp.read().decode()
+
+
+def serve(lifecycle: Lifecycle, path: str = ""):
+    """Start ``web`` and return (its first answer, the process); the caller stops it."""
+    port = support.free_port()
+    process = lifecycle.launch("web", port)
+    try:
+        return support.wait_for_http(f"http://127.0.0.1:{port}/{path}", process.proc), process, port
+    except BaseException:
+        process.stop()
+        raise
+
+
+def pip_list(python) -> dict[str, str]:
+    """Canonical name -> version, as pip sees the installed environment."""
+    out = subprocess.run([str(python), "-m", "pip", "list", "--format=json"],
+                         capture_output=True, text=True, check=True, env={"PATH": "/usr/bin:/bin"})
+    return {item["name"].lower().replace("_", "-").replace(".", "-"): item["version"]
+            for item in json.loads(out.stdout)}
+
+
+def test_seed_app_builds_into_layers_and_answers(tmp_path, runtime_store, package_index):
+    lifecycle = Lifecycle(tmp_path, {"PYTHON_RUNTIME_STORE": str(runtime_store),
+                                     "PIP_INDEX_URL": package_index.url})
+    lifecycle.source(support.FIXTURES / "flask-app")
+    result = lifecycle.build()
+    assert result.returncode == 0, result.log
+    default = support.store_versions()["3.13"]
+    assert f"-----> No runtime.txt provided; assuming python-{default}." in result.stdout
+    assert "-----> Installing dependencies using pip (26.3)" in result.stdout
+    assert "Procfile declares types -> web" in result.stdout
+    tomls = lifecycle.layer_tomls()
+    assert {name: doc["types"] for name, doc in tomls.items()} == {
+        "cache": {"launch": False, "build": False, "cache": True},
+        "python": {"launch": True, "build": True, "cache": True},
+        "python-env": {"launch": True, "build": False, "cache": False},
+    }
+    assert tomls["python"]["metadata"]["python_version"] == default
+    assert tomls["python"]["metadata"]["dependency_files"] == ["requirements.txt"]
+    assert lifecycle.launch_toml() == {"processes": [
+        {"type": "web", "command": ["bash", "-c", "python server.py"], "default": True}]}
+    assert not (lifecycle.app / ".heroku").exists()  # Python lives in its layer, not the app
+
+    # The SBOM: the runtime, and every distribution the layer's Python has, with its version.
+    python = lifecycle.layers / "python" / "bin" / "python3"
+    sbom = json.loads((lifecycle.layers / "python.sbom.cdx.json").read_text())
+    runtime, *libraries = sbom["components"]
+    assert (runtime["name"], runtime["version"]) == ("cpython", default)
+    listed = {c["purl"].split("/")[1].split("@")[0]: c["version"] for c in libraries}
+    assert listed == pip_list(python)
+    assert {"flask", "werkzeug", "pip"} <= set(listed)
+
+    body, process, _ = serve(lifecycle)
+    process.stop()
+    assert body == "Hello from Python on buildpack-python!\n"
+
+
+def test_rebuild_reuses_the_layers_without_downloading(tmp_path, runtime_store, package_index):
+    store = support.CountingStoreServer(runtime_store)
+    try:
+        lifecycle = Lifecycle(tmp_path, {"PYTHON_RUNTIME_STORE": store.url,
+                                         "PIP_INDEX_URL": package_index.url})
+        lifecycle.source(support.FIXTURES / "gunicorn-app")
+        first = lifecycle.build()
+        assert first.returncode == 0, first.log
+        assert "Downloading python-3.11.7" in first.stdout
+        metadata = lifecycle.layer_tomls()["python"]["metadata"]
+        interpreter = lifecycle.layers / "python" / "bin" / "python3.11"
+        inode = interpreter.stat().st_ino
+
+        lifecycle.prepare_rebuild()
+        lifecycle.source(support.FIXTURES / "gunicorn-app")
+        second = lifecycle.build()
+        assert second.returncode == 0, second.log
+        assert "Reusing the python layer of the previous build" in second.stdout
+        assert "Downloading" not in second.stdout and "Installing pip" not in second.stdout
+        assert "Installing dependencies using pip" not in second.stdout
+        assert lifecycle.layer_tomls()["python"]["metadata"] == metadata
+        assert interpreter.stat().st_ino == inode  # the same files: nothing was reinstalled
+        body, process, _ = serve(lifecycle)
+        process.stop()
+        info = json.loads(body)
+        assert info["python_version"] == "3.11.7"
+        assert info["prefix"] == str(lifecycle.layers / "python")
+
+        # A dependency changes: the layer is rebuilt, the runtime with pip comes from the cache.
+        lifecycle.prepare_rebuild()
+        app = lifecycle.source(support.FIXTURES / "gunicorn-app")
+        (app / "requirements.txt").write_text("Flask==3.1.3\ngunicorn==25.3.0\nblinker\n")
+        third = lifecycle.build()
+        assert third.returncode == 0, third.log
+        assert "-----> Discarding cache since:\n       - requirements.txt changed" in third.stdout
+        assert "Using the cached python-3.11.7 with pip 26.3" in third.stdout
+        assert "Installing dependencies using pip" in third.stdout
+        changed = lifecycle.layer_tomls()["python"]["metadata"]
+        assert changed["dependencies_sha256"] != metadata["dependencies_sha256"]
+        assert {k: v for k, v in changed.items() if k != "dependencies_sha256"} == \
+               {k: v for k, v in metadata.items() if k != "dependencies_sha256"}
+        archives = {path: n for path, n in store.counts.items() if path.endswith(".tar.gz")}
+    finally:
+        store.stop()
+    assert list(archives.values()) == [1], store.counts
+
+
+def test_django_app_with_the_launch_environment(tmp_path, runtime_store, package_index):
+    lifecycle = Lifecycle(tmp_path, {"PYTHON_RUNTIME_STORE": str(runtime_store),
+                                     "PIP_INDEX_URL": package_index.url})
+    lifecycle.source(support.FIXTURES / "django-app")
+    result = lifecycle.build()
+    assert result.returncode == 0, result.log
+    assert "1 static file copied to" in result.stdout
+    assert "       web: gunicorn mysite.wsgi\n" in result.stdout
+    assert lifecycle.launch_toml()["processes"] == [
+        {"type": "web", "command": ["bash", "-c", "gunicorn mysite.wsgi"], "default": True}]
+    body, process, port = serve(lifecycle)
+    try:
+        url = f"http://127.0.0.1:{port}/"
+        assert body == "Hello from Django on buildpack-python!\n"
+        assert get(url + "static/hello.css") == "body { color: #336; }\n"
+        info = json.loads(get(url + "runtime"))
+        expected_workers = lifecycle.launch_env("web", port)["WEB_CONCURRENCY"]  # exec.d
+        deadline = time.monotonic() + 15
+        while process.output().count("Booting worker") < int(expected_workers) \
+                and time.monotonic() < deadline:
+            time.sleep(0.2)
+    finally:
+        process.stop()
+    assert info["cwd"] == str(lifecycle.app)
+    assert info["prefix"] == str(lifecycle.layers / "python")
+    assert info["env"] == {"WEB_CONCURRENCY": expected_workers, "FORWARDED_ALLOW_IPS": "*",
+                           "GUNICORN_CMD_ARGS": "--access-logfile -", "PYTHONHOME": None,
+                           "LD_LIBRARY_PATH": str(lifecycle.layers / "python" / "lib"),
+                           "PYTHONUNBUFFERED": "true", "LANG": "C.UTF-8"}
+    assert int(expected_workers) >= 1
+    assert process.output().count("Booting worker") == int(expected_workers)
+
+
+def test_subfolder_app_with_hooks_runs_in_its_folder(tmp_path, runtime_store, package_index):
+    lifecycle = Lifecycle(tmp_path, {"PYTHON_RUNTIME_STORE": str(runtime_store),
+                                     "PIP_INDEX_URL": package_index.url,
+                                     "APP_BASE": "api", "GREETING": "hello from config"})
+    lifecycle.source(support.FIXTURES / "monorepo-app")
+    result = lifecycle.build()
+    assert result.returncode == 0, result.log
+    assert "-----> Building the app in api/ (APP_BASE)" in result.stdout
+    assert "-----> Running the pre_compile hook (api/bin/pre_compile)" in result.stdout
+    [web] = lifecycle.launch_toml()["processes"]
+    assert web["working-dir"] == str(lifecycle.app / "api")
+    body, process, _ = serve(lifecycle)
+    process.stop()
+    info = json.loads(body)
+    assert info["cwd"] == str(lifecycle.app / "api")
+    assert info["hooks"][0] == "pre_compile: GREETING=hello from config"
+    assert info["hooks"][-1] == "post_compile: GREETING=hello from config"
+
+
+def test_layer_metadata_is_the_classic_cache_key(tmp_path, runtime_store, package_index):
+    """The key a classic build stores in CACHE_DIR/env is the python layer's metadata."""
+    settings = {"PYTHON_RUNTIME_STORE": str(runtime_store), "PIP_INDEX_URL": package_index.url}
+    env = {"PATH": BASE_PATH, "HOME": str(tmp_path), **settings}  # what the lifecycle passes
+    classic = support.copy_fixture("gunicorn-app", tmp_path / "classic")
+    assert support.compile_app(classic, tmp_path / "cache", env).returncode == 0
+    stored = json.loads((tmp_path / "cache" / env_cache.ENV_DIR_NAME / "metadata.json").read_text())
+    lifecycle = Lifecycle(tmp_path / "cnb", settings)
+    lifecycle.source(support.FIXTURES / "gunicorn-app")
+    assert lifecycle.build().returncode == 0
+    key = env_cache.CacheKey(**{k: tuple(v) if isinstance(v, list) else v
+                                for k, v in stored["key"].items()})
+    assert lifecycle.layer_tomls()["python"]["metadata"] == cnb_build.key_metadata(key)

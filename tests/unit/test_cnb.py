@@ -1,0 +1,147 @@
+"""The Cloud Native Buildpacks side's pieces (buildpack/cnb): where the lifecycle puts
+things, the descriptor, launch.toml, layer metadata through the lifecycle, the SBOM, exec.d."""
+from __future__ import annotations
+
+import dataclasses
+import json
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from buildpack import env_cache, settings
+from buildpack.cnb import build as cnb_build
+from buildpack.cnb import context, launch, launch_env, sbom, toml_text
+from buildpack.cnb.layers import Layers, LayerTypes
+from buildpack.manifest import RuntimeEntry
+from buildpack.output import BuildError
+from tests import support
+
+
+# --- where things are -------------------------------------------------------------------
+
+def test_paths_from_variables_or_positional_arguments(tmp_path):
+    environ = {"CNB_PLATFORM_DIR": "/p", "CNB_BUILD_PLAN_PATH": "/plan"}
+    assert context.DetectArgs.from_environment(environ, ["/old", "/args"]) == context.DetectArgs(
+        Path("/p"), Path("/plan"))  # the variables win
+    # Buildpack API < 0.8: bin/detect PLATFORM PLAN, bin/build LAYERS PLATFORM PLAN.
+    assert context.DetectArgs.from_environment({}, ["/a", "/b"]).plan_path.as_posix() == "/b"
+    args = context.BuildArgs.from_environment({}, ["/layers", "/platform", "/plan"])
+    assert (args.layers_dir.as_posix(), args.env_dir.as_posix()) == ("/layers", "/platform/env")
+    with pytest.raises(BuildError, match="CNB_LAYERS_DIR"):
+        context.BuildArgs.from_environment({}, [])
+    assert context.requested({"CNB_BUILDPACK_DIR": str(settings.BUILDPACK_DIR) + "/"})
+    assert not context.requested({"CNB_BUILDPACK_DIR": str(tmp_path)})
+    assert not context.requested({})
+
+
+@pytest.mark.parametrize("name,version,stack", [("ubuntu", "24.04", "ubuntu-24.04"),
+                                                ("debian", "12", "debian-12"),
+                                                ("", "12", None), ("ubuntu", "", None)])
+def test_target_stack_is_named_like_the_classic_stacks(name, version, stack):
+    environ = {"CNB_TARGET_DISTRO_NAME": name, "CNB_TARGET_DISTRO_VERSION": version}
+    assert context.target_stack(environ) == stack
+
+
+def test_buildpack_descriptor():
+    descriptor = tomllib.loads((support.ROOT / "buildpack.toml").read_text())
+    assert descriptor["api"] == "0.10"
+    assert sbom.MEDIA_TYPE in descriptor["buildpack"]["sbom-formats"]
+    assert {t["arch"] for t in descriptor["targets"]} == {"amd64", "arm64"}
+    assert (support.BIN / "build").stat().st_mode & 0o111
+
+
+# --- launch.toml, layer metadata ----------------------------------------------------------
+
+def test_launch_toml_runs_procfile_commands_through_bash():
+    text = launch.render({"web": "gunicorn app:app --bind 0.0.0.0:$PORT", "worker": "celery -A x"},
+                         None)
+    assert tomllib.loads(text) == {"processes": [
+        {"type": "web", "command": ["bash", "-c", "gunicorn app:app --bind 0.0.0.0:$PORT"],
+         "default": True},
+        {"type": "worker", "command": ["bash", "-c", "celery -A x"], "default": False}]}
+    [process] = tomllib.loads(launch.render({"web": "python app.py"},
+                                            support.ROOT / "api"))["processes"]
+    assert process["working-dir"] == str(support.ROOT / "api")
+
+
+KEY = env_cache.CacheKey(env_cache.FORMAT_VERSION, "3.13.0", "ab" * 32, "debian-12", "x86_64",
+                         "pip", "26.3", ("requirements.txt", "requirements/base.txt"),
+                         "cd" * 32, "ef" * 32)
+
+
+def _as_restored(metadata: dict) -> str:
+    """``<layer>.toml`` as the lifecycle writes it back: metadata only, keys sorted and
+    indented (Go's encoder)."""
+    return "[metadata]\n" + "".join(f"  {k} = {json.dumps(v)}\n" for k, v in sorted(metadata.items()))
+
+
+def test_layer_metadata_survives_the_lifecycles_round_trip():
+    metadata = cnb_build.key_metadata(KEY)
+    assert all(isinstance(v, (str, list)) for v in metadata.values())  # numbers come back as floats
+    assert tomllib.loads(toml_text.dumps({"metadata": metadata}))["metadata"] == metadata
+    restored = toml_text.loads(_as_restored(metadata))["metadata"]
+    assert restored == metadata
+    assert env_cache.differences(cnb_build._previous_key(restored), KEY) == []
+    assert env_cache.differences(cnb_build._previous_key({**restored, "format": 1.0}), KEY) == []
+    newer = dataclasses.replace(KEY, python_version="3.13.1")
+    assert env_cache.differences(cnb_build._previous_key(restored), newer) == [
+        "The Python version changed (3.13.0 -> 3.13.1)"]
+
+
+# --- the SBOM, exec.d ---------------------------------------------------------------------
+
+def test_sbom_components_and_purls():
+    runtime = RuntimeEntry("3.13.0", "debian-12", "x86_64", "python-3.13.0-debian-12-x86_64.tar.gz",
+                           "ab" * 32, 1)
+    dists = [sbom.Distribution("Zope.Interface", "7.0+local.1", "ZPL-2.1"),
+             sbom.Distribution("flask", "3.1.3")]
+    document = json.loads(sbom.render(runtime, dists))
+    assert document["bomFormat"] == "CycloneDX" and document["specVersion"] == "1.4"
+    cpython, zope, flask = document["components"]
+    assert cpython["purl"] == "pkg:generic/cpython@3.13.0"
+    assert cpython["hashes"] == [{"alg": "SHA-256", "content": "ab" * 32}]
+    assert zope["purl"] == "pkg:pypi/zope-interface@7.0%2Blocal.1"
+    assert zope["licenses"] == [{"expression": "ZPL-2.1"}]
+    assert flask == {"type": "library", "bom-ref": "pkg:pypi/flask@3.1.3", "name": "flask",
+                     "version": "3.1.3", "purl": "pkg:pypi/flask@3.1.3"}
+
+
+def test_sbom_lists_what_a_python_sees_once_per_name():
+    dists = sbom.installed_distributions(sys.executable)  # the test venv's Python
+    names = [d.canonical_name for d in dists]
+    assert names == sorted(set(names)) and "pytest" in names
+
+
+def test_exec_d_sets_web_concurrency_unless_set(tmp_path):
+    program = tmp_path / "web-concurrency"
+    program.write_text(launch_env.render_exec_d())
+    program.chmod(0o755)
+    run = ["/bin/sh", "-c", 'exec "$0" 3>&1 1>&2', str(program)]
+    out = subprocess.run(run, capture_output=True, text=True, check=True,
+                         env={"PATH": "/usr/bin:/bin"}).stdout
+    assert int(tomllib.loads(out)["WEB_CONCURRENCY"]) >= 1
+    out = subprocess.run(run, capture_output=True, text=True, check=True,
+                         env={"PATH": "/usr/bin:/bin", "WEB_CONCURRENCY": "7"}).stdout
+    assert out == ""
+
+
+def test_launch_defaults_leave_gunicorn_config_alone(tmp_path):
+    assert launch_env.defaults(tmp_path)["GUNICORN_CMD_ARGS"] == "--access-logfile -"
+    (tmp_path / "gunicorn.conf.py").write_text("workers = 2\n")
+    assert "GUNICORN_CMD_ARGS" not in launch_env.defaults(tmp_path)
+
+
+def test_layer_toml_written_and_metadata_read_back(tmp_path, capsys):
+    layers = Layers(tmp_path)
+    layers.write("python", LayerTypes(launch=True, cache=True), {"python_version": "3.13.0"})
+    assert tomllib.loads((tmp_path / "python.toml").read_text()) == {
+        "types": {"launch": True, "build": False, "cache": True},
+        "metadata": {"python_version": "3.13.0"}}
+    assert layers.metadata("python") == {"python_version": "3.13.0"}
+    assert layers.metadata("absent") is None
+    (tmp_path / "odd.toml").write_text("[metadata]\n  when = 1979-05-27\n")
+    assert layers.metadata("odd") is None  # the layer is then built afresh
+    assert "The previous odd layer's metadata cannot be read" in capsys.readouterr().out
