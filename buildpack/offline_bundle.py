@@ -22,7 +22,7 @@ from buildpack.output import BuildError
 from buildpack.store import file_sha256
 
 # What a deployable buildpack consists of (tests, fixtures and docs stay behind).
-CONTENTS = ("bin", "buildpack", "vendor", "README.md")
+CONTENTS = ("bin", "buildpack", "vendor", "buildpack.toml", "README.md")
 
 
 def select(entries: list[RuntimeEntry], wanted: list[str], stack: str, arch: str) -> list[RuntimeEntry]:
