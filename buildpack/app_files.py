@@ -35,3 +35,17 @@ def check_links(app_dir: Path, names: tuple[str, ...] = READ_BY_BUILDPACK) -> No
                 "The build reads only files that are part of the app. Commit the file itself\n"
                 "instead of a symbolic link.",
             )
+
+
+def regular_file(app_dir: Path, name: str,
+                 fix: str = "Make it a plain file, or remove it.") -> Path | None:
+    """``app_dir/name`` if it exists; an error if it is a directory or a broken link."""
+    path = app_dir / name
+    if not path.exists() and not path.is_symlink():
+        return None
+    if not path.is_file():
+        raise BuildError(
+            f"{name} is not a regular file",
+            f"{name} exists but is a directory or a link to a file that does not exist.\n{fix}",
+        )
+    return path

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from buildpack.app_files import regular_file
 from buildpack.manifest import RuntimeEntry
 from buildpack.output import BuildError
 
@@ -114,15 +115,10 @@ def parse_python_version_file(raw: bytes) -> VersionRequest:
 
 
 def _read(app_dir: Path, name: str) -> bytes | None:
-    path = app_dir / name
-    if not path.exists() and not path.is_symlink():
+    path = regular_file(app_dir, name,
+                        "Replace it with a file holding the Python version, or remove it.")
+    if path is None:
         return None
-    if not path.is_file():
-        raise BuildError(
-            f"{name} is not a regular file",
-            f"{name} exists but is a directory or a broken link.\n"
-            f"Replace it with a file holding the Python version, or remove it.",
-        )
     data = path.read_bytes()
     if len(data) > 64 * 1024:
         raise BuildError(f"{name} is too large",

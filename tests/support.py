@@ -240,23 +240,21 @@ def tree_snapshot(path: Path) -> dict[str, str]:
     return snap
 
 
-class RunningProcess:
-    """A process type started from a slug the way the platform starts it."""
+class LoggedProcess:
+    """A process in a session of its own, its output in ``log_path``; ``stop`` ends the
+    whole session (the process and whatever it started)."""
 
-    START = ('cd "$HOME" && for f in "$HOME"/.profile.d/*.sh; do . "$f"; done; '
-             'exec /bin/bash -c "$1"')
-
-    def __init__(self, app_path: Path, command: str, port: int, extra_env: dict[str, str] | None = None):
-        env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": str(app_path), "PORT": str(port)}
-        env.update(extra_env or {})
-        self.log_path = app_path.parent / f"process-{port}.log"
-        self.log = open(self.log_path, "w")
-        self.proc = subprocess.Popen(["/bin/bash", "-c", self.START, "start", command], env=env,
-                                     cwd=app_path, stdout=self.log, stderr=subprocess.STDOUT,
+    def __init__(self, command: list[str], log_path: Path, env: dict[str, str] | None = None,
+                 cwd: Path | None = None) -> None:
+        self.log_path = log_path
+        self.log = open(log_path, "w")
+        self.proc = subprocess.Popen(command, env=env, cwd=cwd, stdout=self.log,
+                                     stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                      start_new_session=True)
 
     def output(self) -> str:
-        self.log.flush()
+        if not self.log.closed:
+            self.log.flush()
         return self.log_path.read_text(errors="replace")
 
     def stop(self) -> None:
@@ -270,6 +268,19 @@ class RunningProcess:
                 os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait()
         self.log.close()
+
+
+class RunningProcess(LoggedProcess):
+    """A process type started from a slug the way the platform starts it."""
+
+    START = ('cd "$HOME" && for f in "$HOME"/.profile.d/*.sh; do . "$f"; done; '
+             'exec /bin/bash -c "$1"')
+
+    def __init__(self, app_path: Path, command: str, port: int, extra_env: dict[str, str] | None = None):
+        env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": str(app_path), "PORT": str(port)}
+        env.update(extra_env or {})
+        super().__init__(["/bin/bash", "-c", self.START, "start", command],
+                         app_path.parent / f"process-{port}.log", env, app_path)
 
 
 class CountingStoreServer:
@@ -564,32 +575,3 @@ def start_private_index(packages: Path, scratch: Path, user: str, password: str)
 
 
 # --- processes the platform harnesses start (tests/cnb, tests/herokuish) ---------------
-
-class LoggedProcess:
-    """A process in a session of its own, its output in ``log_path``; ``stop`` ends the
-    whole session (the process and whatever it started)."""
-
-    def __init__(self, command: list[str], log_path: Path, env: dict[str, str] | None = None,
-                 cwd: Path | None = None) -> None:
-        self.log_path = log_path
-        self.log = open(log_path, "w")
-        self.proc = subprocess.Popen(command, env=env, cwd=cwd, stdout=self.log,
-                                     stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                     start_new_session=True)
-
-    def output(self) -> str:
-        if not self.log.closed:
-            self.log.flush()
-        return self.log_path.read_text(errors="replace")
-
-    def stop(self) -> None:
-        import signal
-
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
-        self.log.close()

@@ -26,6 +26,7 @@ from pathlib import Path
 
 from buildpack.installers.context import Choice
 from buildpack.output import BuildError
+from buildpack.app_files import regular_file
 from buildpack.requirements_files import included_files, installs_local_code
 
 LOCKFILES = {
@@ -44,19 +45,6 @@ _LOCAL_IN_LOCK = {
 }
 _TABLE_RE = re.compile(r"^\s*\[\[?\s*([A-Za-z0-9_.\"'-]+?)\s*\]\]?\s*(?:#.*)?$", re.M)
 
-
-def regular_file(app_dir: Path, name: str) -> Path | None:
-    """``app_dir/name`` if it exists; an error if it is not a file."""
-    path = app_dir / name
-    if not path.exists() and not path.is_symlink():
-        return None
-    if not path.is_file():
-        raise BuildError(
-            f"{name} is not a regular file",
-            f"{name} is a directory or a link to a file that does not exist.\n"
-            f"Make it a plain file, or remove it.",
-        )
-    return path
 
 
 def pyproject_tables(path: Path) -> set[str]:
