@@ -157,8 +157,8 @@ def unpack_source(tarball: Path, dest: Path) -> tuple[Path, str]:
     if version is None or not (source / "configure").is_file():
         raise BuildError(
             f"{tarball.name} is not a CPython source tarball",
-            f"It has no configure script and Include/patchlevel.h under one top-level\n"
-            f"folder. Give a CPython source release (Python-X.Y.Z.tar.xz).",
+            "It has no configure script and Include/patchlevel.h under one top-level\n"
+            "folder. Give a CPython source release (Python-X.Y.Z.tar.xz).",
         )
     if not _FINAL_RE.match(version):
         raise BuildError(

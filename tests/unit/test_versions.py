@@ -162,6 +162,6 @@ def test_vendor_eol_table_is_complete_and_sourced():
 
     data = json.loads((settings.VENDOR_DIR / "python-eol.json").read_text())
     assert "PEP" in data["source"]
-    for minor, date in settings.eol_dates().items():
+    for date in settings.eol_dates().values():
         datetime.date.fromisoformat(date)
     assert settings.default_python_minor() in settings.eol_dates()
