@@ -41,9 +41,26 @@ def _load(app_dir: Path) -> dict[str, str] | None:
         raise procfile.procfile_build_error(err) from None
 
 
+def warn_line_endings(app_dir: Path) -> None:
+    """Warn about a BOM or CRLF: we read past them, but herokuish/Dokku do not."""
+    path = app_dir / "Procfile"
+    if not path.is_file():
+        return
+    data = path.read_bytes()
+    if data.startswith(b"\xef\xbb\xbf") or b"\r\n" in data:
+        output.warning(
+            "The Procfile has Windows line endings or a byte-order mark",
+            "This buildpack reads it as intended, but some platforms (herokuish, Dokku)\n"
+            "keep the carriage return in each command or miss the first process type.\n"
+            "Save the Procfile as UTF-8 without a BOM and with LF line endings\n"
+            "(e.g. `git config core.autocrlf input`, then re-commit it).",
+        )
+
+
 def read(build_dir: Path, base: str) -> dict[str, str] | None:
     """The validated types of the Procfile that applies (root first); ``None`` without one."""
     root = _load(build_dir)
+    warn_line_endings(build_dir if root is not None or not base else build_dir / base)
     if not base:
         return root
     in_app = _load(build_dir / base)

@@ -105,7 +105,8 @@ value in any log or generated file. Tolerated inputs (documented below) must bui
 
 - `runtime.txt` / `.python-version` with a BOM, CRLF, surrounding blank lines, comments
   (`.python-version`): read as intended.
-- Procfiles with CRLF line endings or tabs after the colon: parsed; the command is kept.
+- Procfiles with CRLF line endings, a BOM or tabs after the colon: parsed; the command is
+  kept (CRLF and a BOM with a warning, since herokuish and Dokku would mis-read them).
 - ENV_DIR entries that are not valid variable names, not regular files, larger than
   1 MiB or containing NUL bytes: ignored, with a warning naming them.
 - `PYTHONHOME`, `PYTHONPATH`, `LD_PRELOAD` config vars: not passed to the build's tools.

@@ -120,7 +120,7 @@ CASES = {
     "procfile-nul": (write("Procfile", b"web: python\x00 x\n"), FAIL, ["Invalid Procfile (line 1)"]),
     "procfile-directory": (mkdir("Procfile"), FAIL, ["Procfile"]),
     "procfile-link-passwd": (symlink("Procfile", "/etc/passwd"), FAIL, ["Procfile is a link to a file outside the app"]),
-    "procfile-crlf": (write("Procfile", "web: python -m http.server $PORT\r\nworker: python w.py\r\n"), OK, ["types -> web, worker"]),
+    "procfile-crlf": (write("Procfile", "web: python -m http.server $PORT\r\nworker: python w.py\r\n"), OK, ["types -> web, worker", "Windows line endings"]),
     "procfile-tabs": (write("Procfile", "web:\tpython -m http.server $PORT\n"), OK, ["types -> web"]),
     "procfile-10k-lines": (many_procfile_lines, OK, ["p9999"]),
     # requirements

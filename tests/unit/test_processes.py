@@ -183,3 +183,19 @@ def test_release_default_in_the_recorded_app_folder(tmp_path: Path) -> None:
     install_gunicorn(tmp_path)
     app_base.record(tmp_path, "backend")
     assert release(tmp_path) == {"web": "gunicorn mysite.wsgi"}
+
+
+def test_crlf_or_bom_procfile_is_read_with_a_warning(tmp_path, capsys):
+    from buildpack import processes
+
+    (tmp_path / "Procfile").write_bytes(b"\xef\xbb\xbfweb: python app.py\r\n")
+    assert processes.read(tmp_path, "") == {"web": "python app.py"}
+    assert "Warning: The Procfile has Windows line endings or a byte-order mark" in capsys.readouterr().err
+
+
+def test_lf_procfile_reads_without_warning(tmp_path, capsys):
+    from buildpack import processes
+
+    (tmp_path / "Procfile").write_text("web: python app.py\n")
+    assert processes.read(tmp_path, "") == {"web": "python app.py"}
+    assert capsys.readouterr().err == ""
