@@ -80,20 +80,21 @@ def _choose_runtime(requests: list[versions.VersionRequest],
                     entries: list[RuntimeEntry]) -> RuntimeEntry:
     """Resolve the version files against the store, saying which file decided and why."""
     request = versions.choose(requests)
+    supported = versions.supported_minors(settings.eol_dates(), datetime.date.today())
     if request is None:
         default = versions.default_request(settings.default_python_minor())
-        runtime = versions.resolve(default, entries)
+        runtime = versions.resolve(default, entries, supported)
         output.step(f"No {RUNTIME_TXT} provided; assuming python-{runtime.version}.")
         output.detail(f"(No {PYTHON_VERSION_FILE} either: the default is the newest "
                       f"{default.text} in the runtime store.)")
         output.detail(f"Pin it by adding a {PYTHON_VERSION_FILE} file containing {default.text}.")
         effective = default
     elif request.source == RUNTIME_TXT:
-        runtime = versions.resolve(request, entries)
+        runtime = versions.resolve(request, entries, supported)
         output.step(f"Using Python version specified in {RUNTIME_TXT} (python-{request.text})")
         effective = request
     else:
-        runtime = versions.resolve(request, entries)
+        runtime = versions.resolve(request, entries, supported)
         output.step(f"Using Python {request.text} specified in {request.source}")
         effective = request
     for other in requests:

@@ -174,7 +174,14 @@ def _newest_per_minor(entries: list[RuntimeEntry]) -> list[str]:
     return [_version_text(v) for _, v in sorted(newest.items(), reverse=True)]
 
 
-def _available_text(request: VersionRequest, entries: list[RuntimeEntry]) -> str:
+def supported_minors(eol_dates: dict[str, str], today: datetime.date) -> list[str]:
+    """Minors not yet at their end of life, oldest first."""
+    alive = [m for m, d in eol_dates.items() if datetime.date.fromisoformat(d) > today]
+    return sorted(alive, key=lambda m: tuple(int(p) for p in m.split(".")))
+
+
+def _available_text(request: VersionRequest, entries: list[RuntimeEntry],
+                    supported: list[str] | None = None) -> str:
     if not entries:
         return "The runtime store has no Python versions for this stack and architecture."
     versions = sorted({e.version_tuple for e in entries}, reverse=True)
@@ -182,10 +189,13 @@ def _available_text(request: VersionRequest, entries: list[RuntimeEntry]) -> str
     same = [_version_text(v) for v in versions if v[:2] == (request.major, request.minor)]
     lines.append(f"For Python {request.minor_text}: {', '.join(same) if same else 'none'}")
     lines.append(f"Newest release of each minor: {', '.join(_newest_per_minor(entries))}")
+    if supported:
+        lines.append(f"Supported minors (not end-of-life): {', '.join(supported)}")
     return "\n".join(lines)
 
 
-def resolve(request: VersionRequest, entries: list[RuntimeEntry]) -> RuntimeEntry:
+def resolve(request: VersionRequest, entries: list[RuntimeEntry],
+            supported: list[str] | None = None) -> RuntimeEntry:
     """The store entry for the request: the exact patch, or the newest patch of X.Y."""
     where = request.source if request.source != "default" else "The buildpack's default"
     if request.major < 3:
@@ -193,7 +203,7 @@ def resolve(request: VersionRequest, entries: list[RuntimeEntry]) -> RuntimeEntr
             f"Python {request.text} is end-of-life and not supported",
             f"{where} asks for Python {request.text}. Python 2 reached its end of life\n"
             f"on 2020-01-01 and this buildpack does not provide it.\n\n"
-            f"{_available_text(request, entries)}\n\n"
+            f"{_available_text(request, entries, supported)}\n\n"
             f"Port the app to Python 3 and name a version in .python-version (e.g. 3.13).",
         )
     matching = [e for e in entries if request.admits(e.version_tuple)]
@@ -205,7 +215,7 @@ def resolve(request: VersionRequest, entries: list[RuntimeEntry]) -> RuntimeEntr
             f"Python {request.text} is not available",
             f"{where} asks for Python {request.text}, but the runtime store has no such\n"
             f"version for this stack and architecture.\n\n"
-            f"{_available_text(request, entries)}\n\n{fix}",
+            f"{_available_text(request, entries, supported)}\n\n{fix}",
         )
     return max(matching, key=lambda e: e.version_tuple)
 

@@ -165,3 +165,13 @@ def test_vendor_eol_table_is_complete_and_sourced():
     for date in settings.eol_dates().values():
         datetime.date.fromisoformat(date)
     assert settings.default_python_minor() in settings.eol_dates()
+
+
+def test_unavailable_lists_supported_minors():
+    from buildpack.versions import supported_minors
+
+    supported = supported_minors(EOL, TODAY)
+    assert supported == ["3.11", "3.12", "3.13"]
+    with pytest.raises(BuildError) as info:
+        resolve(parse_python_version_file(b"3.10"), ENTRIES, supported)
+    assert "Supported minors (not end-of-life): 3.11, 3.12, 3.13" in info.value.body
