@@ -8,7 +8,8 @@ output in ``.release``, the build moved to ``/app``; then ``web`` started after
 - ``unshare -m`` gives it a mount namespace of its own (so this needs root, as
   herokuish does);
 - a tmpfs becomes the new root; every top-level entry of the machine is bind-mounted into
-  it except ``/app`` and ``/tmp``, which are this harness's directories; ``chroot``.
+  it except ``/app`` and ``/tmp``, which are this harness's directories, and the checkout
+  is bind-mounted at its own path (CI may clone it under ``/tmp``); ``chroot``.
 
 So the paths are exactly herokuish's, the machine's ``/app`` (which need not exist) and
 ``/tmp`` stay untouched, and the mounts vanish with the processes. The slug stays in
@@ -45,13 +46,17 @@ done
 mkdir "$new/app" "$new/tmp"
 mount --bind "$root/app" "$new/app"
 mount --bind "$root/tmp" "$new/tmp"
+# The checkout itself (harness script, test venv, test store) may live under /tmp.
+mkdir -p "$new$KEEP"
+mount --rbind "$KEEP" "$new$KEEP"
 exec chroot "$new" "$@"
 """
 
 
 def private_root_command(root: Path, command: list[str]) -> list[str]:
-    return ["unshare", "--mount", "--propagation", "private", "sh", "-c", _PRIVATE_ROOT,
-            "private-root", str(root), *command]
+    """``command`` in the private root, with this checkout visible at its own path."""
+    return ["env", f"KEEP={support.ROOT}", "unshare", "--mount", "--propagation", "private",
+            "sh", "-c", _PRIVATE_ROOT, "private-root", str(root), *command]
 
 
 def store_stack() -> str:
