@@ -144,6 +144,8 @@ def make_plan(build_dir: Path, cache_dir: Path, env_dir: Path | None) -> Plan:
     app_files.check_links(build_dir, tuple(f"{base}/{name}".lstrip("/")
                                            for name in app_files.READ_BY_BUILDPACK))
     processes.read(build_dir, base)  # a bad Procfile fails the push before any work is done
+    for folder in {build_dir, build_dir / base}:
+        processes.warn_line_endings(folder)
     dependencies = installers.choose(app_dir)
     _check_includes(dependencies, build_dir)
     requests = versions.read_requests(app_dir)

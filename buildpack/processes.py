@@ -60,7 +60,6 @@ def warn_line_endings(app_dir: Path) -> None:
 def read(build_dir: Path, base: str) -> dict[str, str] | None:
     """The validated types of the Procfile that applies (root first); ``None`` without one."""
     root = _load(build_dir)
-    warn_line_endings(build_dir if root is not None or not base else build_dir / base)
     if not base:
         return root
     in_app = _load(build_dir / base)

@@ -190,6 +190,7 @@ def test_crlf_or_bom_procfile_is_read_with_a_warning(tmp_path, capsys):
 
     (tmp_path / "Procfile").write_bytes(b"\xef\xbb\xbfweb: python app.py\r\n")
     assert processes.read(tmp_path, "") == {"web": "python app.py"}
+    processes.warn_line_endings(tmp_path)
     assert "Warning: The Procfile has Windows line endings or a byte-order mark" in capsys.readouterr().err
 
 
@@ -198,4 +199,5 @@ def test_lf_procfile_reads_without_warning(tmp_path, capsys):
 
     (tmp_path / "Procfile").write_text("web: python app.py\n")
     assert processes.read(tmp_path, "") == {"web": "python app.py"}
+    processes.warn_line_endings(tmp_path)
     assert capsys.readouterr().err == ""
