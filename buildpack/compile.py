@@ -233,6 +233,14 @@ def install_context(plan: Plan) -> tuple[installers.InstallContext, dict[str, st
     return ctx, hooks.app_env(env, plan.config, plan.build_dir)
 
 
+def log_reuse(key: env_cache.CacheKey, source: str, what: str) -> None:
+    """Say that the installed environment was reused instead of installed."""
+    output.detail(f"{source}, with the app's dependencies")
+    output.step("Installing dependencies")
+    files = ", ".join(key.dependency_files) or "no dependency files"
+    output.detail(f"Unchanged since the last build ({files}): {what}.")
+
+
 def execute(plan: Plan) -> None:
     prefix = plan.prefix
     ctx, app_env = install_context(plan)
@@ -247,10 +255,7 @@ def execute(plan: Plan) -> None:
             prefix.unlink()
     key = cache_key(plan)
     if key is not None and env_cache.restore(plan.cache_dir, key, prefix):
-        output.detail("Restored from the build cache, with the app's dependencies")
-        output.step("Installing dependencies")
-        files = ", ".join(key.dependency_files) or "no dependency files"
-        output.detail(f"Unchanged since the last build ({files}): using the cached environment.")
+        log_reuse(key, "Restored from the build cache", "using the cached environment")
     else:
         install_fresh(plan, ctx)
         if key is not None:

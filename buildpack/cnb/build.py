@@ -72,11 +72,8 @@ def _install(plan: classic.Plan, layers: Layers) -> installers.InstallContext:
     output.step(f"Preparing Python runtime (python-{plan.runtime.version})")
     key = classic.cache_key(plan)
     if key is not None and _reusable(layers, key):
-        output.detail(f"Reusing the {PYTHON_LAYER} layer of the previous build, with the "
-                      "app's dependencies")
-        output.step("Installing dependencies")
-        files = ", ".join(key.dependency_files) or "no dependency files"
-        output.detail(f"Unchanged since the last build ({files}): using the installed packages.")
+        classic.log_reuse(key, f"Reusing the {PYTHON_LAYER} layer of the previous build",
+                          "using the installed packages")
     else:
         layers.remove(PYTHON_LAYER)
         classic.install_fresh(plan, ctx)
