@@ -20,13 +20,15 @@ class BuildError(Exception):
     """A failure the user can act on.
 
     ``summary`` is one line (shown as ``Error: <summary>``); ``body`` is prose that
-    says what was found, why it is a problem and how to fix it.
+    says what was found, why it is a problem and how to fix it. ``error_id`` is the
+    stable id (``area::what``, listed in docs/errors.md) that tests and platforms match.
     """
 
-    def __init__(self, summary: str, body: str = "") -> None:
+    def __init__(self, summary: str, body: str = "", *, error_id: str = "") -> None:
         super().__init__(summary)
         self.summary = summary.rstrip(".")
         self.body = body.strip("\n")
+        self.error_id = error_id
 
 
 def _write(stream: IO[str], text: str) -> None:
@@ -59,7 +61,10 @@ def warning(summary: str, body: str = "", stream: IO[str] | None = None) -> None
 
 def error(err: BuildError, stream: IO[str] | None = None) -> None:
     out = stream or sys.stderr
-    _write(out, "\n" + notice_block("Error", err.summary, err.body) + "\n")
+    body = err.body
+    if err.error_id:
+        body = f"{body}\n\n(error id: {err.error_id})" if body else f"(error id: {err.error_id})"
+    _write(out, "\n" + notice_block("Error", err.summary, body) + "\n")
 
 
 def indent_lines(lines: Iterable[str], stream: IO[str] | None = None) -> None:
