@@ -14,8 +14,9 @@ import signal
 from dataclasses import dataclass
 from pathlib import Path
 
-from buildpack import (app_base, app_files, django, env_cache, export_file, hooks, installers, output,
-                       platform_info, processes, profile_d, relocate, settings, versions)
+from buildpack import (app_base, app_files, django, env_cache, export_file, guard_rails, hooks,
+                       installers, output, platform_info, processes, profile_d, relocate,
+                       settings, versions)
 from buildpack.installers import pip as pip_installer
 from buildpack.envdir import lookup, read_env_dir
 from buildpack.manifest import MANIFEST_NAME, RuntimeEntry
@@ -44,6 +45,7 @@ class Plan:
     # uses a layer for both; the classic build uses BUILD_DIR/.heroku/python -> /app/...).
     python_home: Path | None = None
     runtime_path: str = relocate.RUNTIME_PREFIX
+    env_dir: Path | None = None  # as the platform passed it (hooks get it as ENV_DIR)
 
     @property
     def prefix(self) -> Path:
@@ -143,6 +145,7 @@ def make_plan(build_dir: Path, cache_dir: Path, env_dir: Path | None) -> Plan:
     app_dir = build_dir / base
     app_files.check_links(build_dir, tuple(f"{base}/{name}".lstrip("/")
                                            for name in app_files.READ_BY_BUILDPACK))
+    guard_rails.check(build_dir, app_dir)
     processes.read(build_dir, base)  # a bad Procfile fails the push before any work is done
     for folder in {build_dir, build_dir / base}:
         processes.warn_line_endings(folder)
@@ -155,7 +158,8 @@ def make_plan(build_dir: Path, cache_dir: Path, env_dir: Path | None) -> Plan:
     entries = _matching_entries(read_manifest(store, cache_dir / "tmp"), store)
     runtime = _choose_runtime(requests, entries)
     installers.check_python(dependencies, runtime.version)
-    return Plan(build_dir, cache_dir, config, base, store, runtime, dependencies)
+    return Plan(build_dir, cache_dir, config, base, store, runtime, dependencies,
+                env_dir=env_dir.resolve() if env_dir is not None else None)
 
 
 def _secrets(config: dict[str, str]) -> list[str]:
@@ -230,7 +234,8 @@ def install_context(plan: Plan) -> tuple[installers.InstallContext, dict[str, st
     ctx = installers.InstallContext(plan.build_dir / plan.app_base, prefix,
                                     prefix / "bin" / "python3", env, plan.cache_dir,
                                     _secrets(plan.config), settings.pinned_pip_version())
-    return ctx, hooks.app_env(env, plan.config, plan.build_dir)
+    return ctx, hooks.app_env(env, plan.config, plan.build_dir, plan.cache_dir, plan.env_dir,
+                              plan.runtime.stack)
 
 
 def log_reuse(key: env_cache.CacheKey, source: str, what: str) -> None:

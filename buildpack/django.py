@@ -4,7 +4,9 @@ An app is a Django app when it has ``manage.py`` in its folder or in a first-lev
 subfolder (``src/manage.py``) and Django is installed in the runtime.
 ``python manage.py collectstatic --noinput`` then runs after the dependencies, in
 ``manage.py``'s folder, with the app's config vars (``hooks.app_env``), so the
-collected files are part of the slug. ``DISABLE_COLLECTSTATIC=1`` skips it.
+collected files are part of the slug. ``DISABLE_COLLECTSTATIC=1`` skips it; so does the
+legacy switch file ``.heroku/collectstatic_disabled`` (at the repository root or in the
+app's folder), with a warning that it is deprecated in favour of the config var.
 """
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ from buildpack.output import BuildError
 
 MANAGE_PY = "manage.py"
 DISABLE_VAR = "DISABLE_COLLECTSTATIC"
+LEGACY_SWITCH = Path(".heroku") / "collectstatic_disabled"
 _SETTINGS_RE = re.compile(r"""DJANGO_SETTINGS_MODULE['"]\s*,\s*['"]([A-Za-z_][\w.]*)['"]""")
 _UNKNOWN_COMMAND = "Unknown command: 'collectstatic'"
 
@@ -66,6 +69,17 @@ def collectstatic(app_dir: Path, build_dir: Path, python: Path, env: dict[str, s
     if collectstatic_disabled(disable_value):
         output.detail(f"Skipped: {DISABLE_VAR} is set. Unset it to run "
                       "`python manage.py collectstatic` during the build.")
+        return
+    switch = next((folder / LEGACY_SWITCH for folder in (build_dir, app_dir)
+                   if (folder / LEGACY_SWITCH).is_file()), None)
+    if switch is not None:
+        shown = switch.relative_to(build_dir)
+        output.detail(f"Skipped: {shown} exists.")
+        output.warning(
+            f"{shown} is deprecated",
+            f"The file {shown} turns collectstatic off, as it did with older buildpacks.\n"
+            f"Set the config var {DISABLE_VAR}=1 instead and delete the file:\n\n"
+            f"    git rm {shown}")
         return
     output.detail(f"$ python manage.py collectstatic --noinput{where}")
     code, lines = run_streamed([str(python), MANAGE_PY, "collectstatic", "--noinput"], env,

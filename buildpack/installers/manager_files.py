@@ -14,6 +14,10 @@ With none of them, a ``pyproject.toml`` that declares a project (``[project]`` o
 (manager ``pip``, installing the app's own code). Several of them is an error (the
 buildpack will not guess), and so is a manifest whose lock is missing: a ``Pipfile``
 without ``Pipfile.lock``, a Poetry project (``[tool.poetry]``) without ``poetry.lock``.
+So is a project file that declares nothing when no other file declares the
+dependencies: an empty ``pyproject.toml`` or one with only tool settings, a ``setup.py``
+that never calls ``setup()``, a ``setup.cfg`` without ``[metadata]``/``[options]``
+(the leader refuses these too: building them would silently install nothing).
 
 Only file names, TOML table headers and lines of the lock files are looked at, so this
 works on any host Python.
@@ -44,6 +48,8 @@ _LOCAL_IN_LOCK = {
     "poetry": re.compile(r"^type\s*=\s*\"(?:directory|file)\"", re.M),
 }
 _TABLE_RE = re.compile(r"^\s*\[\[?\s*([A-Za-z0-9_.\"'-]+?)\s*\]\]?\s*(?:#.*)?$", re.M)
+_SETUP_CALL_RE = re.compile(r"^[^#\n]*\bsetup\s*\(", re.M)
+_SETUP_CFG_RE = re.compile(r"^\s*\[(?:metadata|options)\]", re.M)
 
 
 
@@ -131,9 +137,43 @@ def find(app_dir: Path) -> Choice:
     tables = pyproject_tables(pyproject) if pyproject is not None else set()
     if "tool.poetry" in tables:
         raise _missing_lock("pyproject.toml", "poetry", "poetry.lock")
-    files = tuple(path for name in PROJECT_FILES if (path := regular_file(app_dir, name)))
-    if pyproject is not None and not tables & {"project", "build-system"}:
-        files = tuple(p for p in files if p != pyproject)  # only tool settings in it
+    found = tuple(path for name in PROJECT_FILES if (path := regular_file(app_dir, name)))
+    files = tuple(path for path in found if _declares_project(path, tables))
+    if found and not files:
+        raise _declares_nothing(found)
     if not files:
         return Choice("none")
     return Choice("pip", files, installs_app=True, installs_local_code=True)
+
+
+def _declares_project(path: Path, pyproject_tables: set[str]) -> bool:
+    """Whether a project file declares a package (or, for pyproject.toml, how to build one)."""
+    if path.name == "pyproject.toml":
+        return bool(pyproject_tables & {"project", "build-system"})
+    text = path.read_text(encoding="utf-8", errors="replace")
+    pattern = _SETUP_CALL_RE if path.name == "setup.py" else _SETUP_CFG_RE
+    return bool(pattern.search(text))
+
+
+def _declares_nothing(found: tuple[Path, ...]) -> BuildError:
+    names = " and ".join(p.name for p in found)
+    missing = {
+        "pyproject.toml": "pyproject.toml has no [project] table (name, version, dependencies)\n"
+                          "    and no [build-system]: it is empty or holds only tool settings",
+        "setup.py": "setup.py never calls setup(...), so it declares no package",
+        "setup.cfg": "setup.cfg has no [metadata] or [options] section",
+    }
+    listed = "\n".join(f"  - {missing[p.name]}" for p in found)
+    return BuildError(
+        f"{names} declare{'s' if len(found) == 1 else ''} no dependencies",
+        f"The app has no requirements.txt, Pipfile.lock, poetry.lock or uv.lock, so the\n"
+        f"buildpack would install the app as a package from {names}, but:\n{listed}\n\n"
+        "Building it would install nothing. Declare the dependencies, either in a\n"
+        "requirements.txt (one package per line, e.g. `gunicorn==23.0.0`), or in\n"
+        "pyproject.toml:\n\n"
+        "    [project]\n"
+        "    name = \"myapp\"\n"
+        "    version = \"1.0\"\n"
+        "    dependencies = [\"gunicorn\"]\n\n"
+        "(or with the lock file of Pipenv, Poetry or uv).",
+        error_id="dependencies::no-project-metadata")

@@ -131,3 +131,17 @@ def test_failure_shows_djangos_error_then_causes(tmp_path: Path, capsys) -> None
     for words in ("exited with status 1", "STATIC_ROOT", "config var that is not set at build time",
                   "DISABLE_COLLECTSTATIC=1"):
         assert words in err.value.body
+
+
+@pytest.mark.parametrize("where", ["", "api/"])
+def test_legacy_switch_file_skips_with_a_deprecation_warning(tmp_path: Path, capsys, where) -> None:
+    app = tmp_path / where if where else tmp_path
+    project(app)
+    (app / ".heroku").mkdir(parents=True)
+    (app / ".heroku" / "collectstatic_disabled").write_text("")
+    django.collectstatic(app, tmp_path, fake_runtime(tmp_path, "exit 1"),
+                         {"PATH": os.environ["PATH"]}, [], None)
+    captured = capsys.readouterr()
+    assert f"Skipped: {where}.heroku/collectstatic_disabled exists." in captured.out
+    assert f"Warning: {where}.heroku/collectstatic_disabled is deprecated." in captured.err
+    assert "DISABLE_COLLECTSTATIC=1" in captured.err

@@ -26,6 +26,21 @@ def test_app_env_adds_config_vars_minus_the_blocklist(tmp_path: Path) -> None:
                          "PIP_NO_INPUT": "1"}  # not modified
 
 
+def test_app_env_exports_the_build_contract(tmp_path: Path) -> None:
+    config = {"CACHE_DIR": "/from-config", "STACK": "x"}
+    env = hooks.app_env(BUILD_ENV, config, tmp_path / "b", tmp_path / "c", tmp_path / "e", "debian-12")
+    assert (env["BUILD_DIR"], env["CACHE_DIR"], env["ENV_DIR"], env["STACK"]) == (
+        str(tmp_path / "b"), str(tmp_path / "c"), str(tmp_path / "e"), "debian-12")
+    assert hooks.app_env(BUILD_ENV, {}, tmp_path)["ENV_DIR"] == ""  # set, even without one
+
+
+def test_hook_with_set_u_reads_the_contract(tmp_path: Path, capsys) -> None:
+    hook(tmp_path, "pre_compile", '#!/bin/bash\nset -eu\necho "$CACHE_DIR $ENV_DIR $STACK"\n')
+    env = hooks.app_env({"PATH": os.environ["PATH"]}, {}, tmp_path, tmp_path / "c", None, "s-1")
+    hooks.run_hook(hooks.PRE_COMPILE, tmp_path, tmp_path, env, [])
+    assert f"       {tmp_path / 'c'}  s-1\n" in capsys.readouterr().out
+
+
 @pytest.mark.parametrize("name", sorted(hooks.BLOCKLIST))
 def test_every_blocked_name(tmp_path: Path, name: str) -> None:
     assert hooks.app_env({}, {name: "x"}, tmp_path).get(name) is None

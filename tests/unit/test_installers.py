@@ -43,13 +43,28 @@ def _choice(tmp_path, files):
     ({"pyproject.toml": PROJECT, "uv.lock": ""}, ("uv", ["pyproject.toml", "uv.lock"], False)),
     ({"pyproject.toml": PROJECT}, ("pip", ["pyproject.toml"], True)),
     ({"pyproject.toml": '[build-system]\nrequires = ["setuptools"]\n'}, ("pip", ["pyproject.toml"], True)),
-    ({"setup.py": "", "setup.cfg": ""}, ("pip", ["setup.py", "setup.cfg"], True)),
-    ({"setup.py": "", "pyproject.toml": "[tool.black]\n"}, ("pip", ["setup.py"], True)),
-    ({"pyproject.toml": "[tool.black]\nline-length = 99\n"}, ("none", [], False)),
+    ({"setup.py": "from setuptools import setup\nsetup()\n", "setup.cfg": "[metadata]\nname=a\n"},
+     ("pip", ["setup.py", "setup.cfg"], True)),
+    ({"setup.py": "", "setup.cfg": "[metadata]\nname = a\n"}, ("pip", ["setup.cfg"], True)),
+    ({"setup.py": "import setuptools\nsetuptools.setup(name='a')\n", "pyproject.toml": "[tool.black]\n"},
+     ("pip", ["setup.py"], True)),
     ({"app.py": ""}, ("none", [], False)),
 ])
 def test_choice(tmp_path, files, expected):
     assert _choice(tmp_path, files) == expected
+
+
+@pytest.mark.parametrize("files, named", [
+    ({"pyproject.toml": ""}, "pyproject.toml has no [project] table"),
+    ({"pyproject.toml": "[tool.black]\nline-length = 99\n"}, "holds only tool settings"),
+    ({"setup.py": "# setup(name='x') is commented out\n"}, "setup.py never calls setup(...)"),
+    ({"setup.py": "", "setup.cfg": "", "pyproject.toml": "[tool.ruff]\n"}, "no [metadata] or [options]"),
+])
+def test_project_files_that_declare_nothing_are_an_error(tmp_path, files, named):
+    with pytest.raises(BuildError) as err:
+        installers.choose(_app(tmp_path, files))
+    assert err.value.error_id == "dependencies::no-project-metadata"
+    assert named in err.value.body and "[project]" in err.value.body
 
 
 @pytest.mark.parametrize("names", [

@@ -1,0 +1,119 @@
+"""Apps written for the leading buildpack (issue 13): the hook contract, legacy switches
+and data, guard-rails. Each app is built for real; apps with a web process are moved,
+started as the platform starts them, and asked over HTTP."""
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from buildpack import platform_info
+from tests import support
+
+pytestmark = pytest.mark.slow
+
+
+def config_dir(path, **values: str):
+    path.mkdir()
+    for name, value in values.items():
+        (path / name).write_text(value)
+    return path
+
+
+def move(app, tmp_path):
+    slug = tmp_path / "mounted" / "app"
+    slug.parent.mkdir()
+    shutil.move(str(app), slug)
+    return slug
+
+
+def serve(slug, command: str) -> str:
+    port = support.free_port()
+    proc = support.RunningProcess(slug, command, port)
+    try:
+        return support.wait_for_http(f"http://127.0.0.1:{port}/", proc.proc)
+    finally:
+        proc.stop()
+
+
+# --- hooks: BUILD_DIR, CACHE_DIR, ENV_DIR, STACK ---------------------------------------
+
+def test_hooks_written_for_the_leader_get_its_variables(tmp_path, build_env):
+    cache = tmp_path / "cache"
+    env_dir = config_dir(tmp_path / "env", GREETING="Hello")
+    env = build_env  # STACK unset: the stack the build derived (the store's) is exported
+    stack = platform_info.current_stack({})
+    first = support.copy_fixture("hooks-app", tmp_path / "first")
+    result = support.compile_app(first, cache, env, env_dir)
+    assert result.returncode == 0, result.log
+    assert f"       pre_compile sees STACK={stack}\n" in result.stdout
+    assert "builds before this one" not in result.stdout
+    assert "       post_compile wrote build-info.txt\n" in result.stdout
+    # The next build of the app sees what the hook kept in CACHE_DIR.
+    app = support.copy_fixture("hooks-app", tmp_path / "build")
+    result = support.compile_app(app, cache, env, env_dir)
+    assert result.returncode == 0, result.log
+    assert "       pre_compile: builds before this one: 1\n" in result.stdout
+    slug = move(app, tmp_path)
+    assert serve(slug, "gunicorn app:app") == f"Hello from a build on {stack} (2 builds cached)\n"
+
+
+# --- legacy switches -----------------------------------------------------------------------
+
+def test_collectstatic_disabled_file_is_honoured_with_a_deprecation(tmp_path, build_env):
+    app = support.copy_fixture("django-app", tmp_path / "build")
+    (app / ".heroku").mkdir()
+    (app / ".heroku" / "collectstatic_disabled").write_text("")
+    result = support.compile_app(app, tmp_path / "cache", build_env)
+    assert result.returncode == 0, result.log
+    assert "       Skipped: .heroku/collectstatic_disabled exists.\n" in result.stdout
+    assert " !     Warning: .heroku/collectstatic_disabled is deprecated." in result.stderr
+    assert "DISABLE_COLLECTSTATIC=1" in result.stderr
+    assert not (app / "staticfiles").exists()
+    slug = move(app, tmp_path)
+    assert serve(slug, "gunicorn mysite.wsgi") == "Hello from Django on buildpack-python!\n"
+
+
+# --- guard-rails ---------------------------------------------------------------------------
+
+def test_committed_venv_fails_before_any_work(tmp_path, build_env):
+    app = support.copy_fixture("flask-app", tmp_path)
+    venv = app / ".venv"
+    (venv / "bin").mkdir(parents=True)
+    (venv / "pyvenv.cfg").write_text("home = /Users/dev/.pyenv/versions/3.13.0/bin\n")
+    result = support.compile_app(app, tmp_path / "cache", build_env)
+    assert result.returncode == 1, result.log
+    assert "(error id: app::committed-venv)" in result.stderr
+    assert "git rm -r --cached .venv" in result.stderr
+    assert "Preparing Python runtime" not in result.stdout
+    assert not (app / ".heroku").exists()
+
+
+def test_committed_heroku_python_is_a_visible_warning(tmp_path, build_env):
+    app = support.copy_fixture("flask-app", tmp_path / "build")
+    stale = app / ".heroku" / "python" / "bin"
+    stale.mkdir(parents=True)
+    (stale / "python3").write_text("#!/bin/sh\necho stale\n")
+    result = support.compile_app(app, tmp_path / "cache", build_env)
+    assert result.returncode == 0, result.log
+    assert " !     Warning: The app contains .heroku/python, which this build replaces." \
+        in result.stderr
+    slug = move(app, tmp_path)
+    assert serve(slug, "python server.py") == "Hello from Python on buildpack-python!\n"
+
+
+@pytest.mark.parametrize("files", [
+    {"pyproject.toml": "", "app.py": "print('hi')\n"},
+    {"pyproject.toml": "[tool.black]\nline-length = 99\n"},
+    {"setup.py": "# nothing here yet\n"},
+])
+def test_project_file_declaring_nothing_is_an_error(tmp_path, build_env, files):
+    app = tmp_path / "app"
+    app.mkdir()
+    for name, text in files.items():
+        (app / name).write_text(text)
+    result = support.compile_app(app, tmp_path / "cache", build_env)
+    assert result.returncode == 1, result.log
+    assert "(error id: dependencies::no-project-metadata)" in result.stderr
+    assert "no dependency files" not in result.log.lower()
+    assert not (app / ".heroku").exists()
