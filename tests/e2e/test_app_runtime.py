@@ -189,7 +189,8 @@ def test_single_entry_point_is_the_default_web_process(tmp_path, build_env, cach
     assert result.returncode == 0, result.log
     assert ("       Default types for buildpack-python -> web\n"
             "       web: python server.py\n"
-            "       (server.py is the app's only entry point.)\n"
+            "       (server.py is the app's only entry point; server.py creates the Flask app `app`,"
+            " but gunicorn is not in its requirements; with it, the default is `gunicorn server:app`.)\n"
             "       This is a default: add a Procfile to choose the command yourself.\n"
             ) in result.stdout
     assert "Warning" not in result.stderr

@@ -117,3 +117,48 @@ def test_project_file_declaring_nothing_is_an_error(tmp_path, build_env, files):
     assert "(error id: dependencies::no-project-metadata)" in result.stderr
     assert "no dependency files" not in result.log.lower()
     assert not (app / ".heroku").exists()
+
+
+# --- start-command inference ------------------------------------------------------------
+
+@pytest.mark.parametrize("fixture, command, why, body", [
+    ("fastapi-app", "gunicorn -k uvicorn_worker.UvicornWorker main:app",
+     "main.py creates the FastAPI app `app` (ASGI), and gunicorn and uvicorn are installed: "
+     "uvicorn workers under gunicorn",
+     "Hello from FastAPI on buildpack-python!\n"),
+    ("starlette-app", "uvicorn web:app --host 0.0.0.0 --port $PORT",
+     "web.py creates the Starlette app `app` (ASGI), and uvicorn is installed",
+     "Hello from Starlette on buildpack-python!\n"),
+    ("gunicorn-app", "gunicorn app:app",
+     "app.py creates the Flask app `app`, and gunicorn is installed", None),
+])
+def test_inferred_web_process_starts_and_answers(tmp_path, build_env, fixture, command, why, body):
+    app = support.copy_fixture(fixture, tmp_path / "build")
+    (app / "Procfile").unlink(missing_ok=True)
+    result = support.compile_app(app, tmp_path / "cache", build_env)
+    assert result.returncode == 0, result.log
+    assert ("       Default types for buildpack-python -> web\n"
+            f"       web: {command}\n"
+            f"       ({why}.)\n"
+            "       This is a default: add a Procfile to choose the command yourself.\n"
+            ) in result.stdout
+    slug = move(app, tmp_path)
+    types = support.release_types(slug)
+    assert types == {"web": command}
+    answer = serve(slug, types["web"])
+    if body is None:  # gunicorn-app reports the Python it runs on
+        assert f'"prefix":"{slug}/.heroku/python"' in answer.replace(" ", "")
+    else:
+        assert answer == body
+
+
+def test_two_web_apps_tie_and_nothing_is_guessed(tmp_path, build_env):
+    app = support.copy_fixture("gunicorn-app", tmp_path)
+    (app / "Procfile").unlink()
+    (app / "admin.py").write_text("from flask import Flask\n\nadmin = Flask(__name__)\n")
+    result = support.compile_app(app, tmp_path / "cache", build_env)
+    assert result.returncode == 0, result.log
+    assert " !     Warning: No Procfile found." in result.stderr
+    assert ("admin.py creates the Flask app `admin` and app.py creates the Flask app `app`: "
+            "the buildpack does not guess") in result.stderr.replace("\n !     ", " ")
+    assert support.release_types(app) == {}

@@ -85,6 +85,86 @@ def test_two_entry_points_are_ambiguous(tmp_path: Path) -> None:
     assert default.reason == "app.py and main.py could each be the entry point"
 
 
+def install(slug: Path, *packages: str, files: tuple[str, ...] = ()) -> None:
+    site = prefix(slug) / "lib" / "python3.13" / "site-packages"
+    for package in packages:
+        (site / package).mkdir(parents=True, exist_ok=True)
+        (site / package / "__init__.py").write_text("")
+    for name in files:
+        (site / name).write_text("")
+
+
+@pytest.mark.parametrize("packages, gunicorn, command", [
+    (("flask",), True, "gunicorn app:app"),
+    (("fastapi", "uvicorn"), True, "gunicorn -k uvicorn.workers.UvicornWorker app:app"),
+    (("fastapi", "uvicorn", "uvicorn_worker"), True, "gunicorn -k uvicorn_worker.UvicornWorker app:app"),
+    (("starlette", "uvicorn"), False, "uvicorn app:app --host 0.0.0.0 --port $PORT"),
+    (("fastapi",), True, None),  # no uvicorn: gunicorn alone cannot serve ASGI
+    (("flask",), False, None),
+])
+def test_framework_app_object(tmp_path: Path, packages, gunicorn, command) -> None:
+    cls = {"flask": "Flask(__name__)", "fastapi": "fastapi.FastAPI(title='x')",
+           "starlette": "Starlette(routes=[])"}[packages[0]]
+    (tmp_path / "app.py").write_text(f"import fastapi\n\napp = {cls}\n")
+    install(tmp_path, *packages, files=("uvicorn/workers.py",) if "uvicorn" in packages else ())
+    if gunicorn:
+        install_gunicorn(tmp_path)
+    default = processes.default_web(tmp_path, prefix(tmp_path))
+    assert default.command == command
+    assert "app.py creates the" in default.reason
+    if command is None:
+        assert "not in its requirements; with it, the default is" in default.reason
+
+
+def test_framework_in_a_package_module(tmp_path: Path) -> None:
+    (tmp_path / "api").mkdir()
+    (tmp_path / "api" / "__init__.py").write_text("")
+    (tmp_path / "api" / "main.py").write_text("application: FastAPI = FastAPI()\n")
+    (tmp_path / "test_api.py").write_text("app = FastAPI()\n")  # tests are not the app
+    install(tmp_path, "fastapi", "uvicorn")
+    default = processes.default_web(tmp_path, prefix(tmp_path))
+    assert default.command == "uvicorn api.main:application --host 0.0.0.0 --port $PORT"
+    assert default.reason == ("api/main.py creates the FastAPI app `application` (ASGI), and "
+                              "uvicorn is installed")
+
+
+def test_two_web_apps_are_a_tie(tmp_path: Path) -> None:
+    (tmp_path / "site.py").write_text("app = Flask(__name__)\n")
+    (tmp_path / "api.py").write_text("api = FastAPI()\n" + MAIN)
+    install(tmp_path, "flask", "fastapi", "uvicorn")
+    install_gunicorn(tmp_path)
+    default = processes.default_web(tmp_path, prefix(tmp_path))
+    assert default.command is None
+    assert default.reason == ("api.py creates the FastAPI app `api` and site.py creates the Flask "
+                              "app `app`: the buildpack does not guess which one to serve")
+
+
+def test_framework_without_server_falls_back_to_its_script(tmp_path: Path) -> None:
+    (tmp_path / "server.py").write_text("app = Flask(__name__)\n" + MAIN)
+    install(tmp_path, "flask")
+    default = processes.default_web(tmp_path, prefix(tmp_path))
+    assert default.command == "python server.py"
+    assert "gunicorn is not in its requirements" in default.reason
+
+
+def test_framework_not_installed_is_not_an_app(tmp_path: Path) -> None:
+    (tmp_path / "app.py").write_text("app = Flask(__name__)\n")
+    (tmp_path / "main.py").write_text(MAIN)
+    install_gunicorn(tmp_path)
+    assert processes.default_web(tmp_path, prefix(tmp_path)).command == "python main.py"
+
+
+def test_module_link_outside_the_app_is_not_read(tmp_path: Path) -> None:
+    outside = tmp_path / "outside.py"
+    outside.write_text("app = Flask(__name__)\n")
+    app = tmp_path / "app"
+    app.mkdir()
+    (app / "web.py").symlink_to(outside)
+    install(app, "flask")
+    install_gunicorn(app)
+    assert processes.default_web(app, prefix(app)).command is None
+
+
 # --- which Procfile -------------------------------------------------------------------
 
 def test_read_prefers_the_root_procfile(tmp_path: Path) -> None:
