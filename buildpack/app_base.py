@@ -97,19 +97,17 @@ def choose(build_dir: Path, value: str | None) -> str:
 
 def record(build_dir: Path, base: str) -> None:
     """Remember the folder for bin/release (or forget a previous build's)."""
-    path = build_dir / RECORD
     if base:
-        path.parent.mkdir(exist_ok=True)
-        path.write_text(base + "\n", encoding="utf-8")
+        app_files.write_text(build_dir, RECORD, base + "\n")
     else:
-        path.unlink(missing_ok=True)
+        app_files.remove(build_dir, RECORD)
 
 
 def recorded(build_dir: Path) -> str:
     """The folder compile recorded (``""`` for the root, or when it is unusable)."""
     try:
-        base = normalize((build_dir / RECORD).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError):
+        base = normalize(app_files.AppFiles(build_dir).text(build_dir / RECORD, "version") or "")
+    except (BuildError, ValueError):
         return ""
     path = build_dir / base
     return base if path.is_dir() and app_files.is_inside(build_dir, path) else ""

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime
 import os
-import shutil
 import signal
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +22,7 @@ from buildpack.manifest import MANIFEST_NAME, RuntimeEntry
 from buildpack.output import BuildError
 from buildpack.runtime import provision
 from buildpack.store import StoreLocation, parse_location, parse_timeout, read_manifest
-from buildpack.requirements_files import check_text, included_files, includes_outside
+from buildpack.requirements_files import check_text, included_files
 from buildpack.subprocess_env import INSTALLER_ALLOWLIST, build_env
 from buildpack.versions import PYTHON_VERSION_FILE, RUNTIME_TXT
 
@@ -41,6 +40,7 @@ class Plan:
     store: StoreLocation
     runtime: RuntimeEntry
     dependencies: installers.Choice
+    files: app_files.AppFiles  # the one reader of the app's files (read once, checked)
     # Where Python is installed, and the path it will have at run time (the CNB build
     # uses a layer for both; the classic build uses BUILD_DIR/.heroku/python -> /app/...).
     python_home: Path | None = None
@@ -112,21 +112,14 @@ def _choose_runtime(requests: list[versions.VersionRequest],
     return runtime
 
 
-def _check_includes(choice: installers.Choice, build_dir: Path) -> None:
-    """Refuse requirements that pip would choke on, and includes from outside the app."""
+def _check_includes(choice: installers.Choice, files: app_files.AppFiles) -> None:
+    """Refuse requirements that pip would choke on (includes from outside the app, links,
+    special files and oversized files are refused as they are read)."""
     for path in choice.files:
         if path.suffix != ".txt":
             continue
-        for included in included_files(path):
-            check_text(included)
-        outside = includes_outside(path, build_dir)
-        if outside:
-            raise BuildError(
-                f"{path.name} includes a file outside the app",
-                f"{path.name} (through -r/-c lines) reads {outside[0]}, which is not part of\n"
-                "the app. Keep every requirements file inside the app's directory and refer\n"
-                "to it with a relative path.",
-            )
+        for included in included_files(files, path):
+            check_text(included.name, files.text(included, "requirements") or "")
 
 
 def _default_store() -> str:
@@ -143,22 +136,23 @@ def make_plan(build_dir: Path, cache_dir: Path, env_dir: Path | None) -> Plan:
     environ = dict(os.environ)
     base = app_base.choose(build_dir, lookup(app_base.CONFIG_VAR, config, environ))
     app_dir = build_dir / base
-    app_files.check_links(build_dir, tuple(f"{base}/{name}".lstrip("/")
-                                           for name in app_files.READ_BY_BUILDPACK))
+    files = app_files.AppFiles(build_dir, app_dir)
+    for name in app_files.WRITTEN_BY_BUILDPACK:
+        app_files.check_writable(build_dir, name)
     guard_rails.check(build_dir, app_dir)
-    processes.read(build_dir, base)  # a bad Procfile fails the push before any work is done
+    processes.read(files, base)  # a bad Procfile fails the push before any work is done
     for folder in {build_dir, build_dir / base}:
-        processes.warn_line_endings(folder)
-    dependencies = installers.choose(app_dir)
-    _check_includes(dependencies, build_dir)
-    requests = versions.read_requests(app_dir)
+        processes.warn_line_endings(files, folder)
+    dependencies = installers.choose(files)
+    _check_includes(dependencies, files)
+    requests = versions.read_requests(files)
     store = parse_location(
         lookup("PYTHON_RUNTIME_STORE", config, environ) or _default_store(),
         parse_timeout(lookup("PYTHON_RUNTIME_STORE_TIMEOUT", config, environ)))
     entries = _matching_entries(read_manifest(store, cache_dir / "tmp"), store)
     runtime = _choose_runtime(requests, entries)
     installers.check_python(dependencies, runtime.version)
-    return Plan(build_dir, cache_dir, config, base, store, runtime, dependencies,
+    return Plan(build_dir, cache_dir, config, base, store, runtime, dependencies, files,
                 env_dir=env_dir.resolve() if env_dir is not None else None)
 
 
@@ -172,10 +166,11 @@ def cache_key(plan: Plan) -> env_cache.CacheKey | None:
     choice = plan.dependencies
     files: list[Path] = []
     for path in choice.files:
-        files.extend(included_files(path) if path.suffix == ".txt" else [path])
+        files.extend(included_files(plan.files, path) if path.suffix == ".txt" else [path])
     if choice.installs_local_code:
-        output.detail("The dependencies include code from the app itself, so the installed\n"
-                      "environment is not cached (downloaded wheels still are).")
+        output.detail("The installed environment is not cached (downloaded wheels still are):\n"
+                      "its files do not pin everything it installs. From "
+                      + "; ".join(choice.uncached[:3]) + ".")
         return None
     tools = VENDOR_TOOLS / f"{choice.manager}.txt"
     manager_version = settings.pinned_pip_version() + (
@@ -233,7 +228,8 @@ def install_context(plan: Plan) -> tuple[installers.InstallContext, dict[str, st
     env = build_env(dict(os.environ), plan.config, prefix / "bin", plan.cache_dir)
     ctx = installers.InstallContext(plan.build_dir / plan.app_base, prefix,
                                     prefix / "bin" / "python3", env, plan.cache_dir,
-                                    _secrets(plan.config), settings.pinned_pip_version())
+                                    _secrets(plan.config), settings.pinned_pip_version(),
+                                    plan.files)
     return ctx, hooks.app_env(env, plan.config, plan.build_dir, plan.cache_dir, plan.env_dir,
                               plan.runtime.stack)
 
@@ -252,12 +248,12 @@ def execute(plan: Plan) -> None:
     env, app_dir = ctx.env, ctx.app_dir
     hooks.run_hook(hooks.PRE_COMPILE, app_dir, plan.build_dir, app_env, ctx.secrets)
     output.step(f"Preparing Python runtime (python-{plan.runtime.version})")
-    if prefix.exists() or prefix.is_symlink():
+    root, rel = (plan.build_dir, PYTHON_DIR) if plan.python_home is None else (prefix.parent,
+                                                                              prefix.name)
+    if app_files.remove(root, rel):
         output.detail(f"Replacing the existing {PYTHON_DIR} in the app")
-        if prefix.is_dir() and not prefix.is_symlink():
-            shutil.rmtree(prefix)
-        else:
-            prefix.unlink()
+    if plan.python_home is None:
+        app_files.make_dirs(plan.build_dir, PYTHON_DIR.parent)  # .heroku: a real folder
     key = cache_key(plan)
     if key is not None and env_cache.restore(plan.cache_dir, key, prefix):
         log_reuse(key, "Restored from the build cache", "using the cached environment")
@@ -273,20 +269,18 @@ def execute(plan: Plan) -> None:
     profile_d.write_profile(plan.build_dir, plan.app_base)
     export_file.write_export(prefix)
     app_base.record(plan.build_dir, plan.app_base)
-    processes.log_discovery(plan.build_dir, plan.app_base, prefix)
+    processes.log_discovery(plan.files, plan.app_base, prefix)
 
 
 def _cleanup(build_dir: Path, heroku_existed: bool, profile_existed: bool) -> None:
     """Remove what a failed build added to BUILD_DIR, so no half-built slug remains."""
-    target = build_dir / ".heroku" if not heroku_existed else build_dir / PYTHON_DIR
-    shutil.rmtree(target, ignore_errors=True)
-    profile = build_dir / ".profile.d" / profile_d.PROFILE_NAME
-    if not profile_existed:
-        profile.unlink(missing_ok=True)
-        try:
-            profile.parent.rmdir()
-        except OSError:
-            pass
+    try:
+        app_files.remove(build_dir, ".heroku" if not heroku_existed else PYTHON_DIR)
+        if not profile_existed:
+            app_files.remove(build_dir, f".profile.d/{profile_d.PROFILE_NAME}")
+            os.rmdir(build_dir / ".profile.d")
+    except (OSError, BuildError):
+        pass  # something in the way that this build did not make: leave it
 
 
 def _raise_on_sigterm(signum: int, frame: object) -> None:

@@ -14,6 +14,7 @@ import re
 from pathlib import Path
 
 from buildpack import output
+from buildpack.app_files import AppFiles
 from buildpack.installers.run import run_streamed
 from buildpack.output import BuildError
 
@@ -35,14 +36,15 @@ def is_installed(prefix: Path) -> bool:
     return any(prefix.glob("lib/python3*/site-packages/django/__init__.py"))
 
 
-def wsgi_module(manage_py: Path) -> str | None:
+def wsgi_module(manage_py: Path, files: AppFiles | None = None) -> str | None:
     """The WSGI module (``mysite.wsgi``), relative to ``manage.py``'s folder.
 
     Next to the settings module that ``manage.py`` names (``config.settings.production``
     -> ``config/settings/wsgi.py``, then ``config/wsgi.py``), else the only ``*/wsgi.py``.
     """
     root = manage_py.parent
-    match = _SETTINGS_RE.search(manage_py.read_text(encoding="utf-8", errors="replace"))
+    text = (files or AppFiles(root)).bytes(manage_py, "source") or b""
+    match = _SETTINGS_RE.search(text.decode("utf-8", "replace"))
     if match:
         parts = match.group(1).split(".")[:-1]
         for end in range(len(parts), 0, -1):

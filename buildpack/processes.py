@@ -30,7 +30,9 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from buildpack import app_files, django, output, procfile
+from buildpack import django, output, procfile
+from buildpack.app_files import AppFiles
+from buildpack.output import BuildError
 from buildpack.procfile import PROCFILE_NAME
 
 ENTRY_POINTS = ("app.py", "main.py", "server.py")
@@ -44,7 +46,6 @@ _FRAMEWORKS = {"Flask": ("flask", "WSGI"), "FastAPI": ("fastapi", "ASGI"),
 _PACKAGE_MODULES = ("__init__.py", "app.py", "main.py", "wsgi.py", "asgi.py", "api.py", "server.py")
 _NOT_APP_MODULES = re.compile(r"^(test_.*|.*_test|conftest|setup|manage|noxfile|fabfile)\.py$")
 MAX_MODULES = 200
-MAX_MODULE_BYTES = 256 * 1024
 
 
 @dataclass(frozen=True)
@@ -55,19 +56,19 @@ class Default:
     reason: str
 
 
-def _load(app_dir: Path) -> dict[str, str] | None:
+def _load(files: AppFiles, folder: Path) -> dict[str, str] | None:
     try:
-        return procfile.load_procfile(app_dir)
+        return procfile.load_procfile(files, folder)
     except procfile.ProcfileError as err:
         raise procfile.procfile_build_error(err) from None
 
 
-def warn_line_endings(app_dir: Path) -> None:
+def warn_line_endings(files: AppFiles | Path, folder: Path | None = None) -> None:
     """Warn about a BOM or CRLF: we read past them, but herokuish/Dokku do not."""
-    path = app_dir / "Procfile"
-    if not path.is_file():
+    files = AppFiles.of(files)
+    data = files.bytes((folder or files.root) / PROCFILE_NAME, "procfile")
+    if data is None:
         return
-    data = path.read_bytes()
     if data.startswith(b"\xef\xbb\xbf") or b"\r\n" in data:
         output.warning(
             "The Procfile has Windows line endings or a byte-order mark",
@@ -78,25 +79,25 @@ def warn_line_endings(app_dir: Path) -> None:
         )
 
 
-def read(build_dir: Path, base: str) -> dict[str, str] | None:
-    """The validated types of the Procfile that applies (root first); ``None`` without one."""
-    root = _load(build_dir)
+def read(files: AppFiles | Path, base: str) -> dict[str, str] | None:
+    """The validated types of the Procfile that applies (root first); ``None`` without one.
+
+    ``files`` reads BUILD_DIR (a path: a reader of that folder)."""
+    files = AppFiles.of(files)
+    root = _load(files, files.root)
     if not base:
         return root
-    in_app = _load(build_dir / base)
+    in_app = _load(files, files.root / base)
     return root if root is not None else in_app
 
 
 def _read_module(app_dir: Path, path: Path) -> str | None:
     """A module's text (bounded), or None for links out of the app, big or odd files."""
     try:
-        if not path.is_file() or not app_files.is_inside(app_dir, path):
-            return None
-        if path.stat().st_size > MAX_MODULE_BYTES:
-            return None
-        return path.read_text(encoding="utf-8", errors="replace")
-    except OSError:
+        data = AppFiles(app_dir).bytes(path, "module")
+    except BuildError:
         return None
+    return None if data is None else data.decode("utf-8", "replace")
 
 
 def _is_script(app_dir: Path, path: Path) -> bool:
@@ -184,8 +185,8 @@ def _serve(web: WebApp, prefix: Path) -> Default:
                          f"the default is `uvicorn {web.target} --host 0.0.0.0 --port $PORT`")
 
 
-def _django(app_dir: Path, manage_py: Path, prefix: Path) -> Default:
-    module = django.wsgi_module(manage_py)
+def _django(app_dir: Path, manage_py: Path, prefix: Path, files: AppFiles) -> Default:
+    module = django.wsgi_module(manage_py, files)
     if module is None:
         return Default(None, f"{manage_py.relative_to(app_dir)} is there, but no "
                              "<project>/wsgi.py next to the settings was found")
@@ -200,11 +201,12 @@ def _django(app_dir: Path, manage_py: Path, prefix: Path) -> Default:
                    f"Django app ({module.replace('.', '/')}.py) with gunicorn installed")
 
 
-def default_web(app_dir: Path, prefix: Path) -> Default:
+def default_web(app_dir: Path, prefix: Path, files: AppFiles | None = None) -> Default:
     """The ``web`` process an app without a Procfile gets, from its files and ``prefix``."""
+    files = files or AppFiles(app_dir)
     manage_py = django.find_manage_py(app_dir)
     if manage_py is not None:
-        return _django(app_dir, manage_py, prefix)
+        return _django(app_dir, manage_py, prefix, files)
     webs = find_web_apps(app_dir, prefix)
     if len(webs) > 1:
         return Default(None, " and ".join(w.describe() for w in webs[:3])
@@ -227,20 +229,22 @@ def default_web(app_dir: Path, prefix: Path) -> Default:
                          f"and none of {', '.join(ENTRY_POINTS)} is a script)")
 
 
-def release_types(build_dir: Path, base: str, prefix: Path) -> dict[str, str]:
-    """``default_process_types`` for bin/release."""
-    declared = read(build_dir, base)
+def release_types(files: AppFiles | Path, base: str, prefix: Path) -> dict[str, str]:
+    """``default_process_types`` for bin/release (``files`` reads BUILD_DIR)."""
+    files = AppFiles.of(files)
+    declared = read(files, base)
     if declared is not None:
         return declared
-    default = default_web(build_dir / base, prefix)
+    default = default_web(files.root / base, prefix, files)
     return {"web": default.command} if default.command else {}
 
 
-def log_discovery(build_dir: Path, base: str, prefix: Path) -> None:
+def log_discovery(files: AppFiles | Path, base: str, prefix: Path) -> None:
     """The "Discovering process types" step: what the platform will run, and defaults."""
+    files = AppFiles.of(files)
     output.step("Discovering process types")
-    root = _load(build_dir)
-    in_app = _load(build_dir / base) if base else None
+    root = _load(files, files.root)
+    in_app = _load(files, files.root / base) if base else None
     declared = root if root is not None else in_app
     if declared is not None:
         where = "" if root is not None or not base else f" ({base}/{PROCFILE_NAME})"
@@ -249,7 +253,7 @@ def log_discovery(build_dir: Path, base: str, prefix: Path) -> None:
             _warn_root_procfile(base, root, in_app is not None)
         return
     output.detail("Procfile declares types -> (none)")
-    default = default_web(build_dir / base, prefix)
+    default = default_web(files.root / base, prefix, files)
     if default.command:
         output.detail("Default types for buildpack-python -> web")
         output.detail(f"web: {default.command}")

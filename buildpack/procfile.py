@@ -20,6 +20,7 @@ import re
 import textwrap
 from pathlib import Path
 
+from buildpack.app_files import AppFiles
 from buildpack.output import BuildError
 
 PROCFILE_NAME = "Procfile"
@@ -249,40 +250,15 @@ def _line_at(data: bytes, offset: int) -> tuple[int, str]:
 
 # --- I/O ----------------------------------------------------------------------------
 
-def load_procfile(app_dir: Path) -> dict[str, str] | None:
-    """Parse ``app_dir/Procfile``; ``None`` when there is none.
+def load_procfile(files: AppFiles | Path, folder: Path | None = None) -> dict[str, str] | None:
+    """Parse the Procfile in ``folder`` (default: the app's folder); ``None`` when there is none.
 
     Raises ``ProcfileError`` for content problems (bad line, not UTF-8) and a plain
-    ``BuildError`` when the file cannot be read at all.
+    ``BuildError`` when the file cannot be read at all (a link out of the app, a folder,
+    a FIFO, too large).
     """
-    path = Path(app_dir) / PROCFILE_NAME
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        if path.is_symlink():
-            raise BuildError(
-                "The Procfile is a broken symbolic link",
-                f"`{PROCFILE_NAME}` is a symbolic link, but what it points to does not exist.\n"
-                "\n"
-                "Replace the link with a regular file named `Procfile` at the root of the "
-                "app, commit it and deploy again.",
-            ) from None
+    files = AppFiles.of(files)
+    data = files.bytes((folder or files.app_dir) / PROCFILE_NAME, "procfile")
+    if data is None:
         return None
-    except IsADirectoryError:
-        raise BuildError(
-            "The Procfile is a directory",
-            "The app contains a directory named `Procfile`, but a Procfile must be a text "
-            "file at the root of the app, with lines such as:\n"
-            "\n"
-            f"    {EXAMPLE_LINE}\n"
-            "\n"
-            "Rename or remove the directory, add a Procfile file, commit and deploy again.",
-        ) from None
-    except OSError as exc:
-        raise BuildError(
-            "The Procfile cannot be read",
-            f"Reading `{PROCFILE_NAME}` failed: {exc.strerror or exc}.\n"
-            "\n"
-            "Make sure the Procfile is a regular, readable text file, then deploy again.",
-        ) from None
     return parse_procfile(decode_procfile(data))

@@ -23,7 +23,7 @@ from __future__ import annotations
 import shlex
 from pathlib import Path
 
-from buildpack import output, settings
+from buildpack import app_files, output, settings
 
 PROFILE_NAME = "python.sh"
 PYTHON_HOME_RELATIVE = ".heroku/python"
@@ -66,7 +66,7 @@ def render_profile(app_base: str = "", gunicorn_access_log: bool = True) -> str:
 def write_profile(build_dir: Path, app_base: str = "") -> Path:
     """Write the script into the slug's root (``$HOME`` at run time), logging what it sets."""
     output.step(f"Writing the run-time environment (.profile.d/{PROFILE_NAME})")
-    gunicorn_config = (build_dir / app_base / GUNICORN_CONFIG).is_file()
+    gunicorn_config = app_files.AppFiles(build_dir).is_file(build_dir / app_base / GUNICORN_CONFIG)
     output.detail("WEB_CONCURRENCY from the container's memory and CPUs, FORWARDED_ALLOW_IPS=*"
                   + ("" if gunicorn_config else ",\ngunicorn's access log on stdout")
                   + " (each unless the app sets it)")
@@ -74,8 +74,5 @@ def write_profile(build_dir: Path, app_base: str = "") -> Path:
         output.detail(f"{GUNICORN_CONFIG} found: GUNICORN_CMD_ARGS is left to it")
     if app_base:
         output.detail(f"Processes start in {app_base}/ (APP_BASE)")
-    directory = build_dir / ".profile.d"
-    directory.mkdir(exist_ok=True)
-    path = directory / PROFILE_NAME
-    path.write_text(render_profile(app_base, not gunicorn_config), encoding="utf-8")
-    return path
+    return app_files.write_text(build_dir, f".profile.d/{PROFILE_NAME}",
+                                render_profile(app_base, not gunicorn_config))

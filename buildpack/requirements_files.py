@@ -1,81 +1,115 @@
 """The files a requirements.txt pulls in (``-r``/``-c`` includes), for cache keys.
 
 pip resolves an include relative to the file that names it. pip itself reports
-missing or circular includes when it installs; here they only need to be found.
+missing or circular includes when it installs; here they only need to be found. The
+walk is iterative and visits each file once (a 2,000-deep chain or 10,000 includes
+take milliseconds), and every file is read through ``AppFiles`` (inside the app, a
+regular file, bounded).
 """
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
+from typing import Iterable
+
+from buildpack.app_files import AppFiles, is_inside
+from buildpack.output import BuildError
 
 _INCLUDE_RE = re.compile(r"^\s*(?:-r|-c|--requirement|--constraint)(?:\s*=\s*|\s+|(?=\S))(\S+)")
 # A requirement that installs code from the app's own tree (its contents are not in
 # any lock or requirements file, so a cached environment cannot be trusted for it).
 _LOCAL_RE = re.compile(r"^\s*(?:-e\s+|--editable(?:\s*=\s*|\s+))?(?:\.|/|file:|[^\s#@]+\s*@\s*file:)")
+# A path with a folder in it (``libs/common``, ``-e libs/x``): pip installs such a
+# requirement from the folder when it exists.
+_LOCAL_PATH_RE = re.compile(r"^(?:-e\s+|--editable(?:\s*=\s*|\s+))?(?![A-Za-z][\w+.-]*://)[^\s;#@=<>!~]*/")
+_FIND_LINKS_RE = re.compile(r"^(?:-f|--find-links)(?:\s*=\s*|\s+|(?=\S))(\S+)")
+_ARCHIVE_RE = re.compile(r"^[^\s;#@]+\.(?:whl|zip|tar\.gz|tgz|tar\.bz2|tar\.xz)(?:\s|;|$)")
+_REMOTE_RE = re.compile(r"^https?://", re.I)
+_VCS_RE = re.compile(r"\b(?:git|hg|svn|bzr)\+\S+")
+_COMMIT_RE = re.compile(r"@[0-9a-f]{40}(?:[#&]|$)")
+MAX_FILES = 10_000
+MAX_LINE = 10_000
 
 
-def _lines(path: Path) -> list[str]:
-    text = path.read_text(encoding="utf-8", errors="replace")
+def lines(text: str) -> list[str]:
+    """The logical lines of a requirements file (continuations joined, comments cut)."""
     text = re.sub(r"\\\r?\n", " ", text)  # pip joins continuation lines
     return [line.split(" #", 1)[0] for line in text.splitlines()]
 
 
-def included_files(root: Path) -> list[Path]:
-    """``root`` and every file it includes, depth first, each once."""
-    seen: list[Path] = []
-
-    def visit(path: Path) -> None:
-        resolved = path.resolve()
-        if resolved in (p.resolve() for p in seen) or not path.is_file():
-            return
-        seen.append(path)
-        for line in _lines(path):
-            match = _INCLUDE_RE.match(line)
-            if match and "://" not in match.group(1):
-                visit(path.parent / match.group(1))
-
-    visit(root)
-    return seen
+def includes(text: str) -> list[str]:
+    """The local files a requirements text names with -r/-c (URLs left out)."""
+    found = []
+    for line in lines(text):
+        match = _INCLUDE_RE.match(line)
+        if match and not _REMOTE_RE.match(match.group(1)):
+            found.append(match.group(1))
+    return found
 
 
-def includes_outside(root: Path, app_dir: Path) -> list[Path]:
-    """Included files (links resolved) that lie outside ``app_dir``."""
-    from buildpack.app_files import is_inside
-
-    return [p for p in included_files(root) if not is_inside(app_dir, p)]
-
-
-MAX_LINE = 10_000
-
-
-def check_text(path: Path) -> None:
-    """Raise BuildError unless ``path`` is UTF-8 text with lines of sane length.
-
-    pip would otherwise crash with a traceback on undecodable bytes, or echo a
-    megabyte-long line into the build log.
-    """
-    from buildpack.output import BuildError
-
-    data = path.read_bytes()
-    for number, line in enumerate(data.splitlines(), start=1):
-        try:
-            line.decode("utf-8")
-        except UnicodeDecodeError as exc:
+def included_files(files: AppFiles, root: Path) -> list[Path]:
+    """``root`` and every file it includes, depth first, each once (missing ones left out:
+    pip reports them)."""
+    seen: set[str] = set()
+    found: list[Path] = []
+    stack = [root]
+    while stack:
+        path = stack.pop()
+        real = os.path.realpath(path)
+        if real in seen:
+            continue
+        seen.add(real)
+        text = files.text(path, "requirements")
+        if text is None:
+            continue
+        found.append(path)
+        if len(found) > MAX_FILES:
             raise BuildError(
-                f"{path.name} is not UTF-8 text (line {number})",
-                f"Line {number} of {path.name} has the byte {line[exc.start:exc.start + 1]!r}, which is\n"
-                "not valid UTF-8. Save the file as UTF-8 (most editors have an encoding\n"
-                "option) and push again.",
-            ) from None
+                f"{root.name} includes more than {MAX_FILES} files",
+                f"Through -r/-c lines, {root.name} pulls in more than {MAX_FILES} requirements\n"
+                "files. Merge them into fewer files.", error_id="requirements::too-many-includes")
+        for name in reversed(includes(text)):
+            include = path.parent / name
+            if not is_inside(files.root, include):
+                raise BuildError(
+                    f"{path.name} includes a file outside the app",
+                    f"{path.name} (through -r/-c lines) reads {name}, which is not part of\n"
+                    "the app. Keep every requirements file inside the app's directory and refer\n"
+                    "to it with a relative path.", error_id="requirements::include-outside")
+            stack.append(include)
+    return found
+
+
+def check_text(name: str, text: str) -> None:
+    """Raise BuildError unless every line of ``text`` is of sane length (pip would echo a
+    megabyte-long line into the build log). UTF-8 is checked when the file is read."""
+    for number, line in enumerate(text.splitlines(), start=1):
         if len(line) > MAX_LINE:
             raise BuildError(
-                f"{path.name} has an overlong line (line {number})",
-                f"Line {number} of {path.name} is {len(line)} characters long. A requirement line\n"
+                f"{name} has an overlong line (line {number})",
+                f"Line {number} of {name} is {len(line)} characters long. A requirement line\n"
                 f"is a package name with a version, markers and hashes: well under {MAX_LINE}\n"
                 "characters. Check that the file is really a requirements file.",
-            )
+                error_id="requirements::overlong-line")
 
 
-def installs_local_code(files: list[Path]) -> bool:
-    """True if any requirement installs a local path (``.``, ``-e .``, ``file:``)."""
-    return any(_LOCAL_RE.match(line) for path in files for line in _lines(path) if line.strip())
+def uncached_sources(texts: Iterable[str]) -> list[str]:
+    """The requirements whose contents no requirements file pins, so an installed
+    environment cannot be reused on the files' account: local paths (``.``, ``libs/x``,
+    ``-e``, ``file:``, a wheel or sdist file), ``--find-links`` folders, and VCS
+    requirements not pinned to a full commit id."""
+    found = []
+    for text in texts:
+        for line in lines(text):
+            stripped = line.strip()
+            if not stripped:
+                continue
+            if _LOCAL_RE.match(stripped) or _LOCAL_PATH_RE.match(stripped) \
+                    or _ARCHIVE_RE.match(stripped):
+                found.append(f"the local path requirement `{stripped}`")
+            elif (match := _FIND_LINKS_RE.match(stripped)) and not _REMOTE_RE.match(match.group(1)):
+                found.append(f"the --find-links folder `{match.group(1)}`")
+            elif (match := _VCS_RE.search(stripped)) and not _COMMIT_RE.search(match.group(0)):
+                found.append(f"`{stripped}`, which names a branch or tag, not a commit")
+    return found

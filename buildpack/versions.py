@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from buildpack.app_files import regular_file
+from buildpack.app_files import AppFiles
 from buildpack.manifest import RuntimeEntry
 from buildpack.output import BuildError
 
@@ -114,25 +114,14 @@ def parse_python_version_file(raw: bytes) -> VersionRequest:
     )
 
 
-def _read(app_dir: Path, name: str) -> bytes | None:
-    path = regular_file(app_dir, name,
-                        "Replace it with a file holding the Python version, or remove it.")
-    if path is None:
-        return None
-    data = path.read_bytes()
-    if len(data) > 64 * 1024:
-        raise BuildError(f"{name} is too large",
-                         f"{name} is {len(data)} bytes; it should hold one short version line.")
-    return data
-
-
-def read_requests(app_dir: Path) -> list[VersionRequest]:
+def read_requests(files: AppFiles | Path) -> list[VersionRequest]:
     """The requests the app's version files make, runtime.txt first."""
+    files = AppFiles.of(files)
     requests = []
-    raw = _read(app_dir, RUNTIME_TXT)
+    raw = files.bytes(files.app_dir / RUNTIME_TXT, "version")
     if raw is not None:
         requests.append(parse_runtime_txt(raw))
-    raw = _read(app_dir, PYTHON_VERSION_FILE)
+    raw = files.bytes(files.app_dir / PYTHON_VERSION_FILE, "version")
     if raw is not None:
         requests.append(parse_python_version_file(raw))
     return requests

@@ -26,6 +26,7 @@ from buildpack import output
 from buildpack.installers import (manager_files, pip, pipenv, poetry, python_check,
                                   slug_cleanup, toml_reader, uv)
 from buildpack.installers.context import Choice, InstallContext
+from buildpack.app_files import AppFiles
 from buildpack.output import BuildError
 from buildpack.redact import url_secrets
 
@@ -34,8 +35,8 @@ __all__ = ["Choice", "InstallContext", "check_python", "choose", "install"]
 _INSTALLERS = {"pipenv": pipenv.install, "poetry": poetry.install, "uv": uv.install}
 
 
-def choose(app_dir: Path) -> Choice:
-    return manager_files.find(app_dir)
+def choose(files: AppFiles | Path) -> Choice:
+    return manager_files.find(files)
 
 
 def check_python(choice: Choice, python_version: str) -> None:

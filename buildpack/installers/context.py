@@ -4,6 +4,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from buildpack.app_files import AppFiles
+
 
 @dataclass(frozen=True)
 class Choice:
@@ -22,6 +24,9 @@ class Choice:
     files: tuple[Path, ...] = field(default_factory=tuple)
     installs_app: bool = False
     installs_local_code: bool = False
+    # Why an installed environment cannot be reused (local paths, --find-links folders,
+    # VCS branches), for the log; empty when it can.
+    uncached: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -35,3 +40,4 @@ class InstallContext:
     cache_dir: Path
     secrets: list[str]
     pip_version: str
+    files: AppFiles  # reads the app's files (see app_files)

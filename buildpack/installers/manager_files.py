@@ -30,8 +30,8 @@ from pathlib import Path
 
 from buildpack.installers.context import Choice
 from buildpack.output import BuildError
-from buildpack.app_files import regular_file
-from buildpack.requirements_files import included_files, installs_local_code
+from buildpack.app_files import AppFiles
+from buildpack.requirements_files import included_files, uncached_sources
 
 LOCKFILES = {
     "requirements.txt": "pip",
@@ -53,9 +53,8 @@ _SETUP_CFG_RE = re.compile(r"^\s*\[(?:metadata|options)\]", re.M)
 
 
 
-def pyproject_tables(path: Path) -> set[str]:
-    """The table names a TOML file declares (``project``, ``tool.poetry``, ...), with parents."""
-    text = path.read_text(encoding="utf-8", errors="replace")
+def pyproject_tables(text: str) -> set[str]:
+    """The table names a TOML text declares (``project``, ``tool.poetry``, ...), with parents."""
     tables: set[str] = set()
     for match in _TABLE_RE.finditer(text):
         parts = [p.strip("\"'") for p in match.group(1).split(".")]
@@ -94,63 +93,81 @@ def _missing_lock(manifest: str, manager: str, lockfile: str) -> BuildError:
     )
 
 
-def _pipfile_lock_has_local_code(lock: Path) -> bool:
+def _pipfile_lock_has_local_code(text: str) -> bool:
     try:
-        packages = json.loads(lock.read_text(encoding="utf-8")).get("default", {})
-    except (ValueError, UnicodeDecodeError, AttributeError):
+        packages = json.loads(text).get("default", {})
+    except (ValueError, AttributeError, RecursionError):
         return False  # reported with its own message when the lock is read
     return isinstance(packages, dict) and any(
         isinstance(spec, dict) and ("path" in spec or "file" in spec) and not spec.get("editable")
         for spec in packages.values())
 
 
-def _copies_local_code(manager: str, lockfile: Path) -> bool:
-    """Whether installing from ``lockfile`` copies code from local folders (a conservative
-    reading: a ``develop``/editable path entry of Poetry also counts)."""
+def _uncached_sources(files: AppFiles, manager: str, lockfile: Path) -> list[str]:
+    """What installing from ``lockfile`` takes from outside the lock: code copied from
+    local folders (a conservative reading: a ``develop``/editable path entry of Poetry also
+    counts), for pip also ``--find-links`` folders and VCS branches (``uncached_sources``)."""
     if manager == "pip":
-        return installs_local_code(included_files(lockfile))
+        return uncached_sources(files.text(path, "requirements") or ""
+                                for path in included_files(files, lockfile))
+    text = (files.bytes(lockfile, "lock") or b"").decode("utf-8", "replace")
     if manager == "pipenv":
-        return _pipfile_lock_has_local_code(lockfile)
-    text = lockfile.read_text(encoding="utf-8", errors="replace")
-    return bool(_LOCAL_IN_LOCK[manager].search(text))
+        local = _pipfile_lock_has_local_code(text)
+    else:
+        local = bool(_LOCAL_IN_LOCK[manager].search(text))
+    return [f"a local path entry of {lockfile.name}"] if local else []
 
 
-def find(app_dir: Path) -> Choice:
+def _present(files: AppFiles, name: str, kind: str) -> Path | None:
+    """``app_dir/name`` if it is there (read now, so that a link out of the app, a folder or
+    a special file fails here)."""
+    path = files.app_dir / name
+    return path if files.bytes(path, kind) is not None else None
+
+
+def find(files: AppFiles | Path) -> Choice:
     """The app's package manager and its files (manager ``none`` when nothing declares any)."""
-    present = {name: path for name in LOCKFILES if (path := regular_file(app_dir, name))}
+    files = AppFiles.of(files)
+    present = {name: path for name in LOCKFILES
+               if (path := _present(files, name, "requirements" if name == "requirements.txt"
+                                    else "lock"))}
     if len(present) > 1:
         raise _several(list(present))
-    pipfile = regular_file(app_dir, "Pipfile")
-    pyproject = regular_file(app_dir, "pyproject.toml")
+    pipfile = _present(files, "Pipfile", "manifest")
+    pyproject = _present(files, "pyproject.toml", "manifest")
     if present:
         (name, lockfile), = present.items()
         manager = LOCKFILES[name]
-        local = _copies_local_code(manager, lockfile)
+        uncached = _uncached_sources(files, manager, lockfile)
+        local = bool(uncached)
         if manager == "pip":
-            return Choice("pip", (lockfile,), installs_local_code=local)
+            return Choice("pip", (lockfile,), installs_local_code=local, uncached=tuple(uncached))
         manifest = pipfile if manager == "pipenv" else pyproject
         if manifest is None:
             raise _missing_manifest(name, manager)
-        return Choice(manager, (manifest, lockfile), installs_local_code=local)
+        return Choice(manager, (manifest, lockfile), installs_local_code=local,
+                      uncached=tuple(uncached))
     if pipfile is not None:
         raise _missing_lock("Pipfile", "pipenv", "Pipfile.lock")
-    tables = pyproject_tables(pyproject) if pyproject is not None else set()
+    tables = (pyproject_tables(files.text(pyproject, "manifest") or "")
+              if pyproject is not None else set())
     if "tool.poetry" in tables:
         raise _missing_lock("pyproject.toml", "poetry", "poetry.lock")
-    found = tuple(path for name in PROJECT_FILES if (path := regular_file(app_dir, name)))
-    files = tuple(path for path in found if _declares_project(path, tables))
-    if found and not files:
+    found = tuple(path for name in PROJECT_FILES if (path := _present(files, name, "manifest")))
+    declaring = tuple(path for path in found if _declares_project(files, path, tables))
+    if found and not declaring:
         raise _declares_nothing(found)
-    if not files:
+    if not declaring:
         return Choice("none")
-    return Choice("pip", files, installs_app=True, installs_local_code=True)
+    return Choice("pip", declaring, installs_app=True, installs_local_code=True,
+                  uncached=("the app's own code (`pip install .`)",))
 
 
-def _declares_project(path: Path, pyproject_tables: set[str]) -> bool:
+def _declares_project(files: AppFiles, path: Path, pyproject_tables: set[str]) -> bool:
     """Whether a project file declares a package (or, for pyproject.toml, how to build one)."""
     if path.name == "pyproject.toml":
         return bool(pyproject_tables & {"project", "build-system"})
-    text = path.read_text(encoding="utf-8", errors="replace")
+    text = (files.bytes(path, "manifest") or b"").decode("utf-8", "replace")
     pattern = _SETUP_CALL_RE if path.name == "setup.py" else _SETUP_CFG_RE
     return bool(pattern.search(text))
 

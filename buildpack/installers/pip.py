@@ -62,12 +62,12 @@ def install_pip(python: Path, prefix: Path, env: dict[str, str], cwd: Path,
     return version
 
 
-def _offline_sources(requirements: Path, env: dict[str, str]) -> list[str] | None:
+def _offline_sources(ctx: InstallContext, requirements: Path) -> list[str] | None:
     """The --find-links locations when the requirements (or PIP_NO_INDEX) turn the index off."""
-    no_index = env.get("PIP_NO_INDEX", "").lower() in ("1", "true", "yes", "on")
+    no_index = ctx.env.get("PIP_NO_INDEX", "").lower() in ("1", "true", "yes", "on")
     links: list[str] = []
-    for path in included_files(requirements):
-        for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+    for path in included_files(ctx.files, requirements):
+        for line in (ctx.files.text(path, "requirements") or "").splitlines():
             match = _OPTION_RE.match(line)
             if match and match.group(1) == "--no-index":
                 no_index = True
@@ -83,7 +83,7 @@ _PIP_HINT = ("Check that every requirement exists on the package index with a ve
 def install_requirements(ctx: InstallContext, requirements: Path, secrets: list[str]) -> None:
     output.step(f"Installing dependencies using pip ({ctx.pip_version})")
     shown = requirements.relative_to(ctx.app_dir)
-    offline = _offline_sources(requirements, ctx.env)
+    offline = _offline_sources(ctx, requirements)
     if offline is not None:
         output.detail(f"{shown} turns the package index off (--no-index): installing only from "
                       f"{', '.join(offline) or 'the --find-links locations'}.")

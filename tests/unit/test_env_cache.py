@@ -7,7 +7,8 @@ from dataclasses import replace
 import pytest
 
 from buildpack import env_cache
-from buildpack.requirements_files import included_files, installs_local_code
+from buildpack.app_files import AppFiles
+from buildpack.requirements_files import included_files, uncached_sources
 
 KEY = env_cache.CacheKey(1, "3.13.0", "a" * 64, "debian-12", "x86_64", "pip", "26.3",
                          ("requirements.txt",), "b" * 64, "c" * 64)
@@ -94,7 +95,7 @@ def test_included_files_follow_includes_and_cycles(tmp_path):
     (tmp_path / "reqs/base.txt").write_text("--requirement=common.txt\n")
     (tmp_path / "reqs/common.txt").write_text("-r ../requirements.txt  # cycle\nrequests\n")
     (tmp_path / "constraints.txt").write_text("requests<3\n")
-    names = [str(p.relative_to(tmp_path)) for p in included_files(tmp_path / "requirements.txt")]
+    names = [str(p.relative_to(tmp_path)) for p in included_files(AppFiles(tmp_path), tmp_path / "requirements.txt")]
     assert names == ["requirements.txt", "reqs/base.txt", "reqs/common.txt", "constraints.txt"]
 
 
@@ -102,7 +103,15 @@ def test_included_files_follow_includes_and_cycles(tmp_path):
     ("flask==3.1", False), ("-e .", True), (".", True), ("./libs/mylib", True),
     ("mylib @ file:///src/mylib", True), ("/abs/path/pkg.whl", True),
     ("requests @ https://example.test/requests.whl", False), ("--hash=sha256:00", False),
+    # Not pinned by any file either (issue 15, class 4): a folder without ./, a local
+    # --find-links folder, a VCS branch; a wheel file; pinned commits and index URLs are.
+    ("libs/common", True), ("-e libs/common", True), ("libs/common[extra]>=1", True),
+    ("-f wheels", True), ("--find-links=file:///srv/wheels", True), ("dist/x-1-py3-none-any.whl", True),
+    ("x-1-py3-none-any.whl", True), ("git+https://example.test/r.git@main#egg=r", True),
+    ("r @ git+https://example.test/r.git@v1.2", True),
+    ("r @ git+https://example.test/r.git@" + "ab" * 20, False),
+    ("--find-links https://example.test/wheels", False), ("-r more.txt", False),
+    ("--index-url https://u:p@example.test/simple", False), ("x>=1; python_version<'3.14'", False),
 ])
-def test_installs_local_code(tmp_path, line, local):
-    (tmp_path / "requirements.txt").write_text(line + "\n")
-    assert installs_local_code([tmp_path / "requirements.txt"]) is local
+def test_uncached_sources(line, local):
+    assert bool(uncached_sources([line + "\n"])) is local

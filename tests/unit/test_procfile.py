@@ -331,7 +331,7 @@ def test_load_directory(tmp_path: Path) -> None:
     with pytest.raises(BuildError) as info:
         load_procfile(tmp_path)
     assert not isinstance(info.value, ProcfileError)
-    assert "directory" in info.value.summary
+    assert info.value.error_id == "app-file::not-regular" and "directory" in info.value.body
 
 
 def test_load_symlink(tmp_path: Path) -> None:
@@ -344,7 +344,7 @@ def test_load_broken_symlink(tmp_path: Path) -> None:
     (tmp_path / "Procfile").symlink_to("missing")
     with pytest.raises(BuildError) as info:
         load_procfile(tmp_path)
-    assert "broken symbolic link" in info.value.summary
+    assert info.value.error_id == "app-file::not-regular" and "does not exist" in info.value.body
 
 
 # --- properties -----------------------------------------------------------------------

@@ -146,7 +146,7 @@ def test_release_procfile_directory(tmp_path: Path) -> None:
     result = run_release(str(tmp_path))
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
-    assert "Error: The Procfile is a directory." in result.stderr
+    assert "(error id: app-file::not-regular)" in result.stderr
 
 
 @pytest.mark.parametrize("args", [[], ["/nonexistent/build/dir"]])
