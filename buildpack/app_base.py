@@ -64,7 +64,8 @@ def choose(build_dir: Path, value: str | None) -> str:
         raise BuildError(f"Invalid {CONFIG_VAR} config var",
                          f"{CONFIG_VAR} is {value!r}: {err}.\n\n"
                          f"Set it to the app's folder inside the repository, such as `api` or\n"
-                         f"`services/api`, or unset it for an app at the root.") from None
+                         f"`services/api`, or unset it for an app at the root.",
+                         error_id="app-base::invalid") from None
     if not base:
         if not is_python_app(build_dir) and python_subfolders(build_dir):
             raise BuildError(
@@ -72,7 +73,8 @@ def choose(build_dir: Path, value: str | None) -> str:
                 "The root has none of the files that mark a Python app, but a subfolder\n"
                 f"does. {_folders_hint(build_dir)}\n\n"
                 "If the app is at the root and has no dependencies, add an empty\n"
-                "requirements.txt at the root instead.")
+                "requirements.txt at the root instead.",
+                error_id="app-base::app-in-subfolder")
         return ""
     path = build_dir / base
     if not path.exists() and not path.is_symlink():
@@ -83,14 +85,17 @@ def choose(build_dir: Path, value: str | None) -> str:
             return ""
         raise BuildError(f"The {CONFIG_VAR} folder {base}/ does not exist",
                          f"{CONFIG_VAR} is {base!r}, but the repository has no such folder.\n"
-                         f"{_folders_hint(build_dir)}")
+                         f"{_folders_hint(build_dir)}",
+                         error_id="app-base::missing-folder")
     if not app_files.is_inside(build_dir, path):
         raise BuildError(f"The {CONFIG_VAR} folder {base}/ is a link outside the repository",
                          f"{base} resolves to a place outside the app. Point {CONFIG_VAR} at a\n"
-                         "real folder inside the repository.")
+                         "real folder inside the repository.",
+                         error_id="app-base::link-outside-repo")
     if not path.is_dir():
         raise BuildError(f"{CONFIG_VAR} names a file, not a folder",
-                         f"{base} is not a folder. Set {CONFIG_VAR} to the folder that holds the app.")
+                         f"{base} is not a folder. Set {CONFIG_VAR} to the folder that holds the app.",
+                         error_id="app-base::not-a-folder")
     output.step(f"Building the app in {base}/ ({CONFIG_VAR})")
     return base
 

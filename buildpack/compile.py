@@ -55,10 +55,12 @@ class Plan:
 def _parse_args(argv: list[str]) -> tuple[Path, Path, Path | None]:
     if len(argv) < 2:
         raise BuildError("Usage: bin/compile BUILD_DIR CACHE_DIR [ENV_DIR]",
-                         "The platform passes the app's build dir and a cache dir.")
+                         "The platform passes the app's build dir and a cache dir.",
+                         error_id="usage::compile-arguments")
     build_dir = Path(argv[0]).resolve()
     if not build_dir.is_dir():
-        raise BuildError(f"BUILD_DIR {argv[0]} is not a directory")
+        raise BuildError(f"BUILD_DIR {argv[0]} is not a directory",
+                         error_id="usage::build-dir-missing")
     env_dir = Path(argv[2]) if len(argv) > 2 and argv[2] else None
     return build_dir, Path(argv[1]).resolve(), env_dir
 
@@ -74,6 +76,7 @@ def _matching_entries(entries: list[RuntimeEntry], store: StoreLocation) -> list
             f"This build runs on stack {stack!r}, architecture {arch!r}.\n\n"
             "Add runtimes built on this stack to the store (bin/build-runtime-store), or\n"
             "point PYTHON_RUNTIME_STORE at a store that has them.",
+            error_id="runtime-store::no-python-for-stack",
         )
     return matching
 

@@ -100,4 +100,5 @@ def collectstatic(app_dir: Path, build_dir: Path, python: Path, env: dict[str, s
         "  - A setting reads a config var that is not set at build time (for example\n"
         "    SECRET_KEY or DATABASE_URL): set the config var, or give the setting a\n"
         "    default that works without it.\n\n"
-        f"To build without collecting static files, set the config var {DISABLE_VAR}=1.")
+        f"To build without collecting static files, set the config var {DISABLE_VAR}=1.",
+        error_id="django::collectstatic-failed")

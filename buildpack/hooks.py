@@ -64,7 +64,8 @@ def run_hook(name: str, app_dir: Path, build_dir: Path, env: dict[str, str],
     shown = path.relative_to(build_dir)
     if not app_files.is_inside(build_dir, path):
         raise BuildError(f"The {name} hook is a link outside the app",
-                         f"{shown} points outside the app's directory. Commit the script itself.")
+                         f"{shown} points outside the app's directory. Commit the script itself.",
+                         error_id="hooks::link-outside-app")
     output.step(f"Running the {name} hook ({shown})")
     try:
         code, _ = run_streamed(_command(path), env, app_dir, secrets)
@@ -73,10 +74,12 @@ def run_hook(name: str, app_dir: Path, build_dir: Path, env: dict[str, str],
             f"The {name} hook could not be started",
             f"Starting {shown} failed: {exc.strerror or exc}.\n\n"
             "Check its first line: `#!/usr/bin/env bash` (or another interpreter that\n"
-            "exists on the build server), saved with Unix (LF) line endings.") from None
+            "exists on the build server), saved with Unix (LF) line endings.",
+            error_id="hooks::cannot-start") from None
     if code != 0:
         raise BuildError(
             f"The {name} hook failed",
             f"{shown} exited with status {code}; its output is above.\n\n"
             f"Fix the script (it runs in the app's folder, with the app's config vars),\n"
-            f"or remove {shown}, and push again.")
+            f"or remove {shown}, and push again.",
+            error_id="hooks::failed")

@@ -48,10 +48,11 @@ def free_port(preferred: int | None) -> int:
             except OSError:
                 if candidate == preferred:
                     raise BuildError(f"Port {preferred} is already in use",
-                                     "Pick another one with --port N.") from None
+                                     "Pick another one with --port N.",
+                                     error_id="local-deploy::port-in-use") from None
                 continue
             return sock.getsockname()[1]
-    raise BuildError("No free TCP port found")
+    raise BuildError("No free TCP port found", error_id="local-deploy::no-free-port")
 
 
 def ensure_store() -> str:
@@ -65,7 +66,8 @@ def ensure_store() -> str:
         code = store_builder.main([str(store)])
         if code != 0:
             raise BuildError("Could not build the local runtime store",
-                             "See the messages above; or set PYTHON_RUNTIME_STORE.")
+                             "See the messages above; or set PYTHON_RUNTIME_STORE.",
+                             error_id="local-deploy::store-build-failed")
     return str(store)
 
 
@@ -92,14 +94,17 @@ def build(app_dir: Path, work: Path, env_dir: Path | None) -> tuple[Path, dict[s
     detected = _run([str(BIN / "detect"), str(build_dir)], env, capture=True)
     if detected.returncode != 0:
         raise BuildError("No Python app detected",
-                         f"{app_dir} has none of the files that mark a Python app.")
+                         f"{app_dir} has none of the files that mark a Python app.",
+                         error_id="local-deploy::no-python-app")
     output.step(f"{detected.stdout.strip()} app detected")
     if _run([str(BIN / "compile"), str(build_dir), str(cache_dir),
              str(env_dir or empty_env)], env).returncode != 0:
-        raise BuildError("The build failed", "The compile step's messages above say why.")
+        raise BuildError("The build failed", "The compile step's messages above say why.",
+                         error_id="local-deploy::build-failed")
     release = _run([str(BIN / "release"), str(build_dir)], env, capture=True)
     if release.returncode != 0:
-        raise BuildError("bin/release failed", "Its messages above say why.")
+        raise BuildError("bin/release failed", "Its messages above say why.",
+                         error_id="local-deploy::release-failed")
     (build_dir / ".release").write_text(release.stdout, encoding="utf-8")
     output.step("Compressing...")
     size = pack_slug(build_dir, work / "slug.tgz")
@@ -149,7 +154,8 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     app_dir = args.app_dir.resolve()
     if not app_dir.is_dir():
-        raise BuildError(f"{args.app_dir} is not a directory", "Pass the app's folder.")
+        raise BuildError(f"{args.app_dir} is not a directory", "Pass the app's folder.",
+                         error_id="local-deploy::not-a-directory")
     work = Path(tempfile.mkdtemp(prefix="local-deploy-"))
     try:
         slug, types = build(app_dir, work, args.env_dir)
@@ -162,7 +168,8 @@ def main(argv: list[str]) -> int:
             raise BuildError(
                 f"The app has no '{args.process}' process type",
                 f"Process types declared: {', '.join(types) or '(none)'}.\n"
-                "Add it to the Procfile, or pick one with --process.")
+                "Add it to the Procfile, or pick one with --process.",
+                error_id="local-deploy::no-such-process")
         port = free_port(args.port)
         return start(slug, work / "app", types[args.process], args.process, port,
                      read_env_dir(args.env_dir))

@@ -37,7 +37,8 @@ def select(entries: list[RuntimeEntry], wanted: list[str], stack: str, arch: str
         if not matches:
             have = ", ".join(e.version for e in here) or "none"
             raise BuildError(f"The store has no Python {spec} for {stack}/{arch}",
-                             f"It has: {have}. Pick one of those with --python.")
+                             f"It has: {have}. Pick one of those with --python.",
+                             error_id="offline-bundle::no-such-python")
         chosen.append(max(matches, key=lambda e: e.version_tuple))
     return sorted(set(chosen), key=lambda e: e.version_tuple)
 
@@ -51,7 +52,8 @@ def _download_pip(dest: Path, store_dir: Path, entry: RuntimeEntry) -> Path:
         python = Path(tmp) / "bin" / "python3"
         wheel = tools.find_bundled_pip(python)
         if wheel is None:
-            raise BuildError("The runtime has no bundled pip to download pip with")
+            raise BuildError("The runtime has no bundled pip to download pip with",
+                             error_id="offline-bundle::no-bundled-pip")
         proc = subprocess.run(
             [str(python), "-E", "-s", f"{wheel}/pip", "download", "--no-deps", "--require-hashes",
              "--only-binary=:all:", "-d", str(dest), "-r", str(settings.PIP_REQUIREMENTS)],
@@ -59,7 +61,8 @@ def _download_pip(dest: Path, store_dir: Path, entry: RuntimeEntry) -> Path:
             capture_output=True, text=True, check=False)
         if proc.returncode != 0:
             raise BuildError("Could not download the pinned pip wheel",
-                             (proc.stdout + proc.stderr)[-2000:])
+                             (proc.stdout + proc.stderr)[-2000:],
+                             error_id="offline-bundle::pip-download-failed")
     return next(dest.glob("pip-*.whl"))
 
 
@@ -79,7 +82,8 @@ def build_bundle(out: Path, store_dir: Path, entries: list[RuntimeEntry]) -> Non
             archive = store_dir / entry.file
             if file_sha256(archive) != entry.sha256:
                 raise BuildError(f"{archive} does not match its manifest's sha256",
-                                 "Rebuild the store with bin/build-runtime-store.")
+                                 "Rebuild the store with bin/build-runtime-store.",
+                                 error_id="offline-bundle::archive-hash-mismatch")
             shutil.copy2(archive, runtimes / entry.file)
             output.detail(f"Added {entry.file} ({entry.size / 1024 / 1024:.1f} MB)")
         (runtimes / MANIFEST_NAME).write_text(render_manifest(entries), encoding="utf-8")
@@ -103,15 +107,18 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     manifest = args.store / MANIFEST_NAME
     if not manifest.is_file():
-        raise BuildError(f"{args.store} is not a runtime store", f"{manifest} does not exist.")
+        raise BuildError(f"{args.store} is not a runtime store", f"{manifest} does not exist.",
+                         error_id="offline-bundle::not-a-store")
     try:
         entries = parse_manifest(manifest.read_text(encoding="utf-8"))
     except ValueError as exc:
-        raise BuildError(f"{manifest} is invalid", str(exc)) from None
+        raise BuildError(f"{manifest} is invalid", str(exc),
+                         error_id="offline-bundle::invalid-manifest") from None
     chosen = select(entries, args.python, platform_info.current_stack(), platform_info.current_arch())
     if not chosen:
         raise BuildError("No runtimes for this stack in the store",
-                         "Build some with bin/build-runtime-store first.")
+                         "Build some with bin/build-runtime-store first.",
+                         error_id="offline-bundle::no-runtimes")
     output.step(f"Building the offline bundle {args.out}")
     build_bundle(args.out.resolve(), args.store.resolve(), chosen)
     size = args.out.stat().st_size / 1024 / 1024

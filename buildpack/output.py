@@ -8,8 +8,9 @@
 """
 from __future__ import annotations
 
+import errno
 import sys
-from typing import IO, Iterable
+from typing import IO, Callable, Iterable
 
 STEP_PREFIX = "-----> "
 DETAIL_PREFIX = "       "
@@ -24,7 +25,7 @@ class BuildError(Exception):
     stable id (``area::what``, listed in docs/errors.md) that tests and platforms match.
     """
 
-    def __init__(self, summary: str, body: str = "", *, error_id: str = "") -> None:
+    def __init__(self, summary: str, body: str = "", *, error_id: str) -> None:
         super().__init__(summary)
         self.summary = summary.rstrip(".")
         self.body = body.strip("\n")
@@ -61,9 +62,7 @@ def warning(summary: str, body: str = "", stream: IO[str] | None = None) -> None
 
 def error(err: BuildError, stream: IO[str] | None = None) -> None:
     out = stream or sys.stderr
-    body = err.body
-    if err.error_id:
-        body = f"{body}\n\n(error id: {err.error_id})" if body else f"(error id: {err.error_id})"
+    body = f"{err.body}\n\n(error id: {err.error_id})" if err.body else f"(error id: {err.error_id})"
     _write(out, "\n" + notice_block("Error", err.summary, body) + "\n")
 
 
@@ -74,7 +73,42 @@ def indent_lines(lines: Iterable[str], stream: IO[str] | None = None) -> None:
         _write(out, (DETAIL_PREFIX + line.rstrip("\r\n")).rstrip() + "\n")
 
 
-def run_main(main, argv: list[str]) -> int:
+# The system errors a build server can run into, by errno: (id, what it means, the fix).
+_SYSTEM_ERRORS = {
+    errno.ENOSPC: ("system::disk-full", "The build server's disk is full",
+                   "Free some space (a smaller slug, or clear the build cache) and push again."),
+    errno.EDQUOT: ("system::disk-full", "The build server's disk quota is used up",
+                   "Free some space (a smaller slug, or clear the build cache) and push again."),
+    errno.EACCES: ("system::permission-denied", "The build was denied access to a file",
+                   "Check the ownership and permissions of the build and cache directories."),
+    errno.EPERM: ("system::permission-denied", "The build was not permitted an operation",
+                  "Check the ownership and permissions of the build and cache directories."),
+    errno.EROFS: ("system::read-only", "The build tried to write to a read-only file system",
+                  "The build and cache directories must be writable."),
+    errno.ENOENT: ("system::missing-file", "A file the build needs does not exist",
+                   "Check that the build, cache and env directories exist and push again."),
+    errno.EMFILE: ("system::too-many-open-files", "The build ran out of file descriptors",
+                   "Raise the open-files limit (ulimit -n) on the build server."),
+    errno.ENOMEM: ("system::out-of-memory", "The build server ran out of memory",
+                   "Give the build more memory, or build fewer things at once."),
+}
+
+
+def system_error(exc: OSError) -> BuildError:
+    """The error block for an ``OSError`` that nothing else explained, naming its cause."""
+    where = f" ({exc.filename})" if exc.filename else ""
+    reason = exc.strerror or str(exc)
+    known = _SYSTEM_ERRORS.get(exc.errno or 0)
+    if known is not None:
+        error_id, summary, fix = known
+        return BuildError(summary, f"{reason}{where}.\n\n{fix}", error_id=error_id)
+    return BuildError(
+        "The build stopped on a system error",
+        f"{reason}{where}.\n\nThis is a problem on the build server, not in the app; fix it\n"
+        "and push again.", error_id="system::os-error")
+
+
+def run_main(main: Callable[[list[str]], int | None], argv: list[str]) -> int:
     """Run an entry point, turning BuildError (and Ctrl-C) into a clean exit."""
     try:
         return main(argv) or 0
@@ -82,11 +116,7 @@ def run_main(main, argv: list[str]) -> int:
         error(err)
         return 1
     except OSError as exc:
-        error(BuildError(
-            "The build stopped on a system error",
-            f"{exc}\n\nThis is usually a full disk, a missing file or a permission problem\n"
-            "on the build server. Fix that and push again.",
-        ))
+        error(system_error(exc))
         return 1
     except KeyboardInterrupt:
         _write(sys.stderr, "\n" + notice_block("Error", "Interrupted") + "\n")

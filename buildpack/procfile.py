@@ -48,12 +48,13 @@ class ProcfileError(BuildError, ValueError):
     never caught still reaches the user as an error block rather than a traceback.
     """
 
-    def __init__(self, line_number: int, line: str, problem: str, fix: str) -> None:
+    def __init__(self, error_id: str, line_number: int, line: str, problem: str, fix: str) -> None:
         self.line_number = line_number
         self.line = line
         self.problem = problem
         self.fix = fix
-        super().__init__(f"Invalid Procfile (line {line_number})", _error_body(self))
+        super().__init__(f"Invalid Procfile (line {line_number})", _error_body(self),
+                         error_id=error_id)
 
     def __str__(self) -> str:
         return f'Procfile line {self.line_number}: {self.problem} (line: "{show_line(self.line)}")'
@@ -87,7 +88,7 @@ def _error_body(err: ProcfileError) -> str:
 
 def procfile_build_error(err: ProcfileError) -> BuildError:
     """The error block shown for ``err`` (the same text wherever the Procfile is read)."""
-    return BuildError(err.summary, err.body)
+    return BuildError(err.summary, err.body, error_id=err.error_id)
 
 
 # --- parsing (pure) -----------------------------------------------------------------
@@ -123,7 +124,7 @@ def _check_name(number: int, line: str, head: str) -> str:
         return name
     if _NAME_RE.fullmatch(name):
         raise ProcfileError(
-            number, line,
+            "procfile::space-before-colon", number, line,
             f"There is a space between the process type `{name}` and the colon. The "
             "platforms' Procfile readers do not accept that: some skip the line, some "
             "reject the whole file, and the process would not start.",
@@ -131,19 +132,19 @@ def _check_name(number: int, line: str, head: str) -> str:
         )
     if not name:
         raise ProcfileError(
-            number, line,
+            "procfile::missing-type", number, line,
             "There is no process type before the colon.",
             "Put a process type name such as `web` or `worker` before the colon.",
         )
     if any(ch.isspace() for ch in name):
         raise ProcfileError(
-            number, line,
+            "procfile::invalid-type", number, line,
             f"The text before the first colon, `{show_line(name, 40)}`, is not a process "
             "type: a process type is a single word of letters, digits, `_` and `-`.",
             _as_command_hint(line),
         )
     raise ProcfileError(
-        number, line,
+        "procfile::invalid-type", number, line,
         f"The process type `{show_line(name, 40)}` contains characters other than "
         "letters (A-Z, a-z), digits, `_` and `-`.",
         "Rename the process type using only those characters, for example `web`, "
@@ -161,7 +162,7 @@ def parse_procfile(text: str) -> dict[str, str]:
             continue
         if stripped.startswith(_CONFLICT_MARKERS):
             raise ProcfileError(
-                number, line,
+                "procfile::conflict-marker", number, line,
                 "This is a merge-conflict marker left by git: the Procfile still "
                 "contains both sides of an unresolved merge conflict.",
                 "Resolve the merge conflict: keep the lines you want, delete the "
@@ -170,7 +171,7 @@ def parse_procfile(text: str) -> dict[str, str]:
             )
         if "\x00" in line:
             raise ProcfileError(
-                number, line,
+                "procfile::nul-character", number, line,
                 "The line contains a NUL character (shown as `\\x00`), which no command "
                 "can contain.",
                 "Remove it. If the whole file looks garbled, save it again as UTF-8 text.",
@@ -178,7 +179,7 @@ def parse_procfile(text: str) -> dict[str, str]:
         head, colon, tail = line.partition(":")
         if not colon:
             raise ProcfileError(
-                number, line,
+                "procfile::missing-colon", number, line,
                 "The line has no colon, so it does not say which process type it declares.",
                 _as_command_hint(line),
             )
@@ -186,14 +187,14 @@ def parse_procfile(text: str) -> dict[str, str]:
         command = tail.strip()
         if not command:
             raise ProcfileError(
-                number, line,
+                "procfile::missing-command", number, line,
                 f"The process type `{name}` has no command after the colon.",
                 "Write the command that starts this process on the same line, after the "
                 "colon, or delete the line.",
             )
         if command.startswith("#"):
             raise ProcfileError(
-                number, line,
+                "procfile::command-is-comment", number, line,
                 f"The command of `{name}` starts with `#`, so the shell would treat all of "
                 "it as a comment and the process would exit at once.",
                 "Remove the `#` before the command, or comment out the whole line by "
@@ -201,7 +202,7 @@ def parse_procfile(text: str) -> dict[str, str]:
             )
         if name in types:
             raise ProcfileError(
-                number, line,
+                "procfile::duplicate-type", number, line,
                 f"The process type `{name}` is declared twice: on line {first_seen[name]} "
                 f"and again on line {number}. Platforms disagree on which one wins (some "
                 "take the first, some the last, some reject the file).",
@@ -222,7 +223,7 @@ def decode_procfile(data: bytes) -> str:
     if utf16_bom or b"\x00" in data:
         number, line = _line_at(data, 0 if utf16_bom else data.index(b"\x00"))
         raise ProcfileError(
-            number, line,
+            "procfile::not-utf8", number, line,
             "The Procfile must be UTF-8 text, but it looks like UTF-16 (or binary data): "
             "Windows PowerShell's `>` and `Out-File` write UTF-16 by default.",
             fix,
@@ -232,7 +233,7 @@ def decode_procfile(data: bytes) -> str:
     except UnicodeDecodeError as exc:
         number, line = _line_at(data, exc.start)
         raise ProcfileError(
-            number, line,
+            "procfile::not-utf8", number, line,
             f"The Procfile must be UTF-8 text, but this line contains the byte "
             f"0x{data[exc.start]:02x}, which is not valid UTF-8 (the file was probably "
             "saved in another encoding, such as Windows-1252 or Latin-1).",

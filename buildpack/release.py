@@ -82,12 +82,14 @@ def parse_release_yaml(text: str) -> dict[str, str]:
 
 def main(argv: list[str]) -> int:
     if not argv or not argv[0]:
-        raise BuildError("bin/release needs the build directory", USAGE)
+        raise BuildError("bin/release needs the build directory", USAGE,
+                         error_id="usage::release-arguments")
     build_dir = Path(argv[0])
     if not build_dir.is_dir():
         raise BuildError(
             "bin/release was given a build directory that does not exist",
             f"`{build_dir}` is not a directory.\n\n{USAGE}",
+            error_id="usage::build-dir-missing",
         )
     base = app_base.recorded(build_dir)
     process_types = processes.release_types(build_dir, base, build_dir / PYTHON_DIR)

@@ -45,6 +45,7 @@ def _download(location: StoreLocation, entry: RuntimeEntry, cached: Path) -> Non
                 f"Could not download Python {entry.version}",
                 f"Downloading {entry.file} from the runtime store at {location.display}\n"
                 f"failed: {exc}\n\nCheck that the store is reachable and complete, then retry.",
+                error_id="python-runtime::download-failed",
             ) from None
         problem = _verify(tmp, entry)
         if problem:
@@ -53,6 +54,7 @@ def _download(location: StoreLocation, entry: RuntimeEntry, cached: Path) -> Non
                 f"{entry.file} from the runtime store at {location.display}: {problem}.\n\n"
                 "The archive is corrupt or was replaced; nothing was extracted. Rebuild or\n"
                 "re-upload it (bin/build-runtime-store updates the manifest), then retry.",
+                error_id="python-runtime::verification-failed",
             )
         os.replace(tmp, cached)
     finally:
@@ -84,4 +86,5 @@ def provision(location: StoreLocation, entry: RuntimeEntry, cache_dir: Path, tar
             f"The Python {entry.version} archive cannot be extracted safely",
             f"{entry.file} from {location.display}: {exc}.\n\n"
             "Nothing was extracted. Rebuild the archive with bin/build-runtime-store.",
+            error_id="python-runtime::unsafe-archive",
         ) from None

@@ -296,6 +296,7 @@ def _run_patchelf(patchelf: Path, *args: str) -> str:
             "patchelf failed while relocating the interpreter",
             f"patchelf {' '.join(args)}\nexited with status {proc.returncode}:\n"
             f"{proc.stderr.strip()}",
+            error_id="runtime-archive::patchelf-failed",
         )
     return proc.stdout.strip()
 
@@ -371,6 +372,7 @@ def compile_bytecode(staging: Path, interp: Interpreter) -> None:
             f"Could not compile the bytecode of Python {interp.version}",
             f"The staged interpreter (copied from {interp.prefix}) exited with status\n"
             f"{proc.returncode} while compiling its standard library:\n\n{tail}",
+            error_id="runtime-archive::bytecode-failed",
         )
 
 
@@ -403,6 +405,7 @@ def smoke_test(staging: Path, interp: Interpreter) -> str:
             f"with an empty LD_LIBRARY_PATH). {problem}\n\n"
             "Check that the interpreter itself imports those modules; it must be a CPython\n"
             "built with --enable-shared whose extension modules' libraries are installed.",
+            error_id="runtime-archive::relocated-python-broken",
         )
     return proc.stdout.strip().splitlines()[-1]
 
@@ -481,6 +484,7 @@ def require_bundled_pip(interp: Interpreter) -> Path:
             f"python{interp.xy}-venv). Better: build CPython from source, e.g.\n"
             f"  PYTHON_CONFIGURE_OPTS=--enable-shared pyenv install {interp.version}\n"
             "(ensurepip is kept unless configured --with-ensurepip=no).",
+            error_id="runtime-archive::no-bundled-pip",
         )
     return wheel
 

@@ -137,6 +137,7 @@ def check_tarball(path: Path) -> Path:
             "--from-source takes a CPython source release: Python-X.Y.Z.tar.xz from\n"
             "python.org, or Debian's pristine copy python3.X_X.Y.Z.orig.tar.gz, which\n"
             "`apt-get source --download-only python3.X` fetches (.ci/setup-from-source.sh).",
+            error_id="source-build::no-tarball",
         )
     return path.absolute()
 
@@ -149,7 +150,8 @@ def unpack_source(tarball: Path, dest: Path) -> tuple[Path, str]:
     try:
         extract_archive(tarball, dest)
     except UnsafeArchive as exc:
-        raise BuildError(f"Cannot unpack {tarball.name}", f"{tarball}: {exc}.") from None
+        raise BuildError(f"Cannot unpack {tarball.name}", f"{tarball}: {exc}.",
+                         error_id="source-build::cannot-unpack") from None
     entries = list(dest.iterdir())
     source = entries[0] if len(entries) == 1 else dest
     patchlevel = source / "Include" / "patchlevel.h"
@@ -159,12 +161,14 @@ def unpack_source(tarball: Path, dest: Path) -> tuple[Path, str]:
             f"{tarball.name} is not a CPython source tarball",
             "It has no configure script and Include/patchlevel.h under one top-level\n"
             "folder. Give a CPython source release (Python-X.Y.Z.tar.xz).",
+            error_id="source-build::not-cpython-source",
         )
     if not _FINAL_RE.match(version):
         raise BuildError(
             f"{tarball.name} is CPython {version}, not a final release",
             "A runtime store holds final releases (X.Y.Z) only: runtime.txt cannot\n"
             "ask for a pre-release or a development snapshot.",
+            error_id="source-build::not-final-release",
         )
     return source, version
 
@@ -197,6 +201,7 @@ def run_logged(stage: str, cmd: Sequence[str], cwd: Path, env: Mapping[str, str]
             f"Building Python {version} from source failed at '{stage}'",
             f"{' '.join(cmd)}\nexited with status {code}. The end of its output:\n\n"
             f"{log_tail(text)}\n\nThe whole build log: {log_path}{kept}\n\n{deps_hint()}",
+            error_id="source-build::build-failed",
         )
     return time.monotonic() - started
 
@@ -218,6 +223,7 @@ def check_installation(interp: Interpreter, log_path: Path) -> None:
             f"The Python {version} built from source does not run",
             f"{interp.executable} exited with status {proc.returncode}:\n"
             f"{proc.stderr.strip()}\n\nThe build log: {log_path}",
+            error_id="source-build::does-not-run",
         ) from None
     foreign = foreign_libpython(probed["libpython"], interp.prefix)
     if foreign:
@@ -226,6 +232,7 @@ def check_installation(interp: Interpreter, log_path: Path) -> None:
             f"{interp.executable} loaded {', '.join(foreign)}, not the libpython\n"
             "next to it: its RUNPATH is not $ORIGIN/../lib.\n"
             "Check how LDFLAGS reached the link in the build log: " + str(log_path),
+            error_id="source-build::foreign-libpython",
         )
     required = missing_modules(found, REQUIRED_MODULES)
     if required:
@@ -234,6 +241,7 @@ def check_installation(interp: Interpreter, log_path: Path) -> None:
             "configure found no headers for these modules, so make skipped them:\n"
             + "".join(f"  {name:10} needs {package}\n" for name, package in required.items())
             + f"\nInstall those packages, then build again. The build log: {log_path}",
+            error_id="source-build::missing-modules",
         )
     optional = missing_modules(found, OPTIONAL_MODULES)
     if optional:
@@ -253,7 +261,8 @@ def built_from_source(tarball: Path, optimize: bool = False, jobs: int | None = 
     config.log) are kept.
     """
     if shutil.which("make") is None:
-        raise BuildError("Building Python from source needs make", deps_hint())
+        raise BuildError("Building Python from source needs make", deps_hint(),
+                         error_id="source-build::make-missing")
     jobs = jobs or default_jobs()
     work = Path(tempfile.mkdtemp(prefix="build-python-", dir=work_root))
     log_path = work / "build.log"

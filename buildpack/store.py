@@ -69,6 +69,7 @@ def parse_timeout(value: str | None) -> float:
             "Invalid PYTHON_RUNTIME_STORE_TIMEOUT",
             f"PYTHON_RUNTIME_STORE_TIMEOUT is {value[:40]!r}; it must be a number of seconds\n"
             f"between 0 and 3600 (default {TIMEOUT_SECONDS:g}).",
+            error_id="runtime-store::invalid-timeout",
         )
     return seconds
 
@@ -90,6 +91,7 @@ def parse_location(value: str, timeout: float = TIMEOUT_SECONDS) -> StoreLocatio
             "Unsupported runtime store location",
             f"PYTHON_RUNTIME_STORE is {mask_credentials(value)!r}; the scheme {parsed.scheme!r}\n"
             f"is not supported. Use https://..., http://..., file:///path or a plain path.",
+            error_id="runtime-store::unsupported-location",
         )
     path = Path(value).expanduser().resolve()
     return StoreLocation(url=path.as_uri(), local_dir=path)
@@ -201,6 +203,7 @@ def read_manifest(location: StoreLocation, scratch_dir: Path) -> list[RuntimeEnt
             "Check that PYTHON_RUNTIME_STORE points at a directory or URL that holds\n"
             "manifest.json (bin/build-runtime-store makes one), and that it is reachable\n"
             "from the build server.",
+            error_id="runtime-store::unreadable",
         ) from None
     finally:
         dest.unlink(missing_ok=True)
@@ -213,6 +216,7 @@ def read_manifest(location: StoreLocation, scratch_dir: Path) -> list[RuntimeEnt
             f" is not a valid runtime manifest: {exc}.\n\n"
             "Rebuild the store with bin/build-runtime-store, or point PYTHON_RUNTIME_STORE\n"
             "at a valid store.",
+            error_id="runtime-store::invalid-manifest",
         ) from None
 
 

@@ -197,13 +197,15 @@ def requested_interpreters(args: Sequence[str], python_min: tuple[int, int]) -> 
         if exe is None:
             raise BuildError(f"No Python installation at {arg}",
                              "Give the prefix of a CPython installation (the directory with\n"
-                             "bin/ and lib/, e.g. ~/.pyenv/versions/3.12.1) or its python program.")
+                             "bin/ and lib/, e.g. ~/.pyenv/versions/3.12.1) or its python program.",
+                             error_id="store-builder::no-python-installation")
         candidates.append((arg, exe))
     interpreters, skipped = select_interpreters(probe_all(candidates), python_min)
     if skipped:
         raise BuildError("Cannot pack the requested Python installation",
                          "\n".join(skipped) + "\n\nA runtime must be a final CPython release in its "
-                         "own prefix,\nbuilt with --enable-shared, with ensurepip's pip wheel.")
+                         "own prefix,\nbuilt with --enable-shared, with ensurepip's pip wheel.",
+                         error_id="store-builder::cannot-pack")
     return interpreters
 
 
@@ -222,6 +224,7 @@ def discover_interpreters(python_min: tuple[int, int]) -> list[Interpreter]:
             "--enable-shared, e.g.:\n"
             "  PYTHON_CONFIGURE_OPTS=--enable-shared pyenv install 3.12\n"
             "Or name installation prefixes: bin/build-runtime-store OUT_DIR PREFIX ...",
+            error_id="store-builder::no-cpython-found",
         )
     return interpreters
 
@@ -236,7 +239,8 @@ def load_manifest(out_dir: Path) -> list[RuntimeEntry]:
         return parse_manifest(path.read_text(encoding="utf-8"))
     except (ManifestError, OSError, UnicodeDecodeError) as exc:
         raise BuildError("The existing runtime store manifest is not valid",
-                         f"{path}: {exc}.\n\nFix it, or move it away to start a new store.") from None
+                         f"{path}: {exc}.\n\nFix it, or move it away to start a new store.",
+                         error_id="store-builder::invalid-manifest") from None
 
 
 def write_manifest(out_dir: Path, entries: list[RuntimeEntry]) -> Path:
@@ -303,7 +307,7 @@ def main(argv: list[str]) -> int:
         return exc.code if isinstance(exc.code, int) else 2
     out_dir = Path(args.out_dir).absolute()
     if out_dir.exists() and not out_dir.is_dir():
-        raise BuildError(f"{out_dir} is not a directory")
+        raise BuildError(f"{out_dir} is not a directory", error_id="store-builder::not-a-directory")
     tarballs = [source_build.check_tarball(Path(t)) for t in args.from_source]
     out_dir.mkdir(parents=True, exist_ok=True)
     entries = load_manifest(out_dir)

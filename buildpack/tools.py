@@ -90,7 +90,8 @@ def ensure_tool(name: str, bootstrap_python: Path) -> Path:
     requirements = TOOLS_DIR / f"{name}.txt"
     if not requirements.is_file():
         raise BuildError(f"No pinned requirements for the tool {name}",
-                         f"Expected {requirements}.")
+                         f"Expected {requirements}.",
+                         error_id="tools::no-pinned-requirements")
     root = cache_root()
     target = install_dir(root, name, requirements.read_bytes())
     executable = tool_executable(target, name)
@@ -104,6 +105,7 @@ def ensure_tool(name: str, bootstrap_python: Path) -> Path:
             f"The build-host tool {name} is installed with the pip wheel that CPython ships\n"
             f"in ensurepip/_bundled, and {bootstrap_python} has none. Run this with a\n"
             "CPython built from source (e.g. with pyenv) or install python3-venv.",
+            error_id="tools::no-bundled-pip",
         )
     root.mkdir(parents=True, exist_ok=True)
     if target.exists():  # an incomplete install from an older layout: start again
@@ -123,6 +125,7 @@ def ensure_tool(name: str, bootstrap_python: Path) -> Path:
                 f"status {proc.returncode}:\n\n{tail}\n\n"
                 "The package index must be reachable (PIP_INDEX_URL is honoured), and it\n"
                 "must serve a wheel for this platform whose sha256 is listed in that file.",
+                error_id="tools::install-failed",
             )
         try:
             os.rename(tmp, target)

@@ -57,6 +57,7 @@ def _decode(raw: bytes, filename: str, example: str) -> str:
             f"{filename} is not UTF-8 text",
             f"{filename} must be plain UTF-8 text (not UTF-16) holding a version such as:\n\n"
             f"    {example}\n\nSave it as UTF-8 and push again.",
+            error_id="python-version::not-utf8",
         ) from None
 
 
@@ -82,6 +83,7 @@ def parse_runtime_txt(raw: bytes) -> VersionRequest:
             f"It must be a single line of the form python-X.Y.Z (or python-X.Y for the\n"
             f"newest X.Y release), for example:\n\n    python-3.13.0\n\n"
             f"Fix {RUNTIME_TXT} (or delete it to use the default version) and push again.",
+            error_id="runtime-txt::invalid-version",
         )
     major, minor, patch = match.group(1, 2, 3)
     return VersionRequest(int(major), int(minor), None if patch is None else int(patch), RUNTIME_TXT)
@@ -103,6 +105,7 @@ def parse_python_version_file(raw: bytes) -> VersionRequest:
                 f"Write the version as X.Y (recommended: you get the newest patch release) or\n"
                 f"X.Y.Z, for example:\n\n    3.13\n\n"
                 f"pyenv names such as 'system', 'pypy3.10' or '3.13-dev' are not supported.",
+                error_id="python-version-file::invalid-version",
             )
         major, minor, patch = match.group(1, 2, 3)
         return VersionRequest(int(major), int(minor), None if patch is None else int(patch),
@@ -111,6 +114,7 @@ def parse_python_version_file(raw: bytes) -> VersionRequest:
         f"No Python version in {PYTHON_VERSION_FILE}",
         f"{PYTHON_VERSION_FILE} holds only blank lines and comments.\n\n"
         f"Put a version such as 3.13 on its first line, or delete the file.",
+        error_id="python-version-file::no-version",
     )
 
 
@@ -142,6 +146,7 @@ def choose(requests: list[VersionRequest]) -> VersionRequest | None:
                 f"Python {other.text}.\n\n"
                 f"Keep one of them (.python-version is recommended), or make them name the same\n"
                 f"version.",
+                error_id="python-version::files-disagree",
             )
     return max(requests, key=lambda r: r.patch is not None)
 
@@ -194,6 +199,7 @@ def resolve(request: VersionRequest, entries: list[RuntimeEntry],
             f"on 2020-01-01 and this buildpack does not provide it.\n\n"
             f"{_available_text(request, entries, supported)}\n\n"
             f"Port the app to Python 3 and name a version in .python-version (e.g. 3.13).",
+            error_id="python-version::end-of-life",
         )
     matching = [e for e in entries if request.admits(e.version_tuple)]
     if not matching:
@@ -205,6 +211,7 @@ def resolve(request: VersionRequest, entries: list[RuntimeEntry],
             f"{where} asks for Python {request.text}, but the runtime store has no such\n"
             f"version for this stack and architecture.\n\n"
             f"{_available_text(request, entries, supported)}\n\n{fix}",
+            error_id="python-version::unavailable",
         )
     return max(matching, key=lambda e: e.version_tuple)
 

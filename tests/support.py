@@ -6,6 +6,7 @@ on loopback serving wheels downloaded once into ``.cache/test-index``.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -18,6 +19,11 @@ import time
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+from buildpack.output import BuildError
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = ROOT / "bin"
@@ -29,6 +35,14 @@ PIP_VERSION_PIN = "pip==26.3"
 
 # The runtimes the tests provision: the gunicorn fixture pins 3.11.7; 3.13 is the default minor.
 TEST_MINORS = ("3.11", "3.13")
+
+
+@contextlib.contextmanager
+def raises_id(error_id: str) -> Iterator[pytest.ExceptionInfo[BuildError]]:
+    """Like ``pytest.raises(BuildError)``, and the error carries ``error_id``."""
+    with pytest.raises(BuildError) as info:
+        yield info
+    assert info.value.error_id == error_id, f"{info.value.error_id} != {error_id}: {info.value}"
 
 
 def free_port() -> int:

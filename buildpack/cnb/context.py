@@ -33,7 +33,8 @@ def _path(environ: Mapping[str, str], name: str, argv: list[str], index: int,
     if not value:
         raise BuildError(f"{program} was not told where {name} is",
                          f"The CNB lifecycle sets {name} (or passes it as argument {index + 1}).\n"
-                         "Run this buildpack with a CNB platform such as `pack build`.")
+                         "Run this buildpack with a CNB platform such as `pack build`.",
+                         error_id="cnb::missing-argument")
     return Path(value)
 
 

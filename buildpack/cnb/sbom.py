@@ -56,7 +56,8 @@ def installed_distributions(python: Path) -> list[Distribution]:
     if proc.returncode != 0:
         raise BuildError("Could not list the installed packages for the SBOM",
                          f"{python} failed to report its distributions:\n"
-                         f"{proc.stderr.strip()[-1000:]}")
+                         f"{proc.stderr.strip()[-1000:]}",
+                         error_id="cnb::sbom-failed")
     found: dict[str, Distribution] = {}
     for item in json.loads(proc.stdout):
         dist = Distribution(item["name"], item["version"], item["license"])

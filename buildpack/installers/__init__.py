@@ -52,7 +52,8 @@ def _runtime_version(python: Path) -> str:
         capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         raise BuildError("The Python runtime does not start",
-                         f"{python} failed: {proc.stderr.strip()[-500:]}")
+                         f"{python} failed: {proc.stderr.strip()[-500:]}",
+                         error_id="python-runtime::does-not-start")
     return proc.stdout.strip()
 
 

@@ -42,19 +42,23 @@ INDEX_URL_SETTINGS = ("PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL", "UV_DEFAULT_INDEX"
 PROBE_TIMEOUT = 10
 
 
-def _refused(where: str) -> tuple[str, str]:
+Cause = tuple[str, str, str]  # (summary, body, error id)
+
+
+def _refused(where: str) -> Cause:
     return ("The package index refused the credentials",
             f"The index answered 401 or 403:\n    {where}\n"
             "The username, password or token it was given is wrong, expired or lacks\n"
             "access (passwords are masked in this log). Check the config vars that carry\n"
-            f"them:\n{INDEX_SETTINGS}.")
+            f"them:\n{INDEX_SETTINGS}.", "package-index::credentials-refused")
 
 
-def _unreachable(where: str) -> tuple[str, str]:
+def _unreachable(where: str) -> Cause:
     return ("The package index could not be reached",
             f"Connecting to the index failed:\n    {where}\n"
             "Check that the URL is right and that the index is reachable from the build\n"
-            f"servers. It is set by\n{INDEX_SETTINGS},\nor by the app's own files.")
+            f"servers. It is set by\n{INDEX_SETTINGS},\nor by the app's own files.",
+            "package-index::unreachable")
 
 
 def index_urls(env: dict[str, str]) -> list[str]:
@@ -68,7 +72,7 @@ def index_urls(env: dict[str, str]) -> list[str]:
     return urls
 
 
-def probe(url: str) -> tuple[str, str] | None:
+def probe(url: str) -> Cause | None:
     """Ask the index at ``url`` (credentials from the URL): refused, unreachable or fine."""
     parts = urllib.parse.urlsplit(url)
     shown = mask_credentials(url)
@@ -93,8 +97,8 @@ def probe(url: str) -> tuple[str, str] | None:
     return None
 
 
-def explain(lines: list[str], env: dict[str, str] | None = None) -> tuple[str, str] | None:
-    """(summary, body) for a recognised cause in the output, else from asking the
+def explain(lines: list[str], env: dict[str, str] | None = None) -> Cause | None:
+    """(summary, body, error id) for a recognised cause in the output, else from asking the
     indexes of ``env`` (when given), else None."""
     text = "".join(lines)
     if _CREDENTIALS.search(text):
@@ -106,7 +110,8 @@ def explain(lines: list[str], env: dict[str, str] | None = None) -> tuple[str, s
                 "The file the index served is not the one whose hash the app's dependency\n"
                 "files pin (the output above names it and both hashes). Either the index\n"
                 "serves a different build of that version, or the pinned hash is wrong:\n"
-                "regenerate the hashes from the index you deploy with.")
+                "regenerate the hashes from the index you deploy with.",
+                "package-index::hash-mismatch")
     for url in index_urls(env or {}):
         found = probe(url)
         if found:
@@ -123,5 +128,5 @@ def install_error(lines: list[str], env: dict[str, str], tool: str, what: str, r
                f"{hint}Reproduce locally with: {reproduce}")
     if specific:
         return BuildError(f"{summary}: {specific[0][0].lower()}{specific[0][1:]}",
-                          f"{specific[1]}\n\n{generic}")
-    return BuildError(summary, generic)
+                          f"{specific[1]}\n\n{generic}", error_id=specific[2])
+    return BuildError(summary, generic, error_id="dependencies::install-failed")

@@ -71,6 +71,7 @@ def _several(found: list[str]) -> BuildError:
         "which one is meant. Keep the file of the manager you use and delete the others\n"
         "(for example `git rm requirements.txt` when the app uses Poetry's poetry.lock,\n"
         "or `git rm poetry.lock` when requirements.txt is the one you maintain).",
+        error_id="package-manager::multiple-lock-files",
     )
 
 
@@ -81,6 +82,7 @@ def _missing_manifest(lockfile: str, manager: str) -> BuildError:
         f"{lockfile} is only half of a {manager} project: {manager} installs from it\n"
         f"together with {manifest}, which is not in the app. Commit {manifest}\n"
         f"(or, if the app does not use {manager}, remove {lockfile}).",
+        error_id="package-manager::lock-without-manifest",
     )
 
 
@@ -90,6 +92,7 @@ def _missing_lock(manifest: str, manager: str, lockfile: str) -> BuildError:
         f"The app declares its dependencies in {manifest} for {manager}, but has no\n"
         f"{lockfile}, which pins the exact versions to install.\n\n"
         f"Run `{LOCK_COMMAND[manager]}` and commit {lockfile}.",
+        error_id="package-manager::manifest-without-lock",
     )
 
 

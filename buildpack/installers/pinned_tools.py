@@ -72,7 +72,8 @@ def python_minor(prefix: Path) -> str:
     stdlibs = sorted(p.name for p in prefix.glob("lib/python3.*") if p.is_dir())
     if not stdlibs:
         raise BuildError("The Python runtime has no standard library",
-                         f"{prefix}/lib/python3.* is missing: the runtime archive is incomplete.")
+                         f"{prefix}/lib/python3.* is missing: the runtime archive is incomplete.",
+                         error_id="python-runtime::no-stdlib")
     return stdlibs[-1][len("python"):]
 
 
@@ -117,6 +118,7 @@ def ensure(ctx: InstallContext, tool: Tool, secrets: list[str]) -> Path:
                 "package index of this build (PIP_INDEX_URL, else the default index), checking\n"
                 f"every file against the hashes in vendor/tools/{tool.name}.txt. pip's output is\n"
                 "above. That index must serve those exact files.",
+                error_id=specific[2] if specific else "package-manager::tool-install-failed",
             )
         os.rename(tmp, target)
     finally:

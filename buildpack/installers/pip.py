@@ -33,6 +33,7 @@ def bundled_pip_wheel(prefix: Path) -> Path:
             "The Python runtime has no bundled pip",
             f"{prefix} has no ensurepip/_bundled/pip-*.whl, so pip cannot be installed.\n"
             "The runtime archive is incomplete: rebuild it with bin/build-runtime-store.",
+            error_id="pip::no-bundled-pip",
         )
     return wheels[-1]
 
@@ -58,6 +59,7 @@ def install_pip(python: Path, prefix: Path, env: dict[str, str], cwd: Path,
             + "pip could not be downloaded from the package index (its output is above).\n"
             "If the app uses a private index, check PIP_INDEX_URL and its credentials;\n"
             "the index must also serve pip.",
+            error_id=specific[2] if specific else "pip::install-failed",
         )
     return version
 

@@ -51,6 +51,7 @@ def install(ctx: InstallContext, choice: Choice, secrets: list[str]) -> None:
             "Pipfile.lock was made from a different version of the Pipfile (Pipenv's message\n"
             "with both hashes is above), so it does not say what to install.\n\n"
             "Run `pipenv lock` and commit the updated Pipfile.lock.",
+            error_id="pipenv::lock-out-of-date",
         )
     raise install_error(lines, env, "Pipenv", "the packages of Pipfile.lock",
                         "pipenv install --deploy --system")

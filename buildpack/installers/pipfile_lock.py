@@ -23,10 +23,12 @@ def read_lock(path: Path) -> dict[str, Any]:
             f"Pipfile.lock could not be read: {exc}\n\n"
             "It may hold unresolved merge-conflict markers. Regenerate it with\n"
             "`pipenv lock` and commit the result.",
+            error_id="pipenv::lock-invalid-json",
         ) from None
     if not isinstance(data, dict) or not isinstance(data.get("_meta"), dict):
         raise BuildError("Pipfile.lock has no _meta section",
-                         "It is not a lock file written by Pipenv. Regenerate it with `pipenv lock`.")
+                         "It is not a lock file written by Pipenv. Regenerate it with `pipenv lock`.",
+                         error_id="pipenv::lock-no-meta")
     return data
 
 

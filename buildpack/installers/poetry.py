@@ -47,11 +47,13 @@ def install(ctx: InstallContext, choice: Choice, secrets: list[str]) -> None:
                 "poetry.lock does not match pyproject.toml any more (Poetry's message is\n"
                 "above), so it does not say what to install.\n\n"
                 "Run `poetry lock` and commit the updated poetry.lock.",
+                error_id="poetry::lock-out-of-date",
             )
         raise BuildError(
             "Poetry found errors in pyproject.toml",
             "`poetry check --lock` reported the errors above. Fix pyproject.toml (run\n"
             "`poetry check --lock` locally until it passes) and push again.",
+            error_id="poetry::check-failed",
         )
     output.detail(f"poetry {' '.join(SYNC_ARGS[:3])}: the packages in poetry.lock, main group only")
     code, lines = run_streamed(pinned_tools.command(ctx, tool, tool_dir, SYNC_ARGS), env,

@@ -80,6 +80,7 @@ def _check_tool(manager: str, version: tuple[int, int, int]) -> None:
         f"and this build uses Python {'.'.join(map(str, version))}.\n\n"
         f"Upgrade the app to Python {minimum} or newer (for example, write 3.13 into\n"
         ".python-version).",
+        error_id="package-manager::python-too-old",
     )
 
 
@@ -103,4 +104,5 @@ def check(choice: Choice, python_version: str, read_toml: TomlReader) -> None:
                 f"{item.where} says {item.text!r}.\n\n"
                 f"Choose a Python version that satisfies it in .python-version,\n"
                 f"{item.fix}.",
+                error_id="python-version::conflicts-with-project",
             )

@@ -41,6 +41,7 @@ def _invalid(path: Path, reason: str) -> BuildError:
         f"{path.name} could not be parsed: {reason}\n\n"
         f"Fix the syntax (a TOML checker or the package manager itself shows where)\n"
         "and push again.",
+        error_id="toml::invalid",
     )
 
 

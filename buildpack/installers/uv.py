@@ -42,6 +42,7 @@ def install(ctx: InstallContext, choice: Choice, secrets: list[str]) -> None:
             "uv.lock is out of date",
             "uv.lock does not match pyproject.toml any more (uv's message is above), so it\n"
             "does not say what to install.\n\nRun `uv lock` and commit the updated uv.lock.",
+            error_id="uv::lock-out-of-date",
         )
     raise install_error(lines, env, "uv", "the packages of uv.lock",
                         "uv sync --locked --no-default-groups")

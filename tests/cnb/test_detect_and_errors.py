@@ -54,9 +54,9 @@ def _error_block(stderr: str) -> str:
 
 
 @pytest.mark.parametrize("files,summary", [
-    ({"runtime.txt": "python3.12\n"}, "Error: Invalid Python version in runtime.txt."),
-    ({"Procfile": "web : gunicorn app:app\n"}, "Error: Invalid Procfile (line 1)."),
-    ({"Procfile": "<<<<<<< HEAD\nweb: python app.py\n"}, "Error: Invalid Procfile (line 1)."),
+    ({"runtime.txt": "python3.12\n"}, "(error id: runtime-txt::invalid-version)"),
+    ({"Procfile": "web : gunicorn app:app\n"}, "(error id: procfile::space-before-colon)"),
+    ({"Procfile": "<<<<<<< HEAD\nweb: python app.py\n"}, "(error id: procfile::conflict-marker)"),
 ])
 def test_bad_input_fails_the_same_under_both_apis(tmp_path, runtime_store, files, summary):
     source = tmp_path / "source"

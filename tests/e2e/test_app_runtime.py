@@ -103,7 +103,7 @@ def test_collectstatic_failure_then_disabled(tmp_path, build_env, caches):
     assert "ImproperlyConfigured: You're using the staticfiles app without having set the " \
            "STATIC_ROOT setting to a filesystem path." in result.stdout
     assert result.stderr.count(" !     Error:") == 1
-    assert " !     Error: Django's collectstatic failed." in result.stderr
+    assert "(error id: django::collectstatic-failed)" in result.stderr
     assert "STATIC_ROOT is not set" in result.stderr
     assert "set the config var DISABLE_COLLECTSTATIC=1" in result.stderr
     assert "Traceback" not in result.stderr
@@ -162,7 +162,7 @@ def test_failing_pre_compile_stops_the_build_at_once(tmp_path, build_env, caches
     result = support.compile_app(app, caches("flask"), build_env)
     assert result.returncode == 1, result.log
     assert "       generating settings\n" in result.stdout
-    assert " !     Error: The pre_compile hook failed." in result.stderr
+    assert "(error id: hooks::failed)" in result.stderr
     assert "bin/pre_compile exited with status 4" in result.stderr
     assert "Preparing Python runtime" not in result.stdout
     assert not (app / ".heroku").exists() and not (app / ".profile.d").exists()
@@ -175,7 +175,7 @@ def test_failing_post_compile_fails_the_build(tmp_path, build_env, caches):
     result = support.compile_app(app, caches("flask"), build_env)
     assert result.returncode == 1, result.log
     assert "ModuleNotFoundError: No module named 'no_such_module'" in result.stdout
-    assert " !     Error: The post_compile hook failed." in result.stderr
+    assert "(error id: hooks::failed)" in result.stderr
     assert "Traceback" not in result.stderr
     assert not (app / ".heroku").exists() and not (app / ".profile.d").exists()
 

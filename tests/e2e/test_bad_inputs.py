@@ -23,10 +23,11 @@ def _app(tmp_path, files: dict[str, bytes | str]):
     return app
 
 
-def _fails(app, cache, env, *expected: str):
+def _fails(app, cache, env, error_id: str, *expected: str):
     before = support.tree_snapshot(app)
     result = support.compile_app(app, cache, env)
     assert result.returncode != 0, result.log
+    assert f"(error id: {error_id})" in result.stderr, result.stderr
     for text in expected:
         assert text in result.log, result.log
     assert "Traceback" not in result.log
@@ -42,7 +43,7 @@ def _fails(app, cache, env, *expected: str):
 def test_malformed_runtime_txt(tmp_path, runtime_store, content):
     app = _app(tmp_path, {"runtime.txt": content})
     env = support.build_env(str(runtime_store), None)
-    _fails(app, tmp_path / "cache", env, "Invalid Python version in runtime.txt", "python-X.Y.Z")
+    _fails(app, tmp_path / "cache", env, "runtime-txt::invalid-version", "python-X.Y.Z")
 
 
 @pytest.mark.parametrize("content", [b"\xef\xbb\xbfpython-3.11.7\r\n", b"  python-3.11.7  \n\n", b"\r\npython-3.11.7"])
@@ -55,7 +56,7 @@ def test_tolerated_runtime_txt_forms(content):
 def test_version_not_in_store_lists_available(tmp_path, runtime_store):
     app = _app(tmp_path, {"runtime.txt": "python-9.9.9\n"})
     result = _fails(app, tmp_path / "cache", support.build_env(str(runtime_store), None),
-                    "Python 9.9.9 is not available", "Available versions:")
+                    "python-version::unavailable", "Available versions:")
     for version in support.store_versions().values():
         assert version in result.stderr
 
@@ -63,7 +64,7 @@ def test_version_not_in_store_lists_available(tmp_path, runtime_store):
 def test_python2_is_end_of_life(tmp_path, runtime_store):
     app = _app(tmp_path, {"runtime.txt": "python-2.7.3"})
     result = _fails(app, tmp_path / "cache", support.build_env(str(runtime_store), None),
-                    "end-of-life", "Available versions:")
+                    "python-version::end-of-life", "Available versions:")
     assert support.store_versions()["3.13"] in result.stderr
 
 
@@ -71,13 +72,14 @@ def test_store_unreachable_names_the_store(tmp_path):
     url = f"http://127.0.0.1:{support.free_port()}/store/"
     app = _app(tmp_path, {"requirements.txt": ""})
     _fails(app, tmp_path / "cache", support.build_env(url, None),
-           "Could not read the Python runtime store", url)
+           "runtime-store::unreadable", url)
 
 
 def test_store_credentials_are_masked(tmp_path):
     url = f"http://deploy:s3cr3t-pass@127.0.0.1:{support.free_port()}/store/"
     app = _app(tmp_path, {"requirements.txt": ""})
-    result = _fails(app, tmp_path / "cache", support.build_env(url, None), "deploy:****@")
+    result = _fails(app, tmp_path / "cache", support.build_env(url, None),
+                    "runtime-store::unreadable", "deploy:****@")
     assert "s3cr3t-pass" not in result.log
 
 
@@ -86,7 +88,7 @@ def test_manifest_missing(tmp_path):
     empty.mkdir()
     app = _app(tmp_path, {})
     _fails(app, tmp_path / "cache", support.build_env(str(empty), None),
-           "Could not read the Python runtime store", "manifest.json", str(empty))
+           "runtime-store::unreadable", "manifest.json", str(empty))
 
 
 @pytest.mark.parametrize("manifest", ["{not json", '{"schema": 99, "runtimes": []}',
@@ -97,7 +99,7 @@ def test_manifest_invalid(tmp_path, manifest):
     (store / "manifest.json").write_text(manifest)
     app = _app(tmp_path, {})
     _fails(app, tmp_path / "cache", support.build_env(str(store), None),
-           "manifest is invalid", str(store))
+           "runtime-store::invalid-manifest", str(store))
 
 
 def _copy_store(runtime_store, tmp_path, mutate):
@@ -122,7 +124,7 @@ def test_sha256_mismatch_extracts_nothing(tmp_path, runtime_store):
     app = _app(tmp_path, {})
     cache = tmp_path / "cache"
     _fails(app, cache, support.build_env(str(store), None),
-           "failed verification", "sha256", str(store))
+           "python-runtime::verification-failed", "sha256", str(store))
     assert not list((cache / "runtimes").glob("*.tar.gz"))
 
 
@@ -138,8 +140,9 @@ def test_truncated_archive(tmp_path, runtime_store, manifest_matches):
 
     store = _copy_store(runtime_store, tmp_path, truncate)
     app = _app(tmp_path, {})
-    expected = "corrupt or truncated" if manifest_matches else "failed verification"
-    _fails(app, tmp_path / "cache", support.build_env(str(store), None), expected, str(store))
+    error_id = ("python-runtime::unsafe-archive" if manifest_matches
+                else "python-runtime::verification-failed")
+    _fails(app, tmp_path / "cache", support.build_env(str(store), None), error_id, str(store))
 
 
 @pytest.mark.slow
@@ -147,32 +150,33 @@ def test_unknown_requirement_keeps_pips_error(tmp_path, build_env):
     app = _app(tmp_path, {"requirements.txt": "this-package-does-not-exist-anywhere==1.0\n"})
     cache = tmp_path / "cache"
     result = _fails(app, cache, build_env,
-                    "No matching distribution found for this-package-does-not-exist-anywhere",
-                    "Failed to install the app's dependencies with pip")
+                    "dependencies::install-failed",
+                    "No matching distribution found for this-package-does-not-exist-anywhere")
     assert "       ERROR:" in result.stdout  # pip's own error, indented under the step
     # A failed build leaves the cache usable: the next good build succeeds with it.
     good = support.copy_fixture("flask-app", tmp_path / "next")
     assert support.compile_app(good, cache, build_env).returncode == 0
 
 
-@pytest.mark.parametrize("procfile, line", [
-    ("web: gunicorn app:app\nweb: python server.py\n", "line 2"),
-    ("web: ok\n<<<<<<< HEAD\nworker: a\n=======\nworker: b\n>>>>>>> branch\n", "line 2"),
-    ("web gunicorn app:app\n", "line 1"),
-    ("web:\n", "line 1"),
+@pytest.mark.parametrize("procfile, error_id, line", [
+    ("web: gunicorn app:app\nweb: python server.py\n", "procfile::duplicate-type", "line 2"),
+    ("web: ok\n<<<<<<< HEAD\nworker: a\n=======\nworker: b\n>>>>>>> branch\n",
+     "procfile::conflict-marker", "line 2"),
+    ("web gunicorn app:app\n", "procfile::missing-colon", "line 1"),
+    ("web:\n", "procfile::missing-command", "line 1"),
 ])
-def test_bad_procfile_fails_early(tmp_path, runtime_store, procfile, line):
+def test_bad_procfile_fails_early(tmp_path, runtime_store, procfile, error_id, line):
     app = _app(tmp_path, {"requirements.txt": ""})
     (app / "Procfile").write_text(procfile)
     _fails(app, tmp_path / "cache", support.build_env(str(runtime_store), None),
-           "Invalid Procfile", line)
+           error_id, f"(line {line.split()[1]})")
 
 
 def test_requirements_txt_is_a_directory(tmp_path, runtime_store):
     app = _app(tmp_path, {})
     (app / "requirements.txt").mkdir()
     _fails(app, tmp_path / "cache", support.build_env(str(runtime_store), None),
-           "requirements.txt is not a regular file")
+           "app-file::not-regular", "requirements.txt")
 
 
 @pytest.mark.slow
@@ -190,11 +194,17 @@ def test_missing_procfile_warns_and_builds(tmp_path, build_env):
 def test_conflicting_version_files(tmp_path, runtime_store):
     app = _app(tmp_path, {"runtime.txt": "python-3.13.0\n", ".python-version": "3.11\n"})
     _fails(app, tmp_path / "cache", support.build_env(str(runtime_store), None),
-           "The app's Python version files disagree", "runtime.txt asks for Python 3.13.0",
+           "python-version::files-disagree", "runtime.txt asks for Python 3.13.0",
            ".python-version asks for Python 3.11")
 
 
-@pytest.mark.parametrize("content", ["system\n", "pypy3.10\n", "# nothing\n", "3.13-dev"])
-def test_invalid_python_version_file(tmp_path, runtime_store, content):
+@pytest.mark.parametrize("content, error_id", [
+    ("system\n", "python-version-file::invalid-version"),
+    ("pypy3.10\n", "python-version-file::invalid-version"),
+    ("# nothing\n", "python-version-file::no-version"),
+    ("3.13-dev", "python-version-file::invalid-version"),
+])
+def test_invalid_python_version_file(tmp_path, runtime_store, content, error_id):
     app = _app(tmp_path, {".python-version": content})
-    _fails(app, tmp_path / "cache", support.build_env(str(runtime_store), None), ".python-version")
+    _fails(app, tmp_path / "cache", support.build_env(str(runtime_store), None), error_id,
+           ".python-version")

@@ -12,23 +12,26 @@ PROJECT = '[project]\nname = "app"\nversion = "0.1.0"\ndependencies = ["six"]\n'
 
 @pytest.mark.parametrize("files, expected", [
     ({"requirements.txt": "six\n", "pyproject.toml": PROJECT, "poetry.lock": ""},
-     ["Error: The app has more than one package manager's lock file.",
+     ["(error id: package-manager::multiple-lock-files)",
       "  - requirements.txt (pip)", "  - poetry.lock (poetry)"]),
     ({"Pipfile": '[packages]\nsix = "*"\n'},
-     ["Error: Pipfile was found without Pipfile.lock.", "Run `pipenv lock` and commit"]),
+     ["(error id: package-manager::manifest-without-lock)", "Run `pipenv lock` and commit"]),
     ({"pyproject.toml": PROJECT + "[tool.poetry]\npackage-mode = false\n"},
-     ["Error: pyproject.toml was found without poetry.lock.", "Run `poetry lock` and commit"]),
-    ({"uv.lock": "version = 1\n"}, ["Error: uv.lock was found without pyproject.toml."]),
+     ["(error id: package-manager::manifest-without-lock)", "Run `poetry lock` and commit"]),
+    ({"uv.lock": "version = 1\n"}, ["(error id: package-manager::lock-without-manifest)"]),
     ({"pyproject.toml": PROJECT + 'requires-python = ">=3.14"\n', "uv.lock": "version = 1\n"},
-     ["Error: Python {v313} does not satisfy pyproject.toml ([project] requires-python).",
+     ["(error id: python-version::conflicts-with-project)",
+      "Python {v313} does not satisfy pyproject.toml ([project] requires-python).",
       "This build uses Python {v313}", "says '>=3.14'", "run `uv lock`"]),
     ({".python-version": "3.13\n", "Pipfile": "",
       "Pipfile.lock": json.dumps({"_meta": {"requires": {"python_version": "3.11"}}})},
-     ["Error: Python {v313} does not satisfy Pipfile.lock (_meta.requires.python_version).",
+     ["(error id: python-version::conflicts-with-project)",
+      "Python {v313} does not satisfy Pipfile.lock (_meta.requires.python_version).",
       "says '3.11'", "run `pipenv lock`"]),
     ({"runtime.txt": "python-3.11.7\n", "pyproject.toml": PROJECT + "[tool.poetry]\n"
       "[tool.poetry.dependencies]\npython = '^3.12'\n", "poetry.lock": ""},
-     ["Error: Python 3.11.7 does not satisfy pyproject.toml ([tool.poetry.dependencies] python).",
+     ["(error id: python-version::conflicts-with-project)",
+      "Python 3.11.7 does not satisfy pyproject.toml ([tool.poetry.dependencies] python).",
       "says '^3.12'"]),
 ])
 def test_fails_before_anything_is_written(tmp_path, runtime_store, files, expected):

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from buildpack import app_base
-from buildpack.output import BuildError
+from tests.support import raises_id
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -52,16 +52,14 @@ def test_choose_root_without_app_base(tmp_path: Path) -> None:
 
 
 def test_app_in_subfolder_without_app_base_says_what_to_set(tmp_path: Path) -> None:
-    with pytest.raises(BuildError) as err:
+    with raises_id("app-base::app-in-subfolder") as err:
         app_base.choose(monorepo(tmp_path), None)
-    assert err.value.summary == "No Python app at the root of the repository"
     assert "APP_BASE=api" in err.value.body and "empty\nrequirements.txt" in err.value.body
 
 
 def test_missing_folder(tmp_path: Path) -> None:
-    with pytest.raises(BuildError) as err:
+    with raises_id("app-base::missing-folder") as err:
         app_base.choose(monorepo(tmp_path), "backend")
-    assert err.value.summary == "The APP_BASE folder backend/ does not exist"
     assert "These folders hold a Python app: api/" in err.value.body
 
 
@@ -74,19 +72,18 @@ def test_missing_folder_after_a_monorepo_buildpack_moved_the_app(tmp_path: Path,
 def test_folder_link_outside(tmp_path: Path) -> None:
     app = monorepo(tmp_path / "repo")
     (app / "out").symlink_to(tmp_path)
-    with pytest.raises(BuildError, match="link outside the repository"):
+    with raises_id("app-base::link-outside-repo"):
         app_base.choose(app, "out")
 
 
 def test_names_a_file(tmp_path: Path) -> None:
-    with pytest.raises(BuildError, match="names a file"):
+    with raises_id("app-base::not-a-folder"):
         app_base.choose(monorepo(tmp_path), "api/requirements.txt")
 
 
 def test_invalid_value(tmp_path: Path) -> None:
-    with pytest.raises(BuildError) as err:
+    with raises_id("app-base::invalid"):
         app_base.choose(monorepo(tmp_path), "../elsewhere")
-    assert err.value.summary == "Invalid APP_BASE config var"
 
 
 def test_record_round_trip(tmp_path: Path) -> None:
@@ -120,9 +117,9 @@ def run_compile(app: Path, tmp_path: Path, config: dict[str, str]) -> subprocess
 
 
 @pytest.mark.parametrize("config, message", [
-    ({"APP_BASE": "backend"}, "Error: The APP_BASE folder backend/ does not exist."),
-    ({"APP_BASE": "/api"}, "Error: Invalid APP_BASE config var."),
-    ({}, "Error: No Python app at the root of the repository."),
+    ({"APP_BASE": "backend"}, "(error id: app-base::missing-folder)"),
+    ({"APP_BASE": "/api"}, "(error id: app-base::invalid)"),
+    ({}, "(error id: app-base::app-in-subfolder)"),
 ])
 def test_compile_refuses(tmp_path: Path, config: dict[str, str], message: str) -> None:
     app = monorepo(tmp_path / "repo")

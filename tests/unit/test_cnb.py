@@ -16,9 +16,8 @@ from buildpack.cnb import build as cnb_build
 from buildpack.cnb import context, launch, launch_env, sbom, toml_text
 from buildpack.cnb.layers import Layers, LayerTypes
 from buildpack.manifest import RuntimeEntry
-from buildpack.output import BuildError
 from tests import support
-
+from tests.support import raises_id
 
 # --- where things are -------------------------------------------------------------------
 
@@ -30,7 +29,7 @@ def test_paths_from_variables_or_positional_arguments(tmp_path):
     assert context.DetectArgs.from_environment({}, ["/a", "/b"]).plan_path.as_posix() == "/b"
     args = context.BuildArgs.from_environment({}, ["/layers", "/platform", "/plan"])
     assert (args.layers_dir.as_posix(), args.env_dir.as_posix()) == ("/layers", "/platform/env")
-    with pytest.raises(BuildError, match="CNB_LAYERS_DIR"):
+    with raises_id("cnb::missing-argument"):
         context.BuildArgs.from_environment({}, [])
     assert context.requested({"CNB_BUILDPACK_DIR": str(settings.BUILDPACK_DIR) + "/"})
     assert not context.requested({"CNB_BUILDPACK_DIR": str(tmp_path)})

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from buildpack import app_base, processes
-from buildpack.output import BuildError
+from tests.support import raises_id
 
 ROOT = Path(__file__).resolve().parents[2]
 MAIN = 'if __name__ == "__main__":\n    run()\n'
@@ -179,7 +179,7 @@ def test_read_prefers_the_root_procfile(tmp_path: Path) -> None:
 def test_read_validates_the_app_folders_procfile(tmp_path: Path) -> None:
     (tmp_path / "api").mkdir()
     (tmp_path / "api" / "Procfile").write_text("web gunicorn\n")
-    with pytest.raises(BuildError, match=r"Invalid Procfile \(line 1\)"):
+    with raises_id("procfile::missing-colon"):
         processes.read(tmp_path, "api")
 
 

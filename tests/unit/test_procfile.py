@@ -17,6 +17,7 @@ from buildpack.procfile import (
     procfile_build_error,
     show_line,
 )
+from tests.support import raises_id
 
 
 def error_of(text: str) -> ProcfileError:
@@ -132,6 +133,7 @@ def test_space_between_name_and_colon(line: str) -> None:
     err = error_of(f"# c\n{line}\n")
     assert err.line_number == 2
     assert err.line == line
+    assert err.error_id == "procfile::space-before-colon"
     assert "space between the process type `web` and the colon" in err.problem
     assert "`web:`" in err.fix
 
@@ -139,6 +141,7 @@ def test_space_between_name_and_colon(line: str) -> None:
 def test_line_without_colon() -> None:
     err = error_of("web: a\ngunicorn app\n")
     assert (err.line_number, err.line) == (2, "gunicorn app")
+    assert err.error_id == "procfile::missing-colon"
     assert "no colon" in err.problem
     assert "web: gunicorn app" in err.fix
 
@@ -146,6 +149,7 @@ def test_line_without_colon() -> None:
 def test_command_without_process_type() -> None:
     err = error_of("gunicorn --bind 0.0.0.0:$PORT app:app")
     assert err.line_number == 1
+    assert err.error_id == "procfile::invalid-type"
     assert "`gunicorn --bind 0.0.0.0`" in err.problem
     assert "web: gunicorn --bind 0.0.0.0:$PORT app:app" in err.fix
 
@@ -161,12 +165,14 @@ def test_invalid_name(line: str, shown: str) -> None:
     err = error_of(line)
     assert err.line_number == 1
     assert f"`{shown}`" in err.problem
+    assert err.error_id == "procfile::invalid-type"
     assert "letters" in err.problem
 
 
 def test_missing_name() -> None:
     err = error_of("web: a\n  : x\n")
     assert err.line_number == 2
+    assert err.error_id == "procfile::missing-type"
     assert "no process type before the colon" in err.problem
 
 
@@ -174,18 +180,21 @@ def test_missing_name() -> None:
 def test_empty_command(line: str) -> None:
     err = error_of(f"worker: w\n{line}\n")
     assert err.line_number == 2
+    assert err.error_id == "procfile::missing-command"
     assert "`web` has no command" in err.problem
 
 
 def test_nul_character() -> None:
     err = error_of("web: a\nworker: b\x00c\n")
     assert err.line_number == 2
+    assert err.error_id == "procfile::nul-character"
     assert "NUL" in err.problem
     assert "\\x00" in err.body
 
 
 def test_command_that_is_a_comment() -> None:
     err = error_of("web: # gunicorn app:app")
+    assert err.error_id == "procfile::command-is-comment"
     assert "starts with `#`" in err.problem
 
 
@@ -193,6 +202,7 @@ def test_duplicate_type_names_both_lines() -> None:
     err = error_of("web: a\nworker: w\n\nweb: b\n")
     assert err.line_number == 4
     assert err.line == "web: b"
+    assert err.error_id == "procfile::duplicate-type"
     assert "on line 1 and again on line 4" in err.problem
 
 
@@ -207,6 +217,7 @@ def test_merge_conflict_markers(marker: str) -> None:
     text = f"web: a\n{marker}\nweb: b\n"
     err = error_of(text)
     assert err.line_number == 2
+    assert err.error_id == "procfile::conflict-marker"
     assert "merge-conflict marker" in err.problem
     assert "Resolve the merge conflict" in err.fix
 
@@ -287,6 +298,7 @@ def test_decode_latin1_names_the_line_and_byte() -> None:
 def test_decode_utf16(data: bytes) -> None:
     with pytest.raises(ProcfileError) as info:
         decode_procfile(data)
+    assert info.value.error_id == "procfile::not-utf8"
     assert "UTF-16" in info.value.problem
     assert info.value.line_number == 1
 
@@ -328,10 +340,10 @@ def test_load_parse_error(tmp_path: Path) -> None:
 
 def test_load_directory(tmp_path: Path) -> None:
     (tmp_path / "Procfile").mkdir()
-    with pytest.raises(BuildError) as info:
+    with raises_id("app-file::not-regular") as info:
         load_procfile(tmp_path)
     assert not isinstance(info.value, ProcfileError)
-    assert info.value.error_id == "app-file::not-regular" and "directory" in info.value.body
+    assert "directory" in info.value.body
 
 
 def test_load_symlink(tmp_path: Path) -> None:
@@ -342,9 +354,9 @@ def test_load_symlink(tmp_path: Path) -> None:
 
 def test_load_broken_symlink(tmp_path: Path) -> None:
     (tmp_path / "Procfile").symlink_to("missing")
-    with pytest.raises(BuildError) as info:
+    with raises_id("app-file::not-regular") as info:
         load_procfile(tmp_path)
-    assert info.value.error_id == "app-file::not-regular" and "does not exist" in info.value.body
+    assert "does not exist" in info.value.body
 
 
 # --- properties -----------------------------------------------------------------------

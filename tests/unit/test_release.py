@@ -129,6 +129,7 @@ def test_release_invalid_procfile(tmp_path: Path) -> None:
     assert result.stdout == ""
     assert "Traceback" not in result.stderr
     assert " !     Error: Invalid Procfile (line 2)." in result.stderr
+    assert "(error id: procfile::conflict-marker)" in result.stderr
     assert "Resolve the merge conflict" in result.stderr
 
 
@@ -137,7 +138,7 @@ def test_release_not_utf8(tmp_path: Path) -> None:
     result = run_release(str(tmp_path))
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
-    assert "Error: Invalid Procfile (line 1)." in result.stderr
+    assert "(error id: procfile::not-utf8)" in result.stderr
     assert "UTF-8" in result.stderr
 
 

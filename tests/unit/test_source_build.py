@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from buildpack import source_build, store_builder
-from buildpack.output import BuildError
 from buildpack.source_build import (ORIGIN_RPATH_LDFLAG, REQUIRED_MODULES, build_env,
                                     configure_command, foreign_libpython, missing_modules,
                                     parse_py_version, unpack_source)
+from tests.support import raises_id
 
 PATCHLEVEL = """\
 #define PY_RELEASE_SERIAL       0
@@ -93,19 +93,19 @@ def test_unpack_source_finds_the_tree_and_version(tmp_path):
 
 
 def test_unpack_source_rejects_prereleases_and_other_tarballs(tmp_path):
-    with pytest.raises(BuildError, match="not a final release"):
+    with raises_id("source-build::not-final-release"):
         unpack_source(fake_source(tmp_path, "3.13.0rc1"), tmp_path / "a")
     other = make_tarball(tmp_path / "other.tar.gz", {"README": "hello"}, top="thing-1.0")
-    with pytest.raises(BuildError, match="not a CPython source tarball"):
+    with raises_id("source-build::not-cpython-source"):
         unpack_source(other, tmp_path / "b")
     evil = make_tarball(tmp_path / "evil.tar.gz", {"../../escape": "x"}, top="")
-    with pytest.raises(BuildError, match="Cannot unpack"):
+    with raises_id("source-build::cannot-unpack"):
         unpack_source(evil, tmp_path / "c")
     assert not (tmp_path / "escape").exists()
 
 
 def test_check_tarball_says_where_to_get_one(tmp_path):
-    with pytest.raises(BuildError, match="No CPython source tarball") as err:
+    with raises_id("source-build::no-tarball") as err:
         source_build.check_tarball(tmp_path / "missing.tar.xz")
     assert "apt-get source --download-only" in err.value.body
 
@@ -118,7 +118,7 @@ def test_failed_configure_shows_the_log_tail_and_the_build_deps(tmp_path):
     tarball = fake_source(tmp_path, "3.12.1", configure)
     work_root = tmp_path / "work"
     work_root.mkdir()
-    with pytest.raises(BuildError) as err:
+    with raises_id("source-build::build-failed") as err:
         with source_build.built_from_source(tarball, work_root=work_root):
             pytest.fail("the build cannot succeed")
     assert err.value.summary == "Building Python 3.12.1 from source failed at 'configure'"
@@ -140,6 +140,6 @@ def test_optimize_needs_from_source(capsys):
 
 
 def test_from_source_with_a_missing_tarball_is_an_error_before_anything_runs(tmp_path):
-    with pytest.raises(BuildError, match="No CPython source tarball"):
+    with raises_id("source-build::no-tarball"):
         store_builder.main([str(tmp_path / "store"), "--from-source", str(tmp_path / "nope.tgz")])
     assert not (tmp_path / "store").exists()

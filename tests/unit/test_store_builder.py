@@ -16,12 +16,12 @@ import pytest
 
 from buildpack import store_builder, tools
 from buildpack.manifest import RuntimeEntry, merge, parse_manifest
-from buildpack.output import BuildError
 from buildpack.runtime_archive import (ARCHIVE_MTIME, PREFIX_MARKER, copy_selected, is_wanted,
                                        patch_c_strings, relative_runpath, relocatable_sysconfigdata,
                                        rewrite_build_paths, write_archive)
 from buildpack.store_builder import (load_manifest, parse_python_min, select_interpreters,
                                      skip_reason, write_manifest)
+from tests.support import raises_id
 
 OLD = "/root/.pyenv/versions/3.12.1"
 NEW = "/app/.heroku/python"
@@ -400,9 +400,9 @@ def test_candidates_from_pyenv_and_path(tmp_path, monkeypatch):
 def test_requested_prefix_that_cannot_be_packed_is_an_error(tmp_path, monkeypatch):
     _touch(tmp_path / "py38/bin/python3", mode=0o755)
     monkeypatch.setattr(store_builder, "probe", lambda exe: info("3.8.18", prefix=str(tmp_path)))
-    with pytest.raises(BuildError, match="Cannot pack"):
+    with raises_id("store-builder::cannot-pack"):
         store_builder.requested_interpreters([str(tmp_path / "py38")], (3, 9))
-    with pytest.raises(BuildError, match="No Python installation"):
+    with raises_id("store-builder::no-python-installation"):
         store_builder.requested_interpreters([str(tmp_path / "nothing")], (3, 9))
 
 
@@ -444,7 +444,7 @@ def test_manifest_is_merged_on_rerun(tmp_path):
 
 def test_invalid_existing_manifest_is_a_build_error(tmp_path):
     (tmp_path / "manifest.json").write_text(json.dumps({"schema": 99, "runtimes": []}))
-    with pytest.raises(BuildError, match="not valid"):
+    with raises_id("store-builder::invalid-manifest"):
         load_manifest(tmp_path)
 
 

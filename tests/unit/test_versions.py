@@ -3,8 +3,13 @@ from __future__ import annotations
 import pytest
 
 from buildpack.manifest import RuntimeEntry
-from buildpack.output import BuildError
-from buildpack.versions import VersionRequest, default_request, parse_runtime_txt, resolve
+from buildpack.versions import (
+    VersionRequest,
+    default_request,
+    parse_runtime_txt,
+    resolve,
+)
+from tests.support import raises_id
 
 
 def _entry(version: str) -> RuntimeEntry:
@@ -28,7 +33,8 @@ def test_parse_runtime_txt_accepts(raw, expected):
 @pytest.mark.parametrize("raw", [b"", b"python3.12", b"3.12.1", b"pypy-7", b"python-3", b"python-3.12.1\npython-3.11.7",
                                  b"\xff\xfep\x00y\x00", b"python-3.12.1.4", b"Python-3.12.1"])
 def test_parse_runtime_txt_rejects(raw):
-    with pytest.raises(BuildError) as info:
+    expected = "python-version::not-utf8" if raw.startswith(b"\xff") else "runtime-txt::invalid-version"
+    with raises_id(expected) as info:
         parse_runtime_txt(raw)
     assert "runtime.txt" in info.value.summary
     assert "python-3.13.0" in info.value.body  # shows the expected form
@@ -44,16 +50,14 @@ def test_resolve_minor_takes_newest_patch():
 
 
 def test_resolve_missing_lists_available():
-    with pytest.raises(BuildError) as info:
+    with raises_id("python-version::unavailable") as info:
         resolve(parse_runtime_txt(b"python-9.9.9"), ENTRIES)
-    assert "not available" in info.value.summary
     assert "3.13.0, 3.12.1, 3.11.7, 3.11.6" in info.value.body
 
 
 def test_resolve_python2_is_eol():
-    with pytest.raises(BuildError) as info:
+    with raises_id("python-version::end-of-life"):
         resolve(VersionRequest(2, 7, 3, "runtime.txt"), ENTRIES)
-    assert "end-of-life" in info.value.summary
 
 
 # --- .python-version, conflicts, warnings --------------------------------------------
@@ -61,7 +65,11 @@ def test_resolve_python2_is_eol():
 import datetime  # noqa: E402
 
 from buildpack.versions import (  # noqa: E402
-    choose, parse_python_version_file, read_requests, version_warnings)
+    choose,
+    parse_python_version_file,
+    read_requests,
+    version_warnings,
+)
 
 EOL = {"3.10": "2026-10-31", "3.11": "2027-10-31", "3.12": "2028-10-31", "3.13": "2029-10-31"}
 TODAY = datetime.date(2026, 11, 24)
@@ -88,7 +96,9 @@ def test_python_version_file_accepts(raw, expected):
     (b"", "No Python version"),
 ])
 def test_python_version_file_rejects(raw, words):
-    with pytest.raises(BuildError) as info:
+    expected = ("python-version-file::no-version" if words == "No Python version"
+                else "python-version-file::invalid-version")
+    with raises_id(expected) as info:
         parse_python_version_file(raw)
     assert words in info.value.summary
     assert ".python-version" in info.value.summary
@@ -112,15 +122,14 @@ def test_choose_none_and_single():
                                                ("python-3.13", "3.12")])
 def test_conflicting_files_fail_naming_both(runtime, pyversion):
     requests = [parse_runtime_txt(runtime.encode()), parse_python_version_file(pyversion.encode())]
-    with pytest.raises(BuildError) as info:
+    with raises_id("python-version::files-disagree") as info:
         choose(requests)
-    assert "disagree" in info.value.summary
     assert "runtime.txt" in info.value.body and ".python-version" in info.value.body
     assert runtime.removeprefix("python-") in info.value.body and pyversion in info.value.body
 
 
 def test_unavailable_lists_minor_and_supported():
-    with pytest.raises(BuildError) as info:
+    with raises_id("python-version::unavailable") as info:
         resolve(parse_python_version_file(b"3.12.7"), ENTRIES)
     assert "For Python 3.12: 3.12.1" in info.value.body
     assert "Newest release of each minor: 3.13.0, 3.12.1, 3.11.7" in info.value.body
@@ -172,6 +181,6 @@ def test_unavailable_lists_supported_minors():
 
     supported = supported_minors(EOL, TODAY)
     assert supported == ["3.11", "3.12", "3.13"]
-    with pytest.raises(BuildError) as info:
+    with raises_id("python-version::unavailable") as info:
         resolve(parse_python_version_file(b"3.10"), ENTRIES, supported)
     assert "Supported minors (not end-of-life): 3.11, 3.12, 3.13" in info.value.body
