@@ -162,7 +162,7 @@ def test_unknown_requirement_keeps_pips_error(tmp_path, build_env):
     ("web: gunicorn app:app\nweb: python server.py\n", "procfile::duplicate-type", "line 2"),
     ("web: ok\n<<<<<<< HEAD\nworker: a\n=======\nworker: b\n>>>>>>> branch\n",
      "procfile::conflict-marker", "line 2"),
-    ("web gunicorn app:app\n", "procfile::missing-colon", "line 1"),
+    ("web gunicorn app:app\n", "procfile::invalid-type", "line 1"),
     ("web:\n", "procfile::missing-command", "line 1"),
 ])
 def test_bad_procfile_fails_early(tmp_path, runtime_store, procfile, error_id, line):
