@@ -61,9 +61,8 @@ def test_choice(tmp_path, files, expected):
     ({"setup.py": "", "setup.cfg": "", "pyproject.toml": "[tool.ruff]\n"}, "no [metadata] or [options]"),
 ])
 def test_project_files_that_declare_nothing_are_an_error(tmp_path, files, named):
-    with pytest.raises(BuildError) as err:
+    with raises_id("dependencies::no-project-metadata") as err:
         installers.choose(_app(tmp_path, files))
-    assert err.value.error_id == "dependencies::no-project-metadata"
     assert named in err.value.body and "[project]" in err.value.body
 
 
