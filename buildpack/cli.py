@@ -11,6 +11,8 @@ from buildpack.output import run_main
 COMMANDS = {
     "detect": "buildpack.detect",
     "compile": "buildpack.compile",
+    "test-compile": "buildpack.test_compile",  # CI builds: compile with dev dependencies
+    "test": "buildpack.test_run",
     "release": "buildpack.release",
     "build": "buildpack.cnb.build",  # Cloud Native Buildpacks only
     "build-runtime-store": "buildpack.store_builder",

@@ -133,8 +133,9 @@ def _default_store() -> str:
     return settings.default_store_url()
 
 
-def make_plan(build_dir: Path, cache_dir: Path, env_dir: Path | None) -> Plan:
-    """Read and validate every input; log the version decision."""
+def make_plan(build_dir: Path, cache_dir: Path, env_dir: Path | None, dev: bool = False) -> Plan:
+    """Read and validate every input; log the version decision. ``dev``: a CI build
+    (``bin/test-compile``), which installs the dev dependencies too."""
     config = read_env_dir(env_dir)
     environ = dict(os.environ)
     base = app_base.choose(build_dir, lookup(app_base.CONFIG_VAR, config, environ))
@@ -146,7 +147,7 @@ def make_plan(build_dir: Path, cache_dir: Path, env_dir: Path | None) -> Plan:
     processes.read(files, base)  # a bad Procfile fails the push before any work is done
     for folder in {build_dir, build_dir / base}:
         processes.warn_line_endings(files, folder)
-    dependencies = installers.choose(files)
+    dependencies = installers.choose(files, dev)
     _check_includes(dependencies, files)
     requests = versions.read_requests(files)
     store = parse_location(
@@ -187,7 +188,7 @@ def cache_key(plan: Plan) -> env_cache.CacheKey | None:
         runtime_sha256=plan.runtime.sha256,
         stack=plan.runtime.stack,
         arch=plan.runtime.arch,
-        manager=choice.manager,
+        manager=choice.manager + ("+dev" if choice.dev else ""),
         manager_version=manager_version,
         dependency_files=tuple(str(p.relative_to(plan.build_dir)) for p in files),
         dependencies_sha256=env_cache.hash_files(files, plan.build_dir),
@@ -290,13 +291,15 @@ def _raise_on_sigterm(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
-def main(argv: list[str]) -> int:
+def main(argv: list[str], dev: bool = False) -> int:
     build_dir, cache_dir, env_dir = _parse_args(argv)
     signal.signal(signal.SIGTERM, _raise_on_sigterm)
     cache_dir.mkdir(parents=True, exist_ok=True)
     with env_cache.locked(cache_dir):
         env_cache.remove_stale_temp(cache_dir)
-        plan = make_plan(build_dir, cache_dir, env_dir)
+        if dev:
+            output.step("CI build (bin/test-compile): installing the dev and test dependencies too")
+        plan = make_plan(build_dir, cache_dir, env_dir, dev)
         heroku_existed = (build_dir / ".heroku").exists()
         profile_existed = (build_dir / ".profile.d" / profile_d.PROFILE_NAME).exists()
         try:

@@ -13,12 +13,18 @@ version)`` then compares the chosen Python with what those files say about Pytho
 | poetry  | ``poetry sync --only main``                     | pyproject.toml, poetry.lock  |
 | uv      | ``uv sync --locked --no-default-groups``        | pyproject.toml, uv.lock      |
 
+A CI build (``bin/test-compile``, ``choose(app_dir, dev=True)``) installs the dev
+dependencies too: Pipenv ``--dev``, Poetry ``--all-groups`` (instead of ``--only main``),
+uv ``--all-groups`` (instead of ``--no-default-groups``), and for pip the app's
+``requirements-test.txt`` after its requirements.
+
 Pipenv, Poetry and uv are pinned in ``vendor/tools`` and installed into CACHE_DIR
 (``pinned_tools``). Whatever the manager, the result is then cleaned of references to
 the build directory (``slug_cleanup``).
 """
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 from pathlib import Path
 
@@ -35,8 +41,19 @@ __all__ = ["Choice", "InstallContext", "check_python", "choose", "install"]
 _INSTALLERS = {"pipenv": pipenv.install, "poetry": poetry.install, "uv": uv.install}
 
 
-def choose(files: AppFiles | Path) -> Choice:
-    return manager_files.find(files)
+TEST_REQUIREMENTS = "requirements-test.txt"
+
+
+def choose(files: AppFiles | Path, dev: bool = False) -> Choice:
+    files = AppFiles.of(files)
+    choice = manager_files.find(files)
+    if not dev or choice.manager == "none":
+        return choice
+    test = files.app_dir / TEST_REQUIREMENTS
+    extra = ()
+    if choice.manager == "pip" and files.bytes(test, "requirements") is not None:
+        extra = (test,)
+    return dataclasses.replace(choice, dev=True, files=choice.files + extra)
 
 
 def check_python(choice: Choice, python_version: str) -> None:
@@ -68,11 +85,14 @@ def install(choice: Choice, ctx: InstallContext) -> None:
                            toml_reader.interpreter_reader(ctx.python))
     secrets = ctx.secrets + url_secrets(ctx.env.values())
     leftovers = slug_cleanup.build_leftovers(ctx.app_dir)
+    tests = [p for p in choice.files if p.name == TEST_REQUIREMENTS] if choice.dev else []
     if choice.manager == "pip" and choice.installs_app:
-        pip.install_project(ctx, choice.files, secrets)
+        pip.install_project(ctx, tuple(p for p in choice.files if p not in tests), secrets)
     elif choice.manager == "pip":
         pip.install_requirements(ctx, choice.files[0], secrets)
     else:
         _INSTALLERS[choice.manager](ctx, choice, secrets)
+    for path in tests:
+        pip.install_requirements(ctx, path, secrets, what="the test dependencies")
     slug_cleanup.remove_new_leftovers(ctx.app_dir, leftovers)
     slug_cleanup.fix_build_paths(ctx.prefix, ctx.prefix.parent.parent, ctx.python, ctx.env)

@@ -27,6 +27,8 @@ class Choice:
     # Why an installed environment cannot be reused (local paths, --find-links folders,
     # VCS branches), for the log; empty when it can.
     uncached: tuple[str, ...] = ()
+    # A CI build (bin/test-compile): the dev/test dependencies too (see installers).
+    dev: bool = False
 
 
 @dataclass(frozen=True)

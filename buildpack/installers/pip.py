@@ -82,8 +82,9 @@ _PIP_HINT = ("Check that every requirement exists on the package index with a ve
              "for this Python, and builds from source if it has no wheel.\n")
 
 
-def install_requirements(ctx: InstallContext, requirements: Path, secrets: list[str]) -> None:
-    output.step(f"Installing dependencies using pip ({ctx.pip_version})")
+def install_requirements(ctx: InstallContext, requirements: Path, secrets: list[str],
+                         what: str = "dependencies") -> None:
+    output.step(f"Installing {what} using pip ({ctx.pip_version})")
     shown = requirements.relative_to(ctx.app_dir)
     offline = _offline_sources(ctx, requirements)
     if offline is not None:

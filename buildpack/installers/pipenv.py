@@ -18,6 +18,7 @@ from buildpack.installers.tool_env import tool_env
 from buildpack.output import BuildError
 
 ARGS = ["install", "--deploy", "--system"]
+DEV_ARGS = [*ARGS, "--dev"]  # bin/test-compile: the [dev-packages] too
 # Pipenv prints the Python traceback of its own exceptions ("[DeployException]:   File
 # ..."), which says nothing to the app's developer: it is left out of the log.
 _TRACEBACK_RE = re.compile(r"^\[\w+\]:")
@@ -40,8 +41,10 @@ def install(ctx: InstallContext, choice: Choice, secrets: list[str]) -> None:
         COLUMNS="1000",  # one message per line, not wrapped
     )
     output.step(f"Installing dependencies using Pipenv ({tool.version()})")
-    output.detail(f"pipenv {' '.join(ARGS)}: the [packages] of Pipfile.lock, no dev-packages")
-    code, lines = run_streamed(pinned_tools.command(ctx, tool, tool_dir, ARGS), env,
+    args = DEV_ARGS if choice.dev else ARGS
+    which = "and [dev-packages]" if choice.dev else "of Pipfile.lock, no dev-packages"
+    output.detail(f"pipenv {' '.join(args)}: the [packages] {which}")
+    code, lines = run_streamed(pinned_tools.command(ctx, tool, tool_dir, args), env,
                                ctx.app_dir, secrets, hide=_TRACEBACK_RE.match)
     if code == 0:
         return
@@ -54,4 +57,4 @@ def install(ctx: InstallContext, choice: Choice, secrets: list[str]) -> None:
             error_id="pipenv::lock-out-of-date",
         )
     raise install_error(lines, env, "Pipenv", "the packages of Pipfile.lock",
-                        "pipenv install --deploy --system")
+                        f"pipenv {' '.join(args)}")

@@ -20,6 +20,7 @@ from buildpack.output import BuildError
 
 CHECK_ARGS = ["check", "--lock", "--no-ansi", "--no-interaction"]
 SYNC_ARGS = ["sync", "--only", "main", "--no-ansi", "--no-interaction"]
+DEV_SYNC_ARGS = ["sync", "--all-groups", "--no-ansi", "--no-interaction"]  # bin/test-compile
 _NOISE = ("Skipping virtualenv creation",)
 
 
@@ -55,9 +56,12 @@ def install(ctx: InstallContext, choice: Choice, secrets: list[str]) -> None:
             "`poetry check --lock` locally until it passes) and push again.",
             error_id="poetry::check-failed",
         )
-    output.detail(f"poetry {' '.join(SYNC_ARGS[:3])}: the packages in poetry.lock, main group only")
-    code, lines = run_streamed(pinned_tools.command(ctx, tool, tool_dir, SYNC_ARGS), env,
+    args = DEV_SYNC_ARGS if choice.dev else SYNC_ARGS
+    shown = " ".join(a for a in args if not a.startswith("--no-"))
+    which = "all groups" if choice.dev else "main group only"
+    output.detail(f"poetry {shown}: the packages in poetry.lock, {which}")
+    code, lines = run_streamed(pinned_tools.command(ctx, tool, tool_dir, args), env,
                                ctx.app_dir, secrets, hide=lambda line: line.startswith(_NOISE))
     if code != 0:
         raise install_error(lines, env, "Poetry", "the packages of poetry.lock",
-                            "poetry sync --only main")
+                            f"poetry {shown}")

@@ -16,6 +16,7 @@ from buildpack.installers.tool_env import tool_env
 from buildpack.output import BuildError
 
 ARGS = ["sync", "--locked", "--no-default-groups"]
+DEV_ARGS = ["sync", "--locked", "--all-groups"]  # bin/test-compile
 
 
 def install(ctx: InstallContext, choice: Choice, secrets: list[str]) -> None:
@@ -32,8 +33,10 @@ def install(ctx: InstallContext, choice: Choice, secrets: list[str]) -> None:
         UV_NO_PROGRESS="1",
     )
     output.step(f"Installing dependencies using uv ({tool.version()})")
-    output.detail(f"uv {' '.join(ARGS)}: the packages in uv.lock, without the dev groups")
-    code, lines = run_streamed(pinned_tools.command(ctx, tool, tool_dir, ARGS), env,
+    args = DEV_ARGS if choice.dev else ARGS
+    which = "with all groups" if choice.dev else "without the dev groups"
+    output.detail(f"uv {' '.join(args)}: the packages in uv.lock, {which}")
+    code, lines = run_streamed(pinned_tools.command(ctx, tool, tool_dir, args), env,
                                ctx.app_dir, secrets)
     if code == 0:
         return
@@ -45,4 +48,4 @@ def install(ctx: InstallContext, choice: Choice, secrets: list[str]) -> None:
             error_id="uv::lock-out-of-date",
         )
     raise install_error(lines, env, "uv", "the packages of uv.lock",
-                        "uv sync --locked --no-default-groups")
+                        f"uv {' '.join(args)}")
