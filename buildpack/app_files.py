@@ -16,11 +16,12 @@ to a folder of the build server. So:
 """
 from __future__ import annotations
 
+import builtins
 import errno
 import os
 import stat
 from pathlib import Path
-from typing import Iterator
+from collections.abc import Iterator
 
 from buildpack.output import BuildError
 
@@ -112,7 +113,7 @@ class AppFiles:
             return False
         return stat.S_ISREG(st.st_mode) and is_inside(self.root, path)
 
-    def _load(self, path: Path, kind: str) -> bytes | None:
+    def _load(self, path: Path, kind: str) -> builtins.bytes | None:
         limit = LIMITS[kind]
         name = _shown(self.root, path)
         if not os.path.lexists(path):

@@ -103,7 +103,7 @@ def _choose_runtime(requests: list[versions.VersionRequest],
         output.step(f"Using Python {request.text} specified in {request.source}")
         effective = request
     for other in requests:
-        if other is not request:
+        if request is not None and other is not request:
             output.detail(f"{other.source} ({other.text}) agrees; {request.source} is more "
                           f"specific or comes first, so it decides.")
     if request is not None and request.patch is None:

@@ -24,7 +24,8 @@ import shutil
 import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Any
+from collections.abc import Iterator
 
 from buildpack import output
 
@@ -64,7 +65,7 @@ _REASONS = {
 _SHOW_VALUES = {"format", "python_version", "stack", "arch", "manager", "manager_version"}
 
 
-def differences(old: dict, new: CacheKey) -> list[str]:
+def differences(old: dict[str, Any], new: CacheKey) -> list[str]:
     """One human-readable reason per key field that differs."""
     reasons = []
     for name, value in asdict(new).items():
@@ -96,9 +97,9 @@ def hash_settings(values: dict[str, str]) -> str:
 
 # --- trees ------------------------------------------------------------------------------
 
-def snapshot(root: Path) -> dict[str, list]:
+def snapshot(root: Path) -> dict[str, list[Any]]:
     """rel path -> [kind, size, mtime_ns] (kind: f file, l link, d dir)."""
-    found: dict[str, list] = {}
+    found: dict[str, list[Any]] = {}
     for dirpath, dirnames, filenames in os.walk(root):
         for name in dirnames + filenames:
             path = os.path.join(dirpath, name)
@@ -134,7 +135,7 @@ def copy_tree(src: Path, dest: Path) -> None:
 
 # --- the cache ----------------------------------------------------------------------------
 
-def _read_metadata(entry: Path) -> dict | None:
+def _read_metadata(entry: Path) -> dict[str, Any] | None:
     try:
         data = json.loads((entry / "metadata.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):

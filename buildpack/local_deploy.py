@@ -51,7 +51,8 @@ def free_port(preferred: int | None) -> int:
                                      "Pick another one with --port N.",
                                      error_id="local-deploy::port-in-use") from None
                 continue
-            return sock.getsockname()[1]
+            port: int = sock.getsockname()[1]
+            return port
     raise BuildError("No free TCP port found", error_id="local-deploy::no-free-port")
 
 
@@ -71,7 +72,7 @@ def ensure_store() -> str:
     return str(store)
 
 
-def _run(cmd: list[str], env: dict[str, str], capture: bool = False) -> subprocess.CompletedProcess:
+def _run(cmd: list[str], env: dict[str, str], capture: bool = False) -> subprocess.CompletedProcess[str]:
     return subprocess.run(cmd, env=env, text=True, check=False,
                           stdout=subprocess.PIPE if capture else None)
 

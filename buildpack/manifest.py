@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import asdict, dataclass
+from typing import Any
 
 SCHEMA_VERSION = 1
 MANIFEST_NAME = "manifest.json"
@@ -55,7 +56,7 @@ def _entry_from_dict(raw: object, index: int) -> RuntimeEntry:
     where = f"runtimes[{index}]"
     if not isinstance(raw, dict):
         raise ManifestError(f"{where} is not an object")
-    fields = {}
+    fields: dict[str, Any] = {}
     for name, kind in (("version", str), ("stack", str), ("arch", str),
                        ("file", str), ("sha256", str), ("size", int)):
         value = raw.get(name)

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import errno
 import sys
-from typing import IO, Callable, Iterable
+from typing import IO, Callable
+from collections.abc import Iterable
 
 STEP_PREFIX = "-----> "
 DETAIL_PREFIX = "       "

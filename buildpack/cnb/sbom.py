@@ -65,7 +65,7 @@ def installed_distributions(python: Path) -> list[Distribution]:
     return sorted(found.values(), key=lambda d: d.canonical_name)
 
 
-def _runtime_component(runtime: RuntimeEntry) -> dict:
+def _runtime_component(runtime: RuntimeEntry) -> dict[str, object]:
     purl = f"pkg:generic/cpython@{quote(runtime.version, safe='')}"
     return {
         "type": "application",
@@ -79,8 +79,8 @@ def _runtime_component(runtime: RuntimeEntry) -> dict:
     }
 
 
-def _component(dist: Distribution) -> dict:
-    component = {"type": "library", "bom-ref": dist.purl, "name": dist.name,
+def _component(dist: Distribution) -> dict[str, object]:
+    component: dict[str, object] = {"type": "library", "bom-ref": dist.purl, "name": dist.name,
                  "version": dist.version, "purl": dist.purl}
     if dist.license:
         component["licenses"] = [{"expression": dist.license}]

@@ -14,7 +14,8 @@ only the standard library, so this module covers what the buildpack needs:
 from __future__ import annotations
 
 import re
-from typing import Any, Mapping
+from typing import Any
+from collections.abc import Mapping
 
 _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
 _ESCAPES = {'"': '\\"', "\\": "\\\\", "\b": "\\b", "\t": "\\t", "\n": "\\n", "\f": "\\f",
@@ -150,7 +151,7 @@ class _Reader:
         if self.peek(3) == '"""':
             raise self.error("multi-line strings are not supported")
         self.pos += 1
-        out = []
+        out: list[str] = []
         while True:
             ch = self.peek()
             if ch in ("", "\n"):
@@ -211,7 +212,7 @@ class _Reader:
 
     def array(self) -> list[Any]:
         self.expect("[")
-        items = []
+        items: list[Any] = []
         while True:
             self.skip_blank(newlines=True)
             if self.peek() == "]":

@@ -65,7 +65,7 @@ def _fix_module(path: Path, site: Path, roots: list[str]) -> None:
     text = path.read_text(encoding="utf-8")
     new = text
     for root in roots:
-        literal = re.compile(r"""(['"])(%s(?:/[^'"\\\n]*)?)\1""" % re.escape(root))
+        literal = re.compile(r"""(['"])(""" + re.escape(root) + r"""(?:/[^'"\\\n]*)?)\1""")
         new = literal.sub(
             lambda m: ("__import__('os').path.normpath(__import__('os').path.join("
                        f"__import__('os').path.dirname(__file__), {os.path.relpath(m[2], site)!r}))"),

@@ -66,6 +66,7 @@ def interpreter_reader(python: Path) -> TomlReader:
         if proc.returncode != 0:
             reason = proc.stderr.strip().splitlines()[-1:] or ["unknown error"]
             raise _invalid(path, reason[0])
-        return json.loads(proc.stdout)
+        data: dict[str, Any] = json.loads(proc.stdout)
+        return data
 
     return read

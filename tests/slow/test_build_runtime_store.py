@@ -120,7 +120,7 @@ def test_ldd_finds_libpython_inside_the_extracted_dir(packed):
     _, prefix, _, extracted = packed
     proc = subprocess.run(["env", "-i", CLEAN_PATH, "ldd", str(extracted / "bin" / f"python{xy_of(prefix)}")],
                           capture_output=True, text=True, check=True)
-    [line] = [l for l in proc.stdout.splitlines() if "libpython" in l]
+    [line] = [x for x in proc.stdout.splitlines() if "libpython" in x]
     resolved = line.split("=>")[1].split("(")[0].strip()
     assert Path(resolved).resolve().is_relative_to(extracted), line
 

@@ -106,7 +106,7 @@ def test_app_on_a_from_source_runtime_runs_after_its_slug_moved(tmp_path, source
     python = slug / ".heroku" / "python" / "bin" / f"python{xy}"
     ldd = subprocess.run(["env", "-i", CLEAN_PATH, "ldd", str(python)], capture_output=True,
                          text=True, check=True).stdout
-    [line] = [l for l in ldd.splitlines() if "libpython" in l]
+    [line] = [x for x in ldd.splitlines() if "libpython" in x]
     resolved = line.split("=>")[1].split("(")[0].strip()
     assert os.path.realpath(resolved) == str(slug / ".heroku/python/lib" / f"libpython{xy}.so.1.0"), line
 

@@ -10,11 +10,12 @@ from buildpack import output
 from buildpack.output import BuildError
 from tests.support import ROOT
 
-_ID = re.compile(r'"([a-z0-9-]+::[a-z0-9-]+)"')
+_ID = re.compile(r'"([a-z0-9-]+::[a-z0-9-]+)"|\(error id: ([a-z0-9-]+::[a-z0-9-]+)\)')
 
 
 def _ids_in_code() -> set[str]:
-    return {m for path in (ROOT / "buildpack").rglob("*.py") for m in _ID.findall(path.read_text())}
+    sources = [*(ROOT / "buildpack").rglob("*.py"), ROOT / "bin" / "_run.py"]
+    return {a or b for path in sources for a, b in _ID.findall(path.read_text())}
 
 
 def _ids_in_docs() -> list[str]:
