@@ -50,7 +50,7 @@ def choose(files: AppFiles | Path, dev: bool = False) -> Choice:
     if not dev or choice.manager == "none":
         return choice
     test = files.app_dir / TEST_REQUIREMENTS
-    extra = ()
+    extra: tuple[Path, ...] = ()
     if choice.manager == "pip" and files.bytes(test, "requirements") is not None:
         extra = (test,)
     return dataclasses.replace(choice, dev=True, files=choice.files + extra)
