@@ -2,7 +2,11 @@
 
 The installer's output stays in the log as it was (masked); this adds the one-line
 summary and the fix for the causes users hit most: the index refusing the
-credentials, the index not being reachable, a file not matching its pinned hash.
+credentials, the index not being reachable, a file not matching its pinned hash, and,
+whatever the engine (pip, Pipenv, Poetry, uv), a package built from source that needs a
+system library the build image lacks (``SYSTEM_LIBRARIES``), a release whose metadata
+current pip rejects (celery 5.2.0's ``pytz>dev``), and the app's own ``setup.py``
+failing.
 
 pip reports an index that refused the credentials or could not be reached only in
 its verbose output (normally it just finds no versions), so when the output names no
@@ -17,6 +21,8 @@ import ssl
 import urllib.error
 import urllib.parse
 import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
 
 from buildpack.output import BuildError
 from buildpack.redact import mask_credentials
@@ -97,10 +103,119 @@ def probe(url: str) -> Cause | None:
     return None
 
 
-def explain(lines: list[str], env: dict[str, str] | None = None) -> Cause | None:
+@dataclass(frozen=True)
+class SystemLibrary:
+    pattern: re.Pattern[str]
+    name: str
+    debian: str  # the development package(s) on Debian/Ubuntu stacks
+    wheels: str = ""  # a package that ships wheels instead, when there is one
+
+
+def _library(pattern: str, name: str, debian: str, wheels: str = "") -> SystemLibrary:
+    return SystemLibrary(re.compile(pattern, re.I), name, debian, wheels)
+
+
+_NOT_FOUND = r":? (?:command )?not found"
+SYSTEM_LIBRARIES = (
+    _library(rf"pg_config executable not found|pg_config{_NOT_FOUND}|pg_config is required",
+             "the PostgreSQL client library (libpq)", "libpq-dev",
+             "psycopg2-binary instead of psycopg2, or psycopg[binary] (psycopg 3)"),
+    _library(rf"mysql_config{_NOT_FOUND}|mysql_config not found|Can not find valid pkg-config "
+             r"name|MYSQLCLIENT_CFLAGS", "the MySQL/MariaDB client library",
+             "default-libmysqlclient-dev and pkg-config", "PyMySQL (pure Python) instead"),
+    _library(rf"gdal-config{_NOT_FOUND}|Could not find gdal-config|gdal-config not found",
+             "GDAL", "libgdal-dev"),
+    _library(r"sqlite3\.h: No such file", "the SQLite library", "libsqlite3-dev"),
+    _library(rf"lib(?:xml|xslt)/\S+\.h: No such file|xslt-config{_NOT_FOUND}"
+             r"|libxml2 and libxslt development packages", "libxml2 and libxslt",
+             "libxml2-dev and libxslt1-dev", "a release of lxml with wheels for this Python"),
+    _library(r"ffi\.h: No such file", "libffi", "libffi-dev"),
+    _library(r"openssl/\S+\.h: No such file", "OpenSSL", "libssl-dev"),
+    _library(rf"krb5-config{_NOT_FOUND}|gssapi/gssapi\.h: No such file", "Kerberos (GSSAPI)",
+             "libkrb5-dev"),
+    _library(r"(?:ldap|lber|sasl/sasl)\.h: No such file", "OpenLDAP", "libldap2-dev and libsasl2-dev"),
+)
+_MISSING_HEADER = re.compile(r"fatal error: ([\w/.+-]+\.h): No such file or directory")
+# The package being built when it failed: pip, uv, Poetry.
+_BUILDING = re.compile(r"(?:Building wheel for|Failed to build|building wheel for|Failed to "
+                       r"build wheel for|Installing)\s+['`\"]?([A-Za-z0-9][\w.-]*)")
+_INVALID_METADATA = re.compile(
+    r"Ignoring version (\S+) of (\S+) since it has invalid metadata|has invalid metadata")
+
+
+def _building(text: str) -> str:
+    found = _BUILDING.findall(text)
+    return f" ({found[-1]})" if found else ""
+
+
+def _missing_library(text: str) -> Cause | None:
+    """A package built from source stopped on a missing system library or header."""
+    for library in SYSTEM_LIBRARIES:
+        match = library.pattern.search(text)
+        if match:
+            name, debian, wheels, what = library.name, library.debian, library.wheels, match.group(0)
+            break
+    else:
+        header = _MISSING_HEADER.search(text)
+        if not header:
+            return None
+        name, debian, wheels = f"the library that provides {header.group(1)}", "", ""
+        what = header.group(0)
+    options = []
+    if wheels:
+        options.append(f"use a package that ships ready-built wheels: {wheels};")
+    options.append("pin a release of the package that has a wheel for this Python and stack;")
+    get = f"install {debian}" if debian else f"install the package that provides it ({name})"
+    options.append(f"{get} on the build image before this buildpack runs (for example with an\n"
+                   "    apt buildpack earlier in the chain and an Aptfile that lists it).")
+    return (f"a package needs {name}, which the build image does not have",
+            f"A package{_building(text)} was built from source and needs the development\n"
+            f"files of {name} (the output above stops at: {what.strip()}).\n"
+            "Either:\n" + "".join(f"  - {option}\n" for option in options).rstrip("\n"),
+            "dependencies::missing-system-library")
+
+
+def _invalid_metadata(text: str) -> Cause | None:
+    match = _INVALID_METADATA.search(text)
+    if not match:
+        return None
+    release = f"{match.group(2)} {match.group(1)}" if match.group(1) else "a release"
+    return (f"{release} has metadata that current pip rejects",
+            f"{release} declares its dependencies in a form older installers tolerated and\n"
+            "current pip (24.1 and later) refuses as invalid (for example celery 5.2.0's\n"
+            "`pytz>dev`); the output above shows the offending line. Upgrade to a newer\n"
+            "release that fixes its metadata (celery: 5.2.1 or later) in the app's dependency\n"
+            "files (and lock again if the app has a lock file).",
+            "dependencies::invalid-legacy-metadata")
+
+
+def _app_build_failed(text: str, app_dir: Path | None) -> Cause | None:
+    """The app's own code failed to build (``pip install .``, a uv/Pipenv project entry)."""
+    if app_dir is None:
+        return None
+    where = re.escape(str(app_dir).rstrip("/"))
+    if not re.search(rf"Failed to build\s[^\n]*?(?:file://)?{where}/?['`\s]", text + "\n"):
+        return None
+    script = "setup.py" if (app_dir / "setup.py").is_file() else "build backend"
+    return (f"the app's own {script} failed",
+            f"Building the app itself failed: its {script} raised an error (the traceback above\n"
+            "ends with it), so this is not a problem with a dependency or the index. Run\n"
+            "`pip install .` (or `python setup.py --version`) in a fresh checkout of the app to\n"
+            "see the same error, fix the app's build code, and push again. A setup.py must not\n"
+            "read files that are not committed or config vars that are not set at build time.",
+            "dependencies::app-build-failed")
+
+
+def explain(lines: list[str], env: dict[str, str] | None = None,
+            app_dir: Path | None = None) -> Cause | None:
     """(summary, body, error id) for a recognised cause in the output, else from asking the
-    indexes of ``env`` (when given), else None."""
+    indexes of ``env`` (when given), else None. ``app_dir`` lets a failure of the app's own
+    build be told apart from a dependency's."""
     text = "".join(lines)
+    for cause in (_app_build_failed(text, app_dir), _missing_library(text),
+                  _invalid_metadata(text)):
+        if cause:
+            return cause
     if _CREDENTIALS.search(text):
         return _refused("(the output above names it)")
     if _UNREACHABLE.search(text):
@@ -120,9 +235,9 @@ def explain(lines: list[str], env: dict[str, str] | None = None) -> Cause | None
 
 
 def install_error(lines: list[str], env: dict[str, str], tool: str, what: str, reproduce: str,
-                  hint: str = "") -> BuildError:
+                  hint: str = "", app_dir: Path | None = None) -> BuildError:
     """The error for a failed install, naming the recognised cause if there is one."""
-    specific = explain(lines, env)
+    specific = explain(lines, env, app_dir)
     summary = f"Failed to install the app's dependencies with {tool}"
     generic = (f"{tool} could not install {what}; its own error is shown above.\n"
                f"{hint}Reproduce locally with: {reproduce}")

@@ -95,7 +95,7 @@ def install_requirements(ctx: InstallContext, requirements: Path, secrets: list[
     code, lines = run_streamed(cmd, ctx.env, ctx.app_dir, secrets)
     if code != 0:
         raise install_error(lines, ctx.env, "pip", f"the requirements in {shown}",
-                            f"pip install -r {shown}", _PIP_HINT)
+                            f"pip install -r {shown}", _PIP_HINT, app_dir=ctx.app_dir)
 
 
 def install_project(ctx: InstallContext, files: tuple[Path, ...], secrets: list[str]) -> None:
@@ -109,4 +109,4 @@ def install_project(ctx: InstallContext, files: tuple[Path, ...], secrets: list[
     code, lines = run_streamed(cmd, ctx.env, ctx.app_dir, secrets)
     if code != 0:
         raise install_error(lines, ctx.env, "pip", f"the app (the package that {names} declares)",
-                            "pip install .", _PIP_HINT)
+                            "pip install .", _PIP_HINT, app_dir=ctx.app_dir)

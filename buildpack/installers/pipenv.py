@@ -57,4 +57,4 @@ def install(ctx: InstallContext, choice: Choice, secrets: list[str]) -> None:
             error_id="pipenv::lock-out-of-date",
         )
     raise install_error(lines, env, "Pipenv", "the packages of Pipfile.lock",
-                        f"pipenv {' '.join(args)}")
+                        f"pipenv {' '.join(args)}", app_dir=ctx.app_dir)

@@ -64,4 +64,4 @@ def install(ctx: InstallContext, choice: Choice, secrets: list[str]) -> None:
                                ctx.app_dir, secrets, hide=lambda line: line.startswith(_NOISE))
     if code != 0:
         raise install_error(lines, env, "Poetry", "the packages of poetry.lock",
-                            f"poetry {shown}")
+                            f"poetry {shown}", app_dir=ctx.app_dir)

@@ -423,3 +423,55 @@ def test_probe_tells_refused_credentials_and_unreachable_indexes():
     unreachable = failures.explain(["ERROR: No matching distribution found for six\n"],
                                    {"PIP_INDEX_URL": f"http://127.0.0.1:{port}/simple/"})
     assert unreachable[0] == "The package index could not be reached"
+
+
+# --- failure hints (every engine's output) -----------------------------------------------
+
+@pytest.mark.parametrize("output, named, package", [
+    ("  Building wheel for psycopg2 (pyproject.toml): started\n"
+     "      Error: pg_config executable not found.\n", "PostgreSQL client library", "psycopg2-binary"),
+    ("  × Failed to build `mysqlclient==2.2.7`\n      /bin/sh: 1: mysql_config: not found\n",
+     "MySQL/MariaDB client library", "default-libmysqlclient-dev"),
+    ("      Exception: Can not find valid pkg-config name.\n", "MySQL/MariaDB", "pkg-config"),
+    ("      /bin/sh: 1: gdal-config: not found\n", "GDAL", "libgdal-dev"),
+    ("      src/x.c:1:10: fatal error: sqlite3.h: No such file or directory\n", "SQLite",
+     "libsqlite3-dev"),
+    ("      Please make sure the libxml2 and libxslt development packages are installed.\n",
+     "libxml2 and libxslt", "libxml2-dev"),
+    ("      x.c:3:10: fatal error: yaml.h: No such file or directory\n",
+     "the library that provides yaml.h", "install the package that provides it"),
+])
+def test_missing_system_library_hint(output, named, package):
+    cause = failures.explain(output.splitlines(keepends=True))
+    assert cause is not None and cause[2] == "dependencies::missing-system-library"
+    assert named in cause[0] and package in cause[1]
+
+
+def test_missing_library_names_the_package_being_built():
+    cause = failures.explain(["  Building wheel for psycopg2 (pyproject.toml): started\n",
+                              "      Error: pg_config executable not found.\n"])
+    assert cause is not None and "A package (psycopg2) was built from source" in cause[1]
+
+
+def test_invalid_legacy_metadata_hint():
+    lines = ["WARNING: Ignoring version 5.2.0 of celery since it has invalid metadata:\n",
+             "    pytz>dev\n", "Please use pip<24.1 if you need to use this version.\n"]
+    cause = failures.explain(lines)
+    assert cause is not None and cause[2] == "dependencies::invalid-legacy-metadata"
+    assert cause[0] == "celery 5.2.0 has metadata that current pip rejects"
+
+
+@pytest.mark.parametrize("line", [
+    "ERROR: Failed to build 'file://{app}' when getting requirements to build wheel\n",
+    "  × Failed to build `app @ file://{app}`\n",
+])
+def test_app_build_failure_is_told_apart(tmp_path, line):
+    app = tmp_path / "app"
+    app.mkdir()
+    (app / "setup.py").write_text("")
+    lines = ["FileNotFoundError: settings.json\n", line.format(app=app)]
+    cause = failures.explain(lines, None, app)
+    assert cause is not None and cause[2] == "dependencies::app-build-failed"
+    assert cause[0] == "the app's own setup.py failed"
+    other = ["ERROR: Failed to build 'file:///elsewhere/lib' when building wheel\n"]
+    assert failures.explain(other, None, app) is None
