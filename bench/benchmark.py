@@ -60,9 +60,9 @@ def timed_build(app: Path, cache: Path, env: dict[str, str]) -> tuple[float, dic
 def _step_name(line: str) -> str:
     text = line[7:].strip()
     for prefix in ("Preparing Python runtime", "Installing dependencies", "Installing pip",
-                   "Discovering process types", "Discarding cache", "No runtime.txt", "Using Python"):
+                   "Discovering process types", "Discarding cache", "No Python version", "Using Python"):
         if text.startswith(prefix):
-            return "Version selection" if prefix in ("No runtime.txt", "Using Python") else prefix
+            return "Version selection" if prefix in ("No Python version", "Using Python") else prefix
     return text.split("(")[0].strip()
 
 

@@ -7,7 +7,6 @@ receives complete, verified entries.
 """
 from __future__ import annotations
 
-import datetime
 import os
 import signal
 from dataclasses import dataclass
@@ -15,7 +14,7 @@ from pathlib import Path
 
 from buildpack import (app_base, app_files, django, env_cache, export_file, guard_rails, hooks,
                        installers, output, platform_info, processes, profile_d, relocate,
-                       settings, versions)
+                       python_choice, settings)
 from buildpack.installers import pip as pip_installer
 from buildpack.envdir import lookup, read_env_dir
 from buildpack.manifest import MANIFEST_NAME, RuntimeEntry
@@ -24,7 +23,6 @@ from buildpack.runtime import provision
 from buildpack.store import StoreLocation, parse_location, parse_timeout, read_manifest
 from buildpack.requirements_files import check_text, included_files
 from buildpack.subprocess_env import INSTALLER_ALLOWLIST, build_env
-from buildpack.versions import PYTHON_VERSION_FILE, RUNTIME_TXT
 
 PYTHON_DIR = Path(".heroku") / "python"
 VENDOR_TOOLS = settings.VENDOR_DIR / "tools"
@@ -81,40 +79,6 @@ def _matching_entries(entries: list[RuntimeEntry], store: StoreLocation) -> list
     return matching
 
 
-def _choose_runtime(requests: list[versions.VersionRequest],
-                    entries: list[RuntimeEntry]) -> RuntimeEntry:
-    """Resolve the version files against the store, saying which file decided and why."""
-    request = versions.choose(requests)
-    supported = versions.supported_minors(settings.eol_dates(), datetime.date.today())
-    if request is None:
-        default = versions.default_request(settings.default_python_minor())
-        runtime = versions.resolve(default, entries, supported)
-        output.step(f"No {RUNTIME_TXT} provided; assuming python-{runtime.version}.")
-        output.detail(f"(No {PYTHON_VERSION_FILE} either: the default is the newest "
-                      f"{default.text} in the runtime store.)")
-        output.detail(f"Pin it by adding a {PYTHON_VERSION_FILE} file containing {default.text}.")
-        effective = default
-    elif request.source == RUNTIME_TXT:
-        runtime = versions.resolve(request, entries, supported)
-        output.step(f"Using Python version specified in {RUNTIME_TXT} (python-{request.text})")
-        effective = request
-    else:
-        runtime = versions.resolve(request, entries, supported)
-        output.step(f"Using Python {request.text} specified in {request.source}")
-        effective = request
-    for other in requests:
-        if request is not None and other is not request:
-            output.detail(f"{other.source} ({other.text}) agrees; {request.source} is more "
-                          f"specific or comes first, so it decides.")
-    if request is not None and request.patch is None:
-        output.detail(f"{request.text} means the newest {request.text} release in the store: "
-                      f"{runtime.version}")
-    for summary, body in versions.version_warnings(effective, runtime, entries,
-                                                   settings.eol_dates(), datetime.date.today()):
-        output.warning(summary, body)
-    return runtime
-
-
 def _check_includes(choice: installers.Choice, files: app_files.AppFiles) -> None:
     """Refuse requirements that pip would choke on (includes from outside the app, links,
     special files and oversized files are refused as they are read)."""
@@ -149,12 +113,11 @@ def make_plan(build_dir: Path, cache_dir: Path, env_dir: Path | None, dev: bool 
         processes.warn_line_endings(files, folder)
     dependencies = installers.choose(files, dev)
     _check_includes(dependencies, files)
-    requests = versions.read_requests(files)
     store = parse_location(
         lookup("PYTHON_RUNTIME_STORE", config, environ) or _default_store(),
         parse_timeout(lookup("PYTHON_RUNTIME_STORE_TIMEOUT", config, environ)))
     entries = _matching_entries(read_manifest(store, cache_dir / "tmp"), store)
-    runtime = _choose_runtime(requests, entries)
+    runtime = python_choice.choose_runtime(files, cache_dir, dependencies, entries)
     installers.check_python(dependencies, runtime.version)
     return Plan(build_dir, cache_dir, config, base, store, runtime, dependencies, files,
                 env_dir=env_dir.resolve() if env_dir is not None else None)

@@ -21,10 +21,6 @@ def _json(name: str) -> dict[str, Any]:
     return data
 
 
-def default_python_minor() -> str:
-    return str(_json("settings.json")["default_python_minor"])
-
-
 def default_store_url() -> str:
     return str(_json("settings.json")["runtime_store_url"])
 
@@ -34,9 +30,23 @@ def eol_dates() -> dict[str, str]:
     return dict(_json("python-eol.json")["end_of_life"])
 
 
+def release_dates() -> dict[str, str]:
+    """minor ("3.14") -> date of its X.Y.0 release (ISO), from vendor/python-releases.json."""
+    return dict(_json("python-releases.json")["released"])
+
+
 def pinned_pip_version() -> str:
     """The version in vendor/pip.txt (``pip==X.Y ...``)."""
     match = re.search(r"^pip==(\S+)", PIP_REQUIREMENTS.read_text(encoding="utf-8"), re.M)
     if not match:
         raise RuntimeError(f"{PIP_REQUIREMENTS} has no pip== pin")
     return match.group(1)
+
+
+def pip_min_python() -> tuple[int, int]:
+    """The oldest Python the pinned pip runs on (``# Requires-Python: >=X.Y`` in vendor/pip.txt)."""
+    match = re.search(r"^# Requires-Python: >=(\d+)\.(\d+)", PIP_REQUIREMENTS.read_text(encoding="utf-8"),
+                      re.M)
+    if not match:
+        raise RuntimeError(f"{PIP_REQUIREMENTS} has no '# Requires-Python: >=X.Y' line")
+    return int(match.group(1)), int(match.group(2))

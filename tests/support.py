@@ -116,6 +116,18 @@ def store_versions() -> dict[str, str]:
     return {".".join(r["version"].split(".")[:2]): r["version"] for r in manifest["runtimes"]}
 
 
+def expected_default_minor() -> str:
+    """The default for new apps that the README's rule gives with the test store, written out
+    independently of the code: the newest minor in the store whose X.Y.0 is at least 90 days
+    old (3.14.0 came out on 2025-10-07, 3.15.0 on 2026-10-01, which settles on 2026-12-30)."""
+    import datetime
+
+    newest_settled = (3, 15) if datetime.date.today() >= datetime.date(2026, 12, 30) else (3, 14)
+    minors = [tuple(int(p) for p in m.split(".")) for m in store_versions()]
+    major, minor = max(m for m in minors if m <= newest_settled)
+    return f"{major}.{minor}"
+
+
 # Extra packages the test index serves (build backends, tools, packages of fixtures
 # whose dependencies are not in a requirements.txt). One requirement per line.
 INDEX_EXTRA = ROOT / "tests" / "index-extra.txt"

@@ -4,7 +4,6 @@
   (any patch of that X.Y);
 - ``pyproject.toml`` (Poetry, uv, ``pip install .``): ``[project] requires-python``, and
   for Poetry without it ``[tool.poetry.dependencies] python``;
-- Pipenv and Poetry themselves run on the app's Python, so it must be one they support.
 
 A contradiction is an error showing both values; a constraint this module does not
 understand is a warning, and the installer has the last word.
@@ -14,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from buildpack import output
-from buildpack.installers import pinned_tools, pipfile_lock
+from buildpack.installers import pipfile_lock
 from buildpack.installers.context import Choice
 from buildpack.installers.manager_files import LOCK_COMMAND
 from buildpack.installers.python_constraints import parse_version, satisfies
@@ -69,25 +68,9 @@ def declared(choice: Choice, read_toml: TomlReader) -> list[Declared]:
     return _from_pyproject(choice, read_toml)
 
 
-def _check_tool(manager: str, version: tuple[int, int, int]) -> None:
-    tool = pinned_tools.TOOLS.get(manager)
-    if tool is None or tool.min_python is None or version[:2] >= tool.min_python:
-        return
-    minimum = ".".join(map(str, tool.min_python))
-    raise BuildError(
-        f"{tool.display} {tool.version()} needs Python {minimum} or newer",
-        f"The app uses {tool.display}, which runs on the app's own Python during the build,\n"
-        f"and this build uses Python {'.'.join(map(str, version))}.\n\n"
-        f"Upgrade the app to Python {minimum} or newer (for example, write 3.13 into\n"
-        ".python-version).",
-        error_id="package-manager::python-too-old",
-    )
-
-
 def check(choice: Choice, python_version: str, read_toml: TomlReader) -> None:
     """Raise BuildError if the files contradict ``python_version`` (X.Y.Z)."""
     version = parse_version(python_version)
-    _check_tool(choice.manager, version)
     for item in declared(choice, read_toml):
         verdict = satisfies(item.spec, version, poetry=item.poetry)
         if verdict is None:

@@ -47,8 +47,10 @@ def test_seed_app_builds_into_layers_and_answers(tmp_path, runtime_store, packag
     lifecycle.source(support.FIXTURES / "flask-app")
     result = lifecycle.build()
     assert result.returncode == 0, result.log
-    default = support.store_versions()["3.13"]
-    assert f"-----> No runtime.txt provided; assuming python-{default}." in result.stdout
+    minor = support.expected_default_minor()
+    default = support.store_versions()[minor]
+    assert (f"-----> No Python version specified; using the default, Python {minor} "
+            f"(python-{default})") in result.stdout
     assert "-----> Installing dependencies using pip (26.3)" in result.stdout
     assert "Procfile declares types -> web" in result.stdout
     tomls = lifecycle.layer_tomls()

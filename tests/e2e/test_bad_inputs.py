@@ -191,13 +191,6 @@ def test_missing_procfile_warns_and_builds(tmp_path, build_env):
     assert "Procfile declares types -> (none)" in result.stdout
 
 
-def test_conflicting_version_files(tmp_path, runtime_store):
-    app = _app(tmp_path, {"runtime.txt": "python-3.13.0\n", ".python-version": "3.11\n"})
-    _fails(app, tmp_path / "cache", support.build_env(str(runtime_store), None),
-           "python-version::files-disagree", "runtime.txt asks for Python 3.13.0",
-           ".python-version asks for Python 3.11")
-
-
 @pytest.mark.parametrize("content, error_id", [
     ("system\n", "python-version-file::invalid-version"),
     ("pypy3.10\n", "python-version-file::invalid-version"),

@@ -35,8 +35,10 @@ def _serve(slug_path, command):
 
 def test_seed_app_builds_moves_and_answers(tmp_path, build_env):
     result, slug = _build_and_move("flask-app", tmp_path, build_env)
-    minor_default = support.store_versions()["3.13"]
-    assert f"-----> No runtime.txt provided; assuming python-{minor_default}." in result.stdout
+    default = support.expected_default_minor()
+    minor_default = support.store_versions()[default]
+    assert (f"-----> No Python version specified; using the default, Python {default} "
+            f"(python-{minor_default})") in result.stdout
     assert f"-----> Preparing Python runtime (python-{minor_default})" in result.stdout
     assert "-----> Installing dependencies using pip (26.3)" in result.stdout
     assert "       Successfully installed" in result.stdout  # pip output, indented 7 spaces

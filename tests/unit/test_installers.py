@@ -206,12 +206,6 @@ def test_version_agrees(tmp_path, files):
     python_check.check(installers.choose(_app(tmp_path, files)), "3.13.0", toml_reader.read_on_host)
 
 
-def test_tool_needs_a_newer_python(tmp_path):
-    choice = installers.choose(_app(tmp_path, {"pyproject.toml": PROJECT, "poetry.lock": ""}))
-    with raises_id("package-manager::python-too-old"):
-        python_check.check(choice, "3.9.18", toml_reader.read_on_host)
-
-
 def test_constraint_not_understood_warns(tmp_path, capsys):
     choice = installers.choose(_app(tmp_path, {"pyproject.toml": PROJECT + 'requires-python = "3"\n'}))
     python_check.check(choice, "3.13.0", toml_reader.read_on_host)
