@@ -108,3 +108,13 @@ class Lifecycle:
         later = [(m, day) for m in self.usable(available, today)
                  if current is not None and m > current and (day := self.settles_on(m)) is not None]
         return min(later, key=lambda item: item[1]) if later else None
+
+
+def default_for_new_apps(today: datetime.date | None = None) -> str:
+    """The default minor among every minor the buildpack knows (``3.14``): what a store
+    should hold first (a bare machine builds it from source); a build uses the store's."""
+    lifecycle = Lifecycle.from_vendor()
+    minor = lifecycle.default_minor(lifecycle.released, today or datetime.date.today())
+    if minor is None:
+        raise RuntimeError("vendor/python-releases.json names no minor that may still be used")
+    return minor_text(minor)

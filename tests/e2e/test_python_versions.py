@@ -154,6 +154,23 @@ def test_requires_python_narrows_the_default(tmp_path, build_env):
     assert _slug_python(app) == "3.11.7"
 
 
+def test_pinned_pips_python_bound_is_the_wheels_own():
+    """vendor/pip.txt's "# Requires-Python" line (the plan-time check) is what the pinned
+    wheel itself declares."""
+    import re
+    import zipfile
+
+    from buildpack import settings
+
+    version = settings.pinned_pip_version()
+    wheel = support.ensure_index_packages() / f"pip-{version}-py3-none-any.whl"
+    with zipfile.ZipFile(wheel) as archive:
+        metadata = archive.read(f"pip-{version}.dist-info/METADATA").decode()
+    declared = re.search(r"^Requires-Python: >=(\d+)\.(\d+)$", metadata, re.M)
+    assert declared is not None, metadata[:500]
+    assert settings.pip_min_python() == (int(declared.group(1)), int(declared.group(2)))
+
+
 def _lock(requires: dict[str, str]) -> str:
     return json.dumps({"_meta": {"requires": requires}, "default": {}})
 

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from buildpack import settings
-from buildpack.python_lifecycle import EOL_GRACE_DAYS, SETTLE_DAYS, Lifecycle
+from buildpack.python_lifecycle import EOL_GRACE_DAYS, SETTLE_DAYS, Lifecycle, default_for_new_apps
 
 D = datetime.date
 TODAY = D(2026, 11, 30)  # the day the rule was chosen: 3.15.0 is 60 days old
@@ -75,3 +75,8 @@ def test_refusal_date_follows_end_of_life():
 
 def test_usable_drops_refused_minors():
     assert VENDOR.usable({(3, 9), (3, 10), (3, 14)}, TODAY) == [(3, 14), (3, 10)]
+
+
+def test_default_for_new_apps_among_every_known_minor():
+    assert default_for_new_apps(TODAY) == "3.14"
+    assert default_for_new_apps(D(2027, 1, 1)) == "3.15"
