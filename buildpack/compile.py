@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from buildpack import (app_base, app_files, django, env_cache, export_file, guard_rails, hooks,
-                       installers, output, platform_info, processes, profile_d, relocate,
-                       python_choice, settings)
+                       installers, nltk_data, output, platform_info, processes, profile_d,
+                       relocate, python_choice, settings)
 from buildpack.installers import pip as pip_installer
 from buildpack.envdir import lookup, read_env_dir
 from buildpack.manifest import MANIFEST_NAME, RuntimeEntry
@@ -44,6 +44,7 @@ class Plan:
     python_home: Path | None = None
     runtime_path: str = relocate.RUNTIME_PREFIX
     env_dir: Path | None = None  # as the platform passed it (hooks get it as ENV_DIR)
+    nltk_ids: tuple[str, ...] = ()  # what nltk.txt names
 
     @property
     def prefix(self) -> Path:
@@ -120,7 +121,8 @@ def make_plan(build_dir: Path, cache_dir: Path, env_dir: Path | None, dev: bool 
     runtime = python_choice.choose_runtime(files, cache_dir, dependencies, entries)
     installers.check_python(dependencies, runtime.version)
     return Plan(build_dir, cache_dir, config, base, store, runtime, dependencies, files,
-                env_dir=env_dir.resolve() if env_dir is not None else None)
+                env_dir=env_dir.resolve() if env_dir is not None else None,
+                nltk_ids=tuple(nltk_data.read_ids(files)))
 
 
 def _secrets(config: dict[str, str]) -> list[str]:
@@ -228,6 +230,8 @@ def execute(plan: Plan) -> None:
         install_fresh(plan, ctx)
         if key is not None:
             env_cache.save(plan.cache_dir, key, prefix)
+    nltk_data.download(list(plan.nltk_ids), ctx.python, app_env, ctx.secrets, app_dir,
+                       lookup(nltk_data.URL_VAR, plan.config, dict(os.environ)))
     django.collectstatic(app_dir, plan.build_dir, ctx.python, app_env, ctx.secrets,
                          lookup(django.DISABLE_VAR, plan.config, dict(os.environ)))
     hooks.run_hook(hooks.POST_COMPILE, app_dir, plan.build_dir, app_env, ctx.secrets)

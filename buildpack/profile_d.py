@@ -32,7 +32,8 @@ GUNICORN_CONFIG = "gunicorn.conf.py"
 ONLINE_CPUS = "$(nproc 2>/dev/null || getconf _NPROCESSORS_ONLN 2>/dev/null)"
 
 
-def render_profile(app_base: str = "", gunicorn_access_log: bool = True) -> str:
+def render_profile(app_base: str = "", gunicorn_access_log: bool = True,
+                   nltk_data: bool = False) -> str:
     """The shell script (POSIX sh, leaves no functions or variables of its own behind)."""
     lines = [
         "# Written by buildpack-python: the run-time environment of the app's Python.",
@@ -46,6 +47,9 @@ def render_profile(app_base: str = "", gunicorn_access_log: bool = True) -> str:
     if gunicorn_access_log:
         lines += ["# gunicorn's access log on stdout, unless GUNICORN_CMD_ARGS is set (even empty).",
                   'export GUNICORN_CMD_ARGS="${GUNICORN_CMD_ARGS---access-logfile -}"']
+    if nltk_data:
+        lines += ["# The NLTK data that nltk.txt named, downloaded during the build.",
+                  f'export NLTK_DATA="${{NLTK_DATA:-$HOME/{PYTHON_HOME_RELATIVE}/nltk_data}}"']
     lines += [
         WEB_CONCURRENCY_SCRIPT.read_text(encoding="utf-8").rstrip("\n"),
         'if [ -z "${WEB_CONCURRENCY:-}" ]; then',
@@ -74,5 +78,8 @@ def write_profile(build_dir: Path, app_base: str = "") -> Path:
         output.detail(f"{GUNICORN_CONFIG} found: GUNICORN_CMD_ARGS is left to it")
     if app_base:
         output.detail(f"Processes start in {app_base}/ (APP_BASE)")
+    nltk_data = (build_dir / PYTHON_HOME_RELATIVE / "nltk_data").is_dir()
+    if nltk_data:
+        output.detail(f"NLTK_DATA={PYTHON_HOME_RELATIVE}/nltk_data (nltk.txt)")
     return app_files.write_text(build_dir, f".profile.d/{PROFILE_NAME}",
-                                render_profile(app_base, not gunicorn_config))
+                                render_profile(app_base, not gunicorn_config, nltk_data))

@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from buildpack import compile as classic
-from buildpack import django, env_cache, hooks, installers, output, processes, relocate
+from buildpack import (django, env_cache, hooks, installers, nltk_data, output, processes,
+                       relocate)
 from buildpack.cnb import launch, launch_env, sbom
 from buildpack.cnb.context import BuildArgs, target_stack
 from buildpack.cnb.layers import Layers, LayerTypes
@@ -79,6 +80,8 @@ def _install(plan: classic.Plan, layers: Layers) -> installers.InstallContext:
         classic.install_fresh(plan, ctx)
     layers.write(PYTHON_LAYER, LayerTypes(launch=True, build=True, cache=key is not None),
                  key_metadata(key))
+    nltk_data.download(list(plan.nltk_ids), ctx.python, app_env, ctx.secrets, ctx.app_dir,
+                       lookup(nltk_data.URL_VAR, plan.config, dict(os.environ)))
     django.collectstatic(ctx.app_dir, plan.build_dir, ctx.python, app_env, ctx.secrets,
                          lookup(django.DISABLE_VAR, plan.config, dict(os.environ)))
     hooks.run_hook(hooks.POST_COMPILE, ctx.app_dir, plan.build_dir, app_env, ctx.secrets)

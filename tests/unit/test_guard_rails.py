@@ -39,3 +39,27 @@ def test_clean_app_passes_quietly(tmp_path: Path, capsys) -> None:
     (tmp_path / "venv.py").write_text("")
     guard_rails.check(tmp_path, tmp_path)
     assert capsys.readouterr() == ("", "")
+
+
+# --- nltk.txt (buildpack.nltk_data) ----------------------------------------------------------
+
+def test_nltk_ids_are_read_with_comments_and_duplicates(tmp_path: Path) -> None:
+    from buildpack import nltk_data
+    from buildpack.app_files import AppFiles
+
+    (tmp_path / "nltk.txt").write_text("# data\npunkt stopwords\nwordnet, omw-1.4\npunkt\n\n")
+    assert nltk_data.read_ids(AppFiles(tmp_path)) == ["punkt", "stopwords", "wordnet", "omw-1.4"]
+    (tmp_path / "nltk.txt").write_text("punkt\n$(reboot)\n")
+    with pytest.raises(BuildError) as err:
+        nltk_data.read_ids(AppFiles(tmp_path))
+    assert err.value.error_id == "nltk::invalid-entry" and "line 2" in err.value.summary
+    (tmp_path / "nltk.txt").unlink()
+    assert nltk_data.read_ids(AppFiles(tmp_path)) == []
+
+
+def test_profile_exports_nltk_data_only_when_downloaded() -> None:
+    from buildpack import profile_d
+
+    assert "NLTK_DATA" not in profile_d.render_profile()
+    assert 'export NLTK_DATA="${NLTK_DATA:-$HOME/.heroku/python/nltk_data}"' in \
+        profile_d.render_profile(nltk_data=True)
