@@ -3,7 +3,8 @@
 detect -> compile (fresh build dir, persistent cache per app) -> release -> pack the
 slug -> unpack it at another path -> source .profile.d -> start a process type with
 PORT set. Without PYTHON_RUNTIME_STORE it builds (once) a store from this machine's
-interpreters.
+interpreters; on a machine with none it packable (a bare Debian or Ubuntu box), it
+builds the default minor from pristine source instead.
 """
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ import tarfile
 import tempfile
 from pathlib import Path
 
-from buildpack import output, store_builder
+from buildpack import cpython_sources, output, settings, store_builder
 from buildpack.envdir import read_env_dir
 from buildpack.manifest import MANIFEST_NAME
 from buildpack.output import BuildError
@@ -64,12 +65,39 @@ def ensure_store() -> str:
     store = cache_root() / "local-store"
     if not (store / MANIFEST_NAME).is_file():
         output.step(f"Building a local runtime store in {store} (once)")
-        code = store_builder.main([str(store)])
+        try:
+            code = store_builder.main([str(store)])
+        except BuildError as exc:
+            if exc.error_id != "runtime-store::no-cpython":
+                raise
+            output.detail("No packable CPython on this machine: building one from pristine source")
+            code = _build_from_source(store)
         if code != 0:
             raise BuildError("Could not build the local runtime store",
                              "See the messages above; or set PYTHON_RUNTIME_STORE.",
                              error_id="local-deploy::store-build-failed")
     return str(store)
+
+
+def source_minors(default: str, buildable: list[str]) -> list[str]:
+    """The minors to try building, in order: the default, then the newest others."""
+    return ([default] if default in buildable else []) + \
+        sorted((m for m in buildable if m != default), key=cpython_sources.minor_key, reverse=True)
+
+
+def _build_from_source(store: Path) -> int:
+    """Build the default minor from source into ``store``; when its tarball cannot be
+    fetched on this machine, the newest pinned minor that can."""
+    pins = cpython_sources.load_pins()
+    minors = source_minors(settings.default_python_minor(), cpython_sources.buildable_minors(pins))
+    for minor in minors:
+        try:
+            return store_builder.main([str(store), "--from-source", minor])
+        except BuildError as exc:
+            if exc.error_id != "source-build::unavailable" or minor == minors[-1]:
+                raise
+            output.warning(f"Cannot build Python {minor} here: {exc.summary}", exc.body)
+    return 1
 
 
 def _run(cmd: list[str], env: dict[str, str], capture: bool = False) -> subprocess.CompletedProcess[str]:

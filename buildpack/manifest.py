@@ -6,7 +6,7 @@ Schema (version 1)::
       "schema": 1,
       "runtimes": [
         {"version": "3.12.1", "stack": "debian-12", "arch": "x86_64",
-         "file": "python-3.12.1-debian-12-x86_64.tar.gz",
+         "file": "python-3.12.1-debian-12-x86_64.tar.xz",
          "sha256": "<64 hex>", "size": 12345678}
       ]
     }
@@ -48,8 +48,8 @@ class RuntimeEntry:
         return major, minor, patch
 
 
-def archive_name(version: str, stack: str, arch: str) -> str:
-    return f"python-{version}-{stack}-{arch}.tar.gz"
+def archive_name(version: str, stack: str, arch: str, suffix: str = "tar.xz") -> str:
+    return f"python-{version}-{stack}-{arch}.{suffix}"
 
 
 def _entry_from_dict(raw: object, index: int) -> RuntimeEntry:

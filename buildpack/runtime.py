@@ -1,6 +1,7 @@
 """Provision a CPython from the runtime store into the app, via a verified cache.
 
-The cache holds archives keyed by sha256 (``CACHE_DIR/runtimes/<sha256>.tar.gz``).
+The cache holds archives keyed by sha256 (``CACHE_DIR/runtimes/<sha256>.tar.xz``, or
+``.tar.gz`` for a store's older gzip archives).
 An archive is verified (size and sha256) after download and again before each use;
 a corrupt cached copy is discarded with a warning and downloaded again.
 """
@@ -18,7 +19,8 @@ from buildpack.store import FetchError, StoreLocation, fetch_file, file_sha256, 
 
 
 def cached_archive_path(cache_dir: Path, entry: RuntimeEntry) -> Path:
-    return cache_dir / "runtimes" / f"{entry.sha256}.tar.gz"
+    suffix = "tar.gz" if entry.file.endswith((".tar.gz", ".tgz")) else "tar.xz"
+    return cache_dir / "runtimes" / f"{entry.sha256}.{suffix}"
 
 
 def _verify(path: Path, entry: RuntimeEntry) -> str | None:

@@ -21,9 +21,9 @@ DESTDIR=...`` tree, whose files name the configured prefix rather than where the
 """
 from __future__ import annotations
 
-import gzip
 import hashlib
 import json
+import lzma
 import os
 import re
 import shutil
@@ -42,7 +42,18 @@ from buildpack.relocate import RUNTIME_PREFIX
 # Bytecode is unchecked-hash, so file times carry no meaning: use one fixed time
 # (2000-01-01) and archives of the same files are byte-identical.
 ARCHIVE_MTIME = 946684800
-_SKIPPED_STDLIB_DIRS = frozenset({"__pycache__", "test", "tests", "idle_test"})
+# Left out of every archive (docs/runtime-store.md lists them): test suites, the IDLE
+# editor and the turtle demos (desktop tools a server never runs), the source's
+# bytecode (compiled afresh), static libraries and CPython's own test modules.
+_SKIPPED_STDLIB_DIRS = frozenset({"__pycache__", "test", "tests", "idle_test", "idlelib",
+                                  "turtledemo"})
+_SKIPPED_EXTENSION_RE = re.compile(r"^(?:_test\w*|_ctypes_test|_xxtestfuzz|xxlimited\w*|xxsubtype"
+                                   r"|_testcapi\w*)\.")
+# The compressor: xz (the standard library's lzma, so any Python 3.9+ build host
+# unpacks it) gives archives about a quarter smaller than gzip (docs/runtime-store.md
+# has the measurements); its header carries no timestamp.
+ARCHIVE_SUFFIX = "tar.xz"
+XZ_PRESET = 6
 _PATH_CONTINUES = {bytes([c]) for c in b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._+-"}
 # An rpath relative to the binary, as configure flags spell it in sysconfig data and
 # Makefiles ($ORIGIN, $$ORIGIN, \$$ORIGIN, ${ORIGIN}, with the backslash doubled in a repr).
@@ -140,6 +151,8 @@ def is_wanted(rel: str, xy: str, is_dir: bool = False) -> bool:
     if any(part in _SKIPPED_STDLIB_DIRS for part in dirs):
         return False
     name = inner[-1]
+    if not is_dir and len(inner) == 2 and inner[0] == "lib-dynload" and _SKIPPED_EXTENSION_RE.match(name):
+        return False
     return is_dir or not (name.startswith("libpython") and name.endswith(".a"))
 
 
@@ -169,6 +182,36 @@ def relocatable_sysconfigdata(text: str, old_prefix: str) -> str:
     if _SYSCONFIGDATA_FOOTER in text:
         return text
     return text.rstrip("\n") + "\n" + _SYSCONFIGDATA_FOOTER
+
+
+def relocatable_build_details(text: str, old_prefix: str, stdlib_depth: int = 2) -> str:
+    """PEP 739's ``build-details.json`` with relative paths (3.14+).
+
+    The PEP allows a relative ``base_prefix`` (relative to the file's directory, here
+    ``lib/python3.X``) and paths relative to ``base_prefix`` elsewhere, which is what
+    ``--with-relative-paths`` builds write: the file stays right wherever the runtime
+    is unpacked. Values that do not name the prefix are kept.
+    """
+    data = json.loads(text)
+    old = old_prefix.rstrip("/")
+
+    def relative(value: object) -> object:
+        if isinstance(value, str) and (value == old or value.startswith(old + "/")):
+            return os.path.relpath(value, old)
+        return value
+
+    if data.get("base_prefix") in (old, old + "/"):
+        data["base_prefix"] = "/".join([".."] * stdlib_depth)
+    if "base_interpreter" in data:
+        data["base_interpreter"] = relative(data["base_interpreter"])
+    for section, keys in (("libpython", ("dynamic", "dynamic_stableabi", "static")),
+                          ("c_api", ("headers", "pkgconfig_path"))):
+        values = data.get(section)
+        if isinstance(values, dict):
+            for key in keys:
+                if key in values:
+                    values[key] = relative(values[key])
+    return json.dumps(data, indent=2) + "\n"
 
 
 def patch_c_strings(data: bytes, old: bytes, new: bytes, keep_suffix: bytes = b"") -> tuple[bytes, int, int]:
@@ -333,11 +376,32 @@ def relocate_binaries(staging: Path, interp: Interpreter, patchelf: Path) -> tup
     return runpaths, strings
 
 
+def strip_binaries(staging: Path) -> tuple[int, int]:
+    """Strip debug information and local symbols from every ELF file; returns (files,
+    bytes saved). Without binutils' ``strip`` the archive is only bigger."""
+    strip = shutil.which("strip")
+    if strip is None:
+        output.warning("strip is not installed: the archive keeps its debug symbols",
+                       "Install binutils (build-essential) for a smaller archive.")
+        return 0, 0
+    elfs = [p for p in _walk_files(staging) if _is_linked_elf(p)]
+    before = sum(p.stat().st_size for p in elfs)
+    for path in elfs:
+        proc = subprocess.run([strip, "--strip-unneeded", "-R", ".comment", "-R", ".note", str(path)],
+                              capture_output=True, text=True, timeout=120, check=False)
+        if proc.returncode != 0:
+            raise BuildError(f"strip failed on {path.name}", proc.stderr.strip(),
+                             error_id="runtime-archive::strip-failed")
+    return len(elfs), before - sum(p.stat().st_size for p in elfs)
+
+
 def rewrite_sysconfig(staging: Path, interp: Interpreter) -> list[str]:
-    """Make sysconfig data relocatable; point the config Makefile and python-config.py
-    at the run-time prefix."""
+    """Make sysconfig data and build-details.json relocatable; point the config
+    Makefile, python-config.py and ``_sysconfig_vars_*.json`` at the run-time prefix
+    (static files: the paths a tool reads there are the slug's at run time)."""
     stdlib = staging / "lib" / f"python{interp.xy}"
-    targets = sorted(stdlib.glob("_sysconfigdata_*.py"))
+    targets = sorted(stdlib.glob("_sysconfigdata_*.py")) + sorted(stdlib.glob("_sysconfig_vars_*.json"))
+    targets += [p for p in (stdlib / "build-details.json",) if p.is_file()]
     for config_dir in sorted(stdlib.glob(f"config-{interp.xy}*")):
         targets += [p for p in (config_dir / "Makefile", config_dir / "python-config.py") if p.is_file()]
     changed = []
@@ -346,7 +410,9 @@ def rewrite_sysconfig(staging: Path, interp: Interpreter) -> list[str]:
         text = path.read_text(encoding="utf-8", errors="surrogateescape")
         if path.name.startswith("_sysconfigdata_"):
             new = relocatable_sysconfigdata(text, old)
-        else:
+        elif path.name == "build-details.json":
+            new = relocatable_build_details(text, old)
+        else:  # the config Makefile, python-config.py, _sysconfig_vars_*.json (3.14+)
             new = rewrite_build_paths(text, old)
         if new != text:
             path.write_text(new, encoding="utf-8", errors="surrogateescape")
@@ -443,7 +509,8 @@ def _tarinfo(staging: Path, rel: str) -> tarfile.TarInfo:
 
 
 def write_archive(staging: Path, dest: Path) -> tuple[str, int]:
-    """Write ``staging`` as a deterministic tar.gz at ``dest`` (via a temp name)."""
+    """Write ``staging`` as a deterministic tar.xz at ``dest`` (via a temp name):
+    sorted members, fixed owner, mode and mtime, and xz has no header timestamp."""
     members = []
     for dirpath, dirnames, filenames in os.walk(staging):
         rel_dir = os.path.relpath(dirpath, staging)
@@ -452,8 +519,9 @@ def write_archive(staging: Path, dest: Path) -> tuple[str, int]:
     fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
     try:
         with os.fdopen(fd, "wb") as raw:
-            with gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=6) as gz:
-                with tarfile.open(fileobj=gz, mode="w", format=tarfile.PAX_FORMAT) as tar:
+            with lzma.LZMAFile(raw, mode="wb", format=lzma.FORMAT_XZ, check=lzma.CHECK_CRC64,
+                               preset=XZ_PRESET) as xz:
+                with tarfile.open(fileobj=xz, mode="w", format=tarfile.PAX_FORMAT) as tar:
                     for rel in sorted(members):
                         info = _tarinfo(staging, rel)
                         if info.isreg():
@@ -490,32 +558,46 @@ def require_bundled_pip(interp: Interpreter) -> Path:
 
 
 def pack(interp: Interpreter, out_dir: Path, patchelf: Path) -> RuntimeEntry:
-    """Pack ``interp`` into ``out_dir``; returns the manifest entry for the archive."""
+    """Pack ``interp`` into ``out_dir``; returns the manifest entry for the archive.
+
+    Each phase (copy, strip, relocate, bytecode, smoke test, compress) is logged with
+    its elapsed time.
+    """
     started = time.monotonic()
     out_dir = out_dir.absolute()  # compileall strips the staging dir as an absolute path
     stack, arch = platform_info.current_stack(), platform_info.current_arch()
-    name = archive_name(interp.version, stack, arch)
+    name = archive_name(interp.version, stack, arch, ARCHIVE_SUFFIX)
     output.step(f"Packing python-{interp.version} from {interp.prefix}")
     wheel = require_bundled_pip(interp)
     out_dir.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".staging-python-{interp.version}-", dir=out_dir))
+    phase = time.monotonic()
+
+    def elapsed() -> str:
+        nonlocal phase
+        now, begun = time.monotonic(), phase
+        phase = now
+        return f"{now - begun:.1f}s"
+
     try:
         files, size = copy_selected(interp.prefix, staging, interp.xy)
-        output.detail(f"Copied {files} files ({human_size(size)}); bundled pip: {wheel.name}")
+        output.detail(f"copy: {files} files ({human_size(size)}); bundled pip: {wheel.name} ({elapsed()})")
         for link in ("python3", "python"):
             os.symlink(f"python{interp.xy}", staging / "bin" / link)
+        stripped, saved = strip_binaries(staging)
+        output.detail(f"strip: {stripped} ELF files, {human_size(saved)} of symbols removed ({elapsed()})")
         rewritten = rewrite_sysconfig(staging, interp)
         runpaths, strings = relocate_binaries(staging, interp, patchelf)
         if str(interp.build_prefix) == RUNTIME_PREFIX:
             strings_note = f"configured for {RUNTIME_PREFIX}"
         else:
             strings_note = f"{strings} compiled-in prefix string(s) now say {RUNTIME_PREFIX}"
-        output.detail(f"Relocated: RUNPATH of {runpaths} ELF files set to $ORIGIN, {strings_note}, "
-                      f"{len(rewritten)} sysconfig file(s) rewritten")
+        output.detail(f"relocate: RUNPATH of {runpaths} ELF files set to $ORIGIN, {strings_note}, "
+                      f"{len(rewritten)} sysconfig file(s) rewritten ({elapsed()})")
         compile_bytecode(staging, interp)
-        output.detail("Compiled bytecode (unchecked-hash) with the relocated interpreter")
+        output.detail(f"bytecode: compiled (unchecked-hash) by the relocated interpreter ({elapsed()})")
         info = json.loads(smoke_test(staging, interp))
-        output.detail(f"Smoke test passed: Python {info['version']} runs from the staging dir")
+        output.detail(f"smoke test: Python {info['version']} runs from the staging dir ({elapsed()})")
         old = str(interp.build_prefix)
         leftovers = [] if old == RUNTIME_PREFIX else leftover_references(staging, old)
         if leftovers:
@@ -528,7 +610,7 @@ def pack(interp: Interpreter, out_dir: Path, patchelf: Path) -> RuntimeEntry:
         sha256, archive_size = write_archive(staging, out_dir / name)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    output.detail(f"Wrote {name}: {human_size(archive_size)}, sha256 {sha256} "
-                  f"({time.monotonic() - started:.0f}s)")
+    output.detail(f"pack: {name}, {human_size(archive_size)}, sha256 {sha256} ({elapsed()}; "
+                  f"{time.monotonic() - started:.0f}s in all)")
     return RuntimeEntry(version=interp.version, stack=stack, arch=arch, file=name,
                         sha256=sha256, size=archive_size)

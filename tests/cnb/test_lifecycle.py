@@ -120,7 +120,7 @@ def test_rebuild_reuses_the_layers_without_downloading(tmp_path, runtime_store, 
         assert changed["dependencies_sha256"] != metadata["dependencies_sha256"]
         assert {k: v for k, v in changed.items() if k != "dependencies_sha256"} == \
                {k: v for k, v in metadata.items() if k != "dependencies_sha256"}
-        archives = {path: n for path, n in store.counts.items() if path.endswith(".tar.gz")}
+        archives = {path: n for path, n in store.counts.items() if path.endswith(".tar.xz")}
     finally:
         store.stop()
     assert list(archives.values()) == [1], store.counts

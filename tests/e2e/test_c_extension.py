@@ -157,7 +157,7 @@ def test_extracted_runtime_sysconfig_names_where_it_is(tmp_path, runtime_store):
                  if r["version"].startswith("3.11."))
     extracted = tmp_path / "somewhere" / "python"
     extracted.mkdir(parents=True)
-    subprocess.run(["tar", "-xzf", str(runtime_store / entry["file"]), "-C", str(extracted)], check=True)
+    subprocess.run(["tar", "-xf", str(runtime_store / entry["file"]), "-C", str(extracted)], check=True)
     code = ("import json, sysconfig; print(json.dumps([sysconfig.get_config_var(v) for v in "
             "('INCLUDEPY', 'LIBDIR', 'prefix', 'LDSHARED')]))")
     proc = subprocess.run(["env", "-i", CLEAN_PATH, str(extracted / "bin" / "python3"), "-c", code],

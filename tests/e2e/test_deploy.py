@@ -107,7 +107,7 @@ def test_second_compile_reuses_cached_runtime(tmp_path, runtime_store, package_i
             result = support.compile_app(app, cache, env)
             assert result.returncode == 0, result.log
             logs.append(result.stdout)
-        archive_requests = {p: n for p, n in server.counts.items() if p.endswith(".tar.gz")}
+        archive_requests = {p: n for p, n in server.counts.items() if p.endswith(".tar.xz")}
     finally:
         server.stop()
     assert list(archive_requests.values()) == [1], server.counts

@@ -51,7 +51,7 @@ def test_eight_builds_at_once_share_one_store(tmp_path, runtime_store, package_i
                              capture_output=True, text=True)
         assert out.stdout.startswith(expected + "."), (i, out.stdout, out.stderr)
     # Each build (own cache) downloaded its runtime exactly once.
-    downloads = sum(n for path, n in server.counts.items() if path.endswith(".tar.gz"))
+    downloads = sum(n for path, n in server.counts.items() if path.endswith(".tar.xz"))
     assert downloads == 8, server.counts
 
 

@@ -70,7 +70,7 @@ def packed(tmp_path_factory):
     archive = store / runtime["file"]
     extracted = tmp_path_factory.mktemp("elsewhere") / "python"
     extracted.mkdir()
-    subprocess.run(["tar", "-xzf", str(archive), "-C", str(extracted)], check=True)
+    subprocess.run(["tar", "-xf", str(archive), "-C", str(extracted)], check=True)
     return store, prefix, archive, extracted
 
 

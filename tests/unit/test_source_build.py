@@ -1,7 +1,8 @@
-"""Fast tests of building CPython from source: the commands, the environment, the
-checks of the tarball and of the result, and how a failed build is reported."""
+"""Fast tests of building CPython from source: the recipe, the cache key, the checks of
+the tarball and of the result, and how a failed build is reported."""
 from __future__ import annotations
 
+import hashlib
 import io
 import os
 import tarfile
@@ -9,11 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from buildpack import source_build, store_builder
-from buildpack.source_build import (ORIGIN_RPATH_LDFLAG, REQUIRED_MODULES, build_env,
-                                    configure_command, foreign_libpython, missing_modules,
-                                    parse_py_version, unpack_source)
-from tests.support import raises_id
+from buildpack import cpython_recipe, source_build, store_builder
+from buildpack.cpython_sources import Pin
+from buildpack.output import BuildError
+from buildpack.source_build import (REQUIRED_MODULES, build_key, foreign_libpython,
+                                    missing_modules, missing_prerequisite, parse_py_version,
+                                    unpack_source)
 
 PATCHLEVEL = """\
 #define PY_RELEASE_SERIAL       0
@@ -24,12 +26,13 @@ PATCHLEVEL = """\
 """
 
 
-def make_tarball(path: Path, files: dict[str, str], top: str = "Python-3.12.1") -> Path:
+def make_tarball(path: Path, files: dict[str, str], top: str = "Python-3.12.1", mtime: int = 0) -> Path:
     with tarfile.open(path, "w:gz") as tar:
         for name, text in files.items():
             data = text.encode()
             info = tarfile.TarInfo(f"{top}/{name}" if top else name)
             info.size = len(data)
+            info.mtime = mtime
             info.mode = 0o755 if name == "configure" else 0o644
             tar.addfile(info, io.BytesIO(data))
     return path
@@ -39,7 +42,13 @@ def fake_source(tmp_path: Path, version: str = "3.12.1", configure: str = "#!/bi
     return make_tarball(tmp_path / f"Python-{version}.tar.gz", {
         "configure": configure,
         "Include/patchlevel.h": PATCHLEVEL.format(version=version),
-    }, top=f"Python-{version}")
+    }, top=f"Python-{version}", mtime=1700000000)
+
+
+def pin_for(tarball: Path, version: str) -> Pin:
+    digest = hashlib.sha256(tarball.read_bytes()).hexdigest()
+    return Pin(".".join(version.split(".")[:2]), version, f"Python-{version}.tgz", digest,
+               tarball.stat().st_size, "a test", None)
 
 
 # --- pure helpers -----------------------------------------------------------------
@@ -51,30 +60,38 @@ def test_parse_py_version(version):
 
 
 def test_configure_command_is_shared_relocatable_and_for_app():
-    cmd = configure_command(Path("/w/src/Python-3.11.2"), optimize=False)
+    cmd = cpython_recipe.configure_command(Path("/w/src/Python-3.11.2"), optimize=False)
     assert cmd[0] == "/w/src/Python-3.11.2/configure"
     assert {"--prefix=/app/.heroku/python", "--enable-shared", "--with-ensurepip=no"} <= set(cmd)
     assert "--enable-optimizations" not in cmd and "--with-lto" not in cmd
     # As configure copies it into the Makefile: make reads $$ as $, the shell \$ as $.
     assert cmd[-1] == r"LDFLAGS=-Wl,-rpath,\$$ORIGIN/../lib"
-    assert ORIGIN_RPATH_LDFLAG == r"-Wl,-rpath,\$$ORIGIN/../lib"
+    optimized = cpython_recipe.configure_command(Path("/src"), optimize=True)
+    assert "--enable-optimizations" in optimized and "--with-lto" in optimized
 
 
-def test_configure_command_optimize_and_extra_ldflags():
-    cmd = configure_command(Path("/src"), optimize=True, extra_ldflags="-L/opt/ssl/lib")
-    assert "--enable-optimizations" in cmd and "--with-lto" in cmd
-    assert cmd[-1] == r"LDFLAGS=-Wl,-rpath,\$$ORIGIN/../lib -L/opt/ssl/lib"
+def test_build_env_drops_what_would_change_the_build_and_fixes_the_date():
+    env = cpython_recipe.build_env({"PATH": "/usr/bin", "HOME": "/root", "CC": "clang", "PYTHONPATH": "/x",
+                                    "PYTHONHOME": "/y", "LDFLAGS": "-L/z", "MAKEFLAGS": "-j8",
+                                    "LD_PRELOAD": "a.so", "LD_LIBRARY_PATH": "/lib", "LC_CTYPE": "de_DE",
+                                    "TZ": "Europe/Berlin"}, 1700000000)
+    assert env == {"PATH": "/usr/bin", "HOME": "/root", "SOURCE_DATE_EPOCH": "1700000000",
+                   "LC_ALL": "C", "TZ": "UTC"}
 
 
-def test_build_env_drops_what_would_redirect_the_build():
-    env = build_env({"PATH": "/usr/bin", "HOME": "/root", "CC": "gcc", "PYTHONPATH": "/x",
-                     "PYTHONHOME": "/y", "LDFLAGS": "-L/z", "MAKEFLAGS": "-j8", "LD_PRELOAD": "a.so",
-                     "LD_LIBRARY_PATH": "/lib"})
-    assert env == {"PATH": "/usr/bin", "HOME": "/root", "CC": "gcc"}
+def test_the_build_key_changes_with_every_input():
+    base = dict(tarball_sha256="a" * 64, optimize=False, recipe=b"recipe", compiler="gcc 12",
+                stack="debian-12", arch="x86_64", slot="")
+    key = build_key(**base)
+    assert build_key(**base) == key and len(key) == 16
+    for name, other in (("tarball_sha256", "b" * 64), ("optimize", True), ("recipe", b"recipe2"),
+                        ("compiler", "gcc 13"), ("stack", "debian-13"), ("arch", "aarch64"), ("slot", "b")):
+        assert build_key(**{**base, name: other}) != key, name
 
 
 def test_missing_modules_and_foreign_libpython(tmp_path):
-    found = {"ssl": True, "zlib": True, "ctypes": False, "sqlite3": True, "bz2": True}
+    found = {"ssl": True, "zlib": True, "ctypes": False, "sqlite3": True, "bz2": True,
+             "readline": True, "_uuid": True}
     assert missing_modules(found, REQUIRED_MODULES) == {"ctypes": "libffi-dev", "lzma": "liblzma-dev"}
     prefix = tmp_path / "destdir/app/.heroku/python"
     (prefix / "lib").mkdir(parents=True)
@@ -84,52 +101,70 @@ def test_missing_modules_and_foreign_libpython(tmp_path):
     assert foreign_libpython([own, system], prefix) == [system]
 
 
+@pytest.mark.parametrize("log, package", [
+    ("./Modules/_ssl.c:1:10: fatal error: openssl/ssl.h: No such file or directory", "libssl-dev"),
+    ("x.c:3:10: fatal error: ffi.h: No such file or directory", "libffi-dev"),
+    ("/bin/sh: 1: gcc: not found", "build-essential"),
+    ("checking for gcc... gcc\nall fine", None),
+])
+def test_missing_prerequisite_is_read_from_the_log(log, package):
+    found = missing_prerequisite(log)
+    assert (found.split()[0] if found else None) == package
+
+
 # --- the tarball ------------------------------------------------------------------
 
-def test_unpack_source_finds_the_tree_and_version(tmp_path):
-    source, version = unpack_source(fake_source(tmp_path, "3.11.2"), tmp_path / "src")
-    assert (version, source) == ("3.11.2", tmp_path / "src" / "Python-3.11.2")
+def test_unpack_source_finds_the_tree_version_and_release_date(tmp_path):
+    source, epoch = unpack_source(fake_source(tmp_path, "3.11.2"), tmp_path / "src", "3.11.2")
+    assert (epoch, source) == (1700000000, tmp_path / "src" / "Python-3.11.2")
     assert os.access(source / "configure", os.X_OK)
 
 
-def test_unpack_source_rejects_prereleases_and_other_tarballs(tmp_path):
-    with raises_id("source-build::not-final-release"):
-        unpack_source(fake_source(tmp_path, "3.13.0rc1"), tmp_path / "a")
+def test_unpack_source_rejects_other_versions_and_other_tarballs(tmp_path):
+    with pytest.raises(BuildError, match="is CPython 3.13.0rc1, not 3.13.0") as err:
+        unpack_source(fake_source(tmp_path, "3.13.0rc1"), tmp_path / "a", "3.13.0")
+    assert err.value.error_id == "source-build::bad-tarball"
     other = make_tarball(tmp_path / "other.tar.gz", {"README": "hello"}, top="thing-1.0")
-    with raises_id("source-build::not-cpython-source"):
-        unpack_source(other, tmp_path / "b")
+    with pytest.raises(BuildError, match="not a CPython source tarball"):
+        unpack_source(other, tmp_path / "b", "3.12.1")
     evil = make_tarball(tmp_path / "evil.tar.gz", {"../../escape": "x"}, top="")
-    with raises_id("source-build::cannot-unpack"):
-        unpack_source(evil, tmp_path / "c")
+    with pytest.raises(BuildError, match="Cannot unpack"):
+        unpack_source(evil, tmp_path / "c", "3.12.1")
     assert not (tmp_path / "escape").exists()
-
-
-def test_check_tarball_says_where_to_get_one(tmp_path):
-    with raises_id("source-build::no-tarball") as err:
-        source_build.check_tarball(tmp_path / "missing.tar.xz")
-    assert "apt-get source --download-only" in err.value.body
 
 
 # --- a failed build ---------------------------------------------------------------
 
-def test_failed_configure_shows_the_log_tail_and_the_build_deps(tmp_path):
+def test_failed_configure_shows_the_log_tail_and_the_missing_prerequisite(tmp_path):
     configure = ("#!/bin/sh\necho checking for gcc... no\necho 'details' > config.log\n"
-                 "echo 'configure: error: no acceptable C compiler found in $PATH' >&2\nexit 77\n")
+                 "echo 'conftest.c:1:10: fatal error: zlib.h: No such file or directory' >&2\nexit 77\n")
     tarball = fake_source(tmp_path, "3.12.1", configure)
-    work_root = tmp_path / "work"
-    work_root.mkdir()
-    with raises_id("source-build::build-failed") as err:
-        with source_build.built_from_source(tarball, work_root=work_root):
-            pytest.fail("the build cannot succeed")
+    work, cache = tmp_path / "work", tmp_path / "cache"
+    with pytest.raises(BuildError) as err:
+        source_build.build(pin_for(tarball, "3.12.1"), tarball, root=cache, work=work,
+                           check_prerequisites=False)
     assert err.value.summary == "Building Python 3.12.1 from source failed at 'configure'"
+    assert err.value.error_id == "source-build::configure-failed"
     body = err.value.body
     assert "exited with status 77" in body
-    assert "configure: error: no acceptable C compiler found in $PATH" in body
-    assert "apt-get install build-essential" in body and "libssl-dev" in body
-    [work] = work_root.iterdir()
+    assert "fatal error: zlib.h: No such file or directory" in body
+    assert "install zlib1g-dev (for zlib.h)" in body
     assert sorted(p.name for p in work.iterdir()) == ["build.log", "config.log"]  # no sources
     assert (work / "config.log").read_text() == "details\n"
     assert str(work / "build.log") in body
+    # Nothing half-built is left in the machine cache.
+    assert [p.name for p in (cache / "source-builds").iterdir() if not p.name.endswith(".lock")] == []
+
+
+def test_a_tarball_that_is_not_the_pinned_one_is_not_built(tmp_path):
+    tarball = fake_source(tmp_path, "3.12.1")
+    pin = pin_for(tarball, "3.12.1")
+    tarball.write_bytes(tarball.read_bytes() + b"\0")
+    with pytest.raises(BuildError) as err:
+        source_build.build(pin, tarball, root=tmp_path / "cache", work=tmp_path / "work",
+                           check_prerequisites=False)
+    assert err.value.error_id == "source-build::checksum-mismatch"
+    assert not (tmp_path / "work").exists()
 
 
 # --- the command line -------------------------------------------------------------
@@ -140,6 +175,15 @@ def test_optimize_needs_from_source(capsys):
 
 
 def test_from_source_with_a_missing_tarball_is_an_error_before_anything_runs(tmp_path):
-    with raises_id("source-build::no-tarball"):
+    with pytest.raises(BuildError, match="No CPython source tarball") as err:
         store_builder.main([str(tmp_path / "store"), "--from-source", str(tmp_path / "nope.tgz")])
+    assert err.value.error_id == "source-build::no-tarball"
+    assert not (tmp_path / "store").exists()
+
+
+def test_from_source_with_an_unpinned_tarball_leaves_nothing_in_the_store(tmp_path):
+    tarball = fake_source(tmp_path, "3.13.15")
+    with pytest.raises(BuildError) as err:
+        store_builder.main([str(tmp_path / "store"), "--from-source", str(tarball)])
+    assert err.value.error_id == "source-build::checksum-mismatch"
     assert not (tmp_path / "store").exists()
