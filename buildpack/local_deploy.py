@@ -68,7 +68,7 @@ def ensure_store() -> str:
         try:
             code = store_builder.main([str(store)])
         except BuildError as exc:
-            if exc.error_id != "runtime-store::no-cpython":
+            if exc.error_id != "store-builder::no-cpython-found":
                 raise
             output.detail("No packable CPython on this machine: building one from pristine source")
             code = _build_from_source(store)

@@ -154,6 +154,10 @@ def build_key(tarball_sha256: str, optimize: bool, recipe: bytes, compiler: str,
 
 
 def builds_root(root: Path | None = None) -> Path:
+    """Where builds are kept: ``<cache>/source-builds``, or ``$BUILDPACK_SOURCE_BUILDS``
+    (a machine-wide directory several users or checkouts share)."""
+    if root is None and os.environ.get("BUILDPACK_SOURCE_BUILDS", "").strip():
+        return Path(os.environ["BUILDPACK_SOURCE_BUILDS"].strip())
     return (root or cache_root()) / "source-builds"
 
 

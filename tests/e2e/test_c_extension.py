@@ -170,10 +170,13 @@ def test_extracted_runtime_sysconfig_names_where_it_is(tmp_path, runtime_store):
     assert "rpath" not in ldshared
 
 
-def test_c_extension_compiles_during_build_and_imports_after_move(tmp_path, runtime_store, cext_index):
+# A pyenv-packed runtime and the ones built from pristine source.
+@pytest.mark.parametrize("minor", ["3.11", *support.FROM_SOURCE_MINORS])
+def test_c_extension_compiles_during_build_and_imports_after_move(tmp_path, runtime_store, cext_index, minor):
     if Path(RUNTIME_PREFIX).exists():
         pytest.skip(f"{RUNTIME_PREFIX} exists on this machine: the build could use its headers")
-    version = support.store_versions()["3.11"]
+    version = support.store_versions()[minor]
+    tag = "cp" + minor.replace(".", "")
     build_root = tmp_path / "tmp-build"
     app = build_root / "app"
     app.mkdir(parents=True)
@@ -186,7 +189,7 @@ def test_c_extension_compiles_during_build_and_imports_after_move(tmp_path, runt
 
     assert result.returncode == 0, result.log
     assert "Building wheel for cext-demo (pyproject.toml)" in result.stdout, result.log
-    assert re.search(r"Created wheel for cext-demo: filename=cext_demo-1\.0-cp311-cp311-linux_x86_64\.whl",
+    assert re.search(rf"Created wheel for cext-demo: filename=cext_demo-1\.0-{tag}-{tag}-linux_x86_64\.whl",
                      result.stdout), result.log
     assert "Successfully installed cext-demo-1.0" in result.stdout
 
@@ -204,9 +207,9 @@ def test_c_extension_compiles_during_build_and_imports_after_move(tmp_path, runt
     assert proc.returncode == 0, proc.stderr
     answer, so_file, include_dir = proc.stdout.split()
     assert answer == "5"
-    assert include_dir == f"{app}/.heroku/python/include/python3.11"  # the build dir's headers
+    assert include_dir == f"{app}/.heroku/python/include/python{minor}"  # the build dir's headers
     so = Path(so_file)
-    assert so.is_relative_to(slug / ".heroku/python/lib/python3.11/site-packages"), so
+    assert so.is_relative_to(slug / f".heroku/python/lib/python{minor}/site-packages"), so
     paths = dynamic_paths(so)
     assert not [p for p in paths if str(build_root) in p], paths
     assert paths == [], f"an extension built in the slug must carry no rpath: {paths}"
