@@ -7,6 +7,7 @@ renamed into place, so a failure never leaves a half-extracted runtime behind.
 """
 from __future__ import annotations
 
+import lzma
 import os
 import posixpath
 import shutil
@@ -74,7 +75,7 @@ def extract_archive(archive: Path, target: Path) -> None:
                     tar.extractall(staging, members=members, filter="tar")
                 else:
                     tar.extractall(staging, members=members)
-        except (tarfile.TarError, EOFError, zlib.error) as exc:
+        except (tarfile.TarError, EOFError, zlib.error, lzma.LZMAError) as exc:
             raise UnsafeArchive(f"archive is corrupt or truncated ({exc})") from None
         os.replace(staging, target)
     except BaseException:

@@ -329,11 +329,21 @@ def fetch_sources(requests: Sequence[str]) -> list[tuple[Pin, Path]]:
     for item in wanted:
         if isinstance(item, Path):
             fetched.append((local_tarball_pin(item, pins), item))
-        else:
-            started = time.monotonic()
+            continue
+        started = time.monotonic()
+        try:
             tarball = cpython_sources.fetch(item)
-            output.detail(f"fetch and verify: Python {item.version} ({time.monotonic() - started:.1f}s)")
-            fetched.append((item, tarball))
+        except BuildError as exc:
+            # "all" builds what this machine can fetch; a minor asked for by name must be built.
+            if exc.error_id != "source-build::unavailable" or "all" not in requests:
+                raise
+            output.warning(f"Skipping Python {item.version}: {exc.summary}", exc.body)
+            continue
+        output.detail(f"fetch and verify: Python {item.version} ({time.monotonic() - started:.1f}s)")
+        fetched.append((item, tarball))
+    if not fetched:
+        raise BuildError("No CPython source could be fetched",
+                         "See the warnings above for each minor.", error_id="source-build::unavailable")
     return fetched
 
 

@@ -103,3 +103,19 @@ def test_archives_are_xz_and_byte_reproducible(tmp_path):
     assert [m.name for m in members] == ["bin", "bin/python3", "bin/python3.14", "lib", "lib/a.txt", "lib/b.txt"]
     assert {(m.uid, m.gid, m.uname, m.mtime) for m in members} == {(0, 0, "", 946684800)}
     assert members[2].mode == 0o755
+
+
+def test_a_corrupt_xz_archive_is_refused_not_a_traceback(tmp_path):
+    from buildpack.safe_extract import UnsafeArchive, extract_archive
+
+    staging = tmp_path / "staging"
+    staging.mkdir()
+    (staging / "a.txt").write_text("a" * 100_000)
+    archive = tmp_path / f"x.{ARCHIVE_SUFFIX}"
+    write_archive(staging, archive)
+    data = bytearray(archive.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    archive.write_bytes(bytes(data))
+    with pytest.raises(UnsafeArchive, match="corrupt or truncated"):
+        extract_archive(archive, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
