@@ -42,6 +42,8 @@ _PY_VERSION_RE = re.compile(r'^#define\s+PY_VERSION\s+"([^"]+)"', re.M)
 _MISSING_HEADER_RE = re.compile(r"fatal error: ([\w./+-]+\.h): No such file")
 # Deadlines: a whole configure, make or make install (a PGO build runs the test suite).
 PHASE_TIMEOUT = {"configure": 600, "build": 3600, "install": 900}
+PHASE_ERROR_IDS = {"configure": "source-build::configure-failed", "build": "source-build::build-failed",
+                   "install": "source-build::install-failed"}
 
 # What the build needs, as a check (a C header or a program) -> the Debian/Ubuntu
 # package that provides it. Apps and pip need the first group.
@@ -375,7 +377,7 @@ def run_phase(phase: str, cmd: Sequence[str], cwd: Path, env: Mapping[str, str],
             f"Building Python {version} from source failed at '{phase}'",
             f"{' '.join(cmd)}\nexited with status {code} after {seconds:.0f}s. The end of its output:\n\n"
             f"{log_tail(text)}\n\nThe whole build log: {log_path}{kept}\n\n{hint}",
-            error_id=f"source-build::{phase}-failed")
+            error_id=PHASE_ERROR_IDS[phase])
     output.detail(f"{phase}: {seconds:.0f}s")
     return seconds
 
