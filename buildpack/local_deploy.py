@@ -85,11 +85,15 @@ def source_minors(default: str, buildable: list[str]) -> list[str]:
         sorted((m for m in buildable if m != default), key=cpython_sources.minor_key, reverse=True)
 
 
+def default_source_minors(pins: dict[str, cpython_sources.Pin]) -> list[str]:
+    """What a bare machine builds, in order: the default minor for new apps first."""
+    return source_minors(settings.default_python_minor(), cpython_sources.buildable_minors(pins))
+
+
 def _build_from_source(store: Path) -> int:
     """Build the default minor from source into ``store``; when its tarball cannot be
     fetched on this machine, the newest pinned minor that can."""
-    pins = cpython_sources.load_pins()
-    minors = source_minors(settings.default_python_minor(), cpython_sources.buildable_minors(pins))
+    minors = default_source_minors(cpython_sources.load_pins())
     for minor in minors:
         try:
             return store_builder.main([str(store), "--from-source", minor])

@@ -80,7 +80,7 @@ def test_manifest_describes_the_archive(packed):
     [runtime] = manifest(store)["runtimes"]
     assert runtime["version"] == prefix.name
     assert runtime["file"] == archive.name
-    assert re.fullmatch(rf"python-{re.escape(prefix.name)}-[a-z0-9.-]+-[a-z0-9_]+\.tar\.gz", archive.name)
+    assert re.fullmatch(rf"python-{re.escape(prefix.name)}-[a-z0-9.-]+-[a-z0-9_]+\.tar\.xz", archive.name)
     assert runtime["size"] == archive.stat().st_size
     assert runtime["sha256"] == hashlib.sha256(archive.read_bytes()).hexdigest()
     assert sorted(os.listdir(store)) == sorted(["manifest.json", archive.name])  # no leftovers
@@ -158,7 +158,7 @@ def test_only_the_runtime_is_packed(packed):
     assert {n for n in names if n.startswith("bin/")} == {f"bin/python{xy}", "bin/python3", "bin/python"}
     site = f"lib/python{xy}/site-packages"
     assert {n for n in names if n.startswith(site)} <= {site, f"{site}/README.txt"}
-    assert not [n for n in names if re.search(r"(^|/)(test|tests|idle_test)/", n)]
+    assert not [n for n in names if re.search(r"(^|/)(test|tests|idle_test|idlelib|turtledemo)/", n)]
     assert not [n for n in names if n.endswith(".a")]
     assert all(not n.startswith(("/", "./")) and ".." not in n.split("/") for n in names)
     assert all(m.uid == 0 and m.gid == 0 and m.uname == "" and m.gname == "" for m in members)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import subprocess
+import sys
 import tarfile
 from pathlib import Path
 
@@ -187,3 +189,51 @@ def test_from_source_with_an_unpinned_tarball_leaves_nothing_in_the_store(tmp_pa
         store_builder.main([str(tmp_path / "store"), "--from-source", str(tarball)])
     assert err.value.error_id == "source-build::checksum-mismatch"
     assert not (tmp_path / "store").exists()
+
+
+def _run_bin(args: list[str], env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([str(Path(__file__).resolve().parents[2] / "bin" / "build-runtime-store"), *args],
+                          capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL,
+                          env={**os.environ, **(env or {})})
+
+
+@pytest.mark.parametrize("minor, error_id", [("2.7", "source-build::python2"),
+                                              ("3.10", "source-build::unknown-minor"),
+                                              ("3.99", "source-build::unknown-minor")])
+def test_unbuildable_minors_on_the_command_line(tmp_path, minor, error_id):
+    proc = _run_bin([str(tmp_path / "store"), "--from-source", minor])
+    assert proc.returncode == 1
+    assert f"(error id: {error_id})" in proc.stderr
+    assert "Pinned minors that can be built: " in proc.stderr and "3.13" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert not (tmp_path / "store").exists()
+
+
+def test_a_malformed_pin_file_on_the_command_line(tmp_path):
+    pins = tmp_path / "pins.json"
+    pins.write_text('{"schema": 1, "minors": {"3.14": {"version": "3.14"}}}')
+    proc = _run_bin([str(tmp_path / "store"), "--from-source", "3.14"], {"BUILDPACK_CPYTHON_PINS": str(pins)})
+    assert proc.returncode == 1
+    assert "(error id: source-pins::malformed)" in proc.stderr
+    assert "minors['3.14'].version '3.14' is not a 3.14.Z release" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_missing_prerequisites_without_apt_print_the_command(tmp_path):
+    """No compiler and no apt-get on PATH (a real lookup, nothing mocked): the check
+    names what is missing and prints the exact install command."""
+    code = ("import sys; sys.path.insert(0, sys.argv[1])\n"
+            "from buildpack import source_build, output\n"
+            "try:\n    source_build.ensure_prerequisites()\n"
+            "except output.BuildError as exc:\n    output.error(exc); sys.exit(1)\n")
+    empty = tmp_path / "bin"
+    empty.mkdir()
+    proc = subprocess.run([sys.executable, "-c", code, str(Path(__file__).resolve().parents[2])],
+                          env={"PATH": str(empty), "HOME": str(tmp_path)}, capture_output=True,
+                          text=True, timeout=60)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "(error id: source-build::missing-prerequisites)" in proc.stderr
+    assert "cc                     from build-essential" in proc.stderr
+    assert "openssl/ssl.h          from libssl-dev" in proc.stderr
+    assert ("apt-get install -y --no-install-recommends build-essential pkg-config libssl-dev "
+            "zlib1g-dev libffi-dev libsqlite3-dev libbz2-dev liblzma-dev libreadline-dev uuid-dev") in proc.stderr
