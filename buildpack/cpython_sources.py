@@ -26,7 +26,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Mapping
+from collections.abc import Iterator, Mapping
 
 from buildpack import output
 from buildpack.output import BuildError
@@ -289,7 +289,7 @@ class PrivateApt:
     root: Path
     options: tuple[str, ...]
 
-    def run(self, cmd: list[str], cwd: Path | None = None) -> subprocess.CompletedProcess:
+    def run(self, cmd: list[str], cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
         full = [cmd[0], *self.options, *cmd[1:]]
         env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive", "LC_ALL": "C"}
         try:

@@ -30,6 +30,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
 
 from buildpack import cpython_recipe, output, platform_info
 from buildpack.cpython_sources import Pin, cache_root, sha256_of
@@ -95,8 +96,9 @@ class Build:
                            configured_prefix=Path(RUNTIME_PREFIX))
 
     @property
-    def info(self) -> dict:
-        return json.loads((self.directory / "build.json").read_text(encoding="utf-8"))
+    def info(self) -> dict[str, Any]:
+        info: dict[str, Any] = json.loads((self.directory / "build.json").read_text(encoding="utf-8"))
+        return info
 
 
 # --- pure helpers -----------------------------------------------------------------
