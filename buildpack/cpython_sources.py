@@ -30,7 +30,8 @@ from collections.abc import Iterator, Mapping
 
 from buildpack import output
 from buildpack.output import BuildError
-from buildpack.settings import VENDOR_DIR, eol_dates
+from buildpack.python_lifecycle import Lifecycle
+from buildpack.settings import VENDOR_DIR
 
 PINS_FILE = VENDOR_DIR / "cpython-sources.json"
 PYTHON_ORG_URL = "https://www.python.org/ftp/python/{version}/{file}"
@@ -144,19 +145,25 @@ def minor_key(minor: str) -> tuple[int, ...]:
 
 
 def buildable_minors(pins: Mapping[str, Pin], today: datetime.date | None = None,
-                     eol: Mapping[str, str] | None = None) -> list[str]:
-    """The pinned minors an app may still build with (not past their end of life)."""
+                     lifecycle: Lifecycle | None = None) -> list[str]:
+    """The pinned minors apps may still build with (python_lifecycle's end-of-life
+    policy: refused only after the grace period that follows the end of life)."""
     today = today or datetime.date.today()
-    eol = eol_dates() if eol is None else eol
-    return sorted((m for m in pins if m not in eol or datetime.date.fromisoformat(eol[m]) >= today),
-                  key=minor_key)
+    lifecycle = lifecycle or Lifecycle.from_vendor()
+    usable = set(lifecycle.usable([_minor(m) for m in pins], today))
+    return sorted((m for m in pins if _minor(m) in usable), key=minor_key)
+
+
+def _minor(text: str) -> tuple[int, int]:
+    major, minor = text.split(".")
+    return int(major), int(minor)
 
 
 def select_pin(request: str, pins: Mapping[str, Pin], today: datetime.date | None = None,
-               eol: Mapping[str, str] | None = None) -> Pin:
+               lifecycle: Lifecycle | None = None) -> Pin:
     """The pin for ``3.X`` (or ``3.X.Y``, which must be the pinned release)."""
-    eol = eol_dates() if eol is None else eol
-    buildable = buildable_minors(pins, today, eol)
+    lifecycle = lifecycle or Lifecycle.from_vendor()
+    buildable = buildable_minors(pins, today, lifecycle)
     listing = f"Pinned minors that can be built: {', '.join(buildable) or 'none'} (vendor/cpython-sources.json)."
     request = request.strip()
     if re.match(r"^2(\.\d+)*$", request):
@@ -170,7 +177,8 @@ def select_pin(request: str, pins: Mapping[str, Pin], today: datetime.date | Non
                          error_id="source-build::bad-version")
     minor = match.group(1)
     if minor not in buildable:
-        why = (f"{minor} reached its end of life on {eol[minor]}" if minor in eol and minor in pins
+        eol = lifecycle.end_of_life.get(_minor(minor))
+        why = (f"{minor} reached its end of life on {eol.isoformat()}" if eol and minor in pins
                else f"no source tarball of {minor} is pinned")
         raise BuildError(f"Python {minor} cannot be built from source: {why}", listing,
                          error_id="source-build::unknown-minor")

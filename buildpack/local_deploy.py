@@ -20,7 +20,7 @@ import tarfile
 import tempfile
 from pathlib import Path
 
-from buildpack import cpython_sources, output, settings, store_builder
+from buildpack import cpython_sources, output, python_lifecycle, store_builder
 from buildpack.envdir import read_env_dir
 from buildpack.manifest import MANIFEST_NAME
 from buildpack.output import BuildError
@@ -87,7 +87,7 @@ def source_minors(default: str, buildable: list[str]) -> list[str]:
 
 def default_source_minors(pins: dict[str, cpython_sources.Pin]) -> list[str]:
     """What a bare machine builds, in order: the default minor for new apps first."""
-    return source_minors(settings.default_python_minor(), cpython_sources.buildable_minors(pins))
+    return source_minors(python_lifecycle.default_for_new_apps(), cpython_sources.buildable_minors(pins))
 
 
 def _build_from_source(store: Path) -> int:

@@ -13,9 +13,13 @@ from buildpack import cpython_sources
 from buildpack.cpython_sources import (PINS_FILE, buildable_minors, host_debian_archives, load_pins,
                                        parse_pins, select_pin, sources_list)
 from buildpack.output import BuildError
+from buildpack.python_lifecycle import Lifecycle
 
 TODAY = datetime.date(2026, 11, 30)
-EOL = {"3.10": "2026-10-31", "3.11": "2027-10-31", "3.13": "2029-10-31", "3.14": "2030-10-31"}
+# 3.9 is past its end of life and past the grace period that follows it.
+LIFECYCLE = Lifecycle.from_tables(
+    {"3.9": "2020-10-05", "3.11": "2022-10-24", "3.13": "2024-10-07", "3.14": "2025-10-07"},
+    {"3.9": "2025-10-31", "3.11": "2027-10-31", "3.13": "2029-10-31", "3.14": "2030-10-31"})
 PIN = {"version": "3.14.10", "file": "Python-3.14.10.tar.xz", "sha256": "d" * 64, "size": 24240392,
        "origin": "a published checksum",
        "debian": {"package": "python3.14", "version": "3.14.10-1", "suite": "sid",
@@ -70,28 +74,28 @@ def test_a_pin_file_that_is_not_json_or_too_big(tmp_path):
 
 def test_select_pin_by_minor_or_exact_release():
     pins = parse_pins(pins_text(**{"3.14": PIN}))
-    assert select_pin("3.14", pins, TODAY, EOL).version == "3.14.10"
-    assert select_pin("3.14.10", pins, TODAY, EOL).sha256 == "d" * 64
+    assert select_pin("3.14", pins, TODAY, LIFECYCLE).version == "3.14.10"
+    assert select_pin("3.14.10", pins, TODAY, LIFECYCLE).sha256 == "d" * 64
     with pytest.raises(BuildError) as err:
-        select_pin("3.14.2", pins, TODAY, EOL)
+        select_pin("3.14.2", pins, TODAY, LIFECYCLE)
     assert err.value.error_id == "source-build::not-pinned" and "pins 3.14.10" in err.value.body
 
 
 @pytest.mark.parametrize("request_, error_id, says", [
     ("2.7", "source-build::python2", "Python 2 is not supported"),
     ("2", "source-build::python2", "Python 2 is not supported"),
-    ("3.10", "source-build::unknown-minor", "3.10 reached its end of life on 2026-10-31"),
+    ("3.9", "source-build::unknown-minor", "3.9 reached its end of life on 2025-10-31"),
     ("3.12", "source-build::unknown-minor", "no source tarball of 3.12 is pinned"),
     ("3.99", "source-build::unknown-minor", "no source tarball of 3.99 is pinned"),
     ("three", "source-build::bad-version", "not a Python version"),
 ])
 def test_unbuildable_requests_list_what_can_be_built(request_, error_id, says):
-    pin310 = {**PIN, "version": "3.10.19", "file": "Python-3.10.19.tar.xz",
-              "debian": {**PIN["debian"], "package": "python3.10", "file": "python3.10_3.10.19.orig.tar.xz"}}
-    pins = parse_pins(pins_text(**{"3.14": PIN, "3.10": pin310}))
-    assert buildable_minors(pins, TODAY, EOL) == ["3.14"]
+    pin39 = {**PIN, "version": "3.9.25", "file": "Python-3.9.25.tar.xz",
+             "debian": {**PIN["debian"], "package": "python3.9", "file": "python3.9_3.9.25.orig.tar.xz"}}
+    pins = parse_pins(pins_text(**{"3.14": PIN, "3.9": pin39}))
+    assert buildable_minors(pins, TODAY, LIFECYCLE) == ["3.14"]
     with pytest.raises(BuildError) as err:
-        select_pin(request_, pins, TODAY, EOL)
+        select_pin(request_, pins, TODAY, LIFECYCLE)
     assert err.value.error_id == error_id
     assert says in err.value.summary
     assert "Pinned minors that can be built: 3.14" in err.value.body

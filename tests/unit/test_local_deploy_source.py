@@ -1,7 +1,7 @@
 """What bin/local-deploy builds from source on a machine with no packable CPython."""
 from __future__ import annotations
 
-from buildpack import cpython_sources, local_deploy, settings
+from buildpack import cpython_sources, local_deploy, python_lifecycle
 
 
 def test_the_default_minor_is_tried_first_then_the_newest_others():
@@ -13,4 +13,4 @@ def test_a_bare_machine_starts_with_the_default_minor_of_the_vendored_data():
     pins = cpython_sources.load_pins()
     minors = local_deploy.default_source_minors(pins)
     assert sorted(minors) == sorted(cpython_sources.buildable_minors(pins))
-    assert minors[0] == settings.default_python_minor()
+    assert minors[0] == python_lifecycle.default_for_new_apps() == "3.14"
