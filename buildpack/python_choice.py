@@ -138,11 +138,11 @@ def _eol_warning(request: VersionRequest, lifecycle: Lifecycle, today: datetime.
     if status.kind == "grace":
         return (f"Python {request.minor_text} reached its end of life on {status.end_of_life}",
                 f"Python {request.minor_text} no longer gets security fixes, and builds with it\n"
-                f"will fail from {status.refused_from}. Upgrade the app now. {upgrade}")
+                f"will fail from {status.refused_from}. Upgrade the app now.\n{upgrade}")
     if status.kind == "ending":
         return (f"Python {request.minor_text} reaches its end of life on {status.end_of_life}",
                 f"After that date it gets no security fixes, and builds with it fail from\n"
-                f"{status.refused_from}. Plan the upgrade now. {upgrade}")
+                f"{status.refused_from}. Plan the upgrade now.\n{upgrade}")
     return None
 
 
@@ -242,7 +242,7 @@ def _log_implicit(request: VersionRequest, runtime: RuntimeEntry, lifecycle: Lif
         output.step(f"No Python version specified; using the default, Python {shown} "
                     f"(python-{runtime.version})")
         output.detail(f"No {RUNTIME_TXT}, {PYTHON_VERSION_FILE} or {PIPFILE_LOCK} names a version. "
-                      f"The default is the newest\nminor in the runtime store released at least "
+                      f"The default\nis the newest minor in the runtime store released at least "
                       f"{SETTLE_DAYS} days ago.")
         upcoming = lifecycle.next_default(minors, today)
         if upcoming is not None:

@@ -54,7 +54,7 @@ def test_no_version_file_gets_the_default_of_the_rule(tmp_path, build_env):
     assert result.returncode == 0, result.log
     assert f"-----> No Python version specified; using the default, Python {minor} (python-{version})" \
         in result.stdout
-    assert "The default is the newest\n       minor in the runtime store released at least 90 days ago." \
+    assert "The default\n       is the newest minor in the runtime store released at least 90 days ago." \
         in result.stdout
     assert _slug_python(app) == version
     assert json.loads((tmp_path / "cache" / RECORD).read_text()) == {"schema": 1, "python_minor": minor}
