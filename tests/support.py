@@ -7,6 +7,7 @@ on loopback serving wheels downloaded once into ``.cache/test-index``.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
 import json
 import os
@@ -15,6 +16,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from dataclasses import dataclass
@@ -124,10 +126,21 @@ def _ensure_store() -> Path:
     if stamp.is_file() and stamp.read_text() == want and (STORE_DIR / "manifest.json").is_file():
         return STORE_DIR
     kept = machine_cache() / "test-stores" / hashlib.sha256(want.encode()).hexdigest()[:16]
-    if not (kept / ".fingerprint").is_file():
-        partial = kept.with_name(kept.name + ".partial")
-        shutil.rmtree(partial, ignore_errors=True)
-        partial.mkdir(parents=True)
+    kept.parent.mkdir(parents=True, exist_ok=True)
+    # Several checkouts (helpers, CI) may want the same store at once: one builds it,
+    # the others wait for it under a machine-wide lock.
+    with open(kept.with_name(kept.name + ".lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (kept / ".fingerprint").is_file():
+            _build_test_store(kept, prefixes, want)
+    shutil.rmtree(STORE_DIR, ignore_errors=True)
+    shutil.copytree(kept, STORE_DIR)
+    return STORE_DIR
+
+
+def _build_test_store(kept: Path, prefixes: list[Path], want: str) -> None:
+    partial = Path(tempfile.mkdtemp(prefix=f"{kept.name}.partial-", dir=kept.parent))
+    try:
         log = partial / ".build-output.txt"
         with open(log, "w") as out:
             for args in ([*map(str, prefixes)], ["--from-source", *FROM_SOURCE_MINORS]):
@@ -135,13 +148,12 @@ def _ensure_store() -> Path:
                                       stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                       timeout=3600)
                 if proc.returncode != 0:
-                    raise RuntimeError(f"building the test store failed: see {log}\n" + log.read_text()[-3000:])
+                    raise RuntimeError("building the test store failed:\n" + log.read_text()[-3000:])
         (partial / ".fingerprint").write_text(want)
         shutil.rmtree(kept, ignore_errors=True)
         os.rename(partial, kept)
-    shutil.rmtree(STORE_DIR, ignore_errors=True)
-    shutil.copytree(kept, STORE_DIR)
-    return STORE_DIR
+    finally:
+        shutil.rmtree(partial, ignore_errors=True)
 
 
 def store_versions() -> dict[str, str]:
