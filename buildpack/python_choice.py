@@ -40,6 +40,7 @@ from buildpack.versions import (PIPFILE_LOCK, PYTHON_VERSION_FILE, RUNTIME_TXT, 
 RECORD_NAME = "python-version.json"
 RECORD_SCHEMA = 1
 _RECORD_MAX_BYTES = 4096
+_TEMP_PREFIX = ".python-version-"
 _MINOR_RE = re.compile(r"^(\d{1,2})\.(\d{1,3})$")
 
 
@@ -81,7 +82,9 @@ def write_record(cache_dir: Path, minor: Minor) -> None:
         pass
     if path.is_dir() and not path.is_symlink():
         shutil.rmtree(path)  # not ours to keep: the record's place in the cache
-    fd, temp = tempfile.mkstemp(prefix=".python-version-", dir=cache_dir)
+    for stale in cache_dir.glob(_TEMP_PREFIX + "*"):  # left by a build killed mid-write
+        stale.unlink(missing_ok=True)
+    fd, temp = tempfile.mkstemp(prefix=_TEMP_PREFIX, dir=cache_dir)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
