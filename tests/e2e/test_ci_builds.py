@@ -64,6 +64,13 @@ def test_pip_app_installs_requirements_test_and_runs_pytest(tmp_path, build_env)
     assert "1 failed, 2 passed" in tested.stdout
     assert "-----> Tests failed (exit status 1)" in tested.stdout
 
+    # A deadline bounds the run: past it the tests (and what they started) are stopped.
+    (app / "tests" / "test_slow.py").write_text("import time\n\ndef test_slow():\n    time.sleep(120)\n")
+    (config / "PYTHON_TEST_TIMEOUT").write_text("5")
+    tested = run("test", app, config, env={"PATH": "/usr/bin:/bin"}, timeout=60)
+    assert tested.returncode == 1, tested.stdout + tested.stderr
+    assert "(error id: test::timeout)" in tested.stderr
+
 
 def test_test_before_test_compile_is_an_error(tmp_path):
     app = support.copy_fixture("ci-pip-app", tmp_path)

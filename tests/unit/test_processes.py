@@ -281,3 +281,19 @@ def test_lf_procfile_reads_without_warning(tmp_path, capsys):
     assert processes.read(tmp_path, "") == {"web": "python app.py"}
     processes.warn_line_endings(tmp_path)
     assert capsys.readouterr().err == ""
+
+
+# --- bin/test: which command runs the tests (buildpack.test_run) --------------------------
+
+def test_test_command_rules(tmp_path: Path) -> None:
+    from buildpack import test_run
+
+    slug = prefix(tmp_path)
+    command, why = test_run.test_command(tmp_path, slug)
+    assert command == ["python", "-m", "unittest", "discover"] and "unittest" in why
+    django_app(tmp_path, "src", gunicorn=False)
+    install(tmp_path, "django")
+    assert test_run.test_command(tmp_path, slug)[0] == ["python", "src/manage.py", "test"]
+    install(tmp_path, "pytest")
+    assert test_run.test_command(tmp_path, slug) == (["python", "-m", "pytest"],
+                                                     "pytest is installed")
