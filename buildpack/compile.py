@@ -14,7 +14,7 @@ from pathlib import Path
 
 from buildpack import (app_base, app_files, django, env_cache, export_file, guard_rails, hooks,
                        installers, nltk_data, output, platform_info, processes, profile_d,
-                       relocate, python_choice, settings)
+                       python_choice, redact, relocate, settings)
 from buildpack.installers import pip as pip_installer
 from buildpack.envdir import lookup, read_env_dir
 from buildpack.manifest import MANIFEST_NAME, RuntimeEntry
@@ -26,7 +26,6 @@ from buildpack.subprocess_env import INSTALLER_ALLOWLIST, build_env
 
 PYTHON_DIR = Path(".heroku") / "python"
 VENDOR_TOOLS = settings.VENDOR_DIR / "tools"
-SECRET_HINTS = ("KEY", "TOKEN", "SECRET", "PASSWORD", "PASS", "CREDENTIAL", "AUTH")
 
 
 @dataclass(frozen=True)
@@ -103,6 +102,8 @@ def make_plan(build_dir: Path, cache_dir: Path, env_dir: Path | None, dev: bool 
     (``bin/test-compile``), which installs the dev dependencies too."""
     config = read_env_dir(env_dir)
     environ = dict(os.environ)
+    # From here on, nothing secret reaches the log (output masks every line).
+    redact.register(redact.secrets_of_config(config) + redact.url_secrets(environ.values()))
     base = app_base.choose(build_dir, lookup(app_base.CONFIG_VAR, config, environ))
     app_dir = build_dir / base
     files = app_files.AppFiles(build_dir, app_dir)
@@ -123,11 +124,6 @@ def make_plan(build_dir: Path, cache_dir: Path, env_dir: Path | None, dev: bool 
     return Plan(build_dir, cache_dir, config, base, store, runtime, dependencies, files,
                 env_dir=env_dir.resolve() if env_dir is not None else None,
                 nltk_ids=tuple(nltk_data.read_ids(files)))
-
-
-def _secrets(config: dict[str, str]) -> list[str]:
-    """Config var values that look secret, so they can be masked in echoed output."""
-    return [v.strip() for k, v in config.items() if any(h in k.upper() for h in SECRET_HINTS)]
 
 
 def cache_key(plan: Plan) -> env_cache.CacheKey | None:
@@ -197,8 +193,8 @@ def install_context(plan: Plan) -> tuple[installers.InstallContext, dict[str, st
     env = build_env(dict(os.environ), plan.config, prefix / "bin", plan.cache_dir)
     ctx = installers.InstallContext(plan.build_dir / plan.app_base, prefix,
                                     prefix / "bin" / "python3", env, plan.cache_dir,
-                                    _secrets(plan.config), settings.pinned_pip_version(),
-                                    plan.files)
+                                    redact.secrets_of_config(plan.config),
+                                    settings.pinned_pip_version(), plan.files)
     return ctx, hooks.app_env(env, plan.config, plan.build_dir, plan.cache_dir, plan.env_dir,
                               plan.runtime.stack)
 
@@ -235,8 +231,7 @@ def execute(plan: Plan) -> None:
     django.collectstatic(app_dir, plan.build_dir, ctx.python, app_env, ctx.secrets,
                          lookup(django.DISABLE_VAR, plan.config, dict(os.environ)))
     hooks.run_hook(hooks.POST_COMPILE, app_dir, plan.build_dir, app_env, ctx.secrets)
-    relocate.compile_bytecode(ctx.python, [plan.build_dir], plan.build_dir, env,
-                              runtime_path="/app", exclude=r"/\.heroku/|/\.git/")
+    relocate.compile_app_bytecode(ctx.python, plan.build_dir, env)
     profile_d.write_profile(plan.build_dir, plan.app_base)
     export_file.write_export(prefix)
     app_base.record(plan.build_dir, plan.app_base)

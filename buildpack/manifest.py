@@ -63,11 +63,11 @@ def _entry_from_dict(raw: object, index: int) -> RuntimeEntry:
         if not isinstance(value, kind) or isinstance(value, bool):
             raise ManifestError(f"{where}.{name} is missing or not a {kind.__name__}")
         fields[name] = value
-    if not _VERSION_RE.match(fields["version"]):
+    if not _VERSION_RE.fullmatch(fields["version"]):
         raise ManifestError(f"{where}.version {fields['version']!r} is not X.Y.Z")
-    if not _SHA256_RE.match(fields["sha256"]):
+    if not _SHA256_RE.fullmatch(fields["sha256"]):
         raise ManifestError(f"{where}.sha256 is not 64 lowercase hex digits")
-    if not _FILE_RE.match(fields["file"]):
+    if not _FILE_RE.fullmatch(fields["file"]):
         raise ManifestError(f"{where}.file {fields['file']!r} is not a plain file name")
     if fields["size"] <= 0:
         raise ManifestError(f"{where}.size must be positive")
@@ -80,6 +80,8 @@ def parse_manifest(text: str) -> list[RuntimeEntry]:
         data = json.loads(text)
     except ValueError as exc:
         raise ManifestError(f"not valid JSON ({exc})") from None
+    except RecursionError:
+        raise ManifestError("JSON nested too deeply") from None
     if not isinstance(data, dict):
         raise ManifestError("the top level is not a JSON object")
     schema = data.get("schema")

@@ -9,9 +9,12 @@
 from __future__ import annotations
 
 import errno
+import re
 import sys
 from typing import IO, Callable
 from collections.abc import Iterable
+
+from buildpack import redact
 
 STEP_PREFIX = "-----> "
 DETAIL_PREFIX = "       "
@@ -33,7 +36,14 @@ class BuildError(Exception):
         self.error_id = error_id
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
 def _write(stream: IO[str], text: str) -> None:
+    """Every line the build writes goes through here: secrets masked (see redact), control
+    characters (a config var name with an escape sequence, a tool's raw output) shown
+    escaped so they cannot rewrite the log."""
+    text = _CONTROL.sub(lambda m: repr(m.group())[1:-1], redact.mask(text))
     stream.write(text)
     stream.flush()
 

@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
+import tempfile
 from pathlib import Path
+
+from buildpack.app_files import walk
+from buildpack.installers.run import run_quiet
 
 RUNTIME_PREFIX = "/app/.heroku/python"
 
@@ -86,11 +89,40 @@ def compile_bytecode(python: Path, paths: list[Path], strip_prefix: Path, env: d
     if not existing:
         return
     extra = ["-x", exclude] if exclude else []
-    subprocess.run(
-        # -f: bytecode written while the build ran (timestamp pycs naming the build
-        # path) is replaced, not trusted as up to date.
-        [str(python), "-E", "-s", "-m", "compileall", "-q", "-f", "-j0",
-         "--invalidation-mode", "unchecked-hash", *extra,
-         "-s", str(strip_prefix), "-p", runtime_path, *existing],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False,
-    )
+    # -f: bytecode written while the build ran (timestamp pycs naming the build path)
+    # is replaced, not trusted as up to date.
+    run_quiet([str(python), "-E", "-s", "-m", "compileall", "-q", "-f", "-j0",
+               "--invalidation-mode", "unchecked-hash", *extra,
+               "-s", str(strip_prefix), "-p", runtime_path, *existing], env=env)
+
+
+def app_sources(build_dir: Path, skip: tuple[str, ...] = (".heroku", ".git")) -> list[Path]:
+    """The app's own ``.py`` files that may be compiled: regular files (not links), in
+    folders whose ``__pycache__`` is absent or a real folder (never one that is a link:
+    the bytecode would be written wherever it points). Iterative, no link followed."""
+    found = []
+    for dirpath, dirnames, filenames in walk(build_dir):
+        if dirpath == str(build_dir):
+            dirnames[:] = [d for d in dirnames if d not in skip]
+        cache = os.path.join(dirpath, "__pycache__")
+        if os.path.lexists(cache) and (os.path.islink(cache) or not os.path.isdir(cache)):
+            continue
+        for name in filenames:
+            path = os.path.join(dirpath, name)
+            if name.endswith(".py") and not os.path.islink(path) and os.path.isfile(path):
+                found.append(Path(path))
+    return found
+
+
+def compile_app_bytecode(python: Path, build_dir: Path, env: dict[str, str]) -> None:
+    """Compile the app's own sources (``app_sources``) for the path ``/app``."""
+    sources = app_sources(build_dir)
+    if not sources:
+        return
+    with tempfile.NamedTemporaryFile("w", suffix=".txt", encoding="utf-8",
+                                     errors="surrogateescape") as listing:
+        listing.write("".join(f"{p}\n" for p in sources if "\n" not in str(p)))
+        listing.flush()
+        run_quiet([str(python), "-E", "-s", "-m", "compileall", "-q", "-f", "-j0",
+                   "--invalidation-mode", "unchecked-hash", "-s", str(build_dir), "-p", "/app",
+                   "-i", listing.name], env=env)

@@ -15,7 +15,8 @@ from buildpack import output
 from buildpack.manifest import RuntimeEntry
 from buildpack.output import BuildError
 from buildpack.safe_extract import UnsafeArchive, extract_archive
-from buildpack.store import FetchError, StoreLocation, fetch_file, file_sha256, log_retry
+from buildpack.store import (FetchError, StoreLocation, disk_full_error, fetch_file, file_sha256,
+                             log_retry)
 
 
 def cached_archive_path(cache_dir: Path, entry: RuntimeEntry) -> Path:
@@ -41,8 +42,10 @@ def _download(location: StoreLocation, entry: RuntimeEntry, cached: Path) -> Non
     tmp = Path(tmp_name)
     try:
         try:
-            fetch_file(location, entry.file, tmp, on_retry=log_retry)
+            fetch_file(location, entry.file, tmp, on_retry=log_retry, max_bytes=entry.size)
         except FetchError as exc:
+            if exc.disk:
+                raise disk_full_error(str(exc)) from None
             raise BuildError(
                 f"Could not download Python {entry.version}",
                 f"Downloading {entry.file} from the runtime store at {location.display}\n"

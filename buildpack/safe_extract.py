@@ -18,6 +18,7 @@ from pathlib import Path
 
 MAX_UNPACKED_BYTES = 2 * 1024 ** 3
 MAX_MEMBERS = 50_000
+_MAX_LINK_HOPS = 40  # the kernel's limit (ELOOP)
 
 
 class UnsafeArchive(Exception):
@@ -33,28 +34,83 @@ def _check_name(name: str) -> str:
     return normal
 
 
+def _resolve(links: dict[str, str], parts: list[str], what: str) -> list[str]:
+    """``parts`` with every link the archive made followed, as the kernel would: a link's
+    target replaces it and is read from the link's folder, so ``..`` after a link climbs
+    from where the link points (``normpath`` would collapse ``q/..`` first). Raises
+    UnsafeArchive if the path climbs above the archive's root or loops."""
+    resolved: list[str] = []
+    pending = list(reversed(parts))
+    hops = 0
+    while pending:
+        part = pending.pop()
+        if part in ("", "."):
+            continue
+        if part == "..":
+            if not resolved:
+                raise UnsafeArchive(f"{what} points outside the archive")
+            resolved.pop()
+            continue
+        resolved.append(part)
+        target = links.get("/".join(resolved))
+        if target is not None:
+            hops += 1
+            if hops > _MAX_LINK_HOPS:
+                raise UnsafeArchive(f"{what} goes through a loop of links")
+            if target.startswith("/"):
+                raise UnsafeArchive(f"{what} goes through a link to an absolute path")
+            resolved.pop()
+            pending.extend(reversed(target.split("/")))
+    return resolved
+
+
 def check_members(members: list[tarfile.TarInfo]) -> None:
-    """Raise UnsafeArchive unless every member is safe to extract."""
+    """Raise UnsafeArchive unless every member is safe to extract.
+
+    Each member is checked against what the members before it have made (links are
+    resolved member by member), and every link again against the whole archive, since a
+    later link can change where an earlier one leads.
+    """
     if len(members) > MAX_MEMBERS:
         raise UnsafeArchive(f"archive has {len(members)} members (limit {MAX_MEMBERS})")
     total = 0
+    links: dict[str, str] = {}
+    seen: set[str] = set()
     for member in members:
         normal = _check_name(member.name)
+        if normal in seen or normal in links:
+            raise UnsafeArchive(f"member {member.name!r} appears twice")
         if member.isdev() or member.isfifo():
             raise UnsafeArchive(f"member {member.name!r} is a device file or FIFO")
+        parent = normal.split("/")[:-1]
+        _resolve(links, parent, f"member {member.name!r}")
         if member.issym() or member.islnk():
             link = member.linkname
-            if link.startswith("/"):
+            if link.startswith("/") or not link:
                 raise UnsafeArchive(f"link {member.name!r} points to absolute path {link!r}")
-            base = posixpath.dirname(normal) if member.issym() else ""
-            resolved = posixpath.normpath(posixpath.join(base, link))
-            if resolved == ".." or resolved.startswith("../"):
-                raise UnsafeArchive(f"link {member.name!r} points outside the archive ({link!r})")
+            if member.issym():
+                _resolve(links, parent + link.split("/"), f"link {member.name!r} ({link!r})")
+                links[normal] = link
+            else:
+                _check_name(link)
+                target = "/".join(_resolve(links, link.split("/"), f"link {member.name!r}"))
+                if target not in seen or target in links:
+                    raise UnsafeArchive(f"hard link {member.name!r} does not point to a file "
+                                        f"of the archive ({link!r})")
         elif not (member.isfile() or member.isdir()):
             raise UnsafeArchive(f"member {member.name!r} has an unsupported type")
+        for index in range(1, len(normal.split("/"))):
+            prefix = "/".join(normal.split("/")[:index])
+            if prefix in links:
+                continue
+            seen.add(prefix)
+        if not member.issym():
+            seen.add(normal)
         total += max(member.size, 0)
         if total > MAX_UNPACKED_BYTES:
             raise UnsafeArchive(f"archive unpacks to more than {MAX_UNPACKED_BYTES} bytes")
+    for name, link in links.items():
+        _resolve(links, name.split("/")[:-1] + link.split("/"), f"link {name!r} ({link!r})")
 
 
 def extract_archive(archive: Path, target: Path) -> None:
@@ -71,8 +127,8 @@ def extract_archive(archive: Path, target: Path) -> None:
                     member.uid = member.gid = 0
                     member.uname = member.gname = ""
                     member.mode &= 0o755
-                if hasattr(tarfile, "data_filter"):
-                    tar.extractall(staging, members=members, filter="tar")
+                if hasattr(tarfile, "data_filter"):  # a second check where the host has it
+                    tar.extractall(staging, members=members, filter="data")
                 else:
                     tar.extractall(staging, members=members)
         except (tarfile.TarError, EOFError, zlib.error, lzma.LZMAError) as exc:

@@ -28,14 +28,27 @@ ATTEMPTS = 4
 BACKOFF_SECONDS = 1.0
 CHUNK = 1024 * 1024
 DEADLINE_FACTOR = 20  # a whole download may take this many read timeouts
+MAX_MANIFEST_BYTES = 8 * 1024 * 1024  # thousands of entries; a bigger one is not a manifest
+
+
+def disk_full_error(detail: str) -> BuildError:
+    """Writing on the build server failed: say so (not "the store is unreachable")."""
+    return BuildError(
+        "The build server's disk is full (or not writable)",
+        f"{detail}.\n\nThis is not a problem with the runtime store or the network: the\n"
+        "disk that holds the cache dir or the temp dir could not be written. Free space\n"
+        "there (or clear the app's build cache), then build again.",
+        error_id="system::disk-full")
 
 
 class FetchError(Exception):
-    """A file could not be read from the store; ``final`` means do not retry."""
+    """A file could not be read from the store; ``final`` means do not retry; ``disk``:
+    writing it on the build server failed (a full disk is no network problem)."""
 
-    def __init__(self, message: str, final: bool = False) -> None:
+    def __init__(self, message: str, final: bool = False, disk: bool = False) -> None:
         super().__init__(message)
-        self.final = final
+        self.final = final or disk
+        self.disk = disk
 
 
 @dataclass(frozen=True)
@@ -81,6 +94,7 @@ def parse_location(value: str, timeout: float = TIMEOUT_SECONDS) -> StoreLocatio
         value = value[: -len(MANIFEST_NAME)]
     parsed = urllib.parse.urlsplit(value)
     if parsed.scheme in ("http", "https"):
+        check_url(value, "PYTHON_RUNTIME_STORE")
         url = value if value.endswith("/") else value + "/"
         return StoreLocation(url=url, local_dir=None, timeout=timeout)
     if parsed.scheme == "file":
@@ -97,7 +111,35 @@ def parse_location(value: str, timeout: float = TIMEOUT_SECONDS) -> StoreLocatio
     return StoreLocation(url=path.as_uri(), local_dir=path)
 
 
-def _open_url(url: str, timeout: float) -> http.client.HTTPResponse:
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = urllib.parse.urlsplit(url)
+    default = {"http": 80, "https": 443}.get(parts.scheme)
+    try:
+        port = parts.port or default
+    except ValueError:
+        port = None
+    return parts.scheme, (parts.hostname or "").lower(), port
+
+
+class _CredentialsStayHome(urllib.request.HTTPRedirectHandler):
+    """Follow redirects, but send credentials only to the origin they were given for
+    (urllib copies the Authorization header to whatever host a redirect names)."""
+
+    def redirect_request(self, req: urllib.request.Request, fp: IO[bytes], code: int, msg: str,
+                         headers: http.client.HTTPMessage,
+                         newurl: str) -> urllib.request.Request | None:
+        new = super().redirect_request(req, fp, code, msg, headers, newurl)
+        if new is not None and _origin(newurl) != _origin(req.full_url):
+            new.headers.pop("Authorization", None)
+            new.unredirected_hdrs.pop("Authorization", None)
+        return new
+
+
+_OPENER = urllib.request.build_opener(_CredentialsStayHome)
+
+
+def open_url(url: str, timeout: float) -> http.client.HTTPResponse:
+    """GET ``url``; userinfo in it becomes a Basic header for that origin only."""
     request = urllib.request.Request(url, headers={"User-Agent": "buildpack-python"})
     parts = urllib.parse.urlsplit(url)
     if parts.username is not None:
@@ -112,14 +154,39 @@ def _open_url(url: str, timeout: float) -> http.client.HTTPResponse:
             urllib.parse.urlunsplit(parts._replace(netloc=netloc)),
             headers={"User-Agent": "buildpack-python", "Authorization": f"Basic {token}"},
         )
-    response: http.client.HTTPResponse = urllib.request.urlopen(request, timeout=timeout)
+    response: http.client.HTTPResponse = _OPENER.open(request, timeout=timeout)
     return response
 
 
-def _copy_stream(src: IO[bytes], dest_path: Path, deadline: float | None = None) -> int:
-    """Copy to ``dest_path``; past ``deadline`` (a slow trickle) raise FetchError."""
+def check_url(url: str, setting: str) -> None:
+    """BuildError (never a traceback that shows part of a password) if ``url`` cannot be
+    parsed: a port that is not a number, or userinfo with an unencoded ``/`` or ``@``."""
+    parts = urllib.parse.urlsplit(url)
+    try:
+        parts.port  # noqa: B018 - raises ValueError for ":443O"
+        # "user:pa/ss@host": the "/" ends the host part early, the rest looks like a path.
+        ok = bool(parts.hostname) and not ("@" in parts.path and "@" not in parts.netloc)
+    except ValueError:
+        ok = False
+    if not ok:
+        raise BuildError(
+            f"{setting} is not a valid URL",
+            f"{setting} is {mask_credentials(url)!r} (credentials masked); its host or port\n"
+            "cannot be read. Check the port (digits only), and percent-encode a user name or\n"
+            "password that contains `/`, `@`, `:` or `#` (for example `/` as %2F, `@` as %40).",
+            error_id="url::invalid")
+
+
+def _copy_stream(src: IO[bytes], dest_path: Path, deadline: float | None = None,
+                 max_bytes: int | None = None) -> int:
+    """Copy to ``dest_path``; past ``deadline`` (a slow trickle) or ``max_bytes`` (an
+    endless body) raise FetchError; a failed write raises FetchError with ``disk``."""
     written = 0
-    with open(dest_path, "wb") as out:
+    try:
+        out = open(dest_path, "wb")
+    except OSError as exc:
+        raise FetchError(f"cannot write {dest_path}: {exc.strerror}", disk=True) from None
+    with out:
         while True:
             if deadline is not None and time.monotonic() > deadline:
                 raise FetchError("the download is too slow and ran past its time limit")
@@ -128,25 +195,34 @@ def _copy_stream(src: IO[bytes], dest_path: Path, deadline: float | None = None)
             chunk = getattr(src, "read1", src.read)(CHUNK)
             if not chunk:
                 return written
-            out.write(chunk)
             written += len(chunk)
+            if max_bytes is not None and written > max_bytes:
+                raise FetchError(f"it is larger than {max_bytes} bytes", final=True)
+            try:
+                out.write(chunk)
+            except OSError as exc:
+                raise FetchError(f"cannot write {dest_path}: {exc.strerror}",
+                                 disk=True) from None
 
 
-def _fetch_once(location: StoreLocation, name: str, dest: Path) -> None:
+def _fetch_once(location: StoreLocation, name: str, dest: Path, max_bytes: int | None) -> None:
     target = location.join(name)
     if location.local_dir is not None:
         try:
             with open(target, "rb") as src:
-                _copy_stream(src, dest)
+                _copy_stream(src, dest, max_bytes=max_bytes)
+        except FetchError:
+            raise
         except FileNotFoundError:
             raise FetchError(f"{mask_credentials(target)} does not exist", final=True) from None
         except OSError as exc:
             raise FetchError(f"cannot read {target}: {exc.strerror}", final=True) from None
         return
     try:
-        with _open_url(target, location.timeout) as response:
+        with open_url(target, location.timeout) as response:
             written = _copy_stream(response, dest,
-                                   time.monotonic() + location.timeout * DEADLINE_FACTOR)
+                                   time.monotonic() + location.timeout * DEADLINE_FACTOR,
+                                   max_bytes)
             expected = response.headers.get("Content-Length", "")
             if expected.isdigit() and written != int(expected):
                 raise FetchError(f"the connection closed after {written} of {expected} bytes")
@@ -160,12 +236,14 @@ def _fetch_once(location: StoreLocation, name: str, dest: Path) -> None:
         raise FetchError(f"cannot fetch {mask_credentials(target)}: "
                          f"{type(exc).__name__} {exc}") from None
     except FetchError as exc:
-        raise FetchError(f"cannot fetch {mask_credentials(target)}: {exc}") from None
+        raise FetchError(f"cannot fetch {mask_credentials(target)}: {exc}", exc.final,
+                         exc.disk) from None
 
 
 def fetch_file(location: StoreLocation, name: str, dest: Path,
                attempts: int = ATTEMPTS,
-               on_retry: Callable[[str, float], None] | None = None) -> None:
+               on_retry: Callable[[str, float], None] | None = None,
+               max_bytes: int | None = None) -> None:
     """Download ``name`` from the store to ``dest``, retrying transient failures.
 
     Connection errors, timeouts, bodies cut short and 5xx answers are retried with
@@ -173,13 +251,13 @@ def fetch_file(location: StoreLocation, name: str, dest: Path,
     """
     for attempt in range(1, attempts + 1):
         try:
-            _fetch_once(location, name, dest)
+            _fetch_once(location, name, dest, max_bytes)
             return
         except FetchError as exc:
             dest.unlink(missing_ok=True)
             if exc.final or attempt == attempts:
                 tries = "" if exc.final else f" (after {attempt} attempts)"
-                raise FetchError(f"{exc}{tries}", final=True) from None
+                raise FetchError(f"{exc}{tries}", final=True, disk=exc.disk) from None
             delay = BACKOFF_SECONDS * 2 ** (attempt - 1)
             if on_retry is not None:
                 on_retry(str(exc), delay)
@@ -195,9 +273,12 @@ def read_manifest(location: StoreLocation, scratch_dir: Path) -> list[RuntimeEnt
     scratch_dir.mkdir(parents=True, exist_ok=True)
     dest = scratch_dir / f".manifest-{os.getpid()}.json"
     try:
-        fetch_file(location, MANIFEST_NAME, dest, on_retry=log_retry)
+        fetch_file(location, MANIFEST_NAME, dest, on_retry=log_retry,
+                   max_bytes=MAX_MANIFEST_BYTES)
         text = dest.read_text(encoding="utf-8", errors="replace")
     except FetchError as exc:
+        if exc.disk:
+            raise disk_full_error(str(exc)) from None
         raise BuildError(
             "Could not read the Python runtime store",
             f"The runtime store at {location.display} could not be read:\n  {exc}\n\n"

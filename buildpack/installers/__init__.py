@@ -25,13 +25,13 @@ the build directory (``slug_cleanup``).
 from __future__ import annotations
 
 import dataclasses
-import subprocess
 from pathlib import Path
 
 from buildpack import output
 from buildpack.installers import (manager_files, pip, pipenv, poetry, python_check,
                                   slug_cleanup, toml_reader, uv)
 from buildpack.installers.context import Choice, InstallContext
+from buildpack.installers.run import run_quiet
 from buildpack.app_files import AppFiles
 from buildpack.output import BuildError
 from buildpack.redact import url_secrets
@@ -64,9 +64,8 @@ def check_python(choice: Choice, python_version: str) -> None:
 
 
 def _runtime_version(python: Path) -> str:
-    proc = subprocess.run(
-        [str(python), "-I", "-c", "import platform; print(platform.python_version())"],
-        capture_output=True, text=True, check=False)
+    proc = run_quiet(
+        [str(python), "-I", "-c", "import platform; print(platform.python_version())"])
     if proc.returncode != 0:
         raise BuildError("The Python runtime does not start",
                          f"{python} failed: {proc.stderr.strip()[-500:]}",

@@ -15,17 +15,15 @@ credentials: a 401/403 or a failed connection is then the cause.
 """
 from __future__ import annotations
 
-import base64
 import re
 import ssl
 import urllib.error
-import urllib.parse
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
 from buildpack.output import BuildError
 from buildpack.redact import mask_credentials
+from buildpack.store import open_url
 
 _CREDENTIALS = re.compile(
     r"\b40[13]\b.*(?:Unauthori[sz]ed|Forbidden)|(?:Unauthori[sz]ed|Forbidden).*\b40[13]\b"
@@ -38,6 +36,8 @@ _UNREACHABLE = re.compile(
 _HASH = re.compile(
     r"DO NOT MATCH THE HASHES|Hash mismatch|not found in known hashes|hashes do not match", re.I)
 
+_DISK_FULL = re.compile(r"No space left on device|\[Errno 28\]|Disk quota exceeded", re.I)
+
 INDEX_SETTINGS = ("PIP_INDEX_URL / PIP_EXTRA_INDEX_URL (pip, Pipenv), UV_INDEX_URL, UV_INDEX or\n"
                   "UV_INDEX_<NAME>_USERNAME/_PASSWORD (uv), POETRY_HTTP_BASIC_<SOURCE>_USERNAME/\n"
                   "_PASSWORD (Poetry)")
@@ -49,6 +49,15 @@ PROBE_TIMEOUT = 10
 
 
 Cause = tuple[str, str, str]  # (summary, body, error id)
+
+
+def disk_full(where: str) -> Cause:
+    return ("The build server's disk is full",
+            f"Writing failed with \"No space left on device\" {where}.\n"
+            "This is not a problem with the package index or the app's dependencies: the\n"
+            "disk that holds the build dir, the cache dir or the temp dir is full. Free\n"
+            "space there (or clear the app's build cache), then build again.",
+            "system::disk-full")
 
 
 def _refused(where: str) -> Cause:
@@ -80,18 +89,9 @@ def index_urls(env: dict[str, str]) -> list[str]:
 
 def probe(url: str) -> Cause | None:
     """Ask the index at ``url`` (credentials from the URL): refused, unreachable or fine."""
-    parts = urllib.parse.urlsplit(url)
     shown = mask_credentials(url)
-    netloc = parts.hostname or ""
-    netloc += f":{parts.port}" if parts.port else ""
-    request = urllib.request.Request(urllib.parse.urlunsplit(parts._replace(netloc=netloc)))
-    if parts.username is not None:
-        user = urllib.parse.unquote(parts.username)
-        password = urllib.parse.unquote(parts.password or "")
-        token = base64.b64encode(f"{user}:{password}".encode()).decode()
-        request.add_header("Authorization", f"Basic {token}")
     try:
-        urllib.request.urlopen(request, timeout=PROBE_TIMEOUT).close()
+        open_url(url, PROBE_TIMEOUT).close()  # credentials only to their own origin
     except urllib.error.HTTPError as exc:
         return _refused(shown) if exc.code in (401, 403) else None
     except urllib.error.URLError as exc:
@@ -212,6 +212,8 @@ def explain(lines: list[str], env: dict[str, str] | None = None,
     indexes of ``env`` (when given), else None. ``app_dir`` lets a failure of the app's own
     build be told apart from a dependency's."""
     text = "".join(lines)
+    if _DISK_FULL.search(text):
+        return disk_full("(the output above names the file)")
     for cause in (_app_build_failed(text, app_dir), _missing_library(text),
                   _invalid_metadata(text)):
         if cause:

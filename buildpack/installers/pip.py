@@ -52,13 +52,15 @@ def install_pip(python: Path, prefix: Path, env: dict[str, str], cwd: Path,
     if code != 0:
         output.indent_lines(lines)
         specific = explain(lines, env)
+        disk = specific is not None and specific[2] == "system::disk-full"
         raise BuildError(
             f"Could not install pip {version}"
             + (f": {specific[0][0].lower()}{specific[0][1:]}" if specific else ""),
             (specific[1] + "\n\n" if specific else "")
-            + "pip could not be downloaded from the package index (its output is above).\n"
-            "If the app uses a private index, check PIP_INDEX_URL and its credentials;\n"
-            "the index must also serve pip.",
+            + ("" if disk else
+               "pip could not be downloaded from the package index (its output is above).\n"
+               "If the app uses a private index, check PIP_INDEX_URL and its credentials;\n"
+               "the index must also serve pip."),
             error_id=specific[2] if specific else "pip::install-failed",
         )
     return version

@@ -17,10 +17,10 @@ from buildpack.output import BuildError
 def read_lock(path: Path) -> dict[str, Any]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise BuildError(
             "Pipfile.lock is not valid JSON",
-            f"Pipfile.lock could not be read: {exc}\n\n"
+            f"Pipfile.lock could not be read: {str(exc) or 'nested too deeply'}\n\n"
             "It may hold unresolved merge-conflict markers. Regenerate it with\n"
             "`pipenv lock` and commit the result.",
             error_id="pipenv::lock-invalid-json",

@@ -30,8 +30,10 @@ import json
 import os
 import re
 import shutil
-import subprocess
 from pathlib import Path
+
+from buildpack.app_files import rmtree, walk
+from buildpack.installers.run import run_quiet
 
 from buildpack.relocate import RUNTIME_PREFIX
 
@@ -115,10 +117,9 @@ def _startup_modules(site: Path) -> list[Path]:
 
 def _precompile(python: Path, paths: list[Path], prefix: Path, env: dict[str, str]) -> None:
     if paths:
-        subprocess.run(
-            [str(python), "-S", "-E", "-m", "compileall", "-q", "--invalidation-mode",
-             "unchecked-hash", "-s", str(prefix), "-p", RUNTIME_PREFIX, *map(str, paths)],
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+        run_quiet([str(python), "-S", "-E", "-m", "compileall", "-q", "--invalidation-mode",
+                   "unchecked-hash", "-s", str(prefix), "-p", RUNTIME_PREFIX, *map(str, paths)],
+                  env=env)
 
 
 def fix_build_paths(prefix: Path, slug_root: Path, python: Path, env: dict[str, str]) -> None:
@@ -153,7 +154,7 @@ def fix_build_paths(prefix: Path, slug_root: Path, python: Path, env: dict[str, 
 def build_leftovers(app_dir: Path) -> set[Path]:
     """What package builds create in the app's source trees: ``build/`` and ``*.egg-info``."""
     found = set()
-    for dirpath, dirnames, _ in os.walk(app_dir):
+    for dirpath, dirnames, _ in walk(app_dir):  # iterative: any depth, no link followed
         for name in list(dirnames):
             if name in (".heroku", ".git", "node_modules"):
                 dirnames.remove(name)
@@ -166,4 +167,4 @@ def build_leftovers(app_dir: Path) -> set[Path]:
 def remove_new_leftovers(app_dir: Path, before: set[Path]) -> None:
     """Remove the ``build_leftovers`` that were not there ``before`` the install."""
     for path in sorted(build_leftovers(app_dir) - before):
-        shutil.rmtree(path) if path.is_dir() and not path.is_symlink() else path.unlink()
+        rmtree(path)

@@ -8,10 +8,10 @@ for Pipenv, Poetry and uv has ``tomllib``) instead of at plan time.
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 from typing import Any, Callable
 
+from buildpack.installers.run import run_quiet
 from buildpack.output import BuildError
 
 try:
@@ -61,8 +61,7 @@ def interpreter_reader(python: Path) -> TomlReader:
     """A reader that parses with ``python`` (the provisioned runtime)."""
 
     def read(path: Path) -> dict[str, Any]:
-        proc = subprocess.run([str(python), "-I", "-c", _READ_WITH_INTERPRETER, str(path)],
-                              capture_output=True, text=True, check=False)
+        proc = run_quiet([str(python), "-I", "-c", _READ_WITH_INTERPRETER, str(path)])
         if proc.returncode != 0:
             reason = proc.stderr.strip().splitlines()[-1:] or ["unknown error"]
             raise _invalid(path, reason[0])

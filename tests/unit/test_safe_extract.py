@@ -71,3 +71,36 @@ def test_huge_declared_size_is_refused(tmp_path, monkeypatch):
     archive = _tar(tmp_path / "a.tgz", [_file("big", b"\0" * 20_000)])
     with pytest.raises(UnsafeArchive, match="more than"):
         extract_archive(archive, tmp_path / "out")
+
+
+# Issue 15, class 1: links that escape through a chain. normpath would collapse each of
+# these to a path inside; the kernel follows the links and lands outside.
+@pytest.mark.parametrize("members", [
+    [_link("q", "."), _link("p", "q/q/q/../../..")],
+    [_link("a", "b/c"), _link("b/c", "."), _link("p", "a/../..")],
+    [_link("d", "lib"), _link("lib", "."), _file("d/../../evil")],
+    [_link("up", ".."), _file("up/evil")],
+    [_link("x", "y"), _link("y", "x"), _file("x/evil")],
+    [_link("loop", "loop/a")],
+    [_link("p", "s/.."), _link("s", "t"), _link("t", "u/v"), _link("u", ".."), _file("keep")],
+    [_link("hq", "."), _link("h", "hq/../../etc/passwd", tarfile.LNKTYPE)],
+    [_link("h", "nothing-here", tarfile.LNKTYPE)],
+    [_link("s", "."), _link("h", "s", tarfile.LNKTYPE)],
+    [_file("twice"), _link("twice", "..")],
+])
+def test_link_chains_are_resolved_like_the_kernel(tmp_path, members):
+    archive = _tar(tmp_path / "a.tgz", [_file("bin/ok")] + members)
+    with pytest.raises(UnsafeArchive):
+        extract_archive(archive, tmp_path / "out")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.tgz"]
+
+
+def test_links_that_stay_inside_are_kept(tmp_path):
+    archive = _tar(tmp_path / "a.tgz", [
+        _file("lib/python3.13/os.py", b"os"), _link("lib/current", "python3.13"),
+        _link("bin/lib", "../lib"), _link("q", "."), _link("p", "q/q/lib/../bin"),
+        _file("lib/python3.13/h"), _link("lib/python3.13/h2", "lib/python3.13/h", tarfile.LNKTYPE)])
+    extract_archive(archive, tmp_path / "out")
+    assert (tmp_path / "out/bin/lib/current/os.py").read_bytes() == b"os"
+    assert (tmp_path / "out/p").resolve() == (tmp_path / "out/bin").resolve()
+
