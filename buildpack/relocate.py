@@ -12,7 +12,6 @@ import tempfile
 from pathlib import Path
 
 from buildpack.app_files import walk
-from buildpack.installers.run import run_quiet
 
 RUNTIME_PREFIX = "/app/.heroku/python"
 
@@ -85,6 +84,8 @@ def compile_bytecode(python: Path, paths: list[Path], strip_prefix: Path, env: d
     Files that do not compile (an app's syntax error, a template) are left alone: the
     interpreter reports them, with its own message, when they are imported.
     """
+    from buildpack.installers.run import run_quiet  # here: installers imports this module
+
     existing = [str(p) for p in paths if p.exists()]
     if not existing:
         return
@@ -116,6 +117,8 @@ def app_sources(build_dir: Path, skip: tuple[str, ...] = (".heroku", ".git")) ->
 
 def compile_app_bytecode(python: Path, build_dir: Path, env: dict[str, str]) -> None:
     """Compile the app's own sources (``app_sources``) for the path ``/app``."""
+    from buildpack.installers.run import run_quiet  # here: installers imports this module
+
     sources = app_sources(build_dir)
     if not sources:
         return
