@@ -69,6 +69,7 @@ class AppFiles:
     def __init__(self, root: Path, app_dir: Path | None = None) -> None:
         self.root = Path(root)
         self.app_dir = Path(root) if app_dir is None else Path(app_dir)
+        self._real_root = os.path.realpath(root)
         self._read: dict[tuple[str, str], bytes | None] = {}
 
     @classmethod
@@ -111,15 +112,19 @@ class AppFiles:
             st = os.stat(path)
         except (OSError, ValueError):
             return False
-        return stat.S_ISREG(st.st_mode) and is_inside(self.root, path)
+        return stat.S_ISREG(st.st_mode) and self._inside(os.path.realpath(path))
+
+    def _inside(self, real: str) -> bool:
+        return real == self._real_root or real.startswith(self._real_root.rstrip(os.sep) + os.sep)
 
     def _load(self, path: Path, kind: str) -> builtins.bytes | None:
         limit = LIMITS[kind]
         name = _shown(self.root, path)
         if not os.path.lexists(path):
             return None
-        if not is_inside(self.root, path):
-            if not is_inside(self.root, Path(os.path.abspath(path)).parent):
+        real = os.path.realpath(path)
+        if not self._inside(real):
+            if not self._inside(os.path.realpath(Path(os.path.abspath(path)).parent)):
                 raise BuildError(
                     f"{path.name} is outside the app",
                     f"The build was asked to read {os.path.abspath(path)}, which is not part of the\n"
@@ -133,7 +138,7 @@ class AppFiles:
                 "instead of a symbolic link.",
                 error_id="app-file::outside-app")
         try:
-            fd = os.open(os.path.realpath(path), _OPEN_FLAGS)
+            fd = os.open(real, _OPEN_FLAGS)
         except FileNotFoundError:
             raise _not_regular(name, "a link to a file that does not exist") from None
         except OSError as exc:

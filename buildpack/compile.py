@@ -8,6 +8,7 @@ receives complete, verified entries.
 from __future__ import annotations
 
 import os
+import re
 import signal
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +22,7 @@ from buildpack.manifest import MANIFEST_NAME, RuntimeEntry
 from buildpack.output import BuildError
 from buildpack.runtime import provision
 from buildpack.store import StoreLocation, parse_location, parse_timeout, read_manifest
-from buildpack.requirements_files import check_text, included_files
+from buildpack.requirements_files import check_text, env_references, included_files
 from buildpack.subprocess_env import INSTALLER_ALLOWLIST, build_env
 
 PYTHON_DIR = Path(".heroku") / "python"
@@ -60,7 +61,38 @@ def _parse_args(argv: list[str]) -> tuple[Path, Path, Path | None]:
         raise BuildError(f"BUILD_DIR {argv[0]} is not a directory",
                          error_id="usage::build-dir-missing")
     env_dir = Path(argv[2]) if len(argv) > 2 and argv[2] else None
-    return build_dir, Path(argv[1]).resolve(), env_dir
+    cache_dir = Path(argv[1]).resolve()
+    for name, path in (("BUILD_DIR", build_dir), ("CACHE_DIR", cache_dir)):
+        _check_path(name, path)
+    return build_dir, cache_dir, env_dir
+
+
+_UNSAFE_IN_PATH = re.compile(r"""['"$`\\\x00-\x1f\x7f]""")
+
+
+def _check_path(name: str, path: Path) -> None:
+    """Refuse a build or cache path that scripts cannot name: not UTF-8 (pip and the
+    interpreter fail on it), or with quotes, ``$``, backquotes, backslashes or control
+    characters (console scripts and shell profiles quote the path)."""
+    text = str(path)
+    try:
+        text.encode("utf-8")
+        bad = _UNSAFE_IN_PATH.search(text)
+    except UnicodeEncodeError:
+        bad = None
+        shown = text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+        problem = "is not valid UTF-8"
+    else:
+        shown = text
+        problem = f"contains {bad.group()!r}" if bad else ""
+    if problem:
+        raise BuildError(
+            f"The {name} path cannot be used for a build",
+            f"{name} is {shown!r}, which {problem}. Scripts the build writes name this\n"
+            "path (console scripts, pip's records), and such a path breaks them. This is a\n"
+            "setting of the build server, not of the app: build in a path of letters,\n"
+            "digits and `/._-` (e.g. /tmp/build_1234).",
+            error_id="usage::unusable-path")
 
 
 def _matching_entries(entries: list[RuntimeEntry], store: StoreLocation) -> list[RuntimeEntry]:
@@ -79,14 +111,34 @@ def _matching_entries(entries: list[RuntimeEntry], store: StoreLocation) -> list
     return matching
 
 
-def _check_includes(choice: installers.Choice, files: app_files.AppFiles) -> None:
+def _check_references(name: str, references: list[str], config: dict[str, str]) -> None:
+    """Warn about ``${NAME}`` in a requirements file that pip will not expand."""
+    unset = [ref for ref in references if ref not in config and ref not in os.environ]
+    blocked = [ref for ref in references if ref in config and ref not in INSTALLER_ALLOWLIST]
+    if unset:
+        output.warning(
+            f"{name} names config vars that are not set: " + ", ".join(unset),
+            "pip leaves ${NAME} as it is when NAME is not set, and the install then fails\n"
+            "or fetches the wrong URL. Set them (heroku config:set NAME=...).")
+    if blocked:
+        output.warning(
+            f"{name} names config vars the installer does not get: " + ", ".join(blocked),
+            "Only config vars whose names end in _TOKEN, _PAT, _USERNAME, _USER or _PASSWORD\n"
+            "are passed to pip for ${NAME} in requirements files (their values are masked in\n"
+            "the log). Rename the config var, e.g. to GITHUB_TOKEN.")
+
+
+def _check_includes(choice: installers.Choice, files: app_files.AppFiles,
+                    config: dict[str, str]) -> None:
     """Refuse requirements that pip would choke on (includes from outside the app, links,
     special files and oversized files are refused as they are read)."""
     for path in choice.files:
         if path.suffix != ".txt":
             continue
         for included in included_files(files, path):
-            check_text(included.name, files.text(included, "requirements") or "")
+            text = files.text(included, "requirements") or ""
+            check_text(included.name, text)
+            _check_references(included.name, env_references(text), config)
 
 
 def _default_store() -> str:
@@ -114,7 +166,7 @@ def make_plan(build_dir: Path, cache_dir: Path, env_dir: Path | None, dev: bool 
     for folder in {build_dir, build_dir / base}:
         processes.warn_line_endings(files, folder)
     dependencies = installers.choose(files, dev)
-    _check_includes(dependencies, files)
+    _check_includes(dependencies, files, config)
     store = parse_location(
         lookup("PYTHON_RUNTIME_STORE", config, environ) or _default_store(),
         parse_timeout(lookup("PYTHON_RUNTIME_STORE_TIMEOUT", config, environ)))
@@ -233,7 +285,7 @@ def execute(plan: Plan) -> None:
     hooks.run_hook(hooks.POST_COMPILE, app_dir, plan.build_dir, app_env, ctx.secrets)
     relocate.compile_app_bytecode(ctx.python, plan.build_dir, env)
     profile_d.write_profile(plan.build_dir, plan.app_base)
-    export_file.write_export(prefix)
+    export_file.write_export()
     app_base.record(plan.build_dir, plan.app_base)
     processes.log_discovery(plan.files, plan.app_base, prefix)
 

@@ -6,21 +6,29 @@ Layout in CACHE_DIR (format ``FORMAT_VERSION``)::
     env/python/         a copy of BUILD_DIR/.heroku/python after the install
 
 An entry is used only when its key matches and its files still match the manifest
-(size, mtime, type); otherwise the build starts afresh and says why. An entry for
+(type, size, mtime, mode); otherwise the build starts afresh and says why. An entry for
 another key stays until a successful build replaces it: a new entry is
 written beside the old one and swapped in with renames, so a failed or killed build
-never replaces a good entry. Copies are hardlinks where the filesystem allows (the
-manifest catches any in-place change), else real copies.
+never replaces a good entry.
+
+Saving and restoring make real copies, never hardlinks: a hardlinked slug file *is*
+the cache entry's file, so a hook's ``chmod`` or a later buildpack writing into
+``.heroku/python`` would change the entry and every later build would restore the
+damage. (Measured on the CI machine: copying an 80 MB runtime costs about 2 s more
+than linking it; checking content hashes at each restore instead would cost half of
+that and still let the slug write into the cache.) Anything in CACHE_DIR that is not
+what the buildpack put there (``tidy``) or an entry whose files changed is discarded
+with a warning, and the build goes on.
 """
 from __future__ import annotations
 
 import contextlib
-import errno
 import fcntl
 import hashlib
 import json
 import os
 import shutil
+import stat
 import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -28,8 +36,9 @@ from typing import Any
 from collections.abc import Iterator
 
 from buildpack import output
+from buildpack.app_files import rmtree, walk
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: copies (not hardlinks), file modes in the manifest
 ENV_DIR_NAME = "env"    # the app's installed environment
 BASE_DIR_NAME = "base"  # the runtime with pip installed: reused when only dependencies change
 
@@ -98,47 +107,59 @@ def hash_settings(values: dict[str, str]) -> str:
 # --- trees ------------------------------------------------------------------------------
 
 def snapshot(root: Path) -> dict[str, list[Any]]:
-    """rel path -> [kind, size, mtime_ns] (kind: f file, l link, d dir)."""
+    """rel path -> [kind, size, mtime_ns, mode] (kind: f file, l link (its target as
+    size), d dir, o anything else). Iterative: any depth."""
     found: dict[str, list[Any]] = {}
-    for dirpath, dirnames, filenames in os.walk(root):
+    for dirpath, dirnames, filenames in walk(root):
         for name in dirnames + filenames:
             path = os.path.join(dirpath, name)
             rel = os.path.relpath(path, root)
             st = os.lstat(path)
-            if os.path.islink(path):
-                found[rel] = ["l", 0, 0]
-            elif name in dirnames:
-                found[rel] = ["d", 0, 0]
+            mode = stat.S_IMODE(st.st_mode)
+            if stat.S_ISLNK(st.st_mode):
+                found[rel] = ["l", os.readlink(path), 0, 0]
+            elif stat.S_ISDIR(st.st_mode):
+                found[rel] = ["d", 0, 0, mode]
+            elif stat.S_ISREG(st.st_mode):
+                found[rel] = ["f", st.st_size, st.st_mtime_ns, mode]
             else:
-                found[rel] = ["f", st.st_size, st.st_mtime_ns]
+                found[rel] = ["o", 0, 0, mode]
     return found
 
 
 def copy_tree(src: Path, dest: Path) -> None:
-    """Copy ``src`` to new dir ``dest``: hardlinks where possible, symlinks kept."""
-    link = True
-
-    def copy(s: str, d: str) -> None:
-        nonlocal link
-        if link:
-            try:
-                os.link(s, d)
-                return
-            except OSError as exc:
-                if exc.errno not in (errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOTSUP):
-                    raise
-                link = False
-        shutil.copy2(s, d)
-
-    shutil.copytree(src, dest, symlinks=True, copy_function=copy)
+    """Copy ``src`` to the new dir ``dest``: real copies (mode and mtime kept), links
+    kept as links, nothing shared with ``src``. Iterative: any depth."""
+    os.mkdir(dest)
+    folders = []
+    for dirpath, dirnames, filenames in walk(src):
+        rel = os.path.relpath(dirpath, src)
+        target = os.path.normpath(os.path.join(dest, rel))
+        for name in dirnames:
+            os.mkdir(os.path.join(target, name))
+        for name in filenames:
+            source = os.path.join(dirpath, name)
+            if os.path.islink(source):
+                os.symlink(os.readlink(source), os.path.join(target, name))
+            elif os.path.isfile(source):
+                shutil.copy2(source, os.path.join(target, name))
+        folders.append((dirpath, target))
+    for source, target in reversed(folders):  # after their contents: keep modes and times
+        shutil.copystat(source, target)
 
 
 # --- the cache ----------------------------------------------------------------------------
 
+MAX_METADATA_BYTES = 256 * 1024 * 1024
+
+
 def _read_metadata(entry: Path) -> dict[str, Any] | None:
     try:
-        data = json.loads((entry / "metadata.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        path = entry / "metadata.json"
+        if os.path.islink(path) or not path.is_file() or path.stat().st_size > MAX_METADATA_BYTES:
+            return None
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError):
         return None
     if not isinstance(data, dict) or not isinstance(data.get("key"), dict) \
             or not isinstance(data.get("files"), dict):
@@ -147,7 +168,10 @@ def _read_metadata(entry: Path) -> dict[str, Any] | None:
 
 
 def _discard(entry: Path) -> None:
-    shutil.rmtree(entry, ignore_errors=True)
+    try:
+        rmtree(entry)
+    except OSError:
+        pass
 
 
 def restore(cache_dir: Path, key: CacheKey, target: Path, name: str = ENV_DIR_NAME,
@@ -158,9 +182,9 @@ def restore(cache_dir: Path, key: CacheKey, target: Path, name: str = ENV_DIR_NA
     key changes only with the runtime or pip).
     """
     entry = cache_dir / name
-    if not entry.exists():
+    if not os.path.lexists(entry):
         return False
-    data = _read_metadata(entry)
+    data = _read_metadata(entry) if entry.is_dir() and not entry.is_symlink() else None
     if data is None:
         output.warning("Discarding an unreadable build cache",
                        "The cached environment's metadata is missing or corrupt (perhaps from\n"
@@ -175,14 +199,15 @@ def restore(cache_dir: Path, key: CacheKey, target: Path, name: str = ENV_DIR_NA
         for reason in reasons:
             output.detail(f"- {reason}")
         return False  # kept until a successful build replaces it
-    if snapshot(entry / "python") != data["files"]:
+    python = entry / "python"
+    if python.is_symlink() or not python.is_dir() or snapshot(python) != data["files"]:
         output.warning("Discarding a corrupt build cache",
                        "Files in the cached environment changed after it was saved.\n"
                        "It will be rebuilt from scratch.")
         _discard(entry)
         return False
-    if target.exists():
-        shutil.rmtree(target)
+    if os.path.lexists(target):
+        rmtree(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".restore-", dir=target.parent))
     try:
@@ -204,7 +229,7 @@ def save(cache_dir: Path, key: CacheKey, source: Path, name: str = ENV_DIR_NAME)
         (new / "metadata.json").write_text(json.dumps(metadata), encoding="utf-8")
         entry = cache_dir / name
         old = None
-        if entry.exists():
+        if os.path.lexists(entry):
             old = Path(tempfile.mkdtemp(prefix=f".{name}-old-", dir=cache_dir))
             os.replace(entry, old / "entry")
         os.replace(new, entry)
@@ -216,20 +241,55 @@ def save(cache_dir: Path, key: CacheKey, source: Path, name: str = ENV_DIR_NAME)
 
 
 def remove_stale_temp(cache_dir: Path) -> None:
-    """Delete leftovers of builds that were killed mid-download or mid-save."""
+    """Delete leftovers of builds that were killed mid-download or mid-save, and
+    whatever does not belong in CACHE_DIR (``tidy``)."""
+    tidy(cache_dir)
     leftovers = [*cache_dir.glob(f".{ENV_DIR_NAME}-*"), *cache_dir.glob(f".{BASE_DIR_NAME}-*"),
                  *cache_dir.glob("runtimes/.download-*")]
     for path in leftovers:
-        if path.is_dir():
-            shutil.rmtree(path, ignore_errors=True)
-        else:
-            path.unlink(missing_ok=True)
+        _discard(path)
+
+
+# What the buildpack keeps in CACHE_DIR (other buildpacks of the app may share it: any
+# other name is left alone), and the folders whose entries must be regular files.
+CACHE_FOLDERS = (ENV_DIR_NAME, BASE_DIR_NAME, "runtimes", "tmp", "pip", "uv", "poetry",
+                 "poetry-data", "pipenv", "pipenv-venvs", "tool-config", "xdg-cache", "xdg-data",
+                 "tools")
+FILES_ONLY = ("runtimes",)
+
+
+def tidy(cache_dir: Path) -> None:
+    """Discard what is not what the buildpack put in CACHE_DIR (a file or a link where a
+    folder belongs, a folder where a file belongs), with a warning; the build goes on."""
+    found = []
+    for name in CACHE_FOLDERS:
+        path = cache_dir / name
+        if os.path.lexists(path) and (path.is_symlink() or not path.is_dir()):
+            found.append(path)
+    for name in FILES_ONLY:
+        folder = cache_dir / name
+        if folder.is_dir() and not folder.is_symlink() and folder not in found:
+            found += [p for p in folder.iterdir()
+                      if (p.is_symlink() or not p.is_file()) and not p.name.startswith(".")]
+    for path in found:
+        _discard(path)
+    if found:
+        shown = ", ".join(str(p.relative_to(cache_dir)) for p in found[:5])
+        output.warning("Discarded unexpected files in the build cache",
+                       f"{shown}{' ...' if len(found) > 5 else ''}: not what this buildpack\n"
+                       "stores there (a file where a folder belongs, a link, or the reverse).\n"
+                       "They were removed; what they held is rebuilt or downloaded again.")
 
 
 @contextlib.contextmanager
 def locked(cache_dir: Path) -> Iterator[None]:
     """Hold the cache dir's lock: a second build on the same cache waits its turn."""
-    with open(cache_dir / ".lock", "a") as handle:
+    lock = cache_dir / ".lock"
+    if os.path.lexists(lock) and (lock.is_symlink() or not lock.is_file()):
+        _discard(lock)  # garbage where the lock file belongs
+        output.warning("Discarded an unexpected .lock in the build cache",
+                       "CACHE_DIR/.lock was not a plain file; it was replaced.")
+    with open(lock, "a") as handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

@@ -1,14 +1,16 @@
 """The multi-buildpack ``export`` file: the installed Python for the next buildpack.
 
 A buildpack that runs later in the same build sources ``export`` in this buildpack's
-own directory (not in BUILD_DIR). It runs before the slug moves, so the paths are the
-build paths. Written atomically (a new file renamed over the old one), since the
-buildpack directory may be shared by builds.
+own directory (not in BUILD_DIR). That directory may be shared by concurrent builds of
+different apps, so the file names no build path: it finds the Python of the build that
+sources it, in ``$BUILD_DIR`` when the platform exports it, else in ``$1`` (the build dir
+when a buildpack's bin/compile sources it itself), else in the current directory
+(where herokuish and the multi-buildpack runners start the next buildpack). Every
+build writes the same text, atomically, so builds cannot cross.
 """
 from __future__ import annotations
 
 import os
-import shlex
 import tempfile
 from pathlib import Path
 
@@ -17,21 +19,28 @@ from buildpack import output, settings
 EXPORT_NAME = "export"
 
 
-def render_export(prefix: Path) -> str:
+def render_export() -> str:
     return (
-        f'export PATH={shlex.quote(str(prefix / "bin"))}:"$PATH"\n'
+        "# Written by buildpack-python: the Python of the build that sources this file.\n"
+        'for _bp_python_dir in "${BUILD_DIR:-}" "${1:-}" "$PWD"; do\n'
+        '  if [ -n "$_bp_python_dir" ] && [ -x "$_bp_python_dir/.heroku/python/bin/python3" ]; then\n'
+        '    export PATH="$_bp_python_dir/.heroku/python/bin:$PATH"\n'
+        "    break\n"
+        "  fi\n"
+        "done\n"
+        "unset _bp_python_dir\n"
         'export PYTHONUNBUFFERED="${PYTHONUNBUFFERED:-true}"\n'
         'export LANG="${LANG:-C.UTF-8}"\n'
     )
 
 
-def write_export(prefix: Path, buildpack_dir: Path = settings.BUILDPACK_DIR) -> None:
+def write_export(buildpack_dir: Path = settings.BUILDPACK_DIR) -> None:
     """Write ``buildpack_dir/export``; a read-only buildpack dir only costs a warning."""
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{EXPORT_NAME}-", dir=buildpack_dir)
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as out:
-                out.write(render_export(prefix))
+                out.write(render_export())
             os.chmod(tmp, 0o644)
             os.replace(tmp, buildpack_dir / EXPORT_NAME)
         except BaseException:

@@ -13,7 +13,7 @@ import re
 from pathlib import Path
 from collections.abc import Iterable
 
-from buildpack.app_files import AppFiles, is_inside
+from buildpack.app_files import AppFiles
 from buildpack.output import BuildError
 
 _INCLUDE_RE = re.compile(r"^\s*(?:-r|-c|--requirement|--constraint)(?:\s*=\s*|\s+|(?=\S))(\S+)")
@@ -29,6 +29,7 @@ _REMOTE_RE = re.compile(r"^https?://", re.I)
 _VCS_RE = re.compile(r"\b(?:git|hg|svn|bzr)\+\S+")
 _COMMIT_RE = re.compile(r"@[0-9a-f]{40}(?:[#&]|$)")
 MAX_FILES = 10_000
+MAX_DEPTH = 100
 MAX_LINE = 10_000
 
 
@@ -48,14 +49,21 @@ def includes(text: str) -> list[str]:
     return found
 
 
+def _lexically_inside(root: str, path: Path) -> bool:
+    """Whether ``path`` names a place under ``root`` (links are checked when it is read)."""
+    normal = os.path.normpath(os.path.abspath(path))
+    return normal == root or normal.startswith(root.rstrip(os.sep) + os.sep)
+
+
 def included_files(files: AppFiles, root: Path) -> list[Path]:
     """``root`` and every file it includes, depth first, each once (missing ones left out:
     pip reports them)."""
     seen: set[str] = set()
     found: list[Path] = []
-    stack = [root]
+    root_text = os.path.abspath(files.root)
+    stack = [(root, 0)]
     while stack:
-        path = stack.pop()
+        path, depth = stack.pop()
         real = os.path.realpath(path)
         if real in seen:
             continue
@@ -69,16 +77,31 @@ def included_files(files: AppFiles, root: Path) -> list[Path]:
                 f"{root.name} includes more than {MAX_FILES} files",
                 f"Through -r/-c lines, {root.name} pulls in more than {MAX_FILES} requirements\n"
                 "files. Merge them into fewer files.", error_id="requirements::too-many-includes")
-        for name in reversed(includes(text)):
+        names = includes(text)
+        if names and depth >= MAX_DEPTH:
+            raise BuildError(
+                f"{root.name} nests -r/-c includes more than {MAX_DEPTH} deep",
+                f"{path.name} is include number {depth} of a chain that starts at {root.name};\n"
+                "pip reads includes recursively and fails on chains this long. Flatten the\n"
+                "chain (one file may include many).", error_id="requirements::includes-too-deep")
+        for name in reversed(names):
             include = path.parent / name
-            if not is_inside(files.root, include):
+            if not _lexically_inside(root_text, include):
                 raise BuildError(
                     f"{path.name} includes a file outside the app",
                     f"{path.name} (through -r/-c lines) reads {name}, which is not part of\n"
                     "the app. Keep every requirements file inside the app's directory and refer\n"
                     "to it with a relative path.", error_id="requirements::include-outside")
-            stack.append(include)
+            stack.append((include, depth + 1))
     return found
+
+
+_ENV_REFERENCE = re.compile(r"\$\{([A-Z0-9_]+)\}")  # what pip expands
+
+
+def env_references(text: str) -> list[str]:
+    """The ``${NAME}`` variables a requirements text names (pip expands them)."""
+    return sorted(set(_ENV_REFERENCE.findall(text)))
 
 
 def check_text(name: str, text: str) -> None:

@@ -28,6 +28,11 @@ class Allowlist:
             name in self.names or any(re.fullmatch(p, name) for p in self.patterns))
 
 
+# Config vars a requirements file may name as ``${NAME}`` (pip expands them itself, e.g.
+# ``git+https://${GITHUB_TOKEN}@github.com/org/lib``; the values are masked in the log):
+# names ending in _TOKEN, _PAT, _USERNAME, _USER or _PASSWORD.
+REQUIREMENT_VARS = r"[A-Z][A-Z0-9_]*_(?:TOKEN|PAT|USERNAME|USER|PASSWORD)"
+
 # Installer and network settings an app or platform may set (documented in README).
 INSTALLER_ALLOWLIST = Allowlist(
     names=(
@@ -78,6 +83,7 @@ INSTALLER_ALLOWLIST = Allowlist(
         r"POETRY_REPOSITORIES_[A-Z0-9_]+_URL",
         r"POETRY_HTTP_BASIC_[A-Z0-9_]+_(?:USERNAME|PASSWORD)",
         r"POETRY_CERTIFICATES_[A-Z0-9_]+_(?:CERT|CLIENT_CERT)",
+        REQUIREMENT_VARS,
     ),
 )
 

@@ -19,6 +19,7 @@ in the app's environment do not see the tool's own packages. uv is a native prog
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 import shutil
@@ -27,6 +28,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from buildpack import output, settings
+from buildpack.app_files import rmtree
+from buildpack.env_cache import snapshot
 from buildpack.installers.context import InstallContext
 from buildpack.installers.failures import explain
 from buildpack.installers.run import run_streamed
@@ -77,6 +80,20 @@ def python_minor(prefix: Path) -> str:
     return stdlibs[-1][len("python"):]
 
 
+_FILES = ".buildpack-files.json"  # the install's manifest (env_cache.snapshot)
+
+
+def _intact(target: Path) -> bool:
+    """Whether the cached install still matches the manifest written when it was made."""
+    try:
+        recorded = json.loads((target / _FILES).read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError):
+        return False
+    current = snapshot(target)
+    current.pop(_FILES, None)
+    return bool(recorded == current)
+
+
 def install_dir(ctx: InstallContext, tool: Tool) -> Path:
     digest = hashlib.sha256(tool.requirements.read_bytes()).hexdigest()[:16]
     return (ctx.cache_dir / CACHE_SUBDIR
@@ -94,9 +111,14 @@ def _prune(root: Path, tool: Tool, keep: Path) -> None:
 def ensure(ctx: InstallContext, tool: Tool, secrets: list[str]) -> Path:
     """The tool's directory in the cache, installed now unless a previous build did."""
     target = install_dir(ctx, tool)
-    if target.is_dir():
+    if target.is_dir() and _intact(target):
         output.step(f"Using cached {tool.display} {tool.version()}")
         return target
+    if os.path.lexists(target):
+        output.warning(f"Discarding a damaged cached {tool.display}",
+                       f"Files of the cached {tool.display} {tool.version()} changed after it was "
+                       "installed\n(a damaged or edited file). It is installed again.")
+        rmtree(target)
     output.step(f"Installing {tool.display} {tool.version()}")
     root = target.parent
     root.mkdir(parents=True, exist_ok=True)
@@ -120,6 +142,8 @@ def ensure(ctx: InstallContext, tool: Tool, secrets: list[str]) -> Path:
                 "above. That index must serve those exact files.",
                 error_id=specific[2] if specific else "package-manager::tool-install-failed",
             )
+        files = json.dumps(snapshot(tmp))
+        (tmp / _FILES).write_text(files, encoding="utf-8")
         os.rename(tmp, target)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

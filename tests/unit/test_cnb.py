@@ -84,7 +84,7 @@ def test_layer_metadata_survives_the_lifecycles_round_trip():
     restored = toml_text.loads(_as_restored(metadata))["metadata"]
     assert restored == metadata
     assert env_cache.differences(cnb_build._previous_key(restored), KEY) == []
-    assert env_cache.differences(cnb_build._previous_key({**restored, "format": 1.0}), KEY) == []
+    assert env_cache.differences(cnb_build._previous_key({**restored, "format": float(env_cache.FORMAT_VERSION)}), KEY) == []
     newer = dataclasses.replace(KEY, python_version="3.13.1")
     assert env_cache.differences(cnb_build._previous_key(restored), newer) == [
         "The Python version changed (3.13.0 -> 3.13.1)"]

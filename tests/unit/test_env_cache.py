@@ -115,3 +115,66 @@ def test_included_files_follow_includes_and_cycles(tmp_path):
 ])
 def test_uncached_sources(line, local):
     assert bool(uncached_sources([line + "\n"])) is local
+
+
+# Issue 15, class 5: the slug never shares a file with the cache; damage is discarded.
+def test_slug_files_are_copies_so_the_slug_cannot_write_into_the_cache(tmp_path):
+    src = _tree(tmp_path / "build/.heroku/python")
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    env_cache.save(cache, KEY, src)
+    assert (src / "bin/python3.13").stat().st_ino != (cache / "env/python/bin/python3.13").stat().st_ino
+    target = tmp_path / "build2/.heroku/python"
+    assert env_cache.restore(cache, KEY, target)
+    (target / "bin/python3.13").chmod(0o777)  # a hook's chmod, a later buildpack's write
+    (target / "lib/site/mod.py").write_text("x = 666\n")
+    again = tmp_path / "build3/.heroku/python"
+    assert env_cache.restore(cache, KEY, again)
+    assert (again / "lib/site/mod.py").read_text() == "x = 1\n"
+    assert (again / "bin/python3.13").stat().st_mode & 0o777 != 0o777
+
+
+@pytest.mark.parametrize("damage", [
+    lambda e: (e / "bin/python3.13").chmod(0o4755),
+    lambda e: (e / "lib/site/mod.py").write_text("x = 2\n"),
+    lambda e: os.utime(e / "lib/site/mod.py", ns=(0, 0)),
+    lambda e: (e / "bin/python3").unlink() or (e / "bin/python3").symlink_to("/bin/sh"),
+    lambda e: (e / "lib/site/new.py").write_text(""),
+    lambda e: (e / "lib/site/mod.py").unlink(),
+])
+def test_damaged_entry_is_discarded_with_a_warning(tmp_path, capsys, damage):
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    env_cache.save(cache, KEY, _tree(tmp_path / "src"))
+    damage(cache / "env/python")
+    assert not env_cache.restore(cache, KEY, tmp_path / "t")
+    assert "Discarding a corrupt build cache" in capsys.readouterr().err
+    assert not (cache / "env").exists()
+
+
+@pytest.mark.parametrize("metadata", [b"{" * 100_000, b"\xff\xfe", b"[]", b'{"key": 1}'])
+def test_unreadable_metadata_is_discarded(tmp_path, capsys, metadata):
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    env_cache.save(cache, KEY, _tree(tmp_path / "src"))
+    (cache / "env/metadata.json").write_bytes(metadata)
+    assert not env_cache.restore(cache, KEY, tmp_path / "t")
+    assert "Discarding an unreadable build cache" in capsys.readouterr().err
+
+
+def test_garbage_in_cache_dir_is_discarded_and_the_rest_kept(tmp_path, capsys):
+    cache = tmp_path / "cache"
+    (cache / "runtimes").mkdir(parents=True)
+    (cache / "env").write_text("a file where a folder belongs")
+    (cache / "pip").symlink_to("/etc")
+    (cache / "tools").write_text("x")
+    (cache / "runtimes" / ("a" * 64 + ".tar.gz")).mkdir()  # a folder where a file belongs
+    (cache / ".lock").mkdir()
+    (cache / "other-buildpack").mkdir()  # not ours: left alone
+    env_cache.remove_stale_temp(cache)
+    with env_cache.locked(cache):
+        pass
+    assert sorted(p.name for p in cache.iterdir()) == [".lock", "other-buildpack", "runtimes"]
+    assert list((cache / "runtimes").iterdir()) == []
+    assert (cache / ".lock").is_file()
+    assert "Discarded unexpected files in the build cache" in capsys.readouterr().err
