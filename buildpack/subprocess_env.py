@@ -30,8 +30,9 @@ class Allowlist:
 
 # Config vars a requirements file may name as ``${NAME}`` (pip expands them itself, e.g.
 # ``git+https://${GITHUB_TOKEN}@github.com/org/lib``; the values are masked in the log):
-# names ending in _TOKEN, _PAT, _USERNAME, _USER or _PASSWORD.
-REQUIREMENT_VARS = r"[A-Z][A-Z0-9_]*_(?:TOKEN|PAT|USERNAME|USER|PASSWORD)"
+# names ending in _TOKEN, _PAT, _USERNAME, _USER or _PASSWORD, except the installers' own
+# prefixes (PIP_, UV_, POETRY_, PIPENV_: those configure the tools and are listed above).
+REQUIREMENT_VARS = r"(?!(?:PIP|UV|POETRY|PIPENV)_)[A-Z][A-Z0-9_]*_(?:TOKEN|PAT|USERNAME|USER|PASSWORD)"
 
 # Installer and network settings an app or platform may set (documented in README).
 INSTALLER_ALLOWLIST = Allowlist(

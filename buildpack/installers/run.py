@@ -37,7 +37,7 @@ def step_timeout() -> float:
     return value if value > 0 else DEFAULT_TIMEOUT
 
 
-def _end_group(proc: subprocess.Popen[bytes], grace: float = 5.0) -> None:
+def _end_group(proc: subprocess.Popen[bytes] | subprocess.Popen[str], grace: float = 5.0) -> None:
     """SIGTERM the child's process group, SIGKILL what is left after ``grace`` seconds."""
     for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 0.0)):
         try:
