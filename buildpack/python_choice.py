@@ -38,6 +38,7 @@ from buildpack.versions import (PIPFILE_LOCK, PYTHON_VERSION_FILE, RUNTIME_TXT, 
                                 read_requests, resolve)
 
 RECORD_NAME = "python-version.json"
+IMPLICIT_SOURCES = ("default", "sticky", "requires-python")  # no version source: recorded
 RECORD_SCHEMA = 1
 _RECORD_MAX_BYTES = 4096
 _TEMP_PREFIX = ".python-version-"
@@ -192,7 +193,8 @@ def _satisfies_all(entry: RuntimeEntry, constraints: list[python_check.Declared]
 
 def _implicit(cache_dir: Path, dependencies: Choice, entries: list[RuntimeEntry],
               usable: list[RuntimeEntry], lifecycle: Lifecycle,
-              today: datetime.date) -> tuple[VersionRequest, RuntimeEntry]:
+              today: datetime.date) -> tuple[VersionRequest, RuntimeEntry, str]:
+    """The sticky or default version, narrowed by requires-python; and a line on why."""
     default = lifecycle.default_minor({_minor_of(e) for e in entries}, today)
     if default is None:
         raise BuildError("The runtime store has no Python this build may use",
@@ -204,7 +206,7 @@ def _implicit(cache_dir: Path, dependencies: Choice, entries: list[RuntimeEntry]
     _check_end_of_life(base, lifecycle, today, usable, minor_text(default))
     constraints = _constraints(dependencies)
     if not constraints:
-        return base, resolve(base, entries, usable)
+        return base, resolve(base, entries, usable), ""
     fitting = [e for e in usable if _satisfies_all(e, constraints)]
     said = "; ".join(f"{c.where} says {c.text!r}" for c in constraints)
     if not fitting:
@@ -212,23 +214,25 @@ def _implicit(cache_dir: Path, dependencies: Choice, entries: list[RuntimeEntry]
             "No Python in the runtime store satisfies the app's Python constraint",
             f"{said}, and none of the versions this build may use satisfies it.\n\n"
             f"{available_text(None, usable)}\n\n"
-            f"Widen the constraint {constraints[0].fix}.",
+            f"Add a Python that satisfies it to the store, {constraints[0].fix}.",
             error_id="python-version::unavailable")
     same = [e for e in fitting if base.admits(e.version_tuple)]
     if same:
-        return base, max(same, key=lambda e: e.version_tuple)
+        return base, max(same, key=lambda e: e.version_tuple), f"{said}: {base.minor_text} satisfies it."
     chosen = max(fitting, key=lambda e: e.version_tuple)
-    output.detail(f"{said}: Python {base.minor_text} ({base.source}) does not satisfy it.")
-    return VersionRequest(*_minor_of(chosen), None, "requires-python"), chosen
+    return (VersionRequest(*_minor_of(chosen), None, "requires-python"), chosen,
+            f"{said}: Python {base.minor_text} ({base.source}) does not satisfy it.")
 
 
-def _log_implicit(request: VersionRequest, runtime: RuntimeEntry, lifecycle: Lifecycle,
+def _log_implicit(request: VersionRequest, runtime: RuntimeEntry, note: str, lifecycle: Lifecycle,
                   minors: set[Minor], today: datetime.date) -> None:
     default = lifecycle.default_minor(minors, today)
     shown = request.minor_text
     if request.source == "sticky":
         output.step(f"No Python version specified; using Python {shown} as on this app's "
                     f"earlier builds (python-{runtime.version})")
+        if note:
+            output.detail(note)
         if default is not None and default != (request.major, request.minor):
             output.detail(f"The default for new apps is now {minor_text(default)}. This app stays "
                           f"on {shown} (recorded in the\nbuild cache) so that a push never "
@@ -241,12 +245,15 @@ def _log_implicit(request: VersionRequest, runtime: RuntimeEntry, lifecycle: Lif
     if request.source == "requires-python":
         output.step(f"No Python version specified; using Python {shown}, the newest the store "
                     f"has that satisfies pyproject.toml (python-{runtime.version})")
+        output.detail(note)
     else:
         output.step(f"No Python version specified; using the default, Python {shown} "
                     f"(python-{runtime.version})")
         output.detail(f"No {RUNTIME_TXT}, {PYTHON_VERSION_FILE} or {PIPFILE_LOCK} names a version. "
                       f"The default\nis the newest minor in the runtime store released at least "
                       f"{SETTLE_DAYS} days ago.")
+        if note:
+            output.detail(note)
         upcoming = lifecycle.next_default(minors, today)
         if upcoming is not None:
             output.detail(f"Python {minor_text(upcoming[0])} becomes the default for new apps on "
@@ -281,9 +288,9 @@ def choose_runtime(files: AppFiles | Path, cache_dir: Path, dependencies: Choice
     default = lifecycle.default_minor(minors, today)
     example = minor_text(default) if default is not None else "3.14"
     if request is None:
-        request, runtime = _implicit(cache_dir, dependencies, entries, usable, lifecycle, today)
-        _log_implicit(request, runtime, lifecycle, minors, today)
-        write_record(cache_dir, _minor_of(runtime))
+        request, runtime, note = _implicit(cache_dir, dependencies, entries, usable, lifecycle,
+                                           today)
+        _log_implicit(request, runtime, note, lifecycle, minors, today)
     else:
         _check_end_of_life(request, lifecycle, today, usable, example)
         runtime = resolve(request, entries, usable)
@@ -308,4 +315,6 @@ def choose_runtime(files: AppFiles | Path, cache_dir: Path, dependencies: Choice
                   _eol_warning(request, lifecycle, today, example)):
         if found is not None:
             output.warning(*found)
+    if request.source in IMPLICIT_SOURCES:
+        write_record(cache_dir, _minor_of(runtime))
     return runtime

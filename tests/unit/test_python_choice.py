@@ -112,7 +112,10 @@ def test_a_named_version_removes_the_record(tmp_path):
 def test_requires_python_narrows_the_default(tmp_path, capsys, requires, expected, line):
     app, cache = _app(tmp_path, {"pyproject.toml": PROJECT.format(extra=requires)})
     assert _choose(app, cache) == expected
-    assert line in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert line in out
+    said = f"pyproject.toml ([project] requires-python) says {requires.split(' = ')[1][1:-1]!r}: "
+    assert out.index("-----> No Python version specified") < out.index(said)  # explained under the step
     assert _record(cache)["python_minor"] == expected.rsplit(".", 1)[0]
 
 
