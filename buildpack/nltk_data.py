@@ -14,7 +14,8 @@ dependencies are installed, the app's own NLTK downloads each into
   downloader at another index, e.g. a mirror. NLTK refuses addresses that are not
   public (loopback, private networks) unless they are reached through a proxy it is
   told to trust (``http_proxy`` with ``NLTK_ALLOW_PROXIED_URLOPEN=1``, as config vars).
-- The download runs with a socket timeout and a deadline (``DEADLINE`` seconds).
+- The download runs with a socket timeout and a deadline (``DEADLINE`` seconds,
+  ``process::timeout`` past it).
 """
 from __future__ import annotations
 
@@ -32,14 +33,12 @@ URL_VAR = "NLTK_DOWNLOAD_URL"
 DEADLINE = 900
 MAX_IDS = 500
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")
-# Run in the app's Python: download every id, exit 1 at the first failure. SIGALRM ends
-# the process at the deadline.
+# Run in the app's Python: download every id, exit 1 at the first failure.
 _DOWNLOAD = """\
-import signal, socket, sys
-signal.alarm(int(sys.argv[1]))
+import socket, sys
 socket.setdefaulttimeout(60)
 import nltk.downloader
-url, target, ids = sys.argv[2] or None, sys.argv[3], sys.argv[4:]
+url, target, ids = sys.argv[1] or None, sys.argv[2], sys.argv[3:]
 downloader = nltk.downloader.Downloader(server_index_url=url)
 for data_id in ids:
     try:
@@ -89,13 +88,12 @@ def download(ids: list[str], python: Path, env: dict[str, str], secrets: list[st
     target = prefix / DATA_DIR
     output.detail(f"{', '.join(ids)} into .heroku/python/{DATA_DIR}"
                   + (f" (index: {URL_VAR})" if url else ""))
-    cmd = [str(python), "-I", "-c", _DOWNLOAD, str(DEADLINE), url or "", str(target), *ids]
-    code, _ = run_streamed(cmd, env, app_dir, secrets)
+    cmd = [str(python), "-I", "-c", _DOWNLOAD, url or "", str(target), *ids]
+    code, _ = run_streamed(cmd, env, app_dir, secrets, timeout=DEADLINE)
     if code != 0:
-        stopped = f" (stopped after {DEADLINE} s)" if code == -14 else ""
         raise BuildError(
             f"Could not download the NLTK data that {NLTK_TXT} names",
-            f"NLTK's downloader failed{stopped}; its message is above. Check that each id in\n"
+            f"NLTK's downloader failed; its message is above. Check that each id in\n"
             f"{NLTK_TXT} exists in the NLTK data index (python -m nltk.downloader -l lists\n"
             f"them) and, if the config var {URL_VAR} is set, that its index is reachable.",
             error_id="nltk::download-failed")
