@@ -1,14 +1,24 @@
-"""Benchmark: our build vs. what a user would do by hand, on this machine, in one run.
+"""Benchmark: our build (uv and pip engines) vs. what a user would do by hand, in one run.
 
-Scenarios per fixture app, each repeated ``--runs`` times (medians reported):
-- cold:    empty build cache (ours) / fresh venv with a warm pip or uv cache (theirs)
-- warm:    rebuild with nothing changed
-- changed: rebuild after one requirement was added
-plus the slug size (our build dir packed as .tar.gz).
+Scenarios per app, each repeated ``--runs`` times (medians, with min-max as the noise):
 
-Everyone installs from the same local package index (pypiserver on loopback, as the
-tests use) and the same CPython version, so the numbers compare the tools, not the
-network. Writes bench/results/latest.json and prints a Markdown table.
+- cold:     empty build cache, runtime included (ours) / a fresh venv (by hand)
+- warm:     rebuild with nothing changed
+- added:    one requirement added (``iniconfig``)
+- removed:  that requirement removed again
+- upgraded: one requirement upgraded (``iniconfig`` 2.1.0 -> 2.3.1; the build with the
+            old version is set-up, not timed)
+
+Ours runs each chain on one build cache per engine (``uv``, the default, and
+``PYTHON_INSTALLER=pip``); the build that precedes each scenario is the previous one in
+the chain, as on a platform. By hand is ``python -m venv`` + ``pip install -r`` and
+``uv venv`` + ``uv pip install -r``, each into a fresh venv with a cache warmed before the
+first run (so a by-hand "cold" is a user's machine with its caches, ours starts from
+nothing). Everyone installs from one local package index (pypiserver on loopback, as the
+tests use) and the same CPython, so the numbers compare the tools, not the network.
+
+Writes bench/results/latest.json, bench/results/chart.png (with matplotlib, a dev
+dependency) and prints Markdown.
 """
 from __future__ import annotations
 
@@ -20,17 +30,56 @@ import shutil
 import statistics
 import subprocess
 import sys
-import tarfile
 import tempfile
 import time
 from pathlib import Path
 
 from tests import support
 
-APPS = ("flask-app", "gunicorn-app", "bench-large-app")
-SCENARIOS = ("cold", "warm", "changed")
-EXTRA_REQUIREMENT = "six==1.17.0"
-RESULTS = Path(__file__).resolve().parent / "results"
+BENCH = Path(__file__).resolve().parent
+RESULTS = BENCH / "results"
+BENCH_APPS = BENCH / "apps"
+APPS = ("flask-app", "gunicorn-app", "django-app", "bench-large-app", "django-celery-data")
+SCENARIOS = ("cold", "warm", "added", "removed", "upgraded")
+TOOLS = ("ours-uv", "ours-pip", "venv+pip", "uv")
+ADDED = "iniconfig==2.3.1"
+OLD = "iniconfig==2.1.0"
+EXTRA_PACKAGES = [ADDED, OLD]  # served by the bench's index besides the apps' requirements
+TIMEOUT = 1800
+
+
+def app_source(name: str) -> Path:
+    return BENCH_APPS / name if (BENCH_APPS / name).is_dir() else support.FIXTURES / name
+
+
+def ensure_bench_packages() -> Path:
+    """The test index's packages plus the bench apps' and the scenarios' (downloaded once)."""
+    packages = support.ensure_index_packages()
+    reqs = sorted(BENCH_APPS.glob("*/requirements.txt"))
+    stamp = support.INDEX_DIR / ".bench-fingerprint"
+    want = "".join(p.read_text() for p in reqs) + ",".join(EXTRA_PACKAGES)
+    if stamp.is_file() and stamp.read_text() == want:
+        return packages
+    arch = platform.machine()
+    # One download per set: the scenarios' extra versions conflict with each other.
+    for args in [[a for r in reqs for a in ("-r", str(r))]] + [[e] for e in EXTRA_PACKAGES]:
+        subprocess.run([sys.executable, "-m", "pip", "download", "-q", "-d", str(packages),
+                        "--only-binary=:all:", "--python-version", "3.13", "--implementation",
+                        "cp", "--platform", f"manylinux_2_28_{arch}", "--platform",
+                        f"manylinux2014_{arch}", "--platform", f"manylinux_2_17_{arch}",
+                        "--no-deps", *args], check=True, env=support.clean_pip_env())
+    stamp.write_text(want)
+    return packages
+
+
+def requirements_for(name: str, extra: str | None) -> str:
+    text = (app_source(name) / "requirements.txt").read_text()
+    return text + (f"{extra}\n" if extra else "")
+
+
+# (scenario, the extra requirement it builds with); upgraded is preceded by a set-up build.
+CHAIN = (("cold", None), ("warm", None), ("added", ADDED), ("removed", None),
+         ("upgraded", ADDED))
 
 
 def timed_build(app: Path, cache: Path, env: dict[str, str]) -> tuple[float, dict[str, float]]:
@@ -49,7 +98,7 @@ def timed_build(app: Path, cache: Path, env: dict[str, str]) -> tuple[float, dic
             now = time.monotonic()
             steps[current] = steps.get(current, 0.0) + now - since
             current, since = _step_name(line), now
-    proc.wait()
+    proc.wait(timeout=TIMEOUT)
     end = time.monotonic()
     steps[current] = steps.get(current, 0.0) + end - since
     if proc.returncode != 0:
@@ -60,140 +109,204 @@ def timed_build(app: Path, cache: Path, env: dict[str, str]) -> tuple[float, dic
 def _step_name(line: str) -> str:
     text = line[7:].strip()
     for prefix in ("Preparing Python runtime", "Installing dependencies", "Installing pip",
-                   "Discovering process types", "Discarding cache", "No Python version", "Using Python"):
+                   "Installing uv", "Using cached uv", "Discovering process types",
+                   "Discarding cache", "Updating the cached environment", "No Python version",
+                   "Using Python"):
         if text.startswith(prefix):
             return "Version selection" if prefix in ("No Python version", "Using Python") else prefix
     return text.split("(")[0].strip()
 
 
-def slug_size(build_dir: Path, scratch: Path) -> int:
-    slug = scratch / "slug.tgz"
-    with tarfile.open(slug, "w:gz") as tar:
-        tar.add(build_dir, arcname=".")
-    size = slug.stat().st_size
-    slug.unlink()
-    return size
+def fresh_app(name: str, where: Path, extra: str | None) -> Path:
+    shutil.rmtree(where, ignore_errors=True)
+    shutil.copytree(app_source(name), where)
+    (where / "requirements.txt").write_text(requirements_for(name, extra))
+    return where
 
 
-def add_requirement(app: Path) -> None:
-    with open(app / "requirements.txt", "a") as fh:
-        fh.write(EXTRA_REQUIREMENT + "\n")
+def ours_chain(name: str, engine: str, work: Path, env: dict[str, str]) -> dict:
+    """One run of the scenario chain on a new cache: scenario -> (seconds, steps)."""
+    cache = work / f"cache-{engine}"
+    shutil.rmtree(cache, ignore_errors=True)
+    env = {**env, "PYTHON_INSTALLER": engine}
+    found = {}
+    for scenario, extra in CHAIN:
+        if scenario == "upgraded":  # set-up: the previous build had the old version
+            timed_build(fresh_app(name, work / "app", OLD), cache, env)
+        found[scenario] = timed_build(fresh_app(name, work / "app", extra), cache, env)
+    shutil.rmtree(work / "app", ignore_errors=True)
+    return found
 
 
-def ours(name: str, scenario: str, work: Path, env: dict[str, str], cache: Path) -> tuple[float, dict, Path]:
-    app = support.copy_fixture(name, work / f"ours-{scenario}")
-    if scenario == "cold":
-        shutil.rmtree(cache, ignore_errors=True)
-    if scenario == "changed":
-        add_requirement(app)
-    total, steps = timed_build(app, cache, env)
-    return total, steps, app
-
-
-def by_hand(tool: str, name: str, scenario: str, work: Path, python: Path, index_url: str,
-            cache: Path) -> float:
-    """venv + pip install -r (or uv venv + uv pip install -r), warm tool cache."""
-    app = support.copy_fixture(name, work / f"{tool}-{scenario}")
-    if scenario == "changed":
-        add_requirement(app)
+def by_hand(tool: str, name: str, extra: str | None, work: Path, python: Path,
+            index_url: str, cache: Path) -> float:
+    """venv + pip install -r (or uv venv + uv pip install -r) into a fresh venv."""
+    app = fresh_app(name, work / f"by-hand-{tool}", extra)
     venv = app / ".venv"
     env = support.clean_pip_env()
     env.update(PIP_INDEX_URL=index_url, PIP_CACHE_DIR=str(cache / "pip"), UV_INDEX_URL=index_url,
                UV_CACHE_DIR=str(cache / "uv"), UV_PYTHON_DOWNLOADS="never")
     uv = str(Path(sys.executable).parent / "uv")
-    if tool == "pip":
+    if tool == "venv+pip":
         commands = [[str(python), "-m", "venv", str(venv)],
-                    [str(venv / "bin/python"), "-m", "pip", "install", "-q", "-r", "requirements.txt"]]
+                    [str(venv / "bin/python"), "-m", "pip", "install", "-q", "-r",
+                     "requirements.txt"]]
     else:
         commands = [[uv, "venv", "-q", "--python", str(python), str(venv)],
                     [uv, "pip", "install", "-q", "--python", str(venv / "bin/python"),
                      "-r", "requirements.txt"]]
     start = time.monotonic()
     for cmd in commands:
-        subprocess.run(cmd, cwd=app, env=env, check=True, stdout=subprocess.DEVNULL)
-    return time.monotonic() - start
+        subprocess.run(cmd, cwd=app, env=env, check=True, stdout=subprocess.DEVNULL,
+                       timeout=TIMEOUT)
+    elapsed = time.monotonic() - start
+    shutil.rmtree(app)
+    return elapsed
 
 
-def median(values: list[float]) -> float:
-    return round(statistics.median(values), 2)
+def machine() -> dict:
+    cpu = ""
+    try:
+        cpu = next(line.split(":", 1)[1].strip() for line in
+                   Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    mem = ""
+    try:
+        kb = int(Path("/proc/meminfo").read_text().split()[1])
+        mem = f"{kb / 1024 / 1024:.0f} GiB"
+    except (OSError, ValueError, IndexError):
+        pass
+    return {"cpus": os.cpu_count(), "cpu": cpu, "memory": mem, "arch": platform.machine(),
+            "kernel": platform.release(), "python": platform.python_version()}
+
+
+def load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def summarize(values: list[float]) -> dict:
+    return {"median": round(statistics.median(values), 2), "min": round(min(values), 2),
+            "max": round(max(values), 2), "runs": [round(v, 2) for v in values]}
 
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--apps", nargs="*", default=list(APPS))
+    parser.add_argument("--tools", nargs="*", default=list(TOOLS))
     args = parser.parse_args(argv)
 
     store = support.ensure_store()
-    index = support.start_index(support.ensure_index_packages())
+    index = support.start_index(ensure_bench_packages())
     python = support.find_prefix("3.13") / "bin" / "python3.13"
     env = support.build_env(str(store), index.url)
-    results: dict = {"machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
-                                 "arch": platform.machine()},
-                     "runs": args.runs, "apps": {}}
+    results: dict = {"machine": machine(), "runs": args.runs, "load_before": load(),
+                     "started": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "apps": {}}
     try:
         with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
             root = Path(tmp)
             for name in args.apps:
-                per: dict = {s: {"ours": [], "pip": [], "uv": []} for s in SCENARIOS}
-                steps: dict = {s: [] for s in SCENARIOS}
-                size = 0
+                times: dict = {s: {t: [] for t in args.tools} for s in SCENARIOS}
+                steps: dict = {s: {t: [] for t in args.tools if t.startswith("ours")}
+                               for s in SCENARIOS}
                 tool_cache = root / f"{name}-tool-cache"
-                # Warm the pip and uv caches once, as a user's machine would have them.
-                by_hand("pip", name, "cold", root / "warmup", python, index.url, tool_cache)
-                by_hand("uv", name, "cold", root / "warmup", python, index.url, tool_cache)
+                for tool in ("venv+pip", "uv"):  # a user's machine has warm caches
+                    if tool in args.tools:
+                        by_hand(tool, name, ADDED, root / "warmup", python, index.url, tool_cache)
+                        by_hand(tool, name, OLD, root / "warmup", python, index.url, tool_cache)
                 for run in range(args.runs):
-                    cache = root / f"{name}-cache-{run}"
-                    for scenario in SCENARIOS:
-                        work = root / f"{name}-{run}"
-                        total, step_times, app = ours(name, scenario, work, env, cache)
-                        per[scenario]["ours"].append(total)
-                        steps[scenario].append(step_times)
-                        if scenario == "cold" and run == 0:
-                            size = slug_size(app, root)
-                        for tool in ("pip", "uv"):
-                            per[scenario][tool].append(
-                                by_hand(tool, name, scenario, work, python, index.url, tool_cache))
-                        shutil.rmtree(work / f"ours-{scenario}", ignore_errors=True)
-                        print(f"{name} run {run + 1} {scenario}: ours {total:.1f}s", file=sys.stderr)
+                    for tool in args.tools:
+                        if tool.startswith("ours"):
+                            chain = ours_chain(name, tool[5:], root / name, env)
+                            for scenario, (total, step_times) in chain.items():
+                                times[scenario][tool].append(total)
+                                steps[scenario][tool].append(step_times)
+                            continue
+                        for scenario, extra in CHAIN:
+                            times[scenario][tool].append(by_hand(
+                                tool, name, extra, root / name, python, index.url, tool_cache))
+                    print(f"{name} run {run + 1}/{args.runs}: " + ", ".join(
+                        f"{s} {times[s].get('ours-uv', [0])[-1]:.1f}s" for s in SCENARIOS),
+                        f"(load {load()})", file=sys.stderr)
                 results["apps"][name] = {
-                    "slug_bytes": size,
-                    "scenarios": {
-                        s: {
-                            "ours": median(per[s]["ours"]), "pip": median(per[s]["pip"]),
-                            "uv": median(per[s]["uv"]),
-                            "ours_over_pip": round(median(per[s]["ours"]) / median(per[s]["pip"]), 2),
-                            "ours_over_uv": round(median(per[s]["ours"]) / median(per[s]["uv"]), 2),
-                            "steps": {k: median([r.get(k, 0.0) for r in steps[s]])
-                                      for k in sorted({k for r in steps[s] for k in r})},
-                        } for s in SCENARIOS},
-                }
+                    s: {"times": {t: summarize(v) for t, v in times[s].items()},
+                        "steps": {t: {k: round(statistics.median(r.get(k, 0.0) for r in runs), 2)
+                                      for k in sorted({k for r in runs for k in r})}
+                                  for t, runs in steps[s].items()}}
+                    for s in SCENARIOS}
     finally:
         index.stop()
+    results["load_after"] = load()
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "latest.json").write_text(json.dumps(results, indent=2) + "\n")
+    chart(results, RESULTS / "chart.png")
     print(render_markdown(results))
     return 0
 
 
+def ratio(results: dict, app: str, scenario: str, ours: str, theirs: str) -> float | None:
+    times = results["apps"][app][scenario]["times"]
+    if ours not in times or theirs not in times:
+        return None
+    return round(times[ours]["median"] / times[theirs]["median"], 2)
+
+
 def render_markdown(results: dict) -> str:
-    lines = [f"Medians of {results['runs']} runs on {results['machine']['cpus']} CPUs "
-             f"({results['machine']['arch']}); seconds.", "",
-             "| app | scenario | ours | venv+pip | uv | ours/pip | ours/uv |",
-             "|---|---|---:|---:|---:|---:|---:|"]
-    for name, data in results["apps"].items():
-        for scenario, row in data["scenarios"].items():
-            lines.append(f"| {name} | {scenario} | {row['ours']} | {row['pip']} | {row['uv']} | "
-                         f"{row['ours_over_pip']} | {row['ours_over_uv']} |")
-    lines += ["", "| app | slug (.tar.gz) |", "|---|---:|"]
-    for name, data in results["apps"].items():
-        lines.append(f"| {name} | {data['slug_bytes'] / 1024 / 1024:.1f} MB |")
-    lines += ["", "Our build, per step (median seconds):", ""]
-    for name, data in results["apps"].items():
-        for scenario, row in data["scenarios"].items():
-            parts = ", ".join(f"{k} {v}" for k, v in row["steps"].items() if v >= 0.01)
+    m = results["machine"]
+    tools = [t for t in TOOLS if t in next(iter(results["apps"].values()))["cold"]["times"]]
+    lines = [f"Medians of {results['runs']} runs (min-max in brackets), seconds; "
+             f"{m['cpus']} CPUs ({m['cpu']}), {m['memory']}, {m['arch']}, Linux {m['kernel']}. "
+             f"Started {results['started']}; load average before {results['load_before']}, "
+             f"after {results['load_after']}.", "",
+             "| app | scenario | " + " | ".join(tools) + " | ours-uv / uv | ours-uv / venv+pip |",
+             "|---|---|" + "---:|" * (len(tools) + 2)]
+    for name, scenarios in results["apps"].items():
+        for scenario, data in scenarios.items():
+            cells = [f"{data['times'][t]['median']} ({data['times'][t]['min']}-"
+                     f"{data['times'][t]['max']})" for t in tools]
+            lines.append(f"| {name} | {scenario} | " + " | ".join(cells) + " | "
+                         f"{ratio(results, name, scenario, 'ours-uv', 'uv')} | "
+                         f"{ratio(results, name, scenario, 'ours-uv', 'venv+pip')} |")
+    lines += ["", "Our build, per step (median seconds, uv engine):", ""]
+    for name, scenarios in results["apps"].items():
+        for scenario, data in scenarios.items():
+            row = data["steps"].get("ours-uv", {})
+            parts = ", ".join(f"{k} {v}" for k, v in row.items() if v >= 0.01)
             lines.append(f"- {name} / {scenario}: {parts}")
     return "\n".join(lines)
+
+
+def chart(results: dict, path: Path) -> None:
+    """Build time by scenario and engine, one panel per app (PNG)."""
+    try:
+        import matplotlib
+    except ImportError:
+        print("matplotlib is not installed (requirements-dev.txt): no chart", file=sys.stderr)
+        return
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    apps = list(results["apps"])
+    fig, axes = plt.subplots(1, len(apps), figsize=(4.2 * len(apps), 3.8), squeeze=False)
+    for ax, name in zip(axes[0], apps):
+        scenarios = results["apps"][name]
+        tools = [t for t in TOOLS if t in scenarios["cold"]["times"]]
+        width = 0.8 / len(tools)
+        for i, tool in enumerate(tools):
+            xs = [j + (i - (len(tools) - 1) / 2) * width for j in range(len(SCENARIOS))]
+            med = [scenarios[s]["times"][tool]["median"] for s in SCENARIOS]
+            low = [m - scenarios[s]["times"][tool]["min"] for s, m in zip(SCENARIOS, med)]
+            high = [scenarios[s]["times"][tool]["max"] - m for s, m in zip(SCENARIOS, med)]
+            ax.bar(xs, med, width, yerr=[low, high], capsize=2, label=tool)
+        ax.set_xticks(range(len(SCENARIOS)), SCENARIOS, rotation=30)
+        ax.set_title(name)
+        ax.set_ylabel("seconds")
+    axes[0][0].legend(fontsize=8)
+    fig.suptitle(f"Build time by scenario (medians of {results['runs']} runs, min-max bars)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
 
 
 if __name__ == "__main__":

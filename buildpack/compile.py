@@ -17,6 +17,7 @@ from buildpack import (app_base, app_files, django, env_cache, export_file, guar
                        installers, nltk_data, output, platform_info, processes, profile_d,
                        python_choice, redact, relocate, settings)
 from buildpack.installers import pip as pip_installer
+from buildpack.installers import uv_pip
 from buildpack.envdir import lookup, read_env_dir
 from buildpack.manifest import MANIFEST_NAME, RuntimeEntry
 from buildpack.output import BuildError
@@ -165,7 +166,7 @@ def make_plan(build_dir: Path, cache_dir: Path, env_dir: Path | None, dev: bool 
     processes.read(files, base)  # a bad Procfile fails the push before any work is done
     for folder in {build_dir, build_dir / base}:
         processes.warn_line_endings(files, folder)
-    dependencies = installers.choose(files, dev)
+    dependencies = installers.choose(files, dev, lookup(uv_pip.CONFIG_VAR, config, environ))
     _check_includes(dependencies, files, config)
     store = parse_location(
         lookup("PYTHON_RUNTIME_STORE", config, environ) or _default_store(),
@@ -189,8 +190,9 @@ def cache_key(plan: Plan) -> env_cache.CacheKey | None:
                       "its files do not pin everything it installs. From "
                       + "; ".join(choice.uncached[:3]) + ".")
         return None
-    tools = VENDOR_TOOLS / f"{choice.manager}.txt"
-    manager_version = settings.pinned_pip_version() + (
+    tools = VENDOR_TOOLS / f"{'uv' if choice.engine == 'uv' else choice.manager}.txt"
+    engine = " with uv" if choice.engine == "uv" else ""  # the engine changes the install
+    manager_version = settings.pinned_pip_version() + engine + (
         ":" + env_cache.hash_files([tools], VENDOR_TOOLS) if tools.is_file() else "")
     installer_settings = {k: v for k, v in build_env(dict(os.environ), plan.config, Path("/"),
                                                      Path("/")).items()
@@ -230,8 +232,15 @@ def install_fresh(plan: Plan, ctx: installers.InstallContext) -> None:
         output.detail(f"Using the cached python-{plan.runtime.version} with pip "
                       f"{settings.pinned_pip_version()}")
     else:
-        provision(plan.store, plan.runtime, plan.cache_dir, ctx.prefix)
-        pip_installer.install_pip(ctx.python, ctx.prefix, ctx.env, plan.build_dir, ctx.secrets)
+        if plan.dependencies.engine == "uv":  # uv: fetched while the runtime is unpacked
+            with uv_pip.prefetching(ctx):
+                provision(plan.store, plan.runtime, plan.cache_dir, ctx.prefix)
+            # uv installs pip in a fraction of pip's own time
+            uv_pip.install_pip(ctx, uv_pip.ensure_uv(ctx, ctx.secrets), ctx.secrets)
+        else:
+            provision(plan.store, plan.runtime, plan.cache_dir, ctx.prefix)
+            pip_installer.install_pip(ctx.python, ctx.prefix, ctx.env, plan.build_dir,
+                                      ctx.secrets)
         relocate.rewrite_console_scripts(ctx.prefix / "bin", ctx.prefix)
         env_cache.save(plan.cache_dir, base, ctx.prefix, env_cache.BASE_DIR_NAME)
     installers.install(plan.dependencies, ctx)
@@ -272,8 +281,17 @@ def execute(plan: Plan) -> None:
     if plan.python_home is None:
         app_files.make_dirs(plan.build_dir, PYTHON_DIR.parent)  # .heroku: a real folder
     key = cache_key(plan)
-    if key is not None and env_cache.restore(plan.cache_dir, key, prefix):
-        log_reuse(key, "Restored from the build cache", "using the cached environment")
+    updatable = (key is not None and plan.dependencies.engine == "uv"
+                 and env_cache.previous_key_differs_only_in(plan.cache_dir, key,
+                                                             env_cache.DEPENDENCY_FIELDS))
+    accept = env_cache.DEPENDENCY_FIELDS if updatable else frozenset()
+    if key is not None and env_cache.restore(plan.cache_dir, key, prefix, accept=accept):
+        if updatable:  # the previous environment, brought up to date
+            installers.install(plan.dependencies, ctx, incremental=True)
+            make_relocatable(ctx, plan.runtime_path)
+            env_cache.save(plan.cache_dir, key, prefix)
+        else:
+            log_reuse(key, "Restored from the build cache", "using the cached environment")
     else:
         install_fresh(plan, ctx)
         if key is not None:

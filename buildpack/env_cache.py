@@ -174,12 +174,30 @@ def _discard(entry: Path) -> None:
         pass
 
 
+# Key fields an incremental install can bring an entry up to date with.
+DEPENDENCY_FIELDS = frozenset({"dependency_files", "dependencies_sha256"})
+
+
+def previous_key_differs_only_in(cache_dir: Path, key: CacheKey, fields: frozenset[str],
+                                 name: str = ENV_DIR_NAME) -> bool:
+    """Whether entry ``name`` exists and its key differs from ``key`` in ``fields`` only."""
+    data = _read_metadata(cache_dir / name)
+    if data is None:
+        return False
+    old = data["key"]
+    changed = {f for f, v in asdict(key).items()
+               if (tuple(old[f]) if isinstance(old.get(f), list) else old.get(f)) != v}
+    return bool(changed) and changed <= fields
+
+
 def restore(cache_dir: Path, key: CacheKey, target: Path, name: str = ENV_DIR_NAME,
-            quiet: bool = False) -> bool:
+            quiet: bool = False, accept: frozenset[str] = frozenset()) -> bool:
     """Restore cache entry ``name`` into ``target`` if it is valid for ``key``.
 
     ``quiet`` skips the "Discarding cache since" reasons (for the base layer, whose
-    key changes only with the runtime or pip).
+    key changes only with the runtime or pip). ``accept``: key fields that may differ
+    (an incremental install updates the restored environment); the reasons are then
+    logged as "Updating the cached environment since".
     """
     entry = cache_dir / name
     if not os.path.lexists(entry):
@@ -194,7 +212,11 @@ def restore(cache_dir: Path, key: CacheKey, target: Path, name: str = ENV_DIR_NA
     reasons = differences(data["key"], key)
     if reasons and quiet:
         return False
-    if reasons:
+    if reasons and accept and previous_key_differs_only_in(cache_dir, key, accept, name):
+        output.step("Updating the cached environment since:")
+        for reason in reasons:
+            output.detail(f"- {reason}")
+    elif reasons:
         output.step("Discarding cache since:")
         for reason in reasons:
             output.detail(f"- {reason}")

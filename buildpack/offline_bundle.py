@@ -1,10 +1,12 @@
 """``bin/build-offline-bundle OUT.tar.gz --store STORE [--python X.Y[.Z] ...]``.
 
-Packs the buildpack together with chosen runtimes and the pinned pip wheel (what Cloud
-Foundry calls a cached buildpack), so a platform without network access to a runtime
-store or to the package index can still provision Python and pip. The bundled store
-lives in ``vendor/runtimes/``, the wheel in ``vendor/wheels/``; compile uses them when
-PYTHON_RUNTIME_STORE is not set.
+Packs the buildpack together with chosen runtimes, the pinned pip wheel and the pinned
+package-manager tools (uv, Pipenv, Poetry with their whole closures, for each bundled
+Python minor; what Cloud Foundry calls a cached buildpack), so a platform without
+network access to a runtime store or to the package index still provisions Python and
+installs with the same engine as a connected build. The bundled store lives in
+``vendor/runtimes/``, the wheels in ``vendor/wheels/``; compile uses them when
+PYTHON_RUNTIME_STORE is not set (and installs them with the same hash checks).
 """
 from __future__ import annotations
 
@@ -23,6 +25,7 @@ from buildpack.store import file_sha256
 
 # What a deployable buildpack consists of (tests, fixtures and docs stay behind).
 CONTENTS = ("bin", "buildpack", "vendor", "buildpack.toml", "README.md")
+TOOLS_DIR = settings.VENDOR_DIR / "tools"
 
 
 def select(entries: list[RuntimeEntry], wanted: list[str], stack: str, arch: str) -> list[RuntimeEntry]:
@@ -43,8 +46,13 @@ def select(entries: list[RuntimeEntry], wanted: list[str], stack: str, arch: str
     return sorted(set(chosen), key=lambda e: e.version_tuple)
 
 
-def _download_pip(dest: Path, store_dir: Path, entry: RuntimeEntry) -> Path:
-    """Fetch the pinned pip wheel (hash-checked) with a runtime's own bundled pip."""
+TOOL_FILES = ("uv.txt", "pipenv.txt", "poetry.txt")
+
+
+def _download_pip(dest: Path, store_dir: Path, entry: RuntimeEntry,
+                  minors: list[str]) -> Path:
+    """Fetch the pinned pip wheel and the tools' closures for each of ``minors``
+    (hash-checked), with a runtime's own bundled pip."""
     with tempfile.TemporaryDirectory(prefix="bundle-python-") as tmp:
         with tarfile.open(store_dir / entry.file) as tar:
             members = [m for m in tar.getmembers() if m.name.startswith(("bin/", "lib/"))]
@@ -54,15 +62,19 @@ def _download_pip(dest: Path, store_dir: Path, entry: RuntimeEntry) -> Path:
         if wheel is None:
             raise BuildError("The runtime has no bundled pip to download pip with",
                              error_id="offline-bundle::no-bundled-pip")
-        proc = subprocess.run(
-            [str(python), "-E", "-s", f"{wheel}/pip", "download", "--no-deps", "--require-hashes",
-             "--only-binary=:all:", "-d", str(dest), "-r", str(settings.PIP_REQUIREMENTS)],
-            env={k: v for k, v in os.environ.items() if not k.startswith("PYTHON")},
-            capture_output=True, text=True, check=False)
-        if proc.returncode != 0:
-            raise BuildError("Could not download the pinned pip wheel",
-                             (proc.stdout + proc.stderr)[-2000:],
-                             error_id="offline-bundle::pip-download-failed")
+        downloads = [["-r", str(settings.PIP_REQUIREMENTS)]] + [
+            ["--python-version", minor, "-r", str(TOOLS_DIR / name)]
+            for minor in minors for name in TOOL_FILES]
+        for args in downloads:
+            proc = subprocess.run(
+                [str(python), "-E", "-s", f"{wheel}/pip", "download", "--no-deps",
+                 "--require-hashes", "--only-binary=:all:", "-d", str(dest), *args],
+                env={k: v for k, v in os.environ.items() if not k.startswith("PYTHON")},
+                capture_output=True, text=True, check=False)
+            if proc.returncode != 0:
+                raise BuildError(f"Could not download the pinned wheels ({' '.join(args)})",
+                                 (proc.stdout + proc.stderr)[-2000:],
+                                 error_id="offline-bundle::pip-download-failed")
     return next(dest.glob("pip-*.whl"))
 
 
@@ -87,8 +99,11 @@ def build_bundle(out: Path, store_dir: Path, entries: list[RuntimeEntry]) -> Non
             shutil.copy2(archive, runtimes / entry.file)
             output.detail(f"Added {entry.file} ({entry.size / 1024 / 1024:.1f} MB)")
         (runtimes / MANIFEST_NAME).write_text(render_manifest(entries), encoding="utf-8")
-        wheel = _download_pip(root / "vendor" / "wheels", store_dir, entries[0])
-        output.detail(f"Added {wheel.name} (hash-checked)")
+        minors = sorted({".".join(e.version.split(".")[:2]) for e in entries})
+        wheel = _download_pip(root / "vendor" / "wheels", store_dir, entries[0], minors)
+        count = len(list(wheel.parent.glob("*.whl")))
+        output.detail(f"Added {wheel.name} and the uv, Pipenv and Poetry wheels for Python "
+                      f"{', '.join(minors)} ({count} wheels, hash-checked)")
         out.parent.mkdir(parents=True, exist_ok=True)
         partial = out.with_name(out.name + ".partial")
         with tarfile.open(partial, "w:gz") as tar:
@@ -124,6 +139,6 @@ def main(argv: list[str]) -> int:
     size = args.out.stat().st_size / 1024 / 1024
     output.step(f"Wrote {args.out} ({size:.1f} MB): {', '.join(e.version for e in chosen)}")
     output.detail("Unpack it and use buildpack-python/ as the buildpack; no store or index is")
-    output.detail("needed for Python and pip (the app's own dependencies still need an index")
-    output.detail("or PIP_FIND_LINKS + PIP_NO_INDEX).")
+    output.detail("needed for Python, pip, uv, Pipenv and Poetry (the app's own dependencies")
+    output.detail("still need an index or PIP_FIND_LINKS + PIP_NO_INDEX).")
     return 0

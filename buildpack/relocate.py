@@ -77,25 +77,27 @@ def rewrite_console_scripts(bin_dir: Path, prefix: Path) -> int:
     return changed
 
 
+WORKER = Path(__file__).resolve().parent / "bytecode_worker.py"
+COMPILE_TIMEOUT = 1800
+
+
 def compile_bytecode(python: Path, paths: list[Path], strip_prefix: Path, env: dict[str, str],
                      runtime_path: str = RUNTIME_PREFIX, exclude: str | None = None) -> None:
-    """Compile ``paths`` once, recording run-time file names (unchecked-hash pycs).
+    """Compile what in ``paths`` has no current bytecode, recording run-time file names
+    (unchecked-hash pycs), on all CPUs (``bytecode_worker``).
 
-    Files that do not compile (an app's syntax error, a template) are left alone: the
-    interpreter reports them, with its own message, when they are imported.
+    Bytecode an earlier build wrote for the same source is kept (an incremental install
+    starts from the previous environment). Files that do not compile (an app's syntax
+    error, a template) are left alone: the interpreter reports them, with its own
+    message, when they are imported.
     """
     from buildpack.installers.run import run_quiet  # here: installers imports this module
 
     existing = [str(p) for p in paths if p.exists()]
     if not existing:
         return
-    extra = ["-x", exclude] if exclude else []
-    # -f: bytecode written while the build ran (timestamp pycs naming the build path)
-    # is replaced, not trusted as up to date.
-    run_quiet([str(python), "-E", "-s", "-m", "compileall", "-q", "-f", "-j0",
-               "--invalidation-mode", "unchecked-hash", *extra,
-               "-s", str(strip_prefix), "-p", runtime_path, *existing], env=env)
-
+    run_quiet([str(python), "-I", str(WORKER), str(strip_prefix), runtime_path, exclude or "",
+               *existing], env=env)
 
 def app_sources(build_dir: Path, skip: tuple[str, ...] = (".heroku", ".git")) -> list[Path]:
     """The app's own ``.py`` files that may be compiled: regular files (not links), in

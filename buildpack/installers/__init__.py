@@ -7,7 +7,7 @@ version)`` then compares the chosen Python with what those files say about Pytho
 
 | manager | installs with                                   | files                        |
 |---------|-------------------------------------------------|------------------------------|
-| pip     | ``pip install -r requirements.txt``             | requirements.txt             |
+| pip     | ``uv pip install -r requirements.txt`` (or pip) | requirements.txt             |
 | pip     | ``pip install .`` (the app is a package)        | pyproject.toml / setup.py    |
 | pipenv  | ``pipenv install --deploy --system``            | Pipfile, Pipfile.lock        |
 | poetry  | ``poetry sync --only main``                     | pyproject.toml, poetry.lock  |
@@ -18,7 +18,9 @@ dependencies too: Pipenv ``--dev``, Poetry ``--all-groups`` (instead of ``--only
 uv ``--all-groups`` (instead of ``--no-default-groups``), and for pip the app's
 ``requirements-test.txt`` after its requirements.
 
-Pipenv, Poetry and uv are pinned in ``vendor/tools`` and installed into CACHE_DIR
+requirements.txt is installed by uv unless ``PYTHON_INSTALLER=pip`` or the file uses
+a pip feature uv lacks (``uv_pip``); ``requirements-test.txt`` with pip. Pipenv, Poetry
+and uv are pinned in ``vendor/tools`` and installed into CACHE_DIR
 (``pinned_tools``). Whatever the manager, the result is then cleaned of references to
 the build directory (``slug_cleanup``).
 """
@@ -29,7 +31,7 @@ from pathlib import Path
 
 from buildpack import output
 from buildpack.installers import (manager_files, pip, pipenv, poetry, python_check,
-                                  slug_cleanup, toml_reader, uv)
+                                  slug_cleanup, toml_reader, uv, uv_pip)
 from buildpack.installers.context import Choice, InstallContext
 from buildpack.installers.run import run_quiet
 from buildpack.app_files import AppFiles
@@ -44,9 +46,16 @@ _INSTALLERS = {"pipenv": pipenv.install, "poetry": poetry.install, "uv": uv.inst
 TEST_REQUIREMENTS = "requirements-test.txt"
 
 
-def choose(files: AppFiles | Path, dev: bool = False) -> Choice:
+def choose(files: AppFiles | Path, dev: bool = False, installer: str | None = None) -> Choice:
+    """The app's package manager; for requirements.txt also the engine (``installer``: the
+    PYTHON_INSTALLER config var)."""
     files = AppFiles.of(files)
     choice = manager_files.find(files)
+    if choice.manager == "pip" and not choice.installs_app:
+        engine = uv_pip.choose_engine(installer, files, choice.files[0])
+        choice = dataclasses.replace(choice, engine=engine.name, engine_reason=engine.reason)
+    elif installer and installer.strip().lower() not in uv_pip.ENGINES:
+        raise uv_pip.unknown_engine(installer)
     if not dev or choice.manager == "none":
         return choice
     test = files.app_dir / TEST_REQUIREMENTS
@@ -73,7 +82,9 @@ def _runtime_version(python: Path) -> str:
     return proc.stdout.strip()
 
 
-def install(choice: Choice, ctx: InstallContext) -> None:
+def install(choice: Choice, ctx: InstallContext, incremental: bool = False) -> None:
+    """Install the app's dependencies; ``incremental``: the runtime holds the previous
+    build's packages (uv engine only), so only the difference is applied."""
     if choice.manager == "none":
         output.step("Installing dependencies")
         output.detail("No dependency files (requirements.txt, Pipfile.lock, poetry.lock, uv.lock,\n"
@@ -87,8 +98,10 @@ def install(choice: Choice, ctx: InstallContext) -> None:
     tests = [p for p in choice.files if p.name == TEST_REQUIREMENTS] if choice.dev else []
     if choice.manager == "pip" and choice.installs_app:
         pip.install_project(ctx, tuple(p for p in choice.files if p not in tests), secrets)
+    elif choice.manager == "pip" and choice.engine == "uv":
+        uv_pip.install_requirements(ctx, choice.files[0], secrets, incremental)
     elif choice.manager == "pip":
-        pip.install_requirements(ctx, choice.files[0], secrets)
+        pip.install_requirements(ctx, choice.files[0], secrets, reason=choice.engine_reason)
     else:
         _INSTALLERS[choice.manager](ctx, choice, secrets)
     for path in tests:

@@ -17,7 +17,9 @@ class Choice:
     the install copies code from the app's folder (``pip install .``, a non-editable
     local path requirement), so ``files`` alone do not determine what gets installed and
     an installed environment must not be reused on their account. (Editable installs
-    read the code in place and do not count.)
+    read the code in place and do not count.) ``engine``: what installs a
+    requirements.txt (``uv`` or ``pip``, see ``uv_pip``), and ``engine_reason`` the one
+    line that says why when it is not the default.
     """
 
     manager: str
@@ -29,6 +31,8 @@ class Choice:
     uncached: tuple[str, ...] = ()
     # A CI build (bin/test-compile): the dev/test dependencies too (see installers).
     dev: bool = False
+    engine: str = ""
+    engine_reason: str = ""
 
 
 @dataclass(frozen=True)

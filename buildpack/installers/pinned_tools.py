@@ -14,7 +14,12 @@ The Python tools run on the app's interpreter, isolated (``-I``: the app's folde
 ``PYTHON*`` variables stay out of the tool's imports), with the tool's directory put on
 ``sys.path`` by a bootstrap rather than ``PYTHONPATH``, so the processes the tool starts
 in the app's environment do not see the tool's own packages. uv is a native program
-(``bin/uv`` inside its wheel).
+(``bin/uv`` inside its wheel), installed with the runtime's bundled pip wheel (so it does
+not wait for pip to be installed) and checked against the sha256 recorded when it was
+installed before each use: a missing or damaged binary is installed again, never run.
+
+An offline bundle carries the tools' wheels in ``vendor/wheels``; they are installed from
+there, with the same hash checks, without any index.
 """
 from __future__ import annotations
 
@@ -34,6 +39,7 @@ from buildpack.installers.context import InstallContext
 from buildpack.installers.failures import explain
 from buildpack.installers.run import run_streamed
 from buildpack.output import BuildError
+from buildpack.store import file_sha256
 
 TOOLS_DIR = settings.VENDOR_DIR / "tools"
 CACHE_SUBDIR = "tools"
@@ -96,8 +102,9 @@ def _intact(target: Path) -> bool:
 
 def install_dir(ctx: InstallContext, tool: Tool) -> Path:
     digest = hashlib.sha256(tool.requirements.read_bytes()).hexdigest()[:16]
-    return (ctx.cache_dir / CACHE_SUBDIR
-            / f"{tool.name}-{tool.version()}-py{python_minor(ctx.prefix)}-{digest}")
+    # A native tool runs with any Python (and is needed before the runtime is unpacked).
+    runs_on = "" if tool.module is None else f"-py{python_minor(ctx.prefix)}"
+    return ctx.cache_dir / CACHE_SUBDIR / f"{tool.name}-{tool.version()}{runs_on}-{digest}"
 
 
 def _prune(root: Path, tool: Tool, keep: Path) -> None:
@@ -108,11 +115,88 @@ def _prune(root: Path, tool: Tool, keep: Path) -> None:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+BINARY_DIGEST = ".binary-sha256"
+
+
+def _binary_problem(target: Path, tool: Tool) -> str | None:
+    """For a native tool: what is wrong with its binary in the cache, else None."""
+    if tool.module is not None:
+        return None
+    binary, record = target / "bin" / tool.name, target / BINARY_DIGEST
+    if not binary.is_file() or not record.is_file():
+        return f"bin/{tool.name} or its recorded sha256 is missing"
+    if file_sha256(binary) != record.read_text(encoding="utf-8").strip():
+        return f"bin/{tool.name} does not match the sha256 recorded when it was installed"
+    return None
+
+
+def _seal(tmp: Path, tool: Tool) -> None:
+    """Record what a finished install holds: the native binary's sha256, then the manifest
+    of every file (``_intact``)."""
+    if tool.module is None:
+        digest = file_sha256(tmp / "bin" / tool.name)
+        (tmp / BINARY_DIGEST).write_text(digest, encoding="utf-8")
+    (tmp / _FILES).write_text(json.dumps(snapshot(tmp)), encoding="utf-8")
+
+
+def _usable(target: Path, tool: Tool) -> bool:
+    """A complete install, unchanged since (a native binary checked by its sha256 too)."""
+    return target.is_dir() and _intact(target) and _binary_problem(target, tool) is None
+
+
+def _pip_command(ctx: InstallContext, tool: Tool) -> list[str]:
+    """pip for installing ``tool``: the runtime's bundled pip wheel for a native tool (pip
+    need not be installed yet), else the runtime's pip."""
+    if tool.module is None:
+        from buildpack.installers.pip import bundled_pip_wheel
+
+        return [str(ctx.python), "-E", "-s", f"{bundled_pip_wheel(ctx.prefix)}/pip"]
+    return [str(ctx.python), "-I", "-m", "pip"]
+
+
+_PREFETCHED: set[Path] = set()  # installed by ``prefetch`` in this build
+
+
+def _fetch_native(ctx: InstallContext, tool: Tool, target: Path) -> bool:
+    """Install a native tool straight from its hash-pinned wheel (no pip, no runtime)."""
+    from buildpack.installers import uv_fetch
+
+    root = target.parent
+    root.mkdir(parents=True, exist_ok=True)
+    _prune(root, tool, keep=target)
+    shutil.rmtree(target, ignore_errors=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{tool.name}-", dir=root))
+    try:
+        if not uv_fetch.fetch(tool.version(), tool.requirements, ctx.env, tmp):
+            return False
+        _seal(tmp, tool)
+        os.rename(tmp, target)
+        return True
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def prefetch(ctx: InstallContext, tool: Tool) -> None:
+    """Install a native tool now if the build's index (or bundle) allows it, silently: run
+    while the runtime is unpacked. ``ensure`` then reports it, or installs it with pip."""
+    target = install_dir(ctx, tool)
+    try:
+        if tool.module is None and not os.path.lexists(target):  # damaged: ``ensure`` warns
+            if _fetch_native(ctx, tool, target):
+                _PREFETCHED.add(target)
+    except Exception:  # noqa: BLE001 - ``ensure`` tries again, and reports what fails
+        pass
+
+
 def ensure(ctx: InstallContext, tool: Tool, secrets: list[str]) -> Path:
     """The tool's directory in the cache, installed now unless a previous build did."""
     target = install_dir(ctx, tool)
-    if target.is_dir() and _intact(target):
-        output.step(f"Using cached {tool.display} {tool.version()}")
+    if _usable(target, tool):
+        if target in _PREFETCHED:
+            output.step(f"Installing {tool.display} {tool.version()}")
+            output.detail("Fetched (hash-checked) while the Python runtime was unpacked")
+        else:
+            output.step(f"Using cached {tool.display} {tool.version()}")
         return target
     if os.path.lexists(target):
         output.warning(f"Discarding a damaged cached {tool.display}",
@@ -120,14 +204,18 @@ def ensure(ctx: InstallContext, tool: Tool, secrets: list[str]) -> Path:
                        "installed\n(a damaged or edited file). It is installed again.")
         rmtree(target)
     output.step(f"Installing {tool.display} {tool.version()}")
+    if tool.module is None and _fetch_native(ctx, tool, target):
+        return target
     root = target.parent
     root.mkdir(parents=True, exist_ok=True)
     _prune(root, tool, keep=target)
     tmp = Path(tempfile.mkdtemp(prefix=f".{tool.name}-", dir=root))
     try:
-        cmd = [str(ctx.python), "-I", "-m", "pip", "install", "--require-hashes", "--no-deps",
+        cmd = [*_pip_command(ctx, tool), "install", "--require-hashes", "--no-deps",
                "--only-binary=:all:", "--no-compile", "--no-warn-script-location",
                "--target", str(tmp), "-r", str(tool.requirements)]
+        if any(settings.BUNDLED_WHEELS.glob(f"{tool.name}-*.whl")):  # an offline bundle
+            cmd += ["--no-index", "--find-links", str(settings.BUNDLED_WHEELS)]
         code, lines = run_streamed(cmd, ctx.env, root, secrets, echo=False)
         if code != 0:
             output.indent_lines(lines)
@@ -142,8 +230,7 @@ def ensure(ctx: InstallContext, tool: Tool, secrets: list[str]) -> Path:
                 "above. That index must serve those exact files.",
                 error_id=specific[2] if specific else "package-manager::tool-install-failed",
             )
-        files = json.dumps(snapshot(tmp))
-        (tmp / _FILES).write_text(files, encoding="utf-8")
+        _seal(tmp, tool)
         os.rename(tmp, target)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -20,7 +20,7 @@ from buildpack.output import BuildError
 from buildpack.requirements_files import included_files
 
 __all__ = ["bundled_pip_wheel", "install_pip", "install_project", "install_requirements",
-           "run_streamed"]
+           "offline_sources", "run_streamed"]
 
 _OPTION_RE = re.compile(r"^\s*(--no-index|--find-links|-f)(?:\s*=\s*|\s+|(?=\S)|$)(\S*)")
 
@@ -66,7 +66,7 @@ def install_pip(python: Path, prefix: Path, env: dict[str, str], cwd: Path,
     return version
 
 
-def _offline_sources(ctx: InstallContext, requirements: Path) -> list[str] | None:
+def offline_sources(ctx: InstallContext, requirements: Path) -> list[str] | None:
     """The --find-links locations when the requirements (or PIP_NO_INDEX) turn the index off."""
     no_index = ctx.env.get("PIP_NO_INDEX", "").lower() in ("1", "true", "yes", "on")
     links: list[str] = []
@@ -85,10 +85,13 @@ _PIP_HINT = ("Check that every requirement exists on the package index with a ve
 
 
 def install_requirements(ctx: InstallContext, requirements: Path, secrets: list[str],
-                         what: str = "dependencies") -> None:
+                         what: str = "dependencies", reason: str = "") -> None:
+    """``pip install -r``; ``reason``: why pip rather than uv (one line in the log)."""
     output.step(f"Installing {what} using pip ({ctx.pip_version})")
+    if reason:
+        output.detail(reason)
     shown = requirements.relative_to(ctx.app_dir)
-    offline = _offline_sources(ctx, requirements)
+    offline = offline_sources(ctx, requirements)
     if offline is not None:
         output.detail(f"{shown} turns the package index off (--no-index): installing only from "
                       f"{', '.join(offline) or 'the --find-links locations'}.")

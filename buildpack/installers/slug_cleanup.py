@@ -122,13 +122,23 @@ def _precompile(python: Path, paths: list[Path], prefix: Path, env: dict[str, st
                   env=env)
 
 
+def _written_by_the_buildpack(pyc: Path) -> bool:
+    """An unchecked-hash pyc: what relocate.compile_bytecode wrote for the run-time path in
+    an earlier build (an incremental install keeps them). Installers write timestamp pycs
+    that name the build path."""
+    with open(pyc, "rb") as fh:
+        header = fh.read(8)
+    return len(header) == 8 and int.from_bytes(header[4:8], "little") == 0b01
+
+
 def fix_build_paths(prefix: Path, slug_root: Path, python: Path, env: dict[str, str]) -> None:
     """Rewrite what the install wrote into ``prefix`` so that nothing names ``slug_root``."""
     roots = _roots(slug_root)
     needles = [root.encode() for root in roots]
     for site in sorted(prefix.glob("lib/python3*/site-packages")):
-        for cache in sorted(site.rglob("__pycache__")):
-            shutil.rmtree(cache)
+        for pyc in site.rglob("__pycache__/*.pyc"):
+            if not _written_by_the_buildpack(pyc):
+                pyc.unlink()
         for path in sorted(site.iterdir()):
             if path.name.endswith(".dist-info") and path.is_dir():
                 if (path / "direct_url.json").is_file():

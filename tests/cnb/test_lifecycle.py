@@ -51,7 +51,7 @@ def test_seed_app_builds_into_layers_and_answers(tmp_path, runtime_store, packag
     default = support.store_versions()[minor]
     assert (f"-----> No Python version specified; using the default, Python {minor} "
             f"(python-{default})") in result.stdout
-    assert "-----> Installing dependencies using pip (26.3)" in result.stdout
+    assert "-----> Installing dependencies using uv (0.13.9)" in result.stdout
     assert "Procfile declares types -> web" in result.stdout
     tomls = lifecycle.layer_tomls()
     assert {name: doc["types"] for name, doc in tomls.items()} == {
@@ -98,7 +98,7 @@ def test_rebuild_reuses_the_layers_without_downloading(tmp_path, runtime_store, 
         assert second.returncode == 0, second.log
         assert "Reusing the python layer of the previous build" in second.stdout
         assert "Downloading" not in second.stdout and "Installing pip" not in second.stdout
-        assert "Installing dependencies using pip" not in second.stdout
+        assert "Installing dependencies using" not in second.stdout
         assert lifecycle.layer_tomls()["python"]["metadata"] == metadata
         assert interpreter.stat().st_ino == inode  # the same files: nothing was reinstalled
         body, process, _ = serve(lifecycle)
@@ -115,7 +115,7 @@ def test_rebuild_reuses_the_layers_without_downloading(tmp_path, runtime_store, 
         assert third.returncode == 0, third.log
         assert "-----> Discarding cache since:\n       - requirements.txt changed" in third.stdout
         assert "Using the cached python-3.11.7 with pip 26.3" in third.stdout
-        assert "Installing dependencies using pip" in third.stdout
+        assert "Installing dependencies using uv" in third.stdout
         changed = lifecycle.layer_tomls()["python"]["metadata"]
         assert changed["dependencies_sha256"] != metadata["dependencies_sha256"]
         assert {k: v for k, v in changed.items() if k != "dependencies_sha256"} == \

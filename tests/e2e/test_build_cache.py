@@ -26,10 +26,12 @@ def test_sigkill_mid_install_keeps_previous_cache(tmp_path, build_env):
     cache = tmp_path / "cache"
     first = support.copy_fixture("flask-app", tmp_path / "b1")
     assert support.compile_app(first, cache, build_env).returncode == 0
-    # Change the requirements and kill the build while pip is installing.
+    # Change the requirements and kill the build while pip is installing (pip is slow
+    # enough to be caught in the act; uv's incremental path is covered below).
     second = support.copy_fixture("gunicorn-app", tmp_path / "b2")
     (second / "runtime.txt").unlink()
-    proc, log = _compile_in_background(second, cache, build_env, tmp_path / "b2.log")
+    pip_env = {**build_env, "PYTHON_INSTALLER": "pip"}
+    proc, log = _compile_in_background(second, cache, pip_env, tmp_path / "b2.log")
     deadline = time.monotonic() + 120
     while "Installing dependencies using pip" not in (tmp_path / "b2.log").read_text():
         assert proc.poll() is None and time.monotonic() < deadline, (tmp_path / "b2.log").read_text()
@@ -46,7 +48,7 @@ def test_sigkill_mid_install_keeps_previous_cache(tmp_path, build_env):
     # And the killed build's app now builds with the same cache.
     fourth = support.copy_fixture("gunicorn-app", tmp_path / "b4")
     (fourth / "runtime.txt").unlink()
-    result = support.compile_app(fourth, cache, build_env)
+    result = support.compile_app(fourth, cache, pip_env)
     assert result.returncode == 0, result.log
     assert (fourth / ".heroku/python/bin/gunicorn").exists()
 
@@ -57,7 +59,10 @@ def test_failed_build_does_not_replace_good_cache(tmp_path, build_env):
                                build_env).returncode == 0
     bad = support.copy_fixture("flask-app", tmp_path / "bad")
     (bad / "requirements.txt").write_text("Flask==3.1.3\nno-such-package-anywhere==0.1\n")
-    assert support.compile_app(bad, cache, build_env).returncode == 1
+    failed = support.compile_app(bad, cache, build_env)  # uv, starting from the cached env
+    assert failed.returncode == 1, failed.log
+    assert "-----> Updating the cached environment since:" in failed.stdout
+    assert "(error id: python-installer::uv-install-failed)" in failed.stderr
     again = support.copy_fixture("flask-app", tmp_path / "again")
     result = support.compile_app(again, cache, build_env)
     assert result.returncode == 0 and "Restored from the build cache" in result.stdout
@@ -74,7 +79,7 @@ def test_corrupted_cache_is_detected_and_rebuilt(tmp_path, build_env):
     result = support.compile_app(app, cache, build_env)
     assert result.returncode == 0, result.log
     assert " !     Warning: Discarding a corrupt build cache." in result.stderr
-    assert "Installing dependencies using pip" in result.stdout
+    assert "Installing dependencies using uv" in result.stdout
     flask_app = next((app / ".heroku/python/lib").glob("python3*/site-packages/flask/app.py"))
     assert "broken = True" not in flask_app.read_text()
 

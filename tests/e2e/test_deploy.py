@@ -40,8 +40,9 @@ def test_seed_app_builds_moves_and_answers(tmp_path, build_env):
     assert (f"-----> No Python version specified; using the default, Python {default} "
             f"(python-{minor_default})") in result.stdout
     assert f"-----> Preparing Python runtime (python-{minor_default})" in result.stdout
-    assert "-----> Installing dependencies using pip (26.3)" in result.stdout
-    assert "       Successfully installed" in result.stdout  # pip output, indented 7 spaces
+    assert "-----> Installing dependencies using uv (0.13.9)" in result.stdout
+    assert "        + flask==3.1.3" in result.stdout  # uv's line per package, indented 7 spaces
+    assert "pip" in support.installed_distributions(slug)  # pip stays in the slug
     assert "Procfile declares types -> web" in result.stdout
     proc, url = _serve(slug, "python server.py")
     try:
@@ -94,10 +95,11 @@ def test_release_lists_exactly_the_procfile_types(tmp_path, build_env):
     assert release["addons"] == []
 
 
-def test_second_compile_reuses_cached_runtime(tmp_path, runtime_store, package_index):
+@pytest.mark.parametrize("engine", ["uv", "pip"])
+def test_second_compile_reuses_cached_runtime(tmp_path, runtime_store, package_index, engine):
     server = support.CountingStoreServer(runtime_store)
     try:
-        env = support.build_env(server.url, package_index.url)
+        env = support.build_env(server.url, package_index.url, {"PYTHON_INSTALLER": engine})
         cache = tmp_path / "cache"
         logs = []
         for attempt, requirements in (("one", None), ("two", None), ("three", "Flask==3.1.3\nblinker\n")):
@@ -114,12 +116,16 @@ def test_second_compile_reuses_cached_runtime(tmp_path, runtime_store, package_i
     assert "Downloading python-" in logs[0]
     # Nothing changed: the installed environment comes back from the cache.
     assert "Restored from the build cache, with the app's dependencies" in logs[1]
-    assert "Installing dependencies using pip" not in logs[1]
-    # requirements.txt changed: the environment is rebuilt, the archive still comes from the cache.
-    assert "-----> Discarding cache since:\n       - requirements.txt changed" in logs[2]
-    assert "Using the cached python-" in logs[2] and "with pip 26.3" in logs[2]
+    assert "Installing dependencies using" not in logs[1]
     assert "-----> Installing pip" not in logs[2]
-    assert "Installing dependencies using pip" in logs[2]
+    assert f"Installing dependencies using {engine}" in logs[2]
+    if engine == "uv":  # requirements.txt changed: the previous environment is brought up to date
+        assert "-----> Updating the cached environment since:\n       - requirements.txt changed" \
+            in logs[2]
+        assert "        + blinker" not in logs[2]  # Flask's dependency: installed already
+    else:  # pip rebuilds the environment on the cached runtime
+        assert "-----> Discarding cache since:\n       - requirements.txt changed" in logs[2]
+        assert "Using the cached python-" in logs[2] and "with pip 26.3" in logs[2]
 
 
 def test_profile_d_is_relative_to_home(tmp_path, build_env):

@@ -14,6 +14,9 @@ from tests import support
 
 pytestmark = pytest.mark.slow
 
+# Every case runs with both engines: uv (the default) and pip (PYTHON_INSTALLER=pip).
+ENGINES = {"uv": {}, "pip": {"PYTHON_INSTALLER": "pip"}}
+
 SETUPTOOLS_PROJECT = """\
 [project]
 name = "{name}"
@@ -63,7 +66,8 @@ def _git_repo(path: Path) -> str:
     return f"git+file://{path}@main"
 
 
-def test_requirements_features_build_move_and_run(tmp_path, package_index, runtime_store):
+@pytest.mark.parametrize("engine", sorted(ENGINES))
+def test_requirements_features_build_move_and_run(tmp_path, package_index, runtime_store, engine):
     build_root = tmp_path / "tmp-build"
     app = build_root / "app"
     app.mkdir(parents=True)
@@ -86,8 +90,10 @@ def test_requirements_features_build_move_and_run(tmp_path, package_index, runti
         "./libs/local_pkg\n"
         f"gitpkg @ {git_url}\n"
         "iniconfig==2.3.1 ; python_version < '3'\n")
-    result = support.compile_app(app, tmp_path / "cache", support.build_env(str(runtime_store), None))
+    result = support.compile_app(app, tmp_path / "cache",
+                                 support.build_env(str(runtime_store), None, ENGINES[engine]))
     assert result.returncode == 0, result.log
+    assert f"-----> Installing dependencies using {engine} (" in result.stdout
     assert "is not cached" in result.stdout  # it installs code from the app itself
 
     slug = tmp_path / "mounted" / "app"
@@ -115,37 +121,48 @@ def _six_hash() -> str:
     return hashlib.sha256(wheel.read_bytes()).hexdigest()
 
 
+@pytest.mark.parametrize("engine", sorted(ENGINES))
 @pytest.mark.parametrize("good", [True, False])
-def test_hashes(tmp_path, build_env, good):
+def test_hashes(tmp_path, build_env, good, engine):
     digest = _six_hash() if good else "0" * 64
     app = tmp_path / "app"
     app.mkdir()
     (app / "requirements.txt").write_text(f"--require-hashes\nsix==1.17.0 --hash=sha256:{digest}\n")
-    result = support.compile_app(app, tmp_path / "cache", build_env)
+    result = support.compile_app(app, tmp_path / "cache", {**build_env, **ENGINES[engine]})
     assert "Traceback" not in result.log
+    installed = {"uv": "        + six==1.17.0", "pip": "Successfully installed six-1.17.0"}[engine]
     if good:
         assert result.returncode == 0, result.log
-        assert "Successfully installed six-1.17.0" in result.stdout
+        assert installed in result.stdout
     else:
         assert result.returncode == 1, result.log
-        assert "       ERROR: THESE PACKAGES DO NOT MATCH THE HASHES" in result.stdout  # pip's own
+        own = {"uv": "         cause: Hash mismatch for `six==1.17.0`",  # the engine's own words
+               "pip": "       ERROR: THESE PACKAGES DO NOT MATCH THE HASHES"}[engine]
+        assert own in result.stdout
+        assert (f" !     Error: Failed to install the app's dependencies with {engine}: a "
+                "downloaded file does not match its pinned hash.") in result.stderr
         assert "(error id: package-index::hash-mismatch)" in result.stderr
+        assert ("PYTHON_INSTALLER=pip" in result.stderr) == (engine == "uv")  # how to get pip
 
 
-def test_vendored_wheels_install_without_an_index(tmp_path, build_env, runtime_store):
+@pytest.mark.parametrize("engine", sorted(ENGINES))
+def test_vendored_wheels_install_without_an_index(tmp_path, build_env, runtime_store, engine):
     cache = tmp_path / "cache"
     warm = tmp_path / "warm"
     warm.mkdir()
     (warm / "requirements.txt").write_text("")
-    assert support.compile_app(warm, cache, build_env).returncode == 0  # caches runtime + pip
+    warmed = support.compile_app(warm, cache, {**build_env, **ENGINES[engine]})
+    assert warmed.returncode == 0, warmed.log  # caches the runtime, pip and uv
     app = tmp_path / "app"
     (app / "vendor").mkdir(parents=True)
     for wheel in (support.INDEX_DIR / "packages").glob("six-1.17.0-*.whl"):
         shutil.copy(wheel, app / "vendor")
     (app / "requirements.txt").write_text("--no-index\n--find-links vendor\nsix==1.17.0\n")
     nowhere = f"http://127.0.0.1:{support.free_port()}/simple/"
-    result = support.compile_app(app, cache, support.build_env(str(runtime_store), nowhere))
+    result = support.compile_app(app, cache, support.build_env(str(runtime_store), nowhere,
+                                                               ENGINES[engine]))
     assert result.returncode == 0, result.log
     assert ("requirements.txt turns the package index off (--no-index): installing only "
             "from vendor.") in result.stdout
-    assert "Successfully installed six-1.17.0" in result.stdout
+    assert {"uv": "        + six==1.17.0",
+            "pip": "Successfully installed six-1.17.0"}[engine] in result.stdout

@@ -26,6 +26,8 @@ def test_offline_bundle_builds_sample_app_without_network(tmp_path, runtime_stor
         names = tar.getnames()
         tar.extractall(tmp_path / "unpacked")
     assert any(n.startswith("buildpack-python/vendor/wheels/pip-26.3-") for n in names)
+    for tool in ("uv-0.13.9-", "pipenv-", "poetry-"):  # the same engines as a connected build
+        assert any(n.startswith(f"buildpack-python/vendor/wheels/{tool}") for n in names), tool
     assert "buildpack-python/vendor/runtimes/manifest.json" in names
     assert not any("/tests/" in n or "/fixtures/" in n for n in names)
     buildpack = tmp_path / "unpacked/buildpack-python"
@@ -44,7 +46,9 @@ def test_offline_bundle_builds_sample_app_without_network(tmp_path, runtime_stor
                             timeout=600)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Using the runtime store bundled with this buildpack" in result.stdout
-    assert "Successfully installed" in result.stdout and "Flask-3.1.3" in result.stdout
+    assert "-----> Installing uv 0.13.9" in result.stdout  # from the bundle, hash-checked
+    assert "-----> Installing dependencies using uv (0.13.9)" in result.stdout
+    assert "        + flask==3.1.3" in result.stdout
 
     slug = tmp_path / "moved/app"
     slug.parent.mkdir()

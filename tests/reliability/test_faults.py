@@ -31,6 +31,9 @@ def _six_app(tmp_path):
 
 
 def _pip_settings(env_dir, **values):
+    """Config vars for a build with pip (PYTHON_INSTALLER=pip): these tests are about pip's
+    retries and messages."""
+    values.setdefault("PYTHON_INSTALLER", "pip")
     env_dir.mkdir(exist_ok=True)
     for name, value in values.items():
         (env_dir / name).write_text(value)
@@ -54,7 +57,8 @@ def test_index_500_then_ok_is_retried_by_pip(tmp_path, runtime_store, static_ind
     server = support.FaultyStoreServer(static_index, {"simple/six/": ["500", "500"]})
     try:
         env = support.build_env(str(runtime_store), server.url + "simple/")
-        result = support.compile_app(_six_app(tmp_path), tmp_path / "cache", env)
+        result = support.compile_app(_six_app(tmp_path), tmp_path / "cache", env,
+                                     _pip_settings(tmp_path / "env"))
     finally:
         server.stop()
     figures.add("faults", 2)

@@ -1,0 +1,73 @@
+"""Compile the ``.py`` files whose bytecode is missing or stale, in parallel.
+
+Run by the app's interpreter (``python -I bytecode_worker.py STRIP PREPEND EXCLUDE DIR...``),
+so it imports nothing from the buildpack. A ``.pyc`` is current when it is an
+unchecked-hash pyc of this interpreter whose recorded source hash is the source's: what
+an earlier build compiled and a later build (an incremental install, an unchanged app)
+kept. Everything else, including timestamp pycs written while packages were built
+(they name the build path), is compiled again with run-time file names (``STRIP`` ->
+``PREPEND``). ``compileall`` cannot do this: without ``-f`` it treats every hash-based
+pyc as stale.
+"""
+from __future__ import annotations
+
+import compileall
+import concurrent.futures
+import importlib.util
+import os
+import py_compile
+import re
+import sys
+from collections.abc import Iterator
+
+UNCHECKED_HASH = 0b01
+
+
+def is_current(source: str) -> bool:
+    try:
+        with open(importlib.util.cache_from_source(source), "rb") as fh:
+            header = fh.read(16)
+        if len(header) < 16 or header[:4] != importlib.util.MAGIC_NUMBER:
+            return False
+        if int.from_bytes(header[4:8], "little") != UNCHECKED_HASH:
+            return False
+        with open(source, "rb") as fh:
+            return header[8:16] == importlib.util.source_hash(fh.read())
+    except (OSError, ValueError):
+        return False
+
+
+def sources(roots: list[str], exclude: re.Pattern[str] | None) -> Iterator[str]:
+    for root in roots:
+        for dirpath, dirnames, filenames in os.walk(root):
+            dirnames[:] = [d for d in dirnames if d != "__pycache__"]
+            for name in filenames:
+                path = os.path.join(dirpath, name)
+                if name.endswith(".py") and not (exclude and exclude.search(path)):
+                    yield path
+
+
+def compile_one(args: tuple[str, str, str]) -> bool:
+    path, strip, prepend = args
+    return bool(compileall.compile_file(
+        path, quiet=2, force=True, stripdir=strip, prependdir=prepend,
+        invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH))
+
+
+def main(argv: list[str]) -> int:
+    strip, prepend, exclude_text, *roots = argv
+    exclude = re.compile(exclude_text) if exclude_text else None
+    stale = [path for path in sources(roots, exclude) if not is_current(path)]
+    if len(stale) < 64:
+        for path in stale:
+            compile_one((path, strip, prepend))
+    else:
+        workers = os.cpu_count() or 1
+        with concurrent.futures.ProcessPoolExecutor(workers) as pool:
+            list(pool.map(compile_one, [(p, strip, prepend) for p in stale], chunksize=32))
+    print(len(stale))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,166 @@
+"""Fetch the pinned uv wheel without any Python runtime, so it overlaps the runtime's unpacking.
+
+uv is one native binary inside a ``py3-none-<platform>`` wheel, so installing it needs
+no pip: find the wheel for this machine on the build's index (or in an offline bundle's
+``vendor/wheels``), check its sha256 against ``vendor/tools/uv.txt`` and take
+``bin/uv`` out of it. Only the build's explicit index settings are used (``UV_DEFAULT_INDEX``,
+``UV_INDEX_URL``, ``PIP_INDEX_URL``, credentials in the URL, proxies and CA certificates
+from the environment); anything this simple client cannot do (no index configured, a
+client certificate, a musl host, an unexpected page) returns None, and the caller
+installs uv with pip once the runtime is there, with pip's full error reporting.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import html.parser
+import http.client
+import os
+import platform
+import re
+import shutil
+import ssl
+import urllib.parse
+import urllib.request
+import zipfile
+from pathlib import Path
+
+from buildpack import settings
+
+TIMEOUT = 30
+MAX_PAGE = 5 * 1024 * 1024
+MAX_WHEEL = 200 * 1024 * 1024
+_MANYLINUX_ALIASES = {"manylinux1": (2, 5), "manylinux2010": (2, 12), "manylinux2014": (2, 17)}
+
+
+def pinned_hashes(requirements: Path) -> set[str]:
+    return set(re.findall(r"--hash=sha256:([0-9a-f]{64})", requirements.read_text(encoding="utf-8")))
+
+
+def host_glibc() -> tuple[int, int] | None:
+    try:
+        name, version = (os.confstr("CS_GNU_LIBC_VERSION") or "").split()
+        major, minor = version.split(".")[:2]
+        return (int(major), int(minor)) if name == "glibc" else None
+    except (ValueError, OSError):
+        return None
+
+
+def fits_this_machine(filename: str, glibc: tuple[int, int] | None, arch: str) -> bool:
+    """Whether a ``py3-none-<platforms>`` wheel runs here (glibc Linux only)."""
+    if glibc is None or not filename.endswith(".whl"):
+        return False
+    parts = filename[:-4].split("-")
+    if len(parts) < 5 or parts[-3] != "py3" or parts[-2] != "none":
+        return False
+    for tag in parts[-1].split("."):
+        match = re.fullmatch(rf"manylinux_(\d+)_(\d+)_{re.escape(arch)}", tag)
+        needs = (int(match.group(1)), int(match.group(2))) if match else None
+        for alias, version in _MANYLINUX_ALIASES.items():
+            if tag == f"{alias}_{arch}":
+                needs = version
+        if needs is not None and needs <= glibc:
+            return True
+    return False
+
+
+class _Links(html.parser.HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.hrefs: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        href = dict(attrs).get("href")
+        if tag == "a" and href:
+            self.hrefs.append(href)
+
+
+def _index_url(env: dict[str, str]) -> str | None:
+    for name in ("UV_DEFAULT_INDEX", "UV_INDEX_URL", "PIP_INDEX_URL"):
+        value = env.get(name, "").split()
+        if value and value[0].startswith(("http://", "https://")):
+            return value[0]
+    return None
+
+
+def _open(url: str, env: dict[str, str]) -> http.client.HTTPResponse:
+    parts = urllib.parse.urlsplit(url)
+    netloc = (parts.hostname or "") + (f":{parts.port}" if parts.port else "")
+    request = urllib.request.Request(urllib.parse.urlunsplit(parts._replace(netloc=netloc)))
+    if parts.username is not None:
+        user = urllib.parse.unquote(parts.username)
+        password = urllib.parse.unquote(parts.password or "")
+        token = base64.b64encode(f"{user}:{password}".encode()).decode()
+        request.add_header("Authorization", f"Basic {token}")
+    cafile = env.get("PIP_CERT") or env.get("SSL_CERT_FILE") or None
+    context = ssl.create_default_context(cafile=cafile) if parts.scheme == "https" else None
+    response: http.client.HTTPResponse = urllib.request.urlopen(request, timeout=TIMEOUT,
+                                                                context=context)
+    return response
+
+
+def _from_index(version: str, hashes: set[str], env: dict[str, str], dest: Path) -> Path | None:
+    index = _index_url(env)
+    if index is None or env.get("PIP_CLIENT_CERT") or env.get("SSL_CLIENT_CERT"):
+        return None
+    page_url = index.rstrip("/") + "/uv/"
+    with _open(page_url, env) as resp:
+        page = resp.read(MAX_PAGE + 1)
+    if len(page) > MAX_PAGE:
+        return None
+    links = _Links()
+    links.feed(page.decode("utf-8", "replace"))
+    glibc, arch = host_glibc(), platform.machine()
+    for href in links.hrefs:
+        url = urllib.parse.urljoin(page_url, href)
+        filename = urllib.parse.unquote(urllib.parse.urlsplit(url).path.rsplit("/", 1)[-1])
+        if not filename.startswith(f"uv-{version}-") or not fits_this_machine(filename, glibc, arch):
+            continue
+        wheel = dest / filename
+        digest = hashlib.sha256()
+        with _open(url.split("#", 1)[0], env) as resp, open(wheel, "wb") as out:
+            size = 0
+            while chunk := resp.read(1024 * 1024):
+                size += len(chunk)
+                if size > MAX_WHEEL:
+                    return None
+                digest.update(chunk)
+                out.write(chunk)
+        if digest.hexdigest() in hashes:
+            return wheel
+        wheel.unlink()
+    return None
+
+
+def _from_bundle(version: str, hashes: set[str], dest: Path) -> Path | None:
+    glibc, arch = host_glibc(), platform.machine()
+    for wheel in sorted(settings.BUNDLED_WHEELS.glob(f"uv-{version}-*.whl")):
+        if fits_this_machine(wheel.name, glibc, arch):
+            copy = dest / wheel.name
+            shutil.copyfile(wheel, copy)
+            if hashlib.sha256(copy.read_bytes()).hexdigest() in hashes:
+                return copy
+    return None
+
+
+def fetch(version: str, requirements: Path, env: dict[str, str], target: Path) -> bool:
+    """Put the pinned uv's binary at ``target/bin/uv``; False when this client cannot."""
+    hashes = pinned_hashes(requirements)
+    scratch = target / ".wheel"
+    scratch.mkdir(parents=True, exist_ok=True)
+    try:
+        wheel = _from_bundle(version, hashes, scratch) or _from_index(version, hashes, env,
+                                                                     scratch)
+        if wheel is None:
+            return False
+        member = f"uv-{version}.data/scripts/uv"
+        (target / "bin").mkdir(exist_ok=True)
+        with zipfile.ZipFile(wheel) as archive, archive.open(member) as src, \
+                open(target / "bin" / "uv", "wb") as out:
+            shutil.copyfileobj(src, out, 1024 * 1024)
+        os.chmod(target / "bin" / "uv", 0o755)
+        return True
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile, ssl.SSLError):
+        return False
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)

@@ -1,0 +1,270 @@
+"""uv as the engine behind ``requirements.txt`` (``uv pip install``), pip as the choice.
+
+The config var ``PYTHON_INSTALLER`` picks the engine: ``uv`` (the default) or ``pip``.
+uv reads the same requirements files, but a few pip features it does not support
+(found by testing uv 0.13 against pip 26): per-requirement ``--global-option`` and
+``--config-settings`` (uv stops with a parse error), ``--pre``, ``--prefer-binary``,
+``--trusted-host`` and ``--use-feature`` lines (uv ignores them with a warning, so the
+result would differ from pip's), and editable VCS requirements (``-e git+...``: uv
+keeps the checkout in its cache, outside the slug). A file that uses one of them is
+installed with pip, and the log says why in one line.
+
+uv installs into the runtime's own prefix (``--python`` the runtime's interpreter, no
+virtualenv), with its cache in ``CACHE_DIR/uv``. Its default link mode (hardlinks,
+copies across filesystems) applies: the build only ever replaces installed files, never
+writes into them. The build's pip settings (``PIP_INDEX_URL`` ...) are translated into
+uv's (``uv_settings``), so a platform configured for pip configures uv too.
+
+Incremental install (``sync``): starting from the previous build's environment,
+``uv pip compile`` resolves the requirements, ``uv pip install`` adds what is new or
+changed (checking ``--hash`` pins of the app's own files), and what the resolution no
+longer contains is uninstalled; pip (which the slug keeps) stays.
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import re
+import subprocess
+import tempfile
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from collections.abc import Iterator
+
+from buildpack import output, settings
+from buildpack.app_files import AppFiles
+from buildpack.installers import pinned_tools, uv_fetch
+from buildpack.installers.context import InstallContext
+from buildpack.installers.failures import install_error
+from buildpack.installers.pip import offline_sources
+from buildpack.installers.run import run_streamed
+from buildpack.installers.tool_env import tool_env
+from buildpack.output import BuildError
+from buildpack.requirements_files import included_files, lines
+
+CONFIG_VAR = "PYTHON_INSTALLER"
+ENGINES = ("uv", "pip")
+DEFAULT_ENGINE = "uv"
+SUBPROCESS_TIMEOUT = 3600
+
+# pip features in requirements files that uv does not support, with the reason shown.
+_PIP_ONLY = (
+    (re.compile(r"\s--global-option\b|^\s*--global-option\b"), "--global-option"),
+    (re.compile(r"\s--config-settings?\b|^\s*--config-settings?\b|\s-C\s"), "--config-settings"),
+    (re.compile(r"^\s*--pre\b"), "--pre"),
+    (re.compile(r"^\s*--prefer-binary\b"), "--prefer-binary"),
+    (re.compile(r"^\s*--trusted-host\b"), "--trusted-host"),
+    (re.compile(r"^\s*--use-feature\b"), "--use-feature"),
+    (re.compile(r"^\s*(?:-e|--editable)(?:\s*=\s*|\s+)(?:git|hg|svn|bzr)\+"),
+     "an editable VCS requirement (-e git+...)"),
+)
+# pip settings the build may carry, and what uv calls them.
+_SPACE_LISTS = {"PIP_EXTRA_INDEX_URL": "UV_EXTRA_INDEX_URL", "PIP_TRUSTED_HOST": "UV_INSECURE_HOST"}
+_SAME = {"PIP_INDEX_URL": "UV_DEFAULT_INDEX", "PIP_DEFAULT_TIMEOUT": "UV_HTTP_TIMEOUT",
+         "PIP_RETRIES": "UV_HTTP_RETRIES", "PIP_CERT": "SSL_CERT_FILE",
+         "PIP_CLIENT_CERT": "SSL_CLIENT_CERT"}
+_TRUE = ("1", "true", "yes", "on")
+
+
+@dataclass(frozen=True)
+class Engine:
+    """Which engine installs requirements.txt, and why (``reason`` is logged when set)."""
+
+    name: str
+    reason: str = ""
+
+
+def unknown_engine(value: str) -> BuildError:
+    return BuildError(
+        f"Unknown {CONFIG_VAR}: {value!r}",
+        f"{CONFIG_VAR} chooses what installs requirements.txt. The choices are:\n"
+        "  uv   (the default) uv pip install, fast, with pip kept in the slug\n"
+        "  pip  pip install -r requirements.txt, as pip documents it\n\n"
+        f"Set it to one of them (e.g. `heroku config:set {CONFIG_VAR}=pip`) or unset it.",
+        error_id="python-installer::unknown",
+    )
+
+
+def pip_only_feature(files: AppFiles, requirements: Path) -> str | None:
+    """``"--pre (requirements.txt line 3)"`` for the first pip-only feature, else None."""
+    for path in included_files(files, requirements):
+        for number, line in enumerate(lines(files.text(path, "requirements") or ""), start=1):
+            if line.lstrip().startswith("#"):
+                continue
+            for pattern, feature in _PIP_ONLY:
+                if pattern.search(line):
+                    return f"{feature} ({path.name} line {number})"
+    return None
+
+
+def choose_engine(value: str | None, files: AppFiles, requirements: Path) -> Engine:
+    """The engine for ``requirements`` given the config var's ``value`` (plan time)."""
+    name = (value or "").strip().lower() or DEFAULT_ENGINE
+    if name not in ENGINES:
+        raise unknown_engine(value or "")
+    if name == "pip":
+        return Engine("pip", f"{CONFIG_VAR}=pip: installing with pip.")
+    feature = pip_only_feature(files, requirements)
+    if feature:
+        return Engine("pip", f"{feature} is a pip feature that uv does not support: installing "
+                             "with pip instead.")
+    return Engine("uv")
+
+
+def uv_settings(env: dict[str, str]) -> dict[str, str]:
+    """uv's environment variables for the build's pip settings (uv's own, if set, win)."""
+    found: dict[str, str] = {}
+    for pip_name, uv_name in _SAME.items():
+        if env.get(pip_name):
+            found[uv_name] = env[pip_name]
+    for pip_name, uv_name in _SPACE_LISTS.items():
+        if env.get(pip_name):
+            found[uv_name] = " ".join(env[pip_name].split())
+    if env.get("PIP_FIND_LINKS"):
+        found["UV_FIND_LINKS"] = ",".join(env["PIP_FIND_LINKS"].split())
+    if "UV_INDEX_URL" in env or "UV_DEFAULT_INDEX" in env:
+        found.pop("UV_DEFAULT_INDEX", None)
+    return {k: v for k, v in found.items() if k not in env}
+
+
+def uv_arguments(env: dict[str, str]) -> list[str]:
+    """Options for the pip settings that uv takes on its command line only."""
+    args = ["--no-index"] if env.get("PIP_NO_INDEX", "").lower() in _TRUE else []
+    for pip_name, option in (("PIP_NO_BINARY", "--no-binary"),
+                             ("PIP_ONLY_BINARY", "--only-binary")):
+        for name in env.get(pip_name, "").replace(",", " ").split():
+            args += [option, name]
+    return args
+
+
+def uv_tool_env(ctx: InstallContext) -> dict[str, str]:
+    return tool_env(ctx, **uv_settings(ctx.env),
+                    UV_CACHE_DIR=str(ctx.cache_dir / "uv"),
+                    UV_PYTHON_DOWNLOADS="never",
+                    UV_NO_MANAGED_PYTHON="1",
+                    UV_NO_PROGRESS="1",
+                    UV_BREAK_SYSTEM_PACKAGES="1")
+
+
+_READY: dict[Path, Path] = {}  # install dir -> checked binary, once per build
+
+
+@contextlib.contextmanager
+def prefetching(ctx: InstallContext) -> Iterator[None]:
+    """Fetch the pinned uv in a thread while the body runs (the runtime is unpacked)."""
+    thread = threading.Thread(target=pinned_tools.prefetch,
+                              args=(ctx, pinned_tools.TOOLS["uv"]), daemon=True)
+    thread.start()
+    yield  # if the body fails, the build fails: no need to wait for the thread
+    thread.join(timeout=uv_fetch.TIMEOUT * 4)
+
+
+def ensure_uv(ctx: InstallContext, secrets: list[str]) -> Path:
+    """The pinned uv binary (installed into CACHE_DIR/tools, checked before use)."""
+    tool = pinned_tools.TOOLS["uv"]
+    where = pinned_tools.install_dir(ctx, tool)
+    if where not in _READY:
+        _READY[where] = pinned_tools.ensure(ctx, tool, secrets) / "bin" / "uv"
+    return _READY[where]
+
+
+def install_pip(ctx: InstallContext, uv: Path, secrets: list[str]) -> None:
+    """The pinned pip (vendor/pip.txt, hash-checked) into the runtime, with uv."""
+    version = settings.pinned_pip_version()
+    output.step(f"Installing pip {version}")
+    cmd = [str(uv), "pip", "install", "--python", str(ctx.python), "--no-deps",
+           "--require-hashes", "--only-binary", ":all:", "-r", str(settings.PIP_REQUIREMENTS)]
+    if any(settings.BUNDLED_WHEELS.glob("pip-*.whl")):  # an offline bundle: no index needed
+        cmd += ["--no-index", "--find-links", str(settings.BUNDLED_WHEELS)]
+    code, lines = run_streamed(cmd, uv_tool_env(ctx), ctx.app_dir, secrets, echo=False)
+    if code != 0:
+        output.indent_lines(lines)
+        raise install_error(lines, ctx.env, "uv", f"pip {version} (vendor/pip.txt)",
+                            "uv pip install --require-hashes -r vendor/pip.txt")
+
+
+def _failed(output_lines: list[str], ctx: InstallContext, shown: Path) -> BuildError:
+    err = install_error(output_lines, ctx.env, "uv", f"the requirements in {shown}",
+                        f"uv pip install -r {shown}")
+    generic = err.error_id == "dependencies::install-failed"
+    return BuildError(
+        err.summary,
+        f"{err.body}\n\nTo install with pip instead (pip's behaviour and messages), set the\n"
+        f"config var {CONFIG_VAR}=pip, e.g. `heroku config:set {CONFIG_VAR}=pip`.",
+        error_id="python-installer::uv-install-failed" if generic else err.error_id,
+    )
+
+
+def _run(ctx: InstallContext, cmd: list[str], env: dict[str, str], secrets: list[str],
+         shown: Path, echo: bool = True) -> list[str]:
+    code, lines = run_streamed(cmd, env, ctx.app_dir, secrets, echo=echo,
+                               hide=lambda line: line.startswith("Using Python "))
+    if code != 0:
+        if not echo:
+            output.indent_lines(lines)
+        raise _failed(lines, ctx, shown)
+    return lines
+
+
+def _installed(uv: Path, ctx: InstallContext, env: dict[str, str]) -> dict[str, str]:
+    proc = subprocess.run([str(uv), "pip", "list", "--python", str(ctx.python), "--format",
+                           "json"], env=env, capture_output=True, text=True,
+                          timeout=SUBPROCESS_TIMEOUT, check=False)
+    if proc.returncode != 0:
+        return {}
+    return {_canonical(item["name"]): item["version"] for item in json.loads(proc.stdout)}
+
+
+def _canonical(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def install_requirements(ctx: InstallContext, requirements: Path, secrets: list[str],
+                         incremental: bool = False) -> None:
+    """``uv pip install -r`` into the runtime; ``incremental``: the runtime already holds
+    the previous build's packages, and whatever the requirements no longer need goes."""
+    version, uv = pinned_tools.TOOLS["uv"].version(), ensure_uv(ctx, secrets)
+    env = uv_tool_env(ctx)
+    if not (ctx.prefix / "bin" / "pip").exists():
+        install_pip(ctx, uv, secrets)
+    shown = requirements.relative_to(ctx.app_dir)
+    output.step(f"Installing dependencies using uv ({version})")
+    offline = offline_sources(ctx, requirements)
+    if offline is not None:
+        output.detail(f"{shown} turns the package index off (--no-index): installing only from "
+                      f"{', '.join(offline) or 'the --find-links locations'}.")
+    base = [str(uv), "pip", "install", "--python", str(ctx.python), *uv_arguments(ctx.env)]
+    if not incremental:
+        _run(ctx, [*base, "-r", str(shown)], env, secrets, shown)
+        return
+    output.detail("Starting from the previous build's packages: only the difference is applied.")
+    with tempfile.TemporaryDirectory(prefix="uv-resolve-", dir=ctx.cache_dir) as tmp:
+        resolved = Path(tmp) / "resolved.txt"
+        _run(ctx, [str(uv), "pip", "compile", "--python", str(ctx.python), "--quiet",
+                   *uv_arguments(ctx.env),
+                   "--no-header", "--no-annotate", "--no-emit-index-url", str(shown),
+                   "-o", str(resolved)], env, secrets, shown, echo=False)
+        _run(ctx, [*base, "-r", str(shown), "-c", str(resolved)], env, secrets, shown)
+        wanted = {_canonical(m.group(1)) for m in re.finditer(
+            r"^([A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:\[|==|@|;|$)", resolved.read_text(), re.M)}
+    extra = sorted(set(_installed(uv, ctx, env)) - wanted - {"pip"})
+    if extra:
+        _run(ctx, [str(uv), "pip", "uninstall", "--python", str(ctx.python), *extra], env,
+             secrets, shown)
+    for site in ctx.prefix.glob("lib/python3*/site-packages"):
+        remove_orphan_bytecode(site)
+
+
+def remove_orphan_bytecode(site: Path) -> None:
+    """Delete bytecode whose source an uninstall or upgrade removed (an installer removes
+    the files its RECORD lists; the build's own pycs are not among them), and the
+    folders left with nothing else."""
+    for cache in sorted(site.rglob("__pycache__"), reverse=True):
+        for pyc in cache.glob("*.pyc"):
+            if not (cache.parent / (pyc.name.split(".", 1)[0] + ".py")).exists():
+                pyc.unlink()
+        folder = cache
+        while folder != site and not any(folder.iterdir()):
+            folder.rmdir()
+            folder = folder.parent

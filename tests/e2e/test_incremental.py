@@ -1,0 +1,58 @@
+"""Incremental rebuilds with uv: start from the previous environment, apply the difference."""
+from __future__ import annotations
+
+import pytest
+
+from tests import support
+
+pytestmark = pytest.mark.slow
+
+
+def _build(tmp_path, name, cache, env, requirements):
+    app = support.copy_fixture("flask-app", tmp_path / name)
+    (app / "requirements.txt").write_text(requirements)
+    result = support.compile_app(app, cache, env)
+    assert result.returncode == 0, result.log
+    return app, result
+
+
+def test_changed_requirements_apply_only_the_difference(tmp_path, build_env):
+    cache = tmp_path / "cache"
+    _build(tmp_path, "one", cache, build_env, "Flask==3.1.3\nsix==1.17.0\n")
+    app, result = _build(tmp_path, "two", cache, build_env, "Flask==3.1.3\nidna==3.20\n")
+    assert "-----> Updating the cached environment since:\n       - requirements.txt changed" \
+        in result.stdout
+    assert "        + idna==3.20" in result.stdout
+    assert "        - six==1.17.0" in result.stdout
+    assert "+ flask" not in result.stdout  # already there: not installed again
+    installed = support.installed_distributions(app)
+    assert "six" not in installed and installed["idna"] == "3.20"
+    site = next((app / ".heroku/python/lib").glob("python3*/site-packages"))
+    assert not list(site.glob("six*")) and not list(site.glob("__pycache__/six*"))
+    # The new package has bytecode naming its run-time path, like the rest.
+    assert list(site.glob("idna/__pycache__/*.pyc"))
+    assert support.files_containing(app / ".heroku", str(tmp_path)) == []
+    # The same set as a build from nothing.
+    fresh, _ = _build(tmp_path, "fresh", tmp_path / "fresh-cache", build_env,
+                      "Flask==3.1.3\nidna==3.20\n")
+    assert support.installed_distributions(fresh) == installed
+    # And the updated environment is the cache's new entry.
+    _, again = _build(tmp_path, "three", cache, build_env, "Flask==3.1.3\nidna==3.20\n")
+    assert "Restored from the build cache" in again.stdout
+
+
+@pytest.mark.parametrize("damage", ["missing", "corrupt"])
+def test_damaged_uv_in_the_cache_is_installed_again(tmp_path, build_env, damage):
+    cache = tmp_path / "cache"
+    _build(tmp_path, "one", cache, build_env, "six==1.17.0\n")
+    binary = next((cache / "tools").glob("uv-*/bin/uv"))
+    if damage == "missing":
+        binary.unlink()
+    else:
+        binary.write_bytes(b"#!/bin/sh\necho pwned\n")
+    app, result = _build(tmp_path, "two", cache, build_env, "six==1.17.0\nidna==3.20\n")
+    assert " !     Warning: Discarding a damaged cached uv." in result.stderr
+    assert "-----> Installing uv 0.13.9" in result.stdout
+    assert "pwned" not in result.log
+    assert "        + idna==3.20" in result.stdout
+    assert b"pwned" not in next((cache / "tools").glob("uv-*/bin/uv")).read_bytes()

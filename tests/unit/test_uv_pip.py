@@ -1,0 +1,104 @@
+"""The engine behind requirements.txt: uv by default, pip by choice or by necessity."""
+from __future__ import annotations
+
+import pytest
+
+from buildpack import installers
+from buildpack.app_files import AppFiles
+from buildpack.installers import uv_pip
+from buildpack.output import BuildError
+
+
+def _app(tmp_path, text, **others):
+    (tmp_path / "requirements.txt").write_text(text)
+    for name, content in others.items():
+        (tmp_path / name).write_text(content)
+    return tmp_path
+
+
+def test_uv_is_the_default(tmp_path):
+    choice = installers.choose(_app(tmp_path, "Flask==3.1.3\n"))
+    assert (choice.manager, choice.engine, choice.engine_reason) == ("pip", "uv", "")
+
+
+@pytest.mark.parametrize("value", ["pip", "PIP", " pip "])
+def test_pip_by_choice(tmp_path, value):
+    choice = installers.choose(_app(tmp_path, "Flask==3.1.3\n"), installer=value)
+    assert choice.engine == "pip"
+    assert choice.engine_reason == "PYTHON_INSTALLER=pip: installing with pip."
+
+
+@pytest.mark.parametrize("value", ["poetry", "uv2", "pip install"])
+def test_unknown_engine_lists_the_choices(tmp_path, value):
+    with pytest.raises(BuildError) as err:
+        installers.choose(_app(tmp_path, "Flask==3.1.3\n"), installer=value)
+    assert err.value.error_id == "python-installer::unknown"
+    assert repr(value) in err.value.summary
+    assert "  uv   (the default)" in err.value.body and "  pip  " in err.value.body
+
+
+def test_unknown_engine_fails_for_other_managers_too(tmp_path):
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'x'\nversion = '1'\n")
+    with pytest.raises(BuildError) as err:
+        installers.choose(tmp_path, installer="conda")
+    assert err.value.error_id == "python-installer::unknown"
+    assert installers.choose(tmp_path, installer="pip").engine == ""  # pip install . stays pip
+
+
+@pytest.mark.parametrize(("text", "feature"), [
+    ("six==1.17.0 --global-option=--quiet\n", "--global-option (requirements.txt line 1)"),
+    ("six==1.17.0 \\\n    --config-settings=a=b\n", "--config-settings (requirements.txt line 1)"),
+    ("Flask\n--pre\n", "--pre (requirements.txt line 2)"),
+    ("--prefer-binary\nsix\n", "--prefer-binary (requirements.txt line 1)"),
+    ("--trusted-host example.invalid\nsix\n", "--trusted-host (requirements.txt line 1)"),
+    ("--use-feature=truststore\nsix\n", "--use-feature (requirements.txt line 1)"),
+    ("-e git+https://example.invalid/x.git#egg=x\n",
+     "an editable VCS requirement (-e git+...) (requirements.txt line 1)"),
+])
+def test_pip_only_features_fall_back_to_pip(tmp_path, text, feature):
+    choice = installers.choose(_app(tmp_path, text))
+    assert choice.engine == "pip"
+    assert choice.engine_reason == (f"{feature} is a pip feature that uv does not support: "
+                                    "installing with pip instead.")
+
+
+def test_pip_only_feature_in_an_included_file(tmp_path):
+    app = _app(tmp_path, "-r base.txt\n", **{"base.txt": "six\n--pre\n"})
+    assert uv_pip.pip_only_feature(AppFiles(app), app / "requirements.txt") == "--pre (base.txt line 2)"
+
+
+@pytest.mark.parametrize("text", [
+    "six==1.17.0 --hash=sha256:" + "0" * 64 + "\n",
+    "--require-hashes\n--index-url http://127.0.0.1/simple/\n-f vendor\n--no-index\nsix\n",
+    "# --pre in a comment\nsix  # --global-option in a comment\n",
+    "-e ./libs/x\n./libs/y\ngitpkg @ git+https://example.invalid/g.git\n",
+    "predictable-name==1.0\n",  # a name that starts like an option is not one
+])
+def test_what_uv_installs_itself(tmp_path, text):
+    assert installers.choose(_app(tmp_path, text)).engine == "uv"
+
+
+def test_pip_settings_become_uv_settings():
+    env = {"PIP_INDEX_URL": "https://u:p@idx.invalid/simple/",
+           "PIP_EXTRA_INDEX_URL": "https://a.invalid/simple/  https://b.invalid/simple/",
+           "PIP_FIND_LINKS": "/w1 /w2", "PIP_TRUSTED_HOST": "a.invalid",
+           "PIP_DEFAULT_TIMEOUT": "30", "PIP_RETRIES": "2", "PIP_CERT": "/ca.pem"}
+    assert uv_pip.uv_settings(env) == {
+        "UV_DEFAULT_INDEX": "https://u:p@idx.invalid/simple/",
+        "UV_EXTRA_INDEX_URL": "https://a.invalid/simple/ https://b.invalid/simple/",
+        "UV_FIND_LINKS": "/w1,/w2", "UV_INSECURE_HOST": "a.invalid", "UV_HTTP_TIMEOUT": "30",
+        "UV_HTTP_RETRIES": "2", "SSL_CERT_FILE": "/ca.pem"}
+
+
+def test_uv_own_settings_win():
+    env = {"PIP_INDEX_URL": "https://pip.invalid/simple/", "UV_INDEX_URL": "https://uv.invalid/",
+           "PIP_RETRIES": "5", "UV_HTTP_RETRIES": "1"}
+    assert uv_pip.uv_settings(env) == {}
+
+
+def test_command_line_only_settings():
+    assert uv_pip.uv_arguments({}) == []
+    assert uv_pip.uv_arguments({"PIP_NO_INDEX": "true", "PIP_NO_BINARY": "lxml,psycopg",
+                                "PIP_ONLY_BINARY": ":all:"}) == [
+        "--no-index", "--no-binary", "lxml", "--no-binary", "psycopg", "--only-binary", ":all:"]
+    assert uv_pip.uv_arguments({"PIP_NO_INDEX": "0"}) == []
