@@ -78,7 +78,6 @@ def rewrite_console_scripts(bin_dir: Path, prefix: Path) -> int:
 
 
 WORKER = Path(__file__).resolve().parent / "bytecode_worker.py"
-COMPILE_TIMEOUT = 1800
 
 
 def compile_bytecode(python: Path, paths: list[Path], strip_prefix: Path, env: dict[str, str],

@@ -29,7 +29,6 @@ import io
 import json
 import os
 import re
-import shutil
 from pathlib import Path
 
 from buildpack.app_files import rmtree, walk
