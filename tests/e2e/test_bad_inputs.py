@@ -187,7 +187,8 @@ def test_missing_procfile_warns_and_builds(tmp_path, build_env):
     result = support.compile_app(app, tmp_path / "cache", build_env)
     assert result.returncode == 0, result.log
     assert " !     Warning: No Procfile found." in result.stderr
-    assert "main.py and server.py could each be the entry point" in result.stderr
+    # server.py's Flask app would be served by gunicorn, which the app does not install
+    assert "but gunicorn is not in its requirements" in result.stderr
     assert "Procfile declares types -> (none)" in result.stdout
 
 
