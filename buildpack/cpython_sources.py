@@ -283,7 +283,8 @@ def _from_debian(pin: Pin, tmp: Path, root: Path) -> Path:
         proc = apt.run(["apt-get", "source", "--download-only", "--tar-only", "-q", spec], cwd=tmp)
         got = tmp / pin.debian.file
         if proc.returncode != 0 or not got.is_file():
-            tail = "\n".join(proc.stdout.strip().splitlines()[-3:])
+            errors = [line.strip() for line in proc.stdout.splitlines() if line.startswith(("E:", "W:"))]
+            tail = "; ".join(errors[-2:]) or proc.stdout.strip()[-300:]
             raise _Unavailable(f"apt-get source {spec} ({pin.debian.suite}) failed: {tail}")
     dest = tmp / pin.file
     os.replace(got, dest)
