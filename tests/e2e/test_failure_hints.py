@@ -105,11 +105,17 @@ def build(app: Path, tmp_path: Path, build_env) -> support.BuildResult:
     return result
 
 
-def pip_app(tmp_path: Path, index_url: str, requirement: str) -> Path:
+def requirements_app(tmp_path: Path, requirement: str) -> Path:
     app = tmp_path / "app"
     app.mkdir()
-    (app / "requirements.txt").write_text(f"--index-url {index_url}\n{requirement}\n")
+    (app / "requirements.txt").write_text(f"{requirement}\n")
     return app
+
+
+def with_index(build_env, index_url: str, engine: str = "uv") -> dict[str, str]:
+    """The build's settings with the failing index as an extra index (pip and uv alike),
+    and the requirements.txt engine (``PYTHON_INSTALLER``)."""
+    return {**build_env, "PIP_EXTRA_INDEX_URL": index_url, "PYTHON_INSTALLER": engine}
 
 
 def locked_app(tmp_path: Path, manager: str, index_url: str, requirement: str) -> Path:
@@ -140,14 +146,17 @@ def locked_app(tmp_path: Path, manager: str, index_url: str, requirement: str) -
     return app
 
 
-@pytest.mark.parametrize("manager", ["pip", "uv", "poetry", "pipenv"])
+@pytest.mark.parametrize("manager", ["requirements-uv", "requirements-pip", "uv", "poetry",
+                                     "pipenv"])
 def test_missing_system_library_is_named_for_every_engine(tmp_path, build_env, failing_index,
                                                           manager):
-    if manager == "pip":
-        app = pip_app(tmp_path, failing_index.url, "needs-mysql==1.0")
+    env = build_env
+    if manager.startswith("requirements-"):
+        app = requirements_app(tmp_path, "needs-mysql==1.0")
+        env = with_index(build_env, failing_index.url, manager.split("-")[1])
     else:
         app = locked_app(tmp_path, manager, failing_index.url, "needs-mysql==1.0")
-    result = build(app, tmp_path, build_env)
+    result = build(app, tmp_path, env)
     assert "mysql_config not found" in result.stdout  # the installer's own output, above
     assert "(error id: dependencies::missing-system-library)" in result.stderr
     assert "the MySQL/MariaDB client library" in result.stderr
@@ -155,16 +164,17 @@ def test_missing_system_library_is_named_for_every_engine(tmp_path, build_env, f
 
 
 def test_missing_header_names_the_library(tmp_path, build_env, failing_index):
-    app = pip_app(tmp_path, failing_index.url, "needs-libxml==1.0")
-    result = build(app, tmp_path, build_env)
+    app = requirements_app(tmp_path, "needs-libxml==1.0")
+    result = build(app, tmp_path, with_index(build_env, failing_index.url))
     assert "fatal error: libxml/xmlversion.h: No such file or directory" in result.stdout
     assert "(error id: dependencies::missing-system-library)" in result.stderr
     assert "libxml2-dev and libxslt1-dev" in result.stderr
 
 
 def test_legacy_metadata_says_so_and_suggests_an_upgrade(tmp_path, build_env, failing_index):
-    app = pip_app(tmp_path, failing_index.url, "legacymeta==1.0")
-    result = build(app, tmp_path, build_env)
+    app = requirements_app(tmp_path, "legacymeta==1.0")
+    # pip's verdict (uv, the default engine, reads `pytz>dev` leniently).
+    result = build(app, tmp_path, with_index(build_env, failing_index.url, "pip"))
     assert "pytz>dev" in result.stdout
     assert "(error id: dependencies::invalid-legacy-metadata)" in result.stderr
     assert "legacymeta 1.0 has metadata that current pip rejects" in result.stderr
