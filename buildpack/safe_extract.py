@@ -7,6 +7,7 @@ renamed into place, so a failure never leaves a half-extracted runtime behind.
 """
 from __future__ import annotations
 
+import gzip
 import lzma
 import os
 import posixpath
@@ -18,6 +19,8 @@ from pathlib import Path
 
 MAX_UNPACKED_BYTES = 2 * 1024 ** 3
 MAX_MEMBERS = 50_000
+# A plain tar adds a 512-byte header (and padding) per member to the members' bytes.
+_MAX_PLAIN_TAR_BYTES = MAX_UNPACKED_BYTES + 1536 * (MAX_MEMBERS + 2)
 _MAX_LINK_HOPS = 40  # the kernel's limit (ELOOP)
 
 
@@ -117,9 +120,10 @@ def extract_archive(archive: Path, target: Path) -> None:
     """Safely extract ``archive`` so that it becomes ``target`` (which must not exist)."""
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
+    plain = staging.with_name(staging.name + ".tar")
     try:
         try:
-            with tarfile.open(archive, "r:*") as tar:
+            with tarfile.open(_decompressed(archive, plain), "r:*") as tar:
                 members = tar.getmembers()
                 check_members(members)
                 for member in members:
@@ -131,9 +135,36 @@ def extract_archive(archive: Path, target: Path) -> None:
                     tar.extractall(staging, members=members, filter="data")
                 else:
                     tar.extractall(staging, members=members)
-        except (tarfile.TarError, EOFError, zlib.error, lzma.LZMAError) as exc:
+        except (tarfile.TarError, EOFError, zlib.error, lzma.LZMAError, gzip.BadGzipFile) as exc:
             raise UnsafeArchive(f"archive is corrupt or truncated ({exc})") from None
         os.replace(staging, target)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+    finally:
+        plain.unlink(missing_ok=True)
+
+
+def _decompressed(archive: Path, plain: Path) -> Path:
+    """``archive`` as a plain tar: decompressed once into ``plain`` (bounded), or itself.
+
+    The members are all checked before any is extracted, so extraction seeks back to
+    the first one; on a compressed stream that seek starts the decompression over.
+    """
+    with open(archive, "rb") as fh:
+        head = fh.read(6)
+    src: lzma.LZMAFile | gzip.GzipFile
+    if head.startswith(b"\xfd7zXZ\x00"):
+        src = lzma.open(archive, "rb")
+    elif head.startswith(b"\x1f\x8b"):
+        src = gzip.open(archive, "rb")
+    else:
+        return archive
+    with src, open(plain, "wb") as out:
+        copied = 0
+        while block := src.read(1 << 20):
+            copied += len(block)
+            if copied > _MAX_PLAIN_TAR_BYTES:
+                raise UnsafeArchive(f"archive unpacks to more than {MAX_UNPACKED_BYTES} bytes")
+            out.write(block)
+    return plain

@@ -119,3 +119,21 @@ def test_a_corrupt_xz_archive_is_refused_not_a_traceback(tmp_path):
     with pytest.raises(UnsafeArchive, match="corrupt or truncated"):
         extract_archive(archive, tmp_path / "out")
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("suffix", ["tar.xz", "tar.gz", "tar"])
+def test_archives_unpack_once_and_leave_nothing_beside_the_target(tmp_path, suffix):
+    from buildpack.safe_extract import extract_archive
+
+    archive = tmp_path / "in" / f"r.{suffix}"
+    archive.parent.mkdir()
+    with tarfile.open(archive, "w:" + ("" if suffix == "tar" else suffix.split(".")[1])) as tar:
+        for name in ("bin/python3.14", "lib/a.txt"):
+            data = name.encode() * 1000
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, __import__("io").BytesIO(data))
+    out = tmp_path / "out"
+    extract_archive(archive, out / "python")
+    assert sorted(p.name for p in out.iterdir()) == ["python"]  # no temp tar, no staging dir
+    assert (out / "python/lib/a.txt").read_bytes() == b"lib/a.txt" * 1000
