@@ -31,6 +31,7 @@ MARKER_FILES = (
     "Pipfile",
     "poetry.lock",
     "uv.lock",
+    "pdm.lock",
 )
 
 

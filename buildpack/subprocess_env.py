@@ -66,6 +66,11 @@ INSTALLER_ALLOWLIST = Allowlist(
         # Poetry
         "POETRY_REQUESTS_TIMEOUT",
         "POETRY_INSTALLER_MAX_WORKERS",
+        # PDM (sources in pyproject.toml take precedence)
+        "PDM_PYPI_URL",
+        "PDM_PYPI_USERNAME",
+        "PDM_PYPI_PASSWORD",
+        "PDM_PYPI_VERIFY_SSL",
         # network: proxies and CA certificates
         "HTTP_PROXY",
         "HTTPS_PROXY",

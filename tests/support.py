@@ -503,7 +503,7 @@ def copy_buildpack(dest: Path) -> Path:
 
 # --- package managers: Pipenv, Poetry, uv (issue 4) ------------------------------------
 
-MANAGER_TOOLS = ("pipenv", "poetry", "uv")
+MANAGER_TOOLS = ("pipenv", "poetry", "uv", "pdm")
 LOCK_TOOLS = CACHE / "lock-tools"
 INDEX_PLACEHOLDER = "@INDEX_URL@"  # written into fixture manifests, replaced at test time
 
@@ -562,7 +562,8 @@ def lock_env(scratch: Path, extra: dict[str, str] | None = None) -> dict[str, st
            "UV_PYTHON_DOWNLOADS": "never", "POETRY_VIRTUALENVS_CREATE": "false",
            "POETRY_KEYRING_ENABLED": "false", "POETRY_CONFIG_DIR": str(scratch / "config"),
            "PIPENV_YES": "1", "PIPENV_NOSPIN": "1", "PIPENV_DONT_LOAD_ENV": "1",
-           "PIPENV_IGNORE_VIRTUALENVS": "1", "WORKON_HOME": str(scratch / "venvs")}
+           "PIPENV_IGNORE_VIRTUALENVS": "1", "WORKON_HOME": str(scratch / "venvs"),
+           "PDM_USE_VENV": "false", "PDM_CHECK_UPDATE": "false", "PDM_HOME": str(scratch / "pdm")}
     env.update(extra or {})
     return env
 
@@ -580,6 +581,9 @@ def lock_fixture(name: str, dest: Path, index_url: str, python: Path,
         cmd = [str(lock_tool("pipenv")), "lock", "--python", str(python)]
     elif "[tool.poetry" in (app / "pyproject.toml").read_text():
         cmd = [str(lock_tool("poetry")), "lock", "--no-interaction"]
+    elif "[tool.pdm" in (app / "pyproject.toml").read_text():
+        cmd = [str(lock_tool("pdm")), "lock"]
+        extra_env = {"PDM_PYTHON": str(python), **(extra_env or {})}
     else:
         cmd = [str(lock_tool("uv")), "lock", "--python", str(python)]
     proc = subprocess.run(cmd, cwd=app, env=lock_env(dest / ".lock-scratch", extra_env),

@@ -12,15 +12,17 @@ version)`` then compares the chosen Python with what those files say about Pytho
 | pipenv  | ``pipenv install --deploy --system``            | Pipfile, Pipfile.lock        |
 | poetry  | ``poetry sync --only main``                     | pyproject.toml, poetry.lock  |
 | uv      | ``uv sync --locked --no-default-groups``        | pyproject.toml, uv.lock      |
+| pdm     | ``pdm sync --prod`` (after ``pdm lock --check``) | pyproject.toml, pdm.lock     |
 
 A CI build (``bin/test-compile``, ``choose(app_dir, dev=True)``) installs the dev
 dependencies too: Pipenv ``--dev``, Poetry ``--all-groups`` (instead of ``--only main``),
-uv ``--all-groups`` (instead of ``--no-default-groups``), and for pip the app's
+uv ``--all-groups`` (instead of ``--no-default-groups``), PDM ``--dev -G :all`` (instead
+of ``--prod``), and for pip the app's
 ``requirements-test.txt`` after its requirements.
 
 requirements.txt is installed by uv unless ``PYTHON_INSTALLER=pip`` or the file uses
-a pip feature uv lacks (``uv_pip``); ``requirements-test.txt`` with pip. Pipenv, Poetry
-and uv are pinned in ``vendor/tools`` and installed into CACHE_DIR
+a pip feature uv lacks (``uv_pip``); ``requirements-test.txt`` with pip. Pipenv, Poetry,
+uv and PDM are pinned in ``vendor/tools`` and installed into CACHE_DIR
 (``pinned_tools``). Whatever the manager, the result is then cleaned of references to
 the build directory (``slug_cleanup``).
 """
@@ -30,7 +32,7 @@ import dataclasses
 from pathlib import Path
 
 from buildpack import output
-from buildpack.installers import (manager_files, pip, pipenv, poetry, python_check,
+from buildpack.installers import (manager_files, pdm, pip, pipenv, poetry, python_check,
                                   slug_cleanup, toml_reader, uv, uv_pip)
 from buildpack.installers.context import Choice, InstallContext
 from buildpack.installers.run import run_quiet
@@ -40,7 +42,8 @@ from buildpack.redact import url_secrets
 
 __all__ = ["Choice", "InstallContext", "check_python", "choose", "install"]
 
-_INSTALLERS = {"pipenv": pipenv.install, "poetry": poetry.install, "uv": uv.install}
+_INSTALLERS = {"pipenv": pipenv.install, "poetry": poetry.install, "uv": uv.install,
+               "pdm": pdm.install}
 
 
 TEST_REQUIREMENTS = "requirements-test.txt"
@@ -88,7 +91,7 @@ def install(choice: Choice, ctx: InstallContext, incremental: bool = False) -> N
     if choice.manager == "none":
         output.step("Installing dependencies")
         output.detail("No dependency files (requirements.txt, Pipfile.lock, poetry.lock, uv.lock,\n"
-                      "pyproject.toml, setup.py): no dependencies to install.")
+                      "pdm.lock, pyproject.toml, setup.py): no dependencies to install.")
         return
     if not toml_reader.host_can_read():
         python_check.check(choice, _runtime_version(ctx.python),

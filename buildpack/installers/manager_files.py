@@ -8,6 +8,7 @@ Exactly one lock (or requirements) file decides:
 | Pipfile.lock       | pipenv  | Pipfile        |
 | poetry.lock        | poetry  | pyproject.toml |
 | uv.lock            | uv      | pyproject.toml |
+| pdm.lock           | pdm     | pyproject.toml |
 
 With none of them, a ``pyproject.toml`` that declares a project (``[project]`` or
 ``[build-system]``), or a ``setup.py``/``setup.cfg``, is the app itself: ``pip install .``
@@ -38,13 +39,17 @@ LOCKFILES = {
     "Pipfile.lock": "pipenv",
     "poetry.lock": "poetry",
     "uv.lock": "uv",
+    "pdm.lock": "pdm",
 }
-MANIFEST = {"pipenv": "Pipfile", "poetry": "pyproject.toml", "uv": "pyproject.toml"}
-LOCK_COMMAND = {"pipenv": "pipenv lock", "poetry": "poetry lock", "uv": "uv lock"}
+MANIFEST = {"pipenv": "Pipfile", "poetry": "pyproject.toml", "uv": "pyproject.toml",
+            "pdm": "pyproject.toml"}
+LOCK_COMMAND = {"pipenv": "pipenv lock", "poetry": "poetry lock", "uv": "uv lock",
+                "pdm": "pdm lock"}
 PROJECT_FILES = ("pyproject.toml", "setup.py", "setup.cfg")
 # Lock entries whose code is copied from a local folder or file (not from an index).
 _LOCAL_IN_LOCK = {
     "uv": re.compile(r"^source\s*=\s*\{\s*(?:directory|path)\s*=", re.M),
+    "pdm": re.compile(r"^path\s*=", re.M),
     "poetry": re.compile(r"^type\s*=\s*\"(?:directory|file)\"", re.M),
 }
 _TABLE_RE = re.compile(r"^\s*\[\[?\s*([A-Za-z0-9_.\"'-]+?)\s*\]\]?\s*(?:#.*)?$", re.M)
@@ -186,8 +191,8 @@ def _declares_nothing(found: tuple[Path, ...]) -> BuildError:
     listed = "\n".join(f"  - {missing[p.name]}" for p in found)
     return BuildError(
         f"{names} declare{'s' if len(found) == 1 else ''} no dependencies",
-        f"The app has no requirements.txt, Pipfile.lock, poetry.lock or uv.lock, so the\n"
-        f"buildpack would install the app as a package from {names}, but:\n{listed}\n\n"
+        f"The app has no requirements.txt, Pipfile.lock, poetry.lock, uv.lock or pdm.lock, so\n"
+        f"the buildpack would install the app as a package from {names}, but:\n{listed}\n\n"
         "Building it would install nothing. Declare the dependencies, either in a\n"
         "requirements.txt (one package per line, e.g. `gunicorn==23.0.0`), or in\n"
         "pyproject.toml:\n\n"
@@ -195,5 +200,5 @@ def _declares_nothing(found: tuple[Path, ...]) -> BuildError:
         "    name = \"myapp\"\n"
         "    version = \"1.0\"\n"
         "    dependencies = [\"gunicorn\"]\n\n"
-        "(or with the lock file of Pipenv, Poetry or uv).",
+        "(or with the lock file of Pipenv, Poetry, uv or PDM).",
         error_id="dependencies::no-project-metadata")

@@ -73,6 +73,7 @@ TOOLS = {
     "pipenv": Tool("pipenv", "Pipenv", "pipenv", (3, 10)),
     "poetry": Tool("poetry", "Poetry", "poetry", (3, 10)),
     "uv": Tool("uv", "uv", None, None),
+    "pdm": Tool("pdm", "PDM", "pdm", (3, 10)),
 }
 
 

@@ -89,6 +89,7 @@ def index(package_index):
     ("uv-app", "uv sync --locked --all-groups: the packages in uv.lock, with all groups"),
     ("poetry-app", "poetry sync --all-groups: the packages in poetry.lock, all groups"),
     ("pipenv-app", "pipenv install --deploy --system --dev: the [packages] and [dev-packages]"),
+    ("pdm-app", "pdm sync --dev -G :all: the packages in pdm.lock, every group"),
 ])
 def test_lock_managers_install_all_groups(tmp_path, index, build_env, fixture, step):
     python = support.find_prefix("3.13") / "bin" / "python3.13"

@@ -124,6 +124,7 @@ def locked_app(tmp_path: Path, manager: str, index_url: str, requirement: str) -
     app.mkdir()
     python = support.find_prefix("3.13") / "bin" / "python3.13"
     name, version = requirement.split("==")
+    extra: dict[str, str] = {}
     project = (f'[project]\nname = "app"\nversion = "1.0"\nrequires-python = ">=3.11"\n'
                f'dependencies = ["{requirement}"]\n')
     if manager == "uv":
@@ -135,19 +136,25 @@ def locked_app(tmp_path: Path, manager: str, index_url: str, requirement: str) -
             project + '\n[tool.poetry]\npackage-mode = false\n\n[[tool.poetry.source]]\n'
             f'name = "local"\nurl = "{index_url}"\npriority = "primary"\n')
         cmd = [str(support.lock_tool("poetry")), "lock", "--no-interaction"]
+    elif manager == "pdm":
+        (app / "pyproject.toml").write_text(
+            project + '\n[tool.pdm]\ndistribution = false\n\n[[tool.pdm.source]]\n'
+            f'name = "pypi"\nurl = "{index_url}"\nverify_ssl = false\n')
+        cmd = [str(support.lock_tool("pdm")), "lock"]
+        extra = {"PDM_PYTHON": str(python)}
     else:
         (app / "Pipfile").write_text(
             f'[[source]]\nurl = "{index_url}"\nverify_ssl = false\nname = "local"\n\n'
             f'[packages]\n{name} = "=={version}"\n\n[requires]\npython_version = "3.13"\n')
         cmd = [str(support.lock_tool("pipenv")), "lock", "--python", str(python)]
-    proc = subprocess.run(cmd, cwd=app, env=support.lock_env(tmp_path / "lock-scratch"),
+    proc = subprocess.run(cmd, cwd=app, env=support.lock_env(tmp_path / "lock-scratch", extra),
                           capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return app
 
 
 @pytest.mark.parametrize("manager", ["requirements-uv", "requirements-pip", "uv", "poetry",
-                                     "pipenv"])
+                                     "pipenv", "pdm"])
 def test_missing_system_library_is_named_for_every_engine(tmp_path, build_env, failing_index,
                                                           manager):
     env = build_env

@@ -21,6 +21,7 @@ APPS = {
     "uv-app": ("-----> Installing dependencies using uv (0.13.9)", "uv.lock"),
     "poetry-app": ("-----> Installing dependencies using Poetry (2.5.1)", "poetry.lock"),
     "pipenv-app": ("-----> Installing dependencies using Pipenv (2026.10.3)", "Pipfile.lock"),
+    "pdm-app": ("-----> Installing dependencies using PDM (2.29.4)", "pdm.lock"),
     "pyproject-app": ("-----> Installing the app and its dependencies using pip (26.3)", None),
 }
 # What the fixtures ask for at run time (main dependencies and what they pull in), and
@@ -70,6 +71,9 @@ def expected_from_lock(app: Path, lock: str | None) -> set[str]:
     if lock == "poetry.lock":
         packages = tomllib.loads((app / lock).read_text())["package"]
         return {canon(p["name"]) for p in packages if "main" in p["groups"]} | {"poetry-app"}
+    if lock == "pdm.lock":
+        packages = tomllib.loads((app / lock).read_text())["package"]
+        return {canon(p["name"]) for p in packages if "default" in p.get("groups", [])}
     if lock == "uv.lock":
         packages = {p["name"]: p for p in tomllib.loads((app / lock).read_text())["package"]}
         todo, seen = ["uv-app"], set()
@@ -141,6 +145,8 @@ def test_tool_is_reused_from_the_cache(locked, index, tmp_path):
      "poetry::lock-out-of-date", "poetry lock"),
     ("pipenv-app", ("Pipfile", 'six = "==1.17.0"', 'six = "==1.17.0"\nidna = "*"'),
      "pipenv::lock-out-of-date", "pipenv lock"),
+    ("pdm-app", ("pyproject.toml", '"six==1.17.0"]', '"six==1.17.0", "idna"]'),
+     "pdm::lock-out-of-date", "pdm lock"),
 ])
 def test_stale_lock_fails_saying_how_to_regenerate(name, edit, error_id, command, locked, index,
                                                    tmp_path):

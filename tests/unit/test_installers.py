@@ -41,6 +41,7 @@ def _choice(tmp_path, files):
     ({"Pipfile": "", "Pipfile.lock": "{}"}, ("pipenv", ["Pipfile", "Pipfile.lock"], False)),
     ({"pyproject.toml": PROJECT, "poetry.lock": ""}, ("poetry", ["pyproject.toml", "poetry.lock"], False)),
     ({"pyproject.toml": PROJECT, "uv.lock": ""}, ("uv", ["pyproject.toml", "uv.lock"], False)),
+    ({"pyproject.toml": PROJECT, "pdm.lock": ""}, ("pdm", ["pyproject.toml", "pdm.lock"], False)),
     ({"pyproject.toml": PROJECT}, ("pip", ["pyproject.toml"], True)),
     ({"pyproject.toml": '[build-system]\nrequires = ["setuptools"]\n'}, ("pip", ["pyproject.toml"], True)),
     ({"setup.py": "from setuptools import setup\nsetup()\n", "setup.cfg": "[metadata]\nname=a\n"},

@@ -1,0 +1,63 @@
+"""PDM: ``pdm sync --prod`` of pdm.lock into the app's Python, without dev groups.
+
+PDM runs on the app's interpreter (``PDM_PYTHON``) with virtualenvs off, in its "global"
+mode (``-g -p <app>``), which installs into that interpreter's own site-packages rather
+than a ``.venv`` or ``__pypackages__`` in the app. ``pdm lock --check`` first refuses a
+pdm.lock that no longer matches pyproject.toml (PDM prints nothing then: the error says
+what to run). Only the default dependencies are installed, never the dev groups (a CI
+build, ``bin/test-compile``, installs every group). The project itself, when PDM treats
+it as a distribution, is installed editable as PDM does; ``slug_cleanup`` makes that
+reference relative. The index is the lock's sources from pyproject.toml
+(``[[tool.pdm.source]]``), else ``PDM_PYPI_URL``; PDM's update check is off, and its
+caches live in CACHE_DIR.
+"""
+from __future__ import annotations
+
+from buildpack import output
+from buildpack.installers import pinned_tools
+from buildpack.installers.context import Choice, InstallContext
+from buildpack.installers.failures import install_error
+from buildpack.installers.run import run_streamed
+from buildpack.installers.tool_env import tool_env
+from buildpack.output import BuildError
+
+CHECK_ARGS = ["lock", "--check"]
+SYNC_ARGS = ["sync", "--prod"]
+DEV_SYNC_ARGS = ["sync", "--dev", "-G", ":all"]  # bin/test-compile: every group
+
+
+def install(ctx: InstallContext, choice: Choice, secrets: list[str]) -> None:
+    tool = pinned_tools.TOOLS["pdm"]
+    tool_dir = pinned_tools.ensure(ctx, tool, secrets)
+    env = tool_env(
+        ctx,
+        PDM_PYTHON=str(ctx.python),
+        PDM_USE_VENV="false",
+        PDM_CHECK_UPDATE="false",
+        PDM_NON_INTERACTIVE="1",
+        PDM_IGNORE_ACTIVE_VENV="1",
+        PDM_CACHE_DIR=str(ctx.cache_dir / "pdm"),
+        PDM_HOME=str(ctx.cache_dir / "pdm-home"),
+        PDM_CONFIG_FILE=str(ctx.cache_dir / "tool-config" / "pdm.toml"),
+    )
+    output.step(f"Installing dependencies using PDM ({tool.version()})")
+    project = ["-p", str(ctx.app_dir)]
+    code, lines = run_streamed(pinned_tools.command(ctx, tool, tool_dir, CHECK_ARGS + project),
+                               env, ctx.app_dir, secrets, echo=False)
+    if code != 0:
+        output.indent_lines(lines)
+        raise BuildError(
+            "pdm.lock is out of date",
+            "pdm.lock does not match pyproject.toml any more (`pdm lock --check` failed), so\n"
+            "it does not say what to install.\n\n"
+            "Run `pdm lock` and commit the updated pdm.lock.",
+            error_id="pdm::lock-out-of-date")
+    args = DEV_SYNC_ARGS if choice.dev else SYNC_ARGS
+    which = "every group" if choice.dev else "without the dev groups"
+    output.detail(f"pdm {' '.join(args)}: the packages in pdm.lock, {which}")
+    code, lines = run_streamed(
+        pinned_tools.command(ctx, tool, tool_dir, [*args, "-g", *project]), env, ctx.app_dir,
+        secrets)
+    if code != 0:
+        raise install_error(lines, env, "PDM", "the packages of pdm.lock", f"pdm {' '.join(args)}",
+                            app_dir=ctx.app_dir)
