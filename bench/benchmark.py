@@ -14,7 +14,8 @@ Ours runs each chain on one build cache per engine (``uv``, the default, and
 the chain, as on a platform. By hand is ``python -m venv`` + ``pip install -r`` and
 ``uv venv`` + ``uv pip install -r``, each into a fresh venv with a cache warmed before the
 first run (so a by-hand "cold" is a user's machine with its caches, ours starts from
-nothing). Everyone installs from one local package index (pypiserver on loopback, as the
+nothing); cold, warm and removed install the same set by hand (and added and upgraded
+another), so each set is timed once per run and reported for each of its scenarios. Everyone installs from one local package index (pypiserver on loopback, as the
 tests use) and the same CPython, so the numbers compare the tools, not the network.
 
 Writes bench/results/latest.json, bench/results/chart.png (with matplotlib, a dev
@@ -223,9 +224,15 @@ def main(argv: list[str]) -> int:
                                 times[scenario][tool].append(total)
                                 steps[scenario][tool].append(step_times)
                             continue
+                        # By hand, a scenario is a fresh venv with its requirements: cold,
+                        # warm and removed install the same set, added and upgraded the same
+                        # set plus one; each distinct set is timed once per run.
+                        timed: dict[str | None, float] = {}
                         for scenario, extra in CHAIN:
-                            times[scenario][tool].append(by_hand(
-                                tool, name, extra, root / name, python, index.url, tool_cache))
+                            if extra not in timed:
+                                timed[extra] = by_hand(tool, name, extra, root / name, python,
+                                                       index.url, tool_cache)
+                            times[scenario][tool].append(timed[extra])
                     print(f"{name} run {run + 1}/{args.runs}: " + ", ".join(
                         f"{s} {times[s].get('ours-uv', [0])[-1]:.1f}s" for s in SCENARIOS),
                         f"(load {load()})", file=sys.stderr)

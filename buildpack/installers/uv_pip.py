@@ -34,7 +34,7 @@ from collections.abc import Iterator
 
 from buildpack import output, settings
 from buildpack.app_files import AppFiles
-from buildpack.installers import pinned_tools, uv_fetch
+from buildpack.installers import pinned_tools
 from buildpack.installers.context import InstallContext
 from buildpack.installers.failures import install_error
 from buildpack.installers.pip import offline_sources
@@ -47,6 +47,7 @@ CONFIG_VAR = "PYTHON_INSTALLER"
 ENGINES = ("uv", "pip")
 DEFAULT_ENGINE = "uv"
 SUBPROCESS_TIMEOUT = 3600
+PREFETCH_TIMEOUT = 120  # beyond it, uv is installed with pip instead
 
 # pip features in requirements files that uv does not support, with the reason shown.
 _PIP_ONLY = (
@@ -157,7 +158,7 @@ def prefetching(ctx: InstallContext) -> Iterator[None]:
                               args=(ctx, pinned_tools.TOOLS["uv"]), daemon=True)
     thread.start()
     yield  # if the body fails, the build fails: no need to wait for the thread
-    thread.join(timeout=uv_fetch.TIMEOUT * 4)
+    thread.join(timeout=PREFETCH_TIMEOUT)
 
 
 def ensure_uv(ctx: InstallContext, secrets: list[str]) -> Path:

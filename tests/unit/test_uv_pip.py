@@ -102,3 +102,44 @@ def test_command_line_only_settings():
                                 "PIP_ONLY_BINARY": ":all:"}) == [
         "--no-index", "--no-binary", "lxml", "--no-binary", "psycopg", "--only-binary", ":all:"]
     assert uv_pip.uv_arguments({"PIP_NO_INDEX": "0"}) == []
+
+
+@pytest.mark.parametrize(("filename", "fits"), [
+    ("uv-0.13.9-py3-none-manylinux_2_17_x86_64.manylinux2014_x86_64.whl", True),
+    ("uv-0.13.9-py3-none-manylinux_2_28_x86_64.whl", True),
+    ("uv-0.13.9-py3-none-manylinux_2_40_x86_64.whl", False),  # newer glibc than the host
+    ("uv-0.13.9-py3-none-manylinux_2_17_aarch64.manylinux2014_aarch64.whl", False),
+    ("uv-0.13.9-py3-none-musllinux_1_1_x86_64.whl", False),
+    ("uv-0.13.9-py3-none-win_amd64.whl", False),
+    ("uv-0.13.9.tar.gz", False),
+])
+def test_uv_wheel_for_this_machine(filename, fits):
+    from buildpack.installers import uv_fetch
+
+    assert uv_fetch.fits_this_machine(filename, (2, 36), "x86_64") is fits
+    assert uv_fetch.fits_this_machine(filename, None, "x86_64") is False  # not glibc: use pip
+
+
+def test_uv_pins_every_platform():
+    from buildpack.installers import pinned_tools, uv_fetch
+
+    hashes = uv_fetch.pinned_hashes(pinned_tools.TOOLS["uv"].requirements)
+    assert len(hashes) >= 10 and all(len(h) == 64 for h in hashes)
+
+
+def test_bytecode_is_current_only_for_its_source(tmp_path):
+    import compileall
+    import py_compile
+    from buildpack import bytecode_worker
+
+    source = tmp_path / "mod.py"
+    source.write_text("VALUE = 1\n")
+    assert not bytecode_worker.is_current(str(source))
+    compileall.compile_file(str(source), quiet=2, force=True,
+                            invalidation_mode=py_compile.PycInvalidationMode.TIMESTAMP)
+    assert not bytecode_worker.is_current(str(source))  # a timestamp pyc is rewritten
+    compileall.compile_file(str(source), quiet=2, force=True,
+                            invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)
+    assert bytecode_worker.is_current(str(source))
+    source.write_text("VALUE = 2\n")  # an upgrade changed the source: the pyc is stale
+    assert not bytecode_worker.is_current(str(source))
