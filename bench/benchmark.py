@@ -196,14 +196,17 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--apps", nargs="*", default=list(APPS))
     parser.add_argument("--tools", nargs="*", default=list(TOOLS))
+    parser.add_argument("--merge", action="store_true",
+                        help="add to bench/results/latest.json instead of replacing it")
     args = parser.parse_args(argv)
 
     store = support.ensure_store()
     index = support.start_index(ensure_bench_packages())
     python = support.find_prefix("3.13") / "bin" / "python3.13"
     env = support.build_env(str(store), index.url)
-    results: dict = {"machine": machine(), "runs": args.runs, "load_before": load(),
-                     "started": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "apps": {}}
+    session = {"started": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+               "load_before": load(), "runs": args.runs, "apps": args.apps, "tools": args.tools}
+    results: dict = {"machine": machine(), "sessions": [session], "apps": {}}
     try:
         with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
             root = Path(tmp)
@@ -238,18 +241,38 @@ def main(argv: list[str]) -> int:
                         f"(load {load()})", file=sys.stderr)
                 results["apps"][name] = {
                     s: {"times": {t: summarize(v) for t, v in times[s].items()},
+                        "runs": args.runs,
                         "steps": {t: {k: round(statistics.median(r.get(k, 0.0) for r in runs), 2)
                                       for k in sorted({k for r in runs for k in r})}
                                   for t, runs in steps[s].items()}}
                     for s in SCENARIOS}
     finally:
         index.stop()
-    results["load_after"] = load()
+    session["load_after"] = load()
+    if args.merge and (RESULTS / "latest.json").is_file():
+        results = merge(json.loads((RESULTS / "latest.json").read_text()), results)
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "latest.json").write_text(json.dumps(results, indent=2) + "\n")
     chart(results, RESULTS / "chart.png")
     print(render_markdown(results))
     return 0
+
+
+def merge(old: dict, new: dict) -> dict:
+    """``old`` with ``new``'s sessions added and its measurements replacing old ones."""
+    sessions = old.get("sessions") or [{  # a file written before sessions were recorded
+        "started": old.get("started", "?"), "load_before": old.get("load_before", "?"),
+        "load_after": old.get("load_after", "?"), "runs": old.get("runs", "?"),
+        "apps": list(old.get("apps", {})),
+        "tools": sorted({t for a in old.get("apps", {}).values() for t in a["cold"]["times"]})}]
+    merged = {**old, "machine": new["machine"], "sessions": sessions + new["sessions"]}
+    apps = merged.setdefault("apps", {})
+    for name, scenarios in new["apps"].items():
+        for scenario, data in scenarios.items():
+            into = apps.setdefault(name, {}).setdefault(scenario, {"times": {}, "steps": {}})
+            into["times"].update(data["times"])
+            into["steps"].update(data["steps"])
+    return merged
 
 
 def ratio(results: dict, app: str, scenario: str, ours: str, theirs: str) -> float | None:
@@ -261,20 +284,26 @@ def ratio(results: dict, app: str, scenario: str, ours: str, theirs: str) -> flo
 
 def render_markdown(results: dict) -> str:
     m = results["machine"]
-    tools = [t for t in TOOLS if t in next(iter(results["apps"].values()))["cold"]["times"]]
-    lines = [f"Medians of {results['runs']} runs (min-max in brackets), seconds; "
-             f"{m['cpus']} CPUs ({m['cpu']}), {m['memory']}, {m['arch']}, Linux {m['kernel']}. "
-             f"Started {results['started']}; load average before {results['load_before']}, "
-             f"after {results['load_after']}.", "",
-             "| app | scenario | " + " | ".join(tools) + " | ours-uv / uv | ours-uv / venv+pip |",
-             "|---|---|" + "---:|" * (len(tools) + 2)]
+    lines = [f"Seconds: medians of the runs shown (min-max in brackets, n = runs). "
+             f"{m['cpus']} CPUs ({m['cpu']}), {m['memory']}, {m['arch']}, Linux {m['kernel']}.",
+             ""]
+    for session in results["sessions"]:
+        lines.append(f"- {session['started']}: {', '.join(session['apps'])} with "
+                     f"{', '.join(session['tools'])}, {session['runs']} runs; load average "
+                     f"(1, 5, 15 min) before {session['load_before']}, after "
+                     f"{session.get('load_after', '?')}")
+    tools = list(TOOLS)
+    lines += ["", "| app | scenario | " + " | ".join(tools) + " | ours-uv / uv | ours-uv / venv+pip |",
+              "|---|---|" + "---:|" * (len(tools) + 2)]
     for name, scenarios in results["apps"].items():
         for scenario, data in scenarios.items():
             cells = [f"{data['times'][t]['median']} ({data['times'][t]['min']}-"
-                     f"{data['times'][t]['max']})" for t in tools]
+                     f"{data['times'][t]['max']}, n={len(data['times'][t]['runs'])})"
+                     if t in data["times"] else "-" for t in tools]
             lines.append(f"| {name} | {scenario} | " + " | ".join(cells) + " | "
                          f"{ratio(results, name, scenario, 'ours-uv', 'uv')} | "
                          f"{ratio(results, name, scenario, 'ours-uv', 'venv+pip')} |")
+    lines += ["", *render_targets(results)]
     lines += ["", "Our build, per step (median seconds, uv engine):", ""]
     for name, scenarios in results["apps"].items():
         for scenario, data in scenarios.items():
@@ -282,6 +311,28 @@ def render_markdown(results: dict) -> str:
             parts = ", ".join(f"{k} {v}" for k, v in row.items() if v >= 0.01)
             lines.append(f"- {name} / {scenario}: {parts}")
     return "\n".join(lines)
+
+
+LARGE_SETS = ("bench-large-app", "django-celery-data")
+# (scenario, the by-hand baseline, the largest ratio allowed); cold on large sets: 0.5.
+TARGETS = (("warm", "uv", 1.0), ("added", "uv", 2.0), ("removed", "uv", 2.0),
+           ("upgraded", "uv", 2.0), ("cold", "venv+pip", 1.0))
+
+
+def render_targets(results: dict) -> list[str]:
+    """The issue's targets, each app's figure (ours-uv / baseline) and by how much it misses."""
+    lines = ["Targets (ours with uv against the by-hand baseline, medians of this run):", "",
+             "| app | scenario | target | figure | met |", "|---|---|---:|---:|---|"]
+    for name in results["apps"]:
+        for scenario, theirs, limit in TARGETS:
+            if scenario == "cold" and name in LARGE_SETS:
+                limit = 0.5
+            figure = ratio(results, name, scenario, "ours-uv", theirs)
+            if figure is None:
+                continue
+            verdict = "yes" if figure <= limit else f"no: {figure / limit:.2f}x the target"
+            lines.append(f"| {name} | {scenario} | <= {limit} x {theirs} | {figure} | {verdict} |")
+    return lines
 
 
 def chart(results: dict, path: Path) -> None:
@@ -310,7 +361,7 @@ def chart(results: dict, path: Path) -> None:
         ax.set_title(name)
         ax.set_ylabel("seconds")
     axes[0][0].legend(fontsize=8)
-    fig.suptitle(f"Build time by scenario (medians of {results['runs']} runs, min-max bars)")
+    fig.suptitle("Build time by scenario and engine (medians, min-max bars; bench/RESULTS.md)")
     fig.tight_layout()
     fig.savefig(path, dpi=90)
     plt.close(fig)

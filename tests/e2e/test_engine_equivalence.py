@@ -15,9 +15,12 @@ from tests import support
 
 pytestmark = pytest.mark.slow
 
-# fixture -> the config vars it needs (monorepo-app's Python app lives in api/)
-APPS = {p.parent.name: {} for p in sorted(support.FIXTURES.glob("*/requirements.txt"))}
-APPS["monorepo-app"] = {"APP_BASE": "api"}
+# fixture -> the config vars its build needs (its hooks read GREETING; monorepo-app's
+# Python app lives in api/)
+APPS: dict[str, dict[str, str]] = {
+    p.parent.name: {} for p in sorted(support.FIXTURES.glob("*/requirements.txt"))}
+APPS["hooks-app"] = {"GREETING": "Hello"}
+APPS["monorepo-app"] = {"APP_BASE": "api", "GREETING": "Hello"}
 
 
 @pytest.mark.parametrize("name", sorted(APPS))
@@ -25,8 +28,12 @@ def test_both_engines_install_the_same_distributions(tmp_path, build_env, name):
     installed = {}
     for engine in ("uv", "pip"):
         app = support.copy_fixture(name, tmp_path / engine)
-        env = {**build_env, **APPS[name], "PYTHON_INSTALLER": engine}
-        result = support.compile_app(app, tmp_path / f"cache-{engine}", env)
+        (app / "nltk.txt").unlink(missing_ok=True)  # NLTK data is not the engine's (own test)
+        env_dir = tmp_path / f"env-{engine}"
+        env_dir.mkdir()
+        for var, value in {**APPS[name], "PYTHON_INSTALLER": engine}.items():
+            (env_dir / var).write_text(value)
+        result = support.compile_app(app, tmp_path / f"cache-{engine}", build_env, env_dir)
         assert result.returncode == 0, result.log
         assert f"-----> Installing dependencies using {engine} (" in result.stdout
         installed[engine] = support.installed_distributions(app)

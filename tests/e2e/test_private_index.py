@@ -50,12 +50,19 @@ def _build(app, tmp_path, runtime_store, config: dict[str, str]):
                                env_dir=_env_dir(tmp_path, config))
 
 
-def test_pip_with_credentials_in_the_index_url(tmp_path, runtime_store, private_index, password):
+@pytest.mark.parametrize("engine", ["uv", "pip"])
+def test_pip_with_credentials_in_the_index_url(tmp_path, runtime_store, private_index, password,
+                                               engine):
     app = _app(tmp_path, "six==1.17.0\n")
     result = _build(app, tmp_path, runtime_store,
-                    {"PIP_INDEX_URL": _with_credentials(private_index.url, password)})
+                    {"PIP_INDEX_URL": _with_credentials(private_index.url, password),
+                     "PYTHON_INSTALLER": engine})
     assert result.returncode == 0, result.log
-    assert f"Looking in indexes: http://{USER}:****@127.0.0.1" in result.stdout
+    if engine == "pip":
+        assert f"Looking in indexes: http://{USER}:****@127.0.0.1" in result.stdout
+    else:  # uv reads PIP_INDEX_URL as its default index (uv, pip and six came from it)
+        assert "-----> Installing uv 0.13.9" in result.stdout
+        assert "        + six==1.17.0" in result.stdout
     assert password not in result.log
 
 
