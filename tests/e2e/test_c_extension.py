@@ -184,8 +184,10 @@ def test_c_extension_compiles_during_build_and_imports_after_move(tmp_path, runt
     (app / "runtime.txt").write_text(f"python-{version}\n")
     (app / "Procfile").write_text("web: python -m http.server $PORT\n")
 
+    # pip (PYTHON_INSTALLER=pip): the assertions below read pip's build messages.
     result = support.compile_app(app, tmp_path / "cache",
-                                 support.build_env(str(runtime_store), cext_index.url))
+                                 support.build_env(str(runtime_store), cext_index.url,
+                                                   {"PYTHON_INSTALLER": "pip"}))
 
     assert result.returncode == 0, result.log
     assert "Building wheel for cext-demo (pyproject.toml)" in result.stdout, result.log
