@@ -276,7 +276,7 @@ def remove_stale_temp(cache_dir: Path) -> None:
 # other name is left alone), and the folders whose entries must be regular files.
 CACHE_FOLDERS = (ENV_DIR_NAME, BASE_DIR_NAME, "runtimes", "tmp", "pip", "uv", "poetry",
                  "poetry-data", "pipenv", "pipenv-venvs", "tool-config", "xdg-cache", "xdg-data",
-                 "tools")
+                 "tools", "home")
 FILES_ONLY = ("runtimes",)
 
 

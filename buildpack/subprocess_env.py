@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 # From the build host: what programs need to run at all.
-HOST_PASSTHROUGH = ("PATH", "HOME", "TMPDIR", "STACK", "SOURCE_DATE_EPOCH")
+HOST_PASSTHROUGH = ("PATH", "TMPDIR", "STACK", "SOURCE_DATE_EPOCH")
 
 
 @dataclass(frozen=True)
@@ -107,6 +107,10 @@ def build_env(environ: dict[str, str], config: dict[str, str], python_bin: Path,
         PYTHONUNBUFFERED="1",
         PIP_CONFIG_FILE="/dev/null",  # the build host's pip.conf must not change builds
         PIP_CACHE_DIR=str(cache_dir / "pip"),
+        # Not the build user's home: programs on the host's PATH write there (pip runs
+        # `rustc --version` for its user agent; rustup then creates ~/.rustup), and the
+        # build writes only to BUILD_DIR, CACHE_DIR and temp.
+        HOME=str(cache_dir / "home"),
         PIP_DISABLE_PIP_VERSION_CHECK="1",
         PIP_NO_INPUT="1",
         PIP_PROGRESS_BAR="off",

@@ -19,6 +19,17 @@ CATEGORIES = {
     "concurrent": "builds run concurrently",
     "secrets": "secret values checked absent from logs and slugs",
     "archives": "unsafe archives refused",
+    # issue 15, by class
+    "archive-links": "1. archives whose links escape through a chain, refused",
+    "app-links": "2. links and special files in the app (reads and writes)",
+    "credentials": "3. credential leaks tried (encodings, redirects, odd URLs)",
+    "stale-cache": "4. changes a stale environment cache would have hidden",
+    "cache-damage": "5. damaged or garbage caches, and slugs writing into the cache",
+    "limits": "6. oversized inputs, deep nesting and hangs",
+    "errors": "7. causes that used to get a misleading error",
+    "crosstalk": "8. concurrent builds sharing a buildpack dir (export file)",
+    "config-refs": "9. ${VAR} references in requirements files",
+    "sentinels": "builds run between sentinel files (no write outside BUILD_DIR, CACHE_DIR, temp)",
 }
 
 
@@ -97,9 +108,73 @@ value in any log or generated file. Tolerated inputs (documented below) must bui
   (a lock: the second waits, then reuses the first's cache entry).
 - **Secrets** (`test_secrets.py`): config vars named like secrets and credentials in
   URLs never appear in the build log, in error messages or in generated slug files.
-- **Archives** (`tests/unit/test_safe_extract.py`, `test_faults.py`): members with
+- **Archives** (`tests/unit/test_safe_extract.py`, `test_archives.py`): members with
   absolute paths, `..`, outward links, device files and huge sizes are refused before
   anything is written.
+
+- **Hostile inputs, round two** (`test_hostile.py`, issue 15), by class; every build
+  runs between sentinel files (the case's folder holds the app, the cache, the config
+  vars, a HOME and a `victim` folder that hostile links point at; everything but the
+  app and the cache must be byte-for-byte unchanged afterwards):
+  1. *archive link chains* (`test_archives.py`, `chain-*`; unit cases in
+     `tests/unit/test_safe_extract.py`): links are resolved member by member as the
+     kernel does (`q -> .`, `p -> q/q/q/../../..`), loops, hard links through chains,
+     duplicate names; `tarfile`'s `data` filter runs on top where the host has it.
+  2. *links and special files in the app*: `.heroku`, `.heroku/python`, `.profile.d`,
+     `.profile.d/python.sh`, `.heroku/app-base` as links (writes never follow a link:
+     a folder link is an error, a file link is replaced); Procfile, `-r` includes,
+     `runtime.txt`, `pyproject.toml`, `manage.py` as links to `/etc/passwd`,
+     `/dev/zero` or a folder outside, or as FIFOs (one reader, `app_files`, refuses
+     them without blocking); app sources and `__pycache__` linked outside (never
+     compiled, never written through).
+  3. *credentials*: multi-line, JSON-escaped and URL-encoded values echoed by a hook,
+     tokens under names without a secret-looking word, `DATABASE_URL` passwords with
+     `@` and `/`, `--find-links` URLs, store URLs with `/` or `@` in the password or a
+     typo in the port; redirects to another origin from the store and from the index
+     probe (`test_credentials_stay_home`: the other origin never sees a credential).
+  4. *stale cache* (`test_stale_cache_never_deploys_old_code`): a local path without
+     `./`, a `--find-links` folder that gains a wheel, a wheel file rebuilt under the
+     same name, a `git+…@branch` that gets a commit, an editable path: each rebuild
+     deploys the new code, and the log says why the environment is not cached.
+  5. *cache integrity*: a file where a folder belongs and the reverse, links, a folder
+     as `.lock`, deep JSON metadata, a changed file mode in an entry; hooks that
+     `chmod` or append to the installed runtime (`test_cache_is_never_written_through_the_slug`).
+  6. *limits and hangs*: a 1 GB sparse and a 50 MB blank requirements file, a 1 GB
+     Procfile, 2,000 `-r` files, a 1,500-deep `-r` chain, an 1,100-deep folder, deep JSON
+     in `Pipfile.lock` and the manifest, a manifest linked to `/dev/zero`, a hook that
+     leaves a background process holding the output pipe, a runtime whose `python`
+     never exits (`BUILDPACK_STEP_TIMEOUT`).
+  7. *misleading errors*: a committed `.heroku` file, control characters in ENV_DIR
+     names, a manifest version with a trailing newline, a full disk (`test_faults.py`:
+     `system::disk-full`, not "the package index").
+  8. *crosstalk* (`test_concurrent_builds_get_their_own_python_from_export`): two apps
+     built at once from one buildpack dir; each next buildpack finds its own Python.
+  9. *`${VAR}` in requirements*: credentials from allowlisted config vars (names ending
+     in `_TOKEN`, `_PAT`, `_USERNAME`, `_USER`, `_PASSWORD`), expanded by pip, masked;
+     unset and not-allowlisted names get a warning.
+
+## What the buildpack does not defend against
+
+- **Anyone who can write to the build host** (the buildpack's own files, the runtime
+  store, the Python that runs the buildpack, `/tmp` of the build) or who controls the
+  platform that invokes it (BUILD_DIR, CACHE_DIR, ENV_DIR, its environment).
+- **The app's own code at build time.** Hooks (`bin/pre_compile`, `bin/post_compile`),
+  `collectstatic`, `setup.py` and build backends run with the build user's rights: they
+  can read and write whatever that user can. The buildpack ends their process group and
+  bounds their time, and the slug can no longer write into the cache, but isolation is
+  the platform's job (a container per build, an unprivileged user).
+- **A cache damaged on purpose with file times reset.** Cache entries are checked by
+  type, size, modification time and mode, not by content hash (see
+  `buildpack/env_cache.py` for the measured trade-off); whoever can write CACHE_DIR
+  and reset mtimes can change what is restored, for that app only.
+- **Secrets the log shows in a form not derived from the value**: masking covers each
+  value (and each line of it), its JSON and URL encodings and URL userinfo; a tool that
+  prints a secret base64-encoded, reversed or split across lines is not caught. Values
+  shorter than 4 characters are never masked.
+- **A package index or runtime store that is itself hostile**: archives are checked
+  against the manifest's sha256 and extracted safely, and packages against the hashes
+  the app pins, but an index that serves malicious code for unpinned requirements is
+  trusted, as pip trusts it.
 
 ## Tolerated inputs (documented behaviour)
 

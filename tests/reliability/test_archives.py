@@ -53,6 +53,21 @@ CASES = {
     "block-device": (lambda t: _member(t, "dev/sda", "blockdev"), "device file"),
     "fifo": (lambda t: _member(t, "run/pipe", "fifo"), "FIFO"),
     "zip-bomb": (lambda t: _member(t, "lib/huge", size=MAX_UNPACKED_BYTES + 1), "unpacks to more than"),
+    # Issue 15, class 1: links that escape through a chain (normpath collapses q/.. before
+    # the kernel follows q); each is refused before anything is written.
+    "chain-dot-link": (lambda t: (_member(t, "q", "symlink", "."),
+                                  _member(t, "p", "symlink", "q/q/q/../../..")), "outside"),
+    "chain-two-links": (lambda t: (_member(t, "a", "symlink", "b/c"), _member(t, "b/c", "symlink", "."),
+                                   _member(t, "p", "symlink", "a/../..")), "outside"),
+    "chain-member-through-link": (lambda t: (_member(t, "up", "symlink", "lib/.."),
+                                             _member(t, "lib", "symlink", ".."),
+                                             _member(t, "up/evil")), "outside"),
+    "chain-hardlink": (lambda t: (_member(t, "hq", "symlink", "."),
+                                  _member(t, "h", "hardlink", "hq/../../etc/passwd")), "outside"),
+    "chain-loop": (lambda t: (_member(t, "x", "symlink", "y"), _member(t, "y", "symlink", "x"),
+                              _member(t, "x/evil")), "loop"),
+    "chain-duplicate-name": (lambda t: (_member(t, "lib/ok"), _member(t, "lib/ok", "symlink", "..")),
+                             "twice"),
 }
 
 
@@ -77,7 +92,7 @@ def test_unsafe_archive_refused_before_writing(case, tmp_path, figures):
     (app / ".python-version").write_text("3.13.9\n")
     cache = tmp_path / "cache"
     result = support.compile_app(app, cache, support.build_env(str(store), None))
-    figures.add("archives")
+    figures.add("archive-links" if case.startswith("chain-") else "archives")
     assert result.returncode == 1
     assert "cannot be extracted safely" in result.stderr and words in result.stderr
     assert "Traceback" not in result.log

@@ -124,6 +124,7 @@ def test_disk_full_during_install(tmp_path, build_env, figures):
         figures.add("faults")
         assert result.returncode == 1, result.log[-2000:]
         assert "No space left on device" in result.log
+        assert "(error id: system::disk-full)" in result.log  # not "the package index"
         assert "Traceback" not in result.log.split("-----> Installing dependencies")[0]
         assert not (app / ".heroku").exists(), "half-built runtime left in the build dir"
     finally:
@@ -145,6 +146,7 @@ def test_disk_full_during_runtime_extraction(tmp_path, build_env, figures):
         figures.add("faults")
         assert result.returncode == 1
         assert "No space left on device" in result.stderr
+        assert "(error id: system::disk-full)" in result.log
         assert "Traceback" not in result.log
         assert sorted(p.name for p in app.iterdir()) == ["Procfile"]
     finally:
