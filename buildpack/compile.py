@@ -22,7 +22,8 @@ from buildpack.envdir import lookup, read_env_dir
 from buildpack.manifest import MANIFEST_NAME, RuntimeEntry
 from buildpack.output import BuildError
 from buildpack.runtime import provision
-from buildpack.store import StoreLocation, parse_location, parse_timeout, read_manifest
+from buildpack.installers.failures import INDEX_URL_SETTINGS, index_urls
+from buildpack.store import StoreLocation, check_url, parse_location, parse_timeout, read_manifest
 from buildpack.requirements_files import check_text, env_references, included_files
 from buildpack.subprocess_env import INSTALLER_ALLOWLIST, build_env
 
@@ -157,6 +158,10 @@ def make_plan(build_dir: Path, cache_dir: Path, env_dir: Path | None, dev: bool 
     environ = dict(os.environ)
     # From here on, nothing secret reaches the log (output masks every line).
     redact.register(redact.secrets_of_config(config) + redact.url_secrets(environ.values()))
+    settings_env = {**environ, **config}
+    for setting in INDEX_URL_SETTINGS:  # a clear error now, not a traceback from pip later
+        for url in index_urls({setting: settings_env.get(setting, "")}):
+            check_url(url, setting)
     base = app_base.choose(build_dir, lookup(app_base.CONFIG_VAR, config, environ))
     app_dir = build_dir / base
     files = app_files.AppFiles(build_dir, app_dir)

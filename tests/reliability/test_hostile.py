@@ -259,6 +259,39 @@ def _newline_version_manifest(world: World) -> None:
     (world.root / "store/manifest.json").write_text(json.dumps(runtime))
 
 
+def _deep_folder(root: Path, depth: int) -> None:
+    """``root/d/d/.../m.py``, ``depth`` folders deep (made relative: no long paths)."""
+    here = os.getcwd()
+    try:
+        os.chdir(root)
+        for _ in range(depth):
+            os.mkdir("d")
+            os.chdir("d")
+        Path("m.py").write_text("X = 1\n")
+    finally:
+        os.chdir(here)
+
+
+class _Endless(http.server.BaseHTTPRequestHandler):
+    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+        self.send_response(200)
+        self.end_headers()
+        with contextlib.suppress(OSError):
+            while True:
+                self.wfile.write(b" " * 65536)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def _endless_server(world: World) -> str:
+    """A store whose manifest.json never ends (stopped with the test process)."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Endless)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return f"http://127.0.0.1:{server.server_address[1]}/"
+
+
 def _manifest_link(world: World) -> None:
     os.symlink("/dev/zero", world.root / "store/manifest.json")
 
@@ -292,7 +325,7 @@ CASES: dict[str, Case] = {
                          "app-file::not-regular", timeout=120),
     "include-dev-zero": Case("app-links", _steps(_w("requirements.txt", "-r zero.txt\n"),
                                                  _ln("zero.txt", "/dev/zero")),
-                             "requirements::include-outside"),
+                             "app-file::outside-app"),
     "include-through-folder-link": Case(
         "app-links", _steps(_w("requirements.txt", "-r reqs/secret.txt\n"),
                             _ln("reqs", lambda w: w.victim)), "app-file::outside-app",
@@ -338,6 +371,11 @@ CASES: dict[str, Case] = {
     "store-port-typo": Case(
         "credentials", lambda w: None, "url::invalid", never=("t0ps3cret",),
         store=lambda w, s: "http://builder:t0ps3cret@127.0.0.1:443O/store/"),
+    "index-port-typo": Case("credentials", _cfg("PIP_INDEX_URL", "http://u:ixpa55word@127.0.0.1:443O/simple/"),
+                            "url::invalid", never=("ixpa55word",)),
+    "index-password-with-slash": Case("credentials",
+                                      _cfg("PIP_EXTRA_INDEX_URL", "https://u:ix/pa55word@idx.invalid/simple/"),
+                                      "url::invalid", never=("ix/pa55word", "pa55word@idx")),
     "store-password-with-at": Case(
         "credentials", lambda w: None, "runtime-store::unreadable", never=("p@ssw0rd@x",),
         store=lambda w, s: "http://builder:p@ssw0rd@x@127.0.0.1:9/store/"),
@@ -352,8 +390,8 @@ CASES: dict[str, Case] = {
     "cache-lock-is-a-folder": Case("cache-damage", lambda w: ((w.cache / ".lock").unlink(),
                                                               (w.cache / ".lock").mkdir())),
     "cache-runtime-archive-is-a-folder": Case(
-        "cache-damage", lambda w: [(shutil.rmtree(w.cache / "base"),
-                                    p.unlink(), p.mkdir()) for p in (w.cache / "runtimes").glob("*.tar.gz")],
+        "cache-damage", lambda w: (shutil.rmtree(w.cache / "base"), shutil.rmtree(w.cache / "env"),
+                                   [(p.unlink(), p.mkdir()) for p in (w.cache / "runtimes").glob("*.tar.*")]),
         expect=("Discarded unexpected files in the build cache",)),
     "cache-metadata-deep-json": Case("cache-damage",
                                      lambda w: (w.cache / "env/metadata.json").write_text("[" * 100_000),
@@ -367,12 +405,19 @@ CASES: dict[str, Case] = {
     "procfile-sparse": Case("limits", _sparse("Procfile", 1 << 30), "app-file::too-large"),
     "includes-2000-files": Case("limits", lambda w: (
         w.write("requirements.txt", "".join(f"-r r/{i}.txt\n" for i in range(2000))),
-        [w.write(f"r/{i}.txt", "-r ../requirements.txt\n") for i in range(2000)])),
+        [w.write(f"r/{i}.txt", f"# part {i}\n-c ../constraints.txt\n") for i in range(2000)],
+        w.write("constraints.txt", "six<2\n"))),
     "includes-1500-deep": Case("limits", lambda w: (
         w.write("requirements.txt", "-r r/0.txt\n"),
         [w.write(f"r/{i}.txt", f"-r {i + 1}.txt\n") for i in range(1500)]),
         "requirements::includes-too-deep"),
-    "folder-1100-deep": Case("limits", lambda w: w.write("/".join(["d"] * 1100) + "/m.py", "X = 1\n")),
+    "folder-1100-deep": Case("limits", lambda w: _deep_folder(w.app, 1100)),
+    "lock-file-sparse": Case("limits", _steps(lambda w: (w.app / "requirements.txt").unlink(),
+                                              _w("pyproject.toml", '[project]\nname = "x"\nversion = "1"\n'),
+                                              _sparse("uv.lock", 1 << 31)), "app-file::too-large"),
+    "runtime-txt-sparse": Case("limits", _sparse("runtime.txt", 1 << 30), "app-file::too-large"),
+    "manifest-endless-body": Case("limits", lambda w: None, "runtime-store::unreadable",
+                                  store=lambda w, s: _endless_server(w), timeout=300),
     "pipfile-lock-deep-json": Case("limits", _steps(lambda w: (w.app / "requirements.txt").unlink(),
                                                     _w("Pipfile", "[packages]\n"),
                                                     _w("Pipfile.lock", "[" * 100_000)),
@@ -442,15 +487,38 @@ def test_hostile_input(name, tmp_path, warm_cache, runtime_store, index_url, fig
 
 def test_enough_cases_per_class():
     """The issue's examples are the floor: every class has more cases than it gave."""
-    examples = {"app-links": 6, "credentials": 5, "cache-damage": 3, "limits": 8, "errors": 4,
+    # the issue's examples per class (its bullets name several each)
+    examples = {"app-links": 9, "credentials": 11, "cache-damage": 4, "limits": 12, "errors": 6,
                 "config-refs": 1}
     counts: dict[str, int] = {}
     for case in CASES.values():
         counts[case.category] = counts.get(case.category, 0) + 1
     counts["credentials"] += 2  # test_credentials_stay_home
     counts["cache-damage"] += 2  # test_cache_is_never_written_through_the_slug
+    counts["errors"] += len(UNUSABLE_PATHS)  # test_unusable_build_dir_is_refused
+    counts["config-refs"] += 1  # test_config_vars_in_requirements_are_expanded_and_masked
     for category, floor in examples.items():
         assert counts.get(category, 0) > floor, (category, counts)
+
+
+# --- class 7: build paths that scripts cannot name ---------------------------------------
+
+UNUSABLE_PATHS = {"quote": "it's", "dollar": "a$HOME", "double-quote": 'say "hi"',
+                  "backquote": "a`id`", "not-utf8": os.fsdecode(b"caf\xe9")}
+
+
+@pytest.mark.parametrize("name", sorted(UNUSABLE_PATHS))
+def test_unusable_build_dir_is_refused(name, tmp_path, runtime_store, index_url, figures):
+    world = World(tmp_path)
+    app = tmp_path / UNUSABLE_PATHS[name]
+    shutil.copytree(world.app, app)
+    before = world.outside()
+    result = build(world, str(runtime_store), index_url, app=app)
+    figures.add("errors")
+    figures.add("sentinels")
+    assert result.returncode == 1 and "Traceback" not in result.log
+    assert "usage::unusable-path" in _error_ids_in(result.log)
+    assert world.outside() == before  # the refused app dir included: nothing was written
 
 
 # --- class 3: credentials are sent only to their origin ----------------------------------
@@ -520,7 +588,8 @@ def test_credentials_stay_home(where, tmp_path, runtime_store, index_url, figure
     assert leaked == [], f"credentials sent to another origin for {leaked}"
     if where == "store":
         assert result.returncode == 0, result.log[-3000:]
-    expected = base64.b64encode(f"builder:{password}".encode()).decode()
+    user = "builder" if where == "store" else "deploy"
+    expected = base64.b64encode(f"{user}:{password}".encode()).decode()
     assert all(auth in (None, f"Basic {expected}") for _, auth in origin.seen)
 
 
