@@ -149,7 +149,7 @@ value in any log or generated file. Tolerated inputs (documented below) must bui
      `system::disk-full`, not "the package index").
   8. *crosstalk* (`test_concurrent_builds_get_their_own_python_from_export`): two apps
      built at once from one buildpack dir; each next buildpack finds its own Python.
-  9. *`${VAR}` in requirements*: credentials from allowlisted config vars (names ending
+  9. *`${{VAR}}` in requirements*: credentials from allowlisted config vars (names ending
      in `_TOKEN`, `_PAT`, `_USERNAME`, `_USER`, `_PASSWORD`), expanded by pip, masked;
      unset and not-allowlisted names get a warning.
 
