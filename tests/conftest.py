@@ -15,7 +15,8 @@ def runtime_store():
 
 @pytest.fixture(scope="session")
 def package_index():
-    index = support.start_index(support.ensure_index_packages())
+    # With the pinned tools (uv installs requirements.txt by default), whatever test runs first.
+    index = support.start_index(support.ensure_tool_packages())
     yield index
     index.stop()
 
