@@ -10,6 +10,7 @@ import base64
 import hashlib
 import http.client
 import os
+import ssl
 import time
 import urllib.error
 import urllib.parse
@@ -138,8 +139,10 @@ class _CredentialsStayHome(urllib.request.HTTPRedirectHandler):
 _OPENER = urllib.request.build_opener(_CredentialsStayHome)
 
 
-def open_url(url: str, timeout: float) -> http.client.HTTPResponse:
-    """GET ``url``; userinfo in it becomes a Basic header for that origin only."""
+def open_url(url: str, timeout: float,
+             context: ssl.SSLContext | None = None) -> http.client.HTTPResponse:
+    """GET ``url``; userinfo in it becomes a Basic header for that origin only (the one
+    way the build sends credentials over HTTP). ``context``: TLS settings (a CA file)."""
     request = urllib.request.Request(url, headers={"User-Agent": "buildpack-python"})
     parts = urllib.parse.urlsplit(url)
     if parts.username is not None:
@@ -154,8 +157,16 @@ def open_url(url: str, timeout: float) -> http.client.HTTPResponse:
             urllib.parse.urlunsplit(parts._replace(netloc=netloc)),
             headers={"User-Agent": "buildpack-python", "Authorization": f"Basic {token}"},
         )
-    response: http.client.HTTPResponse = _OPENER.open(request, timeout=timeout)
+    opener = _OPENER if context is None else urllib.request.build_opener(
+        _CredentialsStayHome, urllib.request.HTTPSHandler(context=context))
+    response: http.client.HTTPResponse = opener.open(request, timeout=timeout)
     return response
+
+
+def _without_userinfo(url: str) -> str:
+    """``url`` with everything between ``scheme://`` and its last ``@`` hidden."""
+    scheme, sep, rest = url.partition("://")
+    return f"{scheme}{sep}****@{rest.rsplit('@', 1)[1]}" if "@" in rest else url
 
 
 def check_url(url: str, setting: str) -> None:
@@ -171,7 +182,7 @@ def check_url(url: str, setting: str) -> None:
     if not ok:
         raise BuildError(
             f"{setting} is not a valid URL",
-            f"{setting} is {mask_credentials(url)!r} (credentials masked); its host or port\n"
+            f"{setting} is {_without_userinfo(url)!r} (credentials hidden); its host or port\n"
             "cannot be read. Check the port (digits only), and percent-encode a user name or\n"
             "password that contains `/`, `@`, `:` or `#` (for example `/` as %2F, `@` as %40).",
             error_id="url::invalid")

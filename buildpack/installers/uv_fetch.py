@@ -11,7 +11,6 @@ installs uv with pip once the runtime is there, with pip's full error reporting.
 """
 from __future__ import annotations
 
-import base64
 import hashlib
 import html.parser
 import http.client
@@ -21,11 +20,11 @@ import re
 import shutil
 import ssl
 import urllib.parse
-import urllib.request
 import zipfile
 from pathlib import Path
 
 from buildpack import settings
+from buildpack.store import open_url
 
 TIMEOUT = 30
 MAX_PAGE = 5 * 1024 * 1024
@@ -84,19 +83,11 @@ def _index_url(env: dict[str, str]) -> str | None:
 
 
 def _open(url: str, env: dict[str, str]) -> http.client.HTTPResponse:
-    parts = urllib.parse.urlsplit(url)
-    netloc = (parts.hostname or "") + (f":{parts.port}" if parts.port else "")
-    request = urllib.request.Request(urllib.parse.urlunsplit(parts._replace(netloc=netloc)))
-    if parts.username is not None:
-        user = urllib.parse.unquote(parts.username)
-        password = urllib.parse.unquote(parts.password or "")
-        token = base64.b64encode(f"{user}:{password}".encode()).decode()
-        request.add_header("Authorization", f"Basic {token}")
+    """GET ``url`` (credentials in it go to its origin only, never along a redirect)."""
     cafile = env.get("PIP_CERT") or env.get("SSL_CERT_FILE") or None
-    context = ssl.create_default_context(cafile=cafile) if parts.scheme == "https" else None
-    response: http.client.HTTPResponse = urllib.request.urlopen(request, timeout=TIMEOUT,
-                                                                context=context)
-    return response
+    scheme = urllib.parse.urlsplit(url).scheme
+    context = ssl.create_default_context(cafile=cafile) if scheme == "https" else None
+    return open_url(url, TIMEOUT, context)
 
 
 def _from_index(version: str, hashes: set[str], env: dict[str, str], dest: Path) -> Path | None:
