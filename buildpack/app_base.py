@@ -24,10 +24,11 @@ from pathlib import Path
 
 from buildpack import app_files, output
 from buildpack.detect import MARKER_FILES, is_python_app, python_subfolders
+from buildpack.layout import APP_BASE_RECORD
 from buildpack.output import BuildError
 
 CONFIG_VAR = "APP_BASE"
-RECORD = Path(".heroku") / "app-base"
+RECORD = APP_BASE_RECORD
 
 
 def normalize(value: str) -> str:

@@ -23,6 +23,7 @@ import stat
 from pathlib import Path
 from collections.abc import Iterator
 
+from buildpack.layout import APP_BASE_RECORD, PROFILE_DIR, PROFILE_NAME, PYTHON_DIR
 from buildpack.output import BuildError
 
 KIB = 1024
@@ -40,7 +41,7 @@ LIMITS = {
 
 # What the buildpack itself writes into BUILD_DIR (checked at plan time: no link or
 # misplaced file on the way).
-WRITTEN_BY_BUILDPACK = (".heroku/python", ".heroku/app-base", ".profile.d/python.sh")
+WRITTEN_BY_BUILDPACK = (str(PYTHON_DIR), str(APP_BASE_RECORD), str(PROFILE_DIR / PROFILE_NAME))
 
 _OPEN_FLAGS = os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC | os.O_NOFOLLOW
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC

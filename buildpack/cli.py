@@ -18,6 +18,7 @@ COMMANDS = {
     "build-runtime-store": "buildpack.store_builder",
     "local-deploy": "buildpack.local_deploy",
     "build-offline-bundle": "buildpack.offline_bundle",
+    "report": "buildpack.build_report",
 }
 # Under a CNB lifecycle (see buildpack.cnb.context), the programs both APIs share.
 CNB_COMMANDS = {"detect": "buildpack.cnb.detect"}

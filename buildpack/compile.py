@@ -10,25 +10,23 @@ from __future__ import annotations
 import os
 import re
 import signal
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from buildpack import (app_base, app_files, django, env_cache, export_file, guard_rails, hooks,
-                       installers, nltk_data, output, platform_info, processes, profile_d,
-                       python_choice, redact, relocate, settings)
-from buildpack.installers import pip as pip_installer
-from buildpack.installers import uv_pip
+from buildpack import (app_base, app_files, build, build_report, env_cache, export_file, guard_rails,
+                       installers, layout, libraries, nltk_data, output, platform_info, processes,
+                       profile_d, python_choice, redact, relocate, settings)
 from buildpack.envdir import lookup, read_env_dir
+from buildpack.installers import uv_pip
+from buildpack.installers import python_check
+from buildpack.layout import PYTHON_DIR
 from buildpack.manifest import MANIFEST_NAME, RuntimeEntry
 from buildpack.output import BuildError
-from buildpack.runtime import provision
 from buildpack.installers.failures import INDEX_URL_SETTINGS, index_urls
 from buildpack.store import StoreLocation, check_url, parse_location, parse_timeout, read_manifest
 from buildpack.requirements_files import check_text, env_references, included_files
-from buildpack.subprocess_env import INSTALLER_ALLOWLIST, build_env
-
-PYTHON_DIR = Path(".heroku") / "python"
-VENDOR_TOOLS = settings.VENDOR_DIR / "tools"
+from buildpack.subprocess_env import INSTALLER_ALLOWLIST, installer_settings
 
 
 @dataclass(frozen=True)
@@ -41,16 +39,9 @@ class Plan:
     runtime: RuntimeEntry
     dependencies: installers.Choice
     files: app_files.AppFiles  # the one reader of the app's files (read once, checked)
-    # Where Python is installed, and the path it will have at run time (the CNB build
-    # uses a layer for both; the classic build uses BUILD_DIR/.heroku/python -> /app/...).
-    python_home: Path | None = None
-    runtime_path: str = relocate.RUNTIME_PREFIX
+    environ: dict[str, str]  # the platform's environment, read once
     env_dir: Path | None = None  # as the platform passed it (hooks get it as ENV_DIR)
     nltk_ids: tuple[str, ...] = ()  # what nltk.txt names
-
-    @property
-    def prefix(self) -> Path:
-        return self.python_home or self.build_dir / PYTHON_DIR
 
 
 def _parse_args(argv: list[str]) -> tuple[Path, Path, Path | None]:
@@ -177,140 +168,50 @@ def make_plan(build_dir: Path, cache_dir: Path, env_dir: Path | None, dev: bool 
         lookup("PYTHON_RUNTIME_STORE", config, environ) or _default_store(),
         parse_timeout(lookup("PYTHON_RUNTIME_STORE_TIMEOUT", config, environ)))
     entries = _matching_entries(read_manifest(store, cache_dir / "tmp"), store)
+    if python_check.reads_files(dependencies):  # the libraries that read them, from the index
+        libraries.ensure(cache_dir, installer_settings(environ, config).get("PIP_INDEX_URL"))
     runtime = python_choice.choose_runtime(files, cache_dir, dependencies, entries)
     installers.check_python(dependencies, runtime.version)
-    return Plan(build_dir, cache_dir, config, base, store, runtime, dependencies, files,
+    return Plan(build_dir, cache_dir, config, base, store, runtime, dependencies, files, environ,
                 env_dir=env_dir.resolve() if env_dir is not None else None,
                 nltk_ids=tuple(nltk_data.read_ids(files)))
 
 
-def cache_key(plan: Plan) -> env_cache.CacheKey | None:
-    """The installed environment's cache key; None when it cannot be cached."""
-    choice = plan.dependencies
-    files: list[Path] = []
-    for path in choice.files:
-        files.extend(included_files(plan.files, path) if path.suffix == ".txt" else [path])
-    if choice.installs_local_code:
-        output.detail("The installed environment is not cached (downloaded wheels still are):\n"
-                      "its files do not pin everything it installs. From "
-                      + "; ".join(choice.uncached[:3]) + ".")
-        return None
-    tools = VENDOR_TOOLS / f"{'uv' if choice.engine == 'uv' else choice.manager}.txt"
-    engine = " with uv" if choice.engine == "uv" else ""  # the engine changes the install
-    manager_version = settings.pinned_pip_version() + engine + (
-        ":" + env_cache.hash_files([tools], VENDOR_TOOLS) if tools.is_file() else "")
-    installer_settings = {k: v for k, v in build_env(dict(os.environ), plan.config, Path("/"),
-                                                     Path("/")).items()
-                          if k in INSTALLER_ALLOWLIST}
-    return env_cache.CacheKey(
-        format=env_cache.FORMAT_VERSION,
-        python_version=plan.runtime.version,
-        runtime_sha256=plan.runtime.sha256,
-        stack=plan.runtime.stack,
-        arch=plan.runtime.arch,
-        manager=choice.manager + ("+dev" if choice.dev else ""),
-        manager_version=manager_version,
-        dependency_files=tuple(str(p.relative_to(plan.build_dir)) for p in files),
-        dependencies_sha256=env_cache.hash_files(files, plan.build_dir),
-        settings_sha256=env_cache.hash_settings(installer_settings),
-    )
+class SlugTarget:
+    """Where ``bin/compile`` puts things (``build.Target``): see ``layout``."""
 
+    def __init__(self, build_dir: Path, cache_dir: Path, engine: str) -> None:
+        self.build_dir, self.cache_dir, self.engine = build_dir, cache_dir, engine
+        self.prefix = build_dir / PYTHON_DIR
+        self.runtime_path = layout.RUNTIME_PREFIX
 
-def make_relocatable(ctx: installers.InstallContext, runtime_path: str) -> None:
-    """Console scripts and bytecode that do not depend on the build path."""
-    relocate.rewrite_console_scripts(ctx.prefix / "bin", ctx.prefix)
-    site_packages = sorted(ctx.prefix.glob("lib/python3*/site-packages"))
-    relocate.compile_bytecode(ctx.python, site_packages, ctx.prefix, ctx.env, runtime_path)
+    def prepare(self, key: env_cache.CacheKey | None) -> str:
+        if app_files.remove(self.build_dir, PYTHON_DIR):
+            output.detail(f"Replacing the existing {PYTHON_DIR} in the app")
+        app_files.make_dirs(self.build_dir, PYTHON_DIR.parent)  # .heroku: a real folder
+        if key is None:
+            return build.FRESH
+        # uv brings the previous environment up to date when only the dependencies changed.
+        updatable = self.engine == "uv" and env_cache.previous_key_differs_only_in(
+            self.cache_dir, key, env_cache.DEPENDENCY_FIELDS)
+        accept = env_cache.DEPENDENCY_FIELDS if updatable else frozenset()
+        if not env_cache.restore(self.cache_dir, key, self.prefix, accept=accept):
+            return build.FRESH
+        if updatable:
+            return build.UPDATE
+        build.log_reuse(key, "Restored from the build cache", "using the cached environment")
+        return build.REUSED
 
-
-def base_key(plan: Plan) -> env_cache.CacheKey:
-    """Key of the base layer: the runtime with the pinned pip installed."""
-    return env_cache.CacheKey(env_cache.FORMAT_VERSION, plan.runtime.version, plan.runtime.sha256,
-                              plan.runtime.stack, plan.runtime.arch, "pip",
-                              settings.pinned_pip_version(), (), "", "")
-
-
-def install_fresh(plan: Plan, ctx: installers.InstallContext) -> None:
-    """Provision the runtime and pip (or reuse that base layer), then the dependencies."""
-    base = base_key(plan)
-    if env_cache.restore(plan.cache_dir, base, ctx.prefix, env_cache.BASE_DIR_NAME, quiet=True):
-        output.detail(f"Using the cached python-{plan.runtime.version} with pip "
-                      f"{settings.pinned_pip_version()}")
-    else:
-        if plan.dependencies.engine == "uv":  # uv: fetched while the runtime is unpacked
-            with uv_pip.prefetching(ctx):
-                provision(plan.store, plan.runtime, plan.cache_dir, ctx.prefix)
-            # uv installs pip in a fraction of pip's own time
-            uv_pip.install_pip(ctx, uv_pip.ensure_uv(ctx, ctx.secrets), ctx.secrets)
-        else:
-            provision(plan.store, plan.runtime, plan.cache_dir, ctx.prefix)
-            pip_installer.install_pip(ctx.python, ctx.prefix, ctx.env, plan.build_dir,
-                                      ctx.secrets)
-        relocate.rewrite_console_scripts(ctx.prefix / "bin", ctx.prefix)
-        env_cache.save(plan.cache_dir, base, ctx.prefix, env_cache.BASE_DIR_NAME)
-    installers.install(plan.dependencies, ctx)
-    make_relocatable(ctx, plan.runtime_path)
-
-
-def install_context(plan: Plan) -> tuple[installers.InstallContext, dict[str, str]]:
-    """The installers' context, and the environment of the app's own build code (hooks,
-    collectstatic)."""
-    prefix = plan.prefix
-    env = build_env(dict(os.environ), plan.config, prefix / "bin", plan.cache_dir)
-    ctx = installers.InstallContext(plan.build_dir / plan.app_base, prefix,
-                                    prefix / "bin" / "python3", env, plan.cache_dir,
-                                    redact.secrets_of_config(plan.config),
-                                    settings.pinned_pip_version(), plan.files)
-    return ctx, hooks.app_env(env, plan.config, plan.build_dir, plan.cache_dir, plan.env_dir,
-                              plan.runtime.stack)
-
-
-def log_reuse(key: env_cache.CacheKey, source: str, what: str) -> None:
-    """Say that the installed environment was reused instead of installed."""
-    output.detail(f"{source}, with the app's dependencies")
-    output.step("Installing dependencies")
-    files = ", ".join(key.dependency_files) or "no dependency files"
-    output.detail(f"Unchanged since the last build ({files}): {what}.")
-
-
-def execute(plan: Plan) -> None:
-    prefix = plan.prefix
-    ctx, app_env = install_context(plan)
-    env, app_dir = ctx.env, ctx.app_dir
-    hooks.run_hook(hooks.PRE_COMPILE, app_dir, plan.build_dir, app_env, ctx.secrets)
-    output.step(f"Preparing Python runtime (python-{plan.runtime.version})")
-    root, rel = (plan.build_dir, PYTHON_DIR) if plan.python_home is None else (prefix.parent,
-                                                                              prefix.name)
-    if app_files.remove(root, rel):
-        output.detail(f"Replacing the existing {PYTHON_DIR} in the app")
-    if plan.python_home is None:
-        app_files.make_dirs(plan.build_dir, PYTHON_DIR.parent)  # .heroku: a real folder
-    key = cache_key(plan)
-    updatable = (key is not None and plan.dependencies.engine == "uv"
-                 and env_cache.previous_key_differs_only_in(plan.cache_dir, key,
-                                                             env_cache.DEPENDENCY_FIELDS))
-    accept = env_cache.DEPENDENCY_FIELDS if updatable else frozenset()
-    if key is not None and env_cache.restore(plan.cache_dir, key, prefix, accept=accept):
-        if updatable:  # the previous environment, brought up to date
-            installers.install(plan.dependencies, ctx, incremental=True)
-            make_relocatable(ctx, plan.runtime_path)
-            env_cache.save(plan.cache_dir, key, prefix)
-        else:
-            log_reuse(key, "Restored from the build cache", "using the cached environment")
-    else:
-        install_fresh(plan, ctx)
+    def keep(self, key: env_cache.CacheKey | None) -> None:
         if key is not None:
-            env_cache.save(plan.cache_dir, key, prefix)
-    nltk_data.download(list(plan.nltk_ids), ctx.python, app_env, ctx.secrets, app_dir,
-                       lookup(nltk_data.URL_VAR, plan.config, dict(os.environ)))
-    django.collectstatic(app_dir, plan.build_dir, ctx.python, app_env, ctx.secrets,
-                         lookup(django.DISABLE_VAR, plan.config, dict(os.environ)))
-    hooks.run_hook(hooks.POST_COMPILE, app_dir, plan.build_dir, app_env, ctx.secrets)
-    relocate.compile_app_bytecode(ctx.python, plan.build_dir, env)
-    profile_d.write_profile(plan.build_dir, plan.app_base)
-    export_file.write_export()
-    app_base.record(plan.build_dir, plan.app_base)
-    processes.log_discovery(plan.files, plan.app_base, prefix)
+            env_cache.save(self.cache_dir, key, self.prefix)
+
+    def finish(self, plan: Plan, ctx: installers.InstallContext) -> None:
+        relocate.compile_app_bytecode(ctx.python, plan.build_dir, ctx.env)
+        profile_d.write_profile(plan.build_dir, plan.app_base)
+        export_file.write_export()
+        app_base.record(plan.build_dir, plan.app_base)
+        processes.log_discovery(plan.files, plan.app_base, self.prefix)
 
 
 def _cleanup(build_dir: Path, heroku_existed: bool, profile_existed: bool) -> None:
@@ -318,7 +219,7 @@ def _cleanup(build_dir: Path, heroku_existed: bool, profile_existed: bool) -> No
     try:
         app_files.remove(build_dir, ".heroku" if not heroku_existed else PYTHON_DIR)
         if not profile_existed:
-            app_files.remove(build_dir, f".profile.d/{profile_d.PROFILE_NAME}")
+            app_files.remove(build_dir, f".profile.d/{layout.PROFILE_NAME}")
             os.rmdir(build_dir / ".profile.d")
     except (OSError, BuildError):
         pass  # something in the way that this build did not make: leave it
@@ -332,16 +233,32 @@ def main(argv: list[str], dev: bool = False) -> int:
     build_dir, cache_dir, env_dir = _parse_args(argv)
     signal.signal(signal.SIGTERM, _raise_on_sigterm)
     cache_dir.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    error_id: str | None = "build::interrupted"  # unless it ends otherwise
+    try:
+        _build(build_dir, cache_dir, env_dir, dev)
+        error_id = None
+    except BuildError as exc:
+        error_id = exc.error_id
+        raise
+    except OSError as exc:
+        error_id = output.system_error(exc).error_id
+        raise
+    finally:
+        build_report.write(cache_dir, started, error_id)
+    return 0
+
+
+def _build(build_dir: Path, cache_dir: Path, env_dir: Path | None, dev: bool) -> None:
     with env_cache.locked(cache_dir):
         env_cache.remove_stale_temp(cache_dir)
         if dev:
             output.step("CI build (bin/test-compile): installing the dev and test dependencies too")
         plan = make_plan(build_dir, cache_dir, env_dir, dev)
         heroku_existed = (build_dir / ".heroku").exists()
-        profile_existed = (build_dir / ".profile.d" / profile_d.PROFILE_NAME).exists()
+        profile_existed = (build_dir / ".profile.d" / layout.PROFILE_NAME).exists()
         try:
-            execute(plan)
+            build.run(plan, SlugTarget(build_dir, cache_dir, plan.dependencies.engine))
         except BaseException:
             _cleanup(build_dir, heroku_existed, profile_existed)
             raise
-    return 0

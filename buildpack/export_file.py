@@ -15,23 +15,25 @@ import tempfile
 from pathlib import Path
 
 from buildpack import output, settings
+from buildpack.layout import PYTHON_DIR
+from buildpack.profile_d import DEFAULTS
 
 EXPORT_NAME = "export"
 
 
 def render_export() -> str:
-    return (
-        "# Written by buildpack-python: the Python of the build that sources this file.\n"
-        'for _bp_python_dir in "${BUILD_DIR:-}" "${1:-}" "$PWD"; do\n'
-        '  if [ -n "$_bp_python_dir" ] && [ -x "$_bp_python_dir/.heroku/python/bin/python3" ]; then\n'
-        '    export PATH="$_bp_python_dir/.heroku/python/bin:$PATH"\n'
-        "    break\n"
-        "  fi\n"
-        "done\n"
-        "unset _bp_python_dir\n"
-        'export PYTHONUNBUFFERED="${PYTHONUNBUFFERED:-true}"\n'
-        'export LANG="${LANG:-C.UTF-8}"\n'
-    )
+    lines = [
+        "# Written by buildpack-python: the Python of the build that sources this file.",
+        'for _bp_python_dir in "${BUILD_DIR:-}" "${1:-}" "$PWD"; do',
+        f'  if [ -n "$_bp_python_dir" ] && [ -x "$_bp_python_dir/{PYTHON_DIR}/bin/python3" ]; then',
+        f'    export PATH="$_bp_python_dir/{PYTHON_DIR}/bin:$PATH"',
+        "    break",
+        "  fi",
+        "done",
+        "unset _bp_python_dir",
+    ]
+    lines += [f'export {name}="${{{name}:-{DEFAULTS[name]}}}"' for name in ("PYTHONUNBUFFERED", "LANG")]
+    return "\n".join(lines) + "\n"
 
 
 def write_export(buildpack_dir: Path = settings.BUILDPACK_DIR) -> None:

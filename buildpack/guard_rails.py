@@ -15,10 +15,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from buildpack import output
+from buildpack.layout import PYTHON_DIR
 from buildpack.output import BuildError
 
 VENV = ".venv"
-HEROKU_PYTHON = Path(".heroku") / "python"
+HEROKU_PYTHON = PYTHON_DIR
 
 
 def _exists(path: Path) -> bool:

@@ -18,7 +18,7 @@ import tarfile
 import tempfile
 from pathlib import Path
 
-from buildpack import output, platform_info, settings, tools
+from buildpack import libraries, output, platform_info, settings, tools
 from buildpack.manifest import MANIFEST_NAME, RuntimeEntry, parse_manifest, render_manifest
 from buildpack.output import BuildError
 from buildpack.store import file_sha256
@@ -64,7 +64,10 @@ def _download_pip(dest: Path, store_dir: Path, entry: RuntimeEntry,
                              error_id="offline-bundle::no-bundled-pip")
         downloads = [["-r", str(settings.PIP_REQUIREMENTS)]] + [
             ["--python-version", minor, "-r", str(TOOLS_DIR / name)]
-            for minor in minors for name in TOOL_FILES]
+            for minor in minors for name in TOOL_FILES] + [
+            # the buildpack's own libraries (libraries.py): pure wheels, any host Python
+            ["--implementation", "py", "--abi", "none", "--platform", "any",
+             "--python-version", "3.9", "-r", str(libraries.PINS)]]
         for args in downloads:
             proc = subprocess.run(
                 [str(python), "-E", "-s", f"{wheel}/pip", "download", "--no-deps",

@@ -11,6 +11,7 @@ from __future__ import annotations
 import errno
 import re
 import sys
+import time
 from typing import IO, Callable
 from collections.abc import Iterable
 
@@ -48,7 +49,12 @@ def _write(stream: IO[str], text: str) -> None:
     stream.flush()
 
 
+# Each step's header and when it started (time.monotonic), for the build report.
+STEPS: list[tuple[str, float]] = []
+
+
 def step(message: str, stream: IO[str] | None = None) -> None:
+    STEPS.append((message, time.monotonic()))
     _write(stream or sys.stdout, f"{STEP_PREFIX}{message}\n")
 
 

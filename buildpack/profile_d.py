@@ -24,10 +24,19 @@ import shlex
 from pathlib import Path
 
 from buildpack import app_files, output, settings
+from buildpack.layout import PROFILE_NAME, PYTHON_DIR
 
-PROFILE_NAME = "python.sh"
-PYTHON_HOME_RELATIVE = ".heroku/python"
+
 WEB_CONCURRENCY_SCRIPT = settings.VENDOR_DIR / "web_concurrency.sh"
+# The run-time contract's defaults, in one table: the slug's profile script, the CNB
+# launch environment (cnb.launch_env) and, for the first two, ``export`` all render it.
+# Each applies only when the variable is unset or empty: a config var wins.
+DEFAULTS = {"PYTHONUNBUFFERED": "true", "LANG": "C.UTF-8",
+            # Only the platform's router connects: trust its X-Forwarded-* headers.
+            "FORWARDED_ALLOW_IPS": "*"}
+# gunicorn's access log on stdout, unless the app has a gunicorn.conf.py or sets the
+# variable (even empty, in a slug).
+GUNICORN_DEFAULTS = {"GUNICORN_CMD_ARGS": "--access-logfile -"}
 GUNICORN_CONFIG = "gunicorn.conf.py"
 ONLINE_CPUS = "$(nproc 2>/dev/null || getconf _NPROCESSORS_ONLN 2>/dev/null)"
 
@@ -38,18 +47,15 @@ def render_profile(app_base: str = "", gunicorn_access_log: bool = True,
     lines = [
         "# Written by buildpack-python: the run-time environment of the app's Python.",
         "# Sourced with HOME at the slug's root; each default yields to a config var.",
-        f'export PATH="$HOME/{PYTHON_HOME_RELATIVE}/bin:$PATH"',
-        'export PYTHONUNBUFFERED="${PYTHONUNBUFFERED:-true}"',
-        'export LANG="${LANG:-C.UTF-8}"',
-        "# Only the platform's router connects: trust its X-Forwarded-* headers.",
-        'export FORWARDED_ALLOW_IPS="${FORWARDED_ALLOW_IPS:-*}"',
+        f'export PATH="$HOME/{PYTHON_DIR}/bin:$PATH"',
     ]
+    lines += [f'export {name}="${{{name}:-{value}}}"' for name, value in DEFAULTS.items()]
     if gunicorn_access_log:
-        lines += ["# gunicorn's access log on stdout, unless GUNICORN_CMD_ARGS is set (even empty).",
-                  'export GUNICORN_CMD_ARGS="${GUNICORN_CMD_ARGS---access-logfile -}"']
+        lines += ["# gunicorn's access log on stdout, unless GUNICORN_CMD_ARGS is set (even empty)."]
+        lines += [f'export {name}="${{{name}-{value}}}"' for name, value in GUNICORN_DEFAULTS.items()]
     if nltk_data:
         lines += ["# The NLTK data that nltk.txt named, downloaded during the build.",
-                  f'export NLTK_DATA="${{NLTK_DATA:-$HOME/{PYTHON_HOME_RELATIVE}/nltk_data}}"']
+                  f'export NLTK_DATA="${{NLTK_DATA:-$HOME/{PYTHON_DIR}/nltk_data}}"']
     lines += [
         WEB_CONCURRENCY_SCRIPT.read_text(encoding="utf-8").rstrip("\n"),
         'if [ -z "${WEB_CONCURRENCY:-}" ]; then',
@@ -78,8 +84,8 @@ def write_profile(build_dir: Path, app_base: str = "") -> Path:
         output.detail(f"{GUNICORN_CONFIG} found: GUNICORN_CMD_ARGS is left to it")
     if app_base:
         output.detail(f"Processes start in {app_base}/ (APP_BASE)")
-    nltk_data = (build_dir / PYTHON_HOME_RELATIVE / "nltk_data").is_dir()
+    nltk_data = (build_dir / PYTHON_DIR / "nltk_data").is_dir()
     if nltk_data:
-        output.detail(f"NLTK_DATA={PYTHON_HOME_RELATIVE}/nltk_data (nltk.txt)")
+        output.detail(f"NLTK_DATA={PYTHON_DIR}/nltk_data (nltk.txt)")
     return app_files.write_text(build_dir, f".profile.d/{PROFILE_NAME}",
                                 render_profile(app_base, not gunicorn_config, nltk_data))

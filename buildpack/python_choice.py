@@ -24,11 +24,11 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from buildpack import output, settings
+from buildpack import libraries, output, settings
 from buildpack.app_files import AppFiles
-from buildpack.installers import python_check, toml_reader
+from buildpack.installers import python_check
 from buildpack.installers.context import Choice
-from buildpack.installers.pinned_tools import TOOLS
+from buildpack.installers.managers import MANAGERS
 from buildpack.installers.python_constraints import satisfies
 from buildpack.manifest import RuntimeEntry
 from buildpack.output import BuildError
@@ -153,7 +153,8 @@ def _eol_warning(request: VersionRequest, lifecycle: Lifecycle, today: datetime.
 def tool_support_error(minor: Minor, manager: str) -> BuildError | None:
     """An error if the pinned pip, or the app's package manager, cannot run ``minor``."""
     needs = [("pip", settings.pinned_pip_version(), settings.pip_min_python())]
-    tool = TOOLS.get(manager)
+    record = MANAGERS.get(manager)
+    tool = record.tool if record else None
     if tool is not None and tool.min_python is not None:
         needs.append((tool.display, tool.version(), tool.min_python))
     for name, version, oldest in needs:
@@ -177,11 +178,11 @@ def _constraints(dependencies: Choice) -> list[python_check.Declared]:
     if dependencies.manager in ("none", "pipenv") \
             or not any(p.name == "pyproject.toml" for p in dependencies.files):
         return []
-    if not toml_reader.host_can_read():
+    if not libraries.ready():
         output.detail("(pyproject.toml's Python constraint is checked once the runtime is\n"
-                      "installed: this build host's Python cannot read TOML.)")
+                      "installed: the buildpack's libraries come with it on this build.)")
         return []
-    return python_check.declared(dependencies, toml_reader.read_on_host)
+    return python_check.declared(dependencies)
 
 
 def _satisfies_all(entry: RuntimeEntry, constraints: list[python_check.Declared]) -> bool:

@@ -13,10 +13,10 @@ import sys
 from pathlib import Path
 
 from buildpack import app_base, processes
+from buildpack.layout import PYTHON_DIR
 from buildpack.output import BuildError
 
 USAGE = "Usage: bin/release BUILD_DIR"
-PYTHON_DIR = Path(".heroku") / "python"
 
 
 def yaml_quote(text: str) -> str:

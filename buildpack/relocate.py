@@ -12,8 +12,7 @@ import tempfile
 from pathlib import Path
 
 from buildpack.app_files import walk
-
-RUNTIME_PREFIX = "/app/.heroku/python"
+from buildpack.layout import RUNTIME_PREFIX as RUNTIME_PREFIX  # re-exported: cpython_recipe, slug tools
 
 # A script that finds its interpreter next to itself, wherever the slug is mounted
 # (the same trick distlib uses for long shebangs): sh runs line 2, Python sees a string.

@@ -21,7 +21,6 @@ DESTDIR=...`` tree, whose files name the configured prefix rather than where the
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import lzma
 import os
@@ -37,7 +36,8 @@ from pathlib import Path
 from buildpack import output, platform_info, tools
 from buildpack.manifest import RuntimeEntry, archive_name
 from buildpack.output import BuildError
-from buildpack.relocate import RUNTIME_PREFIX
+from buildpack.layout import RUNTIME_PREFIX
+from buildpack.store import file_sha256
 
 # Bytecode is unchecked-hash, so file times carry no meaning: use one fixed time
 # (2000-01-01) and archives of the same files are byte-identical.
@@ -534,11 +534,7 @@ def write_archive(staging: Path, dest: Path) -> tuple[str, int]:
     finally:
         if os.path.exists(tmp_name):
             os.unlink(tmp_name)
-    digest = hashlib.sha256()
-    with open(dest, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest(), dest.stat().st_size
+    return file_sha256(dest), dest.stat().st_size
 
 
 def require_bundled_pip(interp: Interpreter) -> Path:

@@ -35,7 +35,7 @@ from typing import Any
 from buildpack import cpython_recipe, output, platform_info
 from buildpack.cpython_sources import Pin, cache_root, sha256_of
 from buildpack.output import BuildError
-from buildpack.relocate import RUNTIME_PREFIX
+from buildpack.layout import RUNTIME_PREFIX
 from buildpack.runtime_archive import Interpreter
 from buildpack.safe_extract import UnsafeArchive, extract_archive
 

@@ -3,7 +3,8 @@
 Built from scratch rather than inherited, so that a config var such as LD_PRELOAD,
 PYTHONHOME or PYTHONPATH (or a build host's pip.conf) cannot change the build. Only
 the variables of ``INSTALLER_ALLOWLIST`` pass through, from the platform's environment
-or the app's config vars (the latter win): the names below, by tool. Each package manager
+or the app's config vars (the latter win): the network settings below and the config vars
+each package manager's record accepts (``installers.managers``). Each package manager
 adds its own fixed settings on top (see ``buildpack/installers``).
 """
 from __future__ import annotations
@@ -11,6 +12,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
+
+from buildpack.installers.managers import MANAGERS
 
 # From the build host: what programs need to run at all.
 HOST_PASSTHROUGH = ("PATH", "TMPDIR", "STACK", "SOURCE_DATE_EPOCH")
@@ -31,76 +34,36 @@ class Allowlist:
 # Config vars a requirements file may name as ``${NAME}`` (pip expands them itself, e.g.
 # ``git+https://${GITHUB_TOKEN}@github.com/org/lib``; the values are masked in the log):
 # names ending in _TOKEN, _PAT, _USERNAME, _USER or _PASSWORD, except the installers' own
-# prefixes (PIP_, UV_, POETRY_, PIPENV_: those configure the tools and are listed above).
+# prefixes (PIP_, UV_, POETRY_, PIPENV_: those configure the tools, see the records).
 REQUIREMENT_VARS = r"(?!(?:PIP|UV|POETRY|PIPENV)_)[A-Z][A-Z0-9_]*_(?:TOKEN|PAT|USERNAME|USER|PASSWORD)"
+
+# Network settings (proxies, CA certificates), for every installer.
+NETWORK_VARS = ("HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "no_proxy",
+                "SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE")
 
 # Installer and network settings an app or platform may set (documented in README).
 INSTALLER_ALLOWLIST = Allowlist(
-    names=(
-        # pip, and Pipenv (which installs with pip)
-        "PIP_INDEX_URL",
-        "PIP_EXTRA_INDEX_URL",
-        "PIP_FIND_LINKS",
-        "PIP_NO_INDEX",
-        "PIP_TRUSTED_HOST",
-        "PIP_CERT",
-        "PIP_CLIENT_CERT",
-        "PIP_DEFAULT_TIMEOUT",
-        "PIP_RETRIES",
-        "PIP_NO_BINARY",
-        "PIP_ONLY_BINARY",
-        "PIP_PREFER_BINARY",
-        "PIPENV_PYPI_MIRROR",
-        "PIPENV_TIMEOUT",
-        # uv
-        "UV_INDEX",
-        "UV_DEFAULT_INDEX",
-        "UV_INDEX_URL",
-        "UV_EXTRA_INDEX_URL",
-        "UV_FIND_LINKS",
-        "UV_INDEX_STRATEGY",
-        "UV_INSECURE_HOST",
-        "UV_HTTP_TIMEOUT",
-        "UV_HTTP_RETRIES",
-        "UV_NATIVE_TLS",
-        # Poetry
-        "POETRY_REQUESTS_TIMEOUT",
-        "POETRY_INSTALLER_MAX_WORKERS",
-        # PDM (sources in pyproject.toml take precedence)
-        "PDM_PYPI_URL",
-        "PDM_PYPI_USERNAME",
-        "PDM_PYPI_PASSWORD",
-        "PDM_PYPI_VERIFY_SSL",
-        # network: proxies and CA certificates
-        "HTTP_PROXY",
-        "HTTPS_PROXY",
-        "NO_PROXY",
-        "http_proxy",
-        "https_proxy",
-        "no_proxy",
-        "SSL_CERT_FILE",
-        "SSL_CERT_DIR",
-        "REQUESTS_CA_BUNDLE",
-    ),
-    patterns=(
-        # uv: credentials of a named index ([[tool.uv.index]] name = "private")
-        r"UV_INDEX_[A-Z0-9_]+_(?:USERNAME|PASSWORD)",
-        # Poetry: a source's URL, credentials and certificates ([[tool.poetry.source]])
-        r"POETRY_REPOSITORIES_[A-Z0-9_]+_URL",
-        r"POETRY_HTTP_BASIC_[A-Z0-9_]+_(?:USERNAME|PASSWORD)",
-        r"POETRY_CERTIFICATES_[A-Z0-9_]+_(?:CERT|CLIENT_CERT)",
-        REQUIREMENT_VARS,
-    ),
+    names=tuple(dict.fromkeys(
+        [name for m in MANAGERS.values() for name in m.config_vars] + list(NETWORK_VARS))),
+    patterns=(*(p for m in MANAGERS.values() for p in m.config_patterns), REQUIREMENT_VARS),
 )
+
+
+def installer_settings(environ: dict[str, str], config: dict[str, str]) -> dict[str, str]:
+    """The allowed installer settings, from the platform's environment and the config vars
+    (which win); empty values are left out."""
+    found: dict[str, str] = {}
+    for source in (environ, config):
+        found.update({name: value.strip() for name, value in source.items()
+                      if name in INSTALLER_ALLOWLIST and value.strip()})
+    return found
 
 
 def build_env(environ: dict[str, str], config: dict[str, str], python_bin: Path,
               cache_dir: Path) -> dict[str, str]:
     """Environment for running the app's Python and its installers during the build."""
     env = {name: environ[name] for name in HOST_PASSTHROUGH if name in environ}
-    for source in (environ, config):  # config vars win over the platform's environment
-        env.update({name: value.strip() for name, value in source.items()
-                    if name in INSTALLER_ALLOWLIST and value.strip()})
+    env.update(installer_settings(environ, config))
     env["PATH"] = f"{python_bin}:{env.get('PATH', '/usr/local/bin:/usr/bin:/bin')}"
     env.update(
         LANG="C.UTF-8",

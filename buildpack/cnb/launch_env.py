@@ -27,9 +27,10 @@ EXEC_D_NAME = "web-concurrency"
 
 
 def defaults(app_dir: Path) -> dict[str, str]:
-    values = {"PYTHONUNBUFFERED": "true", "LANG": "C.UTF-8", "FORWARDED_ALLOW_IPS": "*"}
+    """The run-time contract's defaults (``profile_d.DEFAULTS``) for this app."""
+    values = dict(profile_d.DEFAULTS)
     if not (app_dir / profile_d.GUNICORN_CONFIG).is_file():
-        values["GUNICORN_CMD_ARGS"] = "--access-logfile -"
+        values.update(profile_d.GUNICORN_DEFAULTS)
     return values
 
 

@@ -31,9 +31,9 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from buildpack import output
-from buildpack.installers import (manager_files, pdm, pip, pipenv, poetry, python_check,
-                                  slug_cleanup, toml_reader, uv, uv_pip)
+from buildpack import libraries, output
+from buildpack.installers import manager_files, pip, python_check, slug_cleanup, uv_pip
+from buildpack.installers.managers import MANAGERS
 from buildpack.installers.context import Choice, InstallContext
 from buildpack.installers.run import run_quiet
 from buildpack.app_files import AppFiles
@@ -42,11 +42,7 @@ from buildpack.redact import url_secrets
 
 __all__ = ["Choice", "InstallContext", "check_python", "choose", "install"]
 
-_INSTALLERS = {"pipenv": pipenv.install, "poetry": poetry.install, "uv": uv.install,
-               "pdm": pdm.install}
-
-
-TEST_REQUIREMENTS = "requirements-test.txt"
+TEST_REQUIREMENTS = pip.TEST_REQUIREMENTS
 
 
 def choose(files: AppFiles | Path, dev: bool = False, installer: str | None = None) -> Choice:
@@ -69,10 +65,10 @@ def choose(files: AppFiles | Path, dev: bool = False, installer: str | None = No
 
 
 def check_python(choice: Choice, python_version: str) -> None:
-    """Plan time: the chosen Python against the dependency files (TOML needs Python 3.11+
-    on the build host; otherwise ``install`` checks with the provisioned runtime)."""
-    if choice.manager != "none" and toml_reader.host_can_read():
-        python_check.check(choice, python_version, toml_reader.read_on_host)
+    """Plan time: the chosen Python against the dependency files. Reading them needs the
+    buildpack's libraries (``libraries.ensure``); without them yet, ``install`` checks."""
+    if choice.manager != "none" and libraries.ready():
+        python_check.check(choice, python_version)
 
 
 def _runtime_version(python: Path) -> str:
@@ -93,20 +89,16 @@ def install(choice: Choice, ctx: InstallContext, incremental: bool = False) -> N
         output.detail("No dependency files (requirements.txt, Pipfile.lock, poetry.lock, uv.lock,\n"
                       "pdm.lock, pyproject.toml, setup.py): no dependencies to install.")
         return
-    if not toml_reader.host_can_read():
-        python_check.check(choice, _runtime_version(ctx.python),
-                           toml_reader.interpreter_reader(ctx.python))
+    if python_check.reads_files(choice) and not libraries.ready() \
+            and libraries.fetch_with_pip(ctx.python, ctx.env, ctx.cache_dir):
+        python_check.check(choice, _runtime_version(ctx.python))  # not done at plan time
     secrets = ctx.secrets + url_secrets(ctx.env.values())
     leftovers = slug_cleanup.build_leftovers(ctx.app_dir)
     tests = [p for p in choice.files if p.name == TEST_REQUIREMENTS] if choice.dev else []
-    if choice.manager == "pip" and choice.installs_app:
-        pip.install_project(ctx, tuple(p for p in choice.files if p not in tests), secrets)
-    elif choice.manager == "pip" and choice.engine == "uv":
+    if choice.manager == "pip" and choice.engine == "uv" and not choice.installs_app:
         uv_pip.install_requirements(ctx, choice.files[0], secrets, incremental)
-    elif choice.manager == "pip":
-        pip.install_requirements(ctx, choice.files[0], secrets, reason=choice.engine_reason)
     else:
-        _INSTALLERS[choice.manager](ctx, choice, secrets)
+        MANAGERS[choice.manager].install(ctx, choice, secrets)
     for path in tests:
         pip.install_requirements(ctx, path, secrets, what="the test dependencies")
     slug_cleanup.remove_new_leftovers(ctx.app_dir, leftovers)

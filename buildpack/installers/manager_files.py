@@ -1,14 +1,7 @@
 """Which package manager the app's files name, decided from the files alone.
 
-Exactly one lock (or requirements) file decides:
-
-| file               | manager | also needs     |
-|--------------------|---------|----------------|
-| requirements.txt   | pip     |                |
-| Pipfile.lock       | pipenv  | Pipfile        |
-| poetry.lock        | poetry  | pyproject.toml |
-| uv.lock            | uv      | pyproject.toml |
-| pdm.lock           | pdm     | pyproject.toml |
+Exactly one lock (or requirements) file decides, and it needs its manifest (both named
+by the manager's record in ``installers.managers``).
 
 With none of them, a ``pyproject.toml`` that declares a project (``[project]`` or
 ``[build-system]``), or a ``setup.py``/``setup.cfg``, is the app itself: ``pip install .``
@@ -25,33 +18,16 @@ works on any host Python.
 """
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 
 from buildpack.installers.context import Choice
+from buildpack.installers.managers import BY_LOCKFILE, MANAGERS, Manager
 from buildpack.output import BuildError
 from buildpack.app_files import AppFiles
 from buildpack.requirements_files import included_files, uncached_sources
 
-LOCKFILES = {
-    "requirements.txt": "pip",
-    "Pipfile.lock": "pipenv",
-    "poetry.lock": "poetry",
-    "uv.lock": "uv",
-    "pdm.lock": "pdm",
-}
-MANIFEST = {"pipenv": "Pipfile", "poetry": "pyproject.toml", "uv": "pyproject.toml",
-            "pdm": "pyproject.toml"}
-LOCK_COMMAND = {"pipenv": "pipenv lock", "poetry": "poetry lock", "uv": "uv lock",
-                "pdm": "pdm lock"}
 PROJECT_FILES = ("pyproject.toml", "setup.py", "setup.cfg")
-# Lock entries whose code is copied from a local folder or file (not from an index).
-_LOCAL_IN_LOCK = {
-    "uv": re.compile(r"^source\s*=\s*\{\s*(?:directory|path)\s*=", re.M),
-    "pdm": re.compile(r"^path\s*=", re.M),
-    "poetry": re.compile(r"^type\s*=\s*\"(?:directory|file)\"", re.M),
-}
 _TABLE_RE = re.compile(r"^\s*\[\[?\s*([A-Za-z0-9_.\"'-]+?)\s*\]\]?\s*(?:#.*)?$", re.M)
 _SETUP_CALL_RE = re.compile(r"^[^#\n]*\bsetup\s*\(", re.M)
 _SETUP_CFG_RE = re.compile(r"^\s*\[(?:metadata|options)\]", re.M)
@@ -68,7 +44,7 @@ def pyproject_tables(text: str) -> set[str]:
 
 
 def _several(found: list[str]) -> BuildError:
-    listed = "\n".join(f"  - {name} ({LOCKFILES[name]})" for name in found)
+    listed = "\n".join(f"  - {name} ({BY_LOCKFILE[name].name})" for name in found)
     return BuildError(
         "The app has more than one package manager's lock file",
         f"These files each declare the app's dependencies:\n\n{listed}\n\n"
@@ -80,49 +56,37 @@ def _several(found: list[str]) -> BuildError:
     )
 
 
-def _missing_manifest(lockfile: str, manager: str) -> BuildError:
-    manifest = MANIFEST[manager]
+def _missing_manifest(manager: Manager) -> BuildError:
+    lockfile, manifest, name = manager.lockfile, manager.manifest, manager.name
     return BuildError(
         f"{lockfile} was found without {manifest}",
-        f"{lockfile} is only half of a {manager} project: {manager} installs from it\n"
+        f"{lockfile} is only half of a {name} project: {name} installs from it\n"
         f"together with {manifest}, which is not in the app. Commit {manifest}\n"
-        f"(or, if the app does not use {manager}, remove {lockfile}).",
+        f"(or, if the app does not use {name}, remove {lockfile}).",
         error_id="package-manager::lock-without-manifest",
     )
 
 
-def _missing_lock(manifest: str, manager: str, lockfile: str) -> BuildError:
+def _missing_lock(manager: Manager) -> BuildError:
+    manifest, lockfile = manager.manifest, manager.lockfile
     return BuildError(
         f"{manifest} was found without {lockfile}",
-        f"The app declares its dependencies in {manifest} for {manager}, but has no\n"
+        f"The app declares its dependencies in {manifest} for {manager.name}, but has no\n"
         f"{lockfile}, which pins the exact versions to install.\n\n"
-        f"Run `{LOCK_COMMAND[manager]}` and commit {lockfile}.",
+        f"Run `{manager.lock_command}` and commit {lockfile}.",
         error_id="package-manager::manifest-without-lock",
     )
 
 
-def _pipfile_lock_has_local_code(text: str) -> bool:
-    try:
-        packages = json.loads(text).get("default", {})
-    except (ValueError, AttributeError, RecursionError):
-        return False  # reported with its own message when the lock is read
-    return isinstance(packages, dict) and any(
-        isinstance(spec, dict) and ("path" in spec or "file" in spec) and not spec.get("editable")
-        for spec in packages.values())
-
-
-def _uncached_sources(files: AppFiles, manager: str, lockfile: Path) -> list[str]:
+def _uncached_sources(files: AppFiles, manager: Manager, lockfile: Path) -> list[str]:
     """What installing from ``lockfile`` takes from outside the lock: code copied from
     local folders (a conservative reading: a ``develop``/editable path entry of Poetry also
     counts), for pip also ``--find-links`` folders and VCS branches (``uncached_sources``)."""
-    if manager == "pip":
+    if manager.local_code is None:
         return uncached_sources(files.text(path, "requirements") or ""
                                 for path in included_files(files, lockfile))
     text = (files.bytes(lockfile, "lock") or b"").decode("utf-8", "replace")
-    if manager == "pipenv":
-        local = _pipfile_lock_has_local_code(text)
-    else:
-        local = bool(_LOCAL_IN_LOCK[manager].search(text))
+    local = manager.local_code(text)
     return [f"a local path entry of {lockfile.name}"] if local else []
 
 
@@ -136,7 +100,7 @@ def _present(files: AppFiles, name: str, kind: str) -> Path | None:
 def find(files: AppFiles | Path) -> Choice:
     """The app's package manager and its files (manager ``none`` when nothing declares any)."""
     files = AppFiles.of(files)
-    present = {name: path for name in LOCKFILES
+    present = {name: path for name in BY_LOCKFILE
                if (path := _present(files, name, "requirements" if name == "requirements.txt"
                                     else "lock"))}
     if len(present) > 1:
@@ -145,22 +109,23 @@ def find(files: AppFiles | Path) -> Choice:
     pyproject = _present(files, "pyproject.toml", "manifest")
     if present:
         (name, lockfile), = present.items()
-        manager = LOCKFILES[name]
+        manager = BY_LOCKFILE[name]
         uncached = _uncached_sources(files, manager, lockfile)
         local = bool(uncached)
-        if manager == "pip":
-            return Choice("pip", (lockfile,), installs_local_code=local, uncached=tuple(uncached))
-        manifest = pipfile if manager == "pipenv" else pyproject
+        if manager.manifest is None:
+            return Choice(manager.name, (lockfile,), installs_local_code=local,
+                          uncached=tuple(uncached))
+        manifest = _present(files, manager.manifest, "manifest")
         if manifest is None:
-            raise _missing_manifest(name, manager)
-        return Choice(manager, (manifest, lockfile), installs_local_code=local,
+            raise _missing_manifest(manager)
+        return Choice(manager.name, (manifest, lockfile), installs_local_code=local,
                       uncached=tuple(uncached))
     if pipfile is not None:
-        raise _missing_lock("Pipfile", "pipenv", "Pipfile.lock")
+        raise _missing_lock(MANAGERS["pipenv"])
     tables = (pyproject_tables(files.text(pyproject, "manifest") or "")
               if pyproject is not None else set())
     if "tool.poetry" in tables:
-        raise _missing_lock("pyproject.toml", "poetry", "poetry.lock")
+        raise _missing_lock(MANAGERS["poetry"])
     found = tuple(path for name in PROJECT_FILES if (path := _present(files, name, "manifest")))
     declaring = tuple(path for path in found if _declares_project(files, path, tables))
     if found and not declaring:

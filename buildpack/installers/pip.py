@@ -13,7 +13,7 @@ import re
 from pathlib import Path
 
 from buildpack import output, settings
-from buildpack.installers.context import InstallContext
+from buildpack.installers.context import Choice, InstallContext
 from buildpack.installers.failures import explain, install_error
 from buildpack.installers.run import run_streamed
 from buildpack.output import BuildError
@@ -80,6 +80,9 @@ def offline_sources(ctx: InstallContext, requirements: Path) -> list[str] | None
     return links if no_index else None
 
 
+# A CI build (bin/test-compile) installs this after the app's requirements.
+TEST_REQUIREMENTS = "requirements-test.txt"
+
 _PIP_HINT = ("Check that every requirement exists on the package index with a version\n"
              "for this Python, and builds from source if it has no wheel.\n")
 
@@ -101,6 +104,15 @@ def install_requirements(ctx: InstallContext, requirements: Path, secrets: list[
     if code != 0:
         raise install_error(lines, ctx.env, "pip", f"the requirements in {shown}",
                             f"pip install -r {shown}", _PIP_HINT, app_dir=ctx.app_dir)
+
+
+def install(ctx: InstallContext, choice: Choice, secrets: list[str]) -> None:
+    """The record's install (``installers.managers.PIP``, pip as the engine): the app as a
+    package, or its requirements file. (A CI build's requirements-test.txt follows.)"""
+    if choice.installs_app:
+        install_project(ctx, tuple(p for p in choice.files if p.name != TEST_REQUIREMENTS), secrets)
+    else:
+        install_requirements(ctx, choice.files[0], secrets, reason=choice.engine_reason)
 
 
 def install_project(ctx: InstallContext, files: tuple[Path, ...], secrets: list[str]) -> None:

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from buildpack import output
 from buildpack.installers import pipfile_lock
 from buildpack.installers.context import Choice
-from buildpack.installers.manager_files import LOCK_COMMAND
+from buildpack.installers.managers import MANAGERS
 from buildpack.installers.python_constraints import parse_version, satisfies
-from buildpack.installers.toml_reader import TomlReader
+from buildpack.installers import toml_reader
 from buildpack.output import BuildError
 
 
@@ -41,12 +41,13 @@ def _from_pipfile_lock(choice: Choice) -> list[Declared]:
     return [Declared(f"Pipfile.lock (_meta.requires.{key})", value, spec, False, fix)]
 
 
-def _from_pyproject(choice: Choice, read_toml: TomlReader) -> list[Declared]:
+def _from_pyproject(choice: Choice) -> list[Declared]:
     pyproject = next((p for p in choice.files if p.name == "pyproject.toml"), None)
     if pyproject is None:
         return []
-    data = read_toml(pyproject)
-    relock = f" and run `{LOCK_COMMAND[choice.manager]}`" if choice.manager in LOCK_COMMAND else ""
+    data = toml_reader.read(pyproject)
+    lock_command = MANAGERS[choice.manager].lock_command
+    relock = f" and run `{lock_command}`" if lock_command else ""
     project = data.get("project")
     if isinstance(project, dict) and isinstance(project.get("requires-python"), str):
         text = project["requires-python"]
@@ -61,17 +62,22 @@ def _from_pyproject(choice: Choice, read_toml: TomlReader) -> list[Declared]:
     return []
 
 
-def declared(choice: Choice, read_toml: TomlReader) -> list[Declared]:
+def reads_files(choice: Choice) -> bool:
+    """Whether checking ``choice`` parses its files (and so needs ``libraries``)."""
+    return choice.manager == "pipenv" or any(p.name == "pyproject.toml" for p in choice.files)
+
+
+def declared(choice: Choice) -> list[Declared]:
     """What the app's dependency files say about the Python version."""
     if choice.manager == "pipenv":
         return _from_pipfile_lock(choice)
-    return _from_pyproject(choice, read_toml)
+    return _from_pyproject(choice)
 
 
-def check(choice: Choice, python_version: str, read_toml: TomlReader) -> None:
+def check(choice: Choice, python_version: str) -> None:
     """Raise BuildError if the files contradict ``python_version`` (X.Y.Z)."""
     version = parse_version(python_version)
-    for item in declared(choice, read_toml):
+    for item in declared(choice):
         verdict = satisfies(item.spec, version, poetry=item.poetry)
         if verdict is None:
             output.warning(

@@ -1,95 +1,65 @@
 """Does a Python version satisfy what the app's dependency files say about Python?
 
-Only release versions are compared (``3.13.0``): the buildpack provides final CPython
-releases. Understood forms:
-
-- PEP 440 specifiers (``requires-python``): ``>=3.11,<3.14``, ``==3.12.*``, ``~=3.11``,
-  ``!=3.12.1``, ``===3.12.1``; pre-release and post-release suffixes in a specifier
-  compare as the release they belong to.
-- Poetry constraints (``[tool.poetry.dependencies] python``): additionally ``^3.11``,
-  ``~3.11``, a bare ``3.11`` (any 3.11.x), ``*``, space-separated AND and ``||`` OR.
-
-``satisfies`` answers None for a text it does not understand: the caller says so and
-does not guess.
+PEP 440 specifiers (``requires-python``) are read by ``packaging``. Poetry's own forms
+(``[tool.poetry.dependencies] python``) are first translated to PEP 440: ``^3.11``
+(>=3.11,<4), ``~3.11`` (>=3.11,<3.12), a bare ``3.11`` (==3.11.*), ``*``, space-separated
+AND and ``||`` OR. ``satisfies`` answers None for a text it does not understand: the
+caller says so and does not guess. (``packaging`` is imported when first used, after
+``libraries.ensure``.)
 """
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from packaging.specifiers import SpecifierSet
 
 Version = tuple[int, int, int]
 
-_CLAUSE_RE = re.compile(
-    r"^(?P<op>===|~=|==|!=|<=|>=|<|>|\^|~|=)?\s*v?"
-    r"(?P<release>\d+(?:\.\d+)*)(?P<wild>\.\*)?"
-    r"(?:[-_.]?(?:a|b|c|rc|alpha|beta|pre|preview|post|dev)[-_.]?\d*)*$",
-    re.IGNORECASE,
-)
+_POETRY_RE = re.compile(r"(\^|~(?!=)|=(?!=))?\s*v?(\d+(?:\.\d+)*)(\.\*)?")
 
 
-def _pad(parts: list[int], length: int = 3) -> tuple[int, ...]:
-    return tuple(parts + [0] * (length - len(parts)))[:max(length, len(parts))]
-
-
-def _clause(op: str, release: list[int], wildcard: bool, version: Version) -> bool:
-    current = tuple(version)
-    if wildcard:
-        if op not in ("==", "!="):
-            raise ValueError(f"wildcard with {op}")
-        match = current[: len(release)] == tuple(release)
-        return match if op == "==" else not match
-    if op == "^":  # Poetry: up to the next change of the first non-zero part
-        first = next((i for i, p in enumerate(release) if p), len(release) - 1)
-        upper = release[: first + 1]
+def _poetry_clause(part: str) -> str:
+    """One Poetry clause as PEP 440 (operators PEP 440 has pass through)."""
+    match = _POETRY_RE.fullmatch(part)
+    if match is None:
+        return part
+    op, text, wildcard = match.groups()
+    release = [int(p) for p in text.split(".")]
+    if op in ("^", "~"):
+        # ^: up to the next change of the first non-zero part; ~: of the minor (~3: of 3)
+        keep = (next((i for i, p in enumerate(release) if p), len(release) - 1) + 1 if op == "^"
+                else min(len(release), 2))
+        upper = release[:keep]
         upper[-1] += 1
-        return _pad(release) <= current < _pad(upper)
-    if op == "~":  # Poetry: ~3.11 and ~3.11.2 allow patch releases, ~3 any 3.x
-        upper = release[:2] if len(release) >= 2 else release[:1]
-        upper[-1] += 1
-        return _pad(release) <= current < _pad(upper)
-    if op == "~=":
-        if len(release) < 2:
-            raise ValueError("~= needs at least two parts")
-        prefix = tuple(release[:-1])
-        return current >= _pad(release) and current[: len(prefix)] == prefix
-    spec = _pad(release)
-    return {
-        "==": current == spec, "===": current == spec, "=": current == spec,
-        "!=": current != spec, "<=": current <= spec, ">=": current >= spec,
-        "<": current < spec, ">": current > spec,
-    }[op]
+        return f">={text},<{'.'.join(map(str, upper))}"
+    if wildcard or (not op and len(release) < 3):
+        return f"=={text}.*"
+    return f"=={text}"
 
 
-def _all(text: str, version: Version, poetry: bool) -> bool:
-    parts = [p for p in re.split(r"\s*,\s*|\s+(?=[<>=!~^])", text.strip()) if p]
+def _specifier(text: str, poetry: bool) -> SpecifierSet:
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
+    parts = [p.replace(" ", "") for p in re.split(r"\s*,\s*|\s+(?=[<>=!~^])", text.strip()) if p]
     if not parts:
-        raise ValueError("empty")
-    for part in parts:
-        if poetry and part == "*":
-            continue
-        match = _CLAUSE_RE.match(part.replace(" ", ""))
-        if not match:
-            raise ValueError(part)
-        op = match["op"] or ""
-        if op in ("^", "~", "=") and not poetry:
-            raise ValueError(part)
-        release = [int(p) for p in match["release"].split(".")]
-        wildcard = bool(match["wild"])
-        if not op:
-            if not poetry:
-                raise ValueError(part)
-            op, wildcard = "==", wildcard or len(release) < 3  # Poetry: "3.11" is any 3.11.x
-        if not _clause(op, release, wildcard, version):
-            return False
-    return True
+        raise InvalidSpecifier(text)
+    if poetry:
+        parts = [_poetry_clause(p) for p in parts if p != "*"]
+    return SpecifierSet(",".join(parts), prereleases=True)
 
 
 def satisfies(text: str, version: Version, poetry: bool = False) -> bool | None:
     """True/False: ``version`` meets the constraint; None: the text is not understood."""
+    from packaging.specifiers import InvalidSpecifier
+
+    shown = ".".join(map(str, version))
     try:
-        alternatives = text.split("||") if poetry else [text]
-        return any([_all(alt, version, poetry) for alt in alternatives])
-    except ValueError:
+        alternatives = [_specifier(alt, poetry) for alt in (text.split("||") if poetry else [text])]
+    except InvalidSpecifier:
         return None
+    return any(spec.contains(shown) for spec in alternatives)
 
 
 def parse_version(text: str) -> Version:

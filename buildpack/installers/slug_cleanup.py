@@ -33,10 +33,8 @@ from pathlib import Path
 
 from buildpack.app_files import rmtree, walk
 from buildpack.installers.run import run_quiet
+from buildpack.layout import APP_ROOT as RUNTIME_ROOT, RUNTIME_PREFIX
 
-from buildpack.relocate import RUNTIME_PREFIX
-
-RUNTIME_ROOT = str(Path(RUNTIME_PREFIX).parent.parent)  # /app
 
 
 def _roots(slug_root: Path) -> list[str]:

@@ -51,14 +51,8 @@ def _os_release() -> dict[str, str]:
 
 
 @dataclass
-class Step:
-    returncode: int
-    stdout: str
-    stderr: str
-
-    @property
-    def log(self) -> str:
-        return self.stdout + self.stderr
+class Step(support.Result):
+    """One lifecycle phase's outcome."""
 
 
 def _go_value(value) -> str:

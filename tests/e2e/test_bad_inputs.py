@@ -11,16 +11,7 @@ from tests import support
 
 
 def _app(tmp_path, files: dict[str, bytes | str]):
-    app = tmp_path / "app"
-    app.mkdir()
-    (app / "Procfile").write_text("web: python -m http.server $PORT\n")
-    for name, content in files.items():
-        path = app / name
-        if isinstance(content, bytes):
-            path.write_bytes(content)
-        else:
-            path.write_text(content)
-    return app
+    return support.write_app(tmp_path, {"Procfile": "web: python -m http.server $PORT\n", **files})
 
 
 def _fails(app, cache, env, error_id: str, *expected: str):

@@ -1,6 +1,7 @@
 """The build cache: trusted only when valid, never replaced by a failed or killed build."""
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -9,6 +10,7 @@ import time
 
 import pytest
 
+from buildpack.installers.pinned_tools import TOOLS
 from tests import support
 
 pytestmark = pytest.mark.slow
@@ -53,19 +55,40 @@ def test_sigkill_mid_install_keeps_previous_cache(tmp_path, build_env):
     assert (fourth / ".heroku/python/bin/gunicorn").exists()
 
 
+def _report(cache, build_dir):
+    """The build report, as bin/report prints it (docs/architecture.md)."""
+    proc = subprocess.run([str(support.BIN / "report"), str(build_dir), str(cache)],
+                          capture_output=True, text=True, check=True, timeout=60)
+    return json.loads(proc.stdout)
+
+
 def test_failed_build_does_not_replace_good_cache(tmp_path, build_env):
     cache = tmp_path / "cache"
-    assert support.compile_app(support.copy_fixture("flask-app", tmp_path / "ok"), cache,
-                               build_env).returncode == 0
+    ok = support.copy_fixture("flask-app", tmp_path / "ok")
+    assert support.compile_app(ok, cache, build_env).returncode == 0
+    report = _report(cache, ok)
+    assert report["success"] and "error_id" not in report
+    assert report["python_version"] == support.store_versions()[support.expected_default_minor()]
+    # requirements.txt: the pip record, with uv as the engine (issue 12)
+    assert (report["package_manager"], report["engine"], report["package_manager_version"]) == (
+        "pip", "uv", TOOLS["uv"].version())
+    assert report["cache"] == {"installed_environment": "installed", "runtime_and_pip": "installed"}
+    steps = [s["step"] for s in report["steps"]]
+    assert any(s.startswith("Installing dependencies") for s in steps), steps
+    assert all(s["seconds"] >= 0 for s in report["steps"]) and report["duration"] > 0
     bad = support.copy_fixture("flask-app", tmp_path / "bad")
     (bad / "requirements.txt").write_text("Flask==3.1.3\nno-such-package-anywhere==0.1\n")
     failed = support.compile_app(bad, cache, build_env)  # uv, starting from the cached env
     assert failed.returncode == 1, failed.log
     assert "-----> Updating the cached environment since:" in failed.stdout
     assert "(error id: python-installer::uv-install-failed)" in failed.stderr
+    report = _report(cache, bad)
+    assert not report["success"] and report["error_id"] == "python-installer::uv-install-failed"
+    assert report["cache"]["installed_environment"] == "updated"
     again = support.copy_fixture("flask-app", tmp_path / "again")
     result = support.compile_app(again, cache, build_env)
     assert result.returncode == 0 and "Restored from the build cache" in result.stdout
+    assert _report(cache, again)["cache"] == {"installed_environment": "reused"}
 
 
 def test_corrupted_cache_is_detected_and_rebuilt(tmp_path, build_env):

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 
 import pytest
 
@@ -35,14 +36,15 @@ PROJECT = '[project]\nname = "app"\nversion = "0.1.0"\ndependencies = ["six"]\n'
       "Python 3.11.7 does not satisfy pyproject.toml ([tool.poetry.dependencies] python).",
       "says '^3.12'"]),
 ])
-def test_fails_before_anything_is_written(tmp_path, runtime_store, files, expected):
+def test_fails_before_anything_is_written(tmp_path, build_env, files, expected):
     app = tmp_path / "app"
     app.mkdir()
     (app / "Procfile").write_text("web: python -m http.server $PORT\n")
     for name, text in files.items():
         (app / name).write_text(text)
     before = support.tree_snapshot(app)
-    result = support.compile_app(app, tmp_path / "cache", support.build_env(str(runtime_store), None))
+    # The build's index (PIP_INDEX_URL) serves the buildpack's libraries: checks at plan time.
+    result = support.compile_app(app, tmp_path / "cache", build_env)
     assert result.returncode == 1, result.log
     versions = {"v313": support.store_versions()["3.13"]}
     for text in expected:
@@ -50,3 +52,21 @@ def test_fails_before_anything_is_written(tmp_path, runtime_store, files, expect
     assert "Traceback" not in result.log
     assert "Preparing Python runtime" not in result.stdout
     assert support.tree_snapshot(app) == before
+
+
+
+def test_a_python_39_build_host_finds_the_conflict_at_plan_time_too(tmp_path, build_env):
+    """No tomllib on 3.9: tomli and packaging come from the build's index (the buildpack's
+    pinned libraries), so the check still runs before anything is downloaded or written."""
+    python39 = support.find_prefix("3.9") / "bin" / "python3.9"
+    app = support.write_app(tmp_path, {"pyproject.toml": PROJECT + 'requires-python = ">=3.14"\n',
+                                       "uv.lock": "version = 1\n", ".python-version": "3.13\n"})
+    proc = subprocess.run([str(python39), "-E", "-s", "-B", str(support.BIN / "_run.py"), "compile",
+                           str(app), str(tmp_path / "cache")], env=build_env, capture_output=True,
+                          text=True, timeout=600, check=False)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "(error id: python-version::conflicts-with-project)" in proc.stderr, proc.stderr
+    assert "Downloading tomli-2.5.0-py3-none-any.whl" in proc.stdout
+    assert "Preparing Python runtime" not in proc.stdout and "Traceback" not in proc.stderr
+    assert sorted(p.name for p in (tmp_path / "cache" / "tools" / "libraries").iterdir()) == [
+        "packaging-26.3-py3-none-any.whl", "tomli-2.5.0-py3-none-any.whl", "tomli_w-1.2.0-py3-none-any.whl"]

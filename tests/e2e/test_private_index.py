@@ -39,10 +39,7 @@ def _env_dir(tmp_path, values: dict[str, str]):
 
 
 def _app(tmp_path, requirements: str):
-    app = tmp_path / "app"
-    app.mkdir()
-    (app / "requirements.txt").write_text(requirements)
-    return app
+    return support.write_app(tmp_path, {"requirements.txt": requirements})
 
 
 def _build(app, tmp_path, runtime_store, config: dict[str, str]):

@@ -21,15 +21,7 @@ MISSPELLED = "python-version::misspelled-file"
 
 
 def _app(root: Path, files: dict[str, str | bytes]) -> Path:
-    app = root / "app"
-    app.mkdir(parents=True)
-    (app / "Procfile").write_text(PROCFILE)
-    for name, content in files.items():
-        if isinstance(content, bytes):
-            (app / name).write_bytes(content)
-        else:
-            (app / name).write_text(content)
-    return app
+    return support.write_app(root, {"Procfile": PROCFILE, **files})
 
 
 def _compile(app: Path, cache: Path, env: dict[str, str], buildpack: Path = support.ROOT):
@@ -202,11 +194,13 @@ def _lock(requires: dict[str, str]) -> str:
      ["Python 3.9 is end-of-life and no longer supported", "reached its end of life on 2025-10-31"]),
     ({".python-version": "3.99\n"}, "python-version::unavailable", ["Python 3.99 is not available"]),
 ])
-def test_fails_at_plan_time(tmp_path, runtime_store, files, error_id, expected):
+def test_fails_at_plan_time(tmp_path, build_env, files, error_id, expected):
     app = _app(tmp_path, files)
     before = support.tree_snapshot(app)
     cache = tmp_path / "cache"
-    result = _compile(app, cache, support.build_env(str(runtime_store), None))
+    # The build's index (PIP_INDEX_URL) serves the buildpack's libraries, which read the
+    # dependency files at plan time (without one, a cold cache checks after the runtime).
+    result = _compile(app, cache, build_env)
     assert result.returncode == 1, result.log
     assert f"(error id: {error_id})" in result.stderr, result.stderr
     for text in expected:

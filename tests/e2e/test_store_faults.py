@@ -29,11 +29,8 @@ def small_store(runtime_store, tmp_path):
 
 
 def _app(tmp_path):
-    app = tmp_path / "app"
-    app.mkdir()
-    (app / "Procfile").write_text("web: python -m http.server $PORT\n")
-    (app / ".python-version").write_text("3.13\n")
-    return app
+    return support.write_app(tmp_path, {"Procfile": "web: python -m http.server $PORT\n",
+                                        ".python-version": "3.13\n"})
 
 
 def _clean(app, cache):

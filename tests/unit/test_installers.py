@@ -8,23 +8,19 @@ from pathlib import Path
 
 import pytest
 
-from buildpack import installers, output
+from buildpack import installers, libraries, output
 from buildpack.installers import failures, python_check, slug_cleanup, toml_reader
 from buildpack.installers.context import Choice
 from buildpack.installers.python_constraints import satisfies
 from buildpack.redact import mask_values, url_secrets
 from buildpack.subprocess_env import INSTALLER_ALLOWLIST, build_env
-from tests.support import raises_id
+from tests.support import raises_id, write_app
 
 PROJECT = '[project]\nname = "app"\nversion = "1"\n'
 
 
 def _app(tmp_path: Path, files: dict[str, str]) -> Path:
-    app = tmp_path / "app"
-    app.mkdir()
-    for name, text in files.items():
-        (app / name).write_text(text)
-    return app
+    return write_app(tmp_path, dict(files))
 
 
 def _choice(tmp_path, files):
@@ -188,7 +184,7 @@ def _lock(python: dict[str, str]) -> str:
 def test_version_contradiction_shows_both_values(tmp_path, files, version, where):
     choice = installers.choose(_app(tmp_path, files))
     with raises_id("python-version::conflicts-with-project") as err:
-        python_check.check(choice, version, toml_reader.read_on_host)
+        python_check.check(choice, version)
     assert err.value.summary == f"Python {version} does not satisfy {where}"
     assert f"This build uses Python {version}" in err.value.body
     spec = {"uv": ">=3.14", "pip": "<3.12", "poetry": "~3.11"}.get(choice.manager)
@@ -204,12 +200,12 @@ def test_version_contradiction_shows_both_values(tmp_path, files, version, where
     {"requirements.txt": ""},
 ])
 def test_version_agrees(tmp_path, files):
-    python_check.check(installers.choose(_app(tmp_path, files)), "3.13.0", toml_reader.read_on_host)
+    python_check.check(installers.choose(_app(tmp_path, files)), "3.13.0")
 
 
 def test_constraint_not_understood_warns(tmp_path, capsys):
     choice = installers.choose(_app(tmp_path, {"pyproject.toml": PROJECT + 'requires-python = "3"\n'}))
-    python_check.check(choice, "3.13.0", toml_reader.read_on_host)
+    python_check.check(choice, "3.13.0")
     assert "Warning: Could not check the Python version against pyproject.toml" in capsys.readouterr().err
 
 
@@ -217,30 +213,38 @@ def test_invalid_toml_is_a_clear_error(tmp_path):
     choice = installers.choose(_app(tmp_path, {"pyproject.toml": PROJECT + "requires-python = \n",
                                                "uv.lock": ""}))
     with raises_id("toml::invalid"):
-        python_check.check(choice, "3.13.0", toml_reader.read_on_host)
+        python_check.check(choice, "3.13.0")
 
 
-def test_interpreter_reader_matches_host_reader(tmp_path):
+def test_toml_reader(tmp_path):
     path = tmp_path / "pyproject.toml"
     path.write_text(PROJECT + 'requires-python = ">=3.11"\n[tool.x]\nwhen = 1979-05-27\n')
-    read = toml_reader.interpreter_reader(Path(sys.executable))
-    assert read(path)["project"] == toml_reader.read_on_host(path)["project"]
+    assert toml_reader.read(path)["project"]["requires-python"] == ">=3.11"
     path.write_text("[project\n")
     with raises_id("toml::invalid"):
-        read(path)
+        toml_reader.read(path)
+    path.write_bytes(b"name = '\xff'\n")
+    with raises_id("toml::invalid") as err:
+        toml_reader.read(path)
+    assert "not UTF-8" in err.value.body
 
 
-def test_without_tomllib_on_the_host_the_check_waits_for_the_runtime(tmp_path, monkeypatch):
+def test_without_the_libraries_the_check_waits_for_the_runtime(tmp_path, monkeypatch):
     choice = installers.choose(_app(tmp_path, {"pyproject.toml": PROJECT + 'requires-python = ">=3.14"\n',
                                                "uv.lock": ""}))
-    monkeypatch.setattr(toml_reader, "tomllib", None)
-    installers.check_python(choice, "3.13.0")  # deferred: nothing raised at plan time
+    monkeypatch.setattr(libraries, "_ready", False)
+    # No bundle, no cached copy, no index of the build's own: deferred, nothing raised now.
+    assert not libraries.ensure(tmp_path / "cache", None)
+    installers.check_python(choice, "3.13.0")
+    monkeypatch.setattr(libraries, "_ready", True)
+    with raises_id("python-version::conflicts-with-project"):
+        installers.check_python(choice, "3.13.0")
 
 
 def test_pipfile_lock_that_is_not_json(tmp_path):
     choice = installers.choose(_app(tmp_path, {"Pipfile": "", "Pipfile.lock": "<<<<<<< HEAD\n"}))
     with raises_id("pipenv::lock-invalid-json"):
-        python_check.check(choice, "3.13.0", toml_reader.read_on_host)
+        python_check.check(choice, "3.13.0")
 
 
 # --- credentials and the environment -------------------------------------------------------

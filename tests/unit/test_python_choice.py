@@ -11,6 +11,7 @@ from buildpack import installers, python_choice
 from buildpack.manifest import RuntimeEntry
 from buildpack.output import BuildError
 from buildpack.python_lifecycle import EOL_GRACE_DAYS, Lifecycle
+from tests.support import write_app
 
 TODAY = datetime.date(2026, 11, 30)
 STORE = ["3.9.18", "3.10.13", "3.11.7", "3.12.1", "3.12.8", "3.13.0", "3.13.18", "3.14.10", "3.15.2"]
@@ -20,10 +21,7 @@ PROJECT = ('[project]\nname = "app"\nversion = "0.1.0"\n{extra}\n'
 
 
 def _app(tmp_path, files):
-    app = tmp_path / "app"
-    app.mkdir(parents=True, exist_ok=True)
-    for name, text in files.items():
-        (app / name).write_text(text)
+    app = write_app(tmp_path, files)
     cache = tmp_path / "cache"
     cache.mkdir(exist_ok=True)
     return app, cache

@@ -1,0 +1,174 @@
+"""The build, once for both platform APIs: plan -> runtime -> dependencies -> the app's
+build code -> run-time contract -> processes.
+
+``run(plan, target)`` runs the steps; the target knows where things go, in the way
+pypa/installer's ``install(source, destination)`` leaves the writing to a small
+destination protocol:
+
+- ``compile.SlugTarget`` (``bin/compile``): Python in ``BUILD_DIR/.heroku/python``, run
+  from ``/app/.heroku/python``; the installed environment cached in CACHE_DIR; the
+  run-time contract in ``.profile.d`` and ``export``;
+- ``cnb.build.LayersTarget`` (``bin/build``): Python in the ``python`` layer, at the path
+  it keeps at launch; reused when the layer's metadata is the current cache key; the
+  run-time contract in the ``python-env`` layer and ``launch.toml``.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+from buildpack import (build_report, django, env_cache, hooks, installers, nltk_data, output, redact,
+                       relocate, settings)
+from buildpack.envdir import lookup
+from buildpack.installers import pip as pip_installer
+from buildpack.installers import uv_pip
+from buildpack.installers.managers import MANAGERS
+from buildpack.installers.pinned_tools import TOOLS
+from buildpack.requirements_files import included_files
+from buildpack.runtime import provision
+from buildpack.subprocess_env import build_env, installer_settings
+
+if TYPE_CHECKING:
+    from buildpack.compile import Plan
+
+# What ``Target.prepare`` found: the previous installed environment as it is, or to bring
+# up to date (uv as the requirements.txt engine), or nothing (install afresh).
+REUSED, UPDATE, FRESH = "reused", "updated", "installed"
+
+
+class Target(Protocol):
+    """Where a build puts Python, how it keeps the installed environment, and how it
+    writes the run-time contract."""
+
+    prefix: Path  # where Python is installed during the build
+    runtime_path: str  # the path it has when the app runs
+
+    def prepare(self, key: env_cache.CacheKey | None) -> str:
+        """Make ``prefix`` ready: REUSED when the previous build's installed environment for
+        ``key`` is in place (and say so), UPDATE when it is there to be brought up to date,
+        else FRESH (an empty place)."""
+
+    def keep(self, key: env_cache.CacheKey | None) -> None:
+        """Keep the freshly installed environment for the next build (``None``: uncachable)."""
+
+    def finish(self, plan: Plan, ctx: installers.InstallContext) -> None:
+        """The app's bytecode, the run-time contract and the process types."""
+
+
+def cache_key(plan: Plan) -> env_cache.CacheKey | None:
+    """The installed environment's cache key; None when it cannot be cached."""
+    choice = plan.dependencies
+    files: list[Path] = []
+    for path in choice.files:
+        files.extend(included_files(plan.files, path) if path.suffix == ".txt" else [path])
+    if choice.installs_local_code:
+        output.detail("The installed environment is not cached (downloaded wheels still are):\n"
+                      "its files do not pin everything it installs. From "
+                      + "; ".join(choice.uncached[:3]) + ".")
+        return None
+    manager = MANAGERS.get(choice.manager)  # none: no dependency files
+    tools = ([TOOLS["uv"].requirements] if choice.engine == "uv"
+             else manager.pins()[1:] if manager else [])
+    engine = " with uv" if choice.engine == "uv" else ""  # the engine changes the install
+    manager_version = settings.pinned_pip_version() + engine + (
+        ":" + env_cache.hash_files(tools, settings.VENDOR_DIR / "tools") if tools else "")
+    return env_cache.CacheKey(
+        format=env_cache.FORMAT_VERSION,
+        python_version=plan.runtime.version,
+        runtime_sha256=plan.runtime.sha256,
+        stack=plan.runtime.stack,
+        arch=plan.runtime.arch,
+        manager=choice.manager + ("+dev" if choice.dev else ""),
+        manager_version=manager_version,
+        dependency_files=tuple(str(p.relative_to(plan.build_dir)) for p in files),
+        dependencies_sha256=env_cache.hash_files(files, plan.build_dir),
+        settings_sha256=env_cache.hash_settings(installer_settings(plan.environ, plan.config)),
+    )
+
+
+def base_key(plan: Plan) -> env_cache.CacheKey:
+    """Key of the base layer: the runtime with the pinned pip installed."""
+    return env_cache.CacheKey(env_cache.FORMAT_VERSION, plan.runtime.version, plan.runtime.sha256,
+                              plan.runtime.stack, plan.runtime.arch, "pip",
+                              settings.pinned_pip_version(), (), "", "")
+
+
+def install_context(plan: Plan, prefix: Path) -> tuple[installers.InstallContext, dict[str, str]]:
+    """The installers' context, and the environment of the app's own build code (hooks,
+    collectstatic)."""
+    env = build_env(plan.environ, plan.config, prefix / "bin", plan.cache_dir)
+    ctx = installers.InstallContext(plan.build_dir / plan.app_base, prefix,
+                                    prefix / "bin" / "python3", env, plan.cache_dir,
+                                    redact.secrets_of_config(plan.config),
+                                    settings.pinned_pip_version(), plan.files)
+    return ctx, hooks.app_env(env, plan.config, plan.build_dir, plan.cache_dir, plan.env_dir,
+                              plan.runtime.stack)
+
+
+def log_reuse(key: env_cache.CacheKey, source: str, what: str) -> None:
+    """Say that the installed environment was reused instead of installed."""
+    output.detail(f"{source}, with the app's dependencies")
+    output.step("Installing dependencies")
+    files = ", ".join(key.dependency_files) or "no dependency files"
+    output.detail(f"Unchanged since the last build ({files}): {what}.")
+
+
+def install_fresh(plan: Plan, ctx: installers.InstallContext, runtime_path: str) -> None:
+    """Provision the runtime and pip (or reuse that base layer), then the dependencies;
+    the result made independent of the build path."""
+    base = base_key(plan)
+    cached = env_cache.restore(plan.cache_dir, base, ctx.prefix, env_cache.BASE_DIR_NAME, quiet=True)
+    build_report.cache_decision("runtime_and_pip", "reused" if cached else "installed")
+    if cached:
+        output.detail(f"Using the cached python-{plan.runtime.version} with pip "
+                      f"{settings.pinned_pip_version()}")
+    else:
+        if plan.dependencies.engine == "uv":  # uv: fetched while the runtime is unpacked
+            with uv_pip.prefetching(ctx):
+                provision(plan.store, plan.runtime, plan.cache_dir, ctx.prefix)
+            # uv installs pip in a fraction of pip's own time
+            uv_pip.install_pip(ctx, uv_pip.ensure_uv(ctx, ctx.secrets), ctx.secrets)
+        else:
+            provision(plan.store, plan.runtime, plan.cache_dir, ctx.prefix)
+            pip_installer.install_pip(ctx.python, ctx.prefix, ctx.env, plan.build_dir, ctx.secrets)
+        relocate.rewrite_console_scripts(ctx.prefix / "bin", ctx.prefix)
+        env_cache.save(plan.cache_dir, base, ctx.prefix, env_cache.BASE_DIR_NAME)
+    installers.install(plan.dependencies, ctx)
+    make_relocatable(ctx, runtime_path)
+
+
+def make_relocatable(ctx: installers.InstallContext, runtime_path: str) -> None:
+    """Console scripts and bytecode that do not depend on the build path."""
+    relocate.rewrite_console_scripts(ctx.prefix / "bin", ctx.prefix)
+    site_packages = sorted(ctx.prefix.glob("lib/python3*/site-packages"))
+    relocate.compile_bytecode(ctx.python, site_packages, ctx.prefix, ctx.env, runtime_path)
+
+
+def run(plan: Plan, target: Target) -> installers.InstallContext:
+    """The build's steps, into ``target``."""
+    ctx, app_env = install_context(plan, target.prefix)
+    hooks.run_hook(hooks.PRE_COMPILE, ctx.app_dir, plan.build_dir, app_env, ctx.secrets)
+    output.step(f"Preparing Python runtime (python-{plan.runtime.version})")
+    manager, engine = MANAGERS.get(plan.dependencies.manager), plan.dependencies.engine
+    tool = TOOLS["uv"] if engine == "uv" else manager.tool if manager else None
+    build_report.note(python_version=plan.runtime.version, package_manager=plan.dependencies.manager,
+                      package_manager_version=tool.version() if tool else settings.pinned_pip_version(),
+                      **({"engine": engine} if engine else {}))
+    key = cache_key(plan)
+    state = target.prepare(key)
+    build_report.cache_decision("installed_environment", state if key is not None else "not cacheable")
+    if state == UPDATE:
+        installers.install(plan.dependencies, ctx, incremental=True)
+        make_relocatable(ctx, target.runtime_path)
+        target.keep(key)
+    elif state == FRESH:
+        install_fresh(plan, ctx, target.runtime_path)
+        target.keep(key)
+    nltk_data.download(list(plan.nltk_ids), ctx.python, app_env, ctx.secrets, ctx.app_dir,
+                       lookup(nltk_data.URL_VAR, plan.config, plan.environ))
+    django.collectstatic(ctx.app_dir, plan.build_dir, ctx.python, app_env, ctx.secrets,
+                         lookup(django.DISABLE_VAR, plan.config, plan.environ))
+    hooks.run_hook(hooks.POST_COMPILE, ctx.app_dir, plan.build_dir, app_env, ctx.secrets)
+    target.finish(plan, ctx)
+    return ctx
+

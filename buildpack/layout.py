@@ -1,0 +1,20 @@
+"""Where a classic slug puts things, defined once.
+
+The platform builds in BUILD_DIR and runs the slug from ``/app`` (``$HOME`` at run time):
+
+- ``.heroku/python``: the runtime, pip and the app's packages (``/app/.heroku/python``);
+- ``.heroku/app-base``: the app's folder for an ``APP_BASE`` build (``app_base``);
+- ``.profile.d/python.sh``: the run-time environment (``profile_d``).
+
+A CNB build puts the same things into layers instead (``cnb.build``).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+APP_ROOT = "/app"
+PYTHON_DIR = Path(".heroku") / "python"
+RUNTIME_PREFIX = f"{APP_ROOT}/{PYTHON_DIR}"
+APP_BASE_RECORD = Path(".heroku") / "app-base"
+PROFILE_DIR = Path(".profile.d")
+PROFILE_NAME = "python.sh"

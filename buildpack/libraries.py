@@ -1,0 +1,187 @@
+"""The third-party libraries the buildpack imports: packaging, tomli (hosts < 3.11), tomli-w.
+
+They are pinned with their sha256 in ``vendor/libraries.txt`` and never committed. All are
+pure-Python wheels, so the wheel files themselves go on ``sys.path`` (zipimport): the
+build host needs no pip, and a warm build spends milliseconds here. ``ensure`` looks, in
+order, in the offline bundle (``vendor/wheels``), in ``CACHE_DIR/tools/libraries``, and
+else downloads them from the build's package index (``PIP_INDEX_URL``, the index the
+installers use) through its simple API: bounded in size and time, hash-checked, cached.
+With no index configured (pip's default index), ``fetch_with_pip`` downloads them with the
+runtime's own pip once the runtime is there.
+
+Without them the build still works: only the early Python-version check of the dependency
+files is skipped (with a warning), and the installer has the last word, as it reports an
+index that is down or refuses the credentials better than this module could.
+"""
+from __future__ import annotations
+
+import hashlib
+import html.parser
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.parse
+from dataclasses import dataclass
+from pathlib import Path
+
+from buildpack import output, settings
+from buildpack.redact import mask_credentials
+from buildpack.store import file_sha256, open_url
+
+PINS = settings.VENDOR_DIR / "libraries.txt"
+CACHE_SUBDIR = Path("tools") / "libraries"
+MAX_BYTES = 4 * 1024 * 1024  # a wheel or an index page; these wheels are < 200 KiB
+TIMEOUT = 30.0  # per read
+DEADLINE = 120.0  # per file
+
+
+@dataclass(frozen=True)
+class Wheel:
+    name: str
+    version: str
+    sha256: str
+
+    @property
+    def filename(self) -> str:
+        return f"{self.name.replace('-', '_')}-{self.version}-py3-none-any.whl"
+
+
+def pinned() -> list[Wheel]:
+    found = re.findall(r"^([\w.-]+)==(\S+)\s+--hash=sha256:([0-9a-f]{64})\s*$",
+                       PINS.read_text(encoding="utf-8"), re.M)
+    return [Wheel(*row) for row in found]
+
+
+def _usable(path: Path, wheel: Wheel) -> bool:
+    return path.is_file() and path.stat().st_size <= MAX_BYTES and file_sha256(path) == wheel.sha256
+
+
+class LibraryError(Exception):
+    """A pinned library could not be fetched (the message says why)."""
+
+
+def _error(summary: str, detail: str) -> LibraryError:
+    return LibraryError(f"{summary}: {detail}")
+
+
+def _read_bounded(url: str, what: str) -> bytes:
+    deadline = time.monotonic() + DEADLINE
+    try:
+        with open_url(url, TIMEOUT) as response:
+            data = b""
+            while True:
+                if time.monotonic() > deadline:
+                    raise _error(f"Downloading {what} took too long",
+                                 f"{mask_credentials(url)} ran past {DEADLINE:.0f} s.")
+                chunk = response.read1(1 << 16)
+                if not chunk:
+                    return data
+                data += chunk
+                if len(data) > MAX_BYTES:
+                    raise _error(f"{what} is too large", f"{mask_credentials(url)} is over "
+                                 f"{MAX_BYTES // (1024 * 1024)} MiB.")
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise _error(f"Could not download {what}", f"{mask_credentials(url)}: {reason}") from None
+
+
+class _Links(html.parser.HTMLParser):
+    """The hrefs of a simple-API project page (PEP 503), by file name."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.hrefs: dict[str, str] = {}
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        href = dict(attrs).get("href")
+        if tag == "a" and href:
+            name = urllib.parse.unquote(urllib.parse.urlsplit(href).path.rsplit("/", 1)[-1])
+            self.hrefs[name] = href
+
+
+def _download(index_url: str, wheel: Wheel, dest: Path) -> None:
+    base = index_url if index_url.endswith("/") else index_url + "/"
+    page_url = urllib.parse.urljoin(base, re.sub(r"[-_.]+", "-", wheel.name).lower() + "/")
+    links = _Links()
+    links.feed(_read_bounded(page_url, f"the index page of {wheel.name}").decode("utf-8", "replace"))
+    href = links.hrefs.get(wheel.filename)
+    if href is None:
+        raise _error(f"The package index has no {wheel.filename}",
+                     f"{mask_credentials(page_url)} does not list it.")
+    data = _read_bounded(urllib.parse.urljoin(page_url, href.split("#", 1)[0]), wheel.filename)
+    if hashlib.sha256(data).hexdigest() != wheel.sha256:
+        raise _error(f"{wheel.filename} does not match its pinned hash",
+                     f"The index at {mask_credentials(index_url)} served a different file.")
+    fd, tmp = tempfile.mkstemp(prefix=".download-", dir=dest.parent)
+    with os.fdopen(fd, "wb") as out:
+        out.write(data)
+    os.replace(tmp, dest)
+
+
+_ready = False
+
+
+def ready() -> bool:
+    """Whether ``ensure`` has put the libraries on ``sys.path`` in this process."""
+    return _ready
+
+
+def _activate(paths: list[Path]) -> None:
+    global _ready
+    for path in reversed(paths):
+        if str(path) not in sys.path:
+            sys.path.insert(0, str(path))
+    _ready = True
+
+
+def ensure(cache_dir: Path | None, index_url: str | None) -> bool:
+    """Put the pinned wheels on ``sys.path``; False when they are not to be had yet (no
+    bundle or cache copy, and no index to download them from)."""
+    found: list[Path] = []
+    for wheel in pinned():
+        candidates = [settings.BUNDLED_WHEELS / wheel.filename]
+        if cache_dir is not None:
+            candidates.append(cache_dir / CACHE_SUBDIR / wheel.filename)
+        path = next((p for p in candidates if _usable(p, wheel)), None)
+        if path is None and cache_dir is not None and index_url:
+            path = cache_dir / CACHE_SUBDIR / wheel.filename
+            path.parent.mkdir(parents=True, exist_ok=True)
+            output.detail(f"Downloading {wheel.filename} (a library of the buildpack)")
+            try:
+                _download(index_url, wheel, path)
+            except LibraryError as exc:
+                output.detail(f"Could not: {exc}")
+                return False
+        if path is None:
+            return False
+        found.append(path)
+    _activate(found)
+    return True
+
+
+def fetch_with_pip(python: Path, env: dict[str, str], cache_dir: Path) -> bool:
+    """Download the wheels with the runtime's pip (it knows pip's default index), then
+    ``ensure`` them. For builds that configure no index of their own; False (with a
+    warning) when that fails too."""
+    target = cache_dir / CACHE_SUBDIR
+    target.mkdir(parents=True, exist_ok=True)
+    cmd = [str(python), "-I", "-m", "pip", "download", "--no-deps", "--require-hashes",
+           "--only-binary=:all:", "--implementation", "py", "--abi", "none", "--platform", "any",
+           "--python-version", "3.9", "-d", str(target), "-r", str(PINS)]
+    try:
+        proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=DEADLINE * 3,
+                              check=False)
+        problem = mask_credentials((proc.stdout + proc.stderr).strip()[-800:])
+    except subprocess.TimeoutExpired:
+        problem = f"pip download did not finish in {DEADLINE * 3:.0f} s"
+    if ensure(cache_dir, None):
+        return True
+    output.warning(
+        "Could not check the Python version against the dependency files",
+        "The buildpack's own libraries (vendor/libraries.txt) could not be downloaded:\n"
+        f"{problem}\n\nThe package manager checks the Python version during the install.")
+    return False

@@ -1,0 +1,53 @@
+"""The package-manager records: complete, and what detection, allowlist and checks read."""
+from __future__ import annotations
+
+import pytest
+
+from buildpack import python_choice
+from buildpack.installers import managers
+from buildpack.installers.managers import MANAGERS
+from buildpack.subprocess_env import INSTALLER_ALLOWLIST, installer_settings
+
+
+@pytest.mark.parametrize("manager", MANAGERS.values(), ids=list(MANAGERS))
+def test_record_is_complete(manager: managers.Manager) -> None:
+    assert manager.pins()[0].is_file()
+    if manager.tool is not None:
+        assert manager.tool.requirements.is_file()
+        assert manager.tool.version()
+    if manager.manifest is not None:
+        assert manager.lock_command and manager.lockfile in (manager.lock_command.split()[0] + ".lock",
+                                                             "Pipfile.lock")
+    for name in manager.config_vars:
+        assert name in INSTALLER_ALLOWLIST
+
+
+def test_allowlist_is_the_records_plus_the_network() -> None:
+    assert "PIPENV_TIMEOUT" in INSTALLER_ALLOWLIST and "HTTPS_PROXY" in INSTALLER_ALLOWLIST
+    assert "POETRY_HTTP_BASIC_PRIVATE_PASSWORD" in INSTALLER_ALLOWLIST
+    assert "LD_PRELOAD" not in INSTALLER_ALLOWLIST and "PYTHONPATH" not in INSTALLER_ALLOWLIST
+
+
+def test_installer_settings_config_vars_win_and_blanks_drop() -> None:
+    found = installer_settings({"PIP_INDEX_URL": "http://a/", "UV_INDEX": " ", "HOME": "/root"},
+                               {"PIP_INDEX_URL": " http://b/ ", "PYTHONPATH": "/x"})
+    assert found == {"PIP_INDEX_URL": "http://b/"}
+
+
+@pytest.mark.parametrize("text, local", [
+    ('{"default": {"app": {"path": "."}}}', True),
+    ('{"default": {"app": {"path": ".", "editable": true}}}', False),
+    ('{"default": {"six": {"version": "==1.17.0"}}}', False),
+    ("not json", False),
+])
+def test_pipenv_local_code(text: str, local: bool) -> None:
+    assert managers.PIPENV.local_code is not None and managers.PIPENV.local_code(text) is local
+
+
+def test_min_python_comes_from_the_record() -> None:
+    assert managers.POETRY.min_python == (3, 10) and managers.UV.min_python is None
+    # (pip 26.3 itself runs on 3.10+: 3.9 fails on pip, whatever the manager)
+    assert python_choice.tool_support_error((3, 10), "poetry") is None
+    assert python_choice.tool_support_error((3, 10), "uv") is None
+    error = python_choice.tool_support_error((3, 9), "uv")
+    assert error is not None and error.error_id == "package-manager::python-too-old"
