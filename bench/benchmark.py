@@ -301,8 +301,8 @@ def render_markdown(results: dict) -> str:
                      f"{data['times'][t]['max']}, n={len(data['times'][t]['runs'])})"
                      if t in data["times"] else "-" for t in tools]
             lines.append(f"| {name} | {scenario} | " + " | ".join(cells) + " | "
-                         f"{ratio(results, name, scenario, 'ours-uv', 'uv')} | "
-                         f"{ratio(results, name, scenario, 'ours-uv', 'venv+pip')} |")
+                         f"{ratio(results, name, scenario, 'ours-uv', 'uv') or '-'} | "
+                         f"{ratio(results, name, scenario, 'ours-uv', 'venv+pip') or '-'} |")
     lines += ["", *render_targets(results)]
     lines += ["", "Our build, per step (median seconds, uv engine):", ""]
     for name, scenarios in results["apps"].items():
@@ -361,7 +361,7 @@ def chart(results: dict, path: Path) -> None:
         ax.set_title(name)
         ax.set_ylabel("seconds")
     axes[0][0].legend(fontsize=8)
-    fig.suptitle("Build time by scenario and engine (medians, min-max bars; bench/RESULTS.md)")
+    fig.suptitle("Build time (s) by scenario and engine: medians, min-max bars")
     fig.tight_layout()
     fig.savefig(path, dpi=90)
     plt.close(fig)
