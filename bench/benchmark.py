@@ -356,11 +356,12 @@ def chart(results: dict, path: Path) -> None:
             med = [scenarios[s]["times"][tool]["median"] for s in SCENARIOS]
             low = [m - scenarios[s]["times"][tool]["min"] for s, m in zip(SCENARIOS, med)]
             high = [scenarios[s]["times"][tool]["max"] - m for s, m in zip(SCENARIOS, med)]
-            ax.bar(xs, med, width, yerr=[low, high], capsize=2, label=tool)
+            ax.bar(xs, med, width, yerr=[low, high], capsize=2, label=tool,
+                   color=f"C{TOOLS.index(tool)}")
         ax.set_xticks(range(len(SCENARIOS)), SCENARIOS, rotation=30)
         ax.set_title(name)
         ax.set_ylabel("seconds")
-    axes[0][0].legend(fontsize=8)
+        ax.legend(fontsize=8)
     fig.suptitle("Build time (s) by scenario and engine: medians, min-max bars")
     fig.tight_layout()
     fig.savefig(path, dpi=90)

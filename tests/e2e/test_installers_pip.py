@@ -166,3 +166,15 @@ def test_vendored_wheels_install_without_an_index(tmp_path, build_env, runtime_s
             "from vendor.") in result.stdout
     assert {"uv": "        + six==1.17.0",
             "pip": "Successfully installed six-1.17.0"}[engine] in result.stdout
+
+
+def test_pip_only_feature_falls_back_to_pip_with_one_line(tmp_path, build_env):
+    app = tmp_path / "app"
+    app.mkdir()
+    (app / "requirements.txt").write_text("--prefer-binary\nsix==1.17.0\n")
+    result = support.compile_app(app, tmp_path / "cache", build_env)  # uv is the default
+    assert result.returncode == 0, result.log
+    assert ("-----> Installing dependencies using pip (26.3)\n"
+            "       --prefer-binary (requirements.txt line 1) is a pip feature that uv does not "
+            "support: installing with pip instead.\n") in result.stdout
+    assert "Successfully installed six-1.17.0" in result.stdout
