@@ -1,8 +1,8 @@
 """The files a requirements.txt pulls in (``-r``/``-c`` includes), for cache keys.
 
-pip resolves an include relative to the file that names it. pip itself reports
-missing or circular includes when it installs; here they only need to be found. The
-walk is iterative and visits each file once (a 2,000-deep chain or 10,000 includes
+pip resolves an include relative to the file that names it. pip reports missing
+includes when it installs; a circular one is refused here, since uv accepts what pip
+refuses and the build must not depend on the engine for that. The walk is iterative and visits each file once (a 2,000-deep chain or 10,000 includes
 take milliseconds), and every file is read through ``AppFiles`` (inside the app, a
 regular file, bounded).
 """
@@ -61,10 +61,17 @@ def included_files(files: AppFiles, root: Path) -> list[Path]:
     seen: set[str] = set()
     found: list[Path] = []
     root_text = os.path.abspath(files.root)
-    stack = [(root, 0)]
+    stack: list[tuple[Path, tuple[str, ...]]] = [(root, ())]
     while stack:
-        path, depth = stack.pop()
+        path, chain = stack.pop()
+        depth = len(chain)
         real = os.path.realpath(path)
+        if real in chain:
+            raise BuildError(
+                f"{path.name} includes itself through -r/-c lines",
+                f"{' -> '.join(Path(c).name for c in chain)} -> {path.name}: the include chain\n"
+                "comes back to a file it started from. Remove the -r/-c line that closes the\n"
+                "circle.", error_id="requirements::circular-include")
         if real in seen:
             continue
         seen.add(real)
@@ -92,7 +99,7 @@ def included_files(files: AppFiles, root: Path) -> list[Path]:
                     f"{path.name} (through -r/-c lines) reads {name}, which is not part of\n"
                     "the app. Keep every requirements file inside the app's directory and refer\n"
                     "to it with a relative path.", error_id="requirements::include-outside")
-            stack.append((include, depth + 1))
+            stack.append((include, chain + (real,)))
     return found
 
 

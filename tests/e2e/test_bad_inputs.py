@@ -137,13 +137,19 @@ def test_truncated_archive(tmp_path, runtime_store, manifest_matches):
 
 
 @pytest.mark.slow
-def test_unknown_requirement_keeps_pips_error(tmp_path, build_env):
+@pytest.mark.parametrize("engine, error_id, message, own_error", [
+    ("pip", "dependencies::install-failed",
+     "No matching distribution found for this-package-does-not-exist-anywhere", "       ERROR:"),
+    ("uv", "python-installer::uv-install-failed",
+     "No solution found when resolving dependencies", "       error:"),
+])
+def test_unknown_requirement_keeps_the_installers_error(tmp_path, build_env, engine, error_id,
+                                                        message, own_error):
     app = _app(tmp_path, {"requirements.txt": "this-package-does-not-exist-anywhere==1.0\n"})
     cache = tmp_path / "cache"
-    result = _fails(app, cache, build_env,
-                    "dependencies::install-failed",
-                    "No matching distribution found for this-package-does-not-exist-anywhere")
-    assert "       ERROR:" in result.stdout  # pip's own error, indented under the step
+    env = {**build_env, "PYTHON_INSTALLER": engine}
+    result = _fails(app, cache, env, error_id, message)
+    assert own_error in result.stdout  # the installer's own error, indented under the step
     # A failed build leaves the cache usable: the next good build succeeds with it.
     good = support.copy_fixture("flask-app", tmp_path / "next")
     assert support.compile_app(good, cache, build_env).returncode == 0

@@ -13,11 +13,34 @@ from buildpack.requirements_files import MAX_DEPTH, env_references, included_fil
 def test_thousands_of_includes_are_walked_once_each(tmp_path):
     (tmp_path / "requirements.txt").write_text("".join(f"-r r{i}.txt\n" for i in range(1000)))
     for i in range(1000):
-        (tmp_path / f"r{i}.txt").write_text("-r requirements.txt\n-c common.txt\nsix\n")
+        (tmp_path / f"r{i}.txt").write_text("-r shared.txt\n-c common.txt\nsix\n")
+    (tmp_path / "shared.txt").write_text("-c common.txt\n")
     found = included_files(AppFiles(tmp_path), tmp_path / "requirements.txt")
     (tmp_path / "common.txt").write_text("six<2\n")
     found = included_files(AppFiles(tmp_path), tmp_path / "requirements.txt")
-    assert len(found) == 1002 and len({os.fspath(p) for p in found}) == 1002
+    assert len(found) == 1003 and len({os.fspath(p) for p in found}) == 1003
+
+
+@pytest.mark.parametrize("files", [
+    {"requirements.txt": "-r requirements.txt\n"},
+    {"requirements.txt": "-r a.txt\n", "a.txt": "-r sub/b.txt\n", "sub/b.txt": "-c ../requirements.txt\n"},
+    {"requirements.txt": "-r a.txt\n-r b.txt\n", "a.txt": "-r b.txt\n", "b.txt": "-r a.txt\n"},
+])
+def test_a_circular_include_is_refused_whatever_the_engine(tmp_path, files):
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    with pytest.raises(BuildError) as info:
+        included_files(AppFiles(tmp_path), tmp_path / "requirements.txt")
+    assert info.value.error_id == "requirements::circular-include"
+
+
+def test_a_file_included_twice_without_a_circle_is_fine(tmp_path):
+    (tmp_path / "requirements.txt").write_text("-r a.txt\n-r b.txt\n")
+    (tmp_path / "a.txt").write_text("-c common.txt\n")
+    (tmp_path / "b.txt").write_text("-c common.txt\n")
+    (tmp_path / "common.txt").write_text("six<2\n")
+    assert len(included_files(AppFiles(tmp_path), tmp_path / "requirements.txt")) == 4
 
 
 def test_a_chain_deeper_than_pip_can_read_is_refused(tmp_path):
