@@ -2,8 +2,9 @@
 
 pip resolves an include relative to the file that names it. pip reports missing
 includes when it installs; a circular one is refused here, since uv accepts what pip
-refuses and the build must not depend on the engine for that. The walk is iterative and visits each file once (a 2,000-deep chain or 10,000 includes
-take milliseconds), and every file is read through ``AppFiles`` (inside the app, a
+refuses and the build must not depend on the engine for that. The walk is iterative
+and visits each file once (a 100-deep chain or 10,000 includes take milliseconds),
+and every file is read through ``AppFiles`` (inside the app, a
 regular file, bounded).
 """
 from __future__ import annotations
