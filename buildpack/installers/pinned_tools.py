@@ -212,8 +212,10 @@ def ensure(ctx: InstallContext, tool: Tool, secrets: list[str]) -> Path:
     _prune(root, tool, keep=target)
     tmp = Path(tempfile.mkdtemp(prefix=f".{tool.name}-", dir=root))
     try:
+        # Bytecode is compiled now, before the install is sealed: the tool then runs with
+        # -B (``command``), so its runs never write into the sealed cache entry.
         cmd = [*_pip_command(ctx, tool), "install", "--require-hashes", "--no-deps",
-               "--only-binary=:all:", "--no-compile", "--no-warn-script-location",
+               "--only-binary=:all:", "--no-warn-script-location",
                "--target", str(tmp), "-r", str(tool.requirements)]
         if any(settings.BUNDLED_WHEELS.glob(f"{tool.name}-*.whl")):  # an offline bundle
             cmd += ["--no-index", "--find-links", str(settings.BUNDLED_WHEELS)]
@@ -242,4 +244,4 @@ def command(ctx: InstallContext, tool: Tool, tool_dir: Path, args: list[str]) ->
     """The command line that runs ``tool`` with ``args``."""
     if tool.module is None:
         return [str(tool_dir / "bin" / tool.name), *args]
-    return [str(ctx.python), "-I", "-u", "-c", _BOOTSTRAP, str(tool_dir), tool.module, *args]
+    return [str(ctx.python), "-I", "-B", "-u", "-c", _BOOTSTRAP, str(tool_dir), tool.module, *args]
