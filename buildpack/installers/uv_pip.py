@@ -185,6 +185,16 @@ def install_pip(ctx: InstallContext, uv: Path, secrets: list[str]) -> None:
                             "uv pip install --require-hashes -r vendor/pip.txt")
 
 
+_INDEX_LINE = re.compile(r"^\s*(?:-i|--index-url)(?:\s*=\s*|\s+)\S")
+
+
+def names_index(ctx: InstallContext, requirements: Path) -> bool:
+    """Whether the requirements (or a file they include) set the index (``--index-url``)."""
+    return any(_INDEX_LINE.match(line)
+               for path in included_files(ctx.files, requirements)
+               for line in lines(ctx.files.text(path, "requirements") or ""))
+
+
 def _failed(output_lines: list[str], ctx: InstallContext, shown: Path) -> BuildError:
     err = install_error(output_lines, ctx.env, "uv", f"the requirements in {shown}",
                         f"uv pip install -r {shown}")
@@ -231,6 +241,10 @@ def install_requirements(ctx: InstallContext, requirements: Path, secrets: list[
         install_pip(ctx, uv, secrets)
     shown = requirements.relative_to(ctx.app_dir)
     output.step(f"Installing dependencies using uv ({version})")
+    if "UV_DEFAULT_INDEX" not in ctx.env and names_index(ctx, requirements):
+        # pip lets a requirements file's --index-url replace PIP_INDEX_URL; uv would let
+        # the variable win. The file decides, as with pip.
+        env.pop("UV_DEFAULT_INDEX", None)
     offline = offline_sources(ctx, requirements)
     if offline is not None:
         output.detail(f"{shown} turns the package index off (--no-index): installing only from "

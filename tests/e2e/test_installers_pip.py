@@ -178,3 +178,29 @@ def test_pip_only_feature_falls_back_to_pip_with_one_line(tmp_path, build_env):
             "       --prefer-binary (requirements.txt line 1) is a pip feature that uv does not "
             "support: installing with pip instead.\n") in result.stdout
     assert "Successfully installed six-1.17.0" in result.stdout
+
+
+@pytest.mark.parametrize("engine", sorted(ENGINES))
+def test_an_index_url_line_replaces_pip_index_url(tmp_path, package_index, runtime_store, engine):
+    """pip lets the requirements file's --index-url replace PIP_INDEX_URL; uv must too.
+    PIP_INDEX_URL is the platform's index: it serves the buildpack's own tools, not six."""
+    import re
+
+    platform_wheels = tmp_path / "platform-wheels"
+    platform_wheels.mkdir()
+    for wheel in support.ensure_index_packages().iterdir():
+        if re.match(r"(pip|uv|packaging|tomli|tomli_w)-\d", wheel.name):
+            shutil.copy(wheel, platform_wheels)
+    platform = support.start_index(platform_wheels)
+    try:
+        app = tmp_path / "app"
+        app.mkdir()
+        (app / "Procfile").write_text("web: python -m http.server $PORT\n")
+        (app / "requirements.txt").write_text(f"--index-url {package_index.url}\nsix==1.17.0\n")
+        env = support.build_env(str(runtime_store), platform.url, ENGINES[engine])
+        result = support.compile_app(app, tmp_path / "cache", env)
+    finally:
+        platform.stop()
+    assert result.returncode == 0, result.log
+    assert f"-----> Installing dependencies using {engine} (" in result.stdout
+    assert list((app / ".heroku/python/lib").glob("python3*/site-packages/six.py"))
