@@ -15,13 +15,16 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture
 def small_store(runtime_store, tmp_path):
-    """A copy of the test store with only its 3.13 runtime (the default minor)."""
+    """A copy of the test store with only its newest 3.13 runtime: the one ``3.13`` picks."""
     import shutil
+
+    from packaging.version import Version
 
     store = tmp_path / "store"
     store.mkdir()
     manifest = json.loads((runtime_store / "manifest.json").read_text())
-    manifest["runtimes"] = [r for r in manifest["runtimes"] if r["version"].startswith("3.13.")]
+    minor = [r for r in manifest["runtimes"] if r["version"].startswith("3.13.")]
+    manifest["runtimes"] = [max(minor, key=lambda r: Version(r["version"]))]
     for entry in manifest["runtimes"]:
         shutil.copy(runtime_store / entry["file"], store / entry["file"])
     (store / "manifest.json").write_text(json.dumps(manifest))

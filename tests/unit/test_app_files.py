@@ -134,11 +134,11 @@ def test_remove_does_not_follow_links(tmp_path):
     assert not app_files.remove(build, ".heroku/app-base")
 
 
-def test_walk_and_rmtree_are_iterative(tmp_path):
+def test_walk_and_rmtree_are_iterative(tmp_path, monkeypatch):
     deep = tmp_path / "top"
     path = deep
     os.makedirs(path)
-    os.chdir(path)
+    monkeypatch.chdir(path)
     for _ in range(1100):  # deeper than the recursion limit; relative paths keep names short
         os.mkdir("d")
         os.chdir("d")
