@@ -137,11 +137,13 @@ def _ensure_store() -> Path:
             _build_test_store(kept, prefixes, want)
     shutil.rmtree(STORE_DIR, ignore_errors=True)
     shutil.copytree(kept, STORE_DIR)
+    STORE_DIR.chmod(0o755)  # stores kept by older checkouts may still be 0700
     return STORE_DIR
 
 
 def _build_test_store(kept: Path, prefixes: list[Path], want: str) -> None:
     partial = Path(tempfile.mkdtemp(prefix=f"{kept.name}.partial-", dir=kept.parent))
+    partial.chmod(0o755)  # mkdtemp's 0700 would hide the store from the unprivileged and herokuish builds
     try:
         log = partial / ".build-output.txt"
         with open(log, "w") as out:
