@@ -135,10 +135,30 @@ def _ensure_store() -> Path:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not (kept / ".fingerprint").is_file():
             _build_test_store(kept, prefixes, want)
+        os.utime(kept)  # marks it used: _prune_kept_stores keeps what checkouts still use
+        _prune_kept_stores(kept.parent, keep=kept)
     shutil.rmtree(STORE_DIR, ignore_errors=True)
     shutil.copytree(kept, STORE_DIR)
     STORE_DIR.chmod(0o755)  # stores kept by older checkouts may still be 0700
     return STORE_DIR
+
+
+KEPT_STORE_DAYS = 7
+
+
+def _prune_kept_stores(root: Path, keep: Path) -> None:
+    """Drop packed stores no checkout used for a week (each is ~100 MB); skip ones being used."""
+    cutoff = time.time() - KEPT_STORE_DAYS * 86400
+    for entry in root.iterdir():
+        if entry == keep or not entry.is_dir() or entry.stat().st_mtime > cutoff:
+            continue
+        with open(entry.with_name(entry.name + ".lock"), "a") as lock:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                continue
+            shutil.rmtree(entry, ignore_errors=True)
+        entry.with_name(entry.name + ".lock").unlink(missing_ok=True)
 
 
 def _build_test_store(kept: Path, prefixes: list[Path], want: str) -> None:
@@ -681,3 +701,19 @@ def start_private_index(packages: Path, scratch: Path, user: str, password: str)
 
 
 # --- processes the platform harnesses start (tests/cnb, tests/herokuish) ---------------
+
+
+def config_dir(path: Path, **values: str) -> Path:
+    """An ENV_DIR: one file per config var."""
+    path.mkdir()
+    for name, value in values.items():
+        (path / name).write_text(value)
+    return path
+
+
+def move_slug(app: Path, tmp_path: Path) -> Path:
+    """The platform runs the slug elsewhere: move it, and make the build path vanish."""
+    slug = tmp_path / "mounted" / "app"
+    slug.parent.mkdir()
+    shutil.move(str(app), slug)
+    return slug

@@ -24,21 +24,6 @@ def caches(tmp_path_factory):
     return lambda name: root / name
 
 
-def config_dir(path, **values: str):
-    path.mkdir()
-    for name, value in values.items():
-        (path / name).write_text(value)
-    return path
-
-
-def move(app, tmp_path):
-    """The platform runs the slug elsewhere: move it, and make the build path vanish."""
-    slug = tmp_path / "mounted" / "app"
-    slug.parent.mkdir()
-    shutil.move(str(app), slug)
-    return slug
-
-
 def get(url: str) -> str:
     with urllib.request.urlopen(url, timeout=10) as resp:
         return resp.read().decode()
@@ -68,7 +53,7 @@ def test_django_app_collects_static_files_and_serves_them(tmp_path, build_env, c
             "       $ python manage.py collectstatic --noinput\n") in result.stdout
     assert "1 static file copied to" in result.stdout
     assert "       web: gunicorn mysite.wsgi\n" in result.stdout
-    slug = move(app, tmp_path)
+    slug = support.move_slug(app, tmp_path)
     shutil.rmtree(tmp_path / "build")
     types = support.release_types(slug)
     assert types == {"web": "gunicorn mysite.wsgi"}
@@ -96,7 +81,7 @@ def test_django_app_collects_static_files_and_serves_them(tmp_path, build_env, c
 def test_collectstatic_failure_then_disabled(tmp_path, build_env, caches):
     app = support.copy_fixture("django-app", tmp_path)
     (app / "mysite" / "settings_nostatic.py").write_text("from .settings import *\n\ndel STATIC_ROOT\n")
-    env_dir = config_dir(tmp_path / "env", DJANGO_SETTINGS_MODULE="mysite.settings_nostatic")
+    env_dir = support.config_dir(tmp_path / "env", DJANGO_SETTINGS_MODULE="mysite.settings_nostatic")
     result = support.compile_app(app, caches("django"), build_env, env_dir)
     assert result.returncode == 1, result.log
     # Django's own error (from the config var's settings module), then one buildpack error.
@@ -124,7 +109,7 @@ def test_app_in_a_subfolder_with_hooks(tmp_path, build_env, caches):
                               text=True, env={**build_env, "APP_BASE": "api"})
     assert detected.stdout == "Python\n"
     # Hostile config vars must not reach the hooks; the app's own ones must.
-    env_dir = config_dir(tmp_path / "env", APP_BASE="api", GREETING="hello from config",
+    env_dir = support.config_dir(tmp_path / "env", APP_BASE="api", GREETING="hello from config",
                          PYTHONHOME="/nonexistent", LD_PRELOAD="/nonexistent.so")
     result = support.compile_app(app, caches("flask"), build_env, env_dir)
     assert result.returncode == 0, result.log
@@ -138,7 +123,7 @@ def test_app_in_a_subfolder_with_hooks(tmp_path, build_env, caches):
     assert "Procfile declares types -> web (api/Procfile)" in out
     assert "cannot be preloaded" not in result.log
     assert (app / ".heroku/python/bin/python3").exists() and not (app / "api/.heroku").exists()
-    slug = move(app, tmp_path)
+    slug = support.move_slug(app, tmp_path)
     shutil.rmtree(tmp_path / "build")
     types = support.release_types(slug)
     assert types == {"web": "python server.py"}
@@ -194,7 +179,7 @@ def test_single_entry_point_is_the_default_web_process(tmp_path, build_env, cach
             "       This is a default: add a Procfile to choose the command yourself.\n"
             ) in result.stdout
     assert "Warning" not in result.stderr
-    slug = move(app, tmp_path)
+    slug = support.move_slug(app, tmp_path)
     types = support.release_types(slug)
     assert types == {"web": "python server.py"}
     port = support.free_port()

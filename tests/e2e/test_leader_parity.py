@@ -3,28 +3,12 @@ and data, guard-rails. Each app is built for real; apps with a web process are m
 started as the platform starts them, and asked over HTTP."""
 from __future__ import annotations
 
-import shutil
-
 import pytest
 
 from buildpack import platform_info
 from tests import support
 
 pytestmark = pytest.mark.slow
-
-
-def config_dir(path, **values: str):
-    path.mkdir()
-    for name, value in values.items():
-        (path / name).write_text(value)
-    return path
-
-
-def move(app, tmp_path):
-    slug = tmp_path / "mounted" / "app"
-    slug.parent.mkdir()
-    shutil.move(str(app), slug)
-    return slug
 
 
 def serve(slug, command: str) -> str:
@@ -40,7 +24,7 @@ def serve(slug, command: str) -> str:
 
 def test_hooks_written_for_the_leader_get_its_variables(tmp_path, build_env):
     cache = tmp_path / "cache"
-    env_dir = config_dir(tmp_path / "env", GREETING="Hello")
+    env_dir = support.config_dir(tmp_path / "env", GREETING="Hello")
     env = build_env  # STACK unset: the stack the build derived (the store's) is exported
     stack = platform_info.current_stack({})
     first = support.copy_fixture("hooks-app", tmp_path / "first")
@@ -54,7 +38,7 @@ def test_hooks_written_for_the_leader_get_its_variables(tmp_path, build_env):
     result = support.compile_app(app, cache, env, env_dir)
     assert result.returncode == 0, result.log
     assert "       pre_compile: builds before this one: 1\n" in result.stdout
-    slug = move(app, tmp_path)
+    slug = support.move_slug(app, tmp_path)
     assert serve(slug, "gunicorn app:app") == f"Hello from a build on {stack} (2 builds cached)\n"
 
 
@@ -70,7 +54,7 @@ def test_collectstatic_disabled_file_is_honoured_with_a_deprecation(tmp_path, bu
     assert " !     Warning: .heroku/collectstatic_disabled is deprecated." in result.stderr
     assert "DISABLE_COLLECTSTATIC=1" in result.stderr
     assert not (app / "staticfiles").exists()
-    slug = move(app, tmp_path)
+    slug = support.move_slug(app, tmp_path)
     assert serve(slug, "gunicorn mysite.wsgi") == "Hello from Django on buildpack-python!\n"
 
 
@@ -98,7 +82,7 @@ def test_committed_heroku_python_is_a_visible_warning(tmp_path, build_env):
     assert result.returncode == 0, result.log
     assert " !     Warning: The app contains .heroku/python, which this build replaces." \
         in result.stderr
-    slug = move(app, tmp_path)
+    slug = support.move_slug(app, tmp_path)
     assert serve(slug, "python server.py") == "Hello from Python on buildpack-python!\n"
 
 
@@ -142,7 +126,7 @@ def test_inferred_web_process_starts_and_answers(tmp_path, build_env, fixture, c
             f"       ({why}.)\n"
             "       This is a default: add a Procfile to choose the command yourself.\n"
             ) in result.stdout
-    slug = move(app, tmp_path)
+    slug = support.move_slug(app, tmp_path)
     types = support.release_types(slug)
     assert types == {"web": command}
     answer = serve(slug, types["web"])
@@ -238,7 +222,7 @@ def nltk_mirror(tmp_path):
 
 def test_nltk_txt_data_is_downloaded_into_the_slug(tmp_path, build_env, nltk_mirror):
     app = support.copy_fixture("nltk-app", tmp_path / "build")
-    env_dir = config_dir(tmp_path / "env", **nltk_mirror.config)
+    env_dir = support.config_dir(tmp_path / "env", **nltk_mirror.config)
     result = support.compile_app(app, tmp_path / "cache", build_env, env_dir)
     assert result.returncode == 0, result.log
     assert "-----> Downloading NLTK data (nltk.txt)\n" in result.stdout
@@ -246,14 +230,14 @@ def test_nltk_txt_data_is_downloaded_into_the_slug(tmp_path, build_env, nltk_mir
         in result.stdout
     assert nltk_mirror.index.counts.get("/packages/corpora/tinycorpus.zip") == 1
     assert (app / ".heroku/python/nltk_data/corpora/tinycorpus/words").is_file()
-    slug = move(app, tmp_path)
+    slug = support.move_slug(app, tmp_path)
     assert serve(slug, "gunicorn app:app") == "hello\nfrom\nnltk\n"
 
 
 def test_nltk_txt_unknown_id_fails_the_build(tmp_path, build_env, nltk_mirror):
     app = support.copy_fixture("nltk-app", tmp_path)
     (app / "nltk.txt").write_text("tinycorpus\nno-such-corpus\n")
-    env_dir = config_dir(tmp_path / "env", **nltk_mirror.config)
+    env_dir = support.config_dir(tmp_path / "env", **nltk_mirror.config)
     result = support.compile_app(app, tmp_path / "cache", build_env, env_dir)
     assert result.returncode == 1, result.log
     assert "Package 'no-such-corpus' not found in index" in result.stdout
