@@ -165,7 +165,7 @@ def run(plan: Plan, target: Target) -> installers.InstallContext:
         install_fresh(plan, ctx, target.runtime_path)
         target.keep(key)
     nltk_data.download(list(plan.nltk_ids), ctx.python, app_env, ctx.secrets, ctx.app_dir,
-                       lookup(nltk_data.URL_VAR, plan.config, plan.environ))
+                       lookup(nltk_data.URL_VAR, plan.config, plan.environ), target.runtime_path)
     django.collectstatic(ctx.app_dir, plan.build_dir, ctx.python, app_env, ctx.secrets,
                          lookup(django.DISABLE_VAR, plan.config, plan.environ))
     hooks.run_hook(hooks.POST_COMPILE, ctx.app_dir, plan.build_dir, app_env, ctx.secrets)

@@ -75,8 +75,11 @@ def read_ids(files: AppFiles) -> list[str]:
 
 
 def download(ids: list[str], python: Path, env: dict[str, str], secrets: list[str],
-             app_dir: Path, url: str | None) -> None:
-    """Download ``ids`` into the runtime's prefix with the app's own NLTK."""
+             app_dir: Path, url: str | None, runtime_path: str) -> None:
+    """Download ``ids`` into the runtime's prefix with the app's own NLTK.
+
+    ``runtime_path`` is where the prefix is when the app runs (``/app/.heroku/python``,
+    or the CNB python layer): the log names that place."""
     if not ids:
         return
     prefix = python.parent.parent
@@ -86,7 +89,7 @@ def download(ids: list[str], python: Path, env: dict[str, str], secrets: list[st
                       "the app's dependencies to have its data downloaded during the build.")
         return
     target = prefix / DATA_DIR
-    output.detail(f"{', '.join(ids)} into .heroku/python/{DATA_DIR}"
+    output.detail(f"{', '.join(ids)} into {runtime_path}/{DATA_DIR}"
                   + (f" (index: {URL_VAR})" if url else ""))
     cmd = [str(python), "-I", "-c", _DOWNLOAD, url or "", str(target), *ids]
     code, _ = run_streamed(cmd, env, app_dir, secrets, timeout=DEADLINE)

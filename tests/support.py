@@ -717,3 +717,66 @@ def move_slug(app: Path, tmp_path: Path) -> Path:
     slug.parent.mkdir()
     shutil.move(str(app), slug)
     return slug
+
+
+NLTK_MIRROR_HOST = "nltk-mirror.test"  # reached through the proxy (NLTK refuses loopback itself)
+
+
+class NltkMirror:
+    """A real NLTK data index (index.xml + a corpus zip) over loopback HTTP, and a
+    forwarding HTTP proxy for it: NLTK refuses to fetch from non-public addresses unless
+    a proxy it is told to trust does the fetching (``NLTK_ALLOW_PROXIED_URLOPEN``)."""
+
+    def __init__(self, root):
+        import hashlib
+        import http.server
+        import threading
+        import urllib.request
+        import zipfile
+
+        members = {"tinycorpus/README": "A tiny corpus for the tests.\n",
+                   "tinycorpus/words": "hello\nfrom\nnltk\n"}
+        (root / "packages" / "corpora").mkdir(parents=True)
+        archive = root / "packages" / "corpora" / "tinycorpus.zip"
+        with zipfile.ZipFile(archive, "w") as zipped:
+            for name, text in members.items():
+                zipped.writestr(name, text)
+        data = archive.read_bytes()
+        (root / "index.xml").write_text(
+            '<?xml version="1.0"?>\n<nltk_data><packages>\n'
+            f'<package id="tinycorpus" name="Tiny corpus" subdir="corpora" unzip="1" '
+            f'url="http://{NLTK_MIRROR_HOST}/packages/corpora/tinycorpus.zip" size="{len(data)}" '
+            f'unzipped_size="{sum(len(t) for t in members.values())}" '
+            f'checksum="{hashlib.md5(data).hexdigest()}" '
+            f'sha256_checksum="{hashlib.sha256(data).hexdigest()}" />\n'
+            "</packages><collections></collections></nltk_data>\n")
+        self.index = CountingStoreServer(root)
+        upstream = self.index.url.rstrip("/")
+
+        class Proxy(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802
+                url = self.path.replace(f"http://{NLTK_MIRROR_HOST}", upstream)
+                try:
+                    with urllib.request.urlopen(url, timeout=10) as resp:
+                        body, code = resp.read(), resp.status
+                except urllib.error.HTTPError as exc:
+                    body, code = b"", exc.code
+                self.send_response(code)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.proxy = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Proxy)
+        threading.Thread(target=self.proxy.serve_forever, daemon=True).start()
+        self.config = {"NLTK_DOWNLOAD_URL": f"http://{NLTK_MIRROR_HOST}/index.xml",
+                       "http_proxy": f"http://127.0.0.1:{self.proxy.server_address[1]}",
+                       "no_proxy": "127.0.0.1,localhost",
+                       "NLTK_ALLOW_PROXIED_URLOPEN": "1"}
+
+    def stop(self) -> None:
+        self.proxy.shutdown()
+        self.proxy.server_close()
+        self.index.stop()

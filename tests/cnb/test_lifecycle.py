@@ -191,3 +191,25 @@ def test_layer_metadata_is_the_classic_cache_key(tmp_path, runtime_store, packag
     key = env_cache.CacheKey(**{k: tuple(v) if isinstance(v, list) else v
                                 for k, v in stored["key"].items()})
     assert lifecycle.layer_tomls()["python"]["metadata"] == cnb_build.key_metadata(key)
+
+
+def test_nltk_data_goes_into_the_python_layer(tmp_path, runtime_store, package_index):
+    """nltk.txt under CNB: the corpus lands in the python layer, where the app's NLTK finds it
+    at launch (its default search path includes ``sys.prefix/nltk_data``)."""
+    mirror = support.NltkMirror(tmp_path / "nltk-index")
+    try:
+        lifecycle = Lifecycle(tmp_path / "cnb", {"PYTHON_RUNTIME_STORE": str(runtime_store),
+                                                 "PIP_INDEX_URL": package_index.url, **mirror.config})
+        lifecycle.source(support.FIXTURES / "nltk-app")
+        result = lifecycle.build()
+        assert result.returncode == 0, result.log
+        layer = lifecycle.layers / "python"
+        assert f"       tinycorpus into {layer}/nltk_data (index: NLTK_DOWNLOAD_URL)\n" in result.stdout
+        assert mirror.index.counts.get("/packages/corpora/tinycorpus.zip") == 1
+        assert (layer / "nltk_data/corpora/tinycorpus/words").is_file()
+        assert not (lifecycle.app / ".heroku").exists()
+    finally:
+        mirror.stop()
+    body, process, _ = serve(lifecycle)
+    process.stop()
+    assert body == "hello\nfrom\nnltk\n"

@@ -150,72 +150,9 @@ def test_two_web_apps_tie_and_nothing_is_guessed(tmp_path, build_env):
 
 # --- nltk.txt ----------------------------------------------------------------------------
 
-MIRROR_HOST = "nltk-mirror.test"  # reached through the proxy (NLTK refuses loopback itself)
-
-
-class NltkMirror:
-    """A real NLTK data index (index.xml + a corpus zip) over loopback HTTP, and a
-    forwarding HTTP proxy for it: NLTK refuses to fetch from non-public addresses unless
-    a proxy it is told to trust does the fetching (``NLTK_ALLOW_PROXIED_URLOPEN``)."""
-
-    def __init__(self, root):
-        import hashlib
-        import http.server
-        import threading
-        import urllib.request
-        import zipfile
-
-        members = {"tinycorpus/README": "A tiny corpus for the tests.\n",
-                   "tinycorpus/words": "hello\nfrom\nnltk\n"}
-        (root / "packages" / "corpora").mkdir(parents=True)
-        archive = root / "packages" / "corpora" / "tinycorpus.zip"
-        with zipfile.ZipFile(archive, "w") as zipped:
-            for name, text in members.items():
-                zipped.writestr(name, text)
-        data = archive.read_bytes()
-        (root / "index.xml").write_text(
-            '<?xml version="1.0"?>\n<nltk_data><packages>\n'
-            f'<package id="tinycorpus" name="Tiny corpus" subdir="corpora" unzip="1" '
-            f'url="http://{MIRROR_HOST}/packages/corpora/tinycorpus.zip" size="{len(data)}" '
-            f'unzipped_size="{sum(len(t) for t in members.values())}" '
-            f'checksum="{hashlib.md5(data).hexdigest()}" '
-            f'sha256_checksum="{hashlib.sha256(data).hexdigest()}" />\n'
-            "</packages><collections></collections></nltk_data>\n")
-        self.index = support.CountingStoreServer(root)
-        upstream = self.index.url.rstrip("/")
-
-        class Proxy(http.server.BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802
-                url = self.path.replace(f"http://{MIRROR_HOST}", upstream)
-                try:
-                    with urllib.request.urlopen(url, timeout=10) as resp:
-                        body, code = resp.read(), resp.status
-                except urllib.error.HTTPError as exc:
-                    body, code = b"", exc.code
-                self.send_response(code)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.proxy = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Proxy)
-        threading.Thread(target=self.proxy.serve_forever, daemon=True).start()
-        self.config = {"NLTK_DOWNLOAD_URL": f"http://{MIRROR_HOST}/index.xml",
-                       "http_proxy": f"http://127.0.0.1:{self.proxy.server_address[1]}",
-                       "no_proxy": "127.0.0.1,localhost",
-                       "NLTK_ALLOW_PROXIED_URLOPEN": "1"}
-
-    def stop(self) -> None:
-        self.proxy.shutdown()
-        self.proxy.server_close()
-        self.index.stop()
-
-
 @pytest.fixture
 def nltk_mirror(tmp_path):
-    mirror = NltkMirror(tmp_path / "nltk-index")
+    mirror = support.NltkMirror(tmp_path / "nltk-index")
     yield mirror
     mirror.stop()
 
@@ -226,7 +163,7 @@ def test_nltk_txt_data_is_downloaded_into_the_slug(tmp_path, build_env, nltk_mir
     result = support.compile_app(app, tmp_path / "cache", build_env, env_dir)
     assert result.returncode == 0, result.log
     assert "-----> Downloading NLTK data (nltk.txt)\n" in result.stdout
-    assert "       tinycorpus into .heroku/python/nltk_data (index: NLTK_DOWNLOAD_URL)\n" \
+    assert "       tinycorpus into /app/.heroku/python/nltk_data (index: NLTK_DOWNLOAD_URL)\n" \
         in result.stdout
     assert nltk_mirror.index.counts.get("/packages/corpora/tinycorpus.zip") == 1
     assert (app / ".heroku/python/nltk_data/corpora/tinycorpus/words").is_file()
