@@ -163,10 +163,9 @@ def ensure(cache_dir: Path | None, index_url: str | None) -> bool:
     return True
 
 
-def fetch_with_pip(python: Path, env: dict[str, str], cache_dir: Path) -> bool:
+def download_with_pip(python: Path, env: dict[str, str], cache_dir: Path) -> str | None:
     """Download the wheels with the runtime's pip (it knows pip's default index), then
-    ``ensure`` them. For builds that configure no index of their own; False (with a
-    warning) when that fails too."""
+    ``ensure`` them: None when they are ready, else what went wrong."""
     target = cache_dir / CACHE_SUBDIR
     target.mkdir(parents=True, exist_ok=True)
     cmd = [str(python), "-I", "-m", "pip", "download", "--no-deps", "--require-hashes",
@@ -178,7 +177,14 @@ def fetch_with_pip(python: Path, env: dict[str, str], cache_dir: Path) -> bool:
         problem = mask_credentials((proc.stdout + proc.stderr).strip()[-800:])
     except subprocess.TimeoutExpired:
         problem = f"pip download did not finish in {DEADLINE * 3:.0f} s"
-    if ensure(cache_dir, None):
+    return None if ensure(cache_dir, None) else problem
+
+
+def fetch_with_pip(python: Path, env: dict[str, str], cache_dir: Path) -> bool:
+    """``download_with_pip``, for builds that configure no index of their own; False (with
+    a warning) when that fails too."""
+    problem = download_with_pip(python, env, cache_dir)
+    if problem is None:
         return True
     output.warning(
         "Could not check the Python version against the dependency files",

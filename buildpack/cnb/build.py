@@ -18,10 +18,12 @@ from pathlib import Path
 from typing import Any
 
 from buildpack import compile as classic
-from buildpack import build, env_cache, installers, output, processes, relocate
+from buildpack import build, env_cache, installers, libraries, output, processes, relocate
 from buildpack.cnb import launch, launch_env, sbom
 from buildpack.cnb.context import BuildArgs, target_stack
 from buildpack.cnb.layers import Layers, LayerTypes
+from buildpack.output import BuildError
+from buildpack.subprocess_env import installer_settings
 
 PYTHON_LAYER = "python"
 CACHE_LAYER = "cache"
@@ -88,6 +90,8 @@ class LayersTarget:
         pass  # the layer itself is kept (cache = true) when finish writes its metadata
 
     def finish(self, plan: classic.Plan, ctx: installers.InstallContext) -> None:
+        _require_libraries(ctx)
+        self.layers.write(CACHE_LAYER, LayerTypes(cache=True))
         self.layers.write(PYTHON_LAYER, LayerTypes(launch=True, build=True, cache=self.key is not None),
                           key_metadata(self.key))
         # The app stays where it was built: its bytecode names its own paths.
@@ -105,14 +109,29 @@ class LayersTarget:
                      ctx.app_dir if plan.app_base else None)
 
 
+def _require_libraries(ctx: installers.InstallContext) -> None:
+    """The layer TOML files and ``launch.toml`` are written with tomli-w: with no bundled,
+    cached or index-served copy (``run``), the runtime's pip downloads it."""
+    problem = None if libraries.ready() else libraries.download_with_pip(ctx.python, ctx.env,
+                                                                         ctx.cache_dir)
+    if problem is not None:
+        raise BuildError(
+            "Could not download the buildpack's libraries",
+            "The CNB layer files are written with the libraries pinned in\n"
+            f"vendor/libraries.txt, and they could not be downloaded:\n{problem}\n\n"
+            "The package index of this build (PIP_INDEX_URL, else the default index)\n"
+            "must serve those exact files.",
+            error_id="cnb::libraries-unavailable")
+
+
 def run(app_dir: Path, args: BuildArgs) -> None:
     layers = Layers(args.layers_dir)
     cache_dir = layers.path(CACHE_LAYER)
     cache_dir.mkdir(parents=True, exist_ok=True)
-    layers.write(CACHE_LAYER, LayerTypes(cache=True))
     with env_cache.locked(cache_dir):
         env_cache.remove_stale_temp(cache_dir)
         plan = classic.make_plan(app_dir, cache_dir, args.env_dir)
+        libraries.ensure(cache_dir, installer_settings(plan.environ, plan.config).get("PIP_INDEX_URL"))
         build.run(plan, LayersTarget(layers))
 
 

@@ -10,16 +10,16 @@ import os
 from pathlib import Path
 
 from buildpack import detect
-from buildpack.cnb import toml_text
 from buildpack.cnb.context import DetectArgs
 
 NOT_DETECTED = 100
-PLAN = {"provides": [{"name": "python"}], "requires": [{"name": "python"}]}
+# The build plan, as TOML text: detect runs before the buildpack's libraries are at hand.
+PLAN = '[[provides]]\nname = "python"\n\n[[requires]]\nname = "python"\n'
 
 
 def main(argv: list[str]) -> int:
     args = DetectArgs.from_environment(os.environ, argv)
     if detect.main([str(Path.cwd())]) != 0:  # says on stderr what it looked for
         return NOT_DETECTED
-    args.plan_path.write_text(toml_text.dumps(PLAN), encoding="utf-8")
+    args.plan_path.write_text(PLAN, encoding="utf-8")
     return 0

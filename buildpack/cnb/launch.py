@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from buildpack.cnb import toml_text
+from buildpack import toml_io
 
 DEFAULT_TYPE = "web"
 
@@ -22,7 +22,7 @@ def render(process_types: dict[str, str], working_dir: Path | None) -> str:
         if working_dir is not None:
             process["working-dir"] = str(working_dir)
         processes.append(process)
-    return toml_text.dumps({"processes": processes})
+    return toml_io.dumps({"processes": processes})
 
 
 def write(layers_dir: Path, process_types: dict[str, str], working_dir: Path | None) -> None:

@@ -13,8 +13,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from buildpack import output
-from buildpack.cnb import toml_text
+from buildpack import output, toml_io
 
 
 @dataclass(frozen=True)
@@ -53,8 +52,8 @@ class Layers:
         if not path.is_file():
             return None
         try:
-            data = toml_text.loads(path.read_text(encoding="utf-8"))
-        except (toml_text.TomlError, UnicodeDecodeError) as exc:
+            data = toml_io.loads(path.read_text(encoding="utf-8"))
+        except (ValueError, ImportError) as exc:  # not TOML or not UTF-8; no tomli yet
             output.detail(f"The previous {name} layer's metadata cannot be read ({exc}):\n"
                           "building the layer afresh.")
             return None
@@ -65,4 +64,4 @@ class Layers:
         document: dict[str, Any] = {"types": asdict(types)}
         if metadata:
             document["metadata"] = metadata
-        (self.root / f"{name}.toml").write_text(toml_text.dumps(document), encoding="utf-8")
+        (self.root / f"{name}.toml").write_text(toml_io.dumps(document), encoding="utf-8")

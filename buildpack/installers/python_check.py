@@ -12,12 +12,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from buildpack import output
+from buildpack import output, toml_io
 from buildpack.installers import pipfile_lock
 from buildpack.installers.context import Choice
 from buildpack.installers.managers import MANAGERS
 from buildpack.installers.python_constraints import parse_version, satisfies
-from buildpack.installers import toml_reader
 from buildpack.output import BuildError
 
 
@@ -45,7 +44,7 @@ def _from_pyproject(choice: Choice) -> list[Declared]:
     pyproject = next((p for p in choice.files if p.name == "pyproject.toml"), None)
     if pyproject is None:
         return []
-    data = toml_reader.read(pyproject)
+    data = toml_io.read(pyproject)
     lock_command = MANAGERS[choice.manager].lock_command
     relock = f" and run `{lock_command}`" if lock_command else ""
     project = data.get("project")

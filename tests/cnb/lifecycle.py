@@ -30,7 +30,8 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from buildpack.cnb import toml_text
+import tomli_w
+
 from buildpack.platform_info import parse_os_release
 from tests import support
 
@@ -133,7 +134,7 @@ class Lifecycle:
         entries = [e for e in plan.get("requires", []) if e["name"] in provided]
         assert entries, f"the plan requires nothing this buildpack provides: {plan}"
         bp_plan = self.root / "buildpack-plan.toml"
-        bp_plan.write_text(toml_text.dumps({"entries": entries}))
+        bp_plan.write_text(tomli_w.dumps({"entries": entries}))
         self.layers.mkdir(parents=True, exist_ok=True)
         buildpack_before = support.tree_snapshot(self.buildpack)
         step = self._run("build", self._env(CNB_LAYERS_DIR=str(self.layers),

@@ -1,5 +1,5 @@
 """Unit tests: the buildpack's libraries (libraries.py) count as loaded. The test venv has
-packaging (pytest needs it) and Python 3.11+'s tomllib, the same code the pinned wheels
+packaging (pytest needs it), tomli-w and Python 3.11+'s tomllib, the same code the pinned wheels
 bring; tests/unit/test_libraries.py covers fetching the wheels themselves."""
 from __future__ import annotations
 

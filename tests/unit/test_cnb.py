@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from buildpack import env_cache, settings
+from buildpack import env_cache, settings, toml_io
 from buildpack.cnb import build as cnb_build
-from buildpack.cnb import context, launch, launch_env, sbom, toml_text
+from buildpack.cnb import context, detect, launch, launch_env, sbom
 from buildpack.cnb.layers import Layers, LayerTypes
 from buildpack.manifest import RuntimeEntry
 from tests import support
@@ -66,6 +66,20 @@ def test_launch_toml_runs_procfile_commands_through_bash():
     assert process["working-dir"] == str(support.ROOT / "api")
 
 
+def test_detect_writes_the_build_plan_as_toml():
+    assert tomllib.loads(detect.PLAN) == {"provides": [{"name": "python"}],
+                                          "requires": [{"name": "python"}]}
+
+
+def test_launch_toml_keeps_odd_commands_and_paths_readable():
+    command = 'echo "a\\b" \t$PORT \x7f \u00e9'
+    text = launch.render({"web": command}, Path("/app/caf\udce9"))  # a non-UTF-8 folder name
+    text.encode("utf-8")  # TOML is UTF-8: the lone surrogate became U+FFFD
+    [process] = tomllib.loads(text)["processes"]
+    assert process["command"] == ["bash", "-c", command]
+    assert process["working-dir"] == "/app/caf\ufffd"
+
+
 KEY = env_cache.CacheKey(env_cache.FORMAT_VERSION, "3.13.0", "ab" * 32, "debian-12", "x86_64",
                          "pip", "26.3", ("requirements.txt", "requirements/base.txt"),
                          "cd" * 32, "ef" * 32)
@@ -80,8 +94,8 @@ def _as_restored(metadata: dict) -> str:
 def test_layer_metadata_survives_the_lifecycles_round_trip():
     metadata = cnb_build.key_metadata(KEY)
     assert all(isinstance(v, (str, list)) for v in metadata.values())  # numbers come back as floats
-    assert tomllib.loads(toml_text.dumps({"metadata": metadata}))["metadata"] == metadata
-    restored = toml_text.loads(_as_restored(metadata))["metadata"]
+    assert tomllib.loads(toml_io.dumps({"metadata": metadata}))["metadata"] == metadata
+    restored = toml_io.loads(_as_restored(metadata))["metadata"]
     assert restored == metadata
     assert env_cache.differences(cnb_build._previous_key(restored), KEY) == []
     assert env_cache.differences(cnb_build._previous_key({**restored, "format": float(env_cache.FORMAT_VERSION)}), KEY) == []
@@ -141,6 +155,8 @@ def test_layer_toml_written_and_metadata_read_back(tmp_path, capsys):
         "metadata": {"python_version": "3.13.0"}}
     assert layers.metadata("python") == {"python_version": "3.13.0"}
     assert layers.metadata("absent") is None
-    (tmp_path / "odd.toml").write_text("[metadata]\n  when = 1979-05-27\n")
+    (tmp_path / "odd.toml").write_bytes(b"[metadata\n  when = '\xff'\n")  # neither TOML nor UTF-8
     assert layers.metadata("odd") is None  # the layer is then built afresh
+    (tmp_path / "odd.toml").write_text("[metadata\n")
+    assert layers.metadata("odd") is None
     assert "The previous odd layer's metadata cannot be read" in capsys.readouterr().out

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from buildpack import installers, libraries, output
-from buildpack.installers import failures, python_check, slug_cleanup, toml_reader
+from buildpack import installers, libraries, output, toml_io
+from buildpack.installers import failures, python_check, slug_cleanup
 from buildpack.installers.context import Choice
 from buildpack.installers.python_constraints import satisfies
 from buildpack.redact import mask_values, url_secrets
@@ -216,16 +216,16 @@ def test_invalid_toml_is_a_clear_error(tmp_path):
         python_check.check(choice, "3.13.0")
 
 
-def test_toml_reader(tmp_path):
+def test_toml_io_read(tmp_path):
     path = tmp_path / "pyproject.toml"
     path.write_text(PROJECT + 'requires-python = ">=3.11"\n[tool.x]\nwhen = 1979-05-27\n')
-    assert toml_reader.read(path)["project"]["requires-python"] == ">=3.11"
+    assert toml_io.read(path)["project"]["requires-python"] == ">=3.11"
     path.write_text("[project\n")
     with raises_id("toml::invalid"):
-        toml_reader.read(path)
+        toml_io.read(path)
     path.write_bytes(b"name = '\xff'\n")
     with raises_id("toml::invalid") as err:
-        toml_reader.read(path)
+        toml_io.read(path)
     assert "not UTF-8" in err.value.body
 
 

@@ -1,0 +1,46 @@
+"""TOML through the buildpack's pinned libraries: ``tomllib`` (Python 3.11+, else
+``tomli``) to read, ``tomli_w`` to write. They are imported when first used, after
+``libraries.ensure`` has put them on ``sys.path``."""
+from __future__ import annotations
+
+import re
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from buildpack.output import BuildError
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def loads(text: str) -> dict[str, Any]:
+    """Parse ``text``; a ``ValueError`` (the parser's ``TOMLDecodeError``) when it is not TOML."""
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # the host's Python decides
+        import tomli as tomllib
+    return tomllib.loads(text)
+
+
+def dumps(document: Mapping[str, Any]) -> str:
+    """``document`` as TOML text. A lone surrogate (from a file name that is not UTF-8)
+    becomes U+FFFD, since TOML text must be UTF-8."""
+    import tomli_w
+
+    return _SURROGATE.sub("\ufffd", tomli_w.dumps(document))
+
+
+def read(path: Path) -> dict[str, Any]:
+    """Parse the app's ``path``, or raise the error that names the file and the problem."""
+    try:
+        return loads(path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        reason = "it is not UTF-8 text" if isinstance(exc, UnicodeDecodeError) else str(exc)
+        raise BuildError(
+            f"{path.name} is not valid TOML",
+            f"{path.name} could not be parsed: {reason}\n\n"
+            f"Fix the syntax (a TOML checker or the package manager itself shows where)\n"
+            "and push again.",
+            error_id="toml::invalid",
+        ) from None
