@@ -16,14 +16,12 @@ knowing them):
 from __future__ import annotations
 
 import json
-import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-from buildpack import output
+from buildpack import atomic_write, output
 from buildpack.output import BuildError
 
 REPORT_NAME = "build-report.json"
@@ -60,11 +58,8 @@ def render(started: float, error_id: str | None, now: float | None = None) -> di
 def write(cache_dir: Path, started: float, error_id: str | None) -> None:
     """Write the report atomically; a cache dir that cannot take it costs nothing."""
     try:
-        fd, tmp = tempfile.mkstemp(prefix=".report-", dir=cache_dir)
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            json.dump(render(started, error_id), out, indent=2)
-            out.write("\n")
-        os.replace(tmp, cache_dir / REPORT_NAME)
+        atomic_write.write_text(cache_dir / REPORT_NAME,
+                                json.dumps(render(started, error_id), indent=2) + "\n")
     except OSError:
         pass
 

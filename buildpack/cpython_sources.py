@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime
-import hashlib
 import json
 import os
 import re
@@ -32,6 +31,7 @@ from buildpack import output
 from buildpack.output import BuildError
 from buildpack.python_lifecycle import Lifecycle
 from buildpack.settings import VENDOR_DIR
+from buildpack.store import file_sha256
 
 PINS_FILE = VENDOR_DIR / "cpython-sources.json"
 PYTHON_ORG_URL = "https://www.python.org/ftp/python/{version}/{file}"
@@ -200,19 +200,11 @@ def cache_root(environ: Mapping[str, str] | None = None) -> Path:
     return Path(base) / "buildpack-python"
 
 
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def fetch(pin: Pin, root: Path | None = None) -> Path:
     """The verified tarball of ``pin`` (downloaded once into the machine cache)."""
     root = root or cache_root()
     keep = root / "sources" / pin.sha256 / pin.file
-    if keep.is_file() and sha256_of(keep) == pin.sha256:
+    if keep.is_file() and file_sha256(keep) == pin.sha256:
         output.detail(f"fetch: {pin.file} from the machine cache ({keep.parent})")
         return keep
     keep.parent.mkdir(parents=True, exist_ok=True)
@@ -224,7 +216,7 @@ def fetch(pin: Pin, root: Path | None = None) -> Path:
             except _Unavailable as exc:
                 tried.append(f"{name}: {exc}")
                 continue
-            actual = sha256_of(got)
+            actual = file_sha256(got)
             if actual != pin.sha256:
                 got.unlink()
                 raise BuildError(

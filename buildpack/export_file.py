@@ -10,11 +10,9 @@ build writes the same text, atomically, so builds cannot cross.
 """
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
-from buildpack import output, settings
+from buildpack import atomic_write, output, settings
 from buildpack.layout import PYTHON_DIR
 from buildpack.profile_d import DEFAULTS
 
@@ -39,15 +37,7 @@ def render_export() -> str:
 def write_export(buildpack_dir: Path = settings.BUILDPACK_DIR) -> None:
     """Write ``buildpack_dir/export``; a read-only buildpack dir only costs a warning."""
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{EXPORT_NAME}-", dir=buildpack_dir)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as out:
-                out.write(render_export())
-            os.chmod(tmp, 0o644)
-            os.replace(tmp, buildpack_dir / EXPORT_NAME)
-        except BaseException:
-            os.unlink(tmp)
-            raise
+        atomic_write.write_text(buildpack_dir / EXPORT_NAME, render_export())
     except OSError as exc:
         output.warning(
             "Could not write the export file for following buildpacks",

@@ -17,18 +17,16 @@ from __future__ import annotations
 
 import hashlib
 import html.parser
-import os
 import re
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.error
 import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 
-from buildpack import output, settings
+from buildpack import atomic_write, output, settings
 from buildpack.redact import mask_credentials
 from buildpack.store import file_sha256, open_url
 
@@ -116,10 +114,7 @@ def _download(index_url: str, wheel: Wheel, dest: Path) -> None:
     if hashlib.sha256(data).hexdigest() != wheel.sha256:
         raise _error(f"{wheel.filename} does not match its pinned hash",
                      f"The index at {mask_credentials(index_url)} served a different file.")
-    fd, tmp = tempfile.mkstemp(prefix=".download-", dir=dest.parent)
-    with os.fdopen(fd, "wb") as out:
-        out.write(data)
-    os.replace(tmp, dest)
+    atomic_write.write_bytes(dest, data)
 
 
 _ready = False

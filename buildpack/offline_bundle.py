@@ -18,7 +18,7 @@ import tarfile
 import tempfile
 from pathlib import Path
 
-from buildpack import libraries, output, platform_info, settings
+from buildpack import atomic_write, libraries, output, platform_info, settings
 from buildpack.installers.pinned_tools import find_bundled_pip
 from buildpack.manifest import MANIFEST_NAME, RuntimeEntry, parse_manifest, render_manifest
 from buildpack.output import BuildError
@@ -109,10 +109,8 @@ def build_bundle(out: Path, store_dir: Path, entries: list[RuntimeEntry]) -> Non
         output.detail(f"Added {wheel.name} and the uv, Pipenv and Poetry wheels for Python "
                       f"{', '.join(minors)} ({count} wheels, hash-checked)")
         out.parent.mkdir(parents=True, exist_ok=True)
-        partial = out.with_name(out.name + ".partial")
-        with tarfile.open(partial, "w:gz") as tar:
+        with atomic_write.replacing(out) as raw, tarfile.open(fileobj=raw, mode="w:gz") as tar:
             tar.add(root, arcname="buildpack-python")
-        os.replace(partial, out)
 
 
 def main(argv: list[str]) -> int:

@@ -18,13 +18,11 @@ from __future__ import annotations
 
 import datetime
 import json
-import os
 import re
 import shutil
-import tempfile
 from pathlib import Path
 
-from buildpack import libraries, output, settings
+from buildpack import atomic_write, libraries, output, settings
 from buildpack.app_files import AppFiles
 from buildpack.installers import python_check
 from buildpack.installers.context import Choice
@@ -41,7 +39,6 @@ RECORD_NAME = "python-version.json"
 IMPLICIT_SOURCES = ("default", "sticky", "requires-python")  # no version source: recorded
 RECORD_SCHEMA = 1
 _RECORD_MAX_BYTES = 4096
-_TEMP_PREFIX = ".python-version-"
 _MINOR_RE = re.compile(r"^(\d{1,2})\.(\d{1,3})$")
 
 
@@ -83,16 +80,9 @@ def write_record(cache_dir: Path, minor: Minor) -> None:
         pass
     if path.is_dir() and not path.is_symlink():
         shutil.rmtree(path)  # not ours to keep: the record's place in the cache
-    for stale in cache_dir.glob(_TEMP_PREFIX + "*"):  # left by a build killed mid-write
+    for stale in atomic_write.leftovers(path):  # left by a build killed mid-write
         stale.unlink(missing_ok=True)
-    fd, temp = tempfile.mkstemp(prefix=_TEMP_PREFIX, dir=cache_dir)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(temp, path)
-    except BaseException:
-        os.unlink(temp)
-        raise
+    atomic_write.write_text(path, text)
 
 
 def forget_record(cache_dir: Path) -> None:

@@ -11,6 +11,7 @@ import re
 import tempfile
 from pathlib import Path
 
+from buildpack import atomic_write
 from buildpack.app_files import walk
 from buildpack.layout import RUNTIME_PREFIX as RUNTIME_PREFIX  # re-exported: cpython_recipe, slug tools
 
@@ -68,10 +69,7 @@ def rewrite_console_scripts(bin_dir: Path, prefix: Path) -> int:
         new = rewrite_script(text, str(prefix))
         if new is not None and new != text:
             # Replace, never write in place: the file may be hardlinked into the build cache.
-            tmp = path.with_name(f".{path.name}.tmp")
-            tmp.write_text(new, encoding="utf-8")
-            os.chmod(tmp, path.stat().st_mode & 0o7777)
-            os.replace(tmp, path)
+            atomic_write.write_text(path, new, mode=path.stat().st_mode & 0o7777)
             changed += 1
     return changed
 

@@ -33,7 +33,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from buildpack import output, platform_info
+from buildpack import atomic_write, output, platform_info
 from buildpack.installers.pinned_tools import bundled_pip_wheel
 from buildpack.manifest import RuntimeEntry, archive_name
 from buildpack.output import BuildError
@@ -517,24 +517,17 @@ def write_archive(staging: Path, dest: Path) -> tuple[str, int]:
         rel_dir = os.path.relpath(dirpath, staging)
         for name in dirnames + filenames:
             members.append(os.path.normpath(os.path.join(rel_dir, name)).replace(os.sep, "/"))
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
-    try:
-        with os.fdopen(fd, "wb") as raw:
-            with lzma.LZMAFile(raw, mode="wb", format=lzma.FORMAT_XZ, check=lzma.CHECK_CRC64,
-                               preset=XZ_PRESET) as xz:
-                with tarfile.open(fileobj=xz, mode="w", format=tarfile.PAX_FORMAT) as tar:
-                    for rel in sorted(members):
-                        info = _tarinfo(staging, rel)
-                        if info.isreg():
-                            with open(staging / rel, "rb") as fh:
-                                tar.addfile(info, fh)
-                        else:
-                            tar.addfile(info)
-        os.chmod(tmp_name, 0o644)
-        os.replace(tmp_name, dest)
-    finally:
-        if os.path.exists(tmp_name):
-            os.unlink(tmp_name)
+    with atomic_write.replacing(dest) as raw:
+        with lzma.LZMAFile(raw, mode="wb", format=lzma.FORMAT_XZ, check=lzma.CHECK_CRC64,
+                           preset=XZ_PRESET) as xz:
+            with tarfile.open(fileobj=xz, mode="w", format=tarfile.PAX_FORMAT) as tar:
+                for rel in sorted(members):
+                    info = _tarinfo(staging, rel)
+                    if info.isreg():
+                        with open(staging / rel, "rb") as fh:
+                            tar.addfile(info, fh)
+                    else:
+                        tar.addfile(info)
     return file_sha256(dest), dest.stat().st_size
 
 

@@ -33,10 +33,11 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from buildpack import cpython_recipe, output, platform_info
-from buildpack.cpython_sources import Pin, cache_root, sha256_of
+from buildpack.cpython_sources import Pin, cache_root
 from buildpack.output import BuildError
 from buildpack.layout import RUNTIME_PREFIX
 from buildpack.runtime_archive import Interpreter
+from buildpack.store import file_sha256
 from buildpack.safe_extract import UnsafeArchive, extract_archive
 
 _PY_VERSION_RE = re.compile(r'^#define\s+PY_VERSION\s+"([^"]+)"', re.M)
@@ -259,7 +260,7 @@ def build(pin: Pin, tarball: Path, optimize: bool = False, slot: str = "",
             return Build(directory, pin.version, cached=True)
         if check_prerequisites:
             ensure_prerequisites()
-        if sha256_of(tarball) != pin.sha256:
+        if file_sha256(tarball) != pin.sha256:
             raise BuildError(f"{tarball.name} is not the pinned source of Python {pin.version}",
                              f"Its sha256 is not {pin.sha256} ({pin.origin}).",
                              error_id="source-build::checksum-mismatch")

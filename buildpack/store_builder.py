@@ -20,19 +20,19 @@ import json
 import os
 import re
 import subprocess
-import tempfile
 import time
 from pathlib import Path
 from typing import Any, Union
 from collections.abc import Mapping, Sequence
 
-from buildpack import cpython_sources, output, runtime_archive, source_build
+from buildpack import atomic_write, cpython_sources, output, runtime_archive, source_build
 from buildpack.installers.pinned_tools import ensure_host_tool
 from buildpack.cpython_sources import Pin
 from buildpack.manifest import (MANIFEST_NAME, ManifestError, RuntimeEntry, merge,
                                 parse_manifest, render_manifest)
 from buildpack.output import BuildError
 from buildpack.runtime_archive import Interpreter
+from buildpack.store import file_sha256
 
 DEFAULT_PYTHON_MIN = (3, 9)
 _PY3X_RE = re.compile(r"^python3\.\d+$")
@@ -254,17 +254,7 @@ def load_manifest(out_dir: Path) -> list[RuntimeEntry]:
 def write_manifest(out_dir: Path, entries: list[RuntimeEntry]) -> Path:
     """Write the manifest atomically: readers see the old one or the new one."""
     path = out_dir / MANIFEST_NAME
-    fd, tmp = tempfile.mkstemp(prefix=f".{MANIFEST_NAME}.", suffix=".tmp", dir=out_dir)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(render_manifest(entries))
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    atomic_write.write_text(path, render_manifest(entries), durable=True)
     return path
 
 
@@ -309,7 +299,7 @@ def local_tarball_pin(path: Path, pins: Mapping[str, Pin]) -> Pin:
         raise BuildError(f"No CPython source tarball at {path}",
                          "--from-source takes minors (3.14), or the path of a pinned tarball.",
                          error_id="source-build::no-tarball")
-    digest = cpython_sources.sha256_of(path)
+    digest = file_sha256(path)
     for pin in pins.values():
         if pin.sha256 == digest:
             return pin

@@ -24,7 +24,7 @@ import zipfile
 from pathlib import Path
 
 from buildpack import settings
-from buildpack.store import open_url
+from buildpack.store import file_sha256, open_url
 
 TIMEOUT = 30
 MAX_PAGE = 5 * 1024 * 1024
@@ -129,7 +129,7 @@ def _from_bundle(version: str, hashes: set[str], dest: Path) -> Path | None:
         if fits_this_machine(wheel.name, glibc, arch):
             copy = dest / wheel.name
             shutil.copyfile(wheel, copy)
-            if hashlib.sha256(copy.read_bytes()).hexdigest() in hashes:
+            if file_sha256(copy) in hashes:
                 return copy
     return None
 

@@ -32,7 +32,7 @@ def test_a_failed_build_names_its_error_id(tmp_path: Path) -> None:
     build_report.write(tmp_path, started=0.0, error_id="procfile::duplicate-type")
     report = json.loads((tmp_path / build_report.REPORT_NAME).read_text())
     assert report["success"] is False and report["error_id"] == "procfile::duplicate-type"
-    assert not list(tmp_path.glob(".report-*"))
+    assert sorted(p.name for p in tmp_path.iterdir()) == [build_report.REPORT_NAME]  # no temp file left
 
 
 def test_bin_report_prints_it_or_an_empty_object(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -88,7 +88,7 @@ def test_record_that_is_a_directory_or_link_is_ignored(tmp_path, capsys):
 
 def test_record_write_replaces_leftovers_of_a_killed_build(tmp_path):
     app, cache = _app(tmp_path, {})
-    (cache / ".python-version-abc123").write_text("half")
+    (cache / f".{python_choice.RECORD_NAME}.abc123.tmp").write_text("half")
     _choose(app, cache)
     assert sorted(p.name for p in cache.iterdir()) == [python_choice.RECORD_NAME]
 
