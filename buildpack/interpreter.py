@@ -25,7 +25,11 @@ STDLIB = "import json, sysconfig; print(json.dumps(sysconfig.get_paths()['stdlib
 
 
 class QueryError(Exception):
-    """The interpreter gave no answer (the message says why)."""
+    """The interpreter gave no answer: the message says why, ``reason`` in one line."""
+
+    def __init__(self, message: str, reason: str = "") -> None:
+        super().__init__(message)
+        self.reason = reason or message
 
 
 def query(python: Path, code: str, *args: str, env: Mapping[str, str] | None = None,
@@ -33,7 +37,8 @@ def query(python: Path, code: str, *args: str, env: Mapping[str, str] | None = N
     """The JSON value that ``code`` (run with ``args``) prints last."""
     try:
         proc = subprocess.run([str(python), *FLAGS, "-c", code, *args], env=env, cwd=cwd,
-                              capture_output=True, text=True, timeout=DEADLINE, check=False)
+                              stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                              errors="replace", timeout=DEADLINE, check=False)
     except subprocess.TimeoutExpired:
         raise QueryError(f"{python} did not answer within {DEADLINE:g} s") from None
     except OSError as exc:
@@ -41,7 +46,8 @@ def query(python: Path, code: str, *args: str, env: Mapping[str, str] | None = N
     if proc.returncode != 0:
         lines = [line for line in proc.stderr.strip().splitlines() if line.strip()]
         raise QueryError(f"{python} exited with status {proc.returncode}"
-                         + (":\n" + "\n".join(lines[-15:]) if lines else ""))
+                         + (":\n" + "\n".join(lines[-15:]) if lines else ""),
+                         lines[-1].strip() if lines else f"exit status {proc.returncode}")
     try:
         return json.loads(proc.stdout.strip().splitlines()[-1])
     except (ValueError, IndexError):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import subprocess
 import tempfile
 from pathlib import Path
 
@@ -77,6 +78,21 @@ def rewrite_console_scripts(bin_dir: Path, prefix: Path) -> int:
 WORKER = Path(__file__).resolve().parent / "bytecode_worker.py"
 
 
+def compile_all(python: Path, targets: list[str], strip: Path, prefix: str, env: dict[str, str],
+                cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """``python -m compileall`` over ``targets`` (folders, files, or ``-i`` and a list):
+    unchecked-hash pycs that name their run-time path (``strip`` becomes ``prefix``). The
+    interpreter runs isolated and without ``site`` (``-I -S``: no ``.pth`` code runs, so
+    nothing is imported from where it is compiled) and writes no bytecode of its own
+    (``-B``); ``-f`` recompiles what exists. Files that do not compile are reported in the
+    result, not raised."""
+    from buildpack.installers.run import run_quiet  # here: installers imports this module
+
+    return run_quiet([str(python), "-I", "-S", "-B", "-m", "compileall", "-q", "-f", "-j0",
+                      "--invalidation-mode", "unchecked-hash", "-s", str(strip), "-p", prefix,
+                      *targets], env=env, cwd=cwd)
+
+
 def compile_bytecode(python: Path, paths: list[Path], strip_prefix: Path, env: dict[str, str],
                      runtime_path: str = RUNTIME_PREFIX, exclude: str | None = None) -> None:
     """Compile what in ``paths`` has no current bytecode, recording run-time file names
@@ -115,8 +131,6 @@ def app_sources(build_dir: Path, skip: tuple[str, ...] = (".heroku", ".git")) ->
 
 def compile_app_bytecode(python: Path, build_dir: Path, env: dict[str, str]) -> None:
     """Compile the app's own sources (``app_sources``) for the path ``/app``."""
-    from buildpack.installers.run import run_quiet  # here: installers imports this module
-
     sources = app_sources(build_dir)
     if not sources:
         return
@@ -124,6 +138,4 @@ def compile_app_bytecode(python: Path, build_dir: Path, env: dict[str, str]) -> 
                                      errors="surrogateescape") as listing:
         listing.write("".join(f"{p}\n" for p in sources if "\n" not in str(p)))
         listing.flush()
-        run_quiet([str(python), "-E", "-s", "-m", "compileall", "-q", "-f", "-j0",
-                   "--invalidation-mode", "unchecked-hash", "-s", str(build_dir), "-p", "/app",
-                   "-i", listing.name], env=env)
+        compile_all(python, ["-i", listing.name], build_dir, "/app", env)

@@ -33,11 +33,12 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from buildpack import atomic_write, output, platform_info
+from buildpack import atomic_write, interpreter, output, platform_info
 from buildpack.installers.pinned_tools import bundled_pip_wheel
 from buildpack.manifest import RuntimeEntry, archive_name
 from buildpack.output import BuildError
 from buildpack.layout import RUNTIME_PREFIX
+from buildpack.relocate import compile_all
 from buildpack.store import file_sha256
 
 # Bytecode is unchecked-hash, so file times carry no meaning: use one fixed time
@@ -428,13 +429,10 @@ def compile_bytecode(staging: Path, interp: Interpreter) -> None:
     modules compileall itself imports; ``-f`` recompiles whatever exists anyway.
     """
     python = staging / "bin" / f"python{interp.xy}"
-    cmd = [str(python), "-E", "-s", "-B", "-m", "compileall", "-q", "-f", "-j0",
-           "--invalidation-mode", "unchecked-hash", "-s", str(staging), "-p", RUNTIME_PREFIX,
-           str(staging / "lib" / f"python{interp.xy}")]
-    proc = subprocess.run(cmd, env=_child_env(), cwd=staging, text=True,
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, check=False)
+    proc = compile_all(python, [str(staging / "lib" / f"python{interp.xy}")], staging,
+                       RUNTIME_PREFIX, _child_env(), cwd=staging)
     if proc.returncode != 0:
-        tail = "\n".join(proc.stdout.strip().splitlines()[-15:])
+        tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-15:])
         raise BuildError(
             f"Could not compile the bytecode of Python {interp.version}",
             f"The staged interpreter (copied from {interp.prefix}) exited with status\n"
@@ -443,19 +441,15 @@ def compile_bytecode(staging: Path, interp: Interpreter) -> None:
         )
 
 
-def smoke_test(staging: Path, interp: Interpreter) -> str:
-    """Run the staged interpreter away from its old prefix; returns its sys.version line."""
+def smoke_test(staging: Path, interp: Interpreter) -> dict[str, str]:
+    """Run the staged interpreter away from its old prefix; returns what it reported."""
     python = staging / "bin" / f"python{interp.xy}"
-    proc = subprocess.run([str(python), "-E", "-s", "-B", "-c", _SMOKE_TEST], env=_child_env(),
-                          cwd=staging, text=True, capture_output=True, check=False)
     problem, info = "", {}
     try:
-        info = json.loads(proc.stdout.strip().splitlines()[-1])
-    except (ValueError, IndexError):
-        pass
-    if proc.returncode != 0 or not info:
-        problem = f"It exited with status {proc.returncode}:\n{(proc.stderr or proc.stdout).strip()}"
-    else:
+        info = interpreter.query(python, _SMOKE_TEST, env=_child_env(), cwd=staging)
+    except interpreter.QueryError as exc:
+        problem = str(exc)
+    if not problem:
         if info["version"] != interp.version:
             problem = f"It reports version {info['version']!r}, expected {interp.version}."
         elif os.path.realpath(info["prefix"]) != os.path.realpath(staging):
@@ -474,7 +468,7 @@ def smoke_test(staging: Path, interp: Interpreter) -> str:
             "built with --enable-shared whose extension modules' libraries are installed.",
             error_id="runtime-archive::relocated-python-broken",
         )
-    return proc.stdout.strip().splitlines()[-1]
+    return info
 
 
 def leftover_references(staging: Path, old_prefix: str) -> list[str]:
@@ -586,7 +580,7 @@ def pack(interp: Interpreter, out_dir: Path, patchelf: Path) -> RuntimeEntry:
                       f"{len(rewritten)} sysconfig file(s) rewritten ({elapsed()})")
         compile_bytecode(staging, interp)
         output.detail(f"bytecode: compiled (unchecked-hash) by the relocated interpreter ({elapsed()})")
-        info = json.loads(smoke_test(staging, interp))
+        info = smoke_test(staging, interp)
         output.detail(f"smoke test: Python {info['version']} runs from the staging dir ({elapsed()})")
         old = str(interp.build_prefix)
         leftovers = [] if old == RUNTIME_PREFIX else leftover_references(staging, old)

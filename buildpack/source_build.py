@@ -32,7 +32,7 @@ from pathlib import Path
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from buildpack import cpython_recipe, output, platform_info
+from buildpack import cpython_recipe, interpreter, output, platform_info
 from buildpack.cpython_sources import Pin, cache_root
 from buildpack.output import BuildError
 from buildpack.layout import RUNTIME_PREFIX
@@ -392,17 +392,10 @@ def check_installation(interp: Interpreter, log_path: Path) -> None:
     version = interp.version
     names = [*REQUIRED_MODULES, *OPTIONAL_MODULES]
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LD_LIBRARY_PATH": ""}
-    proc = subprocess.run([str(interp.executable), "-E", "-s", "-B", "-c", _PROBE, *names],
-                          env=env, capture_output=True, text=True, timeout=120, check=False)
-    try:
-        probed = json.loads(proc.stdout.strip().splitlines()[-1])
-        found = probed["modules"]
-    except (ValueError, IndexError, KeyError, TypeError):
-        raise BuildError(
-            f"The Python {version} built from source does not run",
-            f"{interp.executable} exited with status {proc.returncode}:\n"
-            f"{proc.stderr.strip()}\n\nThe build log: {log_path}",
-            error_id="source-build::does-not-run") from None
+    probed = interpreter.require(interp.executable, _PROBE, *names, env=env,
+                                 what=f"The Python {version} built from source does not run "
+                                      f"(the build log: {log_path})")
+    found = probed["modules"]
     foreign = foreign_libpython(probed["libpython"], interp.prefix)
     if foreign:
         raise BuildError(

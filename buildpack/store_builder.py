@@ -16,16 +16,14 @@ deduplicated by that real prefix, and unusable ones are skipped with the reason.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import re
-import subprocess
 import time
 from pathlib import Path
 from typing import Any, Union
 from collections.abc import Mapping, Sequence
 
-from buildpack import atomic_write, cpython_sources, output, runtime_archive, source_build
+from buildpack import atomic_write, cpython_sources, interpreter, output, runtime_archive, source_build
 from buildpack.installers.pinned_tools import ensure_host_tool
 from buildpack.cpython_sources import Pin
 from buildpack.manifest import (MANIFEST_NAME, ManifestError, RuntimeEntry, merge,
@@ -170,18 +168,10 @@ def prefix_executable(prefix: Path) -> Path | None:
 def probe(executable: Path) -> Probe:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
     try:
-        proc = subprocess.run([str(executable), "-E", "-s", "-c", PROBE], env=env,
-                              capture_output=True, text=True, timeout=60, check=False)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        return str(exc)
-    if proc.returncode != 0:
-        lines = [line.strip() for line in proc.stderr.splitlines() if line.strip()]
-        return lines[0] if lines else f"exit status {proc.returncode}"
-    try:
-        probed: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
-        return probed
-    except (ValueError, IndexError):
-        return "it printed something unexpected"
+        probed = interpreter.query(executable, PROBE, env=env)
+    except interpreter.QueryError as exc:
+        return exc.reason
+    return probed if isinstance(probed, dict) else "it printed something unexpected"
 
 
 def probe_all(candidates: Sequence[tuple[str, Path]]) -> list[tuple[str, Probe]]:

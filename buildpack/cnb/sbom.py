@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
+from buildpack import interpreter
 from buildpack.manifest import RuntimeEntry
-from buildpack.output import BuildError
 
 MEDIA_TYPE = "application/vnd.cyclonedx+json"
 EXTENSION = "sbom.cdx.json"
@@ -50,16 +49,11 @@ class Distribution:
 
 def installed_distributions(python: Path) -> list[Distribution]:
     """What ``python`` sees, one per name (the first on sys.path, as imports do), sorted."""
-    proc = subprocess.run([str(python), "-I", "-c", _LIST_DISTRIBUTIONS], capture_output=True,
-                          text=True, env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"},
-                          check=False)
-    if proc.returncode != 0:
-        raise BuildError("Could not list the installed packages for the SBOM",
-                         f"{python} failed to report its distributions:\n"
-                         f"{proc.stderr.strip()[-1000:]}",
-                         error_id="cnb::sbom-failed")
+    listed = interpreter.require(python, _LIST_DISTRIBUTIONS,
+                                 env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"},
+                                 what="Could not list the installed packages for the SBOM")
     found: dict[str, Distribution] = {}
-    for item in json.loads(proc.stdout):
+    for item in listed:
         dist = Distribution(item["name"], item["version"], item["license"])
         found.setdefault(dist.canonical_name, dist)
     return sorted(found.values(), key=lambda d: d.canonical_name)

@@ -31,13 +31,11 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from buildpack import libraries, output
+from buildpack import interpreter, libraries, output
 from buildpack.installers import manager_files, pip, python_check, slug_cleanup, uv_pip
 from buildpack.installers.managers import MANAGERS
 from buildpack.installers.context import Choice, InstallContext
-from buildpack.installers.run import run_quiet
 from buildpack.app_files import AppFiles
-from buildpack.output import BuildError
 from buildpack.redact import url_secrets
 
 __all__ = ["Choice", "InstallContext", "check_python", "choose", "install"]
@@ -72,13 +70,9 @@ def check_python(choice: Choice, python_version: str) -> None:
 
 
 def _runtime_version(python: Path) -> str:
-    proc = run_quiet(
-        [str(python), "-I", "-c", "import platform; print(platform.python_version())"])
-    if proc.returncode != 0:
-        raise BuildError("The Python runtime does not start",
-                         f"{python} failed: {proc.stderr.strip()[-500:]}",
-                         error_id="python-runtime::does-not-start")
-    return proc.stdout.strip()
+    return str(interpreter.require(
+        python, "import json, platform; print(json.dumps(platform.python_version()))",
+        what="The Python runtime does not start"))
 
 
 def install(choice: Choice, ctx: InstallContext, incremental: bool = False) -> None:

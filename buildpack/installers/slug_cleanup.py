@@ -32,7 +32,7 @@ import re
 from pathlib import Path
 
 from buildpack.app_files import rmtree, walk
-from buildpack.installers.run import run_quiet
+from buildpack.relocate import compile_all
 from buildpack.layout import APP_ROOT as RUNTIME_ROOT, RUNTIME_PREFIX
 
 
@@ -114,9 +114,7 @@ def _startup_modules(site: Path) -> list[Path]:
 
 def _precompile(python: Path, paths: list[Path], prefix: Path, env: dict[str, str]) -> None:
     if paths:
-        run_quiet([str(python), "-S", "-E", "-m", "compileall", "-q", "--invalidation-mode",
-                   "unchecked-hash", "-s", str(prefix), "-p", RUNTIME_PREFIX, *map(str, paths)],
-                  env=env)
+        compile_all(python, [str(p) for p in paths], prefix, RUNTIME_PREFIX, env)
 
 
 def _written_by_the_buildpack(pyc: Path) -> bool:
