@@ -11,10 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from buildpack import env_cache, settings, toml_io
+from buildpack import env_cache, libraries, settings, toml_io
+from buildpack.app_files import AppFiles
 from buildpack.cnb import build as cnb_build
 from buildpack.cnb import context, detect, launch, launch_env, sbom
 from buildpack.cnb.layers import Layers, LayerTypes
+from buildpack.installers import InstallContext
 from buildpack.manifest import RuntimeEntry
 from tests import support
 from tests.support import raises_id
@@ -78,6 +80,19 @@ def test_launch_toml_keeps_odd_commands_and_paths_readable():
     [process] = tomllib.loads(text)["processes"]
     assert process["command"] == ["bash", "-c", command]
     assert process["working-dir"] == "/app/caf\ufffd"
+
+
+def test_without_the_libraries_the_layer_files_fail_with_an_id(tmp_path, monkeypatch):
+    """No bundled or cached tomli-w and an index that does not answer: a clear error."""
+    monkeypatch.setattr(libraries, "_ready", False)
+    monkeypatch.setattr(settings, "BUNDLED_WHEELS", tmp_path / "no-bundle")
+    env = {"PATH": "/usr/bin:/bin", "PIP_INDEX_URL": f"http://127.0.0.1:{support.free_port()}/simple",
+           "PIP_RETRIES": "0", "PIP_TIMEOUT": "2", "PIP_NO_CACHE_DIR": "1"}
+    ctx = InstallContext(tmp_path, tmp_path, Path(sys.executable), env, tmp_path / "cache", [], "",
+                         AppFiles(tmp_path))
+    with raises_id("cnb::libraries-unavailable") as err:
+        cnb_build._require_libraries(ctx)
+    assert "vendor/libraries.txt" in err.value.body
 
 
 KEY = env_cache.CacheKey(env_cache.FORMAT_VERSION, "3.13.0", "ab" * 32, "debian-12", "x86_64",
