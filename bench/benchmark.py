@@ -54,8 +54,9 @@ def app_source(name: str) -> Path:
 
 
 def ensure_bench_packages() -> Path:
-    """The test index's packages plus the bench apps' and the scenarios' (downloaded once)."""
-    packages = support.ensure_index_packages()
+    """The test index's packages (with the pinned tools: uv is the default engine) plus the
+    bench apps' and the scenarios' (downloaded once)."""
+    packages = support.ensure_tool_packages()
     reqs = sorted(BENCH_APPS.glob("*/requirements.txt"))
     stamp = support.INDEX_DIR / ".bench-fingerprint"
     want = "".join(p.read_text() for p in reqs) + ",".join(EXTRA_PACKAGES)

@@ -178,3 +178,51 @@ def test_garbage_in_cache_dir_is_discarded_and_the_rest_kept(tmp_path, capsys):
     assert list((cache / "runtimes").iterdir()) == []
     assert (cache / ".lock").is_file()
     assert "Discarded unexpected files in the build cache" in capsys.readouterr().err
+
+
+def _inodes(root):
+    return {p.stat().st_ino for p in root.rglob("*") if p.is_file() and not p.is_symlink()}
+
+
+def test_save_shares_unchanged_files_with_the_entry_it_replaces_never_with_the_slug(tmp_path):
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    src = _tree(tmp_path / "build/.heroku/python")
+    env_cache.save(cache, KEY, src)
+    target = tmp_path / "build2/.heroku/python"
+    assert env_cache.restore(cache, KEY, target)
+    old_ino = (cache / "env/python/bin/python3.13").stat().st_ino
+    (target / "lib/site/new.py").write_text("y = 2\n")  # what an incremental install adds
+    mod = target / "lib/site/mod.py"
+    record = mod.stat()
+    mod.write_text("x = 9\n")  # same size: only the bytes tell it apart
+    os.utime(mod, ns=(record.st_atime_ns, record.st_mtime_ns))
+    env_cache.save(cache, replace(KEY, dependencies_sha256="d" * 64), target)
+    entry = cache / "env/python"
+    assert (entry / "bin/python3.13").stat().st_ino == old_ino  # shared, not copied
+    assert (entry / "lib/site/mod.py").read_text() == "x = 9\n"
+    assert (entry / "lib/site/new.py").read_text() == "y = 2\n"
+    assert not _inodes(target) & _inodes(cache)
+    assert env_cache.restore(cache, replace(KEY, dependencies_sha256="d" * 64), tmp_path / "t")
+
+
+def test_the_environment_shares_the_runtime_with_the_base_entry(tmp_path):
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    src = _tree(tmp_path / "build/.heroku/python")
+    env_cache.save(cache, KEY, src, env_cache.BASE_DIR_NAME)
+    (src / "lib/site/dep.py").write_text("z = 3\n")
+    env_cache.save(cache, KEY, src)
+    base, env = cache / "base/python", cache / "env/python"
+    assert (env / "lib/site/mod.py").stat().st_ino == (base / "lib/site/mod.py").stat().st_ino
+    assert not _inodes(src) & _inodes(cache)
+    assert env_cache.restore(cache, KEY, tmp_path / "t")
+    assert env_cache.restore(cache, KEY, tmp_path / "u", env_cache.BASE_DIR_NAME)
+
+
+def test_a_file_that_is_not_what_the_manifest_says_stops_the_copy(tmp_path):
+    src = _tree(tmp_path / "src")
+    files = env_cache.snapshot(src)
+    (src / "lib/site/mod.py").write_text("x = 100\n")
+    with pytest.raises(env_cache._Changed):
+        env_cache.copy_tree(src, tmp_path / "dest", files)
