@@ -10,23 +10,22 @@ keeps the checkout in its cache, outside the slug). A file that uses one of them
 installed with pip, and the log says why in one line.
 
 uv installs into the runtime's own prefix (``--python`` the runtime's interpreter, no
-virtualenv), with its cache in ``CACHE_DIR/uv``. Its default link mode (hardlinks,
-copies across filesystems) applies: the build only ever replaces installed files, never
-writes into them. The build's pip settings (``PIP_INDEX_URL`` ...) are translated into
+virtualenv), with its cache in ``CACHE_DIR/uv``. It copies files out of its cache (``UV_LINK_MODE=copy``):
+uv's default, hardlinks, would make a slug file the very file in uv's cache, which uv
+reuses without checking it again, so a ``post_compile`` hook or a later buildpack that
+writes into an installed file (``>>``, ``open(..., "r+")``) would change what every
+later build installs. The build's pip settings (``PIP_INDEX_URL`` ...) are translated into
 uv's (``uv_settings``), so a platform configured for pip configures uv too.
 
-Incremental install (``sync``): starting from the previous build's environment,
-``uv pip compile`` resolves the requirements, ``uv pip install`` adds what is new or
-changed (checking ``--hash`` pins of the app's own files), and what the resolution no
-longer contains is uninstalled; pip (which the slug keeps) stays.
+Incremental install: starting from the previous build's environment, one
+``uv pip install --exact`` adds what is new or changed (checking ``--hash`` pins of the
+app's own files) and uninstalls what the requirements no longer need; pip (which the
+slug keeps) stays, named by its hash-checked pin.
 """
 from __future__ import annotations
 
 import contextlib
-import json
 import re
-import subprocess
-import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -145,6 +144,7 @@ def uv_tool_env(ctx: InstallContext) -> dict[str, str]:
                     UV_PYTHON_DOWNLOADS="never",
                     UV_NO_MANAGED_PYTHON="1",
                     UV_NO_PROGRESS="1",
+                    UV_LINK_MODE="copy",  # no hardlinks between the slug and the cache
                     UV_BREAK_SYSTEM_PACKAGES="1")
 
 
@@ -186,6 +186,7 @@ def install_pip(ctx: InstallContext, uv: Path, secrets: list[str]) -> None:
 
 
 _INDEX_LINE = re.compile(r"^\s*(?:-i|--index-url)(?:\s*=\s*|\s+)\S")
+_PIP_LINE = re.compile(r"^\s*pip\s*(?:[=<>!~;@\[]|$)", re.IGNORECASE)
 
 
 def names_index(ctx: InstallContext, requirements: Path) -> bool:
@@ -193,6 +194,13 @@ def names_index(ctx: InstallContext, requirements: Path) -> bool:
     return any(_INDEX_LINE.match(line)
                for path in included_files(ctx.files, requirements)
                for line in lines(ctx.files.text(path, "requirements") or ""))
+
+
+def names_pip(files: AppFiles, requirements: Path) -> bool:
+    """Whether the requirements (or a file they include) name pip itself."""
+    return any(_PIP_LINE.match(line)
+               for path in included_files(files, requirements)
+               for line in lines(files.text(path, "requirements") or ""))
 
 
 def _failed(output_lines: list[str], ctx: InstallContext, shown: Path) -> BuildError:
@@ -218,19 +226,6 @@ def _run(ctx: InstallContext, cmd: list[str], env: dict[str, str], secrets: list
     return lines
 
 
-def _installed(uv: Path, ctx: InstallContext, env: dict[str, str]) -> dict[str, str]:
-    proc = subprocess.run([str(uv), "pip", "list", "--python", str(ctx.python), "--format",
-                           "json"], env=env, capture_output=True, text=True,
-                          timeout=SUBPROCESS_TIMEOUT, check=False)
-    if proc.returncode != 0:
-        return {}
-    return {_canonical(item["name"]): item["version"] for item in json.loads(proc.stdout)}
-
-
-def _canonical(name: str) -> str:
-    return re.sub(r"[-_.]+", "-", name).lower()
-
-
 def install_requirements(ctx: InstallContext, requirements: Path, secrets: list[str],
                          incremental: bool = False) -> None:
     """``uv pip install -r`` into the runtime; ``incremental``: the runtime already holds
@@ -254,19 +249,11 @@ def install_requirements(ctx: InstallContext, requirements: Path, secrets: list[
         _run(ctx, [*base, "-r", str(shown)], env, secrets, shown)
         return
     output.detail("Starting from the previous build's packages: only the difference is applied.")
-    with tempfile.TemporaryDirectory(prefix="uv-resolve-", dir=ctx.cache_dir) as tmp:
-        resolved = Path(tmp) / "resolved.txt"
-        _run(ctx, [str(uv), "pip", "compile", "--python", str(ctx.python), "--quiet",
-                   *uv_arguments(ctx.env),
-                   "--no-header", "--no-annotate", "--no-emit-index-url", str(shown),
-                   "-o", str(resolved)], env, secrets, shown, echo=False)
-        _run(ctx, [*base, "-r", str(shown), "-c", str(resolved)], env, secrets, shown)
-        wanted = {_canonical(m.group(1)) for m in re.finditer(
-            r"^([A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:\[|==|@|;|$)", resolved.read_text(), re.M)}
-    extra = sorted(set(_installed(uv, ctx, env)) - wanted - {"pip"})
-    if extra:
-        _run(ctx, [str(uv), "pip", "uninstall", "--python", str(ctx.python), *extra], env,
-             secrets, shown)
+    # One run: --exact also uninstalls what the requirements no longer need. pip is not
+    # among them, so the pinned one (hash-checked, already installed) is named too, unless
+    # the app names its own.
+    keep_pip = [] if names_pip(ctx.files, requirements) else ["-r", str(settings.PIP_REQUIREMENTS)]
+    _run(ctx, [*base, "--exact", "-r", str(shown), *keep_pip], env, secrets, shown)
     for site in ctx.prefix.glob("lib/python3*/site-packages"):
         remove_orphan_bytecode(site)
 

@@ -32,6 +32,10 @@ def test_changed_requirements_apply_only_the_difference(tmp_path, build_env):
     # The new package has bytecode naming its run-time path, like the rest.
     assert list(site.glob("idna/__pycache__/*.pyc"))
     assert support.files_containing(app / ".heroku", str(tmp_path)) == []
+    # Nothing in the slug is a file of the cache (uv copies out of its cache, too): a
+    # later write into the slug cannot change what the next build installs.
+    assert [p for p in (app / ".heroku").rglob("*")
+            if p.is_file() and not p.is_symlink() and p.stat().st_nlink > 1] == []
     # The same set as a build from nothing.
     fresh, _ = _build(tmp_path, "fresh", tmp_path / "fresh-cache", build_env,
                       "Flask==3.1.3\nidna==3.20\n")

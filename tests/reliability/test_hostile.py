@@ -737,6 +737,16 @@ def test_cache_is_never_written_through_the_slug(hook, tmp_path, runtime_store, 
     check = subprocess.run([str(fresh / ".heroku/python/bin/python3"), "-c", "import pip"],
                            capture_output=True, text=True, timeout=60)
     assert check.returncode == 0, check.stderr
+    # Nor uv's cache: an install from it (the environments gone) gets the files unchanged.
+    for name in ("env", "base"):
+        shutil.rmtree(world.cache / name)
+    again = tmp_path / "again"
+    shutil.copytree(fresh, again, ignore=shutil.ignore_patterns(".heroku", ".profile.d"))
+    three = build(world, str(runtime_store), index_url, app=again)
+    assert three.returncode == 0, three.log[-3000:]
+    check = subprocess.run([str(again / ".heroku/python/bin/python3"), "-c", "import pip"],
+                           capture_output=True, text=True, timeout=60)
+    assert check.returncode == 0, check.stderr
 
 
 # --- class 8: concurrent builds sharing a buildpack dir do not cross ---------------------

@@ -143,3 +143,16 @@ def test_bytecode_is_current_only_for_its_source(tmp_path):
     assert bytecode_worker.is_current(str(source))
     source.write_text("VALUE = 2\n")  # an upgrade changed the source: the pyc is stale
     assert not bytecode_worker.is_current(str(source))
+
+
+@pytest.mark.parametrize("text, names", [
+    ("Flask==3.1.3\n", False),
+    ("pip==24.0\n", True),
+    ("PIP>=24 ; python_version >= '3.9'\n", True),
+    ("pip\n", True),
+    ("pip-tools==7.4\npipx\n", False),
+    ("-r base.txt\n", True),
+])
+def test_names_pip(tmp_path, text, names):
+    app = _app(tmp_path, text, **{"base.txt": "pip[foo]==24\n"})
+    assert uv_pip.names_pip(AppFiles(app, app), app / "requirements.txt") is names
