@@ -44,10 +44,12 @@ def query(python: Path, code: str, *args: str, env: Mapping[str, str] | None = N
     except OSError as exc:
         raise QueryError(f"{python} does not start: {exc.strerror or exc}") from None
     if proc.returncode != 0:
-        lines = [line for line in proc.stderr.strip().splitlines() if line.strip()]
+        lines = [line.strip() for line in proc.stderr.splitlines() if line.strip()]
+        # The first line says why (a usage error, a pyenv shim), a traceback's last line.
+        reason = lines[-1] if lines and lines[0].startswith("Traceback") else (
+            lines[0] if lines else f"exit status {proc.returncode}")
         raise QueryError(f"{python} exited with status {proc.returncode}"
-                         + (":\n" + "\n".join(lines[-15:]) if lines else ""),
-                         lines[-1].strip() if lines else f"exit status {proc.returncode}")
+                         + (":\n" + "\n".join(lines[-15:]) if lines else ""), reason)
     try:
         return json.loads(proc.stdout.strip().splitlines()[-1])
     except (ValueError, IndexError):

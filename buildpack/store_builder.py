@@ -36,7 +36,8 @@ DEFAULT_PYTHON_MIN = (3, 9)
 _PY3X_RE = re.compile(r"^python3\.\d+$")
 _RELEASE_RE = re.compile(r"^(\d+)\.(\d+)\.(\d+)$")
 
-# Runs under any Python the host may have, Python 2 included: keep it 2.7-compatible.
+# Runs under any Python 3 the host may have (``interpreter.query``'s -I needs 3.4; Python 2
+# answers "Unknown option: -I", which the store builder shows as the reason it skips it).
 PROBE = r"""
 import glob, json, os, platform, sys
 try:

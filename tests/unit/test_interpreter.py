@@ -36,3 +36,13 @@ def test_no_answer_is_a_query_error(code, reason):
 def test_a_missing_interpreter_is_a_query_error(tmp_path):
     with pytest.raises(interpreter.QueryError, match="does not start"):
         interpreter.query(tmp_path / "python3", "print(1)")
+
+
+def test_the_reason_is_the_first_line_of_a_usage_error(tmp_path):
+    shim = tmp_path / "python3.9"  # what a pyenv shim says for a version it does not have
+    shim.write_text("#!/bin/sh\necho 'pyenv: python3.9: command not found' >&2\n"
+                    "echo '' >&2\necho 'Note: See pyenv help global' >&2\nexit 127\n")
+    shim.chmod(0o755)
+    with pytest.raises(interpreter.QueryError) as err:
+        interpreter.query(shim, "print(1)")
+    assert err.value.reason == "pyenv: python3.9: command not found"
