@@ -47,7 +47,7 @@ def select(entries: list[RuntimeEntry], wanted: list[str], stack: str, arch: str
     return sorted(set(chosen), key=lambda e: e.version_tuple)
 
 
-TOOL_FILES = ("uv.txt", "pipenv.txt", "poetry.txt")
+TOOL_FILES = ("uv.txt", "pipenv.txt", "poetry.txt", "pdm.txt")
 
 
 def _download_pip(dest: Path, store_dir: Path, entry: RuntimeEntry,
@@ -106,7 +106,7 @@ def build_bundle(out: Path, store_dir: Path, entries: list[RuntimeEntry]) -> Non
         minors = sorted({".".join(e.version.split(".")[:2]) for e in entries})
         wheel = _download_pip(root / "vendor" / "wheels", store_dir, entries[0], minors)
         count = len(list(wheel.parent.glob("*.whl")))
-        output.detail(f"Added {wheel.name} and the uv, Pipenv and Poetry wheels for Python "
+        output.detail(f"Added {wheel.name} and the uv, Pipenv, Poetry and PDM wheels for Python "
                       f"{', '.join(minors)} ({count} wheels, hash-checked)")
         out.parent.mkdir(parents=True, exist_ok=True)
         with atomic_write.replacing(out) as raw, tarfile.open(fileobj=raw, mode="w:gz") as tar:

@@ -26,7 +26,7 @@ def test_offline_bundle_builds_sample_app_without_network(tmp_path, runtime_stor
         names = tar.getnames()
         tar.extractall(tmp_path / "unpacked")
     assert any(n.startswith("buildpack-python/vendor/wheels/pip-26.3-") for n in names)
-    for tool in ("uv-0.13.9-", "pipenv-", "poetry-"):  # the same engines as a connected build
+    for tool in ("uv-0.13.9-", "pipenv-", "poetry-", "pdm-"):  # the same engines as a connected build
         assert any(n.startswith(f"buildpack-python/vendor/wheels/{tool}") for n in names), tool
     assert "buildpack-python/vendor/runtimes/manifest.json" in names
     assert not any("/tests/" in n or "/fixtures/" in n for n in names)
