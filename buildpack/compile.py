@@ -39,6 +39,7 @@ class Plan:
     runtime: RuntimeEntry
     dependencies: installers.Choice
     files: app_files.AppFiles  # the one reader of the app's files (read once, checked)
+    procfiles: processes.Procfiles  # parsed once: compile's log, launch.toml
     environ: dict[str, str]  # the platform's environment, read once
     env_dir: Path | None = None  # as the platform passed it (hooks get it as ENV_DIR)
     nltk_ids: tuple[str, ...] = ()  # what nltk.txt names
@@ -88,8 +89,9 @@ def _check_path(name: str, path: Path) -> None:
             error_id="usage::unusable-path")
 
 
-def _matching_entries(entries: list[RuntimeEntry], store: StoreLocation) -> list[RuntimeEntry]:
-    stack, arch = platform_info.current_stack(), platform_info.current_arch()
+def _matching_entries(entries: list[RuntimeEntry], store: StoreLocation,
+                      environ: dict[str, str]) -> list[RuntimeEntry]:
+    stack, arch = platform_info.current_stack(environ), platform_info.current_arch()
     matching = [e for e in entries if e.stack == stack and e.arch == arch]
     if not matching:
         others = sorted({f"{e.stack}/{e.arch}" for e in entries}) or ["nothing"]
@@ -104,9 +106,10 @@ def _matching_entries(entries: list[RuntimeEntry], store: StoreLocation) -> list
     return matching
 
 
-def _check_references(name: str, references: list[str], config: dict[str, str]) -> None:
+def _check_references(name: str, references: list[str], config: dict[str, str],
+                      environ: dict[str, str]) -> None:
     """Warn about ``${NAME}`` in a requirements file that pip will not expand."""
-    unset = [ref for ref in references if ref not in config and ref not in os.environ]
+    unset = [ref for ref in references if ref not in config and ref not in environ]
     blocked = [ref for ref in references if ref in config and ref not in INSTALLER_ALLOWLIST]
     if unset:
         output.warning(
@@ -122,7 +125,7 @@ def _check_references(name: str, references: list[str], config: dict[str, str]) 
 
 
 def _check_includes(choice: installers.Choice, files: app_files.AppFiles,
-                    config: dict[str, str]) -> None:
+                    config: dict[str, str], environ: dict[str, str]) -> None:
     """Refuse requirements that pip would choke on (includes from outside the app, links,
     special files and oversized files are refused as they are read)."""
     for path in choice.files:
@@ -131,7 +134,7 @@ def _check_includes(choice: installers.Choice, files: app_files.AppFiles,
         for included in included_files(files, path):
             text = files.text(included, "requirements") or ""
             check_text(included.name, text)
-            _check_references(included.name, env_references(text), config)
+            _check_references(included.name, env_references(text), config, environ)
 
 
 def _default_store() -> str:
@@ -142,11 +145,12 @@ def _default_store() -> str:
     return settings.default_store_url()
 
 
-def make_plan(build_dir: Path, cache_dir: Path, env_dir: Path | None, dev: bool = False) -> Plan:
-    """Read and validate every input; log the version decision. ``dev``: a CI build
-    (``bin/test-compile``), which installs the dev dependencies too."""
+def make_plan(build_dir: Path, cache_dir: Path, env_dir: Path | None, environ: dict[str, str],
+              dev: bool = False) -> Plan:
+    """Read and validate every input; log the version decision. ``environ``: the
+    platform's environment, read once by the entry point (the build reads no other).
+    ``dev``: a CI build (``bin/test-compile``), which installs the dev dependencies too."""
     config = read_env_dir(env_dir)
-    environ = dict(os.environ)
     # From here on, nothing secret reaches the log (output masks every line).
     redact.register(redact.secrets_of_config(config) + redact.url_secrets(environ.values()))
     settings_env = {**environ, **config}
@@ -159,20 +163,21 @@ def make_plan(build_dir: Path, cache_dir: Path, env_dir: Path | None, dev: bool 
     for name in app_files.WRITTEN_BY_BUILDPACK:
         app_files.check_writable(build_dir, name)
     guard_rails.check(build_dir, app_dir)
-    processes.read(files, base)  # a bad Procfile fails the push before any work is done
+    procfiles = processes.read(files, base)  # a bad Procfile fails the push before any work
     for folder in {build_dir, build_dir / base}:
         processes.warn_line_endings(files, folder)
     dependencies = installers.choose(files, dev, lookup(uv_pip.CONFIG_VAR, config, environ))
-    _check_includes(dependencies, files, config)
+    _check_includes(dependencies, files, config, environ)
     store = parse_location(
         lookup("PYTHON_RUNTIME_STORE", config, environ) or _default_store(),
         parse_timeout(lookup("PYTHON_RUNTIME_STORE_TIMEOUT", config, environ)))
-    entries = _matching_entries(read_manifest(store, cache_dir / "tmp"), store)
+    entries = _matching_entries(read_manifest(store, cache_dir / "tmp"), store, environ)
     if python_check.reads_files(dependencies):  # the libraries that read them, from the index
         libraries.ensure(cache_dir, installer_settings(environ, config).get("PIP_INDEX_URL"))
     runtime = python_choice.choose_runtime(files, cache_dir, dependencies, entries)
     installers.check_python(dependencies, runtime.version)
-    return Plan(build_dir, cache_dir, config, base, store, runtime, dependencies, files, environ,
+    return Plan(build_dir, cache_dir, config, base, store, runtime, dependencies, files, procfiles,
+                environ,
                 env_dir=env_dir.resolve() if env_dir is not None else None,
                 nltk_ids=tuple(nltk_data.read_ids(files)))
 
@@ -211,7 +216,7 @@ class SlugTarget:
         profile_d.write_profile(plan.build_dir, plan.app_base)
         export_file.write_export()
         app_base.record(plan.build_dir, plan.app_base)
-        processes.log_discovery(plan.files, plan.app_base, self.prefix)
+        processes.log_discovery(plan.procfiles, plan.files, self.prefix)
 
 
 def _cleanup(build_dir: Path, heroku_existed: bool, profile_existed: bool) -> None:
@@ -254,7 +259,7 @@ def _build(build_dir: Path, cache_dir: Path, env_dir: Path | None, dev: bool) ->
         env_cache.remove_stale_temp(cache_dir)
         if dev:
             output.step("CI build (bin/test-compile): installing the dev and test dependencies too")
-        plan = make_plan(build_dir, cache_dir, env_dir, dev)
+        plan = make_plan(build_dir, cache_dir, env_dir, dict(os.environ), dev)
         heroku_existed = (build_dir / ".heroku").exists()
         profile_existed = (build_dir / ".profile.d" / layout.PROFILE_NAME).exists()
         try:

@@ -264,6 +264,16 @@ def previous_key_differs_only_in(cache_dir: Path, key: CacheKey, fields: frozens
     return bool(changed) and changed <= fields
 
 
+DISCARDING = "Discarding cache since:"
+
+
+def log_reasons(heading: str, reasons: list[str]) -> None:
+    """Why the previous installed environment is discarded (``DISCARDING``) or updated."""
+    output.step(heading)
+    for reason in reasons:
+        output.detail(f"- {reason}")
+
+
 def restore(cache_dir: Path, key: CacheKey, target: Path, name: str = ENV_DIR_NAME,
             quiet: bool = False, accept: frozenset[str] = frozenset()) -> bool:
     """Restore cache entry ``name`` into ``target`` if it is valid for ``key``.
@@ -287,13 +297,9 @@ def restore(cache_dir: Path, key: CacheKey, target: Path, name: str = ENV_DIR_NA
     if reasons and quiet:
         return False
     if reasons and accept and previous_key_differs_only_in(cache_dir, key, accept, name):
-        output.step("Updating the cached environment since:")
-        for reason in reasons:
-            output.detail(f"- {reason}")
+        log_reasons("Updating the cached environment since:", reasons)
     elif reasons:
-        output.step("Discarding cache since:")
-        for reason in reasons:
-            output.detail(f"- {reason}")
+        log_reasons(DISCARDING, reasons)
         return False  # kept until a successful build replaces it
     python = entry / "python"
     if python.is_symlink() or not python.is_dir() or snapshot(python) != data["files"]:

@@ -79,16 +79,27 @@ def warn_line_endings(files: AppFiles | Path, folder: Path | None = None) -> Non
         )
 
 
-def read(files: AppFiles | Path, base: str) -> dict[str, str] | None:
-    """The validated types of the Procfile that applies (root first); ``None`` without one.
+@dataclass(frozen=True)
+class Procfiles:
+    """The app's Procfiles, read and parsed once (at plan time; ``bin/release``, a
+    process of its own, reads them once more): the one at the root of BUILD_DIR and, for
+    an ``APP_BASE`` app, the one in its folder."""
 
-    ``files`` reads BUILD_DIR (a path: a reader of that folder)."""
+    root: dict[str, str] | None
+    in_app: dict[str, str] | None
+    base: str
+
+    @property
+    def declared(self) -> dict[str, str] | None:
+        """The types the platform runs: the root's Procfile first; ``None`` without one."""
+        return self.root if self.root is not None else self.in_app
+
+
+def read(files: AppFiles | Path, base: str) -> Procfiles:
+    """The validated Procfiles (``files`` reads BUILD_DIR; a path: a reader of that folder)."""
     files = AppFiles.of(files)
-    root = _load(files, files.root)
-    if not base:
-        return root
-    in_app = _load(files, files.root / base)
-    return root if root is not None else in_app
+    return Procfiles(_load(files, files.root),
+                     _load(files, files.root / base) if base else None, base)
 
 
 def _read_module(app_dir: Path, path: Path) -> str | None:
@@ -229,28 +240,24 @@ def default_web(app_dir: Path, prefix: Path, files: AppFiles | None = None) -> D
                          f"and none of {', '.join(ENTRY_POINTS)} is a script)")
 
 
-def release_types(files: AppFiles | Path, base: str, prefix: Path) -> dict[str, str]:
-    """``default_process_types`` for bin/release (``files`` reads BUILD_DIR)."""
-    files = AppFiles.of(files)
-    declared = read(files, base)
-    if declared is not None:
-        return declared
-    default = default_web(files.root / base, prefix, files)
+def release_types(procfiles: Procfiles, files: AppFiles, prefix: Path) -> dict[str, str]:
+    """``default_process_types`` for bin/release and CNB's ``launch.toml``: the declared
+    types, else the app's default ``web`` (``files`` reads BUILD_DIR)."""
+    if procfiles.declared is not None:
+        return procfiles.declared
+    default = default_web(files.root / procfiles.base, prefix, files)
     return {"web": default.command} if default.command else {}
 
 
-def log_discovery(files: AppFiles | Path, base: str, prefix: Path) -> None:
+def log_discovery(procfiles: Procfiles, files: AppFiles, prefix: Path) -> None:
     """The "Discovering process types" step: what the platform will run, and defaults."""
-    files = AppFiles.of(files)
     output.step("Discovering process types")
-    root = _load(files, files.root)
-    in_app = _load(files, files.root / base) if base else None
-    declared = root if root is not None else in_app
+    root, base, declared = procfiles.root, procfiles.base, procfiles.declared
     if declared is not None:
         where = "" if root is not None or not base else f" ({base}/{PROCFILE_NAME})"
         output.detail(f"Procfile declares types -> {', '.join(declared) or '(none)'}{where}")
         if base and root is not None:
-            _warn_root_procfile(base, root, in_app is not None)
+            _warn_root_procfile(base, root, procfiles.in_app is not None)
         return
     output.detail("Procfile declares types -> (none)")
     default = default_web(files.root / base, prefix, files)

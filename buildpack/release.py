@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from buildpack import app_base, processes
+from buildpack.app_files import AppFiles
 from buildpack.layout import PYTHON_DIR
 from buildpack.output import BuildError
 
@@ -91,8 +92,9 @@ def main(argv: list[str]) -> int:
             f"`{build_dir}` is not a directory.\n\n{USAGE}",
             error_id="usage::build-dir-missing",
         )
-    base = app_base.recorded(build_dir)
-    process_types = processes.release_types(build_dir, base, build_dir / PYTHON_DIR)
+    files = AppFiles(build_dir)
+    procfiles = processes.read(files, app_base.recorded(build_dir))
+    process_types = processes.release_types(procfiles, files, build_dir / PYTHON_DIR)
     sys.stdout.write(render_release_yaml(process_types))
     sys.stdout.flush()
     return 0

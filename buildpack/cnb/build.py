@@ -20,7 +20,7 @@ from typing import Any
 from buildpack import compile as classic
 from buildpack import build, env_cache, installers, libraries, output, processes, relocate
 from buildpack.cnb import launch, launch_env, sbom
-from buildpack.cnb.context import BuildArgs, target_stack
+from buildpack.cnb.context import BuildArgs, plan_environ
 from buildpack.cnb.layers import Layers, LayerTypes
 from buildpack.output import BuildError
 from buildpack.subprocess_env import installer_settings
@@ -56,9 +56,7 @@ def _reusable(layers: Layers, key: env_cache.CacheKey) -> bool:
         return False
     reasons = env_cache.differences(_previous_key(previous), key)
     if reasons:
-        output.step("Discarding cache since:")
-        for reason in reasons:
-            output.detail(f"- {reason}")
+        env_cache.log_reasons(env_cache.DISCARDING, reasons)
         return False
     if not (layers.path(PYTHON_LAYER) / "bin" / "python3").is_file():
         output.detail("The previous build's python layer is not in the build cache.")
@@ -104,8 +102,8 @@ class LayersTarget:
         listed = sbom.write(self.layers.root, PYTHON_LAYER, plan.runtime, ctx.python)
         output.detail(f"{PYTHON_LAYER}.{sbom.EXTENSION}: python-{plan.runtime.version} and "
                       f"{len(listed)} installed distributions")
-        processes.log_discovery(plan.files, plan.app_base, self.prefix)
-        launch.write(self.layers.root, processes.release_types(plan.build_dir, plan.app_base, self.prefix),
+        processes.log_discovery(plan.procfiles, plan.files, self.prefix)
+        launch.write(self.layers.root, processes.release_types(plan.procfiles, plan.files, self.prefix),
                      ctx.app_dir if plan.app_base else None)
 
 
@@ -124,21 +122,18 @@ def _require_libraries(ctx: installers.InstallContext) -> None:
             error_id="cnb::libraries-unavailable")
 
 
-def run(app_dir: Path, args: BuildArgs) -> None:
+def run(app_dir: Path, args: BuildArgs, environ: dict[str, str]) -> None:
     layers = Layers(args.layers_dir)
     cache_dir = layers.path(CACHE_LAYER)
     cache_dir.mkdir(parents=True, exist_ok=True)
     with env_cache.locked(cache_dir):
         env_cache.remove_stale_temp(cache_dir)
-        plan = classic.make_plan(app_dir, cache_dir, args.env_dir)
+        plan = classic.make_plan(app_dir, cache_dir, args.env_dir, environ)
         libraries.ensure(cache_dir, installer_settings(plan.environ, plan.config).get("PIP_INDEX_URL"))
         build.run(plan, LayersTarget(layers))
 
 
 def main(argv: list[str]) -> int:
-    args = BuildArgs.from_environment(os.environ, argv)
-    stack = target_stack(os.environ)
-    if stack and not os.environ.get("STACK", "").strip():
-        os.environ["STACK"] = stack  # the run image's distribution picks the runtime
-    run(Path.cwd().resolve(), args)
+    environ = plan_environ(os.environ)
+    run(Path.cwd().resolve(), BuildArgs.from_environment(environ, argv), environ)
     return 0

@@ -77,3 +77,14 @@ def target_stack(environ: Mapping[str, str]) -> str | None:
     if not name or not version:
         return None
     return platform_info.stack_from_os_release(f"ID={name}\nVERSION_ID={version}\n")
+
+
+def plan_environ(environ: Mapping[str, str]) -> dict[str, str]:
+    """The environment snapshot the build reads (``compile.make_plan``): the lifecycle's,
+    with ``STACK`` from the run image (``target_stack``) when the platform sets none,
+    since the runtime runs there. The process's own environment is left as it is."""
+    snapshot = dict(environ)
+    stack = target_stack(snapshot)
+    if stack and not snapshot.get("STACK", "").strip():
+        snapshot["STACK"] = stack
+    return snapshot

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import subprocess
 import sys
 import tomllib
@@ -44,6 +45,15 @@ def test_paths_from_variables_or_positional_arguments(tmp_path):
 def test_target_stack_is_named_like_the_classic_stacks(name, version, stack):
     environ = {"CNB_TARGET_DISTRO_NAME": name, "CNB_TARGET_DISTRO_VERSION": version}
     assert context.target_stack(environ) == stack
+
+
+def test_the_plans_environment_gets_the_run_images_stack(monkeypatch):
+    monkeypatch.delenv("STACK", raising=False)
+    target = {"CNB_TARGET_DISTRO_NAME": "ubuntu", "CNB_TARGET_DISTRO_VERSION": "24.04"}
+    assert context.plan_environ(target)["STACK"] == "ubuntu-24.04"
+    assert context.plan_environ({**target, "STACK": "heroku-24"})["STACK"] == "heroku-24"
+    assert "STACK" not in context.plan_environ({})
+    assert "STACK" not in os.environ  # the process's environment is left alone
 
 
 def test_buildpack_descriptor():

@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 from buildpack import app_base, processes
+from buildpack.app_files import AppFiles
 from tests.support import raises_id
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -170,10 +171,10 @@ def test_module_link_outside_the_app_is_not_read(tmp_path: Path) -> None:
 def test_read_prefers_the_root_procfile(tmp_path: Path) -> None:
     (tmp_path / "api").mkdir()
     (tmp_path / "api" / "Procfile").write_text("web: python server.py\n")
-    assert processes.read(tmp_path, "api") == {"web": "python server.py"}
-    assert processes.read(tmp_path, "") is None
+    assert processes.read(tmp_path, "api").declared == {"web": "python server.py"}
+    assert processes.read(tmp_path, "").declared is None
     (tmp_path / "Procfile").write_text("worker: python w.py\n")
-    assert processes.read(tmp_path, "api") == {"worker": "python w.py"}
+    assert processes.read(tmp_path, "api").declared == {"worker": "python w.py"}
 
 
 def test_read_validates_the_app_folders_procfile(tmp_path: Path) -> None:
@@ -185,8 +186,14 @@ def test_read_validates_the_app_folders_procfile(tmp_path: Path) -> None:
 
 # --- the compile log ------------------------------------------------------------------
 
+def log_discovery(build_dir: Path, base: str) -> None:
+    """What compile logs: the Procfiles parsed once (as at plan time), then the step."""
+    files = AppFiles(build_dir)
+    processes.log_discovery(processes.read(files, base), files, prefix(build_dir))
+
+
 def test_log_default(tmp_path: Path, capsys) -> None:
-    processes.log_discovery(django_app(tmp_path), "", prefix(tmp_path))
+    log_discovery(django_app(tmp_path), "")
     captured = capsys.readouterr()
     assert captured.out == (
         "-----> Discovering process types\n"
@@ -199,7 +206,7 @@ def test_log_default(tmp_path: Path, capsys) -> None:
 
 
 def test_log_no_default_warns(tmp_path: Path, capsys) -> None:
-    processes.log_discovery(django_app(tmp_path, gunicorn=False), "", prefix(tmp_path))
+    log_discovery(django_app(tmp_path, gunicorn=False), "")
     err = capsys.readouterr().err
     assert " !     Warning: No Procfile found." in err
     assert "gunicorn is not in its requirements" in err
@@ -208,7 +215,7 @@ def test_log_no_default_warns(tmp_path: Path, capsys) -> None:
 def test_log_app_folder_procfile(tmp_path: Path, capsys) -> None:
     (tmp_path / "api").mkdir()
     (tmp_path / "api" / "Procfile").write_text("web: python server.py\nworker: python w.py\n")
-    processes.log_discovery(tmp_path, "api", prefix(tmp_path))
+    log_discovery(tmp_path, "api")
     captured = capsys.readouterr()
     assert "Procfile declares types -> web, worker (api/Procfile)" in captured.out
     assert captured.err == ""
@@ -218,12 +225,21 @@ def test_log_two_procfiles_and_a_stale_cd(tmp_path: Path, capsys) -> None:
     (tmp_path / "api").mkdir()
     (tmp_path / "api" / "Procfile").write_text("web: python server.py\n")
     (tmp_path / "Procfile").write_text("web: cd api && python server.py\n")
-    processes.log_discovery(tmp_path, "api", prefix(tmp_path))
+    log_discovery(tmp_path, "api")
     captured = capsys.readouterr()
     assert "Procfile declares types -> web\n" in captured.out
     assert "Warning: Two Procfiles: the one at the repository root is used." in captured.err
     assert "Warning: The Procfile changes into api/ although processes already start there." \
         in captured.err
+
+
+def test_discovery_and_launch_types_use_the_parsed_procfiles(tmp_path: Path, capsys) -> None:
+    # The plan's Procfiles, with none on disk: nothing is read or parsed again.
+    procfiles = processes.Procfiles(None, {"web": "python server.py"}, "api")
+    files = AppFiles(tmp_path)
+    processes.log_discovery(procfiles, files, prefix(tmp_path))
+    assert "Procfile declares types -> web (api/Procfile)" in capsys.readouterr().out
+    assert processes.release_types(procfiles, files, prefix(tmp_path)) == {"web": "python server.py"}
 
 
 # --- the real bin/release -------------------------------------------------------------
@@ -269,7 +285,7 @@ def test_crlf_or_bom_procfile_is_read_with_a_warning(tmp_path, capsys):
     from buildpack import processes
 
     (tmp_path / "Procfile").write_bytes(b"\xef\xbb\xbfweb: python app.py\r\n")
-    assert processes.read(tmp_path, "") == {"web": "python app.py"}
+    assert processes.read(tmp_path, "").declared == {"web": "python app.py"}
     processes.warn_line_endings(tmp_path)
     assert "Warning: The Procfile has Windows line endings or a byte-order mark" in capsys.readouterr().err
 
@@ -278,7 +294,7 @@ def test_lf_procfile_reads_without_warning(tmp_path, capsys):
     from buildpack import processes
 
     (tmp_path / "Procfile").write_text("web: python app.py\n")
-    assert processes.read(tmp_path, "") == {"web": "python app.py"}
+    assert processes.read(tmp_path, "").declared == {"web": "python app.py"}
     processes.warn_line_endings(tmp_path)
     assert capsys.readouterr().err == ""
 
