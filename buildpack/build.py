@@ -22,8 +22,6 @@ from buildpack import (build_report, django, env_cache, hooks, installers, nltk_
 from buildpack.envdir import lookup
 from buildpack.installers import pip as pip_installer
 from buildpack.installers import uv_pip
-from buildpack.installers.managers import MANAGERS
-from buildpack.installers.pinned_tools import TOOLS
 from buildpack.requirements_files import included_files
 from buildpack.runtime import provision
 from buildpack.subprocess_env import build_env, installer_settings
@@ -66,11 +64,8 @@ def cache_key(plan: Plan) -> env_cache.CacheKey | None:
                       "its files do not pin everything it installs. From "
                       + "; ".join(choice.uncached[:3]) + ".")
         return None
-    manager = MANAGERS.get(choice.manager)  # none: no dependency files
-    tools = ([TOOLS["uv"].requirements] if choice.engine == "uv"
-             else manager.pins()[1:] if manager else [])
-    engine = " with uv" if choice.engine == "uv" else ""  # the engine changes the install
-    manager_version = settings.pinned_pip_version() + engine + (
+    tools = choice.manager.pins()[1:]
+    manager_version = choice.manager.installer_version() + (
         ":" + env_cache.hash_files(tools, settings.VENDOR_DIR / "tools") if tools else "")
     return env_cache.CacheKey(
         format=env_cache.FORMAT_VERSION,
@@ -78,7 +73,7 @@ def cache_key(plan: Plan) -> env_cache.CacheKey | None:
         runtime_sha256=plan.runtime.sha256,
         stack=plan.runtime.stack,
         arch=plan.runtime.arch,
-        manager=choice.manager + ("+dev" if choice.dev else ""),
+        manager=choice.manager.name + ("+dev" if choice.dev else ""),
         manager_version=manager_version,
         dependency_files=tuple(str(p.relative_to(plan.build_dir)) for p in files),
         dependencies_sha256=env_cache.hash_files(files, plan.build_dir),
@@ -123,7 +118,7 @@ def install_fresh(plan: Plan, ctx: installers.InstallContext, runtime_path: str)
         output.detail(f"Using the cached python-{plan.runtime.version} with pip "
                       f"{settings.pinned_pip_version()}")
     else:
-        if plan.dependencies.engine == "uv":  # uv: fetched while the runtime is unpacked
+        if plan.dependencies.manager.installs_pip:  # uv: fetched while the runtime is unpacked
             with uv_pip.prefetching(ctx):
                 provision(plan.store, plan.runtime, plan.cache_dir, ctx.prefix)
             # uv installs pip in a fraction of pip's own time
@@ -149,11 +144,11 @@ def run(plan: Plan, target: Target) -> installers.InstallContext:
     ctx, app_env = install_context(plan, target.prefix)
     hooks.run_hook(hooks.PRE_COMPILE, ctx.app_dir, plan.build_dir, app_env, ctx.secrets)
     output.step(f"Preparing Python runtime (python-{plan.runtime.version})")
-    manager, engine = MANAGERS.get(plan.dependencies.manager), plan.dependencies.engine
-    tool = TOOLS["uv"] if engine == "uv" else manager.tool if manager else None
-    build_report.note(python_version=plan.runtime.version, package_manager=plan.dependencies.manager,
-                      package_manager_version=tool.version() if tool else settings.pinned_pip_version(),
-                      **({"engine": engine} if engine else {}))
+    manager = plan.dependencies.manager
+    build_report.note(python_version=plan.runtime.version, package_manager=manager.name,
+                      package_manager_version=manager.tool.version() if manager.tool
+                      else settings.pinned_pip_version(),
+                      **({"engine": manager.engine} if manager.engine else {}))
     key = cache_key(plan)
     state = target.prepare(key)
     build_report.cache_decision("installed_environment", state if key is not None else "not cacheable")

@@ -185,8 +185,10 @@ def make_plan(build_dir: Path, cache_dir: Path, env_dir: Path | None, environ: d
 class SlugTarget:
     """Where ``bin/compile`` puts things (``build.Target``): see ``layout``."""
 
-    def __init__(self, build_dir: Path, cache_dir: Path, engine: str) -> None:
-        self.build_dir, self.cache_dir, self.engine = build_dir, cache_dir, engine
+    def __init__(self, build_dir: Path, cache_dir: Path, updates: bool) -> None:
+        """``updates``: the package manager's record can bring the previous installed
+        environment up to date when only the dependencies changed (``Manager.update``)."""
+        self.build_dir, self.cache_dir, self.updates = build_dir, cache_dir, updates
         self.prefix = build_dir / PYTHON_DIR
         self.runtime_path = layout.RUNTIME_PREFIX
 
@@ -196,8 +198,7 @@ class SlugTarget:
         app_files.make_dirs(self.build_dir, PYTHON_DIR.parent)  # .heroku: a real folder
         if key is None:
             return build.FRESH
-        # uv brings the previous environment up to date when only the dependencies changed.
-        updatable = self.engine == "uv" and env_cache.previous_key_differs_only_in(
+        updatable = self.updates and env_cache.previous_key_differs_only_in(
             self.cache_dir, key, env_cache.DEPENDENCY_FIELDS)
         accept = env_cache.DEPENDENCY_FIELDS if updatable else frozenset()
         if not env_cache.restore(self.cache_dir, key, self.prefix, accept=accept):
@@ -263,7 +264,7 @@ def _build(build_dir: Path, cache_dir: Path, env_dir: Path | None, dev: bool) ->
         heroku_existed = (build_dir / ".heroku").exists()
         profile_existed = (build_dir / ".profile.d" / layout.PROFILE_NAME).exists()
         try:
-            build.run(plan, SlugTarget(build_dir, cache_dir, plan.dependencies.engine))
+            build.run(plan, SlugTarget(build_dir, cache_dir, plan.dependencies.manager.update is not None))
         except BaseException:
             _cleanup(build_dir, heroku_existed, profile_existed)
             raise

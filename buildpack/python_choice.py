@@ -26,7 +26,7 @@ from buildpack import atomic_write, libraries, output, settings
 from buildpack.app_files import AppFiles
 from buildpack.installers import python_check
 from buildpack.installers.context import Choice
-from buildpack.installers.managers import MANAGERS
+from buildpack.installers.managers import Manager
 from buildpack.installers.python_constraints import satisfies
 from buildpack.manifest import RuntimeEntry
 from buildpack.output import BuildError
@@ -140,11 +140,10 @@ def _eol_warning(request: VersionRequest, lifecycle: Lifecycle, today: datetime.
     return None
 
 
-def tool_support_error(minor: Minor, manager: str) -> BuildError | None:
+def tool_support_error(minor: Minor, manager: Manager) -> BuildError | None:
     """An error if the pinned pip, or the app's package manager, cannot run ``minor``."""
     needs = [("pip", settings.pinned_pip_version(), settings.pip_min_python())]
-    record = MANAGERS.get(manager)
-    tool = record.tool if record else None
+    tool = manager.tool
     if tool is not None and tool.min_python is not None:
         needs.append((tool.display, tool.version(), tool.min_python))
     for name, version, oldest in needs:
@@ -165,8 +164,7 @@ def tool_support_error(minor: Minor, manager: str) -> BuildError | None:
 
 def _constraints(dependencies: Choice) -> list[python_check.Declared]:
     """What pyproject.toml says about Python (read on the build host when it can)."""
-    if dependencies.manager in ("none", "pipenv") \
-            or not any(p.name == "pyproject.toml" for p in dependencies.files):
+    if not any(p.name == "pyproject.toml" for p in dependencies.files):
         return []
     if not libraries.ready():
         output.detail("(pyproject.toml's Python constraint is checked once the runtime is\n"

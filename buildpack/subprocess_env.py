@@ -44,8 +44,8 @@ NETWORK_VARS = ("HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_pr
 # Installer and network settings an app or platform may set (documented in README).
 INSTALLER_ALLOWLIST = Allowlist(
     names=tuple(dict.fromkeys(
-        [name for m in MANAGERS.values() for name in m.config_vars] + list(NETWORK_VARS))),
-    patterns=(*(p for m in MANAGERS.values() for p in m.config_patterns), REQUIREMENT_VARS),
+        [name for m in MANAGERS for name in m.config_vars] + list(NETWORK_VARS))),
+    patterns=(*(p for m in MANAGERS for p in m.config_patterns), REQUIREMENT_VARS),
 )
 
 

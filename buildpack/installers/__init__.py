@@ -21,7 +21,9 @@ of ``--prod``), and for pip the app's
 ``requirements-test.txt`` after its requirements.
 
 requirements.txt is installed by uv unless ``PYTHON_INSTALLER=pip`` or the file uses
-a pip feature uv lacks (``uv_pip``); ``requirements-test.txt`` with pip. Pipenv, Poetry,
+a pip feature uv lacks (``uv_pip``): ``choose`` picks the record of that engine
+(``managers.BY_ENGINE``), and ``install`` runs the record's install function, whatever the
+record; ``requirements-test.txt`` is installed with pip. Pipenv, Poetry,
 uv and PDM are pinned in ``vendor/tools`` and installed into CACHE_DIR
 (``pinned_tools``). Whatever the manager, the result is then cleaned of references to
 the build directory (``slug_cleanup``).
@@ -31,9 +33,9 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from buildpack import interpreter, libraries, output
+from buildpack import interpreter, libraries
 from buildpack.installers import manager_files, pip, python_check, slug_cleanup, uv_pip
-from buildpack.installers.managers import MANAGERS
+from buildpack.installers.managers import BY_ENGINE, NO_DEPENDENCIES
 from buildpack.installers.context import Choice, InstallContext
 from buildpack.app_files import AppFiles
 from buildpack.redact import url_secrets
@@ -48,16 +50,17 @@ def choose(files: AppFiles | Path, dev: bool = False, installer: str | None = No
     PYTHON_INSTALLER config var)."""
     files = AppFiles.of(files)
     choice = manager_files.find(files)
-    if choice.manager == "pip" and not choice.installs_app:
+    if choice.manager.engine and not choice.installs_app:
         engine = uv_pip.choose_engine(installer, files, choice.files[0])
-        choice = dataclasses.replace(choice, engine=engine.name, engine_reason=engine.reason)
+        choice = dataclasses.replace(choice, manager=BY_ENGINE[engine.name],
+                                     engine_reason=engine.reason)
     elif installer and installer.strip().lower() not in uv_pip.ENGINES:
         raise uv_pip.unknown_engine(installer)
-    if not dev or choice.manager == "none":
+    if not dev or choice.manager is NO_DEPENDENCIES:
         return choice
     test = files.app_dir / TEST_REQUIREMENTS
     extra: tuple[Path, ...] = ()
-    if choice.manager == "pip" and files.bytes(test, "requirements") is not None:
+    if choice.manager.name == "pip" and files.bytes(test, "requirements") is not None:
         extra = (test,)
     return dataclasses.replace(choice, dev=True, files=choice.files + extra)
 
@@ -65,7 +68,7 @@ def choose(files: AppFiles | Path, dev: bool = False, installer: str | None = No
 def check_python(choice: Choice, python_version: str) -> None:
     """Plan time: the chosen Python against the dependency files. Reading them needs the
     buildpack's libraries (``libraries.ensure``); without them yet, ``install`` checks."""
-    if choice.manager != "none" and libraries.ready():
+    if choice.manager is not NO_DEPENDENCIES and libraries.ready():
         python_check.check(choice, python_version)
 
 
@@ -77,11 +80,9 @@ def _runtime_version(python: Path) -> str:
 
 def install(choice: Choice, ctx: InstallContext, incremental: bool = False) -> None:
     """Install the app's dependencies; ``incremental``: the runtime holds the previous
-    build's packages (uv engine only), so only the difference is applied."""
-    if choice.manager == "none":
-        output.step("Installing dependencies")
-        output.detail("No dependency files (requirements.txt, Pipfile.lock, poetry.lock, uv.lock,\n"
-                      "pdm.lock, pyproject.toml, setup.py): no dependencies to install.")
+    build's packages (a record with ``update``), so only the difference is applied."""
+    if choice.manager is NO_DEPENDENCIES:
+        choice.manager.install(ctx, choice, [])
         return
     if python_check.reads_files(choice) and not libraries.ready() \
             and libraries.fetch_with_pip(ctx.python, ctx.env, ctx.cache_dir):
@@ -89,10 +90,8 @@ def install(choice: Choice, ctx: InstallContext, incremental: bool = False) -> N
     secrets = ctx.secrets + url_secrets(ctx.env.values())
     leftovers = slug_cleanup.build_leftovers(ctx.app_dir)
     tests = [p for p in choice.files if p.name == TEST_REQUIREMENTS] if choice.dev else []
-    if choice.manager == "pip" and choice.engine == "uv" and not choice.installs_app:
-        uv_pip.install_requirements(ctx, choice.files[0], secrets, incremental)
-    else:
-        MANAGERS[choice.manager].install(ctx, choice, secrets)
+    install = (choice.manager.update if incremental else None) or choice.manager.install
+    install(ctx, choice, secrets)
     for path in tests:
         pip.install_requirements(ctx, path, secrets, what="the test dependencies")
     slug_cleanup.remove_new_leftovers(ctx.app_dir, leftovers)

@@ -5,7 +5,7 @@ by the manager's record in ``installers.managers``).
 
 With none of them, a ``pyproject.toml`` that declares a project (``[project]`` or
 ``[build-system]``), or a ``setup.py``/``setup.cfg``, is the app itself: ``pip install .``
-(manager ``pip``, installing the app's own code). Several of them is an error (the
+(the record ``PIP``, installing the app's own code). Several of them is an error (the
 buildpack will not guess), and so is a manifest whose lock is missing: a ``Pipfile``
 without ``Pipfile.lock``, a Poetry project (``[tool.poetry]``) without ``poetry.lock``.
 So is a project file that declares nothing when no other file declares the
@@ -22,7 +22,7 @@ import re
 from pathlib import Path
 
 from buildpack.installers.context import Choice
-from buildpack.installers.managers import BY_LOCKFILE, MANAGERS, Manager
+from buildpack.installers.managers import BY_LOCKFILE, NO_DEPENDENCIES, PIP, PIPENV, POETRY, Manager
 from buildpack.output import BuildError
 from buildpack.app_files import AppFiles
 from buildpack.requirements_files import included_files, uncached_sources
@@ -113,26 +113,26 @@ def find(files: AppFiles | Path) -> Choice:
         uncached = _uncached_sources(files, manager, lockfile)
         local = bool(uncached)
         if manager.manifest is None:
-            return Choice(manager.name, (lockfile,), installs_local_code=local,
+            return Choice(manager, (lockfile,), installs_local_code=local,
                           uncached=tuple(uncached))
         manifest = _present(files, manager.manifest, "manifest")
         if manifest is None:
             raise _missing_manifest(manager)
-        return Choice(manager.name, (manifest, lockfile), installs_local_code=local,
+        return Choice(manager, (manifest, lockfile), installs_local_code=local,
                       uncached=tuple(uncached))
     if pipfile is not None:
-        raise _missing_lock(MANAGERS["pipenv"])
+        raise _missing_lock(PIPENV)
     tables = (pyproject_tables(files.text(pyproject, "manifest") or "")
               if pyproject is not None else set())
     if "tool.poetry" in tables:
-        raise _missing_lock(MANAGERS["poetry"])
+        raise _missing_lock(POETRY)
     found = tuple(path for name in PROJECT_FILES if (path := _present(files, name, "manifest")))
     declaring = tuple(path for path in found if _declares_project(files, path, tables))
     if found and not declaring:
         raise _declares_nothing(found)
     if not declaring:
-        return Choice("none")
-    return Choice("pip", declaring, installs_app=True, installs_local_code=True,
+        return Choice(NO_DEPENDENCIES)
+    return Choice(PIP, declaring, installs_app=True, installs_local_code=True,
                   uncached=("the app's own code (`pip install .`)",))
 
 

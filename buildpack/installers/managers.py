@@ -1,19 +1,24 @@
 """One record per package manager: everything the build knows about it, in one place.
 
-Detection (``manager_files``), the Python check (``python_check``), the installed
-environment's cache key (``compile.cache_key``), the config vars let through to the
-installers (``subprocess_env``) and the error texts all read these records. A new
-manager (PDM, ...) is one more record here plus its install function.
+Detection (``manager_files``), the engine choice for requirements.txt (``installers.choose``),
+the Python check (``python_check``), the installed environment's cache key and the build
+report (``build``), the config vars let through to the installers (``subprocess_env``) and
+the error texts all read these records. ``Choice.manager`` is one of them. A new manager
+is one more record here plus its install function.
 
-| record | lock file        | manifest       | relock         | tool (vendor/tools) |
-|--------|------------------|----------------|----------------|---------------------|
-| pip    | requirements.txt | (none)         | (none)         | pip (vendor/pip.txt) |
-| pipenv | Pipfile.lock     | Pipfile        | `pipenv lock`  | pipenv, Python 3.10+ |
-| poetry | poetry.lock      | pyproject.toml | `poetry lock`  | poetry, Python 3.10+ |
-| uv     | uv.lock          | pyproject.toml | `uv lock`      | uv (a native program) |
-| pdm    | pdm.lock         | pyproject.toml | `pdm lock`     | pdm, Python 3.10+ |
+| record      | lock file        | manifest       | relock        | installs with (pin)          |
+|-------------|------------------|----------------|---------------|------------------------------|
+| PIP_WITH_UV | requirements.txt | (none)         | (none)        | uv (vendor/tools/uv.txt)     |
+| PIP         | requirements.txt | (none)         | (none)        | pip (vendor/pip.txt)         |
+| PIPENV      | Pipfile.lock     | Pipfile        | `pipenv lock` | pipenv, Python 3.10+         |
+| POETRY      | poetry.lock      | pyproject.toml | `poetry lock` | poetry, Python 3.10+         |
+| UV          | uv.lock          | pyproject.toml | `uv lock`     | uv (a native program)        |
+| PDM         | pdm.lock         | pyproject.toml | `pdm lock`    | pdm, Python 3.10+            |
 
-(A requirements.txt may be installed by uv as the engine: ``uv_pip``, chosen per build.)
+requirements.txt has two records, one per engine (``PYTHON_INSTALLER``, ``uv_pip``):
+the package manager is pip either way, and detection finds the default engine's. An app
+that is a package (``pip install .``) is ``PIP``; an app without dependency files is
+``NO_DEPENDENCIES``.
 """
 from __future__ import annotations
 
@@ -23,8 +28,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from buildpack import settings
-from buildpack.installers import pdm, pip, pipenv, poetry, uv
+from buildpack import output, settings
+from buildpack.installers import pdm, pip, pipenv, poetry, uv, uv_pip
 from buildpack.installers.context import Choice, InstallContext
 from buildpack.installers.pinned_tools import TOOLS, Tool
 
@@ -33,19 +38,27 @@ InstallFunction = Callable[[InstallContext, Choice, list[str]], None]
 
 @dataclass(frozen=True)
 class Manager:
-    name: str  # Choice.manager, the cache key's manager, the log's name
+    name: str  # the package manager: the cache key's manager, the build report, the log
     display: str
-    lockfile: str  # the file whose presence picks this manager
+    lockfile: str | None  # the file whose presence picks this manager
     manifest: str | None  # the file the lock is made from (None: the lock file is all)
     lock_command: str | None  # regenerates a stale or missing lock
     # Whether the lock file's text installs code copied from the app's folder (so the
     # installed environment cannot be cached on the lock's hash). None: read the
     # requirements files instead (``requirements_files.uncached_sources``).
     local_code: Callable[[str], bool] | None
-    tool: Tool | None  # pinned in vendor/tools/<name>.txt; None: only pip (vendor/pip.txt)
+    # What installs the packages besides pip, pinned in vendor/tools/<name>.txt (None: pip
+    # alone, vendor/pip.txt). Its pin is part of the cache key; its version is reported.
+    tool: Tool | None
     config_vars: tuple[str, ...]  # the app's settings for it, let through to the installer
     config_patterns: tuple[str, ...]  # the same, as full-match regexes (per-source names)
     install: InstallFunction
+    # Brings the previous build's installed environment up to date (None: installs afresh).
+    update: InstallFunction | None = None
+    # What installs a requirements.txt (PYTHON_INSTALLER: "uv" or "pip"); "" for the others.
+    engine: str = ""
+    # Installs pip into a fresh runtime itself, fetched while the runtime is unpacked.
+    installs_pip: bool = False
 
     @property
     def min_python(self) -> tuple[int, int] | None:
@@ -54,6 +67,18 @@ class Manager:
     def pins(self) -> list[Path]:
         """The files that pin what installs the app's packages (part of the cache key)."""
         return [settings.PIP_REQUIREMENTS] + ([self.tool.requirements] if self.tool else [])
+
+    def installer_version(self) -> str:
+        """The cache key's version of what installs: pip's, with the engine when it is
+        not the manager itself (``26.3 with uv``)."""
+        engine = f" with {self.engine}" if self.engine and self.engine != self.name else ""
+        return settings.pinned_pip_version() + engine
+
+
+def _nothing_to_install(ctx: InstallContext, choice: Choice, secrets: list[str]) -> None:
+    output.step("Installing dependencies")
+    output.detail("No dependency files (requirements.txt, Pipfile.lock, poetry.lock, uv.lock,\n"
+                  "pdm.lock, pyproject.toml, setup.py): no dependencies to install.")
 
 
 def _pipfile_lock_has_local_code(text: str) -> bool:
@@ -75,9 +100,15 @@ _PIP_VARS = ("PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL", "PIP_FIND_LINKS", "PIP_NO_I
              "PIP_TRUSTED_HOST", "PIP_CERT", "PIP_CLIENT_CERT", "PIP_DEFAULT_TIMEOUT",
              "PIP_RETRIES", "PIP_NO_BINARY", "PIP_ONLY_BINARY", "PIP_PREFER_BINARY")
 
+PIP_WITH_UV = Manager(
+    name="pip", display="pip", lockfile="requirements.txt", manifest=None, lock_command=None,
+    local_code=None, tool=TOOLS["uv"], config_vars=_PIP_VARS, config_patterns=(),
+    install=uv_pip.install, update=uv_pip.update, engine="uv", installs_pip=True)
+
 PIP = Manager(
     name="pip", display="pip", lockfile="requirements.txt", manifest=None, lock_command=None,
-    local_code=None, tool=None, config_vars=_PIP_VARS, config_patterns=(), install=pip.install)
+    local_code=None, tool=None, config_vars=_PIP_VARS, config_patterns=(), install=pip.install,
+    engine="pip")
 
 PIPENV = Manager(
     name="pipenv", display="Pipenv", lockfile="Pipfile.lock", manifest="Pipfile",
@@ -115,6 +146,13 @@ PDM = Manager(
     config_vars=("PDM_PYPI_URL", "PDM_PYPI_USERNAME", "PDM_PYPI_PASSWORD", "PDM_PYPI_VERIFY_SSL"),
     config_patterns=(), install=pdm.install)
 
-# In detection order: the lock files are looked for in this order.
-MANAGERS: dict[str, Manager] = {m.name: m for m in (PIP, PIPENV, POETRY, UV, PDM)}
-BY_LOCKFILE: dict[str, Manager] = {m.lockfile: m for m in MANAGERS.values()}
+NO_DEPENDENCIES = Manager(
+    name="none", display="none", lockfile=None, manifest=None, lock_command=None,
+    local_code=None, tool=None, config_vars=(), config_patterns=(), install=_nothing_to_install)
+
+MANAGERS = (PIP_WITH_UV, PIP, PIPENV, POETRY, UV, PDM)
+# requirements.txt's records by engine (PYTHON_INSTALLER, see ``uv_pip.choose_engine``).
+BY_ENGINE: dict[str, Manager] = {m.engine: m for m in (PIP_WITH_UV, PIP)}
+# The record of each lock file, in detection order (requirements.txt: the default engine's).
+BY_LOCKFILE: dict[str, Manager] = {
+    m.lockfile: m for m in (BY_ENGINE[uv_pip.DEFAULT_ENGINE], PIPENV, POETRY, UV, PDM) if m.lockfile}

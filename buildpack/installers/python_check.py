@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from buildpack import output, toml_io
 from buildpack.installers import pipfile_lock
 from buildpack.installers.context import Choice
-from buildpack.installers.managers import MANAGERS
+from buildpack.installers.managers import PIPENV, POETRY
 from buildpack.installers.python_constraints import parse_version, satisfies
 from buildpack.output import BuildError
 
@@ -45,7 +45,7 @@ def _from_pyproject(choice: Choice) -> list[Declared]:
     if pyproject is None:
         return []
     data = toml_io.read(pyproject)
-    lock_command = MANAGERS[choice.manager].lock_command
+    lock_command = choice.manager.lock_command
     relock = f" and run `{lock_command}`" if lock_command else ""
     project = data.get("project")
     if isinstance(project, dict) and isinstance(project.get("requires-python"), str):
@@ -53,7 +53,7 @@ def _from_pyproject(choice: Choice) -> list[Declared]:
         return [Declared("pyproject.toml ([project] requires-python)", text, text, False,
                          f"or change requires-python in pyproject.toml{relock}")]
     poetry_deps = data.get("tool", {}).get("poetry", {}).get("dependencies", {})
-    if choice.manager == "poetry" and isinstance(poetry_deps, dict) \
+    if choice.manager is POETRY and isinstance(poetry_deps, dict) \
             and isinstance(poetry_deps.get("python"), str):
         text = poetry_deps["python"]
         return [Declared("pyproject.toml ([tool.poetry.dependencies] python)", text, text, True,
@@ -63,12 +63,12 @@ def _from_pyproject(choice: Choice) -> list[Declared]:
 
 def reads_files(choice: Choice) -> bool:
     """Whether checking ``choice`` parses its files (and so needs ``libraries``)."""
-    return choice.manager == "pipenv" or any(p.name == "pyproject.toml" for p in choice.files)
+    return choice.manager is PIPENV or any(p.name == "pyproject.toml" for p in choice.files)
 
 
 def declared(choice: Choice) -> list[Declared]:
     """What the app's dependency files say about the Python version."""
-    if choice.manager == "pipenv":
+    if choice.manager is PIPENV:
         return _from_pipfile_lock(choice)
     return _from_pyproject(choice)
 

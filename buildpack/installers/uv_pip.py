@@ -34,7 +34,7 @@ from collections.abc import Iterator
 from buildpack import output, settings
 from buildpack.app_files import AppFiles
 from buildpack.installers import pinned_tools
-from buildpack.installers.context import InstallContext
+from buildpack.installers.context import Choice, InstallContext
 from buildpack.installers.failures import install_error
 from buildpack.installers.pip import offline_sources
 from buildpack.installers.run import run_streamed
@@ -224,6 +224,16 @@ def _run(ctx: InstallContext, cmd: list[str], env: dict[str, str], secrets: list
             output.indent_lines(lines)
         raise _failed(lines, ctx, shown)
     return lines
+
+
+def install(ctx: InstallContext, choice: Choice, secrets: list[str]) -> None:
+    """The install function of the record ``installers.managers.PIP_WITH_UV``."""
+    install_requirements(ctx, choice.files[0], secrets)
+
+
+def update(ctx: InstallContext, choice: Choice, secrets: list[str]) -> None:
+    """The same, into the previous build's environment: only the difference is applied."""
+    install_requirements(ctx, choice.files[0], secrets, incremental=True)
 
 
 def install_requirements(ctx: InstallContext, requirements: Path, secrets: list[str],

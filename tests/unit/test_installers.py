@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from buildpack import installers, libraries, output, toml_io
-from buildpack.installers import failures, python_check, slug_cleanup
+from buildpack.installers import failures, managers, python_check, slug_cleanup
 from buildpack.installers.context import Choice
 from buildpack.installers.python_constraints import satisfies
 from buildpack.redact import mask_values, url_secrets
@@ -26,7 +26,7 @@ def _app(tmp_path: Path, files: dict[str, str]) -> Path:
 def _choice(tmp_path, files):
     app = _app(tmp_path, files)
     choice = installers.choose(app)
-    return choice.manager, [p.name for p in choice.files], choice.installs_app
+    return choice.manager.name, [p.name for p in choice.files], choice.installs_app
 
 
 # --- which package manager -------------------------------------------------------------
@@ -187,7 +187,7 @@ def test_version_contradiction_shows_both_values(tmp_path, files, version, where
         python_check.check(choice, version)
     assert err.value.summary == f"Python {version} does not satisfy {where}"
     assert f"This build uses Python {version}" in err.value.body
-    spec = {"uv": ">=3.14", "pip": "<3.12", "poetry": "~3.11"}.get(choice.manager)
+    spec = {"uv": ">=3.14", "pip": "<3.12", "poetry": "~3.11"}.get(choice.manager.name)
     assert repr(spec or json.loads(files["Pipfile.lock"])["_meta"]["requires"].popitem()[1]) \
         in err.value.body
 
@@ -376,7 +376,7 @@ def test_build_leftovers_of_the_install_are_removed(tmp_path):
 
 
 def test_no_dependency_files_log(tmp_path, capsys):
-    installers.install(Choice("none"), None)  # type: ignore[arg-type]
+    installers.install(Choice(managers.NO_DEPENDENCIES), None)  # type: ignore[arg-type]
     out = capsys.readouterr().out
     assert out.startswith(output.STEP_PREFIX + "Installing dependencies\n")
     assert "no dependencies to install" in out

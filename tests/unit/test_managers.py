@@ -3,13 +3,15 @@ from __future__ import annotations
 
 import pytest
 
-from buildpack import python_choice
+from buildpack import python_choice, settings
 from buildpack.installers import managers
 from buildpack.installers.managers import MANAGERS
+from buildpack.installers.pinned_tools import TOOLS
 from buildpack.subprocess_env import INSTALLER_ALLOWLIST, installer_settings
 
 
-@pytest.mark.parametrize("manager", MANAGERS.values(), ids=list(MANAGERS))
+@pytest.mark.parametrize("manager", MANAGERS, ids=[f"{m.name}-{m.engine}" if m.engine else m.name
+                                                    for m in MANAGERS])
 def test_record_is_complete(manager: managers.Manager) -> None:
     assert manager.pins()[0].is_file()
     if manager.tool is not None:
@@ -47,7 +49,23 @@ def test_pipenv_local_code(text: str, local: bool) -> None:
 def test_min_python_comes_from_the_record() -> None:
     assert managers.POETRY.min_python == (3, 10) and managers.UV.min_python is None
     # (pip 26.3 itself runs on 3.10+: 3.9 fails on pip, whatever the manager)
-    assert python_choice.tool_support_error((3, 10), "poetry") is None
-    assert python_choice.tool_support_error((3, 10), "uv") is None
-    error = python_choice.tool_support_error((3, 9), "uv")
+    assert python_choice.tool_support_error((3, 10), managers.POETRY) is None
+    assert python_choice.tool_support_error((3, 10), managers.UV) is None
+    error = python_choice.tool_support_error((3, 9), managers.UV)
     assert error is not None and error.error_id == "package-manager::python-too-old"
+
+
+def test_both_engines_of_requirements_txt_are_records_of_the_same_shape() -> None:
+    assert managers.BY_ENGINE == {"uv": managers.PIP_WITH_UV, "pip": managers.PIP}
+    assert managers.BY_LOCKFILE["requirements.txt"] is managers.PIP_WITH_UV  # the default
+    for record in managers.BY_ENGINE.values():
+        assert (record.name, record.lockfile, record.config_vars) == (
+            "pip", "requirements.txt", managers.PIP.config_vars)
+    # Only uv installs pip itself and updates the previous environment in place.
+    assert managers.PIP_WITH_UV.update is not None and managers.PIP_WITH_UV.installs_pip
+    assert managers.PIP.update is None and not managers.PIP.installs_pip
+    # The cache key names the engine when it is not the manager itself.
+    pip = settings.pinned_pip_version()
+    assert managers.PIP_WITH_UV.installer_version() == f"{pip} with uv"
+    assert managers.PIP.installer_version() == managers.UV.installer_version() == pip
+    assert managers.PIP_WITH_UV.pins()[1:] == [TOOLS["uv"].requirements]

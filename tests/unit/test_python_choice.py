@@ -8,6 +8,7 @@ import json
 import pytest
 
 from buildpack import installers, python_choice
+from buildpack.installers import managers
 from buildpack.manifest import RuntimeEntry
 from buildpack.output import BuildError
 from buildpack.python_lifecycle import EOL_GRACE_DAYS, Lifecycle
@@ -219,18 +220,18 @@ def test_unavailable_patch_lists_only_usable_versions(tmp_path):
 # --- the pinned tools ------------------------------------------------------------------------
 
 def test_pinned_pip_bounds_the_python_at_plan_time():
-    error = python_choice.tool_support_error((3, 9), "pip")
+    error = python_choice.tool_support_error((3, 9), managers.PIP)
     assert error is not None and error.error_id == "package-manager::python-too-old"
     assert error.summary == "pip 26.3 does not support Python 3.9"
-    assert python_choice.tool_support_error((3, 10), "poetry") is None
+    assert python_choice.tool_support_error((3, 10), managers.POETRY) is None
 
 
 def test_package_manager_bounds_the_python_too(monkeypatch):
     monkeypatch.setattr(python_choice.settings, "pip_min_python", lambda: (3, 6))
-    error = python_choice.tool_support_error((3, 9), "poetry")
+    error = python_choice.tool_support_error((3, 9), managers.POETRY)
     assert error is not None and error.summary.startswith("Poetry ")
     assert "runs on\nPython 3.10 and newer only" in error.body
-    assert python_choice.tool_support_error((3, 9), "pip") is None
+    assert python_choice.tool_support_error((3, 9), managers.PIP) is None
 
 
 def test_a_grace_minor_the_pinned_pip_lacks_is_refused_as_such(tmp_path):

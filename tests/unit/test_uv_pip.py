@@ -5,7 +5,7 @@ import pytest
 
 from buildpack import installers
 from buildpack.app_files import AppFiles
-from buildpack.installers import uv_pip
+from buildpack.installers import managers, uv_pip
 from buildpack.output import BuildError
 
 
@@ -18,13 +18,14 @@ def _app(tmp_path, text, **others):
 
 def test_uv_is_the_default(tmp_path):
     choice = installers.choose(_app(tmp_path, "Flask==3.1.3\n"))
-    assert (choice.manager, choice.engine, choice.engine_reason) == ("pip", "uv", "")
+    assert choice.manager is managers.PIP_WITH_UV and choice.engine_reason == ""
+    assert (choice.manager.name, choice.manager.engine) == ("pip", "uv")
 
 
 @pytest.mark.parametrize("value", ["pip", "PIP", " pip "])
 def test_pip_by_choice(tmp_path, value):
     choice = installers.choose(_app(tmp_path, "Flask==3.1.3\n"), installer=value)
-    assert choice.engine == "pip"
+    assert choice.manager.engine == "pip"
     assert choice.engine_reason == "PYTHON_INSTALLER=pip: installing with pip."
 
 
@@ -42,7 +43,7 @@ def test_unknown_engine_fails_for_other_managers_too(tmp_path):
     with pytest.raises(BuildError) as err:
         installers.choose(tmp_path, installer="conda")
     assert err.value.error_id == "python-installer::unknown"
-    assert installers.choose(tmp_path, installer="pip").engine == ""  # pip install . stays pip
+    assert installers.choose(tmp_path, installer="pip").manager is managers.PIP  # pip install .
 
 
 @pytest.mark.parametrize(("text", "feature"), [
@@ -57,7 +58,7 @@ def test_unknown_engine_fails_for_other_managers_too(tmp_path):
 ])
 def test_pip_only_features_fall_back_to_pip(tmp_path, text, feature):
     choice = installers.choose(_app(tmp_path, text))
-    assert choice.engine == "pip"
+    assert choice.manager.engine == "pip"
     assert choice.engine_reason == (f"{feature} is a pip feature that uv does not support: "
                                     "installing with pip instead.")
 
@@ -75,7 +76,7 @@ def test_pip_only_feature_in_an_included_file(tmp_path):
     "predictable-name==1.0\n",  # a name that starts like an option is not one
 ])
 def test_what_uv_installs_itself(tmp_path, text):
-    assert installers.choose(_app(tmp_path, text)).engine == "uv"
+    assert installers.choose(_app(tmp_path, text)).manager.engine == "uv"
 
 
 def test_pip_settings_become_uv_settings():
