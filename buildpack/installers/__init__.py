@@ -42,8 +42,6 @@ from buildpack.redact import url_secrets
 
 __all__ = ["Choice", "InstallContext", "check_python", "choose", "install"]
 
-TEST_REQUIREMENTS = pip.TEST_REQUIREMENTS
-
 
 def choose(files: AppFiles | Path, dev: bool = False, installer: str | None = None) -> Choice:
     """The app's package manager; for requirements.txt also the engine (``installer``: the
@@ -58,9 +56,10 @@ def choose(files: AppFiles | Path, dev: bool = False, installer: str | None = No
         raise uv_pip.unknown_engine(installer)
     if not dev or choice.manager is NO_DEPENDENCIES:
         return choice
-    test = files.app_dir / TEST_REQUIREMENTS
+    named = choice.manager.test_requirements
+    test = files.app_dir / named if named else None
     extra: tuple[Path, ...] = ()
-    if choice.manager.name == "pip" and files.bytes(test, "requirements") is not None:
+    if test is not None and files.bytes(test, "requirements") is not None:
         extra = (test,)
     return dataclasses.replace(choice, dev=True, files=choice.files + extra)
 
@@ -89,7 +88,7 @@ def install(choice: Choice, ctx: InstallContext, incremental: bool = False) -> N
         python_check.check(choice, _runtime_version(ctx.python))  # not done at plan time
     secrets = ctx.secrets + url_secrets(ctx.env.values())
     leftovers = slug_cleanup.build_leftovers(ctx.app_dir)
-    tests = [p for p in choice.files if p.name == TEST_REQUIREMENTS] if choice.dev else []
+    tests = [p for p in choice.files if choice.dev and p.name == choice.manager.test_requirements]
     install = (choice.manager.update if incremental else None) or choice.manager.install
     install(ctx, choice, secrets)
     for path in tests:

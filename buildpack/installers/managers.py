@@ -59,6 +59,8 @@ class Manager:
     engine: str = ""
     # Installs pip into a fresh runtime itself, fetched while the runtime is unpacked.
     installs_pip: bool = False
+    # The app's file a CI build (bin/test-compile) installs after the dependencies, with pip.
+    test_requirements: str | None = None
 
     @property
     def min_python(self) -> tuple[int, int] | None:
@@ -103,12 +105,13 @@ _PIP_VARS = ("PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL", "PIP_FIND_LINKS", "PIP_NO_I
 PIP_WITH_UV = Manager(
     name="pip", display="pip", lockfile="requirements.txt", manifest=None, lock_command=None,
     local_code=None, tool=TOOLS["uv"], config_vars=_PIP_VARS, config_patterns=(),
-    install=uv_pip.install, update=uv_pip.update, engine="uv", installs_pip=True)
+    install=uv_pip.install, update=uv_pip.update, engine="uv", installs_pip=True,
+    test_requirements=pip.TEST_REQUIREMENTS)
 
 PIP = Manager(
     name="pip", display="pip", lockfile="requirements.txt", manifest=None, lock_command=None,
     local_code=None, tool=None, config_vars=_PIP_VARS, config_patterns=(), install=pip.install,
-    engine="pip")
+    engine="pip", test_requirements=pip.TEST_REQUIREMENTS)
 
 PIPENV = Manager(
     name="pipenv", display="Pipenv", lockfile="Pipfile.lock", manifest="Pipfile",
