@@ -260,11 +260,15 @@ class PackageIndex:
         self.process.wait(timeout=10)
 
 
-def start_index(packages: Path) -> PackageIndex:
+def start_index(packages: Path, threaded: bool = False) -> PackageIndex:
+    """pypiserver on loopback. ``threaded``: served by Paste's threaded server (bench/run):
+    with the default single-threaded one, uv's parallel requests now and then stall for
+    about a second, which would swamp the times it measures."""
     port = free_port()
     server = Path(sys.executable).parent / "pypi-server"
     proc = subprocess.Popen(
         [str(server), "run", "-p", str(port), "-i", "127.0.0.1", "-a", ".", "-P", ".",
+         *(["--server", "paste"] if threaded else []),
          "--disable-fallback", "--backend", "simple-dir", "--log-stream", "none", str(packages)],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}/simple/"
