@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from buildpack.compile import Plan
 
 # What ``Target.prepare`` found: the previous installed environment as it is, or to bring
-# up to date (uv as the requirements.txt engine), or nothing (install afresh).
+# up to date (the package manager's record can ``update`` it), or nothing (install afresh).
 REUSED, UPDATE, FRESH = "reused", "updated", "installed"
 
 
@@ -64,9 +64,6 @@ def cache_key(plan: Plan) -> env_cache.CacheKey | None:
                       "its files do not pin everything it installs. From "
                       + "; ".join(choice.uncached[:3]) + ".")
         return None
-    tools = choice.manager.pins()[1:]
-    manager_version = choice.manager.installer_version() + (
-        ":" + env_cache.hash_files(tools, settings.VENDOR_DIR / "tools") if tools else "")
     return env_cache.CacheKey(
         format=env_cache.FORMAT_VERSION,
         python_version=plan.runtime.version,
@@ -74,7 +71,7 @@ def cache_key(plan: Plan) -> env_cache.CacheKey | None:
         stack=plan.runtime.stack,
         arch=plan.runtime.arch,
         manager=choice.manager.name + ("+dev" if choice.dev else ""),
-        manager_version=manager_version,
+        manager_version=choice.manager.installer_version(),
         dependency_files=tuple(str(p.relative_to(plan.build_dir)) for p in files),
         dependencies_sha256=env_cache.hash_files(files, plan.build_dir),
         settings_sha256=env_cache.hash_settings(installer_settings(plan.environ, plan.config)),

@@ -28,10 +28,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from buildpack import output, settings
+from buildpack import env_cache, output, settings
 from buildpack.installers import pdm, pip, pipenv, poetry, uv, uv_pip
 from buildpack.installers.context import Choice, InstallContext
-from buildpack.installers.pinned_tools import TOOLS, Tool
+from buildpack.installers.pinned_tools import TOOLS, TOOLS_DIR, Tool
 
 InstallFunction = Callable[[InstallContext, Choice, list[str]], None]
 
@@ -72,9 +72,11 @@ class Manager:
 
     def installer_version(self) -> str:
         """The cache key's version of what installs: pip's, with the engine when it is
-        not the manager itself (``26.3 with uv``)."""
+        not the manager itself (``26.3 with uv``), and the hash of the tool's pin."""
         engine = f" with {self.engine}" if self.engine and self.engine != self.name else ""
-        return settings.pinned_pip_version() + engine
+        tools = self.pins()[1:]
+        return settings.pinned_pip_version() + engine + (
+            ":" + env_cache.hash_files(tools, TOOLS_DIR) if tools else "")
 
 
 def _nothing_to_install(ctx: InstallContext, choice: Choice, secrets: list[str]) -> None:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from buildpack import python_choice, settings
+from buildpack import env_cache, python_choice, settings
 from buildpack.installers import managers
 from buildpack.installers.managers import MANAGERS
 from buildpack.installers.pinned_tools import TOOLS
@@ -66,6 +66,7 @@ def test_both_engines_of_requirements_txt_are_records_of_the_same_shape() -> Non
     assert managers.PIP.update is None and not managers.PIP.installs_pip
     # The cache key names the engine when it is not the manager itself.
     pip = settings.pinned_pip_version()
-    assert managers.PIP_WITH_UV.installer_version() == f"{pip} with uv"
-    assert managers.PIP.installer_version() == managers.UV.installer_version() == pip
-    assert managers.PIP_WITH_UV.pins()[1:] == [TOOLS["uv"].requirements]
+    uv_pin = env_cache.hash_files([TOOLS["uv"].requirements], settings.VENDOR_DIR / "tools")
+    assert managers.PIP_WITH_UV.installer_version() == f"{pip} with uv:{uv_pin}"
+    assert managers.UV.installer_version() == f"{pip}:{uv_pin}"
+    assert managers.PIP.installer_version() == managers.NO_DEPENDENCIES.installer_version() == pip
