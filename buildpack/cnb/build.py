@@ -19,6 +19,7 @@ from typing import Any
 
 from buildpack import compile as classic
 from buildpack import build, env_cache, installers, libraries, output, processes, relocate
+from buildpack.app_files import AppFiles
 from buildpack.cnb import launch, launch_env, sbom
 from buildpack.cnb.context import BuildArgs, plan_environ
 from buildpack.cnb.layers import Layers, LayerTypes
@@ -103,7 +104,11 @@ class LayersTarget:
         output.detail(f"{PYTHON_LAYER}.{sbom.EXTENSION}: python-{plan.runtime.version} and "
                       f"{len(listed)} installed distributions")
         processes.log_discovery(plan.procfiles, plan.files, self.prefix)
-        launch.write(self.layers.root, processes.release_types(plan.procfiles, plan.files, self.prefix),
+        # launch.toml is CNB's bin/release: like it, it reads the Procfiles as the build
+        # left them (a post_compile hook may write one), with a fresh reader.
+        built = AppFiles(plan.build_dir)
+        launch.write(self.layers.root,
+                     processes.release_types(processes.read(built, plan.procfiles.base), built, self.prefix),
                      ctx.app_dir if plan.app_base else None)
 
 

@@ -213,3 +213,18 @@ def test_nltk_data_goes_into_the_python_layer(tmp_path, runtime_store, package_i
     body, process, _ = serve(lifecycle)
     process.stop()
     assert body == "hello\nfrom\nnltk\n"
+
+
+def test_a_procfile_written_by_post_compile_reaches_launch_toml(tmp_path, runtime_store, package_index):
+    """launch.toml is CNB's bin/release: like it, it reads the Procfile the build left."""
+    lifecycle = Lifecycle(tmp_path, {"PYTHON_RUNTIME_STORE": str(runtime_store),
+                                     "PIP_INDEX_URL": package_index.url})
+    app = lifecycle.source(support.FIXTURES / "flask-app")
+    hook = app / "bin" / "post_compile"
+    hook.parent.mkdir(exist_ok=True)
+    hook.write_text("#!/bin/sh\nprintf 'worker: python -c pass\\n' >> Procfile\n")
+    hook.chmod(0o755)
+    result = lifecycle.build()
+    assert result.returncode == 0, result.log
+    assert "Procfile declares types -> web\n" in result.stdout  # the log shows the pushed Procfile
+    assert [p["type"] for p in lifecycle.launch_toml()["processes"]] == ["web", "worker"]
