@@ -23,7 +23,8 @@ of ``--prod``), and for pip the app's
 requirements.txt is installed by uv unless ``PYTHON_INSTALLER=pip`` or the file uses
 a pip feature uv lacks (``uv_pip``): ``choose`` picks the record of that engine
 (``managers.BY_ENGINE``), and ``install`` runs the record's install function, whatever the
-record; ``requirements-test.txt`` is installed with pip. Pipenv, Poetry,
+record; a CI build's ``requirements-test.txt`` is installed after it by the record's
+engine (uv too falls back to pip for that file's pip-only features). Pipenv, Poetry,
 uv and PDM are pinned in ``vendor/tools`` and installed into CACHE_DIR
 (``pinned_tools``). Whatever the manager, the result is then cleaned of references to
 the build directory (``slug_cleanup``).
@@ -77,6 +78,20 @@ def _runtime_version(python: Path) -> str:
         what="The Python runtime does not start"))
 
 
+def _install_tests(choice: Choice, ctx: InstallContext, path: Path, secrets: list[str]) -> None:
+    """A CI build's test requirements, after the dependencies, by the record's engine: uv
+    unless the file uses a pip feature uv lacks (then pip, and the log says why)."""
+    what = "the test dependencies"
+    if choice.manager.engine == "uv":
+        engine = uv_pip.choose_engine(None, ctx.files, path)
+        if engine.name == "uv":
+            uv_pip.install_requirements(ctx, path, secrets, what=what)
+            return
+        pip.install_requirements(ctx, path, secrets, what=what, reason=engine.reason)
+        return
+    pip.install_requirements(ctx, path, secrets, what=what)
+
+
 def install(choice: Choice, ctx: InstallContext, incremental: bool = False) -> None:
     """Install the app's dependencies; ``incremental``: the runtime holds the previous
     build's packages (a record with ``update``), so only the difference is applied."""
@@ -92,6 +107,6 @@ def install(choice: Choice, ctx: InstallContext, incremental: bool = False) -> N
     install = (choice.manager.update if incremental else None) or choice.manager.install
     install(ctx, choice, secrets)
     for path in tests:
-        pip.install_requirements(ctx, path, secrets, what="the test dependencies")
+        _install_tests(choice, ctx, path, secrets)
     slug_cleanup.remove_new_leftovers(ctx.app_dir, leftovers)
     slug_cleanup.fix_build_paths(ctx.prefix, ctx.prefix.parent.parent, ctx.python, ctx.env)

@@ -59,7 +59,8 @@ class Manager:
     engine: str = ""
     # Installs pip into a fresh runtime itself, fetched while the runtime is unpacked.
     installs_pip: bool = False
-    # The app's file a CI build (bin/test-compile) installs after the dependencies, with pip.
+    # The app's file a CI build (bin/test-compile) installs after the dependencies, with the
+    # record's engine (``installers.install``).
     test_requirements: str | None = None
 
     @property

@@ -237,7 +237,7 @@ def update(ctx: InstallContext, choice: Choice, secrets: list[str]) -> None:
 
 
 def install_requirements(ctx: InstallContext, requirements: Path, secrets: list[str],
-                         incremental: bool = False) -> None:
+                         incremental: bool = False, what: str = "dependencies") -> None:
     """``uv pip install -r`` into the runtime; ``incremental``: the runtime already holds
     the previous build's packages, and whatever the requirements no longer need goes."""
     version, uv = pinned_tools.TOOLS["uv"].version(), ensure_uv(ctx, secrets)
@@ -245,7 +245,7 @@ def install_requirements(ctx: InstallContext, requirements: Path, secrets: list[
     if not (ctx.prefix / "bin" / "pip").exists():
         install_pip(ctx, uv, secrets)
     shown = requirements.relative_to(ctx.app_dir)
-    output.step(f"Installing dependencies using uv ({version})")
+    output.step(f"Installing {what} using uv ({version})")
     if "UV_DEFAULT_INDEX" not in ctx.env and names_index(ctx, requirements):
         # pip lets a requirements file's --index-url replace PIP_INDEX_URL; uv would let
         # the variable win. The file decides, as with pip.

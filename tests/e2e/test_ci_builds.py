@@ -49,7 +49,10 @@ def test_pip_app_installs_requirements_test_and_runs_pytest(tmp_path, build_env)
     assert built.returncode == 0, built.stdout + built.stderr
     assert "-----> CI build (bin/test-compile): installing the dev and test dependencies too\n" \
         in built.stdout
-    assert "-----> Installing the test dependencies using pip (26.3)\n" in built.stdout
+    # By the record's engine, uv (the default), like requirements.txt.
+    assert "-----> Installing the test dependencies using uv (0.13.9)\n" in built.stdout
+    assert "        + pytest==9.2.0" in built.stdout
+    assert "using pip" not in built.stdout
     assert support.installed_distributions(app)["pytest"] == "9.2.0"
 
     tested = run("test", app, config, env={"PATH": "/usr/bin:/bin"})
@@ -70,6 +73,42 @@ def test_pip_app_installs_requirements_test_and_runs_pytest(tmp_path, build_env)
     tested = run("test", app, config, env={"PATH": "/usr/bin:/bin"}, timeout=60)
     assert tested.returncode == 1, tested.stdout + tested.stderr
     assert "(error id: test::timeout)" in tested.stderr
+
+
+@pytest.mark.parametrize("case", ["pip-only feature", "PYTHON_INSTALLER=pip"])
+def test_requirements_test_falls_back_to_pip(tmp_path, build_env, case):
+    """uv's pip-only features in requirements-test.txt, or pip chosen: pip installs it."""
+    app = support.copy_fixture("ci-pip-app", tmp_path / "app")
+    values = {"PYTHON_INSTALLER": "pip"} if case == "PYTHON_INSTALLER=pip" else {}
+    if case == "pip-only feature":
+        (app / "requirements-test.txt").write_text("--prefer-binary\npytest==9.2.0\n")
+    built = run("test-compile", app, tmp_path / "cache", env_dir(tmp_path / "env", **values),
+                env=build_env)
+    assert built.returncode == 0, built.stdout + built.stderr
+    assert "-----> Installing the test dependencies using pip (26.3)\n" in built.stdout
+    if case == "pip-only feature":  # requirements.txt still goes to uv; the reason in one line
+        assert "-----> Installing dependencies using uv (0.13.9)\n" in built.stdout
+        assert ("       --prefer-binary (requirements-test.txt line 1) is a pip feature that uv "
+                "does not support: installing with pip instead.\n") in built.stdout
+    else:
+        assert "using uv" not in built.stdout
+    assert support.installed_distributions(app)["pytest"] == "9.2.0"
+
+
+def test_changed_requirements_keep_the_test_dependencies(tmp_path, build_env):
+    """An incremental CI build (uv --exact drops what requirements.txt no longer names)
+    still ends with the test dependencies installed."""
+    cache = tmp_path / "cache"
+    first = support.copy_fixture("ci-pip-app", tmp_path / "one")
+    assert run("test-compile", first, cache, env=build_env).returncode == 0
+    app = support.copy_fixture("ci-pip-app", tmp_path / "two")
+    (app / "requirements.txt").write_text("six==1.17.0\nidna==3.20\n")
+    built = run("test-compile", app, cache, env=build_env)
+    assert built.returncode == 0, built.stdout + built.stderr
+    assert "-----> Updating the cached environment since:" in built.stdout
+    assert "-----> Installing the test dependencies using uv (0.13.9)\n" in built.stdout
+    installed = support.installed_distributions(app)
+    assert installed["pytest"] == "9.2.0" and installed["idna"] == "3.20"
 
 
 def test_test_before_test_compile_is_an_error(tmp_path):
