@@ -115,6 +115,21 @@ class AppFiles:
             return False
         return stat.S_ISREG(st.st_mode) and self._inside(os.path.realpath(path))
 
+    def head(self, path: Path, size: int) -> builtins.bytes | None:
+        """At most the first ``size`` bytes of ``path`` if it is a regular file inside the
+        app, else None (never an error: for a guess about a file the build does not
+        otherwise read, such as a misspelled version file). Not kept in memory."""
+        if not self.is_file(path):
+            return None
+        try:
+            fd = os.open(os.path.realpath(path), _OPEN_FLAGS)
+        except OSError:
+            return None
+        try:
+            return os.read(fd, size) if stat.S_ISREG(os.fstat(fd).st_mode) else None
+        finally:
+            os.close(fd)
+
     def _inside(self, real: str) -> bool:
         return real == self._real_root or real.startswith(self._real_root.rstrip(os.sep) + os.sep)
 

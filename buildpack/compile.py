@@ -175,7 +175,7 @@ def make_plan(build_dir: Path, cache_dir: Path, env_dir: Path | None, environ: d
     if python_check.reads_files(dependencies):  # the libraries that read them, from the index
         libraries.ensure(cache_dir, installer_settings(environ, config).get("PIP_INDEX_URL"))
     runtime = python_choice.choose_runtime(files, cache_dir, dependencies, entries)
-    installers.check_python(dependencies, runtime.version)
+    installers.check_python(dependencies, files, runtime.version)
     return Plan(build_dir, cache_dir, config, base, store, runtime, dependencies, files, procfiles,
                 environ,
                 env_dir=env_dir.resolve() if env_dir is not None else None,

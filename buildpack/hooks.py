@@ -44,11 +44,9 @@ def app_env(build_env: dict[str, str], config: dict[str, str], build_dir: Path,
     return env
 
 
-def _command(path: Path) -> list[str]:
+def _command(path: Path, build_dir: Path) -> list[str]:
     """Run a script with a ``#!`` line itself (made executable, as the platforms do), else with sh."""
-    with path.open("rb") as script:
-        shebang = script.read(2) == b"#!"
-    if not shebang:
+    if app_files.AppFiles(build_dir).head(path, 2) != b"#!":
         return ["/bin/sh", str(path)]
     if not os.access(path, os.X_OK):
         path.chmod(path.stat().st_mode | 0o111)
@@ -68,7 +66,7 @@ def run_hook(name: str, app_dir: Path, build_dir: Path, env: dict[str, str],
                          error_id="hooks::link-outside-app")
     output.step(f"Running the {name} hook ({shown})")
     try:
-        code, _ = run_streamed(_command(path), env, app_dir, secrets)
+        code, _ = run_streamed(_command(path, build_dir), env, app_dir, secrets)
     except OSError as exc:
         raise BuildError(
             f"The {name} hook could not be started",

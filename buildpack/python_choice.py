@@ -162,7 +162,7 @@ def tool_support_error(minor: Minor, manager: Manager) -> BuildError | None:
 
 # --- no version named: sticky or default, narrowed by requires-python ------------------------
 
-def _constraints(dependencies: Choice) -> list[python_check.Declared]:
+def _constraints(files: AppFiles, dependencies: Choice) -> list[python_check.Declared]:
     """What pyproject.toml says about Python (read on the build host when it can)."""
     if not any(p.name == "pyproject.toml" for p in dependencies.files):
         return []
@@ -170,7 +170,7 @@ def _constraints(dependencies: Choice) -> list[python_check.Declared]:
         output.detail("(pyproject.toml's Python constraint is checked once the runtime is\n"
                       "installed: the buildpack's libraries come with it on this build.)")
         return []
-    return python_check.declared(dependencies)
+    return python_check.declared(dependencies, files)
 
 
 def _satisfies_all(entry: RuntimeEntry, constraints: list[python_check.Declared]) -> bool:
@@ -180,7 +180,7 @@ def _satisfies_all(entry: RuntimeEntry, constraints: list[python_check.Declared]
                for c in constraints)
 
 
-def _implicit(cache_dir: Path, dependencies: Choice, entries: list[RuntimeEntry],
+def _implicit(files: AppFiles, cache_dir: Path, dependencies: Choice, entries: list[RuntimeEntry],
               usable: list[RuntimeEntry], lifecycle: Lifecycle,
               today: datetime.date) -> tuple[VersionRequest, RuntimeEntry, str]:
     """The sticky or default version, narrowed by requires-python; and a line on why."""
@@ -193,7 +193,7 @@ def _implicit(cache_dir: Path, dependencies: Choice, entries: list[RuntimeEntry]
     recorded = read_record(cache_dir)
     base = VersionRequest(*(recorded or default), None, "sticky" if recorded else "default")
     _check_end_of_life(base, lifecycle, today, usable, minor_text(default))
-    constraints = _constraints(dependencies)
+    constraints = _constraints(files, dependencies)
     if not constraints:
         return base, resolve(base, entries, usable), ""
     fitting = [e for e in usable if _satisfies_all(e, constraints)]
@@ -269,6 +269,7 @@ def choose_runtime(files: AppFiles | Path, cache_dir: Path, dependencies: Choice
     """The runtime for this build (see the module docstring); logs the decision."""
     today = today or datetime.date.today()
     lifecycle = lifecycle or Lifecycle.from_vendor()
+    files = AppFiles.of(files)
     requests = read_requests(files)
     request, overridden = choose(requests)
     minors = {_minor_of(e) for e in entries}
@@ -277,7 +278,7 @@ def choose_runtime(files: AppFiles | Path, cache_dir: Path, dependencies: Choice
     default = lifecycle.default_minor(minors, today)
     example = minor_text(default) if default is not None else "3.14"
     if request is None:
-        request, runtime, note = _implicit(cache_dir, dependencies, entries, usable, lifecycle,
+        request, runtime, note = _implicit(files, cache_dir, dependencies, entries, usable, lifecycle,
                                            today)
         _log_implicit(request, runtime, note, lifecycle, minors, today)
     else:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 import sys
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 from buildpack.output import BuildError
@@ -31,15 +30,15 @@ def dumps(document: Mapping[str, Any]) -> str:
     return _SURROGATE.sub("\ufffd", tomli_w.dumps(document))
 
 
-def read(path: Path) -> dict[str, Any]:
-    """Parse the app's ``path``, or raise the error that names the file and the problem."""
+def parse(text: str, name: str) -> dict[str, Any]:
+    """Parse ``text``, the app's file ``name`` (read by ``app_files.AppFiles``), or raise the
+    error that names the file and the problem."""
     try:
-        return loads(path.read_text(encoding="utf-8"))
-    except (ValueError, UnicodeDecodeError) as exc:
-        reason = "it is not UTF-8 text" if isinstance(exc, UnicodeDecodeError) else str(exc)
+        return loads(text)
+    except ValueError as exc:
         raise BuildError(
-            f"{path.name} is not valid TOML",
-            f"{path.name} could not be parsed: {reason}\n\n"
+            f"{name} is not valid TOML",
+            f"{name} could not be parsed: {exc}\n\n"
             f"Fix the syntax (a TOML checker or the package manager itself shows where)\n"
             "and push again.",
             error_id="toml::invalid",

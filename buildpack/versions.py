@@ -206,22 +206,23 @@ def _misspelling_key(name: str) -> str:
     return re.sub(r"[-_. ]", "", key)
 
 
-def misspelled_files(app_dir: Path) -> list[tuple[str, str]]:
+def misspelled_files(files: AppFiles | Path) -> list[tuple[str, str]]:
     """(found name, right name) of files in the app's folder that look like a version file
     with a wrong name (``.python_version``, ``runtime.txt `` ...) and hold a version."""
+    files = AppFiles.of(files)
     found = []
-    for path in sorted(app_dir.iterdir()):
+    for path in sorted(files.app_dir.iterdir()):
         right = _MISSPELLING_KEYS.get(_misspelling_key(path.name))
-        if right is None or path.name == right or path.is_symlink() or not path.is_file():
+        if right is None or path.name == right or path.is_symlink():
             continue
-        with path.open("rb") as handle:
-            if _LOOKS_LIKE_VERSION.search(handle.read(4096)):
-                found.append((path.name, right))
+        head = files.head(path, 4096)  # None unless a regular file inside the app
+        if head is not None and _LOOKS_LIKE_VERSION.search(head):
+            found.append((path.name, right))
     return found
 
 
-def check_file_names(app_dir: Path) -> None:
-    found = misspelled_files(app_dir)
+def check_file_names(files: AppFiles) -> None:
+    found = misspelled_files(files)
     if not found:
         return
     name, right = found[0]
@@ -241,7 +242,7 @@ def check_file_names(app_dir: Path) -> None:
 def read_requests(files: AppFiles | Path) -> list[VersionRequest]:
     """The requests the app's version sources make, in their order of precedence."""
     files = AppFiles.of(files)
-    check_file_names(files.app_dir)
+    check_file_names(files)
     requests = []
     raw = files.bytes(files.app_dir / RUNTIME_TXT, "version")
     if raw is not None:
@@ -249,9 +250,9 @@ def read_requests(files: AppFiles | Path) -> list[VersionRequest]:
     raw = files.bytes(files.app_dir / PYTHON_VERSION_FILE, "version")
     if raw is not None:
         requests.append(parse_python_version_file(raw))
-    lock = files.app_dir / PIPFILE_LOCK
-    if files.bytes(lock, "lock") is not None:  # bounded, and a regular file inside the app
-        found = pipfile_lock.python_request(pipfile_lock.read_lock(lock))
+    text = files.text(files.app_dir / PIPFILE_LOCK, "lock")
+    if text is not None:
+        found = pipfile_lock.python_request(pipfile_lock.parse(text))
         if found is not None:
             requests.append(parse_pipfile_lock_version(*found))
     return requests

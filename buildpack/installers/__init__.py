@@ -65,11 +65,11 @@ def choose(files: AppFiles | Path, dev: bool = False, installer: str | None = No
     return dataclasses.replace(choice, dev=True, files=choice.files + extra)
 
 
-def check_python(choice: Choice, python_version: str) -> None:
+def check_python(choice: Choice, files: AppFiles, python_version: str) -> None:
     """Plan time: the chosen Python against the dependency files. Reading them needs the
     buildpack's libraries (``libraries.ensure``); without them yet, ``install`` checks."""
     if choice.manager is not NO_DEPENDENCIES and libraries.ready():
-        python_check.check(choice, python_version)
+        python_check.check(choice, files, python_version)
 
 
 def _runtime_version(python: Path) -> str:
@@ -100,7 +100,7 @@ def install(choice: Choice, ctx: InstallContext, incremental: bool = False) -> N
         return
     if python_check.reads_files(choice) and not libraries.ready() \
             and libraries.fetch_with_pip(ctx.python, ctx.env, ctx.cache_dir):
-        python_check.check(choice, _runtime_version(ctx.python))  # not done at plan time
+        python_check.check(choice, ctx.files, _runtime_version(ctx.python))  # not done at plan time
     secrets = ctx.secrets + url_secrets(ctx.env.values())
     leftovers = slug_cleanup.build_leftovers(ctx.app_dir)
     tests = [p for p in choice.files if choice.dev and p.name == choice.manager.test_requirements]

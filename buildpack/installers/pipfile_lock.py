@@ -1,4 +1,4 @@
-"""Pipfile.lock: read it, and which Python it asks for.
+"""Pipfile.lock: parse it, and which Python it asks for.
 
 Whether the lock is current (its ``_meta.hash`` against the Pipfile) is left to Pipenv
 itself (``pipenv install --deploy``): the hash covers the Pipfile as Pipenv normalises
@@ -8,16 +8,16 @@ Pipenv reproduces faithfully.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 from buildpack.output import BuildError
 
 
-def read_lock(path: Path) -> dict[str, Any]:
+def parse(text: str) -> dict[str, Any]:
+    """The lock's data, from its text (read by ``app_files.AppFiles``)."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        data = json.loads(text)
+    except (ValueError, RecursionError) as exc:
         raise BuildError(
             "Pipfile.lock is not valid JSON",
             f"Pipfile.lock could not be read: {str(exc) or 'nested too deeply'}\n\n"

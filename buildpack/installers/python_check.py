@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from buildpack import output, toml_io
+from buildpack.app_files import AppFiles
 from buildpack.installers import pipfile_lock
 from buildpack.installers.context import Choice
 from buildpack.installers.managers import PIPENV, POETRY
@@ -29,8 +30,8 @@ class Declared:
     fix: str
 
 
-def _from_pipfile_lock(choice: Choice) -> list[Declared]:
-    lock = pipfile_lock.read_lock(choice.files[1])
+def _from_pipfile_lock(choice: Choice, files: AppFiles) -> list[Declared]:
+    lock = pipfile_lock.parse(files.text(choice.files[1], "lock") or "")
     request = pipfile_lock.python_request(lock)
     if request is None:
         return []
@@ -40,11 +41,11 @@ def _from_pipfile_lock(choice: Choice) -> list[Declared]:
     return [Declared(f"Pipfile.lock (_meta.requires.{key})", value, spec, False, fix)]
 
 
-def _from_pyproject(choice: Choice) -> list[Declared]:
+def _from_pyproject(choice: Choice, files: AppFiles) -> list[Declared]:
     pyproject = next((p for p in choice.files if p.name == "pyproject.toml"), None)
     if pyproject is None:
         return []
-    data = toml_io.read(pyproject)
+    data = toml_io.parse(files.text(pyproject, "manifest") or "", pyproject.name)
     lock_command = choice.manager.lock_command
     relock = f" and run `{lock_command}`" if lock_command else ""
     project = data.get("project")
@@ -66,17 +67,17 @@ def reads_files(choice: Choice) -> bool:
     return choice.manager is PIPENV or any(p.name == "pyproject.toml" for p in choice.files)
 
 
-def declared(choice: Choice) -> list[Declared]:
-    """What the app's dependency files say about the Python version."""
+def declared(choice: Choice, files: AppFiles) -> list[Declared]:
+    """What the app's dependency files (read by ``files``) say about the Python version."""
     if choice.manager is PIPENV:
-        return _from_pipfile_lock(choice)
-    return _from_pyproject(choice)
+        return _from_pipfile_lock(choice, files)
+    return _from_pyproject(choice, files)
 
 
-def check(choice: Choice, python_version: str) -> None:
+def check(choice: Choice, files: AppFiles, python_version: str) -> None:
     """Raise BuildError if the files contradict ``python_version`` (X.Y.Z)."""
     version = parse_version(python_version)
-    for item in declared(choice):
+    for item in declared(choice, files):
         verdict = satisfies(item.spec, version, poetry=item.poetry)
         if verdict is None:
             output.warning(

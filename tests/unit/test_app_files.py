@@ -147,3 +147,101 @@ def test_walk_and_rmtree_are_iterative(tmp_path, monkeypatch):
     assert sum(len(f) for _, _, f in app_files.walk(deep)) == 1
     app_files.rmtree(deep)
     assert not deep.exists()
+
+
+# --- every reader of an app file goes through AppFiles (issue 14, item 5) -------------------
+
+def _hostile(app: Path, name: str, how: str, tmp_path: Path) -> None:
+    """Make ``app/name`` a link leaving the app, a FIFO, or a file over its kind's bound."""
+    path = app / name
+    path.unlink(missing_ok=True)
+    if how == "link":
+        outside = tmp_path / "outside" / Path(name).name
+        outside.parent.mkdir(exist_ok=True)
+        outside.write_text("#!/bin/sh\n")  # a script that a link could smuggle in
+        path.symlink_to(outside)
+    elif how == "fifo":
+        os.mkfifo(path)
+    else:
+        with open(path, "wb") as fh:  # sparse: larger than every bound, nothing written
+            fh.truncate(max(app_files.LIMITS.values()) + 1)
+
+
+HOSTILE = [("link", "app-file::outside-app"), ("fifo", "app-file::not-regular"),
+           ("large", "app-file::too-large")]
+
+
+@pytest.mark.parametrize("how, error_id", HOSTILE)
+def test_python_check_reads_pyproject_through_the_reader(tmp_path, how, error_id):
+    from buildpack.installers import managers, python_check
+    from buildpack.installers.context import Choice
+
+    app = tmp_path / "app"
+    app.mkdir()
+    (app / "uv.lock").write_text("")
+    _hostile(app, "pyproject.toml", how, tmp_path)
+    choice = Choice(managers.UV, (app / "pyproject.toml", app / "uv.lock"))
+    with pytest.raises(BuildError) as info:
+        python_check.check(choice, AppFiles(app), "3.13.0")
+    assert info.value.error_id == error_id
+
+
+@pytest.mark.parametrize("how, error_id", HOSTILE)
+def test_python_check_reads_pipfile_lock_through_the_reader(tmp_path, how, error_id):
+    from buildpack.installers import managers, python_check
+    from buildpack.installers.context import Choice
+
+    app = tmp_path / "app"
+    app.mkdir()
+    (app / "Pipfile").write_text("")
+    _hostile(app, "Pipfile.lock", how, tmp_path)
+    choice = Choice(managers.PIPENV, (app / "Pipfile", app / "Pipfile.lock"))
+    with pytest.raises(BuildError) as info:
+        python_check.check(choice, AppFiles(app), "3.13.0")
+    assert info.value.error_id == error_id
+
+
+@pytest.mark.parametrize("how, error_id", HOSTILE)
+def test_version_requests_read_pipfile_lock_through_the_reader(tmp_path, how, error_id):
+    from buildpack.versions import read_requests
+
+    app = tmp_path / "app"
+    app.mkdir()
+    _hostile(app, "Pipfile.lock", how, tmp_path)
+    with pytest.raises(BuildError) as info:
+        read_requests(AppFiles(app))
+    assert info.value.error_id == error_id
+
+
+def test_head_reads_only_regular_files_inside_the_app(tmp_path):
+    app = tmp_path / "app"
+    app.mkdir()
+    (app / "runtime").write_text("3.12\n")
+    assert AppFiles(app).head(app / "runtime", 2) == b"3."
+    for how, _ in HOSTILE:
+        _hostile(app, "runtime", how, tmp_path)
+        assert AppFiles(app).head(app / "runtime", 4096) == (None if how != "large" else b"\0" * 4096)
+    assert AppFiles(app).head(app / "missing", 2) is None
+
+
+@pytest.mark.parametrize("how", ["link", "fifo", "large"])
+def test_misspelled_version_files_are_looked_at_through_the_reader(tmp_path, how):
+    """A link leaving the app or a FIFO is not looked at (nor does it hang the build); a
+    large file is looked at only for its first 4 KiB, as before."""
+    from buildpack.versions import misspelled_files
+
+    app = tmp_path / "app"
+    app.mkdir()
+    _hostile(app, ".python_version", how, tmp_path)
+    assert misspelled_files(AppFiles(app)) == []
+
+
+@pytest.mark.parametrize("how", ["link", "fifo"])
+def test_a_hook_is_looked_at_through_the_reader(tmp_path, how):
+    from buildpack import hooks
+
+    app = tmp_path / "app"
+    (app / "bin").mkdir(parents=True)
+    _hostile(app, "bin/post_compile", how, tmp_path)
+    # Not read (a link out of the app is refused before it runs; a FIFO is no script).
+    assert hooks._command(app / "bin" / "post_compile", app)[0] == "/bin/sh"

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from buildpack import installers, libraries, output, toml_io
+from buildpack.app_files import AppFiles
 from buildpack.installers import failures, managers, python_check, slug_cleanup
 from buildpack.installers.context import Choice
 from buildpack.installers.python_constraints import satisfies
@@ -21,6 +22,11 @@ PROJECT = '[project]\nname = "app"\nversion = "1"\n'
 
 def _app(tmp_path: Path, files: dict[str, str]) -> Path:
     return write_app(tmp_path, dict(files))
+
+
+def _files(choice: Choice) -> AppFiles:
+    """The reader of the app ``choice`` was made for."""
+    return AppFiles(choice.files[0].parent)
 
 
 def _choice(tmp_path, files):
@@ -184,7 +190,7 @@ def _lock(python: dict[str, str]) -> str:
 def test_version_contradiction_shows_both_values(tmp_path, files, version, where):
     choice = installers.choose(_app(tmp_path, files))
     with raises_id("python-version::conflicts-with-project") as err:
-        python_check.check(choice, version)
+        python_check.check(choice, _files(choice), version)
     assert err.value.summary == f"Python {version} does not satisfy {where}"
     assert f"This build uses Python {version}" in err.value.body
     spec = {"uv": ">=3.14", "pip": "<3.12", "poetry": "~3.11"}.get(choice.manager.name)
@@ -200,12 +206,13 @@ def test_version_contradiction_shows_both_values(tmp_path, files, version, where
     {"requirements.txt": ""},
 ])
 def test_version_agrees(tmp_path, files):
-    python_check.check(installers.choose(_app(tmp_path, files)), "3.13.0")
+    choice = installers.choose(_app(tmp_path, files))
+    python_check.check(choice, _files(choice), "3.13.0")
 
 
 def test_constraint_not_understood_warns(tmp_path, capsys):
     choice = installers.choose(_app(tmp_path, {"pyproject.toml": PROJECT + 'requires-python = "3"\n'}))
-    python_check.check(choice, "3.13.0")
+    python_check.check(choice, _files(choice), "3.13.0")
     assert "Warning: Could not check the Python version against pyproject.toml" in capsys.readouterr().err
 
 
@@ -213,20 +220,15 @@ def test_invalid_toml_is_a_clear_error(tmp_path):
     choice = installers.choose(_app(tmp_path, {"pyproject.toml": PROJECT + "requires-python = \n",
                                                "uv.lock": ""}))
     with raises_id("toml::invalid"):
-        python_check.check(choice, "3.13.0")
+        python_check.check(choice, _files(choice), "3.13.0")
 
 
-def test_toml_io_read(tmp_path):
-    path = tmp_path / "pyproject.toml"
-    path.write_text(PROJECT + 'requires-python = ">=3.11"\n[tool.x]\nwhen = 1979-05-27\n')
-    assert toml_io.read(path)["project"]["requires-python"] == ">=3.11"
-    path.write_text("[project\n")
-    with raises_id("toml::invalid"):
-        toml_io.read(path)
-    path.write_bytes(b"name = '\xff'\n")
+def test_toml_io_parse():
+    text = PROJECT + 'requires-python = ">=3.11"\n[tool.x]\nwhen = 1979-05-27\n'
+    assert toml_io.parse(text, "pyproject.toml")["project"]["requires-python"] == ">=3.11"
     with raises_id("toml::invalid") as err:
-        toml_io.read(path)
-    assert "not UTF-8" in err.value.body
+        toml_io.parse("[project\n", "pyproject.toml")
+    assert err.value.summary == "pyproject.toml is not valid TOML"
 
 
 def test_without_the_libraries_the_check_waits_for_the_runtime(tmp_path, monkeypatch):
@@ -235,16 +237,16 @@ def test_without_the_libraries_the_check_waits_for_the_runtime(tmp_path, monkeyp
     monkeypatch.setattr(libraries, "_ready", False)
     # No bundle, no cached copy, no index of the build's own: deferred, nothing raised now.
     assert not libraries.ensure(tmp_path / "cache", None)
-    installers.check_python(choice, "3.13.0")
+    installers.check_python(choice, _files(choice), "3.13.0")
     monkeypatch.setattr(libraries, "_ready", True)
     with raises_id("python-version::conflicts-with-project"):
-        installers.check_python(choice, "3.13.0")
+        installers.check_python(choice, _files(choice), "3.13.0")
 
 
 def test_pipfile_lock_that_is_not_json(tmp_path):
     choice = installers.choose(_app(tmp_path, {"Pipfile": "", "Pipfile.lock": "<<<<<<< HEAD\n"}))
     with raises_id("pipenv::lock-invalid-json"):
-        python_check.check(choice, "3.13.0")
+        python_check.check(choice, _files(choice), "3.13.0")
 
 
 # --- credentials and the environment -------------------------------------------------------
