@@ -21,6 +21,7 @@ from buildpack import (build_report, django, env_cache, hooks, installers, nltk_
                        relocate, settings)
 from buildpack.envdir import lookup
 from buildpack.installers import pip as pip_installer
+from buildpack.installers import run as children
 from buildpack.installers import uv_pip
 from buildpack.requirements_files import included_files
 from buildpack.runtime import provision
@@ -138,6 +139,7 @@ def make_relocatable(ctx: installers.InstallContext, runtime_path: str) -> None:
 
 def run(plan: Plan, target: Target) -> installers.InstallContext:
     """The build's steps, into ``target``."""
+    children.use_environment(plan.environ)  # their deadline: BUILDPACK_STEP_TIMEOUT
     ctx, app_env = install_context(plan, target.prefix)
     hooks.run_hook(hooks.PRE_COMPILE, ctx.app_dir, plan.build_dir, app_env, ctx.secrets)
     output.step(f"Preparing Python runtime (python-{plan.runtime.version})")

@@ -5,7 +5,10 @@ ended, so a background process it left behind (a hook's ``server &``) can neithe
 the output pipe open (which would hang the build) nor outlive the build. When it runs
 past its deadline, the group gets SIGTERM, then SIGKILL, and the build fails naming it.
 The deadline is ``DEFAULT_TIMEOUT`` seconds, or ``BUILDPACK_STEP_TIMEOUT`` from the
-build's environment (a platform setting, not a config var).
+build's environment (a platform setting, not a config var): ``build.run`` passes the
+plan's snapshot of the environment to ``use_environment`` before the first child starts.
+(A module setting rather than an argument: some thirty calls in a dozen modules start
+children, and a deadline is the same for all of them.)
 """
 from __future__ import annotations
 
@@ -17,6 +20,7 @@ import subprocess
 import threading
 import time
 from pathlib import Path
+from collections.abc import Mapping
 from typing import IO, Callable
 
 from buildpack import output
@@ -29,12 +33,26 @@ MAX_LINE = 64 * 1024     # longer lines are split
 KEPT_LINES = 20_000      # lines returned to the caller (for error explanations)
 
 
-def step_timeout() -> float:
+_step_timeout: float = DEFAULT_TIMEOUT
+
+
+def parse_step_timeout(environ: Mapping[str, str]) -> float:
+    """``BUILDPACK_STEP_TIMEOUT`` of ``environ`` (seconds), or ``DEFAULT_TIMEOUT``."""
     try:
-        value = float(os.environ.get("BUILDPACK_STEP_TIMEOUT", ""))
+        value = float(environ.get("BUILDPACK_STEP_TIMEOUT", ""))
     except ValueError:
         return DEFAULT_TIMEOUT
     return value if value > 0 else DEFAULT_TIMEOUT
+
+
+def use_environment(environ: Mapping[str, str]) -> None:
+    """Take the children's deadline from the build's environment (``Plan.environ``)."""
+    global _step_timeout
+    _step_timeout = parse_step_timeout(environ)
+
+
+def step_timeout() -> float:
+    return _step_timeout
 
 
 def _end_group(proc: subprocess.Popen[bytes] | subprocess.Popen[str], grace: float = 5.0) -> None:

@@ -61,3 +61,15 @@ def test_run_quiet_deadline(tmp_path):
         run_quiet(["/bin/sh", "-c", "sleep 300"], timeout=1)
     assert info.value.error_id == "process::timeout"
     assert run_quiet(["/bin/sh", "-c", "echo ok"]).stdout == "ok\n"
+
+
+def test_the_deadline_comes_from_the_plans_environment(monkeypatch):
+    from buildpack.installers import run
+
+    monkeypatch.setenv("BUILDPACK_STEP_TIMEOUT", "7")  # the process's own: not read
+    monkeypatch.setattr(run, "_step_timeout", run.DEFAULT_TIMEOUT)
+    assert run.step_timeout() == run.DEFAULT_TIMEOUT
+    run.use_environment({"BUILDPACK_STEP_TIMEOUT": "20"})
+    assert run.step_timeout() == 20
+    for bad in ("", "soon", "-1", "0"):
+        assert run.parse_step_timeout({"BUILDPACK_STEP_TIMEOUT": bad}) == run.DEFAULT_TIMEOUT
