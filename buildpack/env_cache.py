@@ -256,15 +256,18 @@ def previous_key_differs_only_in(cache_dir: Path, key: CacheKey, fields: frozens
                                  name: str = ENV_DIR_NAME) -> bool:
     """Whether entry ``name`` exists and its key differs from ``key`` in ``fields`` only."""
     data = _read_metadata(cache_dir / name)
-    if data is None:
-        return False
-    old = data["key"]
+    return data is not None and differs_only_in(data["key"], key, fields)
+
+
+def differs_only_in(old: dict[str, Any], key: CacheKey, fields: frozenset[str]) -> bool:
+    """Whether a previous key (its fields, as stored) differs from ``key``, in ``fields`` only."""
     changed = {f for f, v in asdict(key).items()
                if (tuple(old[f]) if isinstance(old.get(f), list) else old.get(f)) != v}
     return bool(changed) and changed <= fields
 
 
 DISCARDING = "Discarding cache since:"
+UPDATING = "Updating the cached environment since:"
 
 
 def log_reasons(heading: str, reasons: list[str]) -> None:
@@ -297,7 +300,7 @@ def restore(cache_dir: Path, key: CacheKey, target: Path, name: str = ENV_DIR_NA
     if reasons and quiet:
         return False
     if reasons and accept and previous_key_differs_only_in(cache_dir, key, accept, name):
-        log_reasons("Updating the cached environment since:", reasons)
+        log_reasons(UPDATING, reasons)
     elif reasons:
         log_reasons(DISCARDING, reasons)
         return False  # kept until a successful build replaces it

@@ -4,9 +4,10 @@ The plan is the classic one (``compile.make_plan``: the app dir is the working
 directory, the config vars are ``<platform>/env``, CACHE_DIR is the ``cache`` layer),
 with Python in the ``python`` layer, at the path it keeps at launch. Then, as
 ``compile.execute`` does for a slug: the ``pre_compile`` hook; the installed environment
-(reused when the layer's metadata is the current cache key, else built afresh, the
-runtime and pip coming from the cache layer when only the dependencies changed);
-collectstatic; the ``post_compile`` hook; the app's bytecode; the process types. What a
+(reused when the layer's metadata is the current cache key; when only the dependencies
+changed and the record can ``update``, brought up to date in place, as classic does with
+its restored environment; else built afresh, the runtime and pip coming from the cache
+layer); collectstatic; the ``post_compile`` hook; the app's bytecode; the process types. What a
 slug carries in ``.profile.d`` and ``.release`` goes to the ``python-env`` layer and
 ``launch.toml``; the SBOM is written beside the python layer.
 """
@@ -50,19 +51,27 @@ def _previous_key(metadata: dict[str, Any]) -> dict[str, Any]:
     return fields
 
 
-def _reusable(layers: Layers, key: env_cache.CacheKey) -> bool:
-    """Whether the previous build's python layer is the one this build would install."""
+def _previous_state(layers: Layers, key: env_cache.CacheKey, updates: bool) -> str:
+    """What the previous build's python layer is to this build: REUSED (its metadata is
+    ``key``), UPDATE (only the dependencies changed, and ``updates``: the record can bring
+    it up to date in place) or FRESH (none, or one to discard)."""
     previous = layers.metadata(PYTHON_LAYER)
     if previous is None:
-        return False
-    reasons = env_cache.differences(_previous_key(previous), key)
-    if reasons:
+        return build.FRESH
+    fields = _previous_key(previous)
+    reasons = env_cache.differences(fields, key)
+    update = bool(reasons) and updates and env_cache.differs_only_in(
+        fields, key, env_cache.DEPENDENCY_FIELDS)
+    if reasons and not update:
         env_cache.log_reasons(env_cache.DISCARDING, reasons)
-        return False
+        return build.FRESH
     if not (layers.path(PYTHON_LAYER) / "bin" / "python3").is_file():
         output.detail("The previous build's python layer is not in the build cache.")
-        return False
-    return True
+        return build.FRESH
+    if update:
+        env_cache.log_reasons(env_cache.UPDATING, reasons)
+        return build.UPDATE
+    return build.REUSED
 
 
 class LayersTarget:
@@ -70,20 +79,29 @@ class LayersTarget:
     the path it keeps at launch; what a slug has in ``.profile.d`` and ``.release`` in
     the python-env layer and ``launch.toml``."""
 
-    def __init__(self, layers: Layers) -> None:
-        self.layers = layers
+    def __init__(self, layers: Layers, updates: bool = False) -> None:
+        """``updates``: the package manager's record can bring the previous installed
+        environment up to date when only the dependencies changed (``Manager.update``)."""
+        self.layers, self.updates = layers, updates
         self.prefix = layers.path(PYTHON_LAYER)
         self.runtime_path = str(self.prefix)
         self.key: env_cache.CacheKey | None = None
 
     def prepare(self, key: env_cache.CacheKey | None) -> str:
         self.key = key
-        if key is not None and _reusable(self.layers, key):
+        state = build.FRESH if key is None else _previous_state(self.layers, key, self.updates)
+        if state == build.REUSED and key is not None:
             build.log_reuse(key, f"Reusing the {PYTHON_LAYER} layer of the previous build",
                             "using the installed packages")
-            return build.REUSED
-        self.layers.remove(PYTHON_LAYER)
-        return build.FRESH
+        elif state == build.UPDATE:
+            # Updated in place (the layer is restored as cache = true); until finish writes
+            # the new key, the layer has no metadata: a build that fails or is killed
+            # leaves nothing that claims either key.
+            self.layers.forget(PYTHON_LAYER)
+        else:
+            self.layers.remove(PYTHON_LAYER)
+            self.layers.forget(PYTHON_LAYER)
+        return state
 
     def keep(self, key: env_cache.CacheKey | None) -> None:
         pass  # the layer itself is kept (cache = true) when finish writes its metadata
@@ -135,7 +153,7 @@ def run(app_dir: Path, args: BuildArgs, environ: dict[str, str]) -> None:
         env_cache.remove_stale_temp(cache_dir)
         plan = classic.make_plan(app_dir, cache_dir, args.env_dir, environ)
         libraries.ensure(cache_dir, installer_settings(plan.environ, plan.config).get("PIP_INDEX_URL"))
-        build.run(plan, LayersTarget(layers))
+        build.run(plan, LayersTarget(layers, plan.dependencies.manager.update is not None))
 
 
 def main(argv: list[str]) -> int:

@@ -45,6 +45,11 @@ class Layers:
         path.mkdir(parents=True)
         return path
 
+    def forget(self, name: str) -> None:
+        """Remove ``<name>.toml``: the lifecycle then neither exports nor caches the layer,
+        and the next build does not take it for the layer that file described."""
+        (self.root / f"{name}.toml").unlink(missing_ok=True)
+
     def metadata(self, name: str) -> dict[str, Any] | None:
         """The ``[metadata]`` of the previous build's layer; None when there is none or
         it cannot be read (then the layer is built afresh)."""

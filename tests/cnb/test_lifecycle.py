@@ -107,15 +107,17 @@ def test_rebuild_reuses_the_layers_without_downloading(tmp_path, runtime_store, 
         assert info["python_version"] == "3.11.7"
         assert info["prefix"] == str(lifecycle.layers / "python")
 
-        # A dependency changes: the layer is rebuilt, the runtime with pip comes from the cache.
+        # A dependency file changes: the layer is brought up to date in place.
         lifecycle.prepare_rebuild()
         app = lifecycle.source(support.FIXTURES / "gunicorn-app")
         (app / "requirements.txt").write_text("Flask==3.1.3\ngunicorn==25.3.0\nblinker\n")
         third = lifecycle.build()
         assert third.returncode == 0, third.log
-        assert "-----> Discarding cache since:\n       - requirements.txt changed" in third.stdout
-        assert "Using the cached python-3.11.7 with pip 26.3" in third.stdout
+        assert "-----> Updating the cached environment since:\n       - requirements.txt changed" \
+            in third.stdout
+        assert "Using the cached python" not in third.stdout and "Installing pip" not in third.stdout
         assert "Installing dependencies using uv" in third.stdout
+        assert interpreter.stat().st_ino == inode
         changed = lifecycle.layer_tomls()["python"]["metadata"]
         assert changed["dependencies_sha256"] != metadata["dependencies_sha256"]
         assert {k: v for k, v in changed.items() if k != "dependencies_sha256"} == \
@@ -124,6 +126,91 @@ def test_rebuild_reuses_the_layers_without_downloading(tmp_path, runtime_store, 
     finally:
         store.stop()
     assert list(archives.values()) == [1], store.counts
+
+
+PROBE = """\
+import importlib
+import importlib.metadata
+import sys
+
+for name in sys.argv[1:]:
+    try:
+        print(name, importlib.metadata.version(name), importlib.import_module(name).__name__)
+    except ImportError:
+        print(name, "missing")
+"""
+
+
+def probe(lifecycle: Lifecycle) -> str:
+    """What the ``probe`` process (started as the launcher does) can import."""
+    process = lifecycle.launch("probe", support.free_port())
+    try:
+        assert process.proc.wait(timeout=60) == 0, process.output()
+    finally:
+        process.stop()
+    return process.output()
+
+
+def test_changed_requirements_update_the_python_layer_in_place(tmp_path, runtime_store,
+                                                               package_index):
+    """Only the difference is applied to the cached python layer (as classic does with
+    its restored environment): an added package imports at launch, a removed one is gone,
+    and a failed update leaves no metadata that claims a key."""
+    lifecycle = Lifecycle(tmp_path, {"PYTHON_RUNTIME_STORE": str(runtime_store),
+                                     "PIP_INDEX_URL": package_index.url})
+    layer = lifecycle.layers / "python"
+
+    def build(requirements: str):
+        if lifecycle.layers.is_dir():
+            lifecycle.prepare_rebuild()
+        app = lifecycle.source(support.FIXTURES / "flask-app")
+        (app / "requirements.txt").write_text(requirements)
+        (app / "probe.py").write_text(PROBE)
+        with (app / "Procfile").open("a") as procfile:
+            procfile.write("probe: python probe.py idna six\n")
+        return lifecycle.build()
+
+    first = build("Flask==3.1.3\nsix==1.17.0\n")
+    assert first.returncode == 0, first.log
+    metadata = lifecycle.layer_tomls()["python"]["metadata"]
+    inode = (layer / "bin" / "python3").stat().st_ino
+    assert "idna missing" in probe(lifecycle)
+
+    added = build("Flask==3.1.3\nsix==1.17.0\nidna==3.20\n")
+    assert added.returncode == 0, added.log
+    assert "-----> Updating the cached environment since:\n       - requirements.txt changed" \
+        in added.stdout
+    assert "Starting from the previous build's packages: only the difference is applied." \
+        in added.stdout
+    assert "        + idna==3.20" in added.stdout
+    assert "+ flask" not in added.stdout and "Installing pip" not in added.stdout
+    assert "Using the cached python" not in added.stdout  # the runtime was not provisioned
+    assert (layer / "bin" / "python3").stat().st_ino == inode
+    updated = lifecycle.layer_tomls()["python"]
+    assert updated["types"] == {"launch": True, "build": True, "cache": True}
+    assert updated["metadata"]["dependencies_sha256"] != metadata["dependencies_sha256"]
+    assert {k: v for k, v in updated["metadata"].items() if k != "dependencies_sha256"} == \
+           {k: v for k, v in metadata.items() if k != "dependencies_sha256"}
+    imported = probe(lifecycle)
+    assert "idna 3.20 idna" in imported and "six 1.17.0 six" in imported
+
+    removed = build("Flask==3.1.3\nidna==3.20\n")
+    assert removed.returncode == 0, removed.log
+    assert "-----> Updating the cached environment since:" in removed.stdout
+    assert "        - six==1.17.0" in removed.stdout
+    imported = probe(lifecycle)
+    assert "six missing" in imported and "idna 3.20 idna" in imported
+    site = next(layer.glob("lib/python3*/site-packages"))
+    assert not list(site.glob("six*")) and not list(site.glob("__pycache__/six*"))
+    sbom = (lifecycle.layers / "python.sbom.cdx.json").read_text()
+    assert "pkg:pypi/six@" not in sbom and "pkg:pypi/idna@3.20" in sbom
+
+    # A failed update: the layer was changed in place, so no metadata may describe it.
+    failed = build("Flask==3.1.3\nidna==3.20\nno-such-package-anywhere==1.0\n")
+    assert failed.returncode != 0, failed.log
+    assert "(error id: python-installer::uv-install-failed)" in failed.stderr
+    assert "-----> Updating the cached environment since:" in failed.stdout
+    assert "python" not in lifecycle.layer_tomls()
 
 
 def test_django_app_with_the_launch_environment(tmp_path, runtime_store, package_index):

@@ -129,6 +129,31 @@ def test_layer_metadata_survives_the_lifecycles_round_trip():
         "The Python version changed (3.13.0 -> 3.13.1)"]
 
 
+@pytest.mark.parametrize("change, updates, has_python, state", [
+    ({}, True, True, "reused"),
+    ({"dependencies_sha256": "new"}, True, True, "updated"),
+    ({"dependencies_sha256": "new", "dependency_files": ("requirements.txt", "b.txt")}, True, True,
+     "updated"),
+    ({"dependencies_sha256": "new"}, False, True, "installed"),  # the record cannot update
+    ({"dependencies_sha256": "new", "python_version": "3.13.1"}, True, True, "installed"),
+    ({"settings_sha256": "new"}, True, True, "installed"),
+    ({"dependencies_sha256": "new"}, True, False, "installed"),  # the layer did not come back
+])
+def test_the_previous_python_layer_is_reused_updated_or_replaced(tmp_path, change, updates,
+                                                                has_python, state):
+    layers = Layers(tmp_path)
+    python = layers.path("python") / "bin" / "python3"
+    python.parent.mkdir(parents=True)
+    if has_python:
+        python.write_text("")
+    (tmp_path / "python.toml").write_text(_as_restored(cnb_build.key_metadata(KEY)))
+    target = cnb_build.LayersTarget(layers, updates)
+    assert target.prepare(dataclasses.replace(KEY, **change)) == state
+    # Updated in place: the layer stays, without metadata until the build succeeds.
+    assert python.exists() == (state != "installed")
+    assert (tmp_path / "python.toml").exists() == (state == "reused")
+
+
 # --- the SBOM, exec.d ---------------------------------------------------------------------
 
 def test_sbom_components_and_purls():
