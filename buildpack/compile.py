@@ -19,7 +19,6 @@ from buildpack import (app_base, app_files, build, build_report, env_cache, expo
                        profile_d, python_choice, redact, relocate, settings)
 from buildpack.envdir import lookup, read_env_dir
 from buildpack.installers import uv_pip
-from buildpack.installers import python_check
 from buildpack.layout import PYTHON_DIR
 from buildpack.manifest import MANIFEST_NAME, RuntimeEntry
 from buildpack.output import BuildError
@@ -166,14 +165,14 @@ def make_plan(build_dir: Path, cache_dir: Path, env_dir: Path | None, environ: d
     procfiles = processes.read(files, base)  # a bad Procfile fails the push before any work
     for folder in {build_dir, build_dir / base}:
         processes.warn_line_endings(files, folder)
+    if installers.needs_libraries(files):  # tomli before 3.11, packaging: from the index
+        libraries.ensure(cache_dir, installer_settings(environ, config).get("PIP_INDEX_URL"))
     dependencies = installers.choose(files, dev, lookup(uv_pip.CONFIG_VAR, config, environ))
     _check_includes(dependencies, files, config, environ)
     store = parse_location(
         lookup("PYTHON_RUNTIME_STORE", config, environ) or _default_store(),
         parse_timeout(lookup("PYTHON_RUNTIME_STORE_TIMEOUT", config, environ)))
     entries = _matching_entries(read_manifest(store, cache_dir / "tmp"), store, environ)
-    if python_check.reads_files(dependencies):  # the libraries that read them, from the index
-        libraries.ensure(cache_dir, installer_settings(environ, config).get("PIP_INDEX_URL"))
     runtime = python_choice.choose_runtime(files, cache_dir, dependencies, entries)
     installers.check_python(dependencies, files, runtime.version)
     return Plan(build_dir, cache_dir, config, base, store, runtime, dependencies, files, procfiles,

@@ -3,6 +3,7 @@
 ``libraries.ensure`` has put them on ``sys.path``."""
 from __future__ import annotations
 
+import importlib.util
 import re
 import sys
 from collections.abc import Mapping
@@ -11,6 +12,11 @@ from typing import Any
 from buildpack.output import BuildError
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def available() -> bool:
+    """Whether TOML can be read now: Python 3.11+, or ``tomli`` on ``sys.path``."""
+    return sys.version_info >= (3, 11) or importlib.util.find_spec("tomli") is not None
 
 
 def loads(text: str) -> dict[str, Any]:

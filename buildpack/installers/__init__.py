@@ -36,7 +36,7 @@ from pathlib import Path
 
 from buildpack import interpreter, libraries
 from buildpack.installers import manager_files, pip, python_check, slug_cleanup, uv_pip
-from buildpack.installers.managers import BY_ENGINE, NO_DEPENDENCIES
+from buildpack.installers.managers import BY_ENGINE, NO_DEPENDENCIES, PIP, PIPENV
 from buildpack.installers.context import Choice, InstallContext
 from buildpack.app_files import AppFiles
 from buildpack.redact import url_secrets
@@ -63,6 +63,16 @@ def choose(files: AppFiles | Path, dev: bool = False, installer: str | None = No
     if test is not None and files.bytes(test, "requirements") is not None:
         extra = (test,)
     return dataclasses.replace(choice, dev=True, files=choice.files + extra)
+
+
+def needs_libraries(files: AppFiles) -> bool:
+    """Whether ``choose`` or ``check_python`` will parse a file of the app with the
+    buildpack's libraries (``libraries.ensure``: tomli on hosts before 3.11, packaging):
+    Pipfile.lock, or a pyproject.toml that no requirements.txt makes irrelevant."""
+    def there(name: str | None) -> bool:
+        return name is not None and files.is_file(files.app_dir / name)
+
+    return there(PIPENV.lockfile) or (there("pyproject.toml") and not there(PIP.lockfile))
 
 
 def check_python(choice: Choice, files: AppFiles, python_version: str) -> None:
@@ -100,7 +110,8 @@ def install(choice: Choice, ctx: InstallContext, incremental: bool = False) -> N
         return
     if python_check.reads_files(choice) and not libraries.ready() \
             and libraries.fetch_with_pip(ctx.python, ctx.env, ctx.cache_dir):
-        python_check.check(choice, ctx.files, _runtime_version(ctx.python))  # not done at plan time
+        manager_files.confirm(choice, ctx.files)  # both not done at plan time
+        python_check.check(choice, ctx.files, _runtime_version(ctx.python))
     secrets = ctx.secrets + url_secrets(ctx.env.values())
     leftovers = slug_cleanup.build_leftovers(ctx.app_dir)
     tests = [p for p in choice.files if choice.dev and p.name == choice.manager.test_requirements]

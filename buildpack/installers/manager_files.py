@@ -13,14 +13,20 @@ dependencies: an empty ``pyproject.toml`` or one with only tool settings, a ``se
 that never calls ``setup()``, a ``setup.cfg`` without ``[metadata]``/``[options]``
 (the leader refuses these too: building them would silently install nothing).
 
-Only file names, TOML table headers and lines of the lock files are looked at, so this
-works on any host Python.
+Only file names, lines of the lock files and, with no lock file, the tables of
+``pyproject.toml`` are looked at. Those tables are read with the TOML parser (``toml_io``:
+``tomllib``, or on hosts before 3.11 ``tomli`` from the buildpack's libraries, which
+``compile.make_plan`` loads before choosing). When a host before 3.11 has no copy of the
+libraries yet (no offline bundle, no cached copy, no index of the build's own), a
+``pyproject.toml`` is taken to declare the project until the runtime has brought them
+(``confirm``, called by ``installers.install``).
 """
 from __future__ import annotations
 
 import re
 from pathlib import Path
 
+from buildpack import output, toml_io
 from buildpack.installers.context import Choice
 from buildpack.installers.managers import BY_LOCKFILE, NO_DEPENDENCIES, PIP, PIPENV, POETRY, Manager
 from buildpack.output import BuildError
@@ -28,19 +34,22 @@ from buildpack.app_files import AppFiles
 from buildpack.requirements_files import included_files, uncached_sources
 
 PROJECT_FILES = ("pyproject.toml", "setup.py", "setup.cfg")
-_TABLE_RE = re.compile(r"^\s*\[\[?\s*([A-Za-z0-9_.\"'-]+?)\s*\]\]?\s*(?:#.*)?$", re.M)
 _SETUP_CALL_RE = re.compile(r"^[^#\n]*\bsetup\s*\(", re.M)
 _SETUP_CFG_RE = re.compile(r"^\s*\[(?:metadata|options)\]", re.M)
 
 
-
-def pyproject_tables(text: str) -> set[str]:
-    """The table names a TOML text declares (``project``, ``tool.poetry``, ...), with parents."""
-    tables: set[str] = set()
-    for match in _TABLE_RE.finditer(text):
-        parts = [p.strip("\"'") for p in match.group(1).split(".")]
-        tables.update(".".join(parts[: i + 1]) for i in range(len(parts)))
-    return tables
+def pyproject_tables(text: str) -> set[str] | None:
+    """Which of the tables that decide (``project``, ``build-system``: a project to build;
+    ``tool.poetry``: Poetry's own) the text of pyproject.toml declares; None when this
+    host cannot parse TOML yet (see the module docstring). ``toml::invalid`` if not TOML."""
+    if not toml_io.available():
+        return None
+    data = toml_io.parse(text, "pyproject.toml")
+    tool = data.get("tool")
+    found = {name for name in ("project", "build-system") if isinstance(data.get(name), dict)}
+    if isinstance(tool, dict) and isinstance(tool.get("poetry"), dict):
+        found.add("tool.poetry")
+    return found
 
 
 def _several(found: list[str]) -> BuildError:
@@ -124,6 +133,10 @@ def find(files: AppFiles | Path) -> Choice:
         raise _missing_lock(PIPENV)
     tables = (pyproject_tables(files.text(pyproject, "manifest") or "")
               if pyproject is not None else set())
+    if tables is None:
+        output.detail("(pyproject.toml is read once the runtime is installed: the buildpack's\n"
+                      "libraries come with it on this build.)")
+        tables = {"project"}  # provisional: ``confirm`` checks it
     if "tool.poetry" in tables:
         raise _missing_lock(POETRY)
     found = tuple(path for name in PROJECT_FILES if (path := _present(files, name, "manifest")))
@@ -136,10 +149,18 @@ def find(files: AppFiles | Path) -> Choice:
                   uncached=("the app's own code (`pip install .`)",))
 
 
-def _declares_project(files: AppFiles, path: Path, pyproject_tables: set[str]) -> bool:
+def confirm(choice: Choice, files: AppFiles) -> None:
+    """Once the libraries are loaded: raise the error ``find`` would have raised for a
+    choice made without reading pyproject.toml's tables (a Poetry project without
+    poetry.lock, a pyproject.toml that declares nothing)."""
+    if choice.installs_app and any(p.name == "pyproject.toml" for p in choice.files):
+        find(files)
+
+
+def _declares_project(files: AppFiles, path: Path, tables: set[str]) -> bool:
     """Whether a project file declares a package (or, for pyproject.toml, how to build one)."""
     if path.name == "pyproject.toml":
-        return bool(pyproject_tables & {"project", "build-system"})
+        return bool(tables & {"project", "build-system"})
     text = (files.bytes(path, "manifest") or b"").decode("utf-8", "replace")
     pattern = _SETUP_CALL_RE if path.name == "setup.py" else _SETUP_CFG_RE
     return bool(pattern.search(text))

@@ -55,17 +55,28 @@ def test_fails_before_anything_is_written(tmp_path, build_env, files, expected):
 
 
 
-def test_a_python_39_build_host_finds_the_conflict_at_plan_time_too(tmp_path, build_env):
+@pytest.mark.parametrize("files, error_id", [
+    ({"pyproject.toml": PROJECT + 'requires-python = ">=3.14"\n', "uv.lock": "version = 1\n"},
+     "python-version::conflicts-with-project"),
+    # No lock file: choosing the package manager reads pyproject.toml's tables (TOML, tomli).
+    ({"pyproject.toml": PROJECT + 'requires-python = ">=3.14"\n'},
+     "python-version::conflicts-with-project"),
+    ({"pyproject.toml": '[tool.poetry]\npackage-mode = false\n'},
+     "package-manager::manifest-without-lock"),
+    ({"pyproject.toml": 'project = { name = "app", version = "1", requires-python = ">=3.14" }\n'},
+     "python-version::conflicts-with-project"),
+])
+def test_a_python_39_build_host_finds_the_conflict_at_plan_time_too(tmp_path, build_env, files,
+                                                                       error_id):
     """No tomllib on 3.9: tomli and packaging come from the build's index (the buildpack's
-    pinned libraries), so the check still runs before anything is downloaded or written."""
+    pinned libraries), so the checks still run before anything is downloaded or written."""
     python39 = support.find_prefix("3.9") / "bin" / "python3.9"
-    app = support.write_app(tmp_path, {"pyproject.toml": PROJECT + 'requires-python = ">=3.14"\n',
-                                       "uv.lock": "version = 1\n", ".python-version": "3.13\n"})
+    app = support.write_app(tmp_path, {**files, ".python-version": "3.13\n"})
     proc = subprocess.run([str(python39), "-E", "-s", "-B", str(support.BIN / "_run.py"), "compile",
                            str(app), str(tmp_path / "cache")], env=build_env, capture_output=True,
                           text=True, timeout=600, check=False)
     assert proc.returncode == 1, proc.stdout + proc.stderr
-    assert "(error id: python-version::conflicts-with-project)" in proc.stderr, proc.stderr
+    assert f"(error id: {error_id})" in proc.stderr, proc.stderr
     assert "Downloading tomli-2.5.0-py3-none-any.whl" in proc.stdout
     assert "Preparing Python runtime" not in proc.stdout and "Traceback" not in proc.stderr
     assert sorted(p.name for p in (tmp_path / "cache" / "tools" / "libraries").iterdir()) == [

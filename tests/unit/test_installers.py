@@ -98,6 +98,53 @@ def test_missing_lock_says_how_to_make_it(tmp_path, files, summary, command):
     assert f"Run `{command}`" in err.value.body
 
 
+@pytest.mark.parametrize("files, expected", [
+    # TOML as TOML: an inline or dotted [project] table declares the project...
+    ({"pyproject.toml": 'project = { name = "app", version = "1" }\n'}, ("pip", ["pyproject.toml"], True)),
+    ({"pyproject.toml": 'build-system.requires = ["setuptools"]\n'}, ("pip", ["pyproject.toml"], True)),
+    ({"pyproject.toml": 'tool.poetry.name = "x"\n', "poetry.lock": ""},
+     ("poetry", ["pyproject.toml", "poetry.lock"], False)),
+])
+def test_pyproject_tables_are_read_by_the_toml_parser(tmp_path, files, expected):
+    assert _choice(tmp_path, files) == expected
+
+
+def test_a_table_header_inside_a_string_declares_nothing(tmp_path):
+    text = '[tool.notes]\ntext = """\n[project]\nname = "x"\n"""\n'
+    with raises_id("dependencies::no-project-metadata"):
+        installers.choose(_app(tmp_path, {"pyproject.toml": text}))
+
+
+def test_pyproject_that_is_not_toml_is_an_error_when_choosing(tmp_path):
+    with raises_id("toml::invalid"):
+        installers.choose(_app(tmp_path, {"pyproject.toml": "[project\n"}))
+
+
+@pytest.mark.parametrize("files, error_id", [
+    ({"pyproject.toml": PROJECT}, None),
+    ({"pyproject.toml": PROJECT + "[tool.poetry]\npackage-mode = false\n"},
+     "package-manager::manifest-without-lock"),
+    ({"pyproject.toml": "[tool.black]\nline-length = 99\n"}, "dependencies::no-project-metadata"),
+])
+def test_without_a_toml_parser_yet_the_choice_is_confirmed_after_the_runtime(
+        tmp_path, monkeypatch, files, error_id):
+    """A host before 3.11 with no copy of the libraries: pyproject.toml is taken to declare
+    the project, and ``confirm`` (once the runtime brought the libraries) raises what
+    choosing would have."""
+    from buildpack.installers import manager_files
+
+    app = _app(tmp_path, files)
+    with monkeypatch.context() as patched:
+        patched.setattr(toml_io, "available", lambda: False)
+        choice = installers.choose(app)
+    assert (choice.manager, choice.installs_app) == (managers.PIP, True)
+    if error_id is None:
+        manager_files.confirm(choice, AppFiles(app))
+    else:
+        with raises_id(error_id):
+            manager_files.confirm(choice, AppFiles(app))
+
+
 @pytest.mark.parametrize("files, summary", [
     ({"Pipfile.lock": "{}"}, "Pipfile.lock was found without Pipfile"),
     ({"poetry.lock": ""}, "poetry.lock was found without pyproject.toml"),
@@ -476,3 +523,14 @@ def test_app_build_failure_is_told_apart(tmp_path, line):
     assert cause[0] == "the app's own setup.py failed"
     other = ["ERROR: Failed to build 'file:///elsewhere/lib' when building wheel\n"]
     assert failures.explain(other, None, app) is None
+
+
+@pytest.mark.parametrize("files, needed", [
+    ({"pyproject.toml": PROJECT}, True),
+    ({"pyproject.toml": PROJECT, "uv.lock": ""}, True),
+    ({"Pipfile": "", "Pipfile.lock": "{}"}, True),
+    ({"requirements.txt": "six\n", "pyproject.toml": "[tool.black]\n"}, False),
+    ({"requirements.txt": "six\n"}, False),
+])
+def test_the_libraries_are_loaded_before_choosing_when_a_file_needs_them(tmp_path, files, needed):
+    assert installers.needs_libraries(AppFiles(_app(tmp_path, files))) is needed
