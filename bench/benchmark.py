@@ -202,7 +202,7 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
 
     store = support.ensure_store()
-    index = support.start_index(ensure_bench_packages(), threaded=True)
+    index = support.start_index(ensure_bench_packages())
     python = support.find_prefix("3.13") / "bin" / "python3.13"
     env = support.build_env(str(store), index.url)
     session = {"started": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),

