@@ -172,30 +172,18 @@ HOSTILE = [("link", "app-file::outside-app"), ("fifo", "app-file::not-regular"),
 
 
 @pytest.mark.parametrize("how, error_id", HOSTILE)
-def test_python_check_reads_pyproject_through_the_reader(tmp_path, how, error_id):
+@pytest.mark.parametrize("manager, companion, read", [("UV", "uv.lock", "pyproject.toml"),
+                                                      ("PIPENV", "Pipfile", "Pipfile.lock")])
+def test_python_check_reads_through_the_reader(tmp_path, how, error_id, manager, companion, read):
     from buildpack.installers import managers, python_check
     from buildpack.installers.context import Choice
 
     app = tmp_path / "app"
     app.mkdir()
-    (app / "uv.lock").write_text("")
-    _hostile(app, "pyproject.toml", how, tmp_path)
-    choice = Choice(managers.UV, (app / "pyproject.toml", app / "uv.lock"))
-    with pytest.raises(BuildError) as info:
-        python_check.check(choice, AppFiles(app), "3.13.0")
-    assert info.value.error_id == error_id
-
-
-@pytest.mark.parametrize("how, error_id", HOSTILE)
-def test_python_check_reads_pipfile_lock_through_the_reader(tmp_path, how, error_id):
-    from buildpack.installers import managers, python_check
-    from buildpack.installers.context import Choice
-
-    app = tmp_path / "app"
-    app.mkdir()
-    (app / "Pipfile").write_text("")
-    _hostile(app, "Pipfile.lock", how, tmp_path)
-    choice = Choice(managers.PIPENV, (app / "Pipfile", app / "Pipfile.lock"))
+    (app / companion).write_text("")
+    _hostile(app, read, how, tmp_path)
+    files = (app / read, app / companion) if manager == "UV" else (app / companion, app / read)
+    choice = Choice(getattr(managers, manager), files)
     with pytest.raises(BuildError) as info:
         python_check.check(choice, AppFiles(app), "3.13.0")
     assert info.value.error_id == error_id
