@@ -185,6 +185,9 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--build-only", action="store_true", help="build the slug, do not start it")
     parser.add_argument("--env-dir", type=Path, help="config vars, one file per variable")
     args = parser.parse_args(argv)
+    # Ctrl-C stops it even when started with SIGINT ignored (Python keeps an inherited
+    # SIG_IGN, as a non-interactive shell's background job gets it).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     app_dir = args.app_dir.resolve()
     if not app_dir.is_dir():
         raise BuildError(f"{args.app_dir} is not a directory", "Pass the app's folder.",

@@ -19,7 +19,9 @@ def test_local_deploy_serves_sample_app_and_stops_on_ctrl_c(tmp_path, runtime_st
     log = open(tmp_path / "deploy.log", "w")
     proc = subprocess.Popen([str(support.BIN / "local-deploy"), str(support.FIXTURES / "flask-app"),
                              "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT,
-                            stdin=subprocess.DEVNULL, start_new_session=True)
+                            stdin=subprocess.DEVNULL, start_new_session=True,
+                            # as a background job of a non-interactive shell starts it (CI)
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
     try:
         body = support.wait_for_http(f"http://127.0.0.1:{port}/", proc, timeout=300)
         assert body == "Hello from Python on buildpack-python!\n"
