@@ -30,11 +30,6 @@ from buildpack.subprocess_env import build_env, installer_settings
 if TYPE_CHECKING:
     from buildpack.compile import Plan
 
-# What ``Target.prepare`` found: the previous installed environment as it is, or to bring
-# up to date (the package manager's record can ``update`` it), or nothing (install afresh).
-REUSED, UPDATE, FRESH = "reused", "updated", "installed"
-
-
 class Target(Protocol):
     """Where a build puts Python, how it keeps the installed environment, and how it
     writes the run-time contract."""
@@ -43,9 +38,9 @@ class Target(Protocol):
     runtime_path: str  # the path it has when the app runs
 
     def prepare(self, key: env_cache.CacheKey | None) -> str:
-        """Make ``prefix`` ready: REUSED when the previous build's installed environment for
-        ``key`` is in place (and say so), UPDATE when it is there to be brought up to date,
-        else FRESH (an empty place)."""
+        """Make ``prefix`` ready, as ``env_cache.decide`` found: REUSED when the previous
+        build's installed environment for ``key`` is in place (and say so), UPDATE when it
+        is there to be brought up to date, else FRESH (an empty place)."""
 
     def keep(self, key: env_cache.CacheKey | None) -> None:
         """Keep the freshly installed environment for the next build (``None``: uncachable)."""
@@ -110,7 +105,8 @@ def install_fresh(plan: Plan, ctx: installers.InstallContext, runtime_path: str)
     """Provision the runtime and pip (or reuse that base layer), then the dependencies;
     the result made independent of the build path."""
     base = base_key(plan)
-    cached = env_cache.restore(plan.cache_dir, base, ctx.prefix, env_cache.BASE_DIR_NAME, quiet=True)
+    cached = env_cache.restore(plan.cache_dir, base, ctx.prefix, env_cache.BASE_DIR_NAME,
+                               quiet=True) == env_cache.REUSED
     build_report.cache_decision("runtime_and_pip", "reused" if cached else "installed")
     if cached:
         output.detail(f"Using the cached python-{plan.runtime.version} with pip "
@@ -151,11 +147,11 @@ def run(plan: Plan, target: Target) -> installers.InstallContext:
     key = cache_key(plan)
     state = target.prepare(key)
     build_report.cache_decision("installed_environment", state if key is not None else "not cacheable")
-    if state == UPDATE:
+    if state == env_cache.UPDATE:
         installers.install(plan.dependencies, ctx, incremental=True)
         make_relocatable(ctx, target.runtime_path)
         target.keep(key)
-    elif state == FRESH:
+    elif state == env_cache.FRESH:
         install_fresh(plan, ctx, target.runtime_path)
         target.keep(key)
     nltk_data.download(list(plan.nltk_ids), ctx.python, app_env, ctx.secrets, ctx.app_dir,

@@ -196,16 +196,11 @@ class SlugTarget:
             output.detail(f"Replacing the existing {PYTHON_DIR} in the app")
         app_files.make_dirs(self.build_dir, PYTHON_DIR.parent)  # .heroku: a real folder
         if key is None:
-            return build.FRESH
-        updatable = self.updates and env_cache.previous_key_differs_only_in(
-            self.cache_dir, key, env_cache.DEPENDENCY_FIELDS)
-        accept = env_cache.DEPENDENCY_FIELDS if updatable else frozenset()
-        if not env_cache.restore(self.cache_dir, key, self.prefix, accept=accept):
-            return build.FRESH
-        if updatable:
-            return build.UPDATE
-        build.log_reuse(key, "Restored from the build cache", "using the cached environment")
-        return build.REUSED
+            return env_cache.FRESH
+        state = env_cache.restore(self.cache_dir, key, self.prefix, updates=self.updates)
+        if state == env_cache.REUSED:
+            build.log_reuse(key, "Restored from the build cache", "using the cached environment")
+        return state
 
     def keep(self, key: env_cache.CacheKey | None) -> None:
         if key is not None:

@@ -252,13 +252,6 @@ def _discard(entry: Path) -> None:
 DEPENDENCY_FIELDS = frozenset({"dependency_files", "dependencies_sha256"})
 
 
-def previous_key_differs_only_in(cache_dir: Path, key: CacheKey, fields: frozenset[str],
-                                 name: str = ENV_DIR_NAME) -> bool:
-    """Whether entry ``name`` exists and its key differs from ``key`` in ``fields`` only."""
-    data = _read_metadata(cache_dir / name)
-    return data is not None and differs_only_in(data["key"], key, fields)
-
-
 def differs_only_in(old: dict[str, Any], key: CacheKey, fields: frozenset[str]) -> bool:
     """Whether a previous key (its fields, as stored) differs from ``key``, in ``fields`` only."""
     changed = {f for f, v in asdict(key).items()
@@ -277,37 +270,56 @@ def log_reasons(heading: str, reasons: list[str]) -> None:
         output.detail(f"- {reason}")
 
 
-def restore(cache_dir: Path, key: CacheKey, target: Path, name: str = ENV_DIR_NAME,
-            quiet: bool = False, accept: frozenset[str] = frozenset()) -> bool:
-    """Restore cache entry ``name`` into ``target`` if it is valid for ``key``.
+# What the previous installed environment is to this build (``decide``): to use as it is,
+# to bring up to date (only the dependencies changed, and the package manager's record can
+# ``update`` it), or nothing (install afresh).
+REUSED, UPDATE, FRESH = "reused", "updated", "installed"
 
-    ``quiet`` skips the "Discarding cache since" reasons (for the base layer, whose
-    key changes only with the runtime or pip). ``accept``: key fields that may differ
-    (an incremental install updates the restored environment); the reasons are then
-    logged as "Updating the cached environment since".
+
+def decide(previous: dict[str, Any] | None, key: CacheKey, updates: bool) -> str:
+    """REUSED, UPDATE or FRESH for a previous environment built for the key fields
+    ``previous`` (as stored; None: there is none), saying why it is updated or discarded.
+    The one decision of both targets: the slug's cache entry and the CNB python layer."""
+    if previous is None:
+        return FRESH
+    reasons = differences(previous, key)
+    if not reasons:
+        return REUSED
+    if updates and differs_only_in(previous, key, DEPENDENCY_FIELDS):
+        log_reasons(UPDATING, reasons)
+        return UPDATE
+    log_reasons(DISCARDING, reasons)
+    return FRESH  # a cache entry is kept until a successful build replaces it
+
+
+def restore(cache_dir: Path, key: CacheKey, target: Path, name: str = ENV_DIR_NAME,
+            quiet: bool = False, updates: bool = False) -> str:
+    """Restore cache entry ``name`` into ``target`` unless ``decide`` finds it FRESH;
+    the decision (REUSED, UPDATE or FRESH).
+
+    ``quiet``: an entry for another key is not used, and no reasons are logged (the base
+    layer, whose key changes only with the runtime or pip). ``updates``: the package
+    manager's record can bring the entry up to date (see ``decide``).
     """
     entry = cache_dir / name
     if not os.path.lexists(entry):
-        return False
+        return FRESH
     data = _read_metadata(entry) if entry.is_dir() and not entry.is_symlink() else None
     if data is None:
         output.warning("Discarding an unreadable build cache",
                        "The cached environment's metadata is missing or corrupt (perhaps from\n"
                        "an older buildpack or an interrupted build). It will be rebuilt.")
         _discard(entry)
-        return False
-    reasons = differences(data["key"], key)
-    if reasons and quiet:
-        return False
-    if reasons and accept and previous_key_differs_only_in(cache_dir, key, accept, name):
-        log_reasons(UPDATING, reasons)
-    elif reasons:
-        log_reasons(DISCARDING, reasons)
-        return False  # kept until a successful build replaces it
+        return FRESH
+    if quiet and differences(data["key"], key):
+        return FRESH
+    state = decide(data["key"], key, updates)
+    if state == FRESH:
+        return FRESH
     python = entry / "python"
     if python.is_symlink() or not python.is_dir() or snapshot(python) != data["files"]:
         _discard_corrupt(entry)
-        return False
+        return FRESH
     if os.path.lexists(target):
         rmtree(target)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -319,12 +331,12 @@ def restore(cache_dir: Path, key: CacheKey, target: Path, name: str = ENV_DIR_NA
     except _Changed:
         shutil.rmtree(staging, ignore_errors=True)
         _discard_corrupt(entry)
-        return False
+        return FRESH
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     _VERIFIED[python] = data["files"]
-    return True
+    return state
 
 
 def _discard_corrupt(entry: Path) -> None:

@@ -52,26 +52,14 @@ def _previous_key(metadata: dict[str, Any]) -> dict[str, Any]:
 
 
 def _previous_state(layers: Layers, key: env_cache.CacheKey, updates: bool) -> str:
-    """What the previous build's python layer is to this build: REUSED (its metadata is
-    ``key``), UPDATE (only the dependencies changed, and ``updates``: the record can bring
-    it up to date in place) or FRESH (none, or one to discard)."""
+    """``env_cache.decide`` for the previous build's python layer, which must have come
+    back from the build cache to be reused or updated."""
     previous = layers.metadata(PYTHON_LAYER)
-    if previous is None:
-        return build.FRESH
-    fields = _previous_key(previous)
-    reasons = env_cache.differences(fields, key)
-    update = bool(reasons) and updates and env_cache.differs_only_in(
-        fields, key, env_cache.DEPENDENCY_FIELDS)
-    if reasons and not update:
-        env_cache.log_reasons(env_cache.DISCARDING, reasons)
-        return build.FRESH
-    if not (layers.path(PYTHON_LAYER) / "bin" / "python3").is_file():
+    state = env_cache.decide(None if previous is None else _previous_key(previous), key, updates)
+    if state != env_cache.FRESH and not (layers.path(PYTHON_LAYER) / "bin" / "python3").is_file():
         output.detail("The previous build's python layer is not in the build cache.")
-        return build.FRESH
-    if update:
-        env_cache.log_reasons(env_cache.UPDATING, reasons)
-        return build.UPDATE
-    return build.REUSED
+        return env_cache.FRESH
+    return state
 
 
 class LayersTarget:
@@ -89,11 +77,11 @@ class LayersTarget:
 
     def prepare(self, key: env_cache.CacheKey | None) -> str:
         self.key = key
-        state = build.FRESH if key is None else _previous_state(self.layers, key, self.updates)
-        if state == build.REUSED and key is not None:
+        state = env_cache.FRESH if key is None else _previous_state(self.layers, key, self.updates)
+        if state == env_cache.REUSED and key is not None:
             build.log_reuse(key, f"Reusing the {PYTHON_LAYER} layer of the previous build",
                             "using the installed packages")
-        elif state == build.UPDATE:
+        elif state == env_cache.UPDATE:
             # Updated in place (the layer is restored as cache = true); until finish writes
             # the new key, the layer has no metadata: a build that fails or is killed
             # leaves nothing that claims either key.

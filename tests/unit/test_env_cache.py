@@ -29,7 +29,7 @@ def test_save_then_restore_round_trip(tmp_path):
     cache.mkdir()
     env_cache.save(cache, KEY, src)
     target = tmp_path / "build2/.heroku/python"
-    assert env_cache.restore(cache, KEY, target)
+    assert env_cache.restore(cache, KEY, target) == env_cache.REUSED
     assert (target / "lib/site/mod.py").read_text() == "x = 1\n"
     assert os.readlink(target / "bin/python3") == "python3.13"
     assert not [p for p in cache.iterdir() if p.name.startswith(".")]
@@ -47,12 +47,39 @@ def test_key_change_discards_with_reason(tmp_path, capsys, field, value, reason)
     cache = tmp_path / "cache"
     cache.mkdir()
     env_cache.save(cache, KEY, _tree(tmp_path / "src"))
-    assert not env_cache.restore(cache, replace(KEY, **{field: value}), tmp_path / "t")
+    assert env_cache.restore(cache, replace(KEY, **{field: value}), tmp_path / "t") == env_cache.FRESH
     out = capsys.readouterr().out
     assert "-----> Discarding cache since:" in out
     assert f"       - {reason}" in out
     assert not (tmp_path / "t").exists()
     assert (cache / "env").exists()  # kept until a successful build replaces it
+
+
+@pytest.mark.parametrize("change, updates, state", [
+    ({"dependencies_sha256": "d" * 64}, True, env_cache.UPDATE),
+    ({"dependencies_sha256": "d" * 64, "dependency_files": ("a.txt",)}, True, env_cache.UPDATE),
+    ({"dependencies_sha256": "d" * 64}, False, env_cache.FRESH),  # the record cannot update
+    ({"dependencies_sha256": "d" * 64, "stack": "debian-13"}, True, env_cache.FRESH),
+])
+def test_an_entry_whose_dependencies_changed_is_restored_to_update(tmp_path, capsys, change,
+                                                                   updates, state):
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    env_cache.save(cache, KEY, _tree(tmp_path / "src"))
+    assert env_cache.restore(cache, replace(KEY, **change), tmp_path / "t", updates=updates) == state
+    heading = env_cache.UPDATING if state == env_cache.UPDATE else env_cache.DISCARDING
+    assert f"-----> {heading}\n" in capsys.readouterr().out
+    assert (tmp_path / "t/lib/site/mod.py").exists() == (state == env_cache.UPDATE)
+
+
+def test_the_base_entry_for_another_key_is_not_used_and_says_nothing(tmp_path, capsys):
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    env_cache.save(cache, KEY, _tree(tmp_path / "src"), env_cache.BASE_DIR_NAME)
+    newer = replace(KEY, python_version="3.13.1")
+    assert env_cache.restore(cache, newer, tmp_path / "t", env_cache.BASE_DIR_NAME,
+                             quiet=True) == env_cache.FRESH
+    assert capsys.readouterr().out == ""
 
 
 def test_in_place_change_is_detected_as_corrupt(tmp_path, capsys):
@@ -62,7 +89,7 @@ def test_in_place_change_is_detected_as_corrupt(tmp_path, capsys):
     env_cache.save(cache, KEY, src)
     with open(cache / "env/python/lib/site/mod.py", "a") as fh:  # e.g. a hook writing in place
         fh.write("y = 2\n")
-    assert not env_cache.restore(cache, KEY, tmp_path / "t")
+    assert env_cache.restore(cache, KEY, tmp_path / "t") == env_cache.FRESH
     assert "Discarding a corrupt build cache" in capsys.readouterr().err
 
 
@@ -72,7 +99,7 @@ def test_unreadable_metadata_is_discarded_with_warning(tmp_path, capsys, metadat
     cache.mkdir()
     env_cache.save(cache, KEY, _tree(tmp_path / "src"))
     (cache / "env/metadata.json").write_text(metadata)
-    assert not env_cache.restore(cache, KEY, tmp_path / "t")
+    assert env_cache.restore(cache, KEY, tmp_path / "t") == env_cache.FRESH
     assert "Discarding an unreadable build cache" in capsys.readouterr().err
     assert not (cache / "env").exists()
 
@@ -85,7 +112,7 @@ def test_save_replaces_previous_entry(tmp_path):
     (two / "lib/site/mod.py").write_text("x = 2\n")
     newer = replace(KEY, dependencies_sha256="9" * 64)
     env_cache.save(cache, newer, two)
-    assert env_cache.restore(cache, newer, tmp_path / "t")
+    assert env_cache.restore(cache, newer, tmp_path / "t") == env_cache.REUSED
     assert (tmp_path / "t/lib/site/mod.py").read_text() == "x = 2\n"
 
 
@@ -125,11 +152,11 @@ def test_slug_files_are_copies_so_the_slug_cannot_write_into_the_cache(tmp_path)
     env_cache.save(cache, KEY, src)
     assert (src / "bin/python3.13").stat().st_ino != (cache / "env/python/bin/python3.13").stat().st_ino
     target = tmp_path / "build2/.heroku/python"
-    assert env_cache.restore(cache, KEY, target)
+    assert env_cache.restore(cache, KEY, target) == env_cache.REUSED
     (target / "bin/python3.13").chmod(0o777)  # a hook's chmod, a later buildpack's write
     (target / "lib/site/mod.py").write_text("x = 666\n")
     again = tmp_path / "build3/.heroku/python"
-    assert env_cache.restore(cache, KEY, again)
+    assert env_cache.restore(cache, KEY, again) == env_cache.REUSED
     assert (again / "lib/site/mod.py").read_text() == "x = 1\n"
     assert (again / "bin/python3.13").stat().st_mode & 0o777 != 0o777
 
@@ -147,7 +174,7 @@ def test_damaged_entry_is_discarded_with_a_warning(tmp_path, capsys, damage):
     cache.mkdir()
     env_cache.save(cache, KEY, _tree(tmp_path / "src"))
     damage(cache / "env/python")
-    assert not env_cache.restore(cache, KEY, tmp_path / "t")
+    assert env_cache.restore(cache, KEY, tmp_path / "t") == env_cache.FRESH
     assert "Discarding a corrupt build cache" in capsys.readouterr().err
     assert not (cache / "env").exists()
 
@@ -158,7 +185,7 @@ def test_unreadable_metadata_is_discarded(tmp_path, capsys, metadata):
     cache.mkdir()
     env_cache.save(cache, KEY, _tree(tmp_path / "src"))
     (cache / "env/metadata.json").write_bytes(metadata)
-    assert not env_cache.restore(cache, KEY, tmp_path / "t")
+    assert env_cache.restore(cache, KEY, tmp_path / "t") == env_cache.FRESH
     assert "Discarding an unreadable build cache" in capsys.readouterr().err
 
 
@@ -190,7 +217,7 @@ def test_save_shares_unchanged_files_with_the_entry_it_replaces_never_with_the_s
     src = _tree(tmp_path / "build/.heroku/python")
     env_cache.save(cache, KEY, src)
     target = tmp_path / "build2/.heroku/python"
-    assert env_cache.restore(cache, KEY, target)
+    assert env_cache.restore(cache, KEY, target) == env_cache.REUSED
     old_ino = (cache / "env/python/bin/python3.13").stat().st_ino
     (target / "lib/site/new.py").write_text("y = 2\n")  # what an incremental install adds
     mod = target / "lib/site/mod.py"
@@ -203,7 +230,7 @@ def test_save_shares_unchanged_files_with_the_entry_it_replaces_never_with_the_s
     assert (entry / "lib/site/mod.py").read_text() == "x = 9\n"
     assert (entry / "lib/site/new.py").read_text() == "y = 2\n"
     assert not _inodes(target) & _inodes(cache)
-    assert env_cache.restore(cache, replace(KEY, dependencies_sha256="d" * 64), tmp_path / "t")
+    assert env_cache.restore(cache, replace(KEY, dependencies_sha256="d" * 64), tmp_path / "t") == env_cache.REUSED
 
 
 def test_the_environment_shares_the_runtime_with_the_base_entry(tmp_path):
@@ -216,8 +243,8 @@ def test_the_environment_shares_the_runtime_with_the_base_entry(tmp_path):
     base, env = cache / "base/python", cache / "env/python"
     assert (env / "lib/site/mod.py").stat().st_ino == (base / "lib/site/mod.py").stat().st_ino
     assert not _inodes(src) & _inodes(cache)
-    assert env_cache.restore(cache, KEY, tmp_path / "t")
-    assert env_cache.restore(cache, KEY, tmp_path / "u", env_cache.BASE_DIR_NAME)
+    assert env_cache.restore(cache, KEY, tmp_path / "t") == env_cache.REUSED
+    assert env_cache.restore(cache, KEY, tmp_path / "u", env_cache.BASE_DIR_NAME) == env_cache.REUSED
 
 
 def test_a_file_that_is_not_what_the_manifest_says_stops_the_copy(tmp_path):
