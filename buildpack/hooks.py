@@ -44,13 +44,19 @@ def app_env(build_env: dict[str, str], config: dict[str, str], build_dir: Path,
     return env
 
 
-def _command(path: Path, build_dir: Path) -> list[str]:
-    """Run a script with a ``#!`` line itself (made executable, as the platforms do), else with sh."""
-    if app_files.AppFiles(build_dir).head(path, 2) != b"#!":
+def _command(path: Path, head: bytes) -> list[str]:
+    """Run a script with a ``#!`` line (its first bytes: ``head``) itself (made executable,
+    as the platforms do), else with sh."""
+    if head != b"#!":
         return ["/bin/sh", str(path)]
     if not os.access(path, os.X_OK):
         path.chmod(path.stat().st_mode | 0o111)
     return [str(path)]
+
+
+def _cannot_start(name: str, problem: str, fix: str) -> BuildError:
+    return BuildError(f"The {name} hook could not be started", f"{problem}.\n\n{fix}",
+                      error_id="hooks::cannot-start")
 
 
 def run_hook(name: str, app_dir: Path, build_dir: Path, env: dict[str, str],
@@ -65,15 +71,17 @@ def run_hook(name: str, app_dir: Path, build_dir: Path, env: dict[str, str],
                          f"{shown} points outside the app's directory. Commit the script itself.",
                          error_id="hooks::link-outside-app")
     output.step(f"Running the {name} hook ({shown})")
+    head = app_files.AppFiles(build_dir).head(path, 2)
+    if head is None:  # a file inside the app (checked above) that cannot be opened
+        raise _cannot_start(name, f"The build cannot read {shown}",
+                            f"Make it readable (`chmod a+r {shown}`), commit that, and push again.")
     try:
-        code, _ = run_streamed(_command(path, build_dir), env, app_dir, secrets)
+        code, _ = run_streamed(_command(path, head), env, app_dir, secrets)
     except OSError as exc:
-        raise BuildError(
-            f"The {name} hook could not be started",
-            f"Starting {shown} failed: {exc.strerror or exc}.\n\n"
+        raise _cannot_start(
+            name, f"Starting {shown} failed: {exc.strerror or exc}",
             "Check its first line: `#!/usr/bin/env bash` (or another interpreter that\n"
-            "exists on the build server), saved with Unix (LF) line endings.",
-            error_id="hooks::cannot-start") from None
+            "exists on the build server), saved with Unix (LF) line endings.") from None
     if code != 0:
         raise BuildError(
             f"The {name} hook failed",

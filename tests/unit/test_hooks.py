@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -107,6 +109,21 @@ def test_hook_that_cannot_start(tmp_path: Path) -> None:
     with raises_id("hooks::cannot-start") as err:
         hooks.run_hook(hooks.PRE_COMPILE, tmp_path, tmp_path, env_for(tmp_path), [])
     assert "line endings" in err.value.body
+
+
+def test_hook_that_cannot_be_read(tmp_path: Path) -> None:
+    hook(tmp_path, "post_compile", "#!/bin/sh\necho hi\n", mode=0)
+    run = ("from pathlib import Path; from buildpack import hooks, output\n"
+           "app = Path.cwd()\n"
+           "try: hooks.run_hook(hooks.POST_COMPILE, app, app, hooks.app_env({}, {}, app), [])\n"
+           "except output.BuildError as e: print(e.error_id, 'bin/post_compile' in e.body)\n")
+    # Root reads any file: it runs without the capabilities that let it.
+    unprivileged = (["setpriv", "--bounding-set=-dac_override,-dac_read_search", "--"]
+                    if os.geteuid() == 0 else [])
+    done = subprocess.run([*unprivileged, sys.executable, "-c", run], cwd=tmp_path, text=True,
+                          capture_output=True, timeout=60,
+                          env={"PYTHONPATH": str(Path(__file__).parents[2])})
+    assert done.stdout.endswith("\nhooks::cannot-start True\n"), done.stdout + done.stderr
 
 
 def test_hook_linking_outside_the_app(tmp_path: Path) -> None:
