@@ -129,18 +129,21 @@ def test_layer_metadata_survives_the_lifecycles_round_trip():
         "The Python version changed (3.13.0 -> 3.13.1)"]
 
 
-@pytest.mark.parametrize("change, updates, has_python, state", [
-    ({}, True, True, "reused"),
-    ({"dependencies_sha256": "new"}, True, True, "updated"),
+@pytest.mark.parametrize("change, updates, has_python, state, heading", [
+    ({}, True, True, "reused", None),
+    ({"dependencies_sha256": "new"}, True, True, "updated", env_cache.UPDATING),
     ({"dependencies_sha256": "new", "dependency_files": ("requirements.txt", "b.txt")}, True, True,
-     "updated"),
-    ({"dependencies_sha256": "new"}, False, True, "installed"),  # the record cannot update
-    ({"dependencies_sha256": "new", "python_version": "3.13.1"}, True, True, "installed"),
-    ({"settings_sha256": "new"}, True, True, "installed"),
-    ({"dependencies_sha256": "new"}, True, False, "installed"),  # the layer did not come back
+     "updated", env_cache.UPDATING),
+    ({"dependencies_sha256": "new"}, False, True, "installed",  # the record cannot update
+     env_cache.DISCARDING),
+    ({"dependencies_sha256": "new", "python_version": "3.13.1"}, True, True, "installed",
+     env_cache.DISCARDING),
+    ({"settings_sha256": "new"}, True, True, "installed", env_cache.DISCARDING),
+    ({"dependencies_sha256": "new"}, True, False, "installed",  # the layer did not come back
+     env_cache.UPDATING),
 ])
-def test_the_previous_python_layer_is_reused_updated_or_replaced(tmp_path, change, updates,
-                                                                has_python, state):
+def test_the_previous_python_layer_is_reused_updated_or_replaced(tmp_path, capsys, change, updates,
+                                                                has_python, state, heading):
     layers = Layers(tmp_path)
     python = layers.path("python") / "bin" / "python3"
     python.parent.mkdir(parents=True)
@@ -152,6 +155,10 @@ def test_the_previous_python_layer_is_reused_updated_or_replaced(tmp_path, chang
     # Updated in place: the layer stays, without metadata until the build succeeds.
     assert python.exists() == (state != "installed")
     assert (tmp_path / "python.toml").exists() == (state == "reused")
+    # The reasons come from env_cache's one printer, as for a slug.
+    out = capsys.readouterr().out
+    headings = [h for h in (env_cache.UPDATING, env_cache.DISCARDING) if f"-----> {h}\n" in out]
+    assert headings == ([heading] if heading else [])
 
 
 # --- the SBOM, exec.d ---------------------------------------------------------------------
