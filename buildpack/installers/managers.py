@@ -62,6 +62,11 @@ class Manager:
     # The app's file a CI build (bin/test-compile) installs after the dependencies, with the
     # record's engine (``installers.install``).
     test_requirements: str | None = None
+    # Where the app states the Python it needs (``python_check``), besides pyproject.toml's
+    # [project] requires-python: the lock file's _meta.requires (Pipfile.lock), or this
+    # table of pyproject.toml, in Poetry's syntax (^, ~), when requires-python is absent.
+    python_in_lock: bool = False
+    python_table: tuple[str, ...] = ()
 
     @property
     def min_python(self) -> tuple[int, int] | None:
@@ -121,7 +126,7 @@ PIPENV = Manager(
     lock_command="pipenv lock", local_code=_pipfile_lock_has_local_code,
     tool=TOOLS["pipenv"],
     config_vars=(*_PIP_VARS, "PIPENV_PYPI_MIRROR", "PIPENV_TIMEOUT"),  # Pipenv installs with pip
-    config_patterns=(), install=pipenv.install)
+    config_patterns=(), install=pipenv.install, python_in_lock=True)
 
 POETRY = Manager(
     name="poetry", display="Poetry", lockfile="poetry.lock", manifest="pyproject.toml",
@@ -132,7 +137,7 @@ POETRY = Manager(
     config_patterns=(r"POETRY_REPOSITORIES_[A-Z0-9_]+_URL",
                      r"POETRY_HTTP_BASIC_[A-Z0-9_]+_(?:USERNAME|PASSWORD)",
                      r"POETRY_CERTIFICATES_[A-Z0-9_]+_(?:CERT|CLIENT_CERT)"),
-    install=poetry.install)
+    install=poetry.install, python_table=("tool", "poetry", "dependencies", "python"))
 
 UV = Manager(
     name="uv", display="uv", lockfile="uv.lock", manifest="pyproject.toml",

@@ -16,7 +16,6 @@ from buildpack import output, toml_io
 from buildpack.app_files import AppFiles
 from buildpack.installers import pipfile_lock
 from buildpack.installers.context import Choice
-from buildpack.installers.managers import PIPENV, POETRY
 from buildpack.installers.python_constraints import parse_version, satisfies
 from buildpack.output import BuildError
 
@@ -53,23 +52,24 @@ def _from_pyproject(choice: Choice, files: AppFiles) -> list[Declared]:
         text = project["requires-python"]
         return [Declared("pyproject.toml ([project] requires-python)", text, text, False,
                          f"or change requires-python in pyproject.toml{relock}")]
-    poetry_deps = data.get("tool", {}).get("poetry", {}).get("dependencies", {})
-    if choice.manager is POETRY and isinstance(poetry_deps, dict) \
-            and isinstance(poetry_deps.get("python"), str):
-        text = poetry_deps["python"]
-        return [Declared("pyproject.toml ([tool.poetry.dependencies] python)", text, text, True,
+    value: object = data
+    for name in choice.manager.python_table:
+        value = value.get(name) if isinstance(value, dict) else None
+    if choice.manager.python_table and isinstance(value, str):
+        table = ".".join(choice.manager.python_table[:-1])
+        return [Declared(f"pyproject.toml ([{table}] python)", value, value, True,
                          f"or change that python constraint in pyproject.toml{relock}")]
     return []
 
 
 def reads_files(choice: Choice) -> bool:
     """Whether checking ``choice`` parses its files (and so needs ``libraries``)."""
-    return choice.manager is PIPENV or any(p.name == "pyproject.toml" for p in choice.files)
+    return choice.manager.python_in_lock or any(p.name == "pyproject.toml" for p in choice.files)
 
 
 def declared(choice: Choice, files: AppFiles) -> list[Declared]:
     """What the app's dependency files (read by ``files``) say about the Python version."""
-    if choice.manager is PIPENV:
+    if choice.manager.python_in_lock:
         return _from_pipfile_lock(choice, files)
     return _from_pyproject(choice, files)
 

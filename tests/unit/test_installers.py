@@ -248,6 +248,9 @@ def test_version_contradiction_shows_both_values(tmp_path, files, version, where
 @pytest.mark.parametrize("files", [
     {"pyproject.toml": PROJECT + 'requires-python = ">=3.11"\n', "uv.lock": ""},
     {"pyproject.toml": PROJECT, "poetry.lock": ""},
+    # only Poetry's record reads that table
+    {"pyproject.toml": PROJECT + '[tool.poetry.dependencies]\npython = "~3.11"\n', "uv.lock": ""},
+    {"pyproject.toml": 'tool = "not a table"\n' + PROJECT, "poetry.lock": ""},
     {"Pipfile": "", "Pipfile.lock": _lock({"python_version": "3.13"})},
     {"Pipfile": "", "Pipfile.lock": _lock({})},
     {"requirements.txt": ""},
