@@ -1,6 +1,6 @@
 """Compile the ``.py`` files whose bytecode is missing or stale, in parallel.
 
-Run by the app's interpreter (``python -I bytecode_worker.py STRIP PREPEND EXCLUDE DIR...``),
+Run by the app's interpreter (``python -I bytecode_worker.py STRIP PREPEND DIR...``),
 so it imports nothing from the buildpack. A ``.pyc`` is current when it is an
 unchecked-hash pyc of this interpreter whose recorded source hash is the source's: what
 an earlier build compiled and a later build (an incremental install, an unchanged app)
@@ -16,7 +16,6 @@ import concurrent.futures
 import importlib.util
 import os
 import py_compile
-import re
 import sys
 from collections.abc import Iterator
 
@@ -37,14 +36,11 @@ def is_current(source: str) -> bool:
         return False
 
 
-def sources(roots: list[str], exclude: re.Pattern[str] | None) -> Iterator[str]:
+def sources(roots: list[str]) -> Iterator[str]:
     for root in roots:
         for dirpath, dirnames, filenames in os.walk(root):
             dirnames[:] = [d for d in dirnames if d != "__pycache__"]
-            for name in filenames:
-                path = os.path.join(dirpath, name)
-                if name.endswith(".py") and not (exclude and exclude.search(path)):
-                    yield path
+            yield from (os.path.join(dirpath, n) for n in filenames if n.endswith(".py"))
 
 
 def compile_one(args: tuple[str, str, str]) -> bool:
@@ -55,9 +51,8 @@ def compile_one(args: tuple[str, str, str]) -> bool:
 
 
 def main(argv: list[str]) -> int:
-    strip, prepend, exclude_text, *roots = argv
-    exclude = re.compile(exclude_text) if exclude_text else None
-    stale = [path for path in sources(roots, exclude) if not is_current(path)]
+    strip, prepend, *roots = argv
+    stale = [path for path in sources(roots) if not is_current(path)]
     if len(stale) < 64:
         for path in stale:
             compile_one((path, strip, prepend))

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from buildpack import atomic_write
 from buildpack.app_files import walk
+from buildpack.layout import APP_ROOT
 from buildpack.layout import RUNTIME_PREFIX as RUNTIME_PREFIX  # re-exported: cpython_recipe, slug tools
 
 # A script that finds its interpreter next to itself, wherever the slug is mounted
@@ -94,7 +95,7 @@ def compile_all(python: Path, targets: list[str], strip: Path, prefix: str, env:
 
 
 def compile_bytecode(python: Path, paths: list[Path], strip_prefix: Path, env: dict[str, str],
-                     runtime_path: str = RUNTIME_PREFIX, exclude: str | None = None) -> None:
+                     runtime_path: str = RUNTIME_PREFIX) -> None:
     """Compile what in ``paths`` has no current bytecode, recording run-time file names
     (unchecked-hash pycs), on all CPUs (``bytecode_worker``).
 
@@ -108,8 +109,7 @@ def compile_bytecode(python: Path, paths: list[Path], strip_prefix: Path, env: d
     existing = [str(p) for p in paths if p.exists()]
     if not existing:
         return
-    run_quiet([str(python), "-I", str(WORKER), str(strip_prefix), runtime_path, exclude or "",
-               *existing], env=env)
+    run_quiet([str(python), "-I", str(WORKER), str(strip_prefix), runtime_path, *existing], env=env)
 
 def app_sources(build_dir: Path, skip: tuple[str, ...] = (".heroku", ".git")) -> list[Path]:
     """The app's own ``.py`` files that may be compiled: regular files (not links), in
@@ -129,8 +129,10 @@ def app_sources(build_dir: Path, skip: tuple[str, ...] = (".heroku", ".git")) ->
     return found
 
 
-def compile_app_bytecode(python: Path, build_dir: Path, env: dict[str, str]) -> None:
-    """Compile the app's own sources (``app_sources``) for the path ``/app``."""
+def compile_app_bytecode(python: Path, build_dir: Path, env: dict[str, str],
+                         runtime_path: str = APP_ROOT) -> None:
+    """Compile the app's own sources (``app_sources``) for the path it runs from (a slug:
+    ``/app``; a CNB app stays where it was built)."""
     sources = app_sources(build_dir)
     if not sources:
         return
@@ -138,4 +140,4 @@ def compile_app_bytecode(python: Path, build_dir: Path, env: dict[str, str]) -> 
                                      errors="surrogateescape") as listing:
         listing.write("".join(f"{p}\n" for p in sources if "\n" not in str(p)))
         listing.flush()
-        compile_all(python, ["-i", listing.name], build_dir, "/app", env)
+        compile_all(python, ["-i", listing.name], build_dir, runtime_path, env)

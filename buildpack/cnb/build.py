@@ -100,8 +100,7 @@ class LayersTarget:
         self.layers.write(PYTHON_LAYER, LayerTypes(launch=True, build=True, cache=self.key is not None),
                           key_metadata(self.key))
         # The app stays where it was built: its bytecode names its own paths.
-        relocate.compile_bytecode(ctx.python, [plan.build_dir], plan.build_dir, ctx.env,
-                                  runtime_path=str(plan.build_dir), exclude=r"/\.git/")
+        relocate.compile_app_bytecode(ctx.python, plan.build_dir, ctx.env, str(plan.build_dir))
         output.step("Writing the launch environment and the SBOM")
         values = launch_env.write(self.layers, ctx.app_dir)
         output.detail(f"{', '.join(f'{k}={v}' for k, v in values.items())} (each unless set),\n"

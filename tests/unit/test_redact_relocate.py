@@ -1,5 +1,14 @@
 from __future__ import annotations
 
+import importlib.util
+import marshal
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+from buildpack import relocate
 from buildpack.redact import mask_credentials, mask_values
 from buildpack.relocate import rewrite_script
 
@@ -35,3 +44,24 @@ def test_rewrite_sh_trampoline_with_long_path():
 def test_leaves_foreign_scripts_alone():
     assert rewrite_script("#!/usr/bin/env python3\nprint(1)\n", PREFIX) is None
     assert rewrite_script("#!/bin/sh\necho hi\n", PREFIX) is None
+
+
+@pytest.mark.parametrize("runtime_path", ["/app", None])  # None: a CNB app, built where it runs
+def test_app_bytecode_names_the_run_time_path_and_writes_nothing_through_links(tmp_path,
+                                                                              runtime_path):
+    app, victim = tmp_path / "app", tmp_path / "victim"
+    (app / "pkg").mkdir(parents=True)
+    victim.mkdir()
+    (victim / "secret.py").write_text("TOKEN = 1\n")
+    (app / "pkg/mod.py").write_text("X = 1\n")
+    (app / "linked.py").symlink_to(victim / "secret.py")
+    (app / "sub").mkdir()
+    (app / "sub/other.py").write_text("Y = 2\n")
+    (app / "sub/__pycache__").symlink_to(victim)
+    runtime = runtime_path or str(app)
+    relocate.compile_app_bytecode(Path(sys.executable), app, dict(os.environ), runtime)
+    assert sorted(p.name for p in victim.iterdir()) == ["secret.py"]
+    assert not (app / "__pycache__").exists()  # the linked file is not compiled
+    pyc = importlib.util.cache_from_source(str(app / "pkg/mod.py"))
+    code = marshal.loads(Path(pyc).read_bytes()[16:])
+    assert code.co_filename == f"{runtime}/pkg/mod.py"
