@@ -208,7 +208,7 @@ def _too_large(name: str, size: int, limit: int) -> BuildError:
 
 # -- writing into BUILD_DIR ----------------------------------------------------------
 
-def _in_the_way(root: Path, rel: str, what: str) -> BuildError:
+def _in_the_way(rel: str, what: str) -> BuildError:
     return BuildError(
         f"{rel} in the app is {what}",
         f"The buildpack writes {rel} itself, and will not write through {what}.\n"
@@ -233,7 +233,7 @@ def _open_dirs(root: Path, parts: list[str], create: bool) -> int:
             except OSError as exc:
                 if exc.errno in (errno.ELOOP, errno.ENOTDIR):
                     st = os.lstat(part, dir_fd=fd)
-                    raise _in_the_way(root, rel, "a symbolic link" if stat.S_ISLNK(st.st_mode)
+                    raise _in_the_way(rel, "a symbolic link" if stat.S_ISLNK(st.st_mode)
                                       else "a file, not a folder") from None
                 raise
             os.close(fd)
@@ -265,9 +265,9 @@ def check_writable(root: Path, rel: str | Path, folder: bool = False) -> None:
             return
         shown = "/".join(parts[: index + 1])
         if stat.S_ISLNK(st.st_mode) and (folder or not last):
-            raise _in_the_way(root, shown, "a symbolic link")
+            raise _in_the_way(shown, "a symbolic link")
         if (folder or not last) and not stat.S_ISDIR(st.st_mode):
-            raise _in_the_way(root, shown, "a file, not a folder")
+            raise _in_the_way(shown, "a file, not a folder")
 
 
 def make_dirs(root: Path, rel: str | Path) -> Path:
@@ -296,7 +296,7 @@ def write_text(root: Path, rel: str | Path, text: str, mode: int = 0o644) -> Pat
             try:
                 os.rename(tmp, parts[-1], src_dir_fd=fd, dst_dir_fd=fd)
             except IsADirectoryError:
-                raise _in_the_way(Path(root), "/".join(parts), "a folder, not a file") from None
+                raise _in_the_way("/".join(parts), "a folder, not a file") from None
         except BaseException:
             try:
                 os.unlink(tmp, dir_fd=fd)

@@ -12,6 +12,7 @@
 """
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from buildpack import output
@@ -22,15 +23,11 @@ VENV = ".venv"
 HEROKU_PYTHON = PYTHON_DIR
 
 
-def _exists(path: Path) -> bool:
-    return path.exists() or path.is_symlink()
-
-
 def check(build_dir: Path, app_dir: Path) -> None:
     """Refuse a committed ``.venv``; warn about a committed ``.heroku/python``."""
     for folder in dict.fromkeys((app_dir, build_dir)):
         venv = folder / VENV
-        if _exists(venv):
+        if os.path.lexists(venv):
             shown = venv.relative_to(build_dir)
             raise BuildError(
                 f"The app contains a {shown}/ folder (a virtual environment)",
@@ -43,7 +40,7 @@ def check(build_dir: Path, app_dir: Path) -> None:
                 "    git commit -m 'Stop committing the virtual environment'\n\n"
                 "The build installs the dependencies from the app's dependency files.",
                 error_id="app::committed-venv")
-    if _exists(build_dir / HEROKU_PYTHON):
+    if os.path.lexists(build_dir / HEROKU_PYTHON):
         output.warning(
             f"The app contains {HEROKU_PYTHON}, which this build replaces",
             f"{HEROKU_PYTHON} is where the build installs Python, so a committed copy (or one\n"

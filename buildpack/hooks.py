@@ -6,7 +6,7 @@ after them (and after collectstatic), both in the app's folder. That code sees t
 app's config vars, except the ones in ``BLOCKLIST``, which would change how programs
 start or which libraries they load rather than configure the app; the build's own
 settings (``PATH`` with the app's Python first, ``LANG``, pip's settings) stay as they
-are. As the leader does, the build's own locations are exported too (``CONTRACT``):
+are. As the leader does, the build's own locations are exported too:
 ``BUILD_DIR`` (the slug's root), ``CACHE_DIR``, ``ENV_DIR`` (empty when the platform
 passed none) and ``STACK``; they win over config vars of the same names.
 """
@@ -29,14 +29,11 @@ BLOCKLIST = frozenset({
 })
 
 
-CONTRACT = ("BUILD_DIR", "CACHE_DIR", "ENV_DIR", "STACK")
-
-
 def app_env(build_env: dict[str, str], config: dict[str, str], build_dir: Path,
             cache_dir: Path | None = None, env_dir: Path | None = None,
             stack: str = "") -> dict[str, str]:
     """The build's environment plus the app's config vars, minus ``BLOCKLIST``, plus the
-    ``CONTRACT`` variables."""
+    build's locations and ``STACK``."""
     env = dict(build_env)
     env.update({name: value for name, value in config.items() if name not in BLOCKLIST})
     env.update(BUILD_DIR=str(build_dir), CACHE_DIR=str(cache_dir or ""),

@@ -45,7 +45,6 @@ from buildpack.requirements_files import included_files, lines
 CONFIG_VAR = "PYTHON_INSTALLER"
 ENGINES = ("uv", "pip")
 DEFAULT_ENGINE = "uv"
-SUBPROCESS_TIMEOUT = 3600
 PREFETCH_TIMEOUT = 120  # beyond it, uv is installed with pip instead
 
 # pip features in requirements files that uv does not support, with the reason shown.
