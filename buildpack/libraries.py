@@ -16,7 +16,6 @@ index that is down or refuses the credentials better than this module could.
 from __future__ import annotations
 
 import hashlib
-import html.parser
 import re
 import subprocess
 import sys
@@ -28,7 +27,7 @@ from pathlib import Path
 
 from buildpack import atomic_write, output, settings
 from buildpack.redact import mask_credentials
-from buildpack.store import file_sha256, open_url
+from buildpack.store import file_sha256, index_files, open_url
 
 PINS = settings.VENDOR_DIR / "libraries.txt"
 CACHE_SUBDIR = Path("tools") / "libraries"
@@ -87,30 +86,15 @@ def _read_bounded(url: str, what: str) -> bytes:
         raise _error(f"Could not download {what}", f"{mask_credentials(url)}: {reason}") from None
 
 
-class _Links(html.parser.HTMLParser):
-    """The hrefs of a simple-API project page (PEP 503), by file name."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.hrefs: dict[str, str] = {}
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        href = dict(attrs).get("href")
-        if tag == "a" and href:
-            name = urllib.parse.unquote(urllib.parse.urlsplit(href).path.rsplit("/", 1)[-1])
-            self.hrefs[name] = href
-
-
 def _download(index_url: str, wheel: Wheel, dest: Path) -> None:
     base = index_url if index_url.endswith("/") else index_url + "/"
     page_url = urllib.parse.urljoin(base, re.sub(r"[-_.]+", "-", wheel.name).lower() + "/")
-    links = _Links()
-    links.feed(_read_bounded(page_url, f"the index page of {wheel.name}").decode("utf-8", "replace"))
-    href = links.hrefs.get(wheel.filename)
-    if href is None:
+    url = index_files(_read_bounded(page_url, f"the index page of {wheel.name}"),
+                      page_url).get(wheel.filename)
+    if url is None:
         raise _error(f"The package index has no {wheel.filename}",
                      f"{mask_credentials(page_url)} does not list it.")
-    data = _read_bounded(urllib.parse.urljoin(page_url, href.split("#", 1)[0]), wheel.filename)
+    data = _read_bounded(url, wheel.filename)
     if hashlib.sha256(data).hexdigest() != wheel.sha256:
         raise _error(f"{wheel.filename} does not match its pinned hash",
                      f"The index at {mask_credentials(index_url)} served a different file.")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import html.parser
 import http.client
 import os
 import ssl
@@ -161,6 +162,29 @@ def open_url(url: str, timeout: float,
         _CredentialsStayHome, urllib.request.HTTPSHandler(context=context))
     response: http.client.HTTPResponse = opener.open(request, timeout=timeout)
     return response
+
+
+class _Links(html.parser.HTMLParser):
+    def __init__(self, page_url: str) -> None:
+        super().__init__()
+        self.page_url = page_url
+        self.files: dict[str, str] = {}
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        href = dict(attrs).get("href")
+        if tag == "a" and href:
+            url = urllib.parse.urljoin(self.page_url, href.split("#", 1)[0])
+            name = urllib.parse.unquote(urllib.parse.urlsplit(url).path.rsplit("/", 1)[-1])
+            if "/" not in name and name.strip(".") and "\0" not in name:
+                self.files[name] = url
+
+
+def index_files(page: bytes, page_url: str) -> dict[str, str]:
+    """The files a simple-API project page (PEP 503) links to: file name -> URL. A name
+    that is not one plain file name (``%2F``, ``..``) is left out: callers write to it."""
+    links = _Links(page_url)
+    links.feed(page.decode("utf-8", "replace"))
+    return links.files
 
 
 def _without_userinfo(url: str) -> str:

@@ -12,7 +12,6 @@ installs uv with pip once the runtime is there, with pip's full error reporting.
 from __future__ import annotations
 
 import hashlib
-import html.parser
 import http.client
 import os
 import platform
@@ -24,7 +23,7 @@ import zipfile
 from pathlib import Path
 
 from buildpack import settings
-from buildpack.store import file_sha256, open_url
+from buildpack.store import file_sha256, index_files, open_url
 
 TIMEOUT = 30
 MAX_PAGE = 5 * 1024 * 1024
@@ -63,17 +62,6 @@ def fits_this_machine(filename: str, glibc: tuple[int, int] | None, arch: str) -
     return False
 
 
-class _Links(html.parser.HTMLParser):
-    def __init__(self) -> None:
-        super().__init__()
-        self.hrefs: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        href = dict(attrs).get("href")
-        if tag == "a" and href:
-            self.hrefs.append(href)
-
-
 def _index_url(env: dict[str, str]) -> str | None:
     for name in ("UV_DEFAULT_INDEX", "UV_INDEX_URL", "PIP_INDEX_URL"):
         value = env.get(name, "").split()
@@ -99,17 +87,13 @@ def _from_index(version: str, hashes: set[str], env: dict[str, str], dest: Path)
         page = resp.read(MAX_PAGE + 1)
     if len(page) > MAX_PAGE:
         return None
-    links = _Links()
-    links.feed(page.decode("utf-8", "replace"))
     glibc, arch = host_glibc(), platform.machine()
-    for href in links.hrefs:
-        url = urllib.parse.urljoin(page_url, href)
-        filename = urllib.parse.unquote(urllib.parse.urlsplit(url).path.rsplit("/", 1)[-1])
+    for filename, url in index_files(page, page_url).items():
         if not filename.startswith(f"uv-{version}-") or not fits_this_machine(filename, glibc, arch):
             continue
         wheel = dest / filename
         digest = hashlib.sha256()
-        with _open(url.split("#", 1)[0], env) as resp, open(wheel, "wb") as out:
+        with _open(url, env) as resp, open(wheel, "wb") as out:
             size = 0
             while chunk := resp.read(1024 * 1024):
                 size += len(chunk)

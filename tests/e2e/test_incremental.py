@@ -18,7 +18,9 @@ def _build(tmp_path, name, cache, env, requirements):
 
 def test_changed_requirements_apply_only_the_difference(tmp_path, build_env):
     cache = tmp_path / "cache"
-    _build(tmp_path, "one", cache, build_env, "Flask==3.1.3\nsix==1.17.0\n")
+    _, first = _build(tmp_path, "one", cache, build_env, "Flask==3.1.3\nsix==1.17.0\n")
+    # uv came straight from its wheel on the index (uv_fetch), not through pip.
+    assert "Fetched (hash-checked) while the Python runtime was unpacked" in first.stdout
     app, result = _build(tmp_path, "two", cache, build_env, "Flask==3.1.3\nidna==3.20\n")
     assert "-----> Updating the cached environment since:\n       - requirements.txt changed" \
         in result.stdout
