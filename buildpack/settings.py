@@ -35,12 +35,16 @@ def release_dates() -> dict[str, str]:
     return dict(_json("python-releases.json")["released"])
 
 
-def pinned_pip_version() -> str:
-    """The version in vendor/pip.txt (``pip==X.Y ...``)."""
-    match = re.search(r"^pip==(\S+)", PIP_REQUIREMENTS.read_text(encoding="utf-8"), re.M)
+def pinned_version(requirements: Path, name: str) -> str:
+    """The version a pin file of vendor/ gives ``name`` (``name==X.Y ...``)."""
+    match = re.search(rf"^{re.escape(name)}==(\S+)", requirements.read_text(encoding="utf-8"), re.M)
     if not match:
-        raise RuntimeError(f"{PIP_REQUIREMENTS} has no pip== pin")
+        raise RuntimeError(f"{requirements} has no {name}== pin")
     return match.group(1)
+
+
+def pinned_pip_version() -> str:
+    return pinned_version(PIP_REQUIREMENTS, "pip")
 
 
 def pip_min_python() -> tuple[int, int]:

@@ -72,11 +72,7 @@ class Tool:
         return TOOLS_DIR / f"{self.name}.txt"
 
     def version(self) -> str:
-        match = re.search(rf"^{re.escape(self.name)}==(\S+)",
-                          self.requirements.read_text(encoding="utf-8"), re.M)
-        if not match:
-            raise RuntimeError(f"{self.requirements} has no {self.name}== pin")
-        return match.group(1)
+        return settings.pinned_version(self.requirements, self.name)
 
     def folder(self, runs_on: str = "") -> str:
         """The install's folder name: the pins' version and content, and ``runs_on``."""
