@@ -15,6 +15,7 @@ from pathlib import Path
 
 from buildpack import output
 from buildpack.app_files import AppFiles
+from buildpack.layout import installed
 from buildpack.installers.run import run_streamed
 from buildpack.output import BuildError
 
@@ -30,10 +31,6 @@ def find_manage_py(app_dir: Path) -> Path | None:
     candidates = [app_dir / MANAGE_PY] + sorted(
         p for p in app_dir.glob(f"*/{MANAGE_PY}") if not p.parent.name.startswith("."))
     return next((p for p in candidates if p.is_file()), None)
-
-
-def is_installed(prefix: Path) -> bool:
-    return any(prefix.glob("lib/python3*/site-packages/django/__init__.py"))
 
 
 def wsgi_module(manage_py: Path, files: AppFiles | None = None) -> str | None:
@@ -63,7 +60,7 @@ def collectstatic(app_dir: Path, build_dir: Path, python: Path, env: dict[str, s
     """Run collectstatic for a Django app (nothing for other apps)."""
     manage_py = find_manage_py(app_dir)
     prefix = python.parent.parent
-    if manage_py is None or not is_installed(prefix):
+    if manage_py is None or not installed(prefix, "django"):
         return
     folder = manage_py.parent.relative_to(build_dir)
     where = "" if folder == Path(".") else f" (in {folder}/)"

@@ -18,3 +18,8 @@ RUNTIME_PREFIX = f"{APP_ROOT}/{PYTHON_DIR}"
 APP_BASE_RECORD = Path(".heroku") / "app-base"
 PROFILE_DIR = Path(".profile.d")
 PROFILE_NAME = "python.sh"
+
+
+def installed(prefix: Path, package: str) -> bool:
+    """Whether the Python at ``prefix`` has the import package ``package``."""
+    return any(prefix.glob(f"lib/python3*/site-packages/{package}/__init__.py"))

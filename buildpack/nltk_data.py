@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from buildpack import output, processes
+from buildpack import layout, output
 from buildpack.app_files import AppFiles
 from buildpack.installers.run import run_streamed
 from buildpack.output import BuildError
@@ -84,7 +84,7 @@ def download(ids: list[str], python: Path, env: dict[str, str], secrets: list[st
         return
     prefix = python.parent.parent
     output.step(f"Downloading NLTK data ({NLTK_TXT})")
-    if not processes.installed(prefix, "nltk"):
+    if not layout.installed(prefix, "nltk"):
         output.detail(f"Skipped: {NLTK_TXT} is there, but nltk is not installed. Add nltk to\n"
                       "the app's dependencies to have its data downloaded during the build.")
         return

@@ -32,6 +32,7 @@ from pathlib import Path
 
 from buildpack import django, output, procfile
 from buildpack.app_files import AppFiles
+from buildpack.layout import installed
 from buildpack.output import BuildError
 from buildpack.procfile import PROCFILE_NAME
 
@@ -114,10 +115,6 @@ def _read_module(app_dir: Path, path: Path) -> str | None:
 def _is_script(app_dir: Path, path: Path) -> bool:
     text = _read_module(app_dir, path)
     return text is not None and "__main__" in text
-
-
-def installed(prefix: Path, package: str) -> bool:
-    return any(prefix.glob(f"lib/python3*/site-packages/{package}/__init__.py"))
 
 
 @dataclass(frozen=True)

@@ -19,9 +19,9 @@ import signal
 import subprocess
 from pathlib import Path
 
-from buildpack import app_base, django, hooks, output, processes
+from buildpack import app_base, django, hooks, output
 from buildpack.envdir import lookup, read_env_dir
-from buildpack.layout import PYTHON_DIR
+from buildpack.layout import PYTHON_DIR, installed
 from buildpack.output import BuildError
 
 USAGE = "Usage: bin/test BUILD_DIR [ENV_DIR]"
@@ -32,10 +32,10 @@ _START = 'for f in "$HOME"/.profile.d/*.sh; do [ -f "$f" ] && . "$f"; done; exec
 
 def test_command(app_dir: Path, prefix: Path) -> tuple[list[str], str]:
     """The command that runs the tests (from the app's folder), and why."""
-    if processes.installed(prefix, "pytest") or processes.installed(prefix, "_pytest"):
+    if installed(prefix, "pytest") or installed(prefix, "_pytest"):
         return ["python", "-m", "pytest"], "pytest is installed"
     manage_py = django.find_manage_py(app_dir)
-    if manage_py is not None and django.is_installed(prefix):
+    if manage_py is not None and installed(prefix, "django"):
         folder = manage_py.parent.relative_to(app_dir).as_posix()
         script = "manage.py" if folder == "." else f"{folder}/manage.py"
         return ["python", script, "test"], "a Django app without pytest"
