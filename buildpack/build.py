@@ -37,10 +37,11 @@ class Target(Protocol):
     prefix: Path  # where Python is installed during the build
     runtime_path: str  # the path it has when the app runs
 
-    def prepare(self, key: env_cache.CacheKey | None) -> str:
+    def prepare(self, key: env_cache.CacheKey | None, updates: bool) -> str:
         """Make ``prefix`` ready, as ``env_cache.decide`` found: REUSED when the previous
         build's installed environment for ``key`` is in place (and say so), UPDATE when it
-        is there to be brought up to date, else FRESH (an empty place)."""
+        is there to be brought up to date (``updates``: the package manager's record can,
+        ``Manager.update``), else FRESH (an empty place)."""
 
     def keep(self, key: env_cache.CacheKey | None) -> None:
         """Keep the freshly installed environment for the next build (``None``: uncachable)."""
@@ -145,7 +146,7 @@ def run(plan: Plan, target: Target) -> installers.InstallContext:
                       else settings.pinned_pip_version(),
                       **({"engine": manager.engine} if manager.engine else {}))
     key = cache_key(plan)
-    state = target.prepare(key)
+    state = target.prepare(key, manager.update is not None)
     build_report.cache_decision("installed_environment", state if key is not None else "not cacheable")
     if state == env_cache.UPDATE:
         installers.install(plan.dependencies, ctx, incremental=True)

@@ -184,20 +184,18 @@ def make_plan(build_dir: Path, cache_dir: Path, env_dir: Path | None, environ: d
 class SlugTarget:
     """Where ``bin/compile`` puts things (``build.Target``): see ``layout``."""
 
-    def __init__(self, build_dir: Path, cache_dir: Path, updates: bool) -> None:
-        """``updates``: the package manager's record can bring the previous installed
-        environment up to date when only the dependencies changed (``Manager.update``)."""
-        self.build_dir, self.cache_dir, self.updates = build_dir, cache_dir, updates
+    def __init__(self, build_dir: Path, cache_dir: Path) -> None:
+        self.build_dir, self.cache_dir = build_dir, cache_dir
         self.prefix = build_dir / PYTHON_DIR
         self.runtime_path = layout.RUNTIME_PREFIX
 
-    def prepare(self, key: env_cache.CacheKey | None) -> str:
+    def prepare(self, key: env_cache.CacheKey | None, updates: bool) -> str:
         if app_files.remove(self.build_dir, PYTHON_DIR):
             output.detail(f"Replacing the existing {PYTHON_DIR} in the app")
         app_files.make_dirs(self.build_dir, PYTHON_DIR.parent)  # .heroku: a real folder
         if key is None:
             return env_cache.FRESH
-        state = env_cache.restore(self.cache_dir, key, self.prefix, updates=self.updates)
+        state = env_cache.restore(self.cache_dir, key, self.prefix, updates=updates)
         if state == env_cache.REUSED:
             build.log_reuse(key, "Restored from the build cache", "using the cached environment")
         return state
@@ -258,7 +256,7 @@ def _build(build_dir: Path, cache_dir: Path, env_dir: Path | None, dev: bool) ->
         heroku_existed = (build_dir / ".heroku").exists()
         profile_existed = (build_dir / ".profile.d" / layout.PROFILE_NAME).exists()
         try:
-            build.run(plan, SlugTarget(build_dir, cache_dir, plan.dependencies.manager.update is not None))
+            build.run(plan, SlugTarget(build_dir, cache_dir))
         except BaseException:
             _cleanup(build_dir, heroku_existed, profile_existed)
             raise

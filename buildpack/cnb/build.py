@@ -67,17 +67,15 @@ class LayersTarget:
     the path it keeps at launch; what a slug has in ``.profile.d`` and ``.release`` in
     the python-env layer and ``launch.toml``."""
 
-    def __init__(self, layers: Layers, updates: bool = False) -> None:
-        """``updates``: the package manager's record can bring the previous installed
-        environment up to date when only the dependencies changed (``Manager.update``)."""
-        self.layers, self.updates = layers, updates
+    def __init__(self, layers: Layers) -> None:
+        self.layers = layers
         self.prefix = layers.path(PYTHON_LAYER)
         self.runtime_path = str(self.prefix)
         self.key: env_cache.CacheKey | None = None
 
-    def prepare(self, key: env_cache.CacheKey | None) -> str:
+    def prepare(self, key: env_cache.CacheKey | None, updates: bool) -> str:
         self.key = key
-        state = env_cache.FRESH if key is None else _previous_state(self.layers, key, self.updates)
+        state = env_cache.FRESH if key is None else _previous_state(self.layers, key, updates)
         if state == env_cache.REUSED and key is not None:
             build.log_reuse(key, f"Reusing the {PYTHON_LAYER} layer of the previous build",
                             "using the installed packages")
@@ -140,7 +138,7 @@ def run(app_dir: Path, args: BuildArgs, environ: dict[str, str]) -> None:
         env_cache.remove_stale_temp(cache_dir)
         plan = classic.make_plan(app_dir, cache_dir, args.env_dir, environ)
         libraries.ensure(cache_dir, installer_settings(plan.environ, plan.config).get("PIP_INDEX_URL"))
-        build.run(plan, LayersTarget(layers, plan.dependencies.manager.update is not None))
+        build.run(plan, LayersTarget(layers))
 
 
 def main(argv: list[str]) -> int:

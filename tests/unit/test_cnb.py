@@ -150,8 +150,8 @@ def test_the_previous_python_layer_is_reused_updated_or_replaced(tmp_path, capsy
     if has_python:
         python.write_text("")
     (tmp_path / "python.toml").write_text(_as_restored(cnb_build.key_metadata(KEY)))
-    target = cnb_build.LayersTarget(layers, updates)
-    assert target.prepare(dataclasses.replace(KEY, **change)) == state
+    target = cnb_build.LayersTarget(layers)
+    assert target.prepare(dataclasses.replace(KEY, **change), updates) == state
     # Updated in place: the layer stays, without metadata until the build succeeds.
     assert python.exists() == (state != "installed")
     assert (tmp_path / "python.toml").exists() == (state == "reused")
