@@ -251,22 +251,21 @@ def _split(rel: str | Path) -> list[str]:
     return parts
 
 
-def check_writable(root: Path, rel: str | Path, folder: bool = False) -> None:
+def check_writable(root: Path, rel: str | Path) -> None:
     """BuildError if writing ``rel`` would have to go through a link or a misplaced file
     (checked at plan time, before anything is written)."""
     parts = _split(rel)
     path = Path(root)
-    for index, part in enumerate(parts):
+    for index, part in enumerate(parts[:-1]):  # the folders on the way
         path = path / part
-        last = index == len(parts) - 1
         try:
             st = os.lstat(path)
         except FileNotFoundError:
             return
         shown = "/".join(parts[: index + 1])
-        if stat.S_ISLNK(st.st_mode) and (folder or not last):
+        if stat.S_ISLNK(st.st_mode):
             raise _in_the_way(shown, "a symbolic link")
-        if (folder or not last) and not stat.S_ISDIR(st.st_mode):
+        if not stat.S_ISDIR(st.st_mode):
             raise _in_the_way(shown, "a file, not a folder")
 
 

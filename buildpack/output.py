@@ -53,14 +53,14 @@ def _write(stream: IO[str], text: str) -> None:
 STEPS: list[tuple[str, float]] = []
 
 
-def step(message: str, stream: IO[str] | None = None) -> None:
+def step(message: str) -> None:
     STEPS.append((message, time.monotonic()))
-    _write(stream or sys.stdout, f"{STEP_PREFIX}{message}\n")
+    _write(sys.stdout, f"{STEP_PREFIX}{message}\n")
 
 
-def detail(message: str, stream: IO[str] | None = None) -> None:
+def detail(message: str) -> None:
     for line in message.splitlines() or [""]:
-        _write(stream or sys.stdout, f"{DETAIL_PREFIX}{line}".rstrip() + "\n")
+        _write(sys.stdout, f"{DETAIL_PREFIX}{line}".rstrip() + "\n")
 
 
 def notice_block(kind: str, summary: str, body: str = "") -> str:
@@ -72,22 +72,19 @@ def notice_block(kind: str, summary: str, body: str = "") -> str:
     return "".join(f"{NOTICE_PREFIX}{line}".rstrip() + "\n" for line in lines)
 
 
-def warning(summary: str, body: str = "", stream: IO[str] | None = None) -> None:
-    out = stream or sys.stderr
-    _write(out, "\n" + notice_block("Warning", summary, body) + "\n")
+def warning(summary: str, body: str = "") -> None:
+    _write(sys.stderr, "\n" + notice_block("Warning", summary, body) + "\n")
 
 
-def error(err: BuildError, stream: IO[str] | None = None) -> None:
-    out = stream or sys.stderr
+def error(err: BuildError) -> None:
     body = f"{err.body}\n\n(error id: {err.error_id})" if err.body else f"(error id: {err.error_id})"
-    _write(out, "\n" + notice_block("Error", err.summary, body) + "\n")
+    _write(sys.stderr, "\n" + notice_block("Error", err.summary, body) + "\n")
 
 
-def indent_lines(lines: Iterable[str], stream: IO[str] | None = None) -> None:
+def indent_lines(lines: Iterable[str]) -> None:
     """Echo subprocess output lines indented under the current step."""
-    out = stream or sys.stdout
     for line in lines:
-        _write(out, (DETAIL_PREFIX + line.rstrip("\r\n")).rstrip() + "\n")
+        _write(sys.stdout, (DETAIL_PREFIX + line.rstrip("\r\n")).rstrip() + "\n")
 
 
 # The system errors a build server can run into, by errno: (id, what it means, the fix).

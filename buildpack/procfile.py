@@ -60,11 +60,11 @@ class ProcfileError(BuildError, ValueError):
         return f'Procfile line {self.line_number}: {self.problem} (line: "{show_line(self.line)}")'
 
 
-def _wrap(text: str, width: int = 72) -> str:
-    """Fill prose paragraphs to ``width``; indented paragraphs (examples) stay as they are."""
+def _wrap(text: str) -> str:
+    """Fill prose paragraphs to 72 columns; indented paragraphs (examples) stay as they are."""
     return "\n\n".join(
         para if para.startswith(" ") else textwrap.fill(
-            para, width, break_long_words=False, break_on_hyphens=False)
+            para, 72, break_long_words=False, break_on_hyphens=False)
         for para in text.split("\n\n")
     )
 

@@ -111,14 +111,15 @@ def compile_bytecode(python: Path, paths: list[Path], strip_prefix: Path, env: d
         return
     run_quiet([str(python), "-I", str(WORKER), str(strip_prefix), runtime_path, *existing], env=env)
 
-def app_sources(build_dir: Path, skip: tuple[str, ...] = (".heroku", ".git")) -> list[Path]:
+
+def app_sources(build_dir: Path) -> list[Path]:
     """The app's own ``.py`` files that may be compiled: regular files (not links), in
     folders whose ``__pycache__`` is absent or a real folder (never one that is a link:
     the bytecode would be written wherever it points). Iterative, no link followed."""
     found = []
     for dirpath, dirnames, filenames in walk(build_dir):
         if dirpath == str(build_dir):
-            dirnames[:] = [d for d in dirnames if d not in skip]
+            dirnames[:] = [d for d in dirnames if d not in (".heroku", ".git")]
         cache = os.path.join(dirpath, "__pycache__")
         if os.path.lexists(cache) and (os.path.islink(cache) or not os.path.isdir(cache)):
             continue

@@ -186,7 +186,7 @@ def relocatable_sysconfigdata(text: str, old_prefix: str) -> str:
     return text.rstrip("\n") + "\n" + _SYSCONFIGDATA_FOOTER
 
 
-def relocatable_build_details(text: str, old_prefix: str, stdlib_depth: int = 2) -> str:
+def relocatable_build_details(text: str, old_prefix: str) -> str:
     """PEP 739's ``build-details.json`` with relative paths (3.14+).
 
     The PEP allows a relative ``base_prefix`` (relative to the file's directory, here
@@ -203,7 +203,7 @@ def relocatable_build_details(text: str, old_prefix: str, stdlib_depth: int = 2)
         return value
 
     if data.get("base_prefix") in (old, old + "/"):
-        data["base_prefix"] = "/".join([".."] * stdlib_depth)
+        data["base_prefix"] = "../.."  # from lib/python3.X
     if "base_interpreter" in data:
         data["base_interpreter"] = relative(data["base_interpreter"])
     for section, keys in (("libpython", ("dynamic", "dynamic_stableabi", "static")),

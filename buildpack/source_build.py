@@ -240,7 +240,7 @@ def _locked(path: Path) -> Iterator[None]:
 
 
 def build(pin: Pin, tarball: Path, optimize: bool = False, slot: str = "",
-          root: Path | None = None, jobs: int | None = None, work: Path | None = None,
+          root: Path | None = None, work: Path | None = None,
           check_prerequisites: bool = True) -> Build:
     """The cached build of ``tarball`` (verified against ``pin``), building it if needed.
 
@@ -266,7 +266,7 @@ def build(pin: Pin, tarball: Path, optimize: bool = False, slot: str = "",
                              error_id="source-build::checksum-mismatch")
         output.detail(f"verify: sha256 {pin.sha256} matches the pin ({pin.origin})")
         with _locked(work.with_name(work.name + ".lock")):
-            _build_into(pin, tarball, optimize, directory, jobs or default_jobs(), key, work)
+            _build_into(pin, tarball, optimize, directory, default_jobs(), key, work)
     return Build(directory, pin.version, cached=False)
 
 

@@ -276,7 +276,6 @@ def _fetch_once(location: StoreLocation, name: str, dest: Path, max_bytes: int |
 
 
 def fetch_file(location: StoreLocation, name: str, dest: Path,
-               attempts: int = ATTEMPTS,
                on_retry: Callable[[str, float], None] | None = None,
                max_bytes: int | None = None) -> None:
     """Download ``name`` from the store to ``dest``, retrying transient failures.
@@ -284,13 +283,13 @@ def fetch_file(location: StoreLocation, name: str, dest: Path,
     Connection errors, timeouts, bodies cut short and 5xx answers are retried with
     exponential backoff; any other HTTP status (404, 403, ...) is final at once.
     """
-    for attempt in range(1, attempts + 1):
+    for attempt in range(1, ATTEMPTS + 1):
         try:
             _fetch_once(location, name, dest, max_bytes)
             return
         except FetchError as exc:
             dest.unlink(missing_ok=True)
-            if exc.final or attempt == attempts:
+            if exc.final or attempt == ATTEMPTS:
                 tries = "" if exc.final else f" (after {attempt} attempts)"
                 raise FetchError(f"{exc}{tries}", final=True, disk=exc.disk) from None
             delay = BACKOFF_SECONDS * 2 ** (attempt - 1)
