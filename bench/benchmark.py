@@ -164,8 +164,9 @@ def fresh_app(name: str, where: Path, extra: str | None) -> Path:
 
 
 def ours_chain(name: str, engine: str, work: Path, env: dict[str, str],
-               config: dict[str, str]) -> dict:
-    """One run of the scenario chain on a new cache: scenario -> (seconds, steps)."""
+               config: dict[str, str]) -> tuple[dict, dict[str, float]]:
+    """One run of the scenario chain on a new cache: scenario -> (seconds, steps), and the
+    copy bound of the environment the last build left."""
     cache = work / f"cache-{engine}"
     shutil.rmtree(cache, ignore_errors=True)
     env = {**env, "PYTHON_INSTALLER": engine}
@@ -175,7 +176,22 @@ def ours_chain(name: str, engine: str, work: Path, env: dict[str, str],
         if scenario == "upgraded":  # set-up: the previous build had the old version
             timed_build(fresh_app(name, work / "app", OLD), cache, env, env_dir)
         found[scenario] = timed_build(fresh_app(name, work / "app", extra), cache, env, env_dir)
+    bound = copy_bound(work / "app" / ".heroku" / "python", work / "copy-bound")
     shutil.rmtree(work / "app", ignore_errors=True)
+    return found, bound
+
+
+def copy_bound(environment: Path, scratch: Path) -> dict[str, float]:
+    """What one real copy of the environment costs on this disk (``cp -a``, as a warm build
+    restores it into the slug) against hardlinks (``cp -al``, as uv by hand links its cache
+    into a venv), and how many files it has."""
+    found: dict[str, float] = {"files": sum(len(f) for _, _, f in os.walk(environment))}
+    for key, flags in (("cp -a", "-a"), ("cp -al", "-al")):
+        shutil.rmtree(scratch, ignore_errors=True)
+        start = time.monotonic()
+        subprocess.run(["cp", flags, str(environment), str(scratch)], check=True, timeout=TIMEOUT)
+        found[key] = time.monotonic() - start
+    shutil.rmtree(scratch, ignore_errors=True)
     return found
 
 
@@ -280,6 +296,7 @@ def main(argv: list[str]) -> int:
                     if tool in args.tools:
                         by_hand(tool, name, ADDED, root / "warmup", python, index.url, tool_cache)
                         by_hand(tool, name, OLD, root / "warmup", python, index.url, tool_cache)
+                bounds: dict[str, list[float]] = {}
                 done = 0
                 for run in range(args.runs):
                     if past(args.until):
@@ -288,7 +305,10 @@ def main(argv: list[str]) -> int:
                     done += 1
                     for tool in args.tools:
                         if tool.startswith("ours"):
-                            chain = ours_chain(name, tool[5:], root / name, env, config)
+                            chain, bound = ours_chain(name, tool[5:], root / name, env, config)
+                            if tool == "ours-uv":
+                                for key, value in bound.items():
+                                    bounds.setdefault(key, []).append(value)
                             for scenario, (total, step_times) in chain.items():
                                 times[scenario][tool].append(total)
                                 steps[scenario][tool].append(step_times)
@@ -315,6 +335,10 @@ def main(argv: list[str]) -> int:
                                       for k in dict.fromkeys(k for r in runs for k in r)}
                                   for t, runs in steps[s].items()}}
                     for s in SCENARIOS}
+                if bounds:
+                    results.setdefault("copy_bounds", {})[name] = {
+                        "files": int(statistics.median(bounds.pop("files"))),
+                        **{k: summarize(v) for k, v in bounds.items()}}
                 session["apps"].append(name)
                 session.setdefault("runs_done", {})[name] = done
                 session["load_after"] = load()
@@ -351,8 +375,10 @@ def merge(old: dict, new: dict) -> dict:
     sessions = [{**s, "apps": [a for a in s["apps"] if a not in again]} for s in sessions]
     sessions = [s for s in sessions if s["apps"]]
     apps = {name: data for name, data in old.get("apps", {}).items() if name not in again}
+    bounds = {name: data for name, data in old.get("copy_bounds", {}).items() if name not in again}
     return {**old, "machine": new["machine"], "sessions": sessions + new["sessions"],
-            "apps": {**apps, **new["apps"]}}
+            "apps": {**apps, **new["apps"]},
+            "copy_bounds": {**bounds, **new.get("copy_bounds", {})}}
 
 
 def ratio(results: dict, app: str, scenario: str, ours: str, theirs: str) -> float | None:
@@ -394,7 +420,7 @@ def render_markdown(results: dict) -> str:
             lines.append(f"| {name} | {scenario} | " + " | ".join(cells) + " | "
                          f"{ratio(results, name, scenario, 'ours-uv', 'uv') or '-'} | "
                          f"{ratio(results, name, scenario, 'ours-uv', 'venv+pip') or '-'} |")
-    lines += ["", *render_targets(results)]
+    lines += ["", *render_targets(results), "", *render_bounds(results)]
     lines += ["", "Our build, per step (median seconds, uv engine):", ""]
     for name in ordered(results):
         for scenario, data in results["apps"][name].items():
@@ -402,6 +428,26 @@ def render_markdown(results: dict) -> str:
             parts = ", ".join(f"{k} {v}" for k, v in row.items() if v >= 0.01)
             lines.append(f"- {name} / {scenario}: {parts}")
     return "\n".join(lines)
+
+
+def render_bounds(results: dict) -> list[str]:
+    """One real copy of the environment (what a warm build must do) against hardlinks (what
+    uv by hand does), beside ours-uv's warm build and uv's."""
+    bounds = results.get("copy_bounds", {})
+    if not bounds:
+        return []
+    lines = ["The copy bound: the environment our uv build leaves (`.heroku/python`), copied "
+             "on the same disk after each run's chain (median seconds, min-max):", "",
+             "| app | files | cp -a (real copy) | cp -al (hardlinks) | ours-uv warm | uv by hand |",
+             "|---|---:|---:|---:|---:|---:|"]
+    for name in ordered(results):
+        if name not in bounds:
+            continue
+        b, warm = bounds[name], results["apps"][name]["warm"]["times"]
+        cells = [f"{b[k]['median']} ({b[k]['min']}-{b[k]['max']})" for k in ("cp -a", "cp -al")]
+        cells += [str(warm[t]["median"]) if t in warm else "-" for t in ("ours-uv", "uv")]
+        lines.append(f"| {name} | {b['files']} | " + " | ".join(cells) + " |")
+    return lines
 
 
 LARGE_SETS = ("bench-large-app", "django-celery-data")
