@@ -14,6 +14,9 @@ destination protocol:
 """
 from __future__ import annotations
 
+import contextlib
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
@@ -112,19 +115,69 @@ def install_fresh(plan: Plan, ctx: installers.InstallContext, runtime_path: str)
     if cached:
         output.detail(f"Using the cached python-{plan.runtime.version} with pip "
                       f"{settings.pinned_pip_version()}")
-    else:
-        if plan.dependencies.manager.installs_pip:  # uv: fetched while the runtime is unpacked
-            with uv_pip.prefetching(ctx):
-                provision(plan.store, plan.runtime, plan.cache_dir, ctx.prefix)
-            # uv installs pip in a fraction of pip's own time
-            uv_pip.install_pip(ctx, uv_pip.ensure_uv(ctx, ctx.secrets), ctx.secrets)
-        else:
+    elif plan.dependencies.manager.installs_pip:  # uv: fetched while the runtime is unpacked
+        with uv_pip.prefetching(ctx):
             provision(plan.store, plan.runtime, plan.cache_dir, ctx.prefix)
-            pip_installer.install_pip(ctx.python, ctx.prefix, ctx.env, plan.build_dir, ctx.secrets)
+        # uv installs pip in a fraction of pip's own time
+        uv_pip.install_pip(ctx, uv_pip.ensure_uv(ctx, ctx.secrets), ctx.secrets)
+        relocate.rewrite_console_scripts(ctx.prefix / "bin", ctx.prefix)
+        if not any(uv_pip.names_pip(plan.files, path) for path in plan.dependencies.files):
+            with saving_base(plan, base, ctx, runtime_path):
+                installers.install(plan.dependencies, ctx)
+            make_relocatable(ctx, runtime_path)
+            return
+        env_cache.save(plan.cache_dir, base, ctx.prefix, env_cache.BASE_DIR_NAME)
+    else:
+        provision(plan.store, plan.runtime, plan.cache_dir, ctx.prefix)
+        pip_installer.install_pip(ctx.python, ctx.prefix, ctx.env, plan.build_dir, ctx.secrets)
         relocate.rewrite_console_scripts(ctx.prefix / "bin", ctx.prefix)
         env_cache.save(plan.cache_dir, base, ctx.prefix, env_cache.BASE_DIR_NAME)
     installers.install(plan.dependencies, ctx)
     make_relocatable(ctx, runtime_path)
+
+
+@contextlib.contextmanager
+def saving_base(plan: Plan, base: env_cache.CacheKey, ctx: installers.InstallContext,
+                runtime_path: str) -> Iterator[None]:
+    """Compile pip's bytecode and save the base entry (the runtime with pip) in a thread
+    while the body installs the dependencies with uv: both are off the critical path,
+    and the base entry keeps pip's bytecode.
+
+    The body writes into the same prefix, so the entry is made from a manifest taken
+    before it starts (plus the bytecode the thread compiles for pip's files in it), and
+    each file is checked against that manifest as it is copied (``env_cache.save``): the
+    entry is the runtime with pip as they were before the install, or nothing (a file
+    the install replaced or removed; the build goes on, and a later one saves it). The
+    thread is joined before anything else runs (the app's build code, the environment's
+    own save), even when the body fails."""
+    before = env_cache.snapshot(ctx.prefix)
+    failed: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            pip_dirs = sorted(ctx.prefix.glob("lib/python3*/site-packages/pip"))
+            relocate.compile_bytecode(ctx.python, pip_dirs, ctx.prefix, ctx.env, runtime_path)
+            files = dict(before)
+            for folder in pip_dirs:
+                rel = folder.relative_to(ctx.prefix)
+                for name, record in env_cache.snapshot(folder).items():  # parents first
+                    path = str(rel / name)
+                    if "__pycache__" in name.split("/") and path.rsplit("/", 1)[0] in files:
+                        files[path] = record
+            env_cache.save(plan.cache_dir, base, ctx.prefix, env_cache.BASE_DIR_NAME, files)
+        except BaseException as exc:  # noqa: BLE001 - raised again in the build's thread
+            failed.append(exc)
+
+    thread = threading.Thread(target=work, name="save-base", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        thread.join()
+    if failed and isinstance(failed[0], (env_cache.Changed, FileNotFoundError)):
+        output.detail("The runtime with pip was not cached: the install changed its files.")
+    elif failed:
+        raise failed[0]
 
 
 def make_relocatable(ctx: installers.InstallContext, runtime_path: str) -> None:

@@ -131,7 +131,7 @@ def snapshot(root: Path) -> dict[str, list[Any]]:
     return found
 
 
-class _Changed(Exception):
+class Changed(Exception):
     """A file is not what the manifest says (changed while being copied)."""
 
 
@@ -141,7 +141,7 @@ def _copy_file(source: str, dest: str) -> list[Any]:
     try:
         st = os.fstat(src)
         if not stat.S_ISREG(st.st_mode):
-            raise _Changed(source)
+            raise Changed(source)
         out = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
                       0o600)
         try:
@@ -152,7 +152,7 @@ def _copy_file(source: str, dest: str) -> list[Any]:
                     break
                 copied += sent
             if copied != st.st_size:
-                raise _Changed(source)
+                raise Changed(source)
             os.fchmod(out, stat.S_IMODE(st.st_mode))
             os.utime(out, ns=(st.st_atime_ns, st.st_mtime_ns))
         finally:
@@ -180,7 +180,7 @@ def copy_tree(src: Path, dest: Path, files: dict[str, list[Any]],
     ``shared``: other cache entries (their ``python`` folder and verified manifest). A
     file that one of them holds with the same record and the same bytes is hardlinked
     from it instead of copied: cache entries share files with each other, never with
-    the slug (``dest`` is a new cache entry then, ``src`` the slug). Raises ``_Changed``
+    the slug (``dest`` is a new cache entry then, ``src`` the slug). Raises ``Changed``
     when a file is not what ``files`` says."""
     os.mkdir(dest)
     checked: dict[str, bool] = {}  # a shared entry's folder: a real folder, no link on the way
@@ -209,7 +209,7 @@ def copy_tree(src: Path, dest: Path, files: dict[str, list[Any]],
             os.symlink(record[1], target)
         elif kind == "f" and not share(rel, record):
             if _copy_file(source, target) != record:
-                raise _Changed(source)
+                raise Changed(source)
     for source, target in reversed(folders):  # after their contents: keep modes and times
         shutil.copystat(source, target, follow_symlinks=False)
     shutil.copystat(src, dest)
@@ -328,7 +328,7 @@ def restore(cache_dir: Path, key: CacheKey, target: Path, name: str = ENV_DIR_NA
         staging.rmdir()
         copy_tree(python, staging, data["files"])  # checks each file against it as it copies
         os.replace(staging, target)
-    except _Changed:
+    except Changed:
         shutil.rmtree(staging, ignore_errors=True)
         _discard_corrupt(entry)
         return FRESH
@@ -346,8 +346,13 @@ def _discard_corrupt(entry: Path) -> None:
     _discard(entry)
 
 
-def save(cache_dir: Path, key: CacheKey, source: Path, name: str = ENV_DIR_NAME) -> None:
+def save(cache_dir: Path, key: CacheKey, source: Path, name: str = ENV_DIR_NAME,
+         files: dict[str, list[Any]] | None = None) -> None:
     """Store ``source`` as cache entry ``name`` for ``key`` (write new, then swap).
+
+    ``files``: what to store, a manifest of ``source`` taken earlier (``snapshot``; by
+    default it is taken now). Each file is checked against it as it is copied, so the
+    entry is ``source`` as it was then, or ``Changed`` is raised and nothing is stored.
 
     Files that an entry this build restored or saved (and so verified) holds unchanged
     are hardlinked from it: an incremental install copies only what it changed, and the
@@ -355,7 +360,7 @@ def save(cache_dir: Path, key: CacheKey, source: Path, name: str = ENV_DIR_NAME)
     cache; the slug only ever gets copies."""
     new = Path(tempfile.mkdtemp(prefix=f".{name}-new-", dir=cache_dir))
     try:
-        files = snapshot(source)
+        files = snapshot(source) if files is None else files
         shared = tuple((root, manifest) for root, manifest in _VERIFIED.items()
                        if root.parent.parent == cache_dir and root.is_dir())
         copy_tree(source, new / "python", files, shared)

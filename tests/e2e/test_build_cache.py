@@ -28,6 +28,8 @@ def test_sigkill_mid_install_keeps_previous_cache(tmp_path, build_env):
     cache = tmp_path / "cache"
     first = support.copy_fixture("flask-app", tmp_path / "b1")
     assert support.compile_app(first, cache, build_env).returncode == 0
+    # The base entry (saved while uv installed the dependencies) keeps pip's bytecode.
+    assert list((cache / "base/python").glob("lib/python3*/site-packages/pip/__pycache__/*.pyc"))
     # Change the requirements and kill the build while pip is installing (pip is slow
     # enough to be caught in the act; uv's incremental path is covered below).
     second = support.copy_fixture("gunicorn-app", tmp_path / "b2")
@@ -52,6 +54,7 @@ def test_sigkill_mid_install_keeps_previous_cache(tmp_path, build_env):
     (fourth / "runtime.txt").unlink()
     result = support.compile_app(fourth, cache, pip_env)
     assert result.returncode == 0, result.log
+    assert "Using the cached python-" in result.stdout
     assert (fourth / ".heroku/python/bin/gunicorn").exists()
 
 

@@ -251,5 +251,26 @@ def test_a_file_that_is_not_what_the_manifest_says_stops_the_copy(tmp_path):
     src = _tree(tmp_path / "src")
     files = env_cache.snapshot(src)
     (src / "lib/site/mod.py").write_text("x = 100\n")
-    with pytest.raises(env_cache._Changed):
+    with pytest.raises(env_cache.Changed):
         env_cache.copy_tree(src, tmp_path / "dest", files)
+
+
+def test_an_entry_saved_from_an_earlier_manifest_is_that_state_or_nothing(tmp_path):
+    """``save(files=...)``: what ``build.saving_base`` relies on while uv installs into
+    the same prefix. A file added since is not stored; one changed since stops the save,
+    and the good entry already there stays."""
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    src = _tree(tmp_path / "build/.heroku/python")
+    before = env_cache.snapshot(src)
+    (src / "lib/site/added.py").write_text("a = 1\n")
+    env_cache.save(cache, KEY, src, env_cache.BASE_DIR_NAME, before)
+    assert not (cache / "base/python/lib/site/added.py").exists()
+    assert env_cache.restore(cache, KEY, tmp_path / "t", env_cache.BASE_DIR_NAME)
+    (src / "lib/site/mod.py").write_text("x = 100\n")
+    with pytest.raises(env_cache.Changed):
+        env_cache.save(cache, replace(KEY, python_version="3.13.1"), src,
+                       env_cache.BASE_DIR_NAME, before)
+    assert json.loads((cache / "base/metadata.json").read_text())["key"]["python_version"] \
+        == KEY.python_version
+    assert not list(cache.glob(".base-new-*"))
