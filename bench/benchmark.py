@@ -239,6 +239,14 @@ def machine() -> dict:
             "kernel": platform.release(), "python": platform.python_version()}
 
 
+def commit() -> str:
+    """The buildpack's commit being measured (+ if the work tree has changes)."""
+    def git(*args: str) -> str:
+        return subprocess.run(["git", "-C", str(support.ROOT), *args], capture_output=True,
+                              text=True, timeout=30).stdout.strip()
+    return git("rev-parse", "--short", "HEAD") + ("+" if git("status", "--porcelain", "--", "buildpack", "bin", "vendor") else "")
+
+
 def load() -> str:
     return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
@@ -268,7 +276,7 @@ def main(argv: list[str]) -> int:
     # the apps this session measured, as each finishes (written then: a stopped run keeps them)
     session = {"started": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
                "load_before": load(), "runs": args.runs, "apps": [], "tools": args.tools,
-               "nice": os.nice(0), "load_per_run": {}}
+               "nice": os.nice(0), "load_per_run": {}, "commit": commit()}
     results: dict = {"machine": machine(), "sessions": [session], "apps": {}}
     old = None
     if args.merge and (args.output / "latest.json").is_file():
@@ -402,7 +410,8 @@ def render_markdown(results: dict) -> str:
         nice = f", nice {session['nice']}" if session.get("nice") else ""
         done = session.get("runs_done", {})
         apps = ", ".join(f"{a} ({done.get(a, session['runs'])} runs)" for a in session["apps"])
-        lines.append(f"- {session['started']}: {apps} with "
+        measured = f" on {session['commit']}" if session.get("commit") else ""
+        lines.append(f"- {session['started']}{measured}: {apps} with "
                      f"{', '.join(session['tools'])}{nice}; load average "
                      f"(1, 5, 15 min) before {session['load_before']}, after "
                      f"{session.get('load_after', '?')}")
