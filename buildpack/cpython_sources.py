@@ -30,7 +30,7 @@ from collections.abc import Iterator, Mapping
 from buildpack import output
 from buildpack.output import BuildError
 from buildpack.python_lifecycle import Lifecycle
-from buildpack.settings import VENDOR_DIR
+from buildpack.settings import VENDOR_DIR, machine_cache
 from buildpack.store import file_sha256
 
 PINS_FILE = VENDOR_DIR / "cpython-sources.json"
@@ -193,16 +193,9 @@ def select_pin(request: str, pins: Mapping[str, Pin], today: datetime.date | Non
 
 # --- fetching ---------------------------------------------------------------------
 
-def cache_root(environ: Mapping[str, str] | None = None) -> Path:
-    """``~/.cache/buildpack-python`` (``$XDG_CACHE_HOME`` honoured)."""
-    env = os.environ if environ is None else environ
-    base = env.get("XDG_CACHE_HOME", "").strip() or str(Path.home() / ".cache")
-    return Path(base) / "buildpack-python"
-
-
 def fetch(pin: Pin, root: Path | None = None) -> Path:
     """The verified tarball of ``pin`` (downloaded once into the machine cache)."""
-    root = root or cache_root()
+    root = root or machine_cache()
     keep = root / "sources" / pin.sha256 / pin.file
     if keep.is_file() and file_sha256(keep) == pin.sha256:
         output.detail(f"fetch: {pin.file} from the machine cache ({keep.parent})")

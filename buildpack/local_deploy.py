@@ -25,7 +25,7 @@ from buildpack.envdir import read_env_dir
 from buildpack.manifest import MANIFEST_NAME
 from buildpack.output import BuildError
 from buildpack.release import parse_release_yaml
-from buildpack.settings import BUILDPACK_DIR
+from buildpack.settings import BUILDPACK_DIR, machine_cache
 
 BIN = BUILDPACK_DIR / "bin"
 START_SCRIPT = (
@@ -34,11 +34,6 @@ START_SCRIPT = (
     '[ -r "$HOME/.profile" ] && . "$HOME/.profile"\n'
     'exec /bin/bash -c "$1"\n'
 )
-
-
-def cache_root() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "buildpack-python"
 
 
 def free_port(preferred: int | None) -> int:
@@ -62,7 +57,7 @@ def ensure_store() -> str:
     configured = os.environ.get("PYTHON_RUNTIME_STORE", "").strip()
     if configured:
         return configured
-    store = cache_root() / "local-store"
+    store = machine_cache() / "local-store"
     if not (store / MANIFEST_NAME).is_file():
         output.step(f"Building a local runtime store in {store} (once)")
         try:
@@ -119,7 +114,7 @@ def build(app_dir: Path, work: Path, env_dir: Path | None) -> tuple[Path, dict[s
     """Build ``app_dir`` like the platform would; return (slug path, process types)."""
     env = dict(os.environ, PYTHON_RUNTIME_STORE=ensure_store())
     key = hashlib.sha256(str(app_dir).encode()).hexdigest()[:12]
-    cache_dir = cache_root() / "apps" / f"{app_dir.name}-{key}"
+    cache_dir = machine_cache() / "apps" / f"{app_dir.name}-{key}"
     build_dir = work / "build"
     shutil.copytree(app_dir, build_dir, symlinks=True, ignore=shutil.ignore_patterns(".git"))
     empty_env = work / "env"

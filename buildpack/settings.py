@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -13,6 +15,14 @@ PIP_REQUIREMENTS = VENDOR_DIR / "pip.txt"
 # Filled only in an offline bundle (bin/build-offline-bundle).
 BUNDLED_STORE = VENDOR_DIR / "runtimes"
 BUNDLED_WHEELS = VENDOR_DIR / "wheels"
+
+
+def machine_cache(environ: Mapping[str, str] | None = None) -> Path:
+    """The build machine's own cache, outside any app's: CPython sources and builds, the
+    store builder's tools, local-deploy's store and apps (``$XDG_CACHE_HOME`` honoured)."""
+    env = os.environ if environ is None else environ
+    base = env.get("XDG_CACHE_HOME", "").strip() or str(Path.home() / ".cache")
+    return Path(base) / "buildpack-python"
 
 
 @cache

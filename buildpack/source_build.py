@@ -32,8 +32,8 @@ from pathlib import Path
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from buildpack import cpython_recipe, interpreter, output, platform_info
-from buildpack.cpython_sources import Pin, cache_root
+from buildpack import cpython_recipe, interpreter, output, platform_info, settings
+from buildpack.cpython_sources import Pin
 from buildpack.output import BuildError
 from buildpack.layout import RUNTIME_PREFIX
 from buildpack.runtime_archive import Interpreter
@@ -163,7 +163,7 @@ def builds_root(root: Path | None = None) -> Path:
     (a machine-wide directory several users or checkouts share)."""
     if root is None and os.environ.get("BUILDPACK_SOURCE_BUILDS", "").strip():
         return Path(os.environ["BUILDPACK_SOURCE_BUILDS"].strip())
-    return (root or cache_root()) / "source-builds"
+    return (root or settings.machine_cache()) / "source-builds"
 
 
 # --- prerequisites ----------------------------------------------------------------

@@ -321,10 +321,8 @@ def command(ctx: InstallContext, tool: Tool, tool_dir: Path, args: list[str]) ->
 def cache_root(environ: dict[str, str] | None = None) -> Path:
     """Where the store builder's tools are installed (outside any app's cache)."""
     env = os.environ if environ is None else environ
-    if env.get("BUILDPACK_TOOLS_CACHE", "").strip():
-        return Path(env["BUILDPACK_TOOLS_CACHE"].strip())
-    base = env.get("XDG_CACHE_HOME", "").strip() or str(Path.home() / ".cache")
-    return Path(base) / "buildpack-python" / "tools"
+    override = env.get("BUILDPACK_TOOLS_CACHE", "").strip()
+    return Path(override) if override else settings.machine_cache(env) / "tools"
 
 
 def ensure_host_tool(name: str, bootstrap_python: Path) -> Path:
