@@ -57,13 +57,6 @@ class Default:
     reason: str
 
 
-def _load(files: AppFiles, folder: Path) -> dict[str, str] | None:
-    try:
-        return procfile.load_procfile(files, folder)
-    except procfile.ProcfileError as err:
-        raise procfile.procfile_build_error(err) from None
-
-
 def warn_line_endings(files: AppFiles | Path, folder: Path | None = None) -> None:
     """Warn about a BOM or CRLF: we read past them, but herokuish/Dokku do not."""
     files = AppFiles.of(files)
@@ -99,8 +92,8 @@ class Procfiles:
 def read(files: AppFiles | Path, base: str) -> Procfiles:
     """The validated Procfiles (``files`` reads BUILD_DIR; a path: a reader of that folder)."""
     files = AppFiles.of(files)
-    return Procfiles(_load(files, files.root),
-                     _load(files, files.root / base) if base else None, base)
+    return Procfiles(procfile.load_procfile(files, files.root),
+                     procfile.load_procfile(files, files.root / base) if base else None, base)
 
 
 def _read_module(app_dir: Path, path: Path) -> str | None:

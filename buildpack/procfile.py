@@ -86,11 +86,6 @@ def _error_body(err: ProcfileError) -> str:
     )
 
 
-def procfile_build_error(err: ProcfileError) -> BuildError:
-    """The error block shown for ``err`` (the same text wherever the Procfile is read)."""
-    return BuildError(err.summary, err.body, error_id=err.error_id)
-
-
 # --- parsing (pure) -----------------------------------------------------------------
 
 def _split_lines(text: str) -> list[str]:

@@ -14,7 +14,6 @@ from buildpack.procfile import (
     decode_procfile,
     load_procfile,
     parse_procfile,
-    procfile_build_error,
     show_line,
 )
 from tests.support import raises_id
@@ -254,21 +253,18 @@ def test_error_is_a_value_error_and_a_build_error() -> None:
 # --- the error block ------------------------------------------------------------------
 
 def test_build_error_format() -> None:
-    err = error_of("web: a\nweb gunicorn app\n")
-    build_error = procfile_build_error(err)
-    assert type(build_error) is BuildError
+    build_error = error_of("web: a\nweb gunicorn app\n")
+    assert isinstance(build_error, BuildError)  # shown as an error block wherever it is raised
     assert build_error.summary == "Invalid Procfile (line 2)"
     body = build_error.body
     assert "Line 2 of the Procfile is:\n\n    web gunicorn app\n" in body
     assert "no colon" in body
     assert "    web: gunicorn app:app" in body
     assert body.rstrip().endswith("start it with `#`.")
-    assert (build_error.summary, build_error.body) == (err.summary, err.body)
 
 
 def test_build_error_lines_fit_the_log() -> None:
-    err = error_of("web: a\nweb: b\n")
-    build_error = procfile_build_error(err)
+    build_error = error_of("web: a\nweb: b\n")
     block = notice_block("Error", build_error.summary, build_error.body)
     assert block.startswith(" !     Error: Invalid Procfile (line 2).\n")
     assert all(len(line) <= 80 for line in block.splitlines())
