@@ -92,7 +92,7 @@ def install_context(plan: Plan, prefix: Path) -> tuple[installers.InstallContext
     ctx = installers.InstallContext(plan.build_dir / plan.app_base, prefix,
                                     prefix / "bin" / "python3", env, plan.cache_dir,
                                     redact.secrets_of_config(plan.config),
-                                    settings.pinned_pip_version(), plan.files)
+                                    plan.runtime.version, plan.files)
     return ctx, hooks.app_env(env, plan.config, plan.build_dir, plan.cache_dir, plan.env_dir,
                               plan.runtime.stack)
 

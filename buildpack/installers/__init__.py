@@ -34,7 +34,7 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from buildpack import interpreter, libraries
+from buildpack import libraries
 from buildpack.installers import manager_files, pip, python_check, slug_cleanup, uv_pip
 from buildpack.installers.managers import BY_ENGINE, NO_DEPENDENCIES, PIP, PIPENV
 from buildpack.installers.context import Choice, InstallContext
@@ -82,12 +82,6 @@ def check_python(choice: Choice, files: AppFiles, python_version: str) -> None:
         python_check.check(choice, files, python_version)
 
 
-def _runtime_version(python: Path) -> str:
-    return str(interpreter.require(
-        python, "import json, platform; print(json.dumps(platform.python_version()))",
-        what="The Python runtime does not start"))
-
-
 def _install_tests(choice: Choice, ctx: InstallContext, path: Path, secrets: list[str]) -> None:
     """A CI build's test requirements, after the dependencies, by the record's engine: uv
     unless the file uses a pip feature uv lacks (then pip, and the log says why)."""
@@ -111,7 +105,7 @@ def install(choice: Choice, ctx: InstallContext, incremental: bool = False) -> N
     if python_check.reads_files(choice) and not libraries.ready() \
             and libraries.fetch_with_pip(ctx.python, ctx.env, ctx.cache_dir):
         manager_files.confirm(choice, ctx.files)  # both not done at plan time
-        python_check.check(choice, ctx.files, _runtime_version(ctx.python))
+        python_check.check(choice, ctx.files, ctx.python_version)
     secrets = ctx.secrets + url_secrets(ctx.env.values())
     leftovers = slug_cleanup.build_leftovers(ctx.app_dir)
     tests = [p for p in choice.files if choice.dev and p.name == choice.manager.test_requirements]

@@ -48,5 +48,5 @@ class InstallContext:
     env: dict[str, str]
     cache_dir: Path
     secrets: list[str]
-    pip_version: str
+    python_version: str  # the runtime's (X.Y.Z)
     files: AppFiles  # reads the app's files (see app_files)

@@ -78,7 +78,7 @@ _PIP_HINT = ("Check that every requirement exists on the package index with a ve
 def install_requirements(ctx: InstallContext, requirements: Path, secrets: list[str],
                          what: str = "dependencies", reason: str = "") -> None:
     """``pip install -r``; ``reason``: why pip rather than uv (one line in the log)."""
-    output.step(f"Installing {what} using pip ({ctx.pip_version})")
+    output.step(f"Installing {what} using pip ({settings.pinned_pip_version()})")
     if reason:
         output.detail(reason)
     shown = requirements.relative_to(ctx.app_dir)
@@ -106,7 +106,7 @@ def install(ctx: InstallContext, choice: Choice, secrets: list[str]) -> None:
 def install_project(ctx: InstallContext, files: tuple[Path, ...], secrets: list[str]) -> None:
     """``pip install .``: the app is a package (pyproject.toml, setup.py or setup.cfg)."""
     names = ", ".join(p.name for p in files)
-    output.step(f"Installing the app and its dependencies using pip ({ctx.pip_version})")
+    output.step(f"Installing the app and its dependencies using pip ({settings.pinned_pip_version()})")
     output.detail(f"No requirements or lock file; {names} declares the app as a package, so it\n"
                   "is installed with `pip install .` (with the dependencies it declares).")
     cmd = [str(ctx.python), "-m", "pip", "install", "--no-compile", "--no-warn-script-location",
