@@ -19,14 +19,14 @@ import tempfile
 from pathlib import Path
 
 from buildpack import atomic_write, libraries, output, platform_info, settings
-from buildpack.installers.pinned_tools import find_bundled_pip
+from buildpack.installers.pinned_tools import TOOLS, find_bundled_pip
 from buildpack.manifest import MANIFEST_NAME, RuntimeEntry, parse_manifest, render_manifest
 from buildpack.output import BuildError
 from buildpack.store import file_sha256
 
 # What a deployable buildpack consists of (tests, fixtures and docs stay behind).
 CONTENTS = ("bin", "buildpack", "vendor", "buildpack.toml", "README.md")
-TOOLS_DIR = settings.VENDOR_DIR / "tools"
+DOWNLOAD_DEADLINE = 1800  # seconds, per pin file
 
 
 def select(entries: list[RuntimeEntry], wanted: list[str], stack: str, arch: str) -> list[RuntimeEntry]:
@@ -47,9 +47,6 @@ def select(entries: list[RuntimeEntry], wanted: list[str], stack: str, arch: str
     return sorted(set(chosen), key=lambda e: e.version_tuple)
 
 
-TOOL_FILES = ("uv.txt", "pipenv.txt", "poetry.txt", "pdm.txt")
-
-
 def _download_pip(dest: Path, store_dir: Path, entry: RuntimeEntry,
                   minors: list[str]) -> Path:
     """Fetch the pinned pip wheel and the tools' closures for each of ``minors``
@@ -64,21 +61,24 @@ def _download_pip(dest: Path, store_dir: Path, entry: RuntimeEntry,
             raise BuildError("The runtime has no bundled pip to download pip with",
                              error_id="offline-bundle::no-bundled-pip")
         downloads = [["-r", str(settings.PIP_REQUIREMENTS)]] + [
-            ["--python-version", minor, "-r", str(TOOLS_DIR / name)]
-            for minor in minors for name in TOOL_FILES] + [
+            ["--python-version", minor, "-r", str(tool.requirements)]
+            for minor in minors for tool in TOOLS.values()] + [
             # the buildpack's own libraries (libraries.py): pure wheels, any host Python
             ["--implementation", "py", "--abi", "none", "--platform", "any",
              "--python-version", "3.9", "-r", str(libraries.PINS)]]
         for args in downloads:
-            proc = subprocess.run(
-                [str(python), "-E", "-s", f"{wheel}/pip", "download", "--no-deps",
-                 "--require-hashes", "--only-binary=:all:", "-d", str(dest), *args],
-                env={k: v for k, v in os.environ.items() if not k.startswith("PYTHON")},
-                capture_output=True, text=True, check=False)
-            if proc.returncode != 0:
+            try:
+                proc = subprocess.run(
+                    [str(python), "-E", "-s", f"{wheel}/pip", "download", "--no-deps",
+                     "--require-hashes", "--only-binary=:all:", "-d", str(dest), *args],
+                    env={k: v for k, v in os.environ.items() if not k.startswith("PYTHON")},
+                    capture_output=True, text=True, check=False, timeout=DOWNLOAD_DEADLINE)
+                problem = "" if proc.returncode == 0 else (proc.stdout + proc.stderr)[-2000:]
+            except subprocess.TimeoutExpired:
+                problem = f"pip download did not finish in {DOWNLOAD_DEADLINE} s"
+            if problem:
                 raise BuildError(f"Could not download the pinned wheels ({' '.join(args)})",
-                                 (proc.stdout + proc.stderr)[-2000:],
-                                 error_id="offline-bundle::pip-download-failed")
+                                 problem, error_id="offline-bundle::pip-download-failed")
     return next(dest.glob("pip-*.whl"))
 
 
@@ -106,7 +106,8 @@ def build_bundle(out: Path, store_dir: Path, entries: list[RuntimeEntry]) -> Non
         minors = sorted({".".join(e.version.split(".")[:2]) for e in entries})
         wheel = _download_pip(root / "vendor" / "wheels", store_dir, entries[0], minors)
         count = len(list(wheel.parent.glob("*.whl")))
-        output.detail(f"Added {wheel.name} and the uv, Pipenv, Poetry and PDM wheels for Python "
+        tools = ", ".join(tool.display for tool in TOOLS.values())
+        output.detail(f"Added {wheel.name} and the wheels of {tools} for Python "
                       f"{', '.join(minors)} ({count} wheels, hash-checked)")
         out.parent.mkdir(parents=True, exist_ok=True)
         with atomic_write.replacing(out) as raw, tarfile.open(fileobj=raw, mode="w:gz") as tar:
