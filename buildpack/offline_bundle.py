@@ -22,6 +22,7 @@ from buildpack import atomic_write, libraries, output, platform_info, settings
 from buildpack.installers.pinned_tools import TOOLS, find_bundled_pip
 from buildpack.manifest import MANIFEST_NAME, RuntimeEntry, parse_manifest, render_manifest
 from buildpack.output import BuildError
+from buildpack.safe_extract import UnsafeArchive, extract_archive
 from buildpack.store import file_sha256
 
 # What a deployable buildpack consists of (tests, fixtures and docs stay behind).
@@ -52,10 +53,15 @@ def _download_pip(dest: Path, store_dir: Path, entry: RuntimeEntry,
     """Fetch the pinned pip wheel and the tools' closures for each of ``minors``
     (hash-checked), with a runtime's own bundled pip."""
     with tempfile.TemporaryDirectory(prefix="bundle-python-") as tmp:
-        with tarfile.open(store_dir / entry.file) as tar:
-            members = [m for m in tar.getmembers() if m.name.startswith(("bin/", "lib/"))]
-            tar.extractall(tmp, members=members)
-        python = Path(tmp) / "bin" / "python3"
+        runtime = Path(tmp) / "python"
+        try:
+            extract_archive(store_dir / entry.file, runtime)  # as a build does (runtime.py)
+        except UnsafeArchive as exc:
+            raise BuildError(f"The Python {entry.version} archive cannot be extracted safely",
+                             f"{store_dir / entry.file}: {exc}.\n\n"
+                             "Rebuild the store with bin/build-runtime-store.",
+                             error_id="offline-bundle::unsafe-archive") from None
+        python = runtime / "bin" / "python3"
         wheel = find_bundled_pip(python)
         if wheel is None:
             raise BuildError("The runtime has no bundled pip to download pip with",
