@@ -212,7 +212,7 @@ def check_url(url: str, setting: str) -> None:
             error_id="url::invalid")
 
 
-def _copy_stream(src: IO[bytes], dest_path: Path, deadline: float | None = None,
+def copy_stream(src: IO[bytes], dest_path: Path, deadline: float | None = None,
                  max_bytes: int | None = None) -> int:
     """Copy to ``dest_path``; past ``deadline`` (a slow trickle) or ``max_bytes`` (an
     endless body) raise FetchError; a failed write raises FetchError with ``disk``."""
@@ -245,7 +245,7 @@ def _fetch_once(location: StoreLocation, name: str, dest: Path, max_bytes: int |
     if location.local_dir is not None:
         try:
             with open(target, "rb") as src:
-                _copy_stream(src, dest, max_bytes=max_bytes)
+                copy_stream(src, dest, max_bytes=max_bytes)
         except FetchError:
             raise
         except FileNotFoundError:
@@ -255,7 +255,7 @@ def _fetch_once(location: StoreLocation, name: str, dest: Path, max_bytes: int |
         return
     try:
         with open_url(target, location.timeout) as response:
-            written = _copy_stream(response, dest,
+            written = copy_stream(response, dest,
                                    time.monotonic() + location.timeout * DEADLINE_FACTOR,
                                    max_bytes)
             expected = response.headers.get("Content-Length", "")

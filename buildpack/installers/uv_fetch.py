@@ -7,25 +7,31 @@ no pip: find the wheel for this machine on the build's index (or in an offline b
 ``UV_INDEX_URL``, ``PIP_INDEX_URL``, credentials in the URL, proxies and CA certificates
 from the environment); anything this simple client cannot do (no index configured, a
 client certificate, a musl host, an unexpected page) returns None, and the caller
-installs uv with pip once the runtime is there, with pip's full error reporting.
+installs uv with pip once the runtime is there, with pip's full error reporting. A
+download that runs past its deadline or size bound stops the build with an error instead
+(pip would wait on the same index as long).
 """
 from __future__ import annotations
 
-import hashlib
 import http.client
 import os
 import platform
 import re
 import shutil
 import ssl
+import time
 import urllib.parse
 import zipfile
 from pathlib import Path
 
 from buildpack import settings
-from buildpack.store import file_sha256, index_files, open_url
+from buildpack.output import BuildError
+from buildpack.redact import mask_credentials
+from buildpack.store import (DEADLINE_FACTOR, FetchError, copy_stream, disk_full_error,
+                             file_sha256, index_files, open_url)
 
 TIMEOUT = 30
+DEADLINE = TIMEOUT * DEADLINE_FACTOR  # seconds for a whole file, as the store's downloads
 MAX_PAGE = 5 * 1024 * 1024
 MAX_WHEEL = 200 * 1024 * 1024
 _MANYLINUX_ALIASES = {"manylinux1": (2, 5), "manylinux2010": (2, 12), "manylinux2014": (2, 17)}
@@ -78,30 +84,37 @@ def _open(url: str, env: dict[str, str]) -> http.client.HTTPResponse:
     return open_url(url, TIMEOUT, context)
 
 
+def _download(url: str, env: dict[str, str], dest: Path, max_bytes: int) -> None:
+    """``url`` into ``dest`` within DEADLINE and ``max_bytes`` (a trickling or endless
+    answer stops the build with an error, as a store download's would)."""
+    try:
+        with _open(url, env) as resp:
+            copy_stream(resp, dest, time.monotonic() + DEADLINE, max_bytes)
+    except FetchError as exc:
+        if exc.disk:
+            raise disk_full_error(str(exc)) from None
+        raise BuildError(
+            "Downloading uv from the package index ran past its limit",
+            f"{mask_credentials(url)}: {exc} (limits: {DEADLINE:.0f} s, {max_bytes} bytes).\n\n"
+            "Check the package index (or the proxy in front of it) that UV_DEFAULT_INDEX,\n"
+            "UV_INDEX_URL or PIP_INDEX_URL names, then build again.",
+            error_id="package-manager::tool-download-limit") from None
+
+
 def _from_index(version: str, hashes: set[str], env: dict[str, str], dest: Path) -> Path | None:
     index = _index_url(env)
     if index is None or env.get("PIP_CLIENT_CERT") or env.get("SSL_CLIENT_CERT"):
         return None
     page_url = index.rstrip("/") + "/uv/"
-    with _open(page_url, env) as resp:
-        page = resp.read(MAX_PAGE + 1)
-    if len(page) > MAX_PAGE:
-        return None
+    _download(page_url, env, dest / "index.html", MAX_PAGE)
+    page = (dest / "index.html").read_bytes()
     glibc, arch = host_glibc(), platform.machine()
     for filename, url in index_files(page, page_url).items():
         if not filename.startswith(f"uv-{version}-") or not fits_this_machine(filename, glibc, arch):
             continue
         wheel = dest / filename
-        digest = hashlib.sha256()
-        with _open(url, env) as resp, open(wheel, "wb") as out:
-            size = 0
-            while chunk := resp.read(1024 * 1024):
-                size += len(chunk)
-                if size > MAX_WHEEL:
-                    return None
-                digest.update(chunk)
-                out.write(chunk)
-        if digest.hexdigest() in hashes:
+        _download(url, env, wheel, MAX_WHEEL)
+        if file_sha256(wheel) in hashes:
             return wheel
         wheel.unlink()
     return None

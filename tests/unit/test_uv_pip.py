@@ -157,3 +157,68 @@ def test_bytecode_is_current_only_for_its_source(tmp_path):
 def test_names_pip(tmp_path, text, names):
     app = _app(tmp_path, text, **{"base.txt": "pip[foo]==24\n"})
     assert uv_pip.names_pip(AppFiles(app, app), app / "requirements.txt") is names
+
+
+@pytest.fixture
+def uv_index(tmp_path):
+    """A loopback index whose uv wheel answers as ``answer["mode"]`` says: "trickle" (a
+    byte every 50 ms for 10 s) or "large" (4096 bytes)."""
+    import http.server
+    import platform
+    import threading
+    import time
+
+    from buildpack.installers import pinned_tools
+
+    wheel = (f"uv-{pinned_tools.TOOLS['uv'].version()}-py3-none-"
+             f"manylinux_2_17_{platform.machine()}.whl")
+    answer = {"mode": "trickle"}
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - the base class's name
+            self.send_response(200)
+            self.end_headers()
+            try:
+                if self.path == "/simple/uv/":
+                    self.wfile.write(f'<a href="/files/{wheel}">{wheel}</a>'.encode())
+                elif answer["mode"] == "large":
+                    self.wfile.write(bytes(4096))
+                else:
+                    for _ in range(200):
+                        self.wfile.write(b"x")
+                        self.wfile.flush()
+                        time.sleep(0.05)
+            except OSError:
+                pass  # the client gave up
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}/simple/", answer
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.mark.parametrize("mode", ["trickle", "large"])
+def test_uv_download_past_its_limits_stops_the_build(tmp_path, monkeypatch, uv_index, mode):
+    import time
+
+    from buildpack.installers import pinned_tools, uv_fetch
+
+    assert uv_fetch.host_glibc() is not None, "uv_fetch serves glibc hosts only"
+    url, answer = uv_index
+    answer["mode"] = mode
+    monkeypatch.setattr(uv_fetch, "DEADLINE", 0.5)
+    monkeypatch.setattr(uv_fetch, "MAX_WHEEL", 1000)
+    tool = pinned_tools.TOOLS["uv"]
+    started = time.monotonic()
+    with pytest.raises(BuildError) as err:
+        uv_fetch.fetch(tool.version(), tool.requirements, {"PIP_INDEX_URL": url}, tmp_path / "uv")
+    assert err.value.error_id == "package-manager::tool-download-limit"
+    assert time.monotonic() - started < 5  # the server would trickle for 10 s
+    assert not (tmp_path / "uv" / ".wheel").exists()
