@@ -28,12 +28,12 @@ from pathlib import Path
 
 from buildpack import output, toml_io
 from buildpack.installers.context import Choice
-from buildpack.installers.managers import BY_LOCKFILE, NO_DEPENDENCIES, PIP, PIPENV, POETRY, Manager
+from buildpack.installers.managers import (BY_LOCKFILE, NO_DEPENDENCIES, PIP, PIPENV, POETRY,
+                                           PROJECT_FILES, Manager, or_list)
 from buildpack.output import BuildError
 from buildpack.app_files import AppFiles
 from buildpack.requirements_files import included_files, uncached_sources
 
-PROJECT_FILES = ("pyproject.toml", "setup.py", "setup.cfg")
 _SETUP_CALL_RE = re.compile(r"^[^#\n]*\bsetup\s*\(", re.M)
 _SETUP_CFG_RE = re.compile(r"^\s*\[(?:metadata|options)\]", re.M)
 
@@ -175,9 +175,10 @@ def _declares_nothing(found: tuple[Path, ...]) -> BuildError:
         "setup.cfg": "setup.cfg has no [metadata] or [options] section",
     }
     listed = "\n".join(f"  - {missing[p.name]}" for p in found)
+    tools = or_list([m.display for m in BY_LOCKFILE.values() if m.manifest])
     return BuildError(
         f"{names} declare{'s' if len(found) == 1 else ''} no dependencies",
-        f"The app has no requirements.txt, Pipfile.lock, poetry.lock, uv.lock or pdm.lock, so\n"
+        f"The app has no {or_list(list(BY_LOCKFILE))}, so\n"
         f"the buildpack would install the app as a package from {names}, but:\n{listed}\n\n"
         "Building it would install nothing. Declare the dependencies, either in a\n"
         "requirements.txt (one package per line, e.g. `gunicorn==23.0.0`), or in\n"
@@ -186,5 +187,5 @@ def _declares_nothing(found: tuple[Path, ...]) -> BuildError:
         "    name = \"myapp\"\n"
         "    version = \"1.0\"\n"
         "    dependencies = [\"gunicorn\"]\n\n"
-        "(or with the lock file of Pipenv, Poetry, uv or PDM).",
+        f"(or with the lock file of {tools}).",
         error_id="dependencies::no-project-metadata")

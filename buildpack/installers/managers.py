@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import re
+import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -87,8 +88,9 @@ class Manager:
 
 def _nothing_to_install(ctx: InstallContext, choice: Choice, secrets: list[str]) -> None:
     output.step("Installing dependencies")
-    output.detail("No dependency files (requirements.txt, Pipfile.lock, poetry.lock, uv.lock,\n"
-                  "pdm.lock, pyproject.toml, setup.py): no dependencies to install.")
+    looked_for = ", ".join([*BY_LOCKFILE, *PROJECT_FILES])
+    output.detail("No dependency files: no dependencies to install.\n"
+                  + textwrap.fill(f"(The buildpack looks for {looked_for}.)", 80))
 
 
 def _pipfile_lock_has_local_code(text: str) -> bool:
@@ -167,3 +169,11 @@ BY_ENGINE: dict[str, Manager] = {m.engine: m for m in (PIP_WITH_UV, PIP)}
 # The record of each lock file, in detection order (requirements.txt: the default engine's).
 BY_LOCKFILE: dict[str, Manager] = {
     m.lockfile: m for m in (BY_ENGINE[uv_pip.DEFAULT_ENGINE], PIPENV, POETRY, UV, PDM) if m.lockfile}
+# Without any of those, these files make the app itself a package, which ``PIP`` installs
+# (``pip install .``; ``manager_files`` reads them in this order).
+PROJECT_FILES = ("pyproject.toml", "setup.py", "setup.cfg")
+
+
+def or_list(names: list[str]) -> str:
+    """``a, b or c``: names for a message."""
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"

@@ -69,6 +69,25 @@ def test_project_files_that_declare_nothing_are_an_error(tmp_path, files, named)
     assert named in err.value.body and "[project]" in err.value.body
 
 
+def test_messages_without_a_lock_file_name_every_records_lock(tmp_path, monkeypatch, capsys):
+    """A new manager's record is named by the "declares nothing" error and the "no
+    dependency files" log without editing either text."""
+    import dataclasses
+
+    hatch = dataclasses.replace(managers.UV, name="hatch", display="Hatch", lockfile="hatch.lock")
+    monkeypatch.setitem(managers.BY_LOCKFILE, "hatch.lock", hatch)
+    with raises_id("dependencies::no-project-metadata") as err:
+        installers.choose(_app(tmp_path, {"pyproject.toml": "[tool.black]\n"}))
+    installers.install(Choice(managers.NO_DEPENDENCIES), None)  # type: ignore[arg-type]
+    log = " ".join(capsys.readouterr().out.split())
+    for record in managers.BY_LOCKFILE.values():
+        assert record.lockfile in err.value.body and record.lockfile in log
+        if record.manifest:
+            assert record.display in err.value.body
+    for name in managers.PROJECT_FILES:
+        assert name in log
+
+
 @pytest.mark.parametrize("names", [
     ("requirements.txt", "poetry.lock"),
     ("Pipfile.lock", "uv.lock"),
