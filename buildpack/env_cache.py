@@ -26,6 +26,7 @@ with a warning, and the build goes on.
 """
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import fcntl
 import hashlib
@@ -34,10 +35,11 @@ import os
 import shutil
 import stat
 import tempfile
+import threading
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from buildpack import output
 from buildpack.app_files import rmtree, walk
@@ -172,6 +174,44 @@ def _same_content(one: str, other: str) -> bool:
                 return True
 
 
+# Creating a file is mostly kernel time (about 0.5 ms on the CI machine's ext4): two
+# threads copy at once. Measured there, restoring flask-app's environment (3,000 files,
+# 10 alternating runs): 1.92 s on one thread, 1.30 s on two; three were no faster.
+COPY_THREADS = 2
+
+
+def _in_parallel(work: Callable[[str, list[Any]], None], items: list[tuple[str, list[Any]]]) -> None:
+    """``work(*item)`` for every item, on ``COPY_THREADS`` threads; the first error is
+    raised once the others have stopped (each stops at its next item)."""
+    threads = COPY_THREADS
+    if threads <= 1 or len(items) < 64:
+        for item in items:
+            work(*item)
+        return
+    failed = threading.Event()
+
+    def run(part: list[tuple[str, list[Any]]]) -> None:
+        try:
+            for item in part:
+                if failed.is_set():
+                    return
+                work(*item)
+        except BaseException:
+            failed.set()
+            raise
+
+    pool = concurrent.futures.ThreadPoolExecutor(threads)
+    try:
+        futures = [pool.submit(run, items[i::threads]) for i in range(threads)]
+        for future in futures:
+            future.result()
+    except BaseException:  # a failed copy, or the build stopped (SIGTERM): the rest stop
+        failed.set()
+        raise
+    finally:
+        pool.shutdown(wait=True)  # nothing writes into what the caller now removes
+
+
 def copy_tree(src: Path, dest: Path, files: dict[str, list[Any]],
               shared: tuple[tuple[Path, dict[str, list[Any]]], ...] = ()) -> None:
     """Copy ``src`` to the new dir ``dest`` by its manifest ``files`` (``snapshot(src)``,
@@ -198,7 +238,12 @@ def copy_tree(src: Path, dest: Path, files: dict[str, list[Any]],
                 return True
         return False
 
-    folders = []
+    def place(rel: str, record: list[Any]) -> None:
+        if not share(rel, record) and _copy_file(os.path.join(src, rel),
+                                                 os.path.join(dest, rel)) != record:
+            raise Changed(os.path.join(src, rel))
+
+    folders, regular = [], []
     for rel, record in files.items():
         source, target = os.path.join(src, rel), os.path.join(dest, rel)
         kind = record[0]
@@ -207,9 +252,9 @@ def copy_tree(src: Path, dest: Path, files: dict[str, list[Any]],
             folders.append((source, target))
         elif kind == "l":
             os.symlink(record[1], target)
-        elif kind == "f" and not share(rel, record):
-            if _copy_file(source, target) != record:
-                raise Changed(source)
+        elif kind == "f":
+            regular.append((rel, record))
+    _in_parallel(place, regular)  # once every folder exists
     for source, target in reversed(folders):  # after their contents: keep modes and times
         shutil.copystat(source, target, follow_symlinks=False)
     shutil.copystat(src, dest)

@@ -274,3 +274,30 @@ def test_an_entry_saved_from_an_earlier_manifest_is_that_state_or_nothing(tmp_pa
     assert json.loads((cache / "base/metadata.json").read_text())["key"]["python_version"] \
         == KEY.python_version
     assert not list(cache.glob(".base-new-*"))
+
+
+def _many_files(root, count=200):
+    """A tree large enough that ``copy_tree`` copies on several threads."""
+    _tree(root)
+    for i in range(count):
+        folder = root / "lib/site" / f"pkg{i % 7}"
+        folder.mkdir(exist_ok=True)
+        (folder / f"m{i}.py").write_text(f"v = {i}\n")
+        (folder / f"m{i}.py").chmod(0o640 if i % 3 else 0o755)
+    return root
+
+
+def test_copying_on_several_threads_keeps_every_file_and_its_record(tmp_path):
+    src = _many_files(tmp_path / "src")
+    files = env_cache.snapshot(src)
+    env_cache.copy_tree(src, tmp_path / "dest", files)
+    assert env_cache.snapshot(tmp_path / "dest") == files
+    assert (tmp_path / "dest/lib/site/pkg3/m10.py").read_text() == "v = 10\n"
+
+
+def test_a_changed_file_stops_a_copy_on_several_threads(tmp_path):
+    src = _many_files(tmp_path / "src")
+    files = env_cache.snapshot(src)
+    (src / "lib/site/pkg5/m117.py").write_text("v = 'changed'\n")
+    with pytest.raises(env_cache.Changed):
+        env_cache.copy_tree(src, tmp_path / "dest", files)
