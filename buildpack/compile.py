@@ -18,7 +18,7 @@ from buildpack import (app_base, app_files, build, build_report, env_cache, expo
                        installers, layout, libraries, nltk_data, output, platform_info, processes,
                        profile_d, python_choice, redact, relocate, settings)
 from buildpack.envdir import lookup, read_env_dir
-from buildpack.installers import uv_pip
+from buildpack.installers import managers, uv_pip
 from buildpack.layout import PYTHON_DIR
 from buildpack.manifest import MANIFEST_NAME, RuntimeEntry
 from buildpack.output import BuildError
@@ -249,7 +249,7 @@ def main(argv: list[str], dev: bool = False) -> int:
 
 def _build(build_dir: Path, cache_dir: Path, env_dir: Path | None, dev: bool) -> None:
     with env_cache.locked(cache_dir):
-        env_cache.remove_stale_temp(cache_dir)
+        env_cache.remove_stale_temp(cache_dir, managers.CACHE_FOLDERS)
         if dev:
             output.step("CI build (bin/test-compile): installing the dev and test dependencies too")
         plan = make_plan(build_dir, cache_dir, env_dir, dict(os.environ), dev)

@@ -426,29 +426,30 @@ def save(cache_dir: Path, key: CacheKey, source: Path, name: str = ENV_DIR_NAME,
         raise
 
 
-def remove_stale_temp(cache_dir: Path) -> None:
+def remove_stale_temp(cache_dir: Path, tool_folders: tuple[str, ...]) -> None:
     """Delete leftovers of builds that were killed mid-download or mid-save, and
-    whatever does not belong in CACHE_DIR (``tidy``)."""
-    tidy(cache_dir)
+    whatever does not belong in CACHE_DIR (``tidy``; ``tool_folders``: the package-manager
+    records' folders, ``installers.managers.CACHE_FOLDERS``)."""
+    tidy(cache_dir, tool_folders)
     leftovers = [*cache_dir.glob(f".{ENV_DIR_NAME}-*"), *cache_dir.glob(f".{BASE_DIR_NAME}-*"),
                  *cache_dir.glob("runtimes/.download-*")]
     for path in leftovers:
         _discard(path)
 
 
-# What the buildpack keeps in CACHE_DIR (other buildpacks of the app may share it: any
-# other name is left alone), and the folders whose entries must be regular files.
-CACHE_FOLDERS = (ENV_DIR_NAME, BASE_DIR_NAME, "runtimes", "tmp", "pip", "uv", "poetry",
-                 "poetry-data", "pipenv", "pipenv-venvs", "tool-config", "xdg-cache", "xdg-data",
-                 "tools", "home")
+# What the buildpack keeps in CACHE_DIR besides the package managers' folders (their
+# records say those; other buildpacks of the app may share CACHE_DIR: any other name is
+# left alone), and the folders whose entries must be regular files.
+CACHE_FOLDERS = (ENV_DIR_NAME, BASE_DIR_NAME, "runtimes", "tmp", "pip", "tool-config", "xdg-cache",
+                 "xdg-data", "tools", "home")
 FILES_ONLY = ("runtimes",)
 
 
-def tidy(cache_dir: Path) -> None:
+def tidy(cache_dir: Path, tool_folders: tuple[str, ...]) -> None:
     """Discard what is not what the buildpack put in CACHE_DIR (a file or a link where a
     folder belongs, a folder where a file belongs), with a warning; the build goes on."""
     found = []
-    for name in CACHE_FOLDERS:
+    for name in (*CACHE_FOLDERS, *tool_folders):
         path = cache_dir / name
         if os.path.lexists(path) and (path.is_symlink() or not path.is_dir()):
             found.append(path)

@@ -24,6 +24,7 @@ from buildpack.app_files import AppFiles
 from buildpack.cnb import launch, launch_env, sbom
 from buildpack.cnb.context import BuildArgs, plan_environ
 from buildpack.cnb.layers import Layers, LayerTypes
+from buildpack.installers import managers
 from buildpack.output import BuildError
 from buildpack.subprocess_env import installer_settings
 
@@ -135,7 +136,7 @@ def run(app_dir: Path, args: BuildArgs, environ: dict[str, str]) -> None:
     cache_dir = layers.path(CACHE_LAYER)
     cache_dir.mkdir(parents=True, exist_ok=True)
     with env_cache.locked(cache_dir):
-        env_cache.remove_stale_temp(cache_dir)
+        env_cache.remove_stale_temp(cache_dir, managers.CACHE_FOLDERS)
         plan = classic.make_plan(app_dir, cache_dir, args.env_dir, environ)
         libraries.ensure(cache_dir, installer_settings(plan.environ, plan.config).get("PIP_INDEX_URL"))
         build.run(plan, LayersTarget(layers))

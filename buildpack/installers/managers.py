@@ -68,6 +68,8 @@ class Manager:
     # table of pyproject.toml, in Poetry's syntax (^, ~), when requires-python is absent.
     python_in_lock: bool = False
     python_table: tuple[str, ...] = ()
+    # The folders its tool keeps in CACHE_DIR (``CACHE_FOLDERS``: the cache's tidy keeps them).
+    cache_folders: tuple[str, ...] = ()
 
     @property
     def min_python(self) -> tuple[int, int] | None:
@@ -116,7 +118,7 @@ PIP_WITH_UV = Manager(
     name="pip", display="pip", lockfile="requirements.txt", manifest=None, lock_command=None,
     local_code=None, tool=TOOLS["uv"], config_vars=_PIP_VARS, config_patterns=(),
     install=uv_pip.install, update=uv_pip.update, engine="uv", installs_pip=True,
-    test_requirements=pip.TEST_REQUIREMENTS)
+    test_requirements=pip.TEST_REQUIREMENTS, cache_folders=(uv.CACHE_FOLDER,))
 
 PIP = Manager(
     name="pip", display="pip", lockfile="requirements.txt", manifest=None, lock_command=None,
@@ -128,7 +130,8 @@ PIPENV = Manager(
     lock_command="pipenv lock", local_code=_pipfile_lock_has_local_code,
     tool=TOOLS["pipenv"],
     config_vars=(*_PIP_VARS, "PIPENV_PYPI_MIRROR", "PIPENV_TIMEOUT"),  # Pipenv installs with pip
-    config_patterns=(), install=pipenv.install, python_in_lock=True)
+    config_patterns=(), install=pipenv.install, python_in_lock=True,
+    cache_folders=(pipenv.CACHE_FOLDER, pipenv.VENVS_FOLDER))
 
 POETRY = Manager(
     name="poetry", display="Poetry", lockfile="poetry.lock", manifest="pyproject.toml",
@@ -139,7 +142,8 @@ POETRY = Manager(
     config_patterns=(r"POETRY_REPOSITORIES_[A-Z0-9_]+_URL",
                      r"POETRY_HTTP_BASIC_[A-Z0-9_]+_(?:USERNAME|PASSWORD)",
                      r"POETRY_CERTIFICATES_[A-Z0-9_]+_(?:CERT|CLIENT_CERT)"),
-    install=poetry.install, python_table=("tool", "poetry", "dependencies", "python"))
+    install=poetry.install, python_table=("tool", "poetry", "dependencies", "python"),
+    cache_folders=(poetry.CACHE_FOLDER, poetry.DATA_FOLDER))
 
 UV = Manager(
     name="uv", display="uv", lockfile="uv.lock", manifest="pyproject.toml",
@@ -150,20 +154,22 @@ UV = Manager(
                  "UV_HTTP_RETRIES", "UV_NATIVE_TLS"),
     # credentials of a named index ([[tool.uv.index]] name = "private")
     config_patterns=(r"UV_INDEX_[A-Z0-9_]+_(?:USERNAME|PASSWORD)",),
-    install=uv.install)
+    install=uv.install, cache_folders=(uv.CACHE_FOLDER,))
 
 PDM = Manager(
     name="pdm", display="PDM", lockfile="pdm.lock", manifest="pyproject.toml",
     lock_command="pdm lock", local_code=_matches(r"^path\s*="), tool=TOOLS["pdm"],
     # (sources in pyproject.toml take precedence)
     config_vars=("PDM_PYPI_URL", "PDM_PYPI_USERNAME", "PDM_PYPI_PASSWORD", "PDM_PYPI_VERIFY_SSL"),
-    config_patterns=(), install=pdm.install)
+    config_patterns=(), install=pdm.install, cache_folders=(pdm.CACHE_FOLDER, pdm.HOME_FOLDER))
 
 NO_DEPENDENCIES = Manager(
     name="none", display="none", lockfile=None, manifest=None, lock_command=None,
     local_code=None, tool=None, config_vars=(), config_patterns=(), install=_nothing_to_install)
 
 MANAGERS = (PIP_WITH_UV, PIP, PIPENV, POETRY, UV, PDM)
+# Every record's folders in CACHE_DIR, for ``env_cache.remove_stale_temp``.
+CACHE_FOLDERS = tuple(sorted({name for m in MANAGERS for name in m.cache_folders}))
 # requirements.txt's records by engine (PYTHON_INSTALLER, see ``uv_pip.choose_engine``).
 BY_ENGINE: dict[str, Manager] = {m.engine: m for m in (PIP_WITH_UV, PIP)}
 # The record of each lock file, in detection order (requirements.txt: the default engine's).

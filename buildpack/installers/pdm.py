@@ -21,6 +21,8 @@ from buildpack.installers.run import run_streamed
 from buildpack.installers.tool_env import tool_env
 from buildpack.output import BuildError
 
+CACHE_FOLDER, HOME_FOLDER = "pdm", "pdm-home"  # in CACHE_DIR
+
 CHECK_ARGS = ["lock", "--check"]
 SYNC_ARGS = ["sync", "--prod"]
 DEV_SYNC_ARGS = ["sync", "--dev", "-G", ":all"]  # bin/test-compile: every group
@@ -36,8 +38,8 @@ def install(ctx: InstallContext, choice: Choice, secrets: list[str]) -> None:
         PDM_CHECK_UPDATE="false",
         PDM_NON_INTERACTIVE="1",
         PDM_IGNORE_ACTIVE_VENV="1",
-        PDM_CACHE_DIR=str(ctx.cache_dir / "pdm"),
-        PDM_HOME=str(ctx.cache_dir / "pdm-home"),
+        PDM_CACHE_DIR=str(ctx.cache_dir / CACHE_FOLDER),
+        PDM_HOME=str(ctx.cache_dir / HOME_FOLDER),
         PDM_CONFIG_FILE=str(ctx.cache_dir / "tool-config" / "pdm.toml"),
     )
     output.step(f"Installing dependencies using PDM ({tool.version()})")

@@ -17,6 +17,8 @@ from buildpack.installers.run import run_streamed
 from buildpack.installers.tool_env import tool_env
 from buildpack.output import BuildError
 
+CACHE_FOLDER, VENVS_FOLDER = "pipenv", "pipenv-venvs"  # in CACHE_DIR
+
 ARGS = ["install", "--deploy", "--system"]
 DEV_ARGS = [*ARGS, "--dev"]  # bin/test-compile: the [dev-packages] too
 # Pipenv prints the Python traceback of its own exceptions ("[DeployException]:   File
@@ -36,8 +38,8 @@ def install(ctx: InstallContext, choice: Choice, secrets: list[str]) -> None:
         PIPENV_NOSPIN="1",
         PIPENV_YES="1",
         PIPENV_IGNORE_VIRTUALENVS="1",
-        PIPENV_CACHE_DIR=str(ctx.cache_dir / "pipenv"),
-        WORKON_HOME=str(ctx.cache_dir / "pipenv-venvs"),
+        PIPENV_CACHE_DIR=str(ctx.cache_dir / CACHE_FOLDER),
+        WORKON_HOME=str(ctx.cache_dir / VENVS_FOLDER),
         COLUMNS="1000",  # one message per line, not wrapped
     )
     output.step(f"Installing dependencies using Pipenv ({tool.version()})")

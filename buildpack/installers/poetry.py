@@ -18,6 +18,8 @@ from buildpack.installers.run import run_streamed
 from buildpack.installers.tool_env import empty_config_dir, tool_env
 from buildpack.output import BuildError
 
+CACHE_FOLDER, DATA_FOLDER = "poetry", "poetry-data"  # in CACHE_DIR
+
 CHECK_ARGS = ["check", "--lock", "--no-ansi", "--no-interaction"]
 SYNC_ARGS = ["sync", "--only", "main", "--no-ansi", "--no-interaction"]
 DEV_SYNC_ARGS = ["sync", "--all-groups", "--no-ansi", "--no-interaction"]  # bin/test-compile
@@ -33,9 +35,9 @@ def install(ctx: InstallContext, choice: Choice, secrets: list[str]) -> None:
         POETRY_NO_INTERACTION="1",
         POETRY_KEYRING_ENABLED="false",
         PYTHON_KEYRING_BACKEND="keyring.backends.null.Keyring",
-        POETRY_CACHE_DIR=str(ctx.cache_dir / "poetry"),
+        POETRY_CACHE_DIR=str(ctx.cache_dir / CACHE_FOLDER),
         POETRY_CONFIG_DIR=str(empty_config_dir(ctx)),
-        POETRY_DATA_DIR=str(ctx.cache_dir / "poetry-data"),
+        POETRY_DATA_DIR=str(ctx.cache_dir / DATA_FOLDER),
     )
     output.step(f"Installing dependencies using Poetry ({tool.version()})")
     code, lines = run_streamed(pinned_tools.command(ctx, tool, tool_dir, CHECK_ARGS), env,

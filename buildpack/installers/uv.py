@@ -15,6 +15,8 @@ from buildpack.installers.run import run_streamed
 from buildpack.installers.tool_env import tool_env
 from buildpack.output import BuildError
 
+CACHE_FOLDER = "uv"  # in CACHE_DIR; uv_pip uses it too
+
 ARGS = ["sync", "--locked", "--no-default-groups"]
 DEV_ARGS = ["sync", "--locked", "--all-groups"]  # bin/test-compile
 
@@ -28,7 +30,7 @@ def install(ctx: InstallContext, choice: Choice, secrets: list[str]) -> None:
         UV_PYTHON=str(ctx.python),
         UV_PYTHON_DOWNLOADS="never",
         UV_NO_MANAGED_PYTHON="1",
-        UV_CACHE_DIR=str(ctx.cache_dir / "uv"),
+        UV_CACHE_DIR=str(ctx.cache_dir / CACHE_FOLDER),
         UV_LINK_MODE="copy",  # no hardlinks between the slug and the cache
         UV_NO_PROGRESS="1",
     )

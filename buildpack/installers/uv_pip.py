@@ -39,6 +39,7 @@ from buildpack.installers.failures import install_error
 from buildpack.installers.pip import offline_sources
 from buildpack.installers.run import run_streamed
 from buildpack.installers.tool_env import tool_env
+from buildpack.installers.uv import CACHE_FOLDER
 from buildpack.output import BuildError
 from buildpack.requirements_files import included_files, lines
 
@@ -139,7 +140,7 @@ def uv_arguments(env: dict[str, str]) -> list[str]:
 
 def uv_tool_env(ctx: InstallContext) -> dict[str, str]:
     return tool_env(ctx, **uv_settings(ctx.env),
-                    UV_CACHE_DIR=str(ctx.cache_dir / "uv"),
+                    UV_CACHE_DIR=str(ctx.cache_dir / CACHE_FOLDER),
                     UV_PYTHON_DOWNLOADS="never",
                     UV_NO_MANAGED_PYTHON="1",
                     UV_NO_PROGRESS="1",

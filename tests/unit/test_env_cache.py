@@ -8,6 +8,7 @@ import pytest
 
 from buildpack import env_cache
 from buildpack.app_files import AppFiles
+from buildpack.installers import managers
 from buildpack.requirements_files import included_files, uncached_sources
 
 KEY = env_cache.CacheKey(1, "3.13.0", "a" * 64, "debian-12", "x86_64", "pip", "26.3",
@@ -198,7 +199,7 @@ def test_garbage_in_cache_dir_is_discarded_and_the_rest_kept(tmp_path, capsys):
     (cache / "runtimes" / ("a" * 64 + ".tar.gz")).mkdir()  # a folder where a file belongs
     (cache / ".lock").mkdir()
     (cache / "other-buildpack").mkdir()  # not ours: left alone
-    env_cache.remove_stale_temp(cache)
+    env_cache.remove_stale_temp(cache, managers.CACHE_FOLDERS)
     with env_cache.locked(cache):
         pass
     assert sorted(p.name for p in cache.iterdir()) == [".lock", "other-buildpack", "runtimes"]
@@ -301,3 +302,18 @@ def test_a_changed_file_stops_a_copy_on_several_threads(tmp_path):
     (src / "lib/site/pkg5/m117.py").write_text("v = 'changed'\n")
     with pytest.raises(env_cache.Changed):
         env_cache.copy_tree(src, tmp_path / "dest", files)
+
+
+@pytest.mark.parametrize("manager", managers.MANAGERS, ids=lambda m: f"{m.name}-{m.engine}")
+def test_a_link_at_a_package_managers_cache_folder_is_discarded(tmp_path, manager):
+    """The folders each record says its tool keeps in CACHE_DIR (PDM's too) are tidied."""
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    for name in manager.cache_folders:
+        (cache / name).symlink_to(victim)
+    env_cache.remove_stale_temp(cache, managers.CACHE_FOLDERS)
+    assert list(cache.iterdir()) == [] and victim.is_dir()
+    assert set(manager.cache_folders) <= set(managers.CACHE_FOLDERS)
+    assert manager.cache_folders or manager.tool is None  # pip alone: its folder is env_cache's
