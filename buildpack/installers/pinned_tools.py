@@ -250,7 +250,9 @@ def _pip_command(ctx: InstallContext, tool: Tool) -> list[str]:
     return [str(ctx.python), "-I", "-m", "pip"]
 
 
-_PREFETCHED: set[Path] = set()  # installed by ``prefetch`` in this build
+# What ``prefetch`` did in this build, by install dir: installed it (None), or the error
+# that stopped its download (``ensure`` raises it instead of downloading again).
+_PREFETCHED: dict[Path, BuildError | None] = {}
 
 
 def _fetch_native(ctx: InstallContext, tool: Tool, target: Path) -> bool:
@@ -273,12 +275,16 @@ def _fetch_native(ctx: InstallContext, tool: Tool, target: Path) -> bool:
 
 def prefetch(ctx: InstallContext, tool: Tool) -> None:
     """Install a native tool now if the build's index (or bundle) allows it, silently: run
-    while the runtime is unpacked. ``ensure`` then reports it, or installs it with pip."""
+    while the runtime is unpacked. ``ensure`` then reports it, raises the error that
+    stopped its download (past its deadline or size bound, a full disk), or installs it
+    with pip when this simple client cannot fetch it."""
     target = install_dir(ctx, tool)
     try:
         if tool.module is None and not os.path.lexists(target):  # damaged: ``ensure`` warns
             if _fetch_native(ctx, tool, target):
-                _PREFETCHED.add(target)
+                _PREFETCHED[target] = None
+    except BuildError as exc:
+        _PREFETCHED[target] = exc
     except Exception:  # noqa: BLE001 - ``ensure`` tries again, and reports what fails
         pass
 
@@ -286,6 +292,9 @@ def prefetch(ctx: InstallContext, tool: Tool) -> None:
 def ensure(ctx: InstallContext, tool: Tool, secrets: list[str]) -> Path:
     """The tool's directory in the cache, installed now unless a previous build did."""
     target = install_dir(ctx, tool)
+    failed = _PREFETCHED.get(target)
+    if failed is not None:
+        raise failed
     if _usable(target, tool):
         if target in _PREFETCHED:
             output.step(f"Installing {tool.display} {tool.version()}")

@@ -48,7 +48,6 @@ from buildpack.requirements_files import included_files, lines
 CONFIG_VAR = "PYTHON_INSTALLER"
 ENGINES = ("uv", "pip")
 DEFAULT_ENGINE = "uv"
-PREFETCH_TIMEOUT = 120  # beyond it, uv is installed with pip instead
 
 # pip features in requirements files that uv does not support, with the reason shown.
 _PIP_ONLY = (
@@ -155,12 +154,26 @@ _READY: dict[Path, Path] = {}  # install dir -> checked binary, once per build
 
 @contextlib.contextmanager
 def prefetching(ctx: InstallContext) -> Iterator[None]:
-    """Fetch the pinned uv in a thread while the body runs (the runtime is unpacked)."""
+    """Fetch the pinned uv in a thread while the body runs (the runtime is unpacked).
+
+    The build then waits for that fetch rather than start a second one beside it: its
+    index page and its wheel each download within ``uv_fetch.DEADLINE``, and one that
+    runs past it is the build's error (``pinned_tools.ensure`` raises it)."""
+    from buildpack.installers import uv_fetch  # http and ssl: only when uv is fetched
+
     thread = threading.Thread(target=pinned_tools.prefetch,
                               args=(ctx, pinned_tools.TOOLS["uv"]), daemon=True)
     thread.start()
     yield  # if the body fails, the build fails: no need to wait for the thread
-    thread.join(timeout=PREFETCH_TIMEOUT)
+    limit = 2 * (uv_fetch.DEADLINE + uv_fetch.TIMEOUT)  # the page and the wheel, connected
+    thread.join(timeout=limit)
+    if thread.is_alive():  # stuck where no deadline reaches (name resolution)
+        raise BuildError(
+            "Downloading uv from the package index ran past its limit",
+            f"Fetching the pinned uv did not finish within {limit:.0f} s.\n\n"
+            "Check the package index (or the proxy in front of it) that UV_DEFAULT_INDEX,\n"
+            "UV_INDEX_URL or PIP_INDEX_URL names, then build again.",
+            error_id="package-manager::tool-download-limit")
 
 
 def ensure_uv(ctx: InstallContext, secrets: list[str]) -> Path:

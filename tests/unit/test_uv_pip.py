@@ -172,7 +172,7 @@ def uv_index(tmp_path):
 
     wheel = (f"uv-{pinned_tools.TOOLS['uv'].version()}-py3-none-"
              f"manylinux_2_17_{platform.machine()}.whl")
-    answer = {"mode": "trickle"}
+    answer = {"mode": "trickle", "wheel_requests": 0}
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_GET(self):  # noqa: N802 - the base class's name
@@ -181,7 +181,9 @@ def uv_index(tmp_path):
             try:
                 if self.path == "/simple/uv/":
                     self.wfile.write(f'<a href="/files/{wheel}">{wheel}</a>'.encode())
-                elif answer["mode"] == "large":
+                    return
+                answer["wheel_requests"] += 1
+                if answer["mode"] == "large":
                     self.wfile.write(bytes(4096))
                 else:
                     for _ in range(200):
@@ -222,3 +224,57 @@ def test_uv_download_past_its_limits_stops_the_build(tmp_path, monkeypatch, uv_i
     assert err.value.error_id == "package-manager::tool-download-limit"
     assert time.monotonic() - started < 5  # the server would trickle for 10 s
     assert not (tmp_path / "uv" / ".wheel").exists()
+
+
+def _uv_context(tmp_path, index_url):
+    import sys
+    from pathlib import Path
+
+    from buildpack.installers.context import InstallContext
+
+    env = {"PATH": "/usr/bin:/bin", "PIP_INDEX_URL": index_url}
+    return InstallContext(tmp_path, tmp_path / "prefix", Path(sys.executable), env,
+                          tmp_path / "cache", [], "", AppFiles(tmp_path))
+
+
+def test_a_prefetch_past_its_limit_is_the_builds_error_and_not_retried(tmp_path, monkeypatch,
+                                                                        uv_index):
+    """The download that ran past its deadline while the runtime unpacked stops the build
+    with its id; the build does not download uv a second time."""
+    import time
+
+    from buildpack.installers import uv_fetch
+
+    url, answer = uv_index
+    monkeypatch.setattr(uv_fetch, "DEADLINE", 0.5)
+    ctx = _uv_context(tmp_path, url)
+    started = time.monotonic()
+    with pytest.raises(BuildError) as err:
+        with uv_pip.prefetching(ctx):
+            pass
+        uv_pip.ensure_uv(ctx, [])
+    assert err.value.error_id == "package-manager::tool-download-limit"
+    assert answer["wheel_requests"] == 1
+    assert time.monotonic() - started < 5  # the server would trickle for 10 s
+
+
+def test_a_prefetch_that_does_not_finish_stops_the_build(tmp_path, monkeypatch, uv_index):
+    """A fetch stuck where no read deadline reaches (name resolution) is waited for up to
+    the limit of the page and the wheel, then stops the build: no second download beside it."""
+    import threading
+
+    from buildpack.installers import pinned_tools, uv_fetch
+
+    url, _ = uv_index
+    release = threading.Event()
+    monkeypatch.setattr(uv_fetch, "DEADLINE", 0.2)
+    monkeypatch.setattr(uv_fetch, "TIMEOUT", 0.1)
+    monkeypatch.setattr(pinned_tools, "prefetch", lambda ctx, tool: release.wait(10))
+    try:
+        with pytest.raises(BuildError) as err:
+            with uv_pip.prefetching(_uv_context(tmp_path, url)):
+                pass
+    finally:
+        release.set()
+    assert err.value.error_id == "package-manager::tool-download-limit"
+    assert "within 1 s" in err.value.body
