@@ -15,7 +15,7 @@ index that is down or refuses the credentials better than this module could.
 """
 from __future__ import annotations
 
-import hashlib
+import os
 import re
 import subprocess
 import sys
@@ -25,9 +25,10 @@ import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 
-from buildpack import atomic_write, output, settings
+from buildpack import output, settings
 from buildpack.redact import mask_credentials
-from buildpack.store import file_sha256, index_files, open_url
+from buildpack.store import (FetchError, copy_stream, disk_full_error, file_sha256, index_files,
+                             open_url)
 
 PINS = settings.VENDOR_DIR / "libraries.txt"
 CACHE_SUBDIR = Path("tools") / "libraries"
@@ -65,22 +66,19 @@ def _error(summary: str, detail: str) -> LibraryError:
     return LibraryError(f"{summary}: {detail}")
 
 
-def _read_bounded(url: str, what: str) -> bytes:
-    deadline = time.monotonic() + DEADLINE
+def _fetch(url: str, what: str, dest: Path) -> None:
+    """``url`` into ``dest`` within DEADLINE and MAX_BYTES; LibraryError says why not."""
     try:
         with open_url(url, TIMEOUT) as response:
-            data = b""
-            while True:
-                if time.monotonic() > deadline:
-                    raise _error(f"Downloading {what} took too long",
-                                 f"{mask_credentials(url)} ran past {DEADLINE:.0f} s.")
-                chunk = response.read1(1 << 16)
-                if not chunk:
-                    return data
-                data += chunk
-                if len(data) > MAX_BYTES:
-                    raise _error(f"{what} is too large", f"{mask_credentials(url)} is over "
-                                 f"{MAX_BYTES // (1024 * 1024)} MiB.")
+            copy_stream(response, dest, time.monotonic() + DEADLINE, MAX_BYTES)
+    except FetchError as exc:
+        if exc.disk:
+            raise disk_full_error(str(exc)) from None
+        if exc.final:  # copy_stream's one final error: past max_bytes
+            raise _error(f"{what} is too large", f"{mask_credentials(url)} is over "
+                         f"{MAX_BYTES // (1024 * 1024)} MiB.") from None
+        raise _error(f"Downloading {what} took too long",
+                     f"{mask_credentials(url)} ran past {DEADLINE:.0f} s.") from None
     except (urllib.error.URLError, OSError, ValueError) as exc:
         reason = getattr(exc, "reason", exc)
         raise _error(f"Could not download {what}", f"{mask_credentials(url)}: {reason}") from None
@@ -89,16 +87,20 @@ def _read_bounded(url: str, what: str) -> bytes:
 def _download(index_url: str, wheel: Wheel, dest: Path) -> None:
     base = index_url if index_url.endswith("/") else index_url + "/"
     page_url = urllib.parse.urljoin(base, re.sub(r"[-_.]+", "-", wheel.name).lower() + "/")
-    url = index_files(_read_bounded(page_url, f"the index page of {wheel.name}"),
-                      page_url).get(wheel.filename)
-    if url is None:
-        raise _error(f"The package index has no {wheel.filename}",
-                     f"{mask_credentials(page_url)} does not list it.")
-    data = _read_bounded(url, wheel.filename)
-    if hashlib.sha256(data).hexdigest() != wheel.sha256:
-        raise _error(f"{wheel.filename} does not match its pinned hash",
-                     f"The index at {mask_credentials(index_url)} served a different file.")
-    atomic_write.write_bytes(dest, data)
+    tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")  # atomic_write's leftover name
+    try:
+        _fetch(page_url, f"the index page of {wheel.name}", tmp)
+        url = index_files(tmp.read_bytes(), page_url).get(wheel.filename)
+        if url is None:
+            raise _error(f"The package index has no {wheel.filename}",
+                         f"{mask_credentials(page_url)} does not list it.")
+        _fetch(url, wheel.filename, tmp)
+        if file_sha256(tmp) != wheel.sha256:
+            raise _error(f"{wheel.filename} does not match its pinned hash",
+                         f"The index at {mask_credentials(index_url)} served a different file.")
+        os.replace(tmp, dest)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 _ready = False
