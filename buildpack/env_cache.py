@@ -183,8 +183,7 @@ COPY_THREADS = 2
 def _in_parallel(work: Callable[[str, list[Any]], None], items: list[tuple[str, list[Any]]]) -> None:
     """``work(*item)`` for every item, on ``COPY_THREADS`` threads; the first error is
     raised once the others have stopped (each stops at its next item)."""
-    threads = COPY_THREADS
-    if threads <= 1 or len(items) < 64:
+    if len(items) < 64:
         for item in items:
             work(*item)
         return
@@ -200,9 +199,9 @@ def _in_parallel(work: Callable[[str, list[Any]], None], items: list[tuple[str, 
             failed.set()
             raise
 
-    pool = concurrent.futures.ThreadPoolExecutor(threads)
+    pool = concurrent.futures.ThreadPoolExecutor(COPY_THREADS)
     try:
-        futures = [pool.submit(run, items[i::threads]) for i in range(threads)]
+        futures = [pool.submit(run, items[i::COPY_THREADS]) for i in range(COPY_THREADS)]
         for future in futures:
             future.result()
     except BaseException:  # a failed copy, or the build stopped (SIGTERM): the rest stop
