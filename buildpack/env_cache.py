@@ -355,9 +355,10 @@ def restore(cache_dir: Path, key: CacheKey, target: Path, name: str = ENV_DIR_NA
                        "an older buildpack or an interrupted build). It will be rebuilt.")
         _discard(entry)
         return FRESH
-    if quiet and differences(data["key"], key):
-        return FRESH
-    state = decide(data["key"], key, updates)
+    if quiet:
+        state = FRESH if differences(data["key"], key) else REUSED
+    else:
+        state = decide(data["key"], key, updates)
     if state == FRESH:
         return FRESH
     python = entry / "python"

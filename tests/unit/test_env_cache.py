@@ -80,7 +80,10 @@ def test_the_base_entry_for_another_key_is_not_used_and_says_nothing(tmp_path, c
     newer = replace(KEY, python_version="3.13.1")
     assert env_cache.restore(cache, newer, tmp_path / "t", env_cache.BASE_DIR_NAME,
                              quiet=True) == env_cache.FRESH
-    assert capsys.readouterr().out == ""
+    assert capsys.readouterr().out == ""  # and the entry stays: the same key uses it
+    assert env_cache.restore(cache, KEY, tmp_path / "t", env_cache.BASE_DIR_NAME,
+                             quiet=True) == env_cache.REUSED
+    assert (tmp_path / "t/lib/site/mod.py").exists() and capsys.readouterr().out == ""
 
 
 def test_in_place_change_is_detected_as_corrupt(tmp_path, capsys):
