@@ -112,27 +112,25 @@ def install_fresh(plan: Plan, ctx: installers.InstallContext, runtime_path: str)
     cached = env_cache.restore(plan.cache_dir, base, ctx.prefix, env_cache.BASE_DIR_NAME,
                                quiet=True) == env_cache.REUSED
     build_report.cache_decision("runtime_and_pip", "reused" if cached else "installed")
+    uv = plan.dependencies.manager.installs_pip
+    saving: contextlib.AbstractContextManager[None] = contextlib.nullcontext()
     if cached:
         output.detail(f"Using the cached python-{plan.runtime.version} with pip "
                       f"{settings.pinned_pip_version()}")
-    elif plan.dependencies.manager.installs_pip:  # uv: fetched while the runtime is unpacked
-        with uv_pip.prefetching(ctx):
-            provision(plan.store, plan.runtime, plan.cache_dir, ctx.prefix)
-        # uv installs pip in a fraction of pip's own time
-        uv_pip.install_pip(ctx, uv_pip.ensure_uv(ctx, ctx.secrets), ctx.secrets)
-        relocate.rewrite_console_scripts(ctx.prefix / "bin", ctx.prefix)
-        if not any(uv_pip.names_pip(plan.files, path) for path in plan.dependencies.files):
-            with saving_base(plan, base, ctx, runtime_path):
-                installers.install(plan.dependencies, ctx)
-            make_relocatable(ctx, runtime_path)
-            return
-        env_cache.save(plan.cache_dir, base, ctx.prefix, env_cache.BASE_DIR_NAME)
     else:
-        provision(plan.store, plan.runtime, plan.cache_dir, ctx.prefix)
-        pip_installer.install_pip(ctx.python, ctx.prefix, ctx.env, plan.build_dir, ctx.secrets)
+        with uv_pip.prefetching(ctx) if uv else contextlib.nullcontext():  # uv: fetched meanwhile
+            provision(plan.store, plan.runtime, plan.cache_dir, ctx.prefix)
+        if uv:  # uv installs pip in a fraction of pip's own time
+            uv_pip.install_pip(ctx, uv_pip.ensure_uv(ctx, ctx.secrets), ctx.secrets)
+        else:
+            pip_installer.install_pip(ctx.python, ctx.prefix, ctx.env, plan.build_dir, ctx.secrets)
         relocate.rewrite_console_scripts(ctx.prefix / "bin", ctx.prefix)
-        env_cache.save(plan.cache_dir, base, ctx.prefix, env_cache.BASE_DIR_NAME)
-    installers.install(plan.dependencies, ctx)
+        if uv and not any(uv_pip.names_pip(plan.files, path) for path in plan.dependencies.files):
+            saving = saving_base(plan, base, ctx, runtime_path)  # while uv installs
+        else:  # pip, or dependencies that change pip: the base entry first
+            env_cache.save(plan.cache_dir, base, ctx.prefix, env_cache.BASE_DIR_NAME)
+    with saving:
+        installers.install(plan.dependencies, ctx)
     make_relocatable(ctx, runtime_path)
 
 
