@@ -81,3 +81,29 @@ def test_a_python_39_build_host_finds_the_conflict_at_plan_time_too(tmp_path, bu
     assert "Preparing Python runtime" not in proc.stdout and "Traceback" not in proc.stderr
     assert sorted(p.name for p in (tmp_path / "cache" / "tools" / "libraries").iterdir()) == [
         "packaging-26.3-py3-none-any.whl", "tomli-2.5.0-py3-none-any.whl", "tomli_w-1.2.0-py3-none-any.whl"]
+
+
+@pytest.mark.parametrize("requires, error_id", [(">=3.14", "python-version::conflicts-with-project"),
+                                                (">=3.12", None)])
+def test_without_the_libraries_at_plan_time_the_check_runs_at_install(tmp_path, build_env, requires,
+                                                                      error_id):
+    """No index the buildpack's own client reads (pip's --find-links only): the libraries
+    are not there at plan time, so the runtime's pip downloads them (``fetch_with_pip``)
+    and the Python check runs before the dependencies are installed."""
+    env = {k: v for k, v in build_env.items() if k != "PIP_INDEX_URL"}
+    env.update(PIP_NO_INDEX="1", PIP_FIND_LINKS=str(support.ensure_tool_packages()),
+               PYTHON_INSTALLER="pip")
+    app = support.write_app(tmp_path, {"pyproject.toml": PROJECT + f'requires-python = "{requires}"\n',
+                                       ".python-version": "3.13\n"})
+    result = support.compile_app(app, tmp_path / "cache", env)
+    # Found once the runtime and its pip are there, from the wheels that pip downloaded:
+    assert "-----> Installing pip" in result.stdout and "Traceback" not in result.log
+    assert sorted(p.name for p in (tmp_path / "cache" / "tools" / "libraries").glob("*.whl")) == [
+        "packaging-26.3-py3-none-any.whl", "tomli-2.5.0-py3-none-any.whl", "tomli_w-1.2.0-py3-none-any.whl"]
+    if error_id:
+        assert result.returncode == 1, result.log
+        assert f"(error id: {error_id})" in result.stderr, result.log
+        assert not list(app.glob(".heroku/python/lib/python3*/site-packages/six.py"))
+    else:
+        assert result.returncode == 0, result.log
+        assert list(app.glob(".heroku/python/lib/python3*/site-packages/six.py"))
