@@ -10,10 +10,12 @@ import time
 
 import pytest
 
+from buildpack import settings
 from buildpack.installers.pinned_tools import TOOLS
 from tests import support
 
 pytestmark = pytest.mark.slow
+PIP = settings.pinned_pip_version()
 
 
 def _compile_in_background(app, cache, env, log_path):
@@ -56,6 +58,23 @@ def test_sigkill_mid_install_keeps_previous_cache(tmp_path, build_env):
     assert result.returncode == 0, result.log
     assert "Using the cached python-" in result.stdout
     assert (fourth / ".heroku/python/bin/gunicorn").exists()
+
+
+def test_requirements_naming_pip_save_the_base_entry_before_uv_installs(tmp_path, build_env):
+    """uv installing requirements that name pip could change pip while the base entry is
+    saved in the background, so that entry is saved first instead (without the bytecode
+    the background save compiles for pip), and the next build reuses it."""
+    cache = tmp_path / "cache"
+    first = support.write_app(tmp_path, {"requirements.txt": f"pip=={PIP}\nsix\n"}, "one")
+    result = support.compile_app(first, cache, build_env)
+    assert result.returncode == 0, result.log
+    assert "Installing dependencies using uv" in result.stdout
+    assert (cache / "base/python/bin/pip").exists()
+    assert not list((cache / "base/python").glob("lib/python3*/site-packages/pip/__pycache__"))
+    second = support.write_app(tmp_path, {"requirements.txt": "six\n"}, "two")
+    result = support.compile_app(second, cache, {**build_env, "PYTHON_INSTALLER": "pip"})
+    assert result.returncode == 0, result.log
+    assert "Using the cached python-" in result.stdout and f"with pip {PIP}" in result.stdout
 
 
 def _report(cache, build_dir):
