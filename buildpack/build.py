@@ -118,7 +118,9 @@ def install_fresh(plan: Plan, ctx: installers.InstallContext, runtime_path: str)
         output.detail(f"Using the cached python-{plan.runtime.version} with pip "
                       f"{settings.pinned_pip_version()}")
     else:
-        with uv_pip.prefetching(ctx) if uv else contextlib.nullcontext():  # uv: fetched meanwhile
+        # uv: fetched, and the requirements resolved into its cache, meanwhile
+        with (uv_pip.prefetching(ctx, plan.dependencies.files[0]) if uv
+              else contextlib.nullcontext()):
             provision(plan.store, plan.runtime, plan.cache_dir, ctx.prefix)
         if uv:  # uv installs pip in a fraction of pip's own time
             uv_pip.install_pip(ctx, uv_pip.ensure_uv(ctx, ctx.secrets), ctx.secrets)

@@ -178,7 +178,7 @@ def _seal(tmp: Path, tool: Tool) -> None:
     (tmp / _FILES).write_text(json.dumps(snapshot(tmp)), encoding="utf-8")
 
 
-def _usable(target: Path, tool: Tool) -> bool:
+def usable(target: Path, tool: Tool) -> bool:
     """A complete install, unchanged since (a native binary checked by its sha256 too)."""
     return target.is_dir() and _intact(target) and _binary_problem(target, tool) is None
 
@@ -198,7 +198,7 @@ def _place(tmp: Path, target: Path, tool: Tool) -> None:
     try:
         os.rename(tmp, target)
     except OSError:
-        if not _usable(target, tool):
+        if not usable(target, tool):
             raise
 
 
@@ -295,7 +295,7 @@ def ensure(ctx: InstallContext, tool: Tool, secrets: list[str]) -> Path:
     failed = _PREFETCHED.get(target)
     if failed is not None:
         raise failed
-    if _usable(target, tool):
+    if usable(target, tool):
         if target in _PREFETCHED:
             output.step(f"Installing {tool.display} {tool.version()}")
             output.detail("Fetched (hash-checked) while the Python runtime was unpacked")
@@ -340,7 +340,7 @@ def ensure_host_tool(name: str, bootstrap_python: Path) -> Path:
     tool = HOST_TOOLS[name]
     target = cache_root() / tool.folder()
     executable = target / "bin" / tool.name  # pip puts a wheel's scripts in bin/
-    if _usable(target, tool):
+    if usable(target, tool):
         return executable
     wheel = find_bundled_pip(bootstrap_python)
     if wheel is None:

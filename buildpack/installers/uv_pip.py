@@ -26,7 +26,10 @@ slug keeps) stays, named by its hash-checked pin.
 from __future__ import annotations
 
 import contextlib
+import platform
 import re
+import subprocess
+import sys
 import tempfile
 import threading
 from dataclasses import dataclass
@@ -153,18 +156,23 @@ _READY: dict[Path, Path] = {}  # install dir -> checked binary, once per build
 
 
 @contextlib.contextmanager
-def prefetching(ctx: InstallContext) -> Iterator[None]:
-    """Fetch the pinned uv in a thread while the body runs (the runtime is unpacked).
+def prefetching(ctx: InstallContext, requirements: Path) -> Iterator[None]:
+    """While the body runs (the runtime is fetched and unpacked): fetch the pinned uv in a
+    thread, then let it resolve ``requirements`` for the runtime's Python version and
+    this platform, without the interpreter (``_warm_up``).
 
-    The build then waits for that fetch rather than start a second one beside it: its
+    The build then waits for uv's fetch rather than start a second one beside it: its
     index page and its wheel each download within ``uv_fetch.DEADLINE``, and one that
     runs past it is the build's error (``pinned_tools.ensure`` raises it)."""
     from buildpack.installers import uv_fetch  # http and ssl: only when uv is fetched
 
-    thread = threading.Thread(target=pinned_tools.prefetch,
-                              args=(ctx, pinned_tools.TOOLS["uv"]), daemon=True)
+    unpacked = threading.Event()
+    thread = threading.Thread(target=_prefetch, args=(ctx, requirements, unpacked), daemon=True)
     thread.start()
-    yield  # if the body fails, the build fails: no need to wait for the thread
+    try:
+        yield
+    finally:
+        unpacked.set()  # the warm-up stops now, also when the body failed
     limit = 2 * (uv_fetch.DEADLINE + uv_fetch.TIMEOUT)  # the page and the wheel, connected
     thread.join(timeout=limit)
     if thread.is_alive():  # stuck where no deadline reaches (name resolution)
@@ -174,6 +182,63 @@ def prefetching(ctx: InstallContext) -> Iterator[None]:
             "Check the package index (or the proxy in front of it) that UV_DEFAULT_INDEX,\n"
             "UV_INDEX_URL or PIP_INDEX_URL names, then build again.",
             error_id="package-manager::tool-download-limit")
+
+
+def _prefetch(ctx: InstallContext, requirements: Path, unpacked: threading.Event) -> None:
+    tool = pinned_tools.TOOLS["uv"]
+    pinned_tools.prefetch(ctx, tool)
+    if not unpacked.is_set() and pinned_tools.usable(pinned_tools.install_dir(ctx, tool), tool):
+        _warm_up(ctx, pinned_tools.install_dir(ctx, tool) / "bin" / "uv", requirements, unpacked)
+
+
+def warm_up_command(ctx: InstallContext, uv: Path, requirements: Path) -> list[str] | None:
+    """``uv pip compile`` of ``requirements`` for the runtime's Python version and this
+    machine's manylinux platform, run with the buildpack's own Python (never one that the
+    app brings, e.g. a committed .venv); None where uv names no such platform."""
+    from buildpack.installers.uv_fetch import host_glibc
+
+    glibc, arch = host_glibc(), platform.machine()
+    if glibc is None or glibc[0] != 2 or arch not in ("x86_64", "aarch64"):
+        return None
+    target = f"{arch}-manylinux_2_{min(max(glibc[1], 17), 40)}"
+    return [str(uv), "pip", "compile", "--quiet", "--no-header", "--no-build",
+            "--python", sys.executable, "--python-version", ctx.python_version,
+            "--python-platform", target, *uv_arguments(ctx.env),
+            str(requirements.relative_to(ctx.app_dir))]
+
+
+def _warm_up(ctx: InstallContext, uv: Path, requirements: Path, unpacked: threading.Event) -> None:
+    """Resolve the requirements while the runtime unpacks: the index pages and the
+    packages' metadata that uv reads land in its cache (CACHE_DIR/uv), and the install
+    resolves from there.
+
+    Only a head start: the resolution's output is not used, it builds nothing
+    (``--no-build``: no code of the app or of an sdist runs), and it is stopped the moment
+    the runtime is there; a failure changes nothing, the install reports its own. Wheels
+    are not downloaded ahead: measured here, unpacking them beside the runtime made cold
+    builds slower (both write many files to the same disk)."""
+    cmd = warm_up_command(ctx, uv, requirements)
+    if cmd is None:
+        return
+    env = uv_tool_env(ctx)
+    if "UV_DEFAULT_INDEX" not in ctx.env and names_index(ctx, requirements):
+        env.pop("UV_DEFAULT_INDEX", None)  # as the install does: the file's --index-url
+    try:
+        child = subprocess.Popen(cmd, env=env, cwd=ctx.app_dir, stdin=subprocess.DEVNULL,
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    except OSError:
+        return
+    try:
+        while child.poll() is None and not unpacked.wait(0.05):
+            pass
+    finally:
+        if child.poll() is None:
+            child.terminate()
+            try:
+                child.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()
 
 
 def ensure_uv(ctx: InstallContext, secrets: list[str]) -> Path:

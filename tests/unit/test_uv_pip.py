@@ -250,7 +250,7 @@ def test_a_prefetch_past_its_limit_is_the_builds_error_and_not_retried(tmp_path,
     ctx = _uv_context(tmp_path, url)
     started = time.monotonic()
     with pytest.raises(BuildError) as err:
-        with uv_pip.prefetching(ctx):
+        with uv_pip.prefetching(ctx, tmp_path / "requirements.txt"):
             pass
         uv_pip.ensure_uv(ctx, [])
     assert err.value.error_id == "package-manager::tool-download-limit"
@@ -272,7 +272,7 @@ def test_a_prefetch_that_does_not_finish_stops_the_build(tmp_path, monkeypatch, 
     monkeypatch.setattr(pinned_tools, "prefetch", lambda ctx, tool: release.wait(10))
     try:
         with pytest.raises(BuildError) as err:
-            with uv_pip.prefetching(_uv_context(tmp_path, url)):
+            with uv_pip.prefetching(_uv_context(tmp_path, url), tmp_path / "requirements.txt"):
                 pass
     finally:
         release.set()
