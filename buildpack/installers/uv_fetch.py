@@ -93,12 +93,18 @@ def _download(url: str, env: dict[str, str], dest: Path, max_bytes: int) -> None
     except FetchError as exc:
         if exc.disk:
             raise disk_full_error(str(exc)) from None
-        raise BuildError(
-            "Downloading uv from the package index ran past its limit",
-            f"{mask_credentials(url)}: {exc} (limits: {DEADLINE:.0f} s, {max_bytes} bytes).\n\n"
-            "Check the package index (or the proxy in front of it) that UV_DEFAULT_INDEX,\n"
-            "UV_INDEX_URL or PIP_INDEX_URL names, then build again.",
-            error_id="package-manager::tool-download-limit") from None
+        raise limit_error(f"{mask_credentials(url)}: {exc} (limits: {DEADLINE:.0f} s, "
+                          f"{max_bytes} bytes)") from None
+
+
+def limit_error(detail: str) -> BuildError:
+    """Fetching the pinned uv ran past a deadline or size bound: ``detail`` says which."""
+    return BuildError(
+        "Downloading uv from the package index ran past its limit",
+        f"{detail}.\n\n"
+        "Check the package index (or the proxy in front of it) that UV_DEFAULT_INDEX,\n"
+        "UV_INDEX_URL or PIP_INDEX_URL names, then build again.",
+        error_id="package-manager::tool-download-limit")
 
 
 def _from_index(version: str, hashes: set[str], env: dict[str, str], dest: Path) -> Path | None:

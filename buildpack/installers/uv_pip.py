@@ -176,19 +176,15 @@ def prefetching(ctx: InstallContext, requirements: Path) -> Iterator[None]:
     limit = 2 * (uv_fetch.DEADLINE + uv_fetch.TIMEOUT)  # the page and the wheel, connected
     thread.join(timeout=limit)
     if thread.is_alive():  # stuck where no deadline reaches (name resolution)
-        raise BuildError(
-            "Downloading uv from the package index ran past its limit",
-            f"Fetching the pinned uv did not finish within {limit:.0f} s.\n\n"
-            "Check the package index (or the proxy in front of it) that UV_DEFAULT_INDEX,\n"
-            "UV_INDEX_URL or PIP_INDEX_URL names, then build again.",
-            error_id="package-manager::tool-download-limit")
+        raise uv_fetch.limit_error(f"Fetching the pinned uv did not finish within {limit:.0f} s")
 
 
 def _prefetch(ctx: InstallContext, requirements: Path, unpacked: threading.Event) -> None:
     tool = pinned_tools.TOOLS["uv"]
     pinned_tools.prefetch(ctx, tool)
-    if not unpacked.is_set() and pinned_tools.usable(pinned_tools.install_dir(ctx, tool), tool):
-        _warm_up(ctx, pinned_tools.install_dir(ctx, tool) / "bin" / "uv", requirements, unpacked)
+    where = pinned_tools.install_dir(ctx, tool)
+    if not unpacked.is_set() and pinned_tools.usable(where, tool):
+        _warm_up(ctx, where / "bin" / "uv", requirements, unpacked)
 
 
 def warm_up_command(ctx: InstallContext, uv: Path, requirements: Path) -> list[str] | None:
@@ -220,9 +216,7 @@ def _warm_up(ctx: InstallContext, uv: Path, requirements: Path, unpacked: thread
     cmd = warm_up_command(ctx, uv, requirements)
     if cmd is None:
         return
-    env = uv_tool_env(ctx)
-    if "UV_DEFAULT_INDEX" not in ctx.env and names_index(ctx, requirements):
-        env.pop("UV_DEFAULT_INDEX", None)  # as the install does: the file's --index-url
+    env = install_env(ctx, requirements)
     try:
         child = subprocess.Popen(cmd, env=env, cwd=ctx.app_dir, stdin=subprocess.DEVNULL,
                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -281,6 +275,16 @@ _INDEX_LINE = re.compile(r"^\s*(?:-i|--index-url)(?:\s*=\s*|\s+)\S")
 _PIP_LINE = re.compile(r"^\s*pip\s*(?:[=<>!~;@\[]|$)", re.IGNORECASE)
 
 
+def install_env(ctx: InstallContext, requirements: Path) -> dict[str, str]:
+    """uv's environment for installing (or resolving) ``requirements``: pip lets a
+    requirements file's --index-url replace PIP_INDEX_URL, uv would let the variable win;
+    the file decides, as with pip."""
+    env = uv_tool_env(ctx)
+    if "UV_DEFAULT_INDEX" not in ctx.env and names_index(ctx, requirements):
+        env.pop("UV_DEFAULT_INDEX", None)
+    return env
+
+
 def names_index(ctx: InstallContext, requirements: Path) -> bool:
     """Whether the requirements (or a file they include) set the index (``--index-url``)."""
     return any(_INDEX_LINE.match(line)
@@ -333,15 +337,11 @@ def install_requirements(ctx: InstallContext, requirements: Path, secrets: list[
     """``uv pip install -r`` into the runtime; ``incremental``: the runtime already holds
     the previous build's packages, and whatever the requirements no longer need goes."""
     version, uv = pinned_tools.TOOLS["uv"].version(), ensure_uv(ctx, secrets)
-    env = uv_tool_env(ctx)
     if not (ctx.prefix / "bin" / "pip").exists():
         install_pip(ctx, uv, secrets)
     shown = requirements.relative_to(ctx.app_dir)
     output.step(f"Installing {what} using uv ({version})")
-    if "UV_DEFAULT_INDEX" not in ctx.env and names_index(ctx, requirements):
-        # pip lets a requirements file's --index-url replace PIP_INDEX_URL; uv would let
-        # the variable win. The file decides, as with pip.
-        env.pop("UV_DEFAULT_INDEX", None)
+    env = install_env(ctx, requirements)
     offline = offline_sources(ctx, requirements)
     if offline is not None:
         output.detail(f"{shown} turns the package index off (--no-index): installing only from "
