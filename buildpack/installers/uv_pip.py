@@ -211,8 +211,8 @@ def _warm_up(ctx: InstallContext, uv: Path, requirements: Path, unpacked: thread
     Only a head start: the resolution's output is not used, it builds nothing
     (``--no-build``: no code of the app or of an sdist runs), and it is stopped the moment
     the runtime is there; a failure changes nothing, the install reports its own. Wheels
-    are not downloaded ahead: measured here, unpacking them beside the runtime made cold
-    builds slower (both write many files to the same disk)."""
+    are not downloaded ahead: that writes every wheel's files once more, beside the
+    runtime's, on a disk where writing files is the cost (bench/RESULTS.md)."""
     cmd = warm_up_command(ctx, uv, requirements)
     if cmd is None:
         return
