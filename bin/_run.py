@@ -16,6 +16,6 @@ if sys.version_info < (3, 9):
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from buildpack.cli import main  # noqa: E402
+from buildpack.commands.cli import main  # noqa: E402
 
 sys.exit(main(sys.argv[1:]))

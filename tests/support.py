@@ -19,14 +19,14 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from collections.abc import Iterator
 
 import pytest
 
-from buildpack import libraries, settings
-from buildpack.output import BuildError
+from buildpack.base import libraries, settings
+from buildpack.base.output import BuildError
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = ROOT / "bin"

@@ -2,7 +2,7 @@
 
 The same buildpack serves both APIs. Under a CNB lifecycle (``CNB_BUILDPACK_DIR`` names
 this buildpack), ``bin/detect`` writes a build plan and ``bin/build`` builds into layers
-instead of a slug, with the classic build's own steps (``buildpack.compile``): the same
+instead of a slug, with the classic build's own steps (``buildpack.plan.plan``): the same
 version rules, runtime store, installers, cache keys, hooks and error messages.
 
 Layers (in ``CNB_LAYERS_DIR``):

@@ -18,15 +18,19 @@ import os
 from pathlib import Path
 from typing import Any
 
-from buildpack import compile as classic
-from buildpack import build, env_cache, installers, libraries, output, processes, relocate
-from buildpack.app_files import AppFiles
+from buildpack import installers, steps
+from buildpack.app import processes
+from buildpack.app.app_files import AppFiles
+from buildpack.base import libraries, output
+from buildpack.base.output import BuildError
+from buildpack.cache import env_cache
 from buildpack.cnb import launch, launch_env, sbom
 from buildpack.cnb.context import BuildArgs, plan_environ
 from buildpack.cnb.layers import Layers, LayerTypes
 from buildpack.installers import managers
-from buildpack.output import BuildError
-from buildpack.subprocess_env import installer_settings
+from buildpack.installers.subprocess_env import installer_settings
+from buildpack.plan.plan import Plan, make_plan
+from buildpack.runtime import relocate
 
 PYTHON_LAYER = "python"
 CACHE_LAYER = "cache"
@@ -64,7 +68,7 @@ def _previous_state(layers: Layers, key: env_cache.CacheKey, updates: bool) -> s
 
 
 class LayersTarget:
-    """Where ``bin/build`` puts things (``build.Target``): Python in the python layer, at
+    """Where ``bin/build`` puts things (``steps.Target``): Python in the python layer, at
     the path it keeps at launch; what a slug has in ``.profile.d`` and ``.release`` in
     the python-env layer and ``launch.toml``."""
 
@@ -78,7 +82,7 @@ class LayersTarget:
         self.key = key
         state = env_cache.FRESH if key is None else _previous_state(self.layers, key, updates)
         if state == env_cache.REUSED and key is not None:
-            build.log_reuse(key, f"Reusing the {PYTHON_LAYER} layer of the previous build",
+            steps.log_reuse(key, f"Reusing the {PYTHON_LAYER} layer of the previous build",
                             "using the installed packages")
         elif state == env_cache.UPDATE:
             # Updated in place (the layer is restored as cache = true); until finish writes
@@ -93,7 +97,7 @@ class LayersTarget:
     def keep(self, key: env_cache.CacheKey | None) -> None:
         pass  # the layer itself is kept (cache = true) when finish writes its metadata
 
-    def finish(self, plan: classic.Plan, ctx: installers.InstallContext) -> None:
+    def finish(self, plan: Plan, ctx: installers.InstallContext) -> None:
         _require_libraries(ctx)
         self.layers.write(CACHE_LAYER, LayerTypes(cache=True))
         self.layers.write(PYTHON_LAYER, LayerTypes(launch=True, build=True, cache=self.key is not None),
@@ -137,9 +141,9 @@ def run(app_dir: Path, args: BuildArgs, environ: dict[str, str]) -> None:
     cache_dir.mkdir(parents=True, exist_ok=True)
     with env_cache.locked(cache_dir):
         env_cache.remove_stale_temp(cache_dir, managers.CACHE_FOLDERS)
-        plan = classic.make_plan(app_dir, cache_dir, args.env_dir, environ)
+        plan = make_plan(app_dir, cache_dir, args.env_dir, environ)
         libraries.ensure(cache_dir, installer_settings(plan.environ, plan.config).get("PIP_INDEX_URL"))
-        build.run(plan, LayersTarget(layers))
+        steps.run(plan, LayersTarget(layers))
 
 
 def main(argv: list[str]) -> int:

@@ -11,12 +11,12 @@ runs this one as a classic buildpack (a shim) has its own directory there.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from collections.abc import Mapping
 
-from buildpack import platform_info, settings
-from buildpack.output import BuildError
+from buildpack.base import platform_info, settings
+from buildpack.base.output import BuildError
 
 BUILDPACK_DIR_VAR = "CNB_BUILDPACK_DIR"
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from buildpack import toml_io
+from buildpack.base import toml_io
 
 DEFAULT_TYPE = "web"
 

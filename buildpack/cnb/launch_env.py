@@ -19,8 +19,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from buildpack import profile_d
 from buildpack.cnb.layers import Layers, LayerTypes
+from buildpack.runtime import profile_d
 
 LAYER = "python-env"
 EXEC_D_NAME = "web-concurrency"

@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from buildpack import output, toml_io
+from buildpack.base import output, toml_io
 
 
 @dataclass(frozen=True)

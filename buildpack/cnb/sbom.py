@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
-from buildpack import interpreter
-from buildpack.manifest import RuntimeEntry
+from buildpack.base import interpreter
+from buildpack.runtime.manifest import RuntimeEntry
 
 MEDIA_TYPE = "application/vnd.cyclonedx+json"
 EXTENSION = "sbom.cdx.json"

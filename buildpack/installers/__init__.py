@@ -34,12 +34,13 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from buildpack import libraries
+from buildpack.app.app_files import AppFiles
+from buildpack.base import libraries
+from buildpack.base.redact import url_secrets
 from buildpack.installers import manager_files, pip, python_check, slug_cleanup, uv_pip
+from buildpack.installers.context import InstallContext
 from buildpack.installers.managers import BY_ENGINE, NO_DEPENDENCIES, PIP, PIPENV
-from buildpack.installers.context import Choice, InstallContext
-from buildpack.app_files import AppFiles
-from buildpack.redact import url_secrets
+from buildpack.installers.record import Choice
 
 __all__ = ["Choice", "InstallContext", "check_python", "choose", "install"]
 

@@ -21,9 +21,9 @@ import urllib.error
 from dataclasses import dataclass
 from pathlib import Path
 
-from buildpack.output import BuildError
-from buildpack.redact import mask_credentials
-from buildpack.store import open_url
+from buildpack.base.http_client import open_url
+from buildpack.base.output import BuildError
+from buildpack.base.redact import mask_credentials
 
 _CREDENTIALS = re.compile(
     r"\b40[13]\b.*(?:Unauthori[sz]ed|Forbidden)|(?:Unauthori[sz]ed|Forbidden).*\b40[13]\b"

@@ -26,13 +26,12 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from buildpack import output, toml_io
-from buildpack.installers.context import Choice
-from buildpack.installers.managers import (BY_LOCKFILE, NO_DEPENDENCIES, PIP, PIPENV, POETRY,
-                                           PROJECT_FILES, Manager, or_list)
-from buildpack.output import BuildError
-from buildpack.app_files import AppFiles
-from buildpack.requirements_files import included_files, uncached_sources
+from buildpack.app.app_files import AppFiles
+from buildpack.app.requirements_files import included_files, uncached_sources
+from buildpack.base import output, toml_io
+from buildpack.base.output import BuildError
+from buildpack.installers.managers import BY_LOCKFILE, NO_DEPENDENCIES, PIP, PIPENV, POETRY, PROJECT_FILES, or_list
+from buildpack.installers.record import Choice, Manager
 
 _SETUP_CALL_RE = re.compile(r"^[^#\n]*\bsetup\s*\(", re.M)
 _SETUP_CFG_RE = re.compile(r"^\s*\[(?:metadata|options)\]", re.M)

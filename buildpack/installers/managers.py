@@ -25,67 +25,13 @@ from __future__ import annotations
 import json
 import re
 import textwrap
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Callable
 
-from buildpack import env_cache, output, settings
+from buildpack.base import output
 from buildpack.installers import pdm, pip, pipenv, poetry, uv, uv_pip
-from buildpack.installers.context import Choice, InstallContext
-from buildpack.installers.pinned_tools import TOOLS, TOOLS_DIR, Tool
-
-InstallFunction = Callable[[InstallContext, Choice, list[str]], None]
-
-
-@dataclass(frozen=True)
-class Manager:
-    name: str  # the package manager: the cache key's manager, the build report, the log
-    display: str
-    lockfile: str | None  # the file whose presence picks this manager
-    manifest: str | None  # the file the lock is made from (None: the lock file is all)
-    lock_command: str | None  # regenerates a stale or missing lock
-    # Whether the lock file's text installs code copied from the app's folder (so the
-    # installed environment cannot be cached on the lock's hash). None: read the
-    # requirements files instead (``requirements_files.uncached_sources``).
-    local_code: Callable[[str], bool] | None
-    # What installs the packages besides pip, pinned in vendor/tools/<name>.txt (None: pip
-    # alone, vendor/pip.txt). Its pin is part of the cache key; its version is reported.
-    tool: Tool | None
-    config_vars: tuple[str, ...]  # the app's settings for it, let through to the installer
-    config_patterns: tuple[str, ...]  # the same, as full-match regexes (per-source names)
-    install: InstallFunction
-    # Brings the previous build's installed environment up to date (None: installs afresh).
-    update: InstallFunction | None = None
-    # What installs a requirements.txt (PYTHON_INSTALLER: "uv" or "pip"); "" for the others.
-    engine: str = ""
-    # Installs pip into a fresh runtime itself, fetched while the runtime is unpacked.
-    installs_pip: bool = False
-    # The app's file a CI build (bin/test-compile) installs after the dependencies, with the
-    # record's engine (``installers.install``).
-    test_requirements: str | None = None
-    # Where the app states the Python it needs (``python_check``), besides pyproject.toml's
-    # [project] requires-python: the lock file's _meta.requires (Pipfile.lock), or this
-    # table of pyproject.toml, in Poetry's syntax (^, ~), when requires-python is absent.
-    python_in_lock: bool = False
-    python_table: tuple[str, ...] = ()
-    # The folders its tool keeps in CACHE_DIR (``CACHE_FOLDERS``: the cache's tidy keeps them).
-    cache_folders: tuple[str, ...] = ()
-
-    @property
-    def min_python(self) -> tuple[int, int] | None:
-        return self.tool.min_python if self.tool else None
-
-    def pins(self) -> list[Path]:
-        """The files that pin what installs the app's packages (part of the cache key)."""
-        return [settings.PIP_REQUIREMENTS] + ([self.tool.requirements] if self.tool else [])
-
-    def installer_version(self) -> str:
-        """The cache key's version of what installs: pip's, with the engine when it is
-        not the manager itself (``26.3 with uv``), and the hash of the tool's pin."""
-        engine = f" with {self.engine}" if self.engine and self.engine != self.name else ""
-        tools = self.pins()[1:]
-        return settings.pinned_pip_version() + engine + (
-            ":" + env_cache.hash_files(tools, TOOLS_DIR) if tools else "")
+from buildpack.installers.context import InstallContext
+from buildpack.installers.pinned_tools import TOOLS
+from buildpack.installers.record import Choice, Manager
 
 
 def _nothing_to_install(ctx: InstallContext, choice: Choice, secrets: list[str]) -> None:

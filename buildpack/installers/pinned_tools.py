@@ -38,14 +38,15 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from buildpack import interpreter, output, settings
-from buildpack.app_files import rmtree
-from buildpack.env_cache import snapshot
+from buildpack.base import interpreter, output, settings
+from buildpack.base.children import run_streamed
+from buildpack.base.fs import rmtree
+from buildpack.base.hashing import file_sha256
+from buildpack.base.output import BuildError
+from buildpack.cache.env_cache import snapshot
+from buildpack.installers import uv_fetch
 from buildpack.installers.context import InstallContext
 from buildpack.installers.failures import explain
-from buildpack.installers.run import run_streamed
-from buildpack.output import BuildError
-from buildpack.store import file_sha256
 
 TOOLS_DIR = settings.VENDOR_DIR / "tools"
 CACHE_SUBDIR = "tools"
@@ -257,7 +258,6 @@ _PREFETCHED: dict[Path, BuildError | None] = {}
 
 def _fetch_native(ctx: InstallContext, tool: Tool, target: Path) -> bool:
     """Install a native tool straight from its hash-pinned wheel (no pip, no runtime)."""
-    from buildpack.installers import uv_fetch
 
     root = target.parent
     root.mkdir(parents=True, exist_ok=True)

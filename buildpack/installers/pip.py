@@ -12,13 +12,14 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from buildpack import output, settings
-from buildpack.installers.context import Choice, InstallContext
+from buildpack.app.requirements_files import included_files
+from buildpack.base import output, settings
+from buildpack.base.children import run_streamed
+from buildpack.base.output import BuildError
+from buildpack.installers.context import InstallContext
 from buildpack.installers.failures import explain, install_error
 from buildpack.installers.pinned_tools import runtime_pip_wheel
-from buildpack.installers.run import run_streamed
-from buildpack.output import BuildError
-from buildpack.requirements_files import included_files
+from buildpack.installers.record import Choice
 
 __all__ = ["install_pip", "install_project", "install_requirements",
            "offline_sources", "run_streamed"]

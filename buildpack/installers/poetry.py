@@ -10,13 +10,14 @@ come from ``POETRY_HTTP_BASIC_<SOURCE>_USERNAME``/``_PASSWORD`` config vars.
 """
 from __future__ import annotations
 
-from buildpack import output
+from buildpack.base import output
+from buildpack.base.children import run_streamed
+from buildpack.base.output import BuildError
 from buildpack.installers import pinned_tools
-from buildpack.installers.context import Choice, InstallContext
+from buildpack.installers.context import InstallContext
 from buildpack.installers.failures import install_error
-from buildpack.installers.run import run_streamed
+from buildpack.installers.record import Choice
 from buildpack.installers.tool_env import empty_config_dir, tool_env
-from buildpack.output import BuildError
 
 CACHE_FOLDER, DATA_FOLDER = "poetry", "poetry-data"  # in CACHE_DIR
 

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from buildpack import output, toml_io
-from buildpack.app_files import AppFiles
-from buildpack.installers import pipfile_lock
-from buildpack.installers.context import Choice
-from buildpack.installers.python_constraints import parse_version, satisfies
-from buildpack.output import BuildError
+from buildpack.app.app_files import AppFiles
+from buildpack.base import output, toml_io
+from buildpack.base.output import BuildError
+from buildpack.installers.record import Choice
+from buildpack.python_version import pipfile_lock
+from buildpack.python_version.python_constraints import parse_version, satisfies
 
 
 @dataclass(frozen=True)

@@ -31,10 +31,10 @@ import os
 import re
 from pathlib import Path
 
-from buildpack.app_files import rmtree, walk
-from buildpack.relocate import compile_all
-from buildpack.layout import APP_ROOT as RUNTIME_ROOT, RUNTIME_PREFIX
-
+from buildpack.base.fs import rmtree, walk
+from buildpack.base.slug_layout import APP_ROOT as RUNTIME_ROOT
+from buildpack.base.slug_layout import RUNTIME_PREFIX
+from buildpack.runtime.relocate import compile_all
 
 
 def _roots(slug_root: Path) -> list[str]:

@@ -7,13 +7,14 @@ the app's folder at run time; ``slug_cleanup`` makes that reference relative.
 """
 from __future__ import annotations
 
-from buildpack import output
+from buildpack.base import output
+from buildpack.base.children import run_streamed
+from buildpack.base.output import BuildError
 from buildpack.installers import pinned_tools
-from buildpack.installers.context import Choice, InstallContext
+from buildpack.installers.context import InstallContext
 from buildpack.installers.failures import install_error
-from buildpack.installers.run import run_streamed
+from buildpack.installers.record import Choice
 from buildpack.installers.tool_env import tool_env
-from buildpack.output import BuildError
 
 CACHE_FOLDER = "uv"  # in CACHE_DIR; uv_pip uses it too
 

@@ -24,11 +24,11 @@ import urllib.parse
 import zipfile
 from pathlib import Path
 
-from buildpack import settings
-from buildpack.output import BuildError
-from buildpack.redact import mask_credentials
-from buildpack.store import (DEADLINE_FACTOR, FetchError, copy_stream, disk_full_error,
-                             file_sha256, index_files, open_url)
+from buildpack.base import settings
+from buildpack.base.hashing import file_sha256
+from buildpack.base.http_client import DEADLINE_FACTOR, FetchError, copy_stream, disk_full_error, index_files, open_url
+from buildpack.base.output import BuildError
+from buildpack.base.redact import mask_credentials
 
 TIMEOUT = 30
 DEADLINE = TIMEOUT * DEADLINE_FACTOR  # seconds for a whole file, as the store's downloads

@@ -32,21 +32,23 @@ import subprocess
 import sys
 import tempfile
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from collections.abc import Iterator
 
-from buildpack import output, settings
-from buildpack.app_files import AppFiles, rmtree
-from buildpack.installers import pinned_tools
-from buildpack.installers.context import Choice, InstallContext
+from buildpack.app.app_files import AppFiles
+from buildpack.app.requirements_files import included_files, lines
+from buildpack.base import output, settings
+from buildpack.base.children import run_streamed
+from buildpack.base.fs import rmtree
+from buildpack.base.output import BuildError
+from buildpack.installers import pinned_tools, uv_fetch
+from buildpack.installers.context import InstallContext
 from buildpack.installers.failures import install_error
 from buildpack.installers.pip import offline_sources
-from buildpack.installers.run import run_streamed
+from buildpack.installers.record import Choice
 from buildpack.installers.tool_env import tool_env
 from buildpack.installers.uv import CACHE_FOLDER
-from buildpack.output import BuildError
-from buildpack.requirements_files import included_files, lines
 
 CONFIG_VAR = "PYTHON_INSTALLER"
 ENGINES = ("uv", "pip")
@@ -164,7 +166,6 @@ def prefetching(ctx: InstallContext, requirements: Path) -> Iterator[None]:
     The build then waits for uv's fetch rather than start a second one beside it: its
     index page and its wheel each download within ``uv_fetch.DEADLINE``, and one that
     runs past it is the build's error (``pinned_tools.ensure`` raises it)."""
-    from buildpack.installers import uv_fetch  # http and ssl: only when uv is fetched
 
     unpacked = threading.Event()
     thread = threading.Thread(target=_prefetch, args=(ctx, requirements, unpacked), daemon=True)
@@ -191,9 +192,8 @@ def warm_up_command(ctx: InstallContext, uv: Path, requirements: Path) -> list[s
     """``uv pip compile`` of ``requirements`` for the runtime's Python version and this
     machine's manylinux platform, run with the buildpack's own Python (never one that the
     app brings, e.g. a committed .venv); None where uv names no such platform."""
-    from buildpack.installers.uv_fetch import host_glibc
 
-    glibc, arch = host_glibc(), platform.machine()
+    glibc, arch = uv_fetch.host_glibc(), platform.machine()
     if glibc is None or glibc[0] != 2 or arch not in ("x86_64", "aarch64"):
         return None
     target = f"{arch}-manylinux_2_{min(max(glibc[1], 17), 40)}"

@@ -26,13 +26,13 @@ import platform
 import re
 import shutil
 import subprocess
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
 import tomli_w
+import tomllib
 
-from buildpack.platform_info import parse_os_release
+from buildpack.base.platform_info import parse_os_release
 from tests import support
 
 DESCRIPTOR = tomllib.loads((support.ROOT / "buildpack.toml").read_text())

@@ -9,7 +9,7 @@ import urllib.request
 
 import pytest
 
-from buildpack import env_cache
+from buildpack.cache import env_cache
 from buildpack.cnb import build as cnb_build
 from tests import support
 from tests.cnb.lifecycle import BASE_PATH, Lifecycle

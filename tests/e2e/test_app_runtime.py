@@ -11,7 +11,7 @@ import urllib.request
 
 import pytest
 
-from buildpack.profile_d import WEB_CONCURRENCY_SCRIPT
+from buildpack.runtime.profile_d import WEB_CONCURRENCY_SCRIPT
 from tests import support
 
 pytestmark = pytest.mark.slow

@@ -39,7 +39,7 @@ def test_malformed_runtime_txt(tmp_path, runtime_store, content):
 
 @pytest.mark.parametrize("content", [b"\xef\xbb\xbfpython-3.11.7\r\n", b"  python-3.11.7  \n\n", b"\r\npython-3.11.7"])
 def test_tolerated_runtime_txt_forms(content):
-    from buildpack.versions import parse_runtime_txt
+    from buildpack.python_version.versions import parse_runtime_txt
 
     assert parse_runtime_txt(content).text == "3.11.7"
 

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from buildpack import settings
+from buildpack.base import settings
 from buildpack.installers.pinned_tools import TOOLS
 from tests import support
 

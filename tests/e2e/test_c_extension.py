@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from buildpack.base.slug_layout import RUNTIME_PREFIX
 from buildpack.installers.pinned_tools import ensure_host_tool
-from buildpack.relocate import RUNTIME_PREFIX
 from tests import support
 
 pytestmark = pytest.mark.slow

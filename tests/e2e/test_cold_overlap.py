@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from buildpack.app_files import AppFiles
+from buildpack.app.app_files import AppFiles
 from buildpack.installers import uv_pip
 from buildpack.installers.context import InstallContext
 from tests import support

@@ -151,7 +151,7 @@ def test_python_version_file_minor_and_eol_warning(tmp_path, build_env):
     assert "3.11 means the newest 3.11 release in the store: 3.11.7" in result.stdout
     import datetime
 
-    from buildpack import settings
+    from buildpack.base import settings
 
     eol = datetime.date.fromisoformat(settings.eol_dates()["3.11"])
     days_left = (eol - datetime.date.today()).days

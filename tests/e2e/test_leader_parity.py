@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from buildpack import platform_info
+from buildpack.base import platform_info
 from tests import support
 
 pytestmark = pytest.mark.slow

@@ -152,7 +152,7 @@ def test_pinned_pips_python_bound_is_the_wheels_own():
     import re
     import zipfile
 
-    from buildpack import settings
+    from buildpack.base import settings
 
     version = settings.pinned_pip_version()
     wheel = support.ensure_index_packages() / f"pip-{version}-py3-none-any.whl"

@@ -156,7 +156,7 @@ def test_malicious_archive_is_refused(tmp_path, kind):
     data = _evil_archive(kind)
     name = "python-3.13.9-evil.tar.gz"
     (store / name).write_bytes(data)
-    from buildpack import platform_info
+    from buildpack.base import platform_info
 
     (store / "manifest.json").write_text(json.dumps({"schema": 1, "runtimes": [{
         "version": "3.13.9", "stack": platform_info.current_stack(), "arch": platform_info.current_arch(),

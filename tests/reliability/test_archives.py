@@ -9,8 +9,8 @@ import tarfile
 
 import pytest
 
-from buildpack import platform_info
-from buildpack.safe_extract import MAX_UNPACKED_BYTES
+from buildpack.base import platform_info
+from buildpack.runtime.safe_extract import MAX_UNPACKED_BYTES
 from tests import support
 
 

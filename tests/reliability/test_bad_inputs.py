@@ -13,9 +13,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from buildpack.output import BuildError
-from buildpack.procfile import ProcfileError, parse_procfile
-from buildpack.versions import parse_python_version_file, parse_runtime_txt
+from buildpack.app.procfile import ProcfileError, parse_procfile
+from buildpack.base.output import BuildError
+from buildpack.python_version.versions import parse_python_version_file, parse_runtime_txt
 from tests import support
 
 FAIL, OK = "fail", "ok"

@@ -26,9 +26,8 @@ from typing import Callable
 
 import pytest
 
-from buildpack import platform_info
-from buildpack import app_files
-from buildpack.app_files import walk
+from buildpack.base import fs, platform_info
+from buildpack.base.fs import walk
 from tests import support
 
 pytestmark = pytest.mark.slow
@@ -469,7 +468,7 @@ def test_hostile_input(name, tmp_path, warm_cache, runtime_store, index_url, fig
     try:
         _check(case, world, store, index_url, figures, before, app_before)
     finally:
-        app_files.rmtree(world.app)  # iterative: pytest's own cleanup recurses too deep for some cases
+        fs.rmtree(world.app)  # iterative: pytest's own cleanup recurses too deep for some cases
 
 
 def _check(case: Case, world: World, store: str, index_url: str, figures, before, app_before) -> None:

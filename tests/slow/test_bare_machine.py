@@ -18,7 +18,7 @@ import subprocess
 
 import pytest
 
-from buildpack import cpython_sources, source_build
+from buildpack.store_builder import cpython_sources, source_build
 from tests import support
 
 pytestmark = pytest.mark.slow

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from buildpack import cpython_sources, runtime_archive, source_build
 from buildpack.installers.pinned_tools import ensure_host_tool
+from buildpack.store_builder import cpython_sources, runtime_archive, source_build
 from tests import support
 
 pytestmark = pytest.mark.slow

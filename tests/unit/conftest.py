@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from buildpack import libraries
+from buildpack.base import libraries
 
 
 @pytest.fixture(autouse=True)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from buildpack import app_base
+from buildpack.app import app_base
 from tests.support import raises_id
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from buildpack import app_files
-from buildpack.app_files import AppFiles
-from buildpack.output import BuildError
+from buildpack.app import app_files
+from buildpack.app.app_files import AppFiles
+from buildpack.base import fs
+from buildpack.base.output import BuildError
 
 
 def _error_id(call) -> str:
@@ -145,9 +146,9 @@ def test_walk_and_rmtree_are_iterative(tmp_path, monkeypatch):
     Path("leaf.txt").write_text("x")
     os.chdir(tmp_path)
     try:
-        assert sum(len(f) for _, _, f in app_files.walk(deep)) == 1
+        assert sum(len(f) for _, _, f in fs.walk(deep)) == 1
     finally:  # pytest's own cleanup recurses, and fails on a tree this deep
-        app_files.rmtree(deep)
+        fs.rmtree(deep)
     assert not deep.exists()
 
 
@@ -178,7 +179,7 @@ HOSTILE = [("link", "app-file::outside-app"), ("fifo", "app-file::not-regular"),
                                                       ("PIPENV", "Pipfile", "Pipfile.lock")])
 def test_python_check_reads_through_the_reader(tmp_path, how, error_id, manager, companion, read):
     from buildpack.installers import managers, python_check
-    from buildpack.installers.context import Choice
+    from buildpack.installers.record import Choice
 
     app = tmp_path / "app"
     app.mkdir()
@@ -193,7 +194,7 @@ def test_python_check_reads_through_the_reader(tmp_path, how, error_id, manager,
 
 @pytest.mark.parametrize("how, error_id", HOSTILE)
 def test_version_requests_read_pipfile_lock_through_the_reader(tmp_path, how, error_id):
-    from buildpack.versions import read_requests
+    from buildpack.python_version.versions import read_requests
 
     app = tmp_path / "app"
     app.mkdir()
@@ -218,7 +219,7 @@ def test_head_reads_only_regular_files_inside_the_app(tmp_path):
 def test_misspelled_version_files_are_looked_at_through_the_reader(tmp_path, how):
     """A link leaving the app or a FIFO is not looked at (nor does it hang the build); a
     large file is looked at only for its first 4 KiB, as before."""
-    from buildpack.versions import misspelled_files
+    from buildpack.python_version.versions import misspelled_files
 
     app = tmp_path / "app"
     app.mkdir()
@@ -228,7 +229,7 @@ def test_misspelled_version_files_are_looked_at_through_the_reader(tmp_path, how
 
 @pytest.mark.parametrize("how", ["link", "fifo"])
 def test_a_hook_is_looked_at_through_the_reader(tmp_path, how):
-    from buildpack import hooks
+    from buildpack.app_build import hooks
 
     app = tmp_path / "app"
     (app / "bin").mkdir(parents=True)

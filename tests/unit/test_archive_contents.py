@@ -10,9 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from buildpack.runtime_archive import (ARCHIVE_SUFFIX, is_wanted, relocatable_build_details,
-                                       rewrite_sysconfig, write_archive)
-from buildpack.runtime_archive import Interpreter
+from buildpack.store_builder.runtime_archive import (
+    ARCHIVE_SUFFIX,
+    Interpreter,
+    is_wanted,
+    relocatable_build_details,
+    rewrite_sysconfig,
+    write_archive,
+)
 
 OLD = "/tmp/buildpack-python-build/destdir/app/.heroku/python"
 
@@ -106,7 +111,7 @@ def test_archives_are_xz_and_byte_reproducible(tmp_path):
 
 
 def test_a_corrupt_xz_archive_is_refused_not_a_traceback(tmp_path):
-    from buildpack.safe_extract import UnsafeArchive, extract_archive
+    from buildpack.runtime.safe_extract import UnsafeArchive, extract_archive
 
     staging = tmp_path / "staging"
     staging.mkdir()
@@ -123,7 +128,7 @@ def test_a_corrupt_xz_archive_is_refused_not_a_traceback(tmp_path):
 
 @pytest.mark.parametrize("suffix", ["tar.xz", "tar.gz", "tar"])
 def test_archives_unpack_once_and_leave_nothing_beside_the_target(tmp_path, suffix):
-    from buildpack.safe_extract import extract_archive
+    from buildpack.runtime.safe_extract import extract_archive
 
     archive = tmp_path / "in" / f"r.{suffix}"
     archive.parent.mkdir()

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from buildpack import atomic_write
+from buildpack.base import atomic_write
 
 
 def test_write_replaces_the_file_with_its_mode(tmp_path):

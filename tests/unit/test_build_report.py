@@ -6,7 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from buildpack import build_report, output
+from buildpack.base import output
+from buildpack.cache import build_report
+from buildpack.commands import report
 
 
 @pytest.fixture(autouse=True)
@@ -36,8 +38,8 @@ def test_a_failed_build_names_its_error_id(tmp_path: Path) -> None:
 
 
 def test_bin_report_prints_it_or_an_empty_object(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert build_report.main([str(tmp_path), str(tmp_path)]) == 0
+    assert report.main([str(tmp_path), str(tmp_path)]) == 0
     assert capsys.readouterr().out == "{}\n"
     build_report.write(tmp_path, started=0.0, error_id=None)
-    build_report.main([str(tmp_path), str(tmp_path)])
+    report.main([str(tmp_path), str(tmp_path)])
     assert json.loads(capsys.readouterr().out)["success"] is True

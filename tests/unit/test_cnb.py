@@ -7,18 +7,20 @@ import json
 import os
 import subprocess
 import sys
-import tomllib
 from pathlib import Path
 
 import pytest
+import tomllib
 
-from buildpack import env_cache, libraries, settings, toml_io
-from buildpack.app_files import AppFiles
+from buildpack.app.app_files import AppFiles
+from buildpack.base import libraries, settings, toml_io
+from buildpack.cache import env_cache
 from buildpack.cnb import build as cnb_build
-from buildpack.cnb import context, detect, launch, launch_env, sbom
+from buildpack.cnb import context, launch, launch_env, sbom
 from buildpack.cnb.layers import Layers, LayerTypes
+from buildpack.commands import cnb_detect as detect
 from buildpack.installers import InstallContext
-from buildpack.manifest import RuntimeEntry
+from buildpack.runtime.manifest import RuntimeEntry
 from tests import support
 from tests.support import raises_id
 

@@ -9,11 +9,18 @@ from pathlib import Path
 
 import pytest
 
-from buildpack import cpython_sources
-from buildpack.cpython_sources import (PINS_FILE, buildable_minors, host_debian_archives, load_pins,
-                                       parse_pins, select_pin, sources_list)
-from buildpack.output import BuildError
-from buildpack.python_lifecycle import Lifecycle
+from buildpack.base.output import BuildError
+from buildpack.python_version.python_lifecycle import Lifecycle
+from buildpack.store_builder import cpython_sources
+from buildpack.store_builder.cpython_sources import (
+    PINS_FILE,
+    buildable_minors,
+    host_debian_archives,
+    load_pins,
+    parse_pins,
+    select_pin,
+    sources_list,
+)
 
 TODAY = datetime.date(2026, 11, 30)
 # 3.9 is past its end of life and past the grace period that follows it.

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from buildpack.detect import MARKER_FILES, found_markers, is_python_app
+from buildpack.app.markers import MARKER_FILES, found_markers, is_python_app
 
 ROOT = Path(__file__).resolve().parents[2]
 DETECT = ROOT / "bin" / "detect"
@@ -122,7 +122,7 @@ def run_detect_env(build_dir: Path, **extra: str) -> subprocess.CompletedProcess
 
 
 def test_python_subfolders(tmp_path: Path) -> None:
-    from buildpack.detect import python_subfolders
+    from buildpack.app.markers import python_subfolders
 
     for name in ("web", "api", ".github", "docs/deep"):
         (tmp_path / name).mkdir(parents=True)

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from buildpack import django
+from buildpack.app import django_project
+from buildpack.app_build import django
 from tests.support import raises_id
 
 MANAGE_PY = 'import os\nos.environ.setdefault("DJANGO_SETTINGS_MODULE", "{}")\n'
@@ -23,18 +24,18 @@ def project(app: Path, settings: str = "mysite.settings", wsgi: str = "mysite/ws
 
 
 def test_find_manage_py(tmp_path: Path) -> None:
-    assert django.find_manage_py(tmp_path) is None
+    assert django_project.find_manage_py(tmp_path) is None
     project(tmp_path, folder="src")
     (tmp_path / ".venv").mkdir()
     (tmp_path / ".venv" / "manage.py").write_text("")
-    assert django.find_manage_py(tmp_path) == tmp_path / "src" / "manage.py"
+    assert django_project.find_manage_py(tmp_path) == tmp_path / "src" / "manage.py"
     project(tmp_path)
-    assert django.find_manage_py(tmp_path) == tmp_path / "manage.py"
+    assert django_project.find_manage_py(tmp_path) == tmp_path / "manage.py"
 
 
 def test_deeper_manage_py_is_not_looked_for(tmp_path: Path) -> None:
     project(tmp_path, folder="a/b")
-    assert django.find_manage_py(tmp_path) is None
+    assert django_project.find_manage_py(tmp_path) is None
 
 
 @pytest.mark.parametrize("settings, wsgi, module", [
@@ -44,14 +45,14 @@ def test_deeper_manage_py_is_not_looked_for(tmp_path: Path) -> None:
     ("elsewhere.settings", "proj/wsgi.py", "proj.wsgi"),  # the only */wsgi.py
 ])
 def test_wsgi_module(tmp_path: Path, settings: str, wsgi: str, module: str) -> None:
-    assert django.wsgi_module(project(tmp_path, settings, wsgi)) == module
+    assert django_project.wsgi_module(project(tmp_path, settings, wsgi)) == module
 
 
 def test_wsgi_module_ambiguous_or_missing(tmp_path: Path) -> None:
     manage_py = project(tmp_path, "nothing.settings", "one/wsgi.py")
     (tmp_path / "two").mkdir()
     (tmp_path / "two" / "wsgi.py").write_text("")
-    assert django.wsgi_module(manage_py) is None
+    assert django_project.wsgi_module(manage_py) is None
 
 
 @pytest.mark.parametrize("value, disabled", [

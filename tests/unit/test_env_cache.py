@@ -6,10 +6,10 @@ from dataclasses import replace
 
 import pytest
 
-from buildpack import env_cache
-from buildpack.app_files import AppFiles
+from buildpack.app.app_files import AppFiles
+from buildpack.app.requirements_files import included_files, uncached_sources
+from buildpack.cache import env_cache
 from buildpack.installers import managers
-from buildpack.requirements_files import included_files, uncached_sources
 
 KEY = env_cache.CacheKey(1, "3.13.0", "a" * 64, "debian-12", "x86_64", "pip", "26.3",
                          ("requirements.txt",), "b" * 64, "c" * 64)

@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-from buildpack import output
-from buildpack.output import BuildError
+from buildpack.base import output
+from buildpack.base.output import BuildError
 from tests.support import ROOT
 
 _ID = re.compile(r'"([a-z0-9-]+::[a-z0-9-]+)"|\(error id: ([a-z0-9-]+::[a-z0-9-]+)\)')

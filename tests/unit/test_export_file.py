@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from buildpack.export_file import EXPORT_NAME, render_export, write_export
+from buildpack.slug.export_file import EXPORT_NAME, render_export, write_export
 
 
 def _build(root: Path) -> Path:

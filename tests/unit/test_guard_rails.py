@@ -1,12 +1,12 @@
-"""Committed virtual environments and runtimes (buildpack.guard_rails)."""
+"""Committed virtual environments and runtimes (buildpack.app.guard_rails)."""
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
 
-from buildpack import guard_rails
-from buildpack.output import BuildError
+from buildpack.app import guard_rails
+from buildpack.base.output import BuildError
 
 
 @pytest.mark.parametrize("where", ["", "api"])
@@ -41,11 +41,11 @@ def test_clean_app_passes_quietly(tmp_path: Path, capsys) -> None:
     assert capsys.readouterr() == ("", "")
 
 
-# --- nltk.txt (buildpack.nltk_data) ----------------------------------------------------------
+# --- nltk.txt (buildpack.app_build.nltk_data) ----------------------------------------------------------
 
 def test_nltk_ids_are_read_with_comments_and_duplicates(tmp_path: Path) -> None:
-    from buildpack import nltk_data
-    from buildpack.app_files import AppFiles
+    from buildpack.app.app_files import AppFiles
+    from buildpack.app_build import nltk_data
 
     (tmp_path / "nltk.txt").write_text("# data\npunkt stopwords\nwordnet, omw-1.4\npunkt\n\n")
     assert nltk_data.read_ids(AppFiles(tmp_path)) == ["punkt", "stopwords", "wordnet", "omw-1.4"]
@@ -58,7 +58,7 @@ def test_nltk_ids_are_read_with_comments_and_duplicates(tmp_path: Path) -> None:
 
 
 def test_profile_exports_nltk_data_only_when_downloaded() -> None:
-    from buildpack import profile_d
+    from buildpack.runtime import profile_d
 
     assert "NLTK_DATA" not in profile_d.render_profile()
     assert 'export NLTK_DATA="${NLTK_DATA:-$HOME/.heroku/python/nltk_data}"' in \

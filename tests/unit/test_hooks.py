@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from buildpack import hooks
+from buildpack.app_build import hooks
 from tests.support import raises_id
 
 BUILD_ENV = {"PATH": "/opt/python/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "PIP_NO_INPUT": "1"}
@@ -113,7 +113,7 @@ def test_hook_that_cannot_start(tmp_path: Path) -> None:
 
 def test_hook_that_cannot_be_read(tmp_path: Path) -> None:
     hook(tmp_path, "post_compile", "#!/bin/sh\necho hi\n", mode=0)
-    run = ("from pathlib import Path; from buildpack import hooks, output\n"
+    run = ("from pathlib import Path; from buildpack.app_build import hooks; from buildpack.base import output\n"
            "app = Path.cwd()\n"
            "try: hooks.run_hook(hooks.POST_COMPILE, app, app, hooks.app_env({}, {}, app), [])\n"
            "except output.BuildError as e: print(e.error_id, 'bin/post_compile' in e.body)\n")

@@ -8,13 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from buildpack import installers, libraries, output, toml_io
-from buildpack.app_files import AppFiles
+from buildpack import installers
+from buildpack.app.app_files import AppFiles
+from buildpack.base import libraries, output, toml_io
+from buildpack.base.redact import mask_values, url_secrets
 from buildpack.installers import failures, managers, python_check, slug_cleanup
-from buildpack.installers.context import Choice
-from buildpack.installers.python_constraints import satisfies
-from buildpack.redact import mask_values, url_secrets
-from buildpack.subprocess_env import INSTALLER_ALLOWLIST, build_env
+from buildpack.installers.record import Choice
+from buildpack.installers.subprocess_env import INSTALLER_ALLOWLIST, build_env
+from buildpack.python_version.python_constraints import satisfies
 from tests.support import raises_id, write_app
 
 PROJECT = '[project]\nname = "app"\nversion = "1"\n'

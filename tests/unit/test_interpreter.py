@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from buildpack import interpreter
+from buildpack.base import interpreter
 from tests.support import raises_id
 
 PYTHON = Path(sys.executable)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from buildpack import libraries, settings, store
+from buildpack.base import http_client, libraries, settings
 
 
 def _wheel(module: str) -> bytes:
@@ -113,6 +113,6 @@ def test_index_files_names_each_linked_file_once_and_never_a_path() -> None:
     page = (b'<a href="../../files/uv-0.9.0-py3-none-any.whl#sha256=ab">x</a>'
             b'<a href="https://other.test/p/tomli_w-1.2.0-py3-none-any.whl">y</a>'
             b'<a href="evil%2F..%2F..%2Fbashrc">z</a><a href="..">up</a><a>no href</a>')
-    assert store.index_files(page, "http://index.test/simple/uv/") == {
+    assert http_client.index_files(page, "http://index.test/simple/uv/") == {
         "uv-0.9.0-py3-none-any.whl": "http://index.test/files/uv-0.9.0-py3-none-any.whl",
         "tomli_w-1.2.0-py3-none-any.whl": "https://other.test/p/tomli_w-1.2.0-py3-none-any.whl"}

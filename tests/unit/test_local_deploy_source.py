@@ -1,7 +1,9 @@
 """What bin/local-deploy builds from source on a machine with no packable CPython."""
 from __future__ import annotations
 
-from buildpack import cpython_sources, local_deploy, python_lifecycle
+from buildpack.python_version import python_lifecycle
+from buildpack.store_builder import cpython_sources
+from buildpack.tools import local_deploy
 
 
 def test_the_default_minor_is_tried_first_then_the_newest_others():

@@ -3,11 +3,12 @@ from __future__ import annotations
 
 import pytest
 
-from buildpack import env_cache, python_choice, settings
+from buildpack.base import hashing, settings
 from buildpack.installers import managers
 from buildpack.installers.managers import MANAGERS
 from buildpack.installers.pinned_tools import TOOLS
-from buildpack.subprocess_env import INSTALLER_ALLOWLIST, installer_settings
+from buildpack.installers.subprocess_env import INSTALLER_ALLOWLIST, installer_settings
+from buildpack.plan import python_choice
 
 
 @pytest.mark.parametrize("manager", MANAGERS, ids=[f"{m.name}-{m.engine}" if m.engine else m.name
@@ -66,7 +67,7 @@ def test_both_engines_of_requirements_txt_are_records_of_the_same_shape() -> Non
     assert managers.PIP.update is None and not managers.PIP.installs_pip
     # The cache key names the engine when it is not the manager itself.
     pip = settings.pinned_pip_version()
-    uv_pin = env_cache.hash_files([TOOLS["uv"].requirements], settings.VENDOR_DIR / "tools")
+    uv_pin = hashing.hash_files([TOOLS["uv"].requirements], settings.VENDOR_DIR / "tools")
     assert managers.PIP_WITH_UV.installer_version() == f"{pip} with uv:{uv_pin}"
     assert managers.UV.installer_version() == f"{pip}:{uv_pin}"
     assert managers.PIP.installer_version() == managers.NO_DEPENDENCIES.installer_version() == pip

@@ -7,9 +7,10 @@ import tarfile
 
 import pytest
 
-from buildpack import offline_bundle, platform_info
-from buildpack.manifest import MANIFEST_NAME, RuntimeEntry, render_manifest
-from buildpack.output import BuildError
+from buildpack.base import platform_info
+from buildpack.base.output import BuildError
+from buildpack.runtime.manifest import MANIFEST_NAME, RuntimeEntry, render_manifest
+from buildpack.tools import offline_bundle
 
 
 def _store(tmp_path, add_members) -> RuntimeEntry:

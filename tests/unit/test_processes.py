@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from buildpack import app_base, processes
-from buildpack.app_files import AppFiles
+from buildpack.app import app_base, processes
+from buildpack.app.app_files import AppFiles
 from tests.support import raises_id
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -282,7 +282,7 @@ def test_release_default_in_the_recorded_app_folder(tmp_path: Path) -> None:
 
 
 def test_crlf_or_bom_procfile_is_read_with_a_warning(tmp_path, capsys):
-    from buildpack import processes
+    from buildpack.app import processes
 
     (tmp_path / "Procfile").write_bytes(b"\xef\xbb\xbfweb: python app.py\r\n")
     assert processes.read(tmp_path, "").declared == {"web": "python app.py"}
@@ -291,7 +291,7 @@ def test_crlf_or_bom_procfile_is_read_with_a_warning(tmp_path, capsys):
 
 
 def test_lf_procfile_reads_without_warning(tmp_path, capsys):
-    from buildpack import processes
+    from buildpack.app import processes
 
     (tmp_path / "Procfile").write_text("web: python app.py\n")
     assert processes.read(tmp_path, "").declared == {"web": "python app.py"}
@@ -299,10 +299,10 @@ def test_lf_procfile_reads_without_warning(tmp_path, capsys):
     assert capsys.readouterr().err == ""
 
 
-# --- bin/test: which command runs the tests (buildpack.test_run) --------------------------
+# --- bin/test: which command runs the tests (buildpack.commands.test) --------------------------
 
 def test_test_command_rules(tmp_path: Path) -> None:
-    from buildpack import test_run
+    from buildpack.commands import test as test_run
 
     slug = prefix(tmp_path)
     command, why = test_run.test_command(tmp_path, slug)

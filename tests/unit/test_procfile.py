@@ -8,14 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from buildpack.output import BuildError, notice_block
-from buildpack.procfile import (
-    ProcfileError,
-    decode_procfile,
-    load_procfile,
-    parse_procfile,
-    show_line,
-)
+from buildpack.app.procfile import ProcfileError, decode_procfile, load_procfile, parse_procfile, show_line
+from buildpack.base.output import BuildError, notice_block
 from tests.support import raises_id
 
 

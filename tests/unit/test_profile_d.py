@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from buildpack import profile_d
-from buildpack.profile_d import WEB_CONCURRENCY_SCRIPT, render_profile, write_profile
+from buildpack.runtime import profile_d
+from buildpack.runtime.profile_d import WEB_CONCURRENCY_SCRIPT, render_profile, write_profile
 
 SHELLS = [shell for shell in ("bash", "dash") if shutil.which(shell)]
 SHOW = ('for v in PATH WEB_CONCURRENCY FORWARDED_ALLOW_IPS GUNICORN_CMD_ARGS PYTHONUNBUFFERED '

@@ -7,11 +7,12 @@ import json
 
 import pytest
 
-from buildpack import installers, python_choice
+from buildpack import installers
+from buildpack.base.output import BuildError
 from buildpack.installers import managers
-from buildpack.manifest import RuntimeEntry
-from buildpack.output import BuildError
-from buildpack.python_lifecycle import EOL_GRACE_DAYS, Lifecycle
+from buildpack.plan import python_choice
+from buildpack.python_version.python_lifecycle import EOL_GRACE_DAYS, Lifecycle
+from buildpack.runtime.manifest import RuntimeEntry
 from tests.support import write_app
 
 TODAY = datetime.date(2026, 11, 30)

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from buildpack import settings
-from buildpack.python_lifecycle import EOL_GRACE_DAYS, SETTLE_DAYS, Lifecycle, default_for_new_apps
+from buildpack.base import settings
+from buildpack.python_version.python_lifecycle import EOL_GRACE_DAYS, SETTLE_DAYS, Lifecycle, default_for_new_apps
 
 D = datetime.date
 TODAY = D(2026, 11, 30)  # the day the rule was chosen: 3.15.0 is 60 days old

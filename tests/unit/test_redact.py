@@ -6,7 +6,7 @@ from urllib.parse import quote, quote_plus
 
 import pytest
 
-from buildpack import output, redact
+from buildpack.base import output, redact
 
 
 @pytest.fixture(autouse=True)

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from buildpack import relocate
-from buildpack.redact import mask_credentials, mask_values
-from buildpack.relocate import rewrite_script
+from buildpack.base.redact import mask_credentials, mask_values
+from buildpack.runtime import relocate
+from buildpack.runtime.relocate import rewrite_script
 
 
 def test_mask_credentials_in_urls():

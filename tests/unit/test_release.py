@@ -10,7 +10,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from buildpack.release import render_release_yaml, yaml_quote
+from buildpack.commands.release import render_release_yaml, yaml_quote
 
 ROOT = Path(__file__).resolve().parents[2]
 RELEASE = ROOT / "bin" / "release"
@@ -164,6 +164,6 @@ def test_release_usage_errors(args: list[str]) -> None:
     st.text(st.characters(blacklist_categories=("Cs",)), min_size=1).map(str.strip).filter(bool),
     max_size=8))
 def test_parse_release_yaml_round_trips(types):
-    from buildpack.release import parse_release_yaml
+    from buildpack.commands.release import parse_release_yaml
 
     assert parse_release_yaml(render_release_yaml(types)) == types

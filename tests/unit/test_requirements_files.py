@@ -5,9 +5,9 @@ import os
 
 import pytest
 
-from buildpack.app_files import AppFiles
-from buildpack.output import BuildError
-from buildpack.requirements_files import MAX_DEPTH, env_references, included_files
+from buildpack.app.app_files import AppFiles
+from buildpack.app.requirements_files import MAX_DEPTH, env_references, included_files
+from buildpack.base.output import BuildError
 
 
 def test_thousands_of_includes_are_walked_once_each(tmp_path):

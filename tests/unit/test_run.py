@@ -6,8 +6,8 @@ import time
 
 import pytest
 
-from buildpack.installers.run import run_quiet, run_streamed
-from buildpack.output import BuildError
+from buildpack.base.children import run_quiet, run_streamed
+from buildpack.base.output import BuildError
 
 
 def _alive(pid: int) -> bool:
@@ -64,7 +64,7 @@ def test_run_quiet_deadline(tmp_path):
 
 
 def test_the_deadline_comes_from_the_plans_environment(monkeypatch):
-    from buildpack.installers import run
+    from buildpack.base import children as run
 
     monkeypatch.setenv("BUILDPACK_STEP_TIMEOUT", "7")  # the process's own: not read
     monkeypatch.setattr(run, "_step_timeout", run.DEFAULT_TIMEOUT)

@@ -5,7 +5,7 @@ import tarfile
 
 import pytest
 
-from buildpack.safe_extract import UnsafeArchive, extract_archive
+from buildpack.runtime.safe_extract import UnsafeArchive, extract_archive
 
 
 def _tar(path, members):
@@ -65,7 +65,7 @@ def test_truncated_archive_is_reported_and_cleaned(tmp_path):
 
 
 def test_huge_declared_size_is_refused(tmp_path, monkeypatch):
-    import buildpack.safe_extract as safe
+    import buildpack.runtime.safe_extract as safe
 
     monkeypatch.setattr(safe, "MAX_UNPACKED_BYTES", 10_000)
     archive = _tar(tmp_path / "a.tgz", [_file("big", b"\0" * 20_000)])

@@ -12,12 +12,19 @@ from pathlib import Path
 
 import pytest
 
-from buildpack import cpython_recipe, source_build, store_builder
-from buildpack.cpython_sources import Pin
-from buildpack.output import BuildError
-from buildpack.source_build import (REQUIRED_MODULES, build_key, foreign_libpython,
-                                    missing_modules, missing_prerequisite, parse_py_version,
-                                    unpack_source)
+from buildpack.base.output import BuildError
+from buildpack.store_builder import builder as store_builder
+from buildpack.store_builder import cpython_recipe, source_build
+from buildpack.store_builder.cpython_sources import Pin
+from buildpack.store_builder.source_build import (
+    REQUIRED_MODULES,
+    build_key,
+    foreign_libpython,
+    missing_modules,
+    missing_prerequisite,
+    parse_py_version,
+    unpack_source,
+)
 
 PATCHLEVEL = """\
 #define PY_RELEASE_SERIAL       0
@@ -223,7 +230,7 @@ def test_missing_prerequisites_without_apt_print_the_command(tmp_path):
     """No compiler and no apt-get on PATH (a real lookup, nothing mocked): the check
     names what is missing and prints the exact install command."""
     code = ("import sys; sys.path.insert(0, sys.argv[1])\n"
-            "from buildpack import source_build, output\n"
+            "from buildpack.store_builder import source_build; from buildpack.base import output\n"
             "try:\n    source_build.ensure_prerequisites()\n"
             "except output.BuildError as exc:\n    output.error(exc); sys.exit(1)\n")
     empty = tmp_path / "bin"

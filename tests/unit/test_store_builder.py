@@ -14,14 +14,27 @@ from pathlib import Path
 
 import pytest
 
-from buildpack import store_builder
 from buildpack.installers import pinned_tools as tools
-from buildpack.manifest import RuntimeEntry, merge, parse_manifest
-from buildpack.runtime_archive import (ARCHIVE_MTIME, PREFIX_MARKER, copy_selected, is_wanted,
-                                       patch_c_strings, relative_runpath, relocatable_sysconfigdata,
-                                       rewrite_build_paths, write_archive)
-from buildpack.store_builder import (load_manifest, parse_python_min, select_interpreters,
-                                     skip_reason, write_manifest)
+from buildpack.runtime.manifest import RuntimeEntry, merge, parse_manifest
+from buildpack.store_builder import builder as store_builder
+from buildpack.store_builder.builder import (
+    load_manifest,
+    parse_python_min,
+    select_interpreters,
+    skip_reason,
+    write_manifest,
+)
+from buildpack.store_builder.runtime_archive import (
+    ARCHIVE_MTIME,
+    PREFIX_MARKER,
+    copy_selected,
+    is_wanted,
+    patch_c_strings,
+    relative_runpath,
+    relocatable_sysconfigdata,
+    rewrite_build_paths,
+    write_archive,
+)
 from tests.support import raises_id
 
 OLD = "/root/.pyenv/versions/3.12.1"

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from buildpack.store import FetchError, fetch_file, parse_location
+from buildpack.base.http_client import FetchError
+from buildpack.runtime.store import fetch_file, parse_location
 
 
 def test_a_failed_write_is_not_retried(tmp_path):

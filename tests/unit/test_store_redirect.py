@@ -7,8 +7,8 @@ import urllib.error
 
 import pytest
 
-from buildpack.output import BuildError
-from buildpack.store import check_url, open_url
+from buildpack.base.http_client import check_url, open_url
+from buildpack.base.output import BuildError
 
 
 def _server(host, respond):

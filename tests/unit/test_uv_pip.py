@@ -4,9 +4,9 @@ from __future__ import annotations
 import pytest
 
 from buildpack import installers
-from buildpack.app_files import AppFiles
+from buildpack.app.app_files import AppFiles
+from buildpack.base.output import BuildError
 from buildpack.installers import managers, uv_pip
-from buildpack.output import BuildError
 
 
 def _app(tmp_path, text, **others):
@@ -131,7 +131,8 @@ def test_uv_pins_every_platform():
 def test_bytecode_is_current_only_for_its_source(tmp_path):
     import compileall
     import py_compile
-    from buildpack import bytecode_worker
+
+    from buildpack.runtime import bytecode_worker
 
     source = tmp_path / "mod.py"
     source.write_text("VALUE = 1\n")

@@ -6,11 +6,19 @@ import json
 
 import pytest
 
-from buildpack.manifest import RuntimeEntry
-from buildpack.output import BuildError
-from buildpack.versions import (VersionRequest, choose, misspelled_files, outdated_patch_warning,
-                                parse_pipfile_lock_version, parse_python_version_file,
-                                parse_runtime_txt, read_requests, resolve)
+from buildpack.base.output import BuildError
+from buildpack.python_version.versions import (
+    VersionRequest,
+    choose,
+    misspelled_files,
+    outdated_patch_warning,
+    parse_pipfile_lock_version,
+    parse_python_version_file,
+    parse_runtime_txt,
+    read_requests,
+    resolve,
+)
+from buildpack.runtime.manifest import RuntimeEntry
 
 
 def _entry(version: str) -> RuntimeEntry:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from buildpack.profile_d import WEB_CONCURRENCY_SCRIPT
+from buildpack.runtime.profile_d import WEB_CONCURRENCY_SCRIPT
 
 MIB = 1024 * 1024
 GIB = 1024 * MIB

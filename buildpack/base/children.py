@@ -1,0 +1,158 @@
+"""Run a child process of the build: a deadline, its process group ended, output masked.
+
+Every child runs in its own process group (session). When it exits, the group is
+ended, so a background process it left behind (a hook's ``server &``) can neither hold
+the output pipe open (which would hang the build) nor outlive the build. When it runs
+past its deadline, the group gets SIGTERM, then SIGKILL, and the build fails naming it.
+The deadline is ``DEFAULT_TIMEOUT`` seconds, or ``BUILDPACK_STEP_TIMEOUT`` from the
+build's environment (a platform setting, not a config var): ``build.run`` passes the
+plan's snapshot of the environment to ``use_environment`` before the first child starts.
+(A module setting rather than an argument: some thirty calls in a dozen modules start
+children, and a deadline is the same for all of them.)
+"""
+from __future__ import annotations
+
+import collections
+import os
+import queue
+import signal
+import subprocess
+import threading
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import IO, Callable
+
+from buildpack.base import output
+from buildpack.base.output import BuildError
+from buildpack.base.redact import mask, mask_values
+
+DEFAULT_TIMEOUT = 30 * 60
+LINGER = 2.0             # seconds to drain output after the child exited
+MAX_LINE = 64 * 1024     # longer lines are split
+KEPT_LINES = 20_000      # lines returned to the caller (for error explanations)
+
+
+_step_timeout: float = DEFAULT_TIMEOUT
+
+
+def parse_step_timeout(environ: Mapping[str, str]) -> float:
+    """``BUILDPACK_STEP_TIMEOUT`` of ``environ`` (seconds), or ``DEFAULT_TIMEOUT``."""
+    try:
+        value = float(environ.get("BUILDPACK_STEP_TIMEOUT", ""))
+    except ValueError:
+        return DEFAULT_TIMEOUT
+    return value if value > 0 else DEFAULT_TIMEOUT
+
+
+def use_environment(environ: Mapping[str, str]) -> None:
+    """Take the children's deadline from the build's environment (``Plan.environ``)."""
+    global _step_timeout
+    _step_timeout = parse_step_timeout(environ)
+
+
+def step_timeout() -> float:
+    return _step_timeout
+
+
+def _end_group(proc: subprocess.Popen[bytes] | subprocess.Popen[str], grace: float = 5.0) -> None:
+    """SIGTERM the child's process group, SIGKILL what is left after ``grace`` seconds."""
+    for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 0.0)):
+        try:
+            os.killpg(proc.pid, sig)
+        except (ProcessLookupError, PermissionError):
+            return
+        end = time.monotonic() + wait
+        while time.monotonic() < end and proc.poll() is None:
+            time.sleep(0.05)
+
+
+def _timeout_error(cmd: list[str], seconds: float) -> BuildError:
+    name = Path(cmd[0]).name if cmd else "a child process"
+    shown = " ".join(Path(c).name if i == 0 else c for i, c in enumerate(cmd[:4]))
+    return BuildError(
+        f"{name} ran past its time limit ({seconds:g} s)",
+        f"`{shown}` did not finish within {seconds:g} seconds, so it and every process\n"
+        "it started were stopped. A build step that waits for input, a network that\n"
+        "stalls or a process that never exits causes this. Fix the cause; a platform can\n"
+        "raise the limit with BUILDPACK_STEP_TIMEOUT (seconds).",
+        error_id="process::timeout")
+
+
+def _pump(stream: IO[bytes], lines: queue.Queue[bytes | None]) -> None:
+    try:
+        for raw in iter(lambda: stream.readline(MAX_LINE), b""):
+            lines.put(raw)
+    except (OSError, ValueError):
+        pass
+    lines.put(None)
+
+
+def run_streamed(cmd: list[str], env: dict[str, str], cwd: Path, secrets: list[str],
+                 echo: bool = True, hide: Callable[[str], object] | None = None,
+                 timeout: float | None = None) -> tuple[int, list[str]]:
+    """Run ``cmd``, echoing its output indented (credentials masked); return (code, lines).
+
+    Lines for which ``hide`` is true are kept in the result but not echoed. Raises
+    BuildError (``process::timeout``) when the deadline passes.
+    """
+    seconds = timeout or step_timeout()
+    kept: collections.deque[str] = collections.deque(maxlen=KEPT_LINES)
+    proc = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                            start_new_session=True)
+    assert proc.stdout is not None
+    pending: queue.Queue[bytes | None] = queue.Queue()
+    threading.Thread(target=_pump, args=(proc.stdout, pending), daemon=True).start()
+    deadline = time.monotonic() + seconds
+    exited_at: float | None = None
+    try:
+        while True:
+            try:
+                raw = pending.get(timeout=0.1)
+            except queue.Empty:
+                raw = b""
+            if raw is None:
+                break
+            if raw:
+                line = mask_values(mask(raw.decode("utf-8", "replace")), secrets)
+                kept.append(line)
+                if echo and not (hide and hide(line)):
+                    output.indent_lines([line])
+            now = time.monotonic()
+            if proc.poll() is not None:
+                exited_at = exited_at or now
+                if now - exited_at > LINGER:  # something it left behind holds the pipe
+                    _end_group(proc, grace=0.5)
+                    if now - exited_at > 2 * LINGER:
+                        break
+            elif now > deadline:
+                _end_group(proc)
+                raise _timeout_error(cmd, seconds)
+    finally:
+        if proc.poll() is None:
+            _end_group(proc)
+        else:
+            _end_group(proc, grace=0.5)  # leftovers of a child that exited
+        proc.wait()
+        proc.stdout.close()
+    return proc.returncode, list(kept)
+
+
+def run_quiet(cmd: list[str], env: dict[str, str] | None = None, cwd: Path | None = None,
+              timeout: float | None = None) -> subprocess.CompletedProcess[str]:
+    """Run ``cmd`` capturing its output (text), with the same deadline and group ending
+    as ``run_streamed``; BuildError on timeout."""
+    seconds = timeout or step_timeout()
+    proc = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True,
+                            errors="replace", start_new_session=True)
+    try:
+        out, err = proc.communicate(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        _end_group(proc)
+        proc.communicate()
+        raise _timeout_error(cmd, seconds) from None
+    finally:
+        _end_group(proc, grace=0.5)
+    return subprocess.CompletedProcess(cmd, proc.returncode, out, err)

@@ -1,0 +1,172 @@
+"""The one HTTP(S) client of the build: bounded downloads with deadlines, credentials that
+never follow a redirect to another host, URL checks with clear errors, simple index
+pages. Used by the runtime store, the buildpack's own libraries and the uv download."""
+from __future__ import annotations
+
+import base64
+import html.parser
+import http.client
+import ssl
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from pathlib import Path
+from typing import IO
+
+from buildpack.base.output import BuildError
+
+TIMEOUT_SECONDS = 30.0
+
+
+CHUNK = 1024 * 1024
+
+
+DEADLINE_FACTOR = 20  # a whole download may take this many read timeouts
+
+
+def disk_full_error(detail: str) -> BuildError:
+    """Writing on the build server failed: say so (not "the store is unreachable")."""
+    return BuildError(
+        "The build server's disk is full (or not writable)",
+        f"{detail}.\n\nThis is not a problem with the runtime store or the network: the\n"
+        "disk that holds the cache dir or the temp dir could not be written. Free space\n"
+        "there (or clear the app's build cache), then build again.",
+        error_id="system::disk-full")
+
+
+class FetchError(Exception):
+    """A file could not be read from the store; ``final`` means do not retry; ``disk``:
+    writing it on the build server failed (a full disk is no network problem)."""
+
+    def __init__(self, message: str, final: bool = False, disk: bool = False) -> None:
+        super().__init__(message)
+        self.final = final or disk
+        self.disk = disk
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = urllib.parse.urlsplit(url)
+    default = {"http": 80, "https": 443}.get(parts.scheme)
+    try:
+        port = parts.port or default
+    except ValueError:
+        port = None
+    return parts.scheme, (parts.hostname or "").lower(), port
+
+
+class _CredentialsStayHome(urllib.request.HTTPRedirectHandler):
+    """Follow redirects, but send credentials only to the origin they were given for
+    (urllib copies the Authorization header to whatever host a redirect names)."""
+
+    def redirect_request(self, req: urllib.request.Request, fp: IO[bytes], code: int, msg: str,
+                         headers: http.client.HTTPMessage,
+                         newurl: str) -> urllib.request.Request | None:
+        new = super().redirect_request(req, fp, code, msg, headers, newurl)
+        if new is not None and _origin(newurl) != _origin(req.full_url):
+            new.headers.pop("Authorization", None)
+            new.unredirected_hdrs.pop("Authorization", None)
+        return new
+
+
+_OPENER = urllib.request.build_opener(_CredentialsStayHome)
+
+
+def open_url(url: str, timeout: float,
+             context: ssl.SSLContext | None = None) -> http.client.HTTPResponse:
+    """GET ``url``; userinfo in it becomes a Basic header for that origin only (the one
+    way the build sends credentials over HTTP). ``context``: TLS settings (a CA file)."""
+    request = urllib.request.Request(url, headers={"User-Agent": "buildpack-python"})
+    parts = urllib.parse.urlsplit(url)
+    if parts.username is not None:
+        # urllib does not send userinfo by itself: move it into a Basic header.
+        user = urllib.parse.unquote(parts.username)
+        password = urllib.parse.unquote(parts.password or "")
+        token = base64.b64encode(f"{user}:{password}".encode()).decode()
+        netloc = parts.hostname or ""
+        if parts.port:
+            netloc += f":{parts.port}"
+        request = urllib.request.Request(
+            urllib.parse.urlunsplit(parts._replace(netloc=netloc)),
+            headers={"User-Agent": "buildpack-python", "Authorization": f"Basic {token}"},
+        )
+    opener = _OPENER if context is None else urllib.request.build_opener(
+        _CredentialsStayHome, urllib.request.HTTPSHandler(context=context))
+    response: http.client.HTTPResponse = opener.open(request, timeout=timeout)
+    return response
+
+
+class _Links(html.parser.HTMLParser):
+    def __init__(self, page_url: str) -> None:
+        super().__init__()
+        self.page_url = page_url
+        self.files: dict[str, str] = {}
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        href = dict(attrs).get("href")
+        if tag == "a" and href:
+            url = urllib.parse.urljoin(self.page_url, href.split("#", 1)[0])
+            name = urllib.parse.unquote(urllib.parse.urlsplit(url).path.rsplit("/", 1)[-1])
+            if "/" not in name and name.strip(".") and "\0" not in name:
+                self.files[name] = url
+
+
+def index_files(page: bytes, page_url: str) -> dict[str, str]:
+    """The files a simple-API project page (PEP 503) links to: file name -> URL. A name
+    that is not one plain file name (``%2F``, ``..``) is left out: callers write to it."""
+    links = _Links(page_url)
+    links.feed(page.decode("utf-8", "replace"))
+    return links.files
+
+
+def _without_userinfo(url: str) -> str:
+    """``url`` with everything between ``scheme://`` and its last ``@`` hidden."""
+    scheme, sep, rest = url.partition("://")
+    return f"{scheme}{sep}****@{rest.rsplit('@', 1)[1]}" if "@" in rest else url
+
+
+def check_url(url: str, setting: str) -> None:
+    """BuildError (never a traceback that shows part of a password) if ``url`` cannot be
+    parsed: a port that is not a number, or userinfo with an unencoded ``/`` or ``@``."""
+    parts = urllib.parse.urlsplit(url)
+    try:
+        parts.port  # noqa: B018 - raises ValueError for ":443O"
+        # "user:pa/ss@host": the "/" ends the host part early, the rest looks like a path.
+        ok = bool(parts.hostname) and not ("@" in parts.path and "@" not in parts.netloc)
+    except ValueError:
+        ok = False
+    if not ok:
+        raise BuildError(
+            f"{setting} is not a valid URL",
+            f"{setting} is {_without_userinfo(url)!r} (credentials hidden); its host or port\n"
+            "cannot be read. Check the port (digits only), and percent-encode a user name or\n"
+            "password that contains `/`, `@`, `:` or `#` (for example `/` as %2F, `@` as %40).",
+            error_id="url::invalid")
+
+
+def copy_stream(src: IO[bytes], dest_path: Path, deadline: float | None = None,
+                 max_bytes: int | None = None) -> int:
+    """Copy to ``dest_path``; past ``deadline`` (a slow trickle) or ``max_bytes`` (an
+    endless body) raise FetchError; a failed write raises FetchError with ``disk``."""
+    written = 0
+    try:
+        out = open(dest_path, "wb")
+    except OSError as exc:
+        raise FetchError(f"cannot write {dest_path}: {exc.strerror}", disk=True) from None
+    with out:
+        while True:
+            if deadline is not None and time.monotonic() > deadline:
+                raise FetchError("the download is too slow and ran past its time limit")
+            # read1: return what has arrived instead of waiting for a full chunk, so a
+            # trickling server cannot keep one read going past the deadline.
+            chunk = getattr(src, "read1", src.read)(CHUNK)
+            if not chunk:
+                return written
+            written += len(chunk)
+            if max_bytes is not None and written > max_bytes:
+                raise FetchError(f"it is larger than {max_bytes} bytes", final=True)
+            try:
+                out.write(chunk)
+            except OSError as exc:
+                raise FetchError(f"cannot write {dest_path}: {exc.strerror}",
+                                 disk=True) from None

@@ -1,0 +1,95 @@
+"""The package manager's record (``Manager``) and the plan-time ``Choice`` that holds one.
+
+The records themselves are in ``managers``; this module only defines their shape, so that
+the install functions (which take a ``Choice``) and the records (which name the install
+functions) do not import each other."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from buildpack.base import hashing, settings
+from buildpack.installers.context import InstallContext
+from buildpack.installers.pinned_tools import TOOLS_DIR, Tool
+
+
+@dataclass(frozen=True)
+class Choice:
+    """The package manager an app uses and the files that declare its dependencies.
+
+    ``manager`` is the record of ``installers.managers`` that installs (for requirements.txt
+    the one of the chosen engine; ``NO_DEPENDENCIES`` without dependency files); ``files`` holds
+    the manifest before the lock (``Pipfile``, ``Pipfile.lock``). ``installs_app``: the
+    app itself is the package to install (``pip install .``). ``installs_local_code``:
+    the install copies code from the app's folder (``pip install .``, a non-editable
+    local path requirement), so ``files`` alone do not determine what gets installed and
+    an installed environment must not be reused on their account. (Editable installs
+    read the code in place and do not count.) ``engine_reason``: the one line that says
+    why requirements.txt is not installed by the default engine (see ``uv_pip``).
+    """
+
+    manager: Manager
+    files: tuple[Path, ...] = field(default_factory=tuple)
+    installs_app: bool = False
+    installs_local_code: bool = False
+    # Why an installed environment cannot be reused (local paths, --find-links folders,
+    # VCS branches), for the log; empty when it can.
+    uncached: tuple[str, ...] = ()
+    # A CI build (bin/test-compile): the dev/test dependencies too (see installers).
+    dev: bool = False
+    engine_reason: str = ""
+
+
+InstallFunction = Callable[[InstallContext, Choice, list[str]], None]
+
+
+@dataclass(frozen=True)
+class Manager:
+    name: str  # the package manager: the cache key's manager, the build report, the log
+    display: str
+    lockfile: str | None  # the file whose presence picks this manager
+    manifest: str | None  # the file the lock is made from (None: the lock file is all)
+    lock_command: str | None  # regenerates a stale or missing lock
+    # Whether the lock file's text installs code copied from the app's folder (so the
+    # installed environment cannot be cached on the lock's hash). None: read the
+    # requirements files instead (``requirements_files.uncached_sources``).
+    local_code: Callable[[str], bool] | None
+    # What installs the packages besides pip, pinned in vendor/tools/<name>.txt (None: pip
+    # alone, vendor/pip.txt). Its pin is part of the cache key; its version is reported.
+    tool: Tool | None
+    config_vars: tuple[str, ...]  # the app's settings for it, let through to the installer
+    config_patterns: tuple[str, ...]  # the same, as full-match regexes (per-source names)
+    install: InstallFunction
+    # Brings the previous build's installed environment up to date (None: installs afresh).
+    update: InstallFunction | None = None
+    # What installs a requirements.txt (PYTHON_INSTALLER: "uv" or "pip"); "" for the others.
+    engine: str = ""
+    # Installs pip into a fresh runtime itself, fetched while the runtime is unpacked.
+    installs_pip: bool = False
+    # The app's file a CI build (bin/test-compile) installs after the dependencies, with the
+    # record's engine (``installers.install``).
+    test_requirements: str | None = None
+    # Where the app states the Python it needs (``python_check``), besides pyproject.toml's
+    # [project] requires-python: the lock file's _meta.requires (Pipfile.lock), or this
+    # table of pyproject.toml, in Poetry's syntax (^, ~), when requires-python is absent.
+    python_in_lock: bool = False
+    python_table: tuple[str, ...] = ()
+    # The folders its tool keeps in CACHE_DIR (``CACHE_FOLDERS``: the cache's tidy keeps them).
+    cache_folders: tuple[str, ...] = ()
+
+    @property
+    def min_python(self) -> tuple[int, int] | None:
+        return self.tool.min_python if self.tool else None
+
+    def pins(self) -> list[Path]:
+        """The files that pin what installs the app's packages (part of the cache key)."""
+        return [settings.PIP_REQUIREMENTS] + ([self.tool.requirements] if self.tool else [])
+
+    def installer_version(self) -> str:
+        """The cache key's version of what installs: pip's, with the engine when it is
+        not the manager itself (``26.3 with uv``), and the hash of the tool's pin."""
+        engine = f" with {self.engine}" if self.engine and self.engine != self.name else ""
+        tools = self.pins()[1:]
+        return settings.pinned_pip_version() + engine + (
+            ":" + hashing.hash_files(tools, TOOLS_DIR) if tools else "")

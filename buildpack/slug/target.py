@@ -1,0 +1,61 @@
+"""The classic target: where ``bin/compile`` puts things in BUILD_DIR (``steps.Target``).
+
+The runtime and the packages go to ``.heroku/python``, the run-time environment to
+``.profile.d/python.sh``, the later buildpacks' environment to ``export``
+(``base.slug_layout`` names the paths). ``cleanup`` removes what a failed build added."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from buildpack import installers, steps
+from buildpack.app import app_base, app_files, processes
+from buildpack.base import output, slug_layout
+from buildpack.base.output import BuildError
+from buildpack.base.slug_layout import PYTHON_DIR
+from buildpack.cache import env_cache
+from buildpack.plan.plan import Plan
+from buildpack.runtime import profile_d, relocate
+from buildpack.slug import export_file
+
+
+class SlugTarget:
+    """Where ``bin/compile`` puts things (``steps.Target``): see ``slug_layout``."""
+
+    def __init__(self, build_dir: Path, cache_dir: Path) -> None:
+        self.build_dir, self.cache_dir = build_dir, cache_dir
+        self.prefix = build_dir / PYTHON_DIR
+        self.runtime_path = slug_layout.RUNTIME_PREFIX
+
+    def prepare(self, key: env_cache.CacheKey | None, updates: bool) -> str:
+        if app_files.remove(self.build_dir, PYTHON_DIR):
+            output.detail(f"Replacing the existing {PYTHON_DIR} in the app")
+        app_files.make_dirs(self.build_dir, PYTHON_DIR.parent)  # .heroku: a real folder
+        if key is None:
+            return env_cache.FRESH
+        state = env_cache.restore(self.cache_dir, key, self.prefix, updates=updates)
+        if state == env_cache.REUSED:
+            steps.log_reuse(key, "Restored from the build cache", "using the cached environment")
+        return state
+
+    def keep(self, key: env_cache.CacheKey | None) -> None:
+        if key is not None:
+            env_cache.save(self.cache_dir, key, self.prefix)
+
+    def finish(self, plan: Plan, ctx: installers.InstallContext) -> None:
+        relocate.compile_app_bytecode(ctx.python, plan.build_dir, ctx.env)
+        profile_d.write_profile(plan.build_dir, plan.app_base)
+        export_file.write_export()
+        app_base.record(plan.build_dir, plan.app_base)
+        processes.log_discovery(plan.procfiles, plan.files, self.prefix)
+
+
+def cleanup(build_dir: Path, heroku_existed: bool, profile_existed: bool) -> None:
+    """Remove what a failed build added to BUILD_DIR, so no half-built slug remains."""
+    try:
+        app_files.remove(build_dir, ".heroku" if not heroku_existed else PYTHON_DIR)
+        if not profile_existed:
+            app_files.remove(build_dir, f".profile.d/{slug_layout.PROFILE_NAME}")
+            os.rmdir(build_dir / ".profile.d")
+    except (OSError, BuildError):
+        pass  # something in the way that this build did not make: leave it
