@@ -101,10 +101,12 @@ def ensure_store() -> Path:
 
 
 # Every file that shapes an archive of the test store: a change to any rebuilds it.
-STORE_SHAPING = ("buildpack/runtime_archive.py", "buildpack/store_builder.py", "buildpack/source_build.py",
-                 "buildpack/cpython_recipe.py", "buildpack/cpython_sources.py", "buildpack/manifest.py",
-                 "buildpack/relocate.py", "buildpack/installers/pinned_tools.py", "buildpack/platform_info.py",
-                 "buildpack/safe_extract.py", "buildpack/layout.py", "vendor/cpython-sources.json",
+STORE_SHAPING = ("buildpack/store_builder/runtime_archive.py", "buildpack/store_builder/builder.py",
+                 "buildpack/store_builder/source_build.py", "buildpack/store_builder/cpython_recipe.py",
+                 "buildpack/store_builder/cpython_sources.py", "buildpack/runtime/manifest.py",
+                 "buildpack/runtime/relocate.py", "buildpack/installers/pinned_tools.py",
+                 "buildpack/base/platform_info.py", "buildpack/runtime/safe_extract.py",
+                 "buildpack/base/slug_layout.py", "vendor/cpython-sources.json",
                  "vendor/tools/patchelf.txt")
 
 

@@ -165,7 +165,7 @@ value in any log or generated file. Tolerated inputs (documented below) must bui
   the platform's job (a container per build, an unprivileged user).
 - **A cache damaged on purpose with file times reset.** Cache entries are checked by
   type, size, modification time and mode, not by content hash (see
-  `buildpack/env_cache.py` for the measured trade-off); whoever can write CACHE_DIR
+  `buildpack/cache/env_cache.py` for the measured trade-off); whoever can write CACHE_DIR
   and reset mtimes can change what is restored, for that app only.
 - **Secrets the log shows in a form not derived from the value**: masking covers each
   value (and each line of it), its JSON and URL encodings and URL userinfo; a tool that
