@@ -5,7 +5,7 @@ import pytest
 
 from tests import support
 
-pytest_plugins = ["tests.ci_skips"]
+pytest_plugins = ["tests.ci_skips", "tests.integration.reliability.report"]
 
 
 @pytest.fixture(scope="session")

@@ -51,10 +51,33 @@ def raises_id(error_id: str) -> Iterator[pytest.ExceptionInfo[BuildError]]:
     assert info.value.error_id == error_id, f"{info.value.error_id} != {error_id}: {info.value}"
 
 
+PORT_HOLD_SECONDS = 120  # long enough for any test's server to bind the port it was given
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    """A loopback port nobody holds, and that no other test process on this machine (an
+    xdist worker, another checkout's run) was given in the last ``PORT_HOLD_SECONDS``: the
+    kernel's free port is only free until someone binds it, so ports handed out are noted
+    in a machine-wide file, under a lock, and not handed out twice."""
+    record = machine_cache() / "test-ports.json"
+    record.parent.mkdir(parents=True, exist_ok=True)
+    with open(record.with_suffix(".lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        now = time.time()
+        try:
+            given = {int(port): when for port, when in json.loads(record.read_text()).items()
+                     if now - when < PORT_HOLD_SECONDS}
+        except (OSError, ValueError, AttributeError):
+            given = {}
+        for _ in range(100):
+            with socket.socket() as sock:
+                sock.bind(("127.0.0.1", 0))
+                port: int = sock.getsockname()[1]
+            if port not in given:
+                break
+        given[port] = now
+        record.write_text(json.dumps(given))
+        return port
 
 
 def find_prefix(minor: str) -> Path:
@@ -291,7 +314,12 @@ def wait_for_http(url: str, proc: subprocess.Popen | None = None, timeout: float
             raise RuntimeError(f"process exited with {proc.returncode} before {url} answered")
         try:
             with urllib.request.urlopen(url, timeout=5) as resp:
-                return resp.read().decode("utf-8", "replace")
+                body = resp.read().decode("utf-8", "replace")
+            if proc is not None and proc.poll() is not None:  # another process's server answered
+                raise RuntimeError(f"process exited with {proc.returncode}; {url} is someone else's")
+            return body
+        except RuntimeError:
+            raise
         except Exception as exc:  # noqa: BLE001 - retried until the deadline
             last = exc
             time.sleep(0.2)
@@ -579,7 +607,12 @@ def ensure_tool_packages() -> Path:
     Builds install these tools from the build's index, as on a platform; here that is the
     test index, so it must serve exactly the hash-pinned files.
     """
-    packages = ensure_index_packages()
+    with _locked("test-index"):  # xdist workers and other runs of this checkout share the folder
+        return _ensure_tool_packages()
+
+
+def _ensure_tool_packages() -> Path:
+    packages = _ensure_index_packages()
     reqs = [_tool_requirements(name) for name in MANAGER_TOOLS]
     stamp = INDEX_DIR / ".tools-fingerprint"
     want = _fingerprint(reqs) + ",".join(TEST_MINORS)
@@ -603,15 +636,20 @@ def lock_tool(name: str) -> Path:
     """The pinned tool ``name`` in a venv of its own (for making lock files at test time)."""
     req = _tool_requirements(name)
     venv = LOCK_TOOLS / f"{name}-{hashlib.sha256(req.read_bytes()).hexdigest()[:12]}"
-    if not (venv / ".complete").is_file():
-        packages = ensure_tool_packages()
-        shutil.rmtree(venv, ignore_errors=True)
-        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-        subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--no-index",
-                        "--find-links", str(packages), "--require-hashes", "--no-deps",
-                        "--only-binary=:all:", "-r", str(req)], check=True, env=clean_pip_env())
-        (venv / ".complete").write_text("")
+    with _locked(f"lock-tool-{name}"):  # one process makes it, the others wait and use it
+        if not (venv / ".complete").is_file():
+            _make_lock_tool_venv(venv, req)
     return venv / "bin" / name
+
+
+def _make_lock_tool_venv(venv: Path, req: Path) -> None:
+    packages = ensure_tool_packages()
+    shutil.rmtree(venv, ignore_errors=True)
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--no-index",
+                    "--find-links", str(packages), "--require-hashes", "--no-deps",
+                    "--only-binary=:all:", "-r", str(req)], check=True, env=clean_pip_env())
+    (venv / ".complete").write_text("")
 
 
 def lock_env(scratch: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -711,7 +749,7 @@ def start_private_index(packages: Path, scratch: Path, user: str, password: str)
     return PackageIndex(url, packages, proc)
 
 
-# --- processes the platform harnesses start (tests/cnb, tests/herokuish) ---------------
+# --- processes the platform harnesses start (tests/integration/cnb, tests/integration/herokuish) ---------------
 
 
 def config_dir(path: Path, **values: str) -> Path:

@@ -1,5 +1,5 @@
 """Django apps: finding manage.py and the WSGI module; collectstatic's outcomes, with a fake
-Python standing in for the real one (the real run is in tests/e2e/test_app_runtime.py)."""
+Python standing in for the real one (the real run is in tests/integration/e2e/test_app_runtime.py)."""
 from __future__ import annotations
 
 import os

@@ -1,4 +1,4 @@
-"""The multi-buildpack export file (the real chain is in tests/e2e/test_app_runtime.py)."""
+"""The multi-buildpack export file (the real chain is in tests/integration/e2e/test_app_runtime.py)."""
 from __future__ import annotations
 
 import os

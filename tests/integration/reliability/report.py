@@ -2,16 +2,25 @@
 
 Each test records what it tried with ``figures.add(category, n)``; when the whole
 suite ran and passed, the report is rewritten with the counts.
+
+Under pytest-xdist (tests/run runs two workers) the tests of this folder run in
+several processes: each worker sends its counts and what it collected to the controller
+(``workeroutput``), and only the controller, which also sees every test's report,
+merges them and writes the report. A run without xdist writes it itself. The controller
+collects nothing, so it never loads a conftest.py of this folder: this is a plugin that
+tests/conftest.py loads (``pytest_plugins``) in every process.
 """
 from __future__ import annotations
 
 import collections
 import datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-REPORT = Path(__file__).resolve().parents[2] / "docs" / "reliability.md"
+HERE = Path(__file__).resolve().parent
+REPORT = HERE.parents[2] / "docs" / "reliability.md"
 CATEGORIES = {
     "inputs": "bad or hostile inputs tried",
     "faults": "faults injected (store, index, disk)",
@@ -35,9 +44,11 @@ CATEGORIES = {
 
 class Figures:
     def __init__(self) -> None:
-        self.counts: collections.Counter = collections.Counter()
+        self.counts: collections.Counter[str] = collections.Counter()
         self.failed = False
         self.ran = 0
+        self.expected: list[int] = []  # reliability tests collected, one entry per collecting process
+        self.complete: list[bool] = []  # whether that process collected the whole folder
 
     def add(self, category: str, n: int = 1) -> None:
         assert category in CATEGORIES, category
@@ -53,7 +64,8 @@ def figures() -> Figures:
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
-    if "tests/reliability/" not in report.nodeid:
+    """Runs where the test ran, and again on the xdist controller for every forwarded report."""
+    if not report.nodeid.startswith("tests/integration/reliability/"):
         return
     if report.when == "call":
         FIGURES.ran += 1
@@ -61,21 +73,52 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
         FIGURES.failed = True
 
 
+def _collected(session: pytest.Session) -> tuple[int, bool]:
+    mine = [item for item in session.items if Path(str(item.path)).resolve().parent == HERE]
+    modules = {Path(str(item.path)).resolve() for item in mine}
+    complete = modules == set(HERE.glob("test_*.py")) and session.testscollected == len(session.items)
+    return len(mine), complete
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: object) -> None:
+    """xdist controller: take a finished worker's counts (it sent them in ``workeroutput``)."""
+    sent = getattr(node, "workeroutput", {}).get("reliability")
+    if error is not None or sent is None:
+        FIGURES.complete.append(False)
+        return
+    FIGURES.counts.update(sent["counts"])
+    FIGURES.expected.append(sent["expected"])
+    FIGURES.complete.append(sent["complete"])
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    here = Path(__file__).resolve().parent
-    modules = {Path(str(item.fspath)).resolve() for item in session.items
-               if Path(str(item.fspath)).resolve().parent == here}
-    complete = modules == set(here.glob("test_*.py")) and session.testscollected == len(session.items)
-    if exitstatus != 0 or FIGURES.failed or not complete:
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:  # an xdist worker: the controller merges and writes
+        expected, complete = _collected(session)
+        workeroutput["reliability"] = {"counts": dict(FIGURES.counts), "expected": expected,
+                                       "complete": complete}
+        return
+    if not session.config.pluginmanager.has_plugin("dsession"):  # no xdist: this process collected
+        expected, complete = _collected(session)
+        FIGURES.expected.append(expected)
+        FIGURES.complete.append(complete)
+    if exitstatus != 0 or FIGURES.failed or not FIGURES.complete or not all(FIGURES.complete):
         return  # only a complete, passing run of the suite rewrites the report
-    rows = "\n".join(f"| {CATEGORIES[k]} | {FIGURES.counts[k]} |" for k in CATEGORIES)
+    if len(set(FIGURES.expected)) != 1 or FIGURES.ran != FIGURES.expected[0]:
+        return  # e.g. --collect-only, or a worker lost: not every test ran
+    write_report(FIGURES)
+
+
+def write_report(figures: Figures) -> None:
+    rows = "\n".join(f"| {CATEGORIES[k]} | {figures.counts[k]} |" for k in CATEGORIES)
     REPORT.write_text(REPORT_TEMPLATE.format(date=datetime.date.today().isoformat(),
-                                             tests=FIGURES.ran, rows=rows))
+                                             tests=figures.ran, rows=rows))
 
 
 REPORT_TEMPLATE = """# Reliability and security report
 
-Produced by `tests/reliability/` (run by `tests/run`, so in CI on every submission);
+Produced by `tests/integration/reliability/` (run by `tests/run`, so in CI on every submission);
 the suite rewrites this file after a complete run in which every case passed.
 Last complete run: {date}, {tests} tests, all passed.
 
@@ -96,13 +139,13 @@ value in any log or generated file. Tolerated inputs (documented below) must bui
   lines), requirements files (circular and missing `-r`, options pip rejects, unknown
   packages, an sdist that fails to build, hash mismatches, directories and dangling
   links), non-UTF-8 file names, links to `/etc/passwd` and outside the app, ENV_DIR
-  entries with odd names, huge values and NUL bytes; plus property-based tests of the
-  Procfile and version parsers.
+  entries with odd names, huge values and NUL bytes; property-based tests of the Procfile
+  and version parsers are in `tests/unit/test_parser_properties.py`.
 - **Faults** (`test_faults.py`): the package index refusing connections, answering
   500, cutting bodies; the disk filling up during the install (a size-limited tmpfs);
   SIGTERM and SIGKILL at random points of a build, then a rebuild with the same cache.
   Runtime-store faults (refused, 500s, hangs, cut bodies, wrong sha256, truncated and
-  malicious archives) are in `tests/e2e/test_store_faults.py`.
+  malicious archives) are in `tests/integration/e2e/test_store_faults.py`.
 - **Concurrency** (`test_concurrency.py`): 8 builds of different apps at once sharing
   one runtime store, each with its own cache; two builds on one cache dir take turns
   (a lock: the second waits, then reuses the first's cache entry).

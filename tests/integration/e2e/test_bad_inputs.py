@@ -9,6 +9,8 @@ import pytest
 
 from tests import support
 
+pytestmark = pytest.mark.slow  # real builds (bin/compile against the test store)
+
 
 def _app(tmp_path, files: dict[str, bytes | str]):
     return support.write_app(tmp_path, {"Procfile": "web: python -m http.server $PORT\n", **files})

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # What herokuish (gliderlabs/herokuish, as Dokku uses it) does with a buildpack, redone for
 # the tests: `herokuish.sh build` is its buildpack-build, `herokuish.sh start TYPE` its
-# procfile-start. Runs as root inside the private root that tests/herokuish/harness.py
+# procfile-start. Runs as root inside the private root that tests/integration/herokuish/harness.py
 # prepares (/app, /tmp/build, /tmp/cache, /tmp/env, /tmp/buildpacks are the test's own);
 # the buildpack's programs and the app run as $HEROKUISH_USER (herokuish: setuidgid).
 set -eo pipefail

@@ -8,6 +8,8 @@ import pytest
 
 from tests import support
 
+pytestmark = pytest.mark.slow  # real builds (bin/compile against the test store)
+
 PROJECT = '[project]\nname = "app"\nversion = "0.1.0"\ndependencies = ["six"]\n'
 
 

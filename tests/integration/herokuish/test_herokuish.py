@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from tests import support
-from tests.herokuish.harness import Herokuish
+from tests.integration.herokuish.harness import Herokuish
 
 pytestmark = pytest.mark.slow
 

@@ -1,4 +1,4 @@
-"""The buildpack under the CNB lifecycle's contract (tests/cnb/lifecycle.py): real builds
+"""The buildpack under the CNB lifecycle's contract (tests/integration/cnb/lifecycle.py): real builds
 into layers, rebuilds that reuse them, processes started as the launcher starts them."""
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 from buildpack.cache import env_cache
 from buildpack.cnb import build as cnb_build
 from tests import support
-from tests.cnb.lifecycle import BASE_PATH, Lifecycle
+from tests.integration.cnb.lifecycle import BASE_PATH, Lifecycle
 
 pytestmark = pytest.mark.slow
 

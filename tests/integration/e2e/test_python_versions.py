@@ -13,6 +13,8 @@ import pytest
 
 from tests import support
 
+pytestmark = pytest.mark.slow  # real builds (bin/compile against the test store)
+
 PROCFILE = "web: python -m http.server $PORT\n"
 PROJECT = ('[project]\nname = "app"\nversion = "0.1.0"\nrequires-python = "{spec}"\n'
            '[build-system]\nrequires = ["setuptools>=61"]\nbuild-backend = "setuptools.build_meta"\n')

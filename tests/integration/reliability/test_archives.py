@@ -13,6 +13,8 @@ from buildpack.base import platform_info
 from buildpack.runtime.safe_extract import MAX_UNPACKED_BYTES
 from tests import support
 
+pytestmark = pytest.mark.slow  # real builds (bin/compile against the test store)
+
 
 class Zeros(io.RawIOBase):
     """A stream of n zero bytes (for a zip-bomb-style member)."""
