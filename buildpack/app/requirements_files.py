@@ -108,10 +108,13 @@ def parse_line(line: str) -> Line:
     return Line(requirement, dict(vars(values)))
 
 
+_COMMENT_RE = re.compile(r"(?:^|\s+)#.*$")  # pip's COMMENT_RE
+
+
 def lines(text: str) -> list[str]:
     """The logical lines of a requirements file (continuations joined, comments cut)."""
     text = re.sub(r"\\\r?\n", " ", text)  # pip joins continuation lines
-    return [line.split(" #", 1)[0] for line in text.splitlines()]
+    return [_COMMENT_RE.sub("", line) for line in text.splitlines()]
 
 
 def includes(text: str) -> list[str]:
