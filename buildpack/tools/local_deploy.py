@@ -101,9 +101,18 @@ def _build_from_source(store: Path) -> int:
     return 1
 
 
+BUILD_DEADLINE = 4 * 3600  # seconds for bin/detect, bin/compile or bin/release (each step
+                           # of a compile has its own, BUILDPACK_STEP_TIMEOUT)
+
+
 def _run(cmd: list[str], env: dict[str, str], capture: bool = False) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(cmd, env=env, text=True, check=False,
-                          stdout=subprocess.PIPE if capture else None)
+    try:
+        return subprocess.run(cmd, env=env, text=True, check=False, timeout=BUILD_DEADLINE,
+                              stdout=subprocess.PIPE if capture else None)
+    except subprocess.TimeoutExpired:
+        raise BuildError(f"{Path(cmd[0]).name} did not finish within {BUILD_DEADLINE} s",
+                         "It was stopped. See its output above.",
+                         error_id="local-deploy::build-failed") from None
 
 
 def pack_slug(build_dir: Path, slug: Path) -> int:
