@@ -6,25 +6,34 @@ refuses and the build must not depend on the engine for that. The walk is iterat
 and visits each file once (a 100-deep chain or 10,000 includes take milliseconds),
 and every file is read through ``AppFiles`` (inside the app, a
 regular file, bounded).
+
+A line's options are read as pip reads them (``parse_line``): the words from the first
+one that starts with ``-`` are split by ``shlex`` (so ``-r "../x.txt"`` names
+``../x.txt``) and parsed by ``optparse`` with pip's requirements-file options, which
+takes any unambiguous abbreviation (``--requirem``, ``--find-l``) as pip does. The
+guards (includes outside the app, uncached sources, hash mode) see what pip and uv see.
 """
 from __future__ import annotations
 
+import optparse
 import os
 import re
+import shlex
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 from buildpack.app.app_files import AppFiles
 from buildpack.base.output import BuildError
 
-_INCLUDE_RE = re.compile(r"^\s*(?:-r|-c|--requirement|--constraint)(?:\s*=\s*|\s+|(?=\S))(\S+)")
 # A requirement that installs code from the app's own tree (its contents are not in
 # any lock or requirements file, so a cached environment cannot be trusted for it).
 _LOCAL_RE = re.compile(r"^\s*(?:-e\s+|--editable(?:\s*=\s*|\s+))?(?:\.|/|file:|[^\s#@]+\s*@\s*file:)")
 # A path with a folder in it (``libs/common``, ``-e libs/x``): pip installs such a
 # requirement from the folder when it exists.
 _LOCAL_PATH_RE = re.compile(r"^(?:-e\s+|--editable(?:\s*=\s*|\s+))?(?![A-Za-z][\w+.-]*://)[^\s;#@=<>!~]*/")
-_FIND_LINKS_RE = re.compile(r"^(?:-f|--find-links)(?:\s*=\s*|\s+|(?=\S))(\S+)")
+# ``name @ ./libx``: a direct reference to a path, not a URL (uv takes it; pip refuses it).
+_PATH_REFERENCE_RE = re.compile(r"^[^\s;#@]+\s*@\s*(?![A-Za-z][\w+.-]*:)[^\s;]")
 _ARCHIVE_RE = re.compile(r"^[^\s;#@]+\.(?:whl|zip|tar\.gz|tgz|tar\.bz2|tar\.xz)(?:\s|;|$)")
 _REMOTE_RE = re.compile(r"^https?://", re.I)
 _VCS_RE = re.compile(r"\b(?:git|hg|svn|bzr)\+\S+")
@@ -34,20 +43,96 @@ MAX_DEPTH = 100
 MAX_LINE = 10_000
 
 
+# pip's requirements-file options (pip/_internal/req/req_file.py, SUPPORTED_OPTIONS and
+# SUPPORTED_OPTIONS_REQ): (names, dest, takes a value).
+_PIP_OPTIONS = (
+    (("-i", "--index-url"), "index_url", True), (("--extra-index-url",), "extra_index_urls", True),
+    (("--no-index",), "no_index", False), (("-c", "--constraint"), "constraints", True),
+    (("-r", "--requirement"), "requirements", True), (("-e", "--editable"), "editables", True),
+    (("-f", "--find-links"), "find_links", True), (("--no-binary",), "no_binary", True),
+    (("--only-binary",), "only_binary", True), (("--prefer-binary",), "prefer_binary", False),
+    (("--require-hashes",), "require_hashes", False), (("--pre",), "pre", False),
+    (("--trusted-host",), "trusted_hosts", True), (("--use-feature",), "features", True),
+    (("--global-option",), "global_options", True),
+    (("-C", "--config-settings"), "config_settings", True), (("--hash",), "hashes", True),
+)
+
+
+class _Parser(optparse.OptionParser):
+    def error(self, msg: str) -> None:  # type: ignore[override]  # pip fails the line too
+        raise ValueError(msg)
+
+
+def _option_parser() -> _Parser:
+    parser = _Parser(add_help_option=False)
+    for names, dest, takes_value in _PIP_OPTIONS:
+        if takes_value:
+            parser.add_option(*names, dest=dest, action="append")  # None: no shared default
+        else:
+            parser.add_option(*names, dest=dest, action="store_true", default=False)
+    return parser
+
+
+_OPTIONS = _option_parser()
+
+
+@dataclass(frozen=True)
+class Line:
+    """One logical line as pip reads it: the requirement (before the options), and the
+    options (``values``: each option's dest, a list or a bool); ``error`` when pip would
+    refuse the options."""
+
+    requirement: str
+    values: dict[str, object]
+    error: str | None = None
+
+    def get(self, dest: str) -> list[str]:
+        value = self.values.get(dest)
+        return list(value) if isinstance(value, list) else []
+
+    def has(self, dest: str) -> bool:
+        return bool(self.values.get(dest))
+
+
+def parse_line(line: str) -> Line:
+    """``line`` (a logical line: ``lines``) split as pip splits it."""
+    words = line.strip().split()
+    first = next((i for i, w in enumerate(words) if w.startswith("-")), len(words))
+    requirement, options = " ".join(words[:first]), " ".join(words[first:])
+    if not options:
+        return Line(requirement, {})
+    try:
+        values, _ = _OPTIONS.parse_args(shlex.split(options))
+    except ValueError as exc:  # shlex: an open quote; optparse: unknown or ambiguous
+        return Line(requirement, {}, str(exc))
+    return Line(requirement, dict(vars(values)))
+
+
+_COMMENT_RE = re.compile(r"(?:^|\s+)#.*$")  # pip's COMMENT_RE
+
+
 def lines(text: str) -> list[str]:
     """The logical lines of a requirements file (continuations joined, comments cut)."""
     text = re.sub(r"\\\r?\n", " ", text)  # pip joins continuation lines
-    return [line.split(" #", 1)[0] for line in text.splitlines()]
+    return [_COMMENT_RE.sub("", line) for line in text.splitlines()]
 
 
 def includes(text: str) -> list[str]:
     """The local files a requirements text names with -r/-c (URLs left out)."""
     found = []
     for line in lines(text):
-        match = _INCLUDE_RE.match(line)
-        if match and not _REMOTE_RE.match(match.group(1)):
-            found.append(match.group(1))
+        parsed = parse_line(line)
+        found += [name for name in parsed.get("requirements") + parsed.get("constraints")
+                  if not _REMOTE_RE.match(name)]
     return found
+
+
+def hash_mode(texts: Iterable[str]) -> bool:
+    """Whether pip installs these requirements in hash-checking mode: a ``--hash`` on any
+    line, or ``--require-hashes`` in any file, turns it on for every line (uv does so only
+    when told: ``--require-hashes``)."""
+    return any(parsed.has("hashes") or parsed.has("require_hashes")
+               for text in texts for parsed in map(parse_line, lines(text)))
 
 
 def _lexically_inside(root: str, path: Path) -> bool:
@@ -136,11 +221,14 @@ def uncached_sources(texts: Iterable[str]) -> list[str]:
             stripped = line.strip()
             if not stripped:
                 continue
+            parsed = parse_line(stripped)
+            links = [link for link in parsed.get("find_links") if not _REMOTE_RE.match(link)]
             if _LOCAL_RE.match(stripped) or _LOCAL_PATH_RE.match(stripped) \
-                    or _ARCHIVE_RE.match(stripped):
+                    or _ARCHIVE_RE.match(stripped) or _PATH_REFERENCE_RE.match(stripped) \
+                    or any(not _VCS_RE.match(e) for e in parsed.get("editables")):
                 found.append(f"the local path requirement `{stripped}`")
-            elif (match := _FIND_LINKS_RE.match(stripped)) and not _REMOTE_RE.match(match.group(1)):
-                found.append(f"the --find-links folder `{match.group(1)}`")
+            elif links:
+                found.append(f"the --find-links folder `{links[0]}`")
             elif (match := _VCS_RE.search(stripped)) and not _COMMIT_RE.search(match.group(0)):
                 found.append(f"`{stripped}`, which names a branch or tag, not a commit")
     return found

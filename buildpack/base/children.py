@@ -24,10 +24,12 @@ from pathlib import Path
 from typing import IO, Callable
 
 from buildpack.base import output
+from buildpack.base.numbers import NumberError, parse_seconds
 from buildpack.base.output import BuildError
 from buildpack.base.redact import mask, mask_values
 
 DEFAULT_TIMEOUT = 30 * 60
+MAX_TIMEOUT = 7 * 24 * 3600
 LINGER = 2.0             # seconds to drain output after the child exited
 MAX_LINE = 64 * 1024     # longer lines are split
 KEPT_LINES = 20_000      # lines returned to the caller (for error explanations)
@@ -37,12 +39,12 @@ _step_timeout: float = DEFAULT_TIMEOUT
 
 
 def parse_step_timeout(environ: Mapping[str, str]) -> float:
-    """``BUILDPACK_STEP_TIMEOUT`` of ``environ`` (seconds), or ``DEFAULT_TIMEOUT``."""
+    """``BUILDPACK_STEP_TIMEOUT`` of ``environ`` (seconds, at most a week), or
+    ``DEFAULT_TIMEOUT`` when it is unset or not such a number."""
     try:
-        value = float(environ.get("BUILDPACK_STEP_TIMEOUT", ""))
-    except ValueError:
+        return parse_seconds(environ.get("BUILDPACK_STEP_TIMEOUT", "").strip(), high=MAX_TIMEOUT)
+    except NumberError:
         return DEFAULT_TIMEOUT
-    return value if value > 0 else DEFAULT_TIMEOUT
 
 
 def use_environment(environ: Mapping[str, str]) -> None:

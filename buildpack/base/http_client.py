@@ -14,6 +14,7 @@ import urllib.request
 from pathlib import Path
 from typing import IO
 
+from buildpack.base.numbers import NumberError, parse_int
 from buildpack.base.output import BuildError
 
 TIMEOUT_SECONDS = 30.0
@@ -142,6 +143,15 @@ def check_url(url: str, setting: str) -> None:
             "cannot be read. Check the port (digits only), and percent-encode a user name or\n"
             "password that contains `/`, `@`, `:` or `#` (for example `/` as %2F, `@` as %40).",
             error_id="url::invalid")
+
+
+def content_length(response: http.client.HTTPResponse) -> int | None:
+    """The response's ``Content-Length`` (``numbers.parse_int``: ASCII digits, at most 15);
+    None when it is absent or not such a number (the body's own end then counts)."""
+    try:
+        return parse_int(response.headers.get("Content-Length", "").strip(), max_digits=15)
+    except NumberError:
+        return None
 
 
 def copy_stream(src: IO[bytes], dest_path: Path, deadline: float | None = None,

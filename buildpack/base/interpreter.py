@@ -10,11 +10,11 @@ how; ``require`` turns that into the build error ``interpreter::query-failed``.
 from __future__ import annotations
 
 import json
-import subprocess
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from buildpack.base.children import run_quiet
 from buildpack.base.output import BuildError
 
 FLAGS = ("-I", "-B")
@@ -36,10 +36,13 @@ def query(python: Path, code: str, *args: str, env: Mapping[str, str] | None = N
           cwd: Path | None = None) -> Any:
     """The JSON value that ``code`` (run with ``args``) prints last."""
     try:
-        proc = subprocess.run([str(python), *FLAGS, "-c", code, *args], env=env, cwd=cwd,
-                              stdin=subprocess.DEVNULL, capture_output=True, text=True,
-                              errors="replace", timeout=DEADLINE, check=False)
-    except subprocess.TimeoutExpired:
+        # children.run_quiet: in its own process group, ended at the deadline, so that a
+        # "python" that starts a child of its own and never exits cannot hold the pipes.
+        proc = run_quiet([str(python), *FLAGS, "-c", code, *args],
+                         env=None if env is None else dict(env), cwd=cwd, timeout=DEADLINE)
+    except BuildError as exc:
+        if exc.error_id != "process::timeout":
+            raise
         raise QueryError(f"{python} did not answer within {DEADLINE:g} s") from None
     except OSError as exc:
         raise QueryError(f"{python} does not start: {exc.strerror or exc}") from None

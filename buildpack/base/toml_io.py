@@ -12,6 +12,25 @@ from typing import Any
 from buildpack.base.output import BuildError
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
+# The parser recurses once per nested array or inline table: a few KB of ``[[[[...`` would
+# exhaust Python's stack. Real files nest a few levels; the text is checked first.
+MAX_DEPTH = 64
+_TOKENS = re.compile(r'"""(?:[^\\]|\\.)*?"""|\'\'\'.*?\'\'\'|"(?:[^"\\\n]|\\.)*"|\'[^\'\n]*\''
+                     r"|#[^\n]*|[\[\]{}]", re.S)
+
+
+def nesting(text: str) -> int:
+    """How deep arrays and inline tables nest in ``text`` (brackets in strings and
+    comments do not count)."""
+    depth = deepest = 0
+    for match in _TOKENS.finditer(text):
+        token = match.group()
+        if token in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif token in "]}":
+            depth = max(depth - 1, 0)
+    return deepest
 
 
 def available() -> bool:
@@ -20,12 +39,20 @@ def available() -> bool:
 
 
 def loads(text: str) -> dict[str, Any]:
-    """Parse ``text``; a ``ValueError`` (the parser's ``TOMLDecodeError``) when it is not TOML."""
+    """Parse ``text``; a ``ValueError`` (the parser's ``TOMLDecodeError``) when it is not
+    TOML, or when it nests deeper than ``MAX_DEPTH`` (checked before parsing)."""
+    depth = nesting(text)
+    if depth > MAX_DEPTH:
+        raise ValueError(f"arrays or inline tables nest {depth} levels deep "
+                         f"(at most {MAX_DEPTH} are read)")
     if sys.version_info >= (3, 11):
         import tomllib
     else:  # the host's Python decides
         import tomli as tomllib
-    return tomllib.loads(text)
+    try:
+        return tomllib.loads(text)
+    except RecursionError:  # not reached below MAX_DEPTH; kept as the parser's own bound
+        raise ValueError("nested too deeply") from None
 
 
 def dumps(document: Mapping[str, Any]) -> str:

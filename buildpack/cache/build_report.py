@@ -20,9 +20,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from buildpack.base import atomic_write, output
+from buildpack.base import atomic_write, cache_files, output
 
 REPORT_NAME = "build-report.json"
+MAX_REPORT_BYTES = 1024 * 1024  # a report is a few KB
 SCHEMA = 1
 
 # The current build's facts, set by the steps that learn them.
@@ -54,9 +55,12 @@ def render(started: float, error_id: str | None, now: float | None = None) -> di
 
 
 def write(cache_dir: Path, started: float, error_id: str | None) -> None:
-    """Write the report atomically; a cache dir that cannot take it costs nothing."""
+    """Write the report atomically, in place of whatever is there (a folder, a FIFO, a
+    link: no build wrote that); a cache dir that cannot take it costs nothing."""
+    path = cache_dir / REPORT_NAME
     try:
-        atomic_write.write_text(cache_dir / REPORT_NAME,
+        cache_files.make_way(path)
+        atomic_write.write_text(path,
                                 json.dumps(render(started, error_id), indent=2) + "\n")
     except OSError:
         pass

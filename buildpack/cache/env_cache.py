@@ -40,7 +40,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from buildpack.base import output
+from buildpack.base import cache_files, output
 from buildpack.base.fs import rmtree, walk
 
 FORMAT_VERSION = 2  # 2: copies (not hardlinks), file modes in the manifest
@@ -252,11 +252,11 @@ MAX_METADATA_BYTES = 256 * 1024 * 1024
 
 def _read_metadata(entry: Path) -> dict[str, Any] | None:
     try:
-        path = entry / "metadata.json"
-        if os.path.islink(path) or not path.is_file() or path.stat().st_size > MAX_METADATA_BYTES:
+        raw = cache_files.read(entry / "metadata.json", MAX_METADATA_BYTES)
+        if raw is None:
             return None
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError, RecursionError):
+        data = json.loads(raw.decode("utf-8"))
+    except (cache_files.Unusable, ValueError, RecursionError):
         return None
     if not isinstance(data, dict) or not isinstance(data.get("key"), dict) \
             or not isinstance(data.get("files"), dict):

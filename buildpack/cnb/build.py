@@ -22,6 +22,7 @@ from buildpack import installers, steps
 from buildpack.app import processes
 from buildpack.app.app_files import AppFiles
 from buildpack.base import libraries, output
+from buildpack.base.numbers import NumberError, parse_int
 from buildpack.base.output import BuildError
 from buildpack.cache import env_cache
 from buildpack.cnb import launch, launch_env, sbom
@@ -49,9 +50,10 @@ def _previous_key(metadata: dict[str, Any]) -> dict[str, Any]:
     """The cache key fields of a restored ``[metadata]`` (numbers back to integers)."""
     fields: dict[str, Any] = dict(metadata)
     for name in _INT_FIELDS & set(fields):
+        value = fields[name]
         try:
-            fields[name] = int(float(fields[name]))
-        except (TypeError, ValueError):
+            fields[name] = value if isinstance(value, int) else parse_int(str(value), max_digits=18)
+        except NumberError:
             pass  # then it differs from the current key, which says so
     return fields
 

@@ -13,7 +13,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from buildpack.base import output, toml_io
+from buildpack.base import cache_files, output, toml_io
+
+MAX_METADATA_BYTES = 1024 * 1024  # a layer TOML is a few hundred bytes
 
 
 @dataclass(frozen=True)
@@ -54,11 +56,12 @@ class Layers:
         """The ``[metadata]`` of the previous build's layer; None when there is none or
         it cannot be read (then the layer is built afresh)."""
         path = self.root / f"{name}.toml"
-        if not path.is_file():
+        text = cache_files.text_or_replace(path, MAX_METADATA_BYTES, f"the {name} layer's metadata")
+        if text is None:
             return None
         try:
-            data = toml_io.loads(path.read_text(encoding="utf-8"))
-        except (ValueError, ImportError) as exc:  # not TOML or not UTF-8; no tomli yet
+            data = toml_io.loads(text)
+        except (ValueError, ImportError) as exc:  # not TOML, nested too deep; no tomli yet
             output.detail(f"The previous {name} layer's metadata cannot be read ({exc}):\n"
                           "building the layer afresh.")
             return None

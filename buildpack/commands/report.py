@@ -1,12 +1,30 @@
 """``bin/report BUILD_DIR CACHE_DIR [ENV_DIR]``: print the last build's report
-(``cache.build_report`` writes it), or ``{}`` when there was none."""
+(``cache.build_report`` writes it), or ``{}`` when there was none.
+
+The report is read like every other CACHE_DIR file (``base.cache_files``): a FIFO, a
+link (to ``/dev/zero`` or anywhere), a folder, a file over 1 MiB or one that is not a
+JSON object is not printed; ``{}`` is, with a warning on stderr saying why (the next
+build replaces the file)."""
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
+from buildpack.base import cache_files, output
 from buildpack.base.output import BuildError
-from buildpack.cache.build_report import REPORT_NAME
+from buildpack.cache.build_report import MAX_REPORT_BYTES, REPORT_NAME
+
+
+def _problem(data: bytes) -> str | None:
+    """Why ``data`` is not a report this buildpack wrote, else None."""
+    try:
+        report = json.loads(data.decode("utf-8"))
+    except UnicodeDecodeError:
+        return "it is not UTF-8 text"
+    except (ValueError, RecursionError):
+        return "it is not JSON"
+    return None if isinstance(report, dict) else "it is not a JSON object"
 
 
 def main(argv: list[str]) -> int:
@@ -16,7 +34,16 @@ def main(argv: list[str]) -> int:
                          error_id="usage::report-arguments")
     path = Path(argv[1]) / REPORT_NAME
     try:
-        sys.stdout.write(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
+        data = cache_files.read(path, MAX_REPORT_BYTES)
+        problem = None if data is None else _problem(data)
+    except cache_files.Unusable as exc:
+        data, problem = None, str(exc)
+    if data is None or problem is not None:
+        if problem is not None:
+            output.warning(f"{path} is not a build report",
+                           f"It cannot be used: {problem}. This prints an empty report;\n"
+                           "the next build replaces the file.")
         sys.stdout.write("{}\n")  # no build with this cache yet
+        return 0
+    sys.stdout.write(data.decode("utf-8"))
     return 0

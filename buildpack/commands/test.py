@@ -23,6 +23,7 @@ from buildpack.app import app_base, django_project
 from buildpack.app_build import hooks
 from buildpack.base import output
 from buildpack.base.envdir import lookup, read_env_dir
+from buildpack.base.numbers import NumberError, parse_int, shown
 from buildpack.base.output import BuildError
 from buildpack.base.slug_layout import PYTHON_DIR, installed
 
@@ -49,11 +50,13 @@ def _timeout(config: dict[str, str]) -> int:
     value = lookup(TIMEOUT_VAR, config, dict(os.environ))
     if value is None:
         return DEFAULT_TIMEOUT
-    if not value.isdigit() or int(value) == 0:
+    try:
+        return parse_int(value, max_digits=7, low=1)
+    except NumberError as exc:
         raise BuildError(f"{TIMEOUT_VAR} is not a number of seconds",
-                         f"{TIMEOUT_VAR}={value[:40]!r}. Set it to a whole number of seconds, "
-                         f"e.g. {DEFAULT_TIMEOUT}.", error_id="test::bad-timeout")
-    return int(value)
+                         f"{TIMEOUT_VAR}={shown(value)}: {exc}. Set it to a whole number of\n"
+                         f"seconds (digits 0-9), e.g. {DEFAULT_TIMEOUT}.",
+                         error_id="test::bad-timeout") from None
 
 
 def _environment(build_dir: Path, config: dict[str, str]) -> dict[str, str]:
@@ -68,6 +71,7 @@ def main(argv: list[str]) -> int:
         raise BuildError("bin/test needs the build directory", USAGE, error_id="test::usage")
     build_dir = Path(argv[0]).resolve()
     config = read_env_dir(Path(argv[1]) if len(argv) > 1 and argv[1] else None)
+    timeout = _timeout(config)  # before any work
     prefix = build_dir / PYTHON_DIR
     if not (prefix / "bin" / "python3").is_file():
         raise BuildError(
@@ -77,7 +81,6 @@ def main(argv: list[str]) -> int:
             error_id="test::not-built")
     app_dir = build_dir / app_base.recorded(build_dir)
     command, why = test_command(app_dir, prefix)
-    timeout = _timeout(config)
     output.step(f"Running the app's tests: {' '.join(command)}")
     output.detail(f"({why}; see the README's CI builds section for the rules.)")
     proc = subprocess.Popen(["/bin/bash", "-c", _START, "bin/test", *command],

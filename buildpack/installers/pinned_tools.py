@@ -38,7 +38,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from buildpack.base import interpreter, output, settings
+from buildpack.base import cache_files, interpreter, output, settings
 from buildpack.base.children import run_streamed
 from buildpack.base.fs import rmtree
 from buildpack.base.hashing import file_sha256
@@ -145,13 +145,17 @@ def python_minor(prefix: Path) -> str:
 
 _FILES = ".buildpack-files.json"  # the install's manifest (env_cache.snapshot)
 BINARY_DIGEST = ".binary-sha256"
+_MAX_STAMP_BYTES = 16 * 1024 * 1024  # the manifest of an install (pip's: some 1,000 files)
 
 
 def _intact(target: Path) -> bool:
     """Whether the cached install still matches the manifest written when it was made."""
     try:
-        recorded = json.loads((target / _FILES).read_text(encoding="utf-8"))
-    except (OSError, ValueError, RecursionError):
+        raw = cache_files.read(target / _FILES, _MAX_STAMP_BYTES)
+        recorded = None if raw is None else json.loads(raw.decode("utf-8"))
+    except (cache_files.Unusable, ValueError, RecursionError):
+        return False
+    if recorded is None:
         return False
     current = snapshot(target)
     current.pop(_FILES, None)
@@ -163,9 +167,13 @@ def _binary_problem(target: Path, tool: Tool) -> str | None:
     if tool.module is not None:
         return None
     binary, record = target / "bin" / tool.name, target / BINARY_DIGEST
-    if not binary.is_file() or not record.is_file():
+    try:
+        recorded = cache_files.read(record, 1024)
+    except cache_files.Unusable:
+        recorded = None
+    if not binary.is_file() or recorded is None:
         return f"bin/{tool.name} or its recorded sha256 is missing"
-    if file_sha256(binary) != record.read_text(encoding="utf-8").strip():
+    if file_sha256(binary).encode("ascii") != recorded.strip():
         return f"bin/{tool.name} does not match the sha256 recorded when it was installed"
     return None
 

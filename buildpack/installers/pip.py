@@ -9,10 +9,9 @@ local-path requirements, ``-e``, and ``--index-url``/``--extra-index-url``/
 """
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
-from buildpack.app.requirements_files import included_files
+from buildpack.app.requirements_files import included_files, lines, parse_line
 from buildpack.base import output, settings
 from buildpack.base.children import run_streamed
 from buildpack.base.output import BuildError
@@ -24,7 +23,6 @@ from buildpack.installers.record import Choice
 __all__ = ["install_pip", "install_project", "install_requirements",
            "offline_sources", "run_streamed"]
 
-_OPTION_RE = re.compile(r"^\s*(--no-index|--find-links|-f)(?:\s*=\s*|\s+|(?=\S)|$)(\S*)")
 
 
 def install_pip(python: Path, prefix: Path, env: dict[str, str], cwd: Path,
@@ -60,12 +58,10 @@ def offline_sources(ctx: InstallContext, requirements: Path) -> list[str] | None
     no_index = ctx.env.get("PIP_NO_INDEX", "").lower() in ("1", "true", "yes", "on")
     links: list[str] = []
     for path in included_files(ctx.files, requirements):
-        for line in (ctx.files.text(path, "requirements") or "").splitlines():
-            match = _OPTION_RE.match(line)
-            if match and match.group(1) == "--no-index":
-                no_index = True
-            elif match and match.group(2):
-                links.append(match.group(2))
+        for line in lines(ctx.files.text(path, "requirements") or ""):
+            parsed = parse_line(line)
+            no_index = no_index or parsed.has("no_index")
+            links += parsed.get("find_links")
     return links if no_index else None
 
 

@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from buildpack.app.app_files import AppFiles
-from buildpack.app.requirements_files import included_files, lines
+from buildpack.app.requirements_files import hash_mode, included_files, lines, parse_line
 from buildpack.base import output, settings
 from buildpack.base.children import run_streamed
 from buildpack.base.fs import rmtree
@@ -54,17 +54,12 @@ CONFIG_VAR = "PYTHON_INSTALLER"
 ENGINES = ("uv", "pip")
 DEFAULT_ENGINE = "uv"
 
-# pip features in requirements files that uv does not support, with the reason shown.
-_PIP_ONLY = (
-    (re.compile(r"\s--global-option\b|^\s*--global-option\b"), "--global-option"),
-    (re.compile(r"\s--config-settings?\b|^\s*--config-settings?\b|\s-C\s"), "--config-settings"),
-    (re.compile(r"^\s*--pre\b"), "--pre"),
-    (re.compile(r"^\s*--prefer-binary\b"), "--prefer-binary"),
-    (re.compile(r"^\s*--trusted-host\b"), "--trusted-host"),
-    (re.compile(r"^\s*--use-feature\b"), "--use-feature"),
-    (re.compile(r"^\s*(?:-e|--editable)(?:\s*=\s*|\s+)(?:git|hg|svn|bzr)\+"),
-     "an editable VCS requirement (-e git+...)"),
-)
+# pip features in requirements files that uv does not support (the option's dest, as
+# ``requirements_files.parse_line`` reads it), with the name shown.
+_PIP_ONLY = (("global_options", "--global-option"), ("config_settings", "--config-settings"),
+             ("pre", "--pre"), ("prefer_binary", "--prefer-binary"),
+             ("trusted_hosts", "--trusted-host"), ("features", "--use-feature"))
+_EDITABLE_VCS = re.compile(r"(?:git|hg|svn|bzr)\+")
 # pip settings the build may carry, and what uv calls them.
 _SPACE_LISTS = {"PIP_EXTRA_INDEX_URL": "UV_EXTRA_INDEX_URL", "PIP_TRUSTED_HOST": "UV_INSECURE_HOST"}
 _SAME = {"PIP_INDEX_URL": "UV_DEFAULT_INDEX", "PIP_DEFAULT_TIMEOUT": "UV_HTTP_TIMEOUT",
@@ -98,9 +93,12 @@ def pip_only_feature(files: AppFiles, requirements: Path) -> str | None:
         for number, line in enumerate(lines(files.text(path, "requirements") or ""), start=1):
             if line.lstrip().startswith("#"):
                 continue
-            for pattern, feature in _PIP_ONLY:
-                if pattern.search(line):
+            parsed = parse_line(line)
+            for dest, feature in _PIP_ONLY:
+                if parsed.has(dest):
                     return f"{feature} ({path.name} line {number})"
+            if any(_EDITABLE_VCS.match(e) for e in parsed.get("editables")):
+                return f"an editable VCS requirement (-e git+...) ({path.name} line {number})"
     return None
 
 
@@ -271,7 +269,6 @@ def install_pip(ctx: InstallContext, uv: Path, secrets: list[str]) -> None:
                             "uv pip install --require-hashes -r vendor/pip.txt")
 
 
-_INDEX_LINE = re.compile(r"^\s*(?:-i|--index-url)(?:\s*=\s*|\s+)\S")
 _PIP_LINE = re.compile(r"^\s*pip\s*(?:[=<>!~;@\[]|$)", re.IGNORECASE)
 
 
@@ -287,7 +284,7 @@ def install_env(ctx: InstallContext, requirements: Path) -> dict[str, str]:
 
 def names_index(ctx: InstallContext, requirements: Path) -> bool:
     """Whether the requirements (or a file they include) set the index (``--index-url``)."""
-    return any(_INDEX_LINE.match(line)
+    return any(parse_line(line).has("index_url")
                for path in included_files(ctx.files, requirements)
                for line in lines(ctx.files.text(path, "requirements") or ""))
 
@@ -347,6 +344,11 @@ def install_requirements(ctx: InstallContext, requirements: Path, secrets: list[
         output.detail(f"{shown} turns the package index off (--no-index): installing only from "
                       f"{', '.join(offline) or 'the --find-links locations'}.")
     base = [str(uv), "pip", "install", "--python", str(ctx.python), *uv_arguments(ctx.env)]
+    if hash_mode(ctx.files.text(path, "requirements") or ""
+                 for path in included_files(ctx.files, requirements)):
+        # pip checks every line once one has a --hash; uv only when told to.
+        output.detail(f"{shown} pins hashes: every requirement must have one (as with pip).")
+        base.append("--require-hashes")
     if not incremental:
         _run(ctx, [*base, "-r", str(shown)], env, secrets, shown)
         return

@@ -16,14 +16,14 @@ change. An unreadable record is ignored with a warning.
 """
 from __future__ import annotations
 
+import contextlib
 import datetime
 import json
-import re
-import shutil
 from pathlib import Path
 
 from buildpack.app.app_files import AppFiles
-from buildpack.base import atomic_write, libraries, output, settings
+from buildpack.base import atomic_write, cache_files, libraries, output, settings
+from buildpack.base.numbers import parse_version
 from buildpack.base.output import BuildError
 from buildpack.installers import python_check
 from buildpack.installers.record import Choice, Manager
@@ -47,7 +47,6 @@ RECORD_NAME = "python-version.json"
 IMPLICIT_SOURCES = ("default", "sticky", "requires-python")  # no version source: recorded
 RECORD_SCHEMA = 1
 _RECORD_MAX_BYTES = 4096
-_MINOR_RE = re.compile(r"^(\d{1,2})\.(\d{1,3})$")
 
 
 # --- the sticky record ------------------------------------------------------------------------
@@ -55,22 +54,28 @@ _MINOR_RE = re.compile(r"^(\d{1,2})\.(\d{1,3})$")
 def read_record(cache_dir: Path) -> Minor | None:
     """The minor recorded by an earlier build; None (with a warning if it is unreadable)."""
     path = cache_dir / RECORD_NAME
-    if not path.exists() and not path.is_symlink():
+    reason = "it is not a record this buildpack wrote"
+    try:
+        raw = cache_files.read(path, _RECORD_MAX_BYTES)
+    except cache_files.Unusable as exc:
+        raw, reason = b"", str(exc)
+        with contextlib.suppress(OSError):
+            cache_files.clear(path)  # a FIFO, a link, a folder: replaced by this build's record
+    if raw is None:
         return None
     minor = None
     try:
-        if path.is_file() and not path.is_symlink() and path.stat().st_size <= _RECORD_MAX_BYTES:
-            data = json.loads(path.read_text(encoding="utf-8"))
-            text = data.get("python_minor") if isinstance(data, dict) else None
-            match = _MINOR_RE.match(text) if isinstance(text, str) else None
-            if match and data.get("schema") == RECORD_SCHEMA:
-                minor = int(match.group(1)), int(match.group(2))
-    except (OSError, ValueError):
+        data = json.loads(raw.decode("utf-8"))
+        recorded = data.get("python_minor") if isinstance(data, dict) else None
+        if isinstance(recorded, str) and data.get("schema") == RECORD_SCHEMA:
+            major, minor_number = parse_version(recorded, parts=(2,), max_digits=3)
+            minor = major, minor_number
+    except (ValueError, RecursionError):  # NumberError is a ValueError
         pass
     if minor is None:
         output.warning(
             "Ignoring an unreadable record of this app's Python version",
-            f"The build cache's {RECORD_NAME} is not a record this buildpack wrote, so the\n"
+            f"The build cache's {RECORD_NAME} cannot be used ({reason}), so the\n"
             f"Python version of earlier builds is unknown. This build uses the default and\n"
             f"records it anew. Name the version in {PYTHON_VERSION_FILE} to rely on no record.",
         )
@@ -82,19 +87,18 @@ def write_record(cache_dir: Path, minor: Minor) -> None:
     text = json.dumps({"schema": RECORD_SCHEMA, "python_minor": minor_text(minor)}) + "\n"
     path = cache_dir / RECORD_NAME
     try:
-        if not path.is_symlink() and path.read_text(encoding="utf-8") == text:
+        if cache_files.read(path, _RECORD_MAX_BYTES) == text.encode("utf-8"):
             return
-    except (OSError, ValueError):
+    except cache_files.Unusable:
         pass
-    if path.is_dir() and not path.is_symlink():
-        shutil.rmtree(path)  # not ours to keep: the record's place in the cache
+    cache_files.make_way(path)  # a folder, a FIFO, a link: not ours to keep
     for stale in atomic_write.leftovers(path):  # left by a build killed mid-write
         stale.unlink(missing_ok=True)
     atomic_write.write_text(path, text)
 
 
 def forget_record(cache_dir: Path) -> None:
-    (cache_dir / RECORD_NAME).unlink(missing_ok=True)
+    cache_files.clear(cache_dir / RECORD_NAME)
 
 
 # --- policy checks ------------------------------------------------------------------------------

@@ -12,12 +12,17 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
+from buildpack.base import numbers
+from buildpack.base.numbers import NumberError, parse_int
+
 if TYPE_CHECKING:
     from packaging.specifiers import SpecifierSet
 
 Version = tuple[int, int, int]
 
-_POETRY_RE = re.compile(r"(\^|~(?!=)|=(?!=))?\s*v?(\d+(?:\.\d+)*)(\.\*)?")
+_POETRY_RE = re.compile(r"(\^|~(?!=)|=(?!=))?\s*v?([0-9]+(?:\.[0-9]+)*)(\.\*)?")
+MAX_PART_DIGITS = 6  # a longer number in a constraint is not understood
+_NUMBER_RUN = re.compile(r"\d+")  # any script's digits: packaging would read them
 
 
 def _poetry_clause(part: str) -> str:
@@ -26,7 +31,7 @@ def _poetry_clause(part: str) -> str:
     if match is None:
         return part
     op, text, wildcard = match.groups()
-    release = [int(p) for p in text.split(".")]
+    release = [parse_int(p, max_digits=MAX_PART_DIGITS) for p in text.split(".")]
     if op in ("^", "~"):
         # ^: up to the next change of the first non-zero part; ~: of the minor (~3: of 3)
         keep = (next((i for i, p in enumerate(release) if p), len(release) - 1) + 1 if op == "^"
@@ -56,6 +61,11 @@ def satisfies(text: str, version: Version, poetry: bool = False) -> bool | None:
 
     shown = ".".join(map(str, version))
     try:
+        for run in _NUMBER_RUN.findall(text):
+            parse_int(run, max_digits=MAX_PART_DIGITS)
+    except NumberError:
+        return None
+    try:
         alternatives = [_specifier(alt, poetry) for alt in (text.split("||") if poetry else [text])]
     except InvalidSpecifier:
         return None
@@ -63,5 +73,5 @@ def satisfies(text: str, version: Version, poetry: bool = False) -> bool | None:
 
 
 def parse_version(text: str) -> Version:
-    major, minor, patch = (int(p) for p in text.split("."))
+    major, minor, patch = numbers.parse_version(text, parts=(3,))
     return major, minor, patch

@@ -24,6 +24,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from buildpack.base import settings
+from buildpack.base.numbers import parse_version
 
 Minor = tuple[int, int]
 
@@ -37,8 +38,8 @@ def minor_text(minor: Minor) -> str:
 
 
 def _minor(text: str) -> Minor:
-    major, minor = text.split(".")
-    return int(major), int(minor)
+    major, minor = parse_version(text, parts=(2,))
+    return major, minor
 
 
 def _dates(table: Mapping[str, str]) -> dict[Minor, datetime.date]:

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from buildpack.app.app_files import AppFiles
+from buildpack.base.numbers import NumberError, parse_int
 from buildpack.base.output import BuildError
 from buildpack.python_version import pipfile_lock
 from buildpack.runtime.manifest import RuntimeEntry
@@ -30,8 +31,10 @@ from buildpack.runtime.manifest import RuntimeEntry
 RUNTIME_TXT = "runtime.txt"
 PYTHON_VERSION_FILE = ".python-version"
 PIPFILE_LOCK = "Pipfile.lock"
-_RUNTIME_RE = re.compile(r"^python-(\d+)\.(\d+)(?:\.(\d+))?$")
-_PYTHON_VERSION_RE = re.compile(r"^(\d+)\.(\d+)(?:\.(\d+))?$")
+# Each part is checked by ``numbers.parse_int`` (ASCII digits, at most 4 of them).
+_RUNTIME_RE = re.compile(r"^python-([0-9]+)\.([0-9]+)(?:\.([0-9]+))?$")
+_PYTHON_VERSION_RE = re.compile(r"^([0-9]+)\.([0-9]+)(?:\.([0-9]+))?$")
+VERSION_PART_DIGITS = 4
 _ALLOWED_SPACE = {" ", "\t", "\r", "\n"}
 
 
@@ -119,20 +122,27 @@ def _version_lines(text: str) -> list[tuple[int, str]]:
     return found
 
 
-def _request(match: re.Match[str], source: str,
-             ignored: tuple[tuple[int, str], ...] = ()) -> VersionRequest:
-    major, minor, patch = match.group(1, 2, 3)
-    return VersionRequest(int(major), int(minor), None if patch is None else int(patch), source,
-                          ignored)
+def _request(match: re.Match[str] | None, source: str,
+             ignored: tuple[tuple[int, str], ...] = ()) -> VersionRequest | None:
+    """The request ``match`` holds; None when there is no match or a part is too long."""
+    if match is None:
+        return None
+    try:
+        major, minor = (parse_int(p, max_digits=VERSION_PART_DIGITS) for p in match.group(1, 2))
+        patch = match.group(3)
+        return VersionRequest(major, minor, None if patch is None else
+                              parse_int(patch, max_digits=VERSION_PART_DIGITS), source, ignored)
+    except NumberError:
+        return None
 
 
 def parse_runtime_txt(raw: bytes) -> VersionRequest:
     """Parse runtime.txt: one version line, with blank lines and ``#`` comments around it."""
     text = _decode(raw, RUNTIME_TXT, "python-3.14")
     lines = _version_lines(text)
-    match = _RUNTIME_RE.match(lines[0][1]) if len(lines) == 1 else None
-    if match:
-        return _request(match, RUNTIME_TXT)
+    request = _request(_RUNTIME_RE.match(lines[0][1]) if len(lines) == 1 else None, RUNTIME_TXT)
+    if request is not None:
+        return request
     if not lines:
         shown = "no version (only blank lines or comments)"
     elif len(lines) > 1:
@@ -161,8 +171,8 @@ def parse_python_version_file(raw: bytes) -> VersionRequest:
             f"Put a version such as 3.14 on its first line, or delete the file.",
         )
     number, line = lines[0]
-    match = _PYTHON_VERSION_RE.match(line)
-    if not match:
+    request = _request(_PYTHON_VERSION_RE.match(line), PYTHON_VERSION_FILE, tuple(lines[1:]))
+    if request is None:
         raise _invalid(
             "python-version-file::invalid-version",
             f"Invalid Python version in {PYTHON_VERSION_FILE} (line {number})",
@@ -172,13 +182,13 @@ def parse_python_version_file(raw: bytes) -> VersionRequest:
             f"X.Y.Z, for example:\n\n    3.14\n\n"
             f"pyenv names such as 'system', 'pypy3.10' or '3.13-dev' are not supported.",
         )
-    return _request(match, PYTHON_VERSION_FILE, tuple(lines[1:]))
+    return request
 
 
 def parse_pipfile_lock_version(key: str, value: str) -> VersionRequest:
     """``_meta.requires.<key>`` of Pipfile.lock: X.Y or X.Y.Z, nothing else."""
-    match = _PYTHON_VERSION_RE.match(value.strip())
-    if not match:
+    request = _request(_PYTHON_VERSION_RE.match(value.strip()), PIPFILE_LOCK)
+    if request is None:
         raise BuildError(
             f"Pipfile.lock's Python version {_shown(value)} is not a valid version",
             f"Pipfile.lock says [requires] {key} = {_shown(value)}. It must be an exact\n"
@@ -188,7 +198,7 @@ def parse_pipfile_lock_version(key: str, value: str) -> VersionRequest:
             f"Fix [requires] in the Pipfile, run `pipenv lock` and commit both files.",
             error_id="pipfile-lock::invalid-version",
         )
-    return _request(match, PIPFILE_LOCK)
+    return request
 
 
 # --- misspelled file names ----------------------------------------------------------------

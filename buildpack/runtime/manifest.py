@@ -21,10 +21,11 @@ import re
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from buildpack.base.numbers import NumberError, parse_version
+
 SCHEMA_VERSION = 1
 MANIFEST_NAME = "manifest.json"
 
-_VERSION_RE = re.compile(r"^\d+\.\d+\.\d+$")
 _SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 _FILE_RE = re.compile(r"^[A-Za-z0-9._+-]+$")
 
@@ -44,7 +45,7 @@ class RuntimeEntry:
 
     @property
     def version_tuple(self) -> tuple[int, int, int]:
-        major, minor, patch = (int(p) for p in self.version.split("."))
+        major, minor, patch = parse_version(self.version, parts=(3,))  # checked when read
         return major, minor, patch
 
 
@@ -63,8 +64,10 @@ def _entry_from_dict(raw: object, index: int) -> RuntimeEntry:
         if not isinstance(value, kind) or isinstance(value, bool):
             raise ManifestError(f"{where}.{name} is missing or not a {kind.__name__}")
         fields[name] = value
-    if not _VERSION_RE.fullmatch(fields["version"]):
-        raise ManifestError(f"{where}.version {fields['version']!r} is not X.Y.Z")
+    try:
+        parse_version(fields["version"], parts=(3,))
+    except NumberError as exc:
+        raise ManifestError(f"{where}.version: {exc}") from None
     if not _SHA256_RE.fullmatch(fields["sha256"]):
         raise ManifestError(f"{where}.sha256 is not 64 lowercase hex digits")
     if not _FILE_RE.fullmatch(fields["file"]):

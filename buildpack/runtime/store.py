@@ -22,10 +22,12 @@ from buildpack.base.http_client import (
     TIMEOUT_SECONDS,
     FetchError,
     check_url,
+    content_length,
     copy_stream,
     disk_full_error,
     open_url,
 )
+from buildpack.base.numbers import NumberError, parse_seconds, shown
 from buildpack.base.output import BuildError
 from buildpack.base.redact import mask_credentials
 from buildpack.runtime.manifest import MANIFEST_NAME, ManifestError, RuntimeEntry, parse_manifest
@@ -58,17 +60,14 @@ def parse_timeout(value: str | None) -> float:
     if value is None:
         return TIMEOUT_SECONDS
     try:
-        seconds = float(value)
-    except ValueError:
-        seconds = -1.0
-    if not 0 < seconds <= 3600:
+        return parse_seconds(value.strip(), high=3600)
+    except NumberError as exc:
         raise BuildError(
             "Invalid PYTHON_RUNTIME_STORE_TIMEOUT",
-            f"PYTHON_RUNTIME_STORE_TIMEOUT is {value[:40]!r}; it must be a number of seconds\n"
-            f"between 0 and 3600 (default {TIMEOUT_SECONDS:g}).",
+            f"PYTHON_RUNTIME_STORE_TIMEOUT is {shown(value)} ({exc}); it must be a number of\n"
+            f"seconds above 0 and at most 3600 (default {TIMEOUT_SECONDS:g}).",
             error_id="runtime-store::invalid-timeout",
-        )
-    return seconds
+        ) from None
 
 
 def parse_location(value: str, timeout: float = TIMEOUT_SECONDS) -> StoreLocation:
@@ -113,8 +112,8 @@ def _fetch_once(location: StoreLocation, name: str, dest: Path, max_bytes: int |
             written = copy_stream(response, dest,
                                    time.monotonic() + location.timeout * DEADLINE_FACTOR,
                                    max_bytes)
-            expected = response.headers.get("Content-Length", "")
-            if expected.isdigit() and written != int(expected):
+            expected = content_length(response)
+            if expected is not None and written != expected:
                 raise FetchError(f"the connection closed after {written} of {expected} bytes")
     except urllib.error.HTTPError as exc:
         final = exc.code < 500

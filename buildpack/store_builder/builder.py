@@ -23,8 +23,10 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Union
 
-from buildpack.base import atomic_write, interpreter, output
+from buildpack.base import arguments, atomic_write, interpreter, output
+from buildpack.base.arguments import ArgumentParser
 from buildpack.base.hashing import file_sha256
+from buildpack.base.numbers import NumberError, parse_version
 from buildpack.base.output import BuildError
 from buildpack.installers.pinned_tools import ensure_host_tool
 from buildpack.runtime.manifest import (
@@ -73,10 +75,11 @@ Probe = Union[dict[str, Any], str]  # what the probe printed, or why it did not 
 # --- pure helpers -----------------------------------------------------------------
 
 def parse_python_min(text: str) -> tuple[int, int]:
-    match = re.match(r"^(\d+)\.(\d+)(?:\.\d+)?$", text.strip())
-    if not match:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a version like 3.9")
-    return int(match.group(1)), int(match.group(2))
+    try:
+        major, minor, *_ = parse_version(text.strip(), parts=(2, 3))
+    except NumberError as exc:
+        raise argparse.ArgumentTypeError(f"not a version like 3.9: {exc}") from None
+    return major, minor
 
 
 def skip_reason(info: dict[str, Any], python_min: tuple[int, int]) -> str | None:
@@ -258,9 +261,16 @@ def write_manifest(out_dir: Path, entries: list[RuntimeEntry]) -> Path:
 
 # --- entry point ------------------------------------------------------------------
 
+def _source_request(text: str) -> str:
+    """One ``--from-source`` item: ``all``, a tarball's path, or X.Y / X.Y.Z (bounded)."""
+    if text == "all" or os.sep in text or text.endswith((".tar.xz", ".tgz", ".tar.gz")):
+        return text
+    return arguments.python_version(text)
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="build-runtime-store",
+    parser = ArgumentParser(
+        prog="build-runtime-store", error_id="usage::build-runtime-store-arguments",
         description="Pack CPython installations into a runtime store (archives + manifest.json).")
     parser.add_argument("out_dir", metavar="OUT_DIR", help="the store directory (created if needed)")
     parser.add_argument("prefixes", metavar="PREFIX", nargs="*", default=[],
@@ -268,6 +278,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--python-min", metavar="X.Y", type=parse_python_min,
                         default=DEFAULT_PYTHON_MIN, help="skip older versions (default: 3.9)")
     parser.add_argument("--from-source", metavar="X.Y", nargs="+", action="extend", default=[],
+                        type=_source_request,
                         help="build these minors (3.14), pinned releases (3.14.10), 'all' supported "
                              "minors, or local source tarballs whose sha256 is pinned, from "
                              "pristine source (vendor/cpython-sources.json); then no installation "

@@ -29,6 +29,7 @@ from pathlib import Path
 
 from buildpack.base import output
 from buildpack.base.hashing import file_sha256
+from buildpack.base.numbers import NumberError, parse_version
 from buildpack.base.output import BuildError
 from buildpack.base.settings import VENDOR_DIR, machine_cache
 from buildpack.python_version.python_lifecycle import Lifecycle
@@ -141,7 +142,7 @@ def load_pins(path: Path | None = None) -> dict[str, Pin]:
 
 
 def minor_key(minor: str) -> tuple[int, ...]:
-    return tuple(int(p) for p in minor.split("."))
+    return parse_version(minor, parts=(2,))
 
 
 def buildable_minors(pins: Mapping[str, Pin], today: datetime.date | None = None,
@@ -155,8 +156,8 @@ def buildable_minors(pins: Mapping[str, Pin], today: datetime.date | None = None
 
 
 def _minor(text: str) -> tuple[int, int]:
-    major, minor = text.split(".")
-    return int(major), int(minor)
+    major, minor = parse_version(text, parts=(2,))
+    return major, minor
 
 
 def select_pin(request: str, pins: Mapping[str, Pin], today: datetime.date | None = None,
@@ -166,11 +167,15 @@ def select_pin(request: str, pins: Mapping[str, Pin], today: datetime.date | Non
     buildable = buildable_minors(pins, today, lifecycle)
     listing = f"Pinned minors that can be built: {', '.join(buildable) or 'none'} (vendor/cpython-sources.json)."
     request = request.strip()
-    if re.match(r"^2(\.\d+)*$", request):
+    if re.match(r"^2(\.[0-9]{1,4})*$", request):
         raise BuildError(f"Python {request} cannot be built: Python 2 is not supported",
                          f"Python 2 reached its end of life in 2020.\n{listing}",
                          error_id="source-build::python2")
-    match = re.match(r"^(3\.\d+)(?:\.(\d+))?$", request)
+    match = re.match(r"^(3\.[0-9]+)(?:\.([0-9]+))?$", request)
+    try:
+        parse_version(request, parts=(2, 3))
+    except NumberError:
+        match = None
     if not match:
         raise BuildError(f"{request!r} is not a Python version like 3.14",
                          f"--from-source takes minors (3.14) or pinned releases (3.14.10).\n{listing}",

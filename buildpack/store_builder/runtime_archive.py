@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from buildpack.base import atomic_write, interpreter, output, platform_info
+from buildpack.base.children import run_quiet
 from buildpack.base.hashing import file_sha256
 from buildpack.base.output import BuildError
 from buildpack.base.slug_layout import RUNTIME_PREFIX
@@ -335,7 +336,7 @@ def _walk_files(root: Path) -> list[Path]:
 
 
 def _run_patchelf(patchelf: Path, *args: str) -> str:
-    proc = subprocess.run([str(patchelf), *args], text=True, capture_output=True, check=False)
+    proc = run_quiet([str(patchelf), *args], timeout=120)  # process::timeout past it
     if proc.returncode != 0:
         raise BuildError(
             "patchelf failed while relocating the interpreter",

@@ -8,7 +8,6 @@ builds the default minor from pristine source instead.
 """
 from __future__ import annotations
 
-import argparse
 import hashlib
 import os
 import shutil
@@ -20,7 +19,8 @@ import tarfile
 import tempfile
 from pathlib import Path
 
-from buildpack.base import output
+from buildpack.base import arguments, output
+from buildpack.base.arguments import ArgumentParser
 from buildpack.base.envdir import read_env_dir
 from buildpack.base.output import BuildError
 from buildpack.base.settings import BUILDPACK_DIR, machine_cache
@@ -101,9 +101,18 @@ def _build_from_source(store: Path) -> int:
     return 1
 
 
+BUILD_DEADLINE = 4 * 3600  # seconds for bin/detect, bin/compile or bin/release (each step
+                           # of a compile has its own, BUILDPACK_STEP_TIMEOUT)
+
+
 def _run(cmd: list[str], env: dict[str, str], capture: bool = False) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(cmd, env=env, text=True, check=False,
-                          stdout=subprocess.PIPE if capture else None)
+    try:
+        return subprocess.run(cmd, env=env, text=True, check=False, timeout=BUILD_DEADLINE,
+                              stdout=subprocess.PIPE if capture else None)
+    except subprocess.TimeoutExpired:
+        raise BuildError(f"{Path(cmd[0]).name} did not finish within {BUILD_DEADLINE} s",
+                         "It was stopped. See its output above.",
+                         error_id="local-deploy::build-failed") from None
 
 
 def pack_slug(build_dir: Path, slug: Path) -> int:
@@ -175,9 +184,10 @@ def start(slug: Path, app_path: Path, command: str, process: str, port: int,
 
 
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="bin/local-deploy", description=__doc__.splitlines()[0])
+    parser = ArgumentParser(prog="bin/local-deploy", description=__doc__.splitlines()[0],
+                            error_id="usage::local-deploy-arguments")
     parser.add_argument("app_dir", type=Path)
-    parser.add_argument("--port", type=int, help="PORT for the process (default 5000 or a free one)")
+    parser.add_argument("--port", type=arguments.port, help="PORT for the process (default 5000 or a free one)")
     parser.add_argument("--process", default="web", help="process type to start (default web)")
     parser.add_argument("--build-only", action="store_true", help="build the slug, do not start it")
     parser.add_argument("--env-dir", type=Path, help="config vars, one file per variable")

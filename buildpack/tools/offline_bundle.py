@@ -10,7 +10,6 @@ PYTHON_RUNTIME_STORE is not set (and installs them with the same hash checks).
 """
 from __future__ import annotations
 
-import argparse
 import os
 import shutil
 import subprocess
@@ -18,8 +17,10 @@ import tarfile
 import tempfile
 from pathlib import Path
 
-from buildpack.base import atomic_write, libraries, output, platform_info, settings
+from buildpack.base import arguments, atomic_write, libraries, output, platform_info, settings
+from buildpack.base.arguments import ArgumentParser
 from buildpack.base.hashing import file_sha256
+from buildpack.base.numbers import parse_version
 from buildpack.base.output import BuildError
 from buildpack.installers.pinned_tools import TOOLS, find_bundled_pip
 from buildpack.runtime.manifest import MANIFEST_NAME, RuntimeEntry, parse_manifest, render_manifest
@@ -37,7 +38,7 @@ def select(entries: list[RuntimeEntry], wanted: list[str], stack: str, arch: str
         return here
     chosen = []
     for spec in wanted:
-        parts = tuple(int(p) for p in spec.split("."))
+        parts = parse_version(spec, parts=(2, 3))  # checked by the argument's type
         matches = [e for e in here if e.version_tuple[: len(parts)] == parts]
         if not matches:
             have = ", ".join(e.version for e in here) or "none"
@@ -121,12 +122,12 @@ def build_bundle(out: Path, store_dir: Path, entries: list[RuntimeEntry]) -> Non
 
 
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="bin/build-offline-bundle",
-                                     description=__doc__.splitlines()[0])
+    parser = ArgumentParser(prog="bin/build-offline-bundle", description=__doc__.splitlines()[0],
+                            error_id="usage::offline-bundle-arguments")
     parser.add_argument("out", type=Path, help="the bundle to write (.tar.gz)")
     parser.add_argument("--store", type=Path, required=True,
                         help="a runtime store directory (bin/build-runtime-store makes one)")
-    parser.add_argument("--python", action="append", default=[],
+    parser.add_argument("--python", action="append", default=[], type=arguments.python_version,
                         help="X.Y or X.Y.Z to include (repeatable; default: all for this stack)")
     args = parser.parse_args(argv)
     manifest = args.store / MANIFEST_NAME
