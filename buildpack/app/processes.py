@@ -250,7 +250,7 @@ def log_discovery(procfiles: Procfiles, files: AppFiles, prefix: Path) -> None:
         if base and root is not None:
             _warn_root_procfile(base, root, procfiles.in_app is not None)
         return
-    output.detail("Procfile declares types -> (none)")
+    output.detail(f"No {PROCFILE_NAME}" + (f" (neither at the root nor in {base}/)" if base else ""))
     default = default_web(files.root / base, prefix, files)
     if default.command:
         output.detail("Default types for buildpack-python -> web")

@@ -4,6 +4,7 @@ The platform builds in BUILD_DIR and runs the slug from ``/app`` (``$HOME`` at r
 
 - ``.heroku/python``: the runtime, pip and the app's packages (``/app/.heroku/python``);
 - ``.heroku/app-base``: the app's folder for an ``APP_BASE`` build (``app_base``);
+- ``.heroku/sbom.cdx.json``: the installed Python's CycloneDX SBOM (``app_build.sbom``);
 - ``.profile.d/python.sh``: the run-time environment (``profile_d``).
 
 A CNB build puts the same things into layers instead (``cnb.build``).

@@ -21,11 +21,12 @@ from typing import Any
 from buildpack import installers, steps
 from buildpack.app import processes
 from buildpack.app.app_files import AppFiles
+from buildpack.app_build import sbom
 from buildpack.base import libraries, output
 from buildpack.base.numbers import NumberError, parse_int
 from buildpack.base.output import BuildError
 from buildpack.cache import env_cache
-from buildpack.cnb import launch, launch_env, sbom
+from buildpack.cnb import launch, launch_env
 from buildpack.cnb.context import BuildArgs, plan_environ
 from buildpack.cnb.layers import Layers, LayerTypes
 from buildpack.installers import managers
@@ -110,7 +111,8 @@ class LayersTarget:
         values = launch_env.write(self.layers, ctx.app_dir)
         output.detail(f"{', '.join(f'{k}={v}' for k, v in values.items())} (each unless set),\n"
                       "WEB_CONCURRENCY from the container's memory and CPUs")
-        listed = sbom.write(self.layers.root, PYTHON_LAYER, plan.runtime, ctx.python)
+        listed = sbom.write([self.layers.root / f"{PYTHON_LAYER}.{sbom.EXTENSION}"], plan.runtime,
+                            ctx.python)
         output.detail(f"{PYTHON_LAYER}.{sbom.EXTENSION}: python-{plan.runtime.version} and "
                       f"{len(listed)} installed distributions")
         processes.log_discovery(plan.procfiles, plan.files, self.prefix)

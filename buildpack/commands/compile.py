@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 from buildpack import steps
+from buildpack.app_build import sbom
 from buildpack.base import output, slug_layout
 from buildpack.base.output import BuildError
 from buildpack.cache import build_report, env_cache
@@ -92,6 +93,8 @@ def main(argv: list[str], dev: bool = False) -> int:
 def _build(build_dir: Path, cache_dir: Path, env_dir: Path | None, dev: bool) -> None:
     with env_cache.locked(cache_dir):
         env_cache.remove_stale_temp(cache_dir, managers.CACHE_FOLDERS)
+        # The SBOM beside the report is this build's or none: a failed build leaves none.
+        (cache_dir / sbom.CACHE_NAME).unlink(missing_ok=True)
         if dev:
             output.step("CI build (bin/test-compile): installing the dev and test dependencies too")
         plan = make_plan(build_dir, cache_dir, env_dir, dict(os.environ), dev)

@@ -39,7 +39,7 @@ from buildpack.base import libraries
 from buildpack.base.redact import url_secrets
 from buildpack.installers import manager_files, pip, python_check, slug_cleanup, uv_pip
 from buildpack.installers.context import InstallContext
-from buildpack.installers.managers import BY_ENGINE, NO_DEPENDENCIES, PIP, PIPENV
+from buildpack.installers.managers import BY_ENGINE, NO_DEPENDENCIES, PIPENV
 from buildpack.installers.record import Choice
 
 __all__ = ["Choice", "InstallContext", "check_python", "choose", "install"]
@@ -69,11 +69,12 @@ def choose(files: AppFiles | Path, dev: bool = False, installer: str | None = No
 def needs_libraries(files: AppFiles) -> bool:
     """Whether ``choose`` or ``check_python`` will parse a file of the app with the
     buildpack's libraries (``libraries.ensure``: tomli on hosts before 3.11, packaging):
-    Pipfile.lock, or a pyproject.toml that no requirements.txt makes irrelevant."""
+    Pipfile.lock, or a pyproject.toml (also beside a requirements.txt: its requires-python
+    narrows the Python version choice)."""
     def there(name: str | None) -> bool:
         return name is not None and files.is_file(files.app_dir / name)
 
-    return there(PIPENV.lockfile) or (there("pyproject.toml") and not there(PIP.lockfile))
+    return there(PIPENV.lockfile) or there(python_check.PYPROJECT)
 
 
 def check_python(choice: Choice, files: AppFiles, python_version: str) -> None:
@@ -103,7 +104,7 @@ def install(choice: Choice, ctx: InstallContext, incremental: bool = False) -> N
     if choice.manager is NO_DEPENDENCIES:
         choice.manager.install(ctx, choice, [])
         return
-    if python_check.reads_files(choice) and not libraries.ready() \
+    if python_check.reads_files(choice, ctx.files) and not libraries.ready() \
             and libraries.fetch_with_pip(ctx.python, ctx.env, ctx.cache_dir):
         manager_files.confirm(choice, ctx.files)  # both not done at plan time
         python_check.check(choice, ctx.files, ctx.python_version)

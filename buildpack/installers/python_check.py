@@ -4,6 +4,8 @@
   (any patch of that X.Y);
 - ``pyproject.toml`` (Poetry, uv, ``pip install .``): ``[project] requires-python``, and
   for Poetry without it ``[tool.poetry.dependencies] python``;
+- whatever installs the dependencies (requirements.txt, Pipenv), the app's
+  ``pyproject.toml`` when it has one: its ``[project] requires-python`` (issue 24).
 
 A contradiction is an error showing both values; a constraint this module does not
 understand is a warning, and the installer has the last word.
@@ -11,6 +13,7 @@ understand is a warning, and the installer has the last word.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from buildpack.app.app_files import AppFiles
 from buildpack.base import output, toml_io
@@ -18,6 +21,8 @@ from buildpack.base.output import BuildError
 from buildpack.installers.record import Choice
 from buildpack.python_version import pipfile_lock
 from buildpack.python_version.python_constraints import parse_version, satisfies
+
+PYPROJECT = "pyproject.toml"
 
 
 @dataclass(frozen=True)
@@ -40,18 +45,37 @@ def _from_pipfile_lock(choice: Choice, files: AppFiles) -> list[Declared]:
     return [Declared(f"Pipfile.lock (_meta.requires.{key})", value, spec, False, fix)]
 
 
-def _from_pyproject(choice: Choice, files: AppFiles) -> list[Declared]:
-    pyproject = next((p for p in choice.files if p.name == "pyproject.toml"), None)
-    if pyproject is None:
-        return []
-    data = toml_io.parse(files.text(pyproject, "manifest") or "", pyproject.name)
-    lock_command = choice.manager.lock_command
-    relock = f" and run `{lock_command}`" if lock_command else ""
+def _manifest(choice: Choice) -> Path | None:
+    return next((p for p in choice.files if p.name == "pyproject.toml"), None)
+
+
+def _requires_python(data: dict[str, object], relock: str) -> list[Declared]:
     project = data.get("project")
     if isinstance(project, dict) and isinstance(project.get("requires-python"), str):
         text = project["requires-python"]
         return [Declared("pyproject.toml ([project] requires-python)", text, text, False,
                          f"or change requires-python in pyproject.toml{relock}")]
+    return []
+
+
+def _from_app_pyproject(files: AppFiles) -> list[Declared]:
+    """``[project] requires-python`` of a pyproject.toml that does not list the dependencies
+    (a requirements.txt or Pipenv app's): it still says which Python the app runs on."""
+    path = files.app_dir / PYPROJECT
+    text = files.text(path, "manifest") if files.is_file(path) else None
+    return _requires_python(toml_io.parse(text, PYPROJECT), "") if text is not None else []
+
+
+def _from_pyproject(choice: Choice, files: AppFiles) -> list[Declared]:
+    pyproject = _manifest(choice)
+    if pyproject is None:
+        return []
+    data = toml_io.parse(files.text(pyproject, "manifest") or "", pyproject.name)
+    lock_command = choice.manager.lock_command
+    relock = f" and run `{lock_command}`" if lock_command else ""
+    found = _requires_python(data, relock)
+    if found:
+        return found
     value: object = data
     for name in choice.manager.python_table:
         value = value.get(name) if isinstance(value, dict) else None
@@ -62,16 +86,21 @@ def _from_pyproject(choice: Choice, files: AppFiles) -> list[Declared]:
     return []
 
 
-def reads_files(choice: Choice) -> bool:
-    """Whether checking ``choice`` parses its files (and so needs ``libraries``)."""
-    return choice.manager.python_in_lock or any(p.name == "pyproject.toml" for p in choice.files)
+def reads_files(choice: Choice, files: AppFiles) -> bool:
+    """Whether checking ``choice`` parses the app's files (and so needs ``libraries``)."""
+    return (choice.manager.python_in_lock or _manifest(choice) is not None
+            or files.is_file(files.app_dir / PYPROJECT))
 
 
 def declared(choice: Choice, files: AppFiles) -> list[Declared]:
-    """What the app's dependency files (read by ``files``) say about the Python version."""
+    """What the app's files (read by ``files``) say about the Python version."""
     if choice.manager.python_in_lock:
-        return _from_pipfile_lock(choice, files)
-    return _from_pyproject(choice, files)
+        found = _from_pipfile_lock(choice, files)
+    else:
+        found = _from_pyproject(choice, files)
+    if _manifest(choice) is None:
+        found += _from_app_pyproject(files)
+    return found
 
 
 def check(choice: Choice, files: AppFiles, python_version: str) -> None:

@@ -65,6 +65,9 @@ def build_env(environ: dict[str, str], config: dict[str, str], python_bin: Path,
     env = {name: environ[name] for name in HOST_PASSTHROUGH if name in environ}
     env.update(installer_settings(environ, config))
     env["PATH"] = f"{python_bin}:{env.get('PATH', '/usr/local/bin:/usr/bin:/bin')}"
+    # What links against libpython (uWSGI's build, an app's own C code) finds the runtime's,
+    # as at run time (profile_d.LIBRARY_PATHS); the host's values do not pass.
+    env["LD_LIBRARY_PATH"] = env["LIBRARY_PATH"] = str(python_bin.parent / "lib")
     env.update(
         LANG="C.UTF-8",
         PYTHONUNBUFFERED="1",

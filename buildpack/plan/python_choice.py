@@ -175,8 +175,9 @@ def tool_support_error(minor: Minor, manager: Manager) -> BuildError | None:
 # --- no version named: sticky or default, narrowed by requires-python ------------------------
 
 def _constraints(files: AppFiles, dependencies: Choice) -> list[python_check.Declared]:
-    """What pyproject.toml says about Python (read on the build host when it can)."""
-    if not any(p.name == "pyproject.toml" for p in dependencies.files):
+    """What the app's pyproject.toml (whatever installs the dependencies) and Pipfile.lock
+    say about Python (read on the build host when it can)."""
+    if not python_check.reads_files(dependencies, files):
         return []
     if not libraries.ready():
         output.detail("(pyproject.toml's Python constraint is checked once the runtime is\n"

@@ -5,9 +5,16 @@ set to where the slug is mounted; so everything is relative to ``$HOME`` and eve
 default is ``${VAR:-default}``, so that a user's config var wins:
 
 - ``PATH`` with the runtime's ``bin``; ``PYTHONUNBUFFERED`` (logs appear at once);
-  ``LANG`` (UTF-8). No ``PYTHONHOME`` and no ``LD_LIBRARY_PATH``: the runtime is
-  relocatable (it finds its prefix from the interpreter's path and ``libpython``
-  through an ``$ORIGIN`` rpath), and setting them would leak into other programs.
+  ``LANG`` (UTF-8). No ``PYTHONHOME``: the runtime is relocatable (it finds its prefix
+  from the interpreter's path).
+- ``LD_LIBRARY_PATH`` and ``LIBRARY_PATH`` with the runtime's ``lib`` first (``LIBRARY_PATHS``),
+  as the leader exports them: the interpreter finds ``libpython`` through its own
+  ``$ORIGIN`` rpath, but programs the app compiled against the runtime (uWSGI, embedded
+  interpreters) name it with the build path, or not at all, and the build path is gone
+  once the slug moves. The runtime's ``lib`` holds ``libpython`` and nothing a system
+  program would load instead of its own library. The build sets the same two
+  (``installers.subprocess_env``); CNB's launcher and later buildpacks get them from the
+  python layer's ``lib`` (a launch and build layer).
 - ``WEB_CONCURRENCY``, which gunicorn and uvicorn read as their worker count, computed
   when the process starts from the container's limits (``vendor/web_concurrency.sh``).
 - ``FORWARDED_ALLOW_IPS=*``: the platform's router, whose address is not known in
@@ -34,6 +41,8 @@ WEB_CONCURRENCY_SCRIPT = settings.VENDOR_DIR / "web_concurrency.sh"
 DEFAULTS = {"PYTHONUNBUFFERED": "true", "LANG": "C.UTF-8",
             # Only the platform's router connects: trust its X-Forwarded-* headers.
             "FORWARDED_ALLOW_IPS": "*"}
+# The runtime's lib, put first on these (what the app compiled against libpython finds it).
+LIBRARY_PATHS = ("LD_LIBRARY_PATH", "LIBRARY_PATH")
 # gunicorn's access log on stdout, unless the app has a gunicorn.conf.py or sets the
 # variable (even empty, in a slug).
 GUNICORN_DEFAULTS = {"GUNICORN_CMD_ARGS": "--access-logfile -"}
@@ -50,6 +59,7 @@ def render_profile(app_base: str = "", gunicorn_access_log: bool = True,
         f'export PATH="$HOME/{PYTHON_DIR}/bin:$PATH"',
     ]
     lines += [f'export {name}="${{{name}:-{value}}}"' for name, value in DEFAULTS.items()]
+    lines += [f'export {name}="$HOME/{PYTHON_DIR}/lib${{{name}:+:${name}}}"' for name in LIBRARY_PATHS]
     if gunicorn_access_log:
         lines += ["# gunicorn's access log on stdout, unless GUNICORN_CMD_ARGS is set (even empty)."]
         lines += [f'export {name}="${{{name}-{value}}}"' for name, value in GUNICORN_DEFAULTS.items()]

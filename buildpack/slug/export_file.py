@@ -14,7 +14,7 @@ from pathlib import Path
 
 from buildpack.base import atomic_write, output, settings
 from buildpack.base.slug_layout import PYTHON_DIR
-from buildpack.runtime.profile_d import DEFAULTS
+from buildpack.runtime.profile_d import DEFAULTS, LIBRARY_PATHS
 
 EXPORT_NAME = "export"
 
@@ -25,6 +25,8 @@ def render_export() -> str:
         'for _bp_python_dir in "${BUILD_DIR:-}" "${1:-}" "$PWD"; do',
         f'  if [ -n "$_bp_python_dir" ] && [ -x "$_bp_python_dir/{PYTHON_DIR}/bin/python3" ]; then',
         f'    export PATH="$_bp_python_dir/{PYTHON_DIR}/bin:$PATH"',
+        *(f'    export {name}="$_bp_python_dir/{PYTHON_DIR}/lib${{{name}:+:${name}}}"'
+          for name in LIBRARY_PATHS),
         "    break",
         "  fi",
         "done",

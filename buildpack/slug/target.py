@@ -1,6 +1,7 @@
 """The classic target: where ``bin/compile`` puts things in BUILD_DIR (``steps.Target``).
 
-The runtime and the packages go to ``.heroku/python``, the run-time environment to
+The runtime and the packages go to ``.heroku/python``, their SBOM to ``.heroku/sbom.cdx.json``
+(and beside the build report in CACHE_DIR), the run-time environment to
 ``.profile.d/python.sh``, the later buildpacks' environment to ``export``
 (``base.slug_layout`` names the paths). ``cleanup`` removes what a failed build added."""
 from __future__ import annotations
@@ -10,6 +11,7 @@ from pathlib import Path
 
 from buildpack import installers, steps
 from buildpack.app import app_base, app_files, processes
+from buildpack.app_build import sbom
 from buildpack.base import output, slug_layout
 from buildpack.base.output import BuildError
 from buildpack.base.slug_layout import PYTHON_DIR
@@ -46,6 +48,11 @@ class SlugTarget:
         relocate.compile_app_bytecode(ctx.python, plan.build_dir, ctx.env)
         profile_d.write_profile(plan.build_dir, plan.app_base)
         export_file.write_export()
+        output.step(f"Writing the SBOM ({sbom.SLUG_PATH}, CycloneDX)")
+        listed = sbom.write([plan.build_dir / sbom.SLUG_PATH, self.cache_dir / sbom.CACHE_NAME],
+                            plan.runtime, ctx.python)
+        output.detail(f"python-{plan.runtime.version} and {len(listed)} installed distributions;\n"
+                      f"a copy beside the build report (bin/report --sbom prints it)")
         app_base.record(plan.build_dir, plan.app_base)
         processes.log_discovery(plan.procfiles, plan.files, self.prefix)
 

@@ -13,10 +13,11 @@ import pytest
 import tomllib
 
 from buildpack.app.app_files import AppFiles
+from buildpack.app_build import sbom
 from buildpack.base import libraries, settings, toml_io
 from buildpack.cache import env_cache
 from buildpack.cnb import build as cnb_build
-from buildpack.cnb import context, launch, launch_env, sbom
+from buildpack.cnb import context, launch, launch_env
 from buildpack.cnb.layers import Layers, LayerTypes
 from buildpack.commands import cnb_detect as detect
 from buildpack.installers import InstallContext

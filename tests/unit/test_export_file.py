@@ -24,11 +24,14 @@ def test_sourcing_puts_the_python_of_the_sourcing_build_first(tmp_path: Path, ho
     bin_dir = _build(build)
     (tmp_path / "export").write_text(render_export())
     env = {"PATH": "/usr/bin:/bin", **({"BUILD_DIR": str(build)} if how == "BUILD_DIR" else {})}
-    script = f'. "{tmp_path}/export"; echo "$PATH|$PYTHONUNBUFFERED|$LANG"'
+    env["LD_LIBRARY_PATH"] = "/opt/lib"
+    script = (f'. "{tmp_path}/export"; '
+              'echo "$PATH|$PYTHONUNBUFFERED|$LANG|$LD_LIBRARY_PATH|${LIBRARY_PATH-unset}"')
     args = ["sh", "-c", script, "compile"] + ([str(build), "/cache"] if how == "argument" else [])
     out = subprocess.run(args, cwd=build if how == "cwd" else tmp_path, env=env,
                          capture_output=True, text=True, check=True).stdout
-    assert out == f"{bin_dir}:/usr/bin:/bin|true|C.UTF-8\n"
+    lib = bin_dir.parent / "lib"
+    assert out == f"{bin_dir}:/usr/bin:/bin|true|C.UTF-8|{lib}:/opt/lib|{lib}\n"
 
 
 def test_names_no_build_path_so_concurrent_builds_cannot_cross(tmp_path: Path) -> None:

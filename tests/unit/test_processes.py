@@ -197,7 +197,7 @@ def test_log_default(tmp_path: Path, capsys) -> None:
     captured = capsys.readouterr()
     assert captured.out == (
         "-----> Discovering process types\n"
-        "       Procfile declares types -> (none)\n"
+        "       No Procfile\n"
         "       Default types for buildpack-python -> web\n"
         "       web: gunicorn mysite.wsgi\n"
         "       (Django app (mysite/wsgi.py) with gunicorn installed.)\n"

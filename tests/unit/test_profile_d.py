@@ -45,8 +45,18 @@ def test_defaults(tmp_path: Path, shell: str) -> None:
     assert got["GUNICORN_CMD_ARGS"] == "--access-logfile -"
     assert got["PYTHONUNBUFFERED"] == "true"
     assert got["LANG"] == "C.UTF-8"
-    assert got["PYTHONHOME"] == "unset" and got["LD_LIBRARY_PATH"] == "unset"
+    assert got["PYTHONHOME"] == "unset"
+    assert got["LD_LIBRARY_PATH"] == f"{tmp_path}/.heroku/python/lib"
     assert got["PWD"] == str(tmp_path)
+
+
+@pytest.mark.parametrize("shell", SHELLS)
+def test_library_paths_put_the_runtime_first(tmp_path: Path, shell: str) -> None:
+    env = {"LD_LIBRARY_PATH": "/opt/lib", "LIBRARY_PATH": ""}
+    show = 'echo "LD_LIBRARY_PATH=$LD_LIBRARY_PATH"; echo "LIBRARY_PATH=$LIBRARY_PATH"'
+    got = source(tmp_path, render_profile(), shell, env, after=show)
+    assert got["LD_LIBRARY_PATH"] == f"{tmp_path}/.heroku/python/lib:/opt/lib"
+    assert got["LIBRARY_PATH"] == f"{tmp_path}/.heroku/python/lib"  # no empty entry (= cwd)
 
 
 @pytest.mark.parametrize("shell", SHELLS)
@@ -78,7 +88,7 @@ def test_leaves_nothing_of_its_own_behind(tmp_path: Path, shell: str) -> None:
     after = source(tmp_path, render_profile("api"), shell, after="set")
     added = set(after) - set(before)
     assert added <= {"WEB_CONCURRENCY", "FORWARDED_ALLOW_IPS", "GUNICORN_CMD_ARGS",
-                     "PYTHONUNBUFFERED", "LANG", "OLDPWD", "_"}, added
+                     "PYTHONUNBUFFERED", "LANG", "LD_LIBRARY_PATH", "LIBRARY_PATH", "OLDPWD", "_"}, added
     functions = subprocess.run(
         ["bash", "-c", f'. "{tmp_path}/.profile.d/python.sh"; declare -F'],
         env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}, capture_output=True, text=True)
