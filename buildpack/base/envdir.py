@@ -26,6 +26,12 @@ def shown_name(name: str) -> str:
     return ascii(name[:80] + ("..." if len(name) > 80 else ""))[1:-1]
 
 
+def _shown_path(path: Path) -> str:
+    """A path for the log: its end (the part that tells paths apart), escaped like names."""
+    text = str(path)
+    return ascii(text if len(text) <= 80 else "..." + text[-77:])[1:-1]
+
+
 def read_env_dir(env_dir: Path | None) -> dict[str, str]:
     """Read ENV_DIR (absent or empty is fine). Odd entries are skipped with a warning; an
     ENV_DIR given but missing gets one warning naming it."""
@@ -33,7 +39,7 @@ def read_env_dir(env_dir: Path | None) -> dict[str, str]:
         return {}
     if not env_dir.is_dir():
         output.warning("The config vars folder (ENV_DIR) does not exist",
-                       f"{shown_name(str(env_dir))} is not a folder, so the build runs with no\n"
+                       f"{_shown_path(env_dir)} is not a folder, so the build runs with no\n"
                        "config vars. Check the path given to the buildpack.")
         return {}
     values: dict[str, str] = {}
