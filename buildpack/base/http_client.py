@@ -38,12 +38,15 @@ def disk_full_error(detail: str) -> BuildError:
 
 class FetchError(Exception):
     """A file could not be read from the store; ``final`` means do not retry; ``disk``:
-    writing it on the build server failed (a full disk is no network problem)."""
+    writing it on the build server failed (a full disk is no network problem);
+    ``missing``: the file is not there (no such file, HTTP 404 or 410)."""
 
-    def __init__(self, message: str, final: bool = False, disk: bool = False) -> None:
+    def __init__(self, message: str, final: bool = False, disk: bool = False,
+                 missing: bool = False) -> None:
         super().__init__(message)
-        self.final = final or disk
+        self.final = final or disk or missing
         self.disk = disk
+        self.missing = missing
 
 
 def _origin(url: str) -> tuple[str, str, int | None]:
