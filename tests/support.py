@@ -192,7 +192,7 @@ def _build_test_store(kept: Path, prefixes: list[Path], want: str) -> None:
     try:
         log = partial / ".build-output.txt"
         with open(log, "w") as out:
-            for args in ([*map(str, prefixes)], ["--from-source", *FROM_SOURCE_MINORS]):
+            for args in ([*map(str, prefixes)], ["--from-source", *FROM_SOURCE_MINORS, "--quick"]):
                 proc = subprocess.run([str(BIN / "build-runtime-store"), str(partial), *args],
                                       stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                       timeout=3600)

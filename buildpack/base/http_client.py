@@ -14,6 +14,7 @@ import urllib.request
 from pathlib import Path
 from typing import IO
 
+from buildpack.base import trust
 from buildpack.base.numbers import NumberError, parse_int
 from buildpack.base.output import BuildError
 
@@ -38,12 +39,15 @@ def disk_full_error(detail: str) -> BuildError:
 
 class FetchError(Exception):
     """A file could not be read from the store; ``final`` means do not retry; ``disk``:
-    writing it on the build server failed (a full disk is no network problem)."""
+    writing it on the build server failed (a full disk is no network problem);
+    ``missing``: the file is not there (no such file, HTTP 404 or 410)."""
 
-    def __init__(self, message: str, final: bool = False, disk: bool = False) -> None:
+    def __init__(self, message: str, final: bool = False, disk: bool = False,
+                 missing: bool = False) -> None:
         super().__init__(message)
-        self.final = final or disk
+        self.final = final or disk or missing
         self.disk = disk
+        self.missing = missing
 
 
 def _origin(url: str) -> tuple[str, str, int | None]:
@@ -70,13 +74,11 @@ class _CredentialsStayHome(urllib.request.HTTPRedirectHandler):
         return new
 
 
-_OPENER = urllib.request.build_opener(_CredentialsStayHome)
-
-
 def open_url(url: str, timeout: float,
              context: ssl.SSLContext | None = None) -> http.client.HTTPResponse:
     """GET ``url``; userinfo in it becomes a Basic header for that origin only (the one
-    way the build sends credentials over HTTP). ``context``: TLS settings (a CA file)."""
+    way the build sends credentials over HTTP). ``context``: TLS settings (a CA file);
+    by default ``trust.https_context()``: the host's trust store, or the platform's CA."""
     request = urllib.request.Request(url, headers={"User-Agent": "buildpack-python"})
     parts = urllib.parse.urlsplit(url)
     if parts.username is not None:
@@ -91,8 +93,8 @@ def open_url(url: str, timeout: float,
             urllib.parse.urlunsplit(parts._replace(netloc=netloc)),
             headers={"User-Agent": "buildpack-python", "Authorization": f"Basic {token}"},
         )
-    opener = _OPENER if context is None else urllib.request.build_opener(
-        _CredentialsStayHome, urllib.request.HTTPSHandler(context=context))
+    opener = urllib.request.build_opener(
+        _CredentialsStayHome, urllib.request.HTTPSHandler(context=context or trust.https_context()))
     response: http.client.HTTPResponse = opener.open(request, timeout=timeout)
     return response
 

@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from buildpack.base import trust
 from buildpack.installers.managers import MANAGERS
 
 # From the build host: what programs need to run at all.
@@ -64,6 +65,7 @@ def build_env(environ: dict[str, str], config: dict[str, str], python_bin: Path,
     """Environment for running the app's Python and its installers during the build."""
     env = {name: environ[name] for name in HOST_PASSTHROUGH if name in environ}
     env.update(installer_settings(environ, config))
+    env.update(trust.installer_settings(env))
     env["PATH"] = f"{python_bin}:{env.get('PATH', '/usr/local/bin:/usr/bin:/bin')}"
     # What links against libpython (uWSGI's build, an app's own C code) finds the runtime's,
     # as at run time (profile_d.LIBRARY_PATHS); the host's values do not pass.

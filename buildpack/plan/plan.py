@@ -21,6 +21,7 @@ from buildpack.installers.failures import INDEX_URL_SETTINGS, index_urls
 from buildpack.installers.subprocess_env import INSTALLER_ALLOWLIST, installer_settings
 from buildpack.plan import python_choice
 from buildpack.runtime.manifest import MANIFEST_NAME, RuntimeEntry
+from buildpack.runtime.signature import PUBLIC_KEY_VAR
 from buildpack.runtime.store import StoreLocation, parse_location, parse_timeout, read_manifest
 
 
@@ -124,7 +125,10 @@ def make_plan(build_dir: Path, cache_dir: Path, env_dir: Path | None, environ: d
     store = parse_location(
         lookup("PYTHON_RUNTIME_STORE", config, environ) or _default_store(),
         parse_timeout(lookup("PYTHON_RUNTIME_STORE_TIMEOUT", config, environ)))
-    entries = _matching_entries(read_manifest(store, cache_dir / "tmp"), store, environ)
+    # The key comes from the platform only: an app's config var may choose another store,
+    # never turn the check off.
+    public_key = environ.get(PUBLIC_KEY_VAR, "").strip() or None
+    entries = _matching_entries(read_manifest(store, cache_dir / "tmp", public_key), store, environ)
     runtime = python_choice.choose_runtime(files, cache_dir, dependencies, entries)
     installers.check_python(dependencies, files, runtime.version)
     return Plan(build_dir, cache_dir, config, base, store, runtime, dependencies, files, procfiles,

@@ -30,6 +30,7 @@ from buildpack.base.http_client import (
 from buildpack.base.numbers import NumberError, parse_seconds, shown
 from buildpack.base.output import BuildError
 from buildpack.base.redact import mask_credentials
+from buildpack.runtime import signature
 from buildpack.runtime.manifest import MANIFEST_NAME, ManifestError, RuntimeEntry, parse_manifest
 
 ATTEMPTS = 4
@@ -103,7 +104,7 @@ def _fetch_once(location: StoreLocation, name: str, dest: Path, max_bytes: int |
         except FetchError:
             raise
         except FileNotFoundError:
-            raise FetchError(f"{mask_credentials(target)} does not exist", final=True) from None
+            raise FetchError(f"{mask_credentials(target)} does not exist", missing=True) from None
         except OSError as exc:
             raise FetchError(f"cannot read {target}: {exc.strerror}", final=True) from None
         return
@@ -117,7 +118,8 @@ def _fetch_once(location: StoreLocation, name: str, dest: Path, max_bytes: int |
                 raise FetchError(f"the connection closed after {written} of {expected} bytes")
     except urllib.error.HTTPError as exc:
         final = exc.code < 500
-        raise FetchError(f"HTTP {exc.code} for {mask_credentials(target)}", final=final) from None
+        raise FetchError(f"HTTP {exc.code} for {mask_credentials(target)}", final=final,
+                         missing=exc.code in (404, 410)) from None
     except (urllib.error.URLError, OSError) as exc:
         reason = getattr(exc, "reason", exc)
         raise FetchError(f"cannot fetch {mask_credentials(target)}: {reason}") from None
@@ -145,24 +147,48 @@ def fetch_file(location: StoreLocation, name: str, dest: Path,
             dest.unlink(missing_ok=True)
             if exc.final or attempt == ATTEMPTS:
                 tries = "" if exc.final else f" (after {attempt} attempts)"
-                raise FetchError(f"{exc}{tries}", final=True, disk=exc.disk) from None
+                raise FetchError(f"{exc}{tries}", final=True, disk=exc.disk, missing=exc.missing) from None
             delay = BACKOFF_SECONDS * 2 ** (attempt - 1)
             if on_retry is not None:
                 on_retry(str(exc), delay)
             time.sleep(delay)
 
 
+def _fetch_signature(location: StoreLocation, dest: Path) -> None:
+    try:
+        fetch_file(location, signature.SIGNATURE_NAME, dest, on_retry=log_retry,
+                   max_bytes=signature.MAX_SIGNATURE_BYTES)
+    except FetchError as exc:
+        if exc.missing:
+            raise signature.missing_signature(location.display, str(exc)) from None
+        raise
+
+
 def log_retry(problem: str, delay: float) -> None:
     output.detail(f"Retrying in {delay:g}s: {problem}")
 
 
-def read_manifest(location: StoreLocation, scratch_dir: Path) -> list[RuntimeEntry]:
-    """Fetch and parse the store's manifest, or raise a BuildError naming the store."""
+def read_manifest(location: StoreLocation, scratch_dir: Path,
+                  public_key: str | None = None) -> list[RuntimeEntry]:
+    """Fetch and parse the store's manifest, or raise a BuildError naming the store.
+
+    With ``public_key`` (PYTHON_RUNTIME_STORE_PUBLIC_KEY, as given) the manifest's
+    signature is fetched and verified before the manifest is read; without one, a store
+    over plain HTTP gets a one-line notice.
+    """
     scratch_dir.mkdir(parents=True, exist_ok=True)
+    key = signature.public_key(public_key) if public_key else None
+    if key is None and location.local_dir is None and location.url.startswith("http://"):
+        output.detail(f"Notice: the runtime store is read over plain HTTP with an unsigned manifest "
+                      f"(see {signature.PUBLIC_KEY_VAR} in docs/runtime-store.md)")
     dest = scratch_dir / f".manifest-{os.getpid()}.json"
+    sig = scratch_dir / f".manifest-{os.getpid()}.json.sig"
     try:
         fetch_file(location, MANIFEST_NAME, dest, on_retry=log_retry,
                    max_bytes=MAX_MANIFEST_BYTES)
+        if key is not None:
+            _fetch_signature(location, sig)
+            signature.verify(dest, sig, key, location.display)
         text = dest.read_text(encoding="utf-8", errors="replace")
     except FetchError as exc:
         if exc.disk:
@@ -177,6 +203,7 @@ def read_manifest(location: StoreLocation, scratch_dir: Path) -> list[RuntimeEnt
         ) from None
     finally:
         dest.unlink(missing_ok=True)
+        sig.unlink(missing_ok=True)
     try:
         return parse_manifest(text)
     except ManifestError as exc:

@@ -43,8 +43,10 @@ from buildpack.store_builder.runtime_archive import Interpreter
 
 _PY_VERSION_RE = re.compile(r'^#define\s+PY_VERSION\s+"([^"]+)"', re.M)
 _MISSING_HEADER_RE = re.compile(r"fatal error: ([\w./+-]+\.h): No such file")
-# Deadlines: a whole configure, make or make install (a PGO build runs the test suite).
+# Deadlines: a whole configure, make or make install. A PGO+LTO build compiles twice,
+# runs the profiling task and links with LTO: on 2 busy cores it took ... (docs).
 PHASE_TIMEOUT = {"configure": 600, "build": 3600, "install": 900}
+OPTIMIZED_BUILD_TIMEOUT = 4 * 3600
 PHASE_ERROR_IDS = {"configure": "source-build::configure-failed", "build": "source-build::build-failed",
                    "install": "source-build::install-failed"}
 
@@ -150,11 +152,12 @@ def missing_prerequisite(log_text: str) -> str | None:
 
 
 def build_key(tarball_sha256: str, optimize: bool, recipe: bytes, compiler: str, stack: str,
-              arch: str, slot: str = "") -> str:
-    """The cache key of a build: every input that shapes its files."""
+              arch: str, slot: str = "", flags: Mapping[str, str] | None = None) -> str:
+    """The cache key of a build: every input that shapes its files (``flags``: the
+    hardening flags the recipe resolved on this host)."""
     digest = hashlib.sha256()
     for part in (tarball_sha256, str(optimize), hashlib.sha256(recipe).hexdigest(), compiler,
-                 stack, arch, slot):
+                 stack, arch, slot, json.dumps(dict(flags or {}), sort_keys=True)):
         digest.update(part.encode() + b"\0")
     return digest.hexdigest()[:16]
 
@@ -229,6 +232,13 @@ def compiler_id() -> str:
 
 # --- the build ------------------------------------------------------------------
 
+def work_dir(optimize: bool) -> Path:
+    """The fixed build directory: one per kind of build, so that an hour-long PGO+LTO
+    build does not hold up the quick builds tests make (each kind, one at a time)."""
+    root = cpython_recipe.BUILD_ROOT
+    return root.with_name(root.name + "-optimized") if optimize else root
+
+
 @contextlib.contextmanager
 def _locked(path: Path) -> Iterator[None]:
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -248,10 +258,11 @@ def build(pin: Pin, tarball: Path, optimize: bool = False, slot: str = "",
     ``slot`` names an independent second build of the same inputs (the reproducibility
     test compares the two); ``work`` replaces the fixed build directory (unit tests).
     """
-    work = work or cpython_recipe.BUILD_ROOT
+    work = work or work_dir(optimize)
     recipe = Path(cpython_recipe.__file__).read_bytes()
+    flags = cpython_recipe.hardening_flags()
     key = build_key(pin.sha256, optimize, recipe, compiler_id(), platform_info.current_stack(),
-                    platform_info.current_arch(), slot)
+                    platform_info.current_arch(), slot, flags)
     name = f"{pin.version}-{key}" + (f"-{slot}" if slot else "")
     builds = builds_root(root)
     directory = builds / name
@@ -267,12 +278,12 @@ def build(pin: Pin, tarball: Path, optimize: bool = False, slot: str = "",
                              error_id="source-build::checksum-mismatch")
         output.detail(f"verify: sha256 {pin.sha256} matches the pin ({pin.origin})")
         with _locked(work.with_name(work.name + ".lock")):
-            _build_into(pin, tarball, optimize, directory, default_jobs(), key, work)
+            _build_into(pin, tarball, optimize, flags, directory, default_jobs(), key, work)
     return Build(directory, pin.version, cached=False)
 
 
-def _build_into(pin: Pin, tarball: Path, optimize: bool, directory: Path, jobs: int, key: str,
-                work: Path) -> None:
+def _build_into(pin: Pin, tarball: Path, optimize: bool, flags: Mapping[str, str], directory: Path,
+                jobs: int, key: str, work: Path) -> None:
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     log_path = work / "build.log"
@@ -285,20 +296,22 @@ def _build_into(pin: Pin, tarball: Path, optimize: bool, directory: Path, jobs: 
         source, epoch = unpack_source(tarball, work / "src", pin.version)
         timings["unpack"] = time.monotonic() - started
         env = cpython_recipe.build_env(dict(os.environ), epoch)
-        configure = cpython_recipe.configure_command(source, optimize)
+        configure = cpython_recipe.configure_command(source, optimize, flags)
         output.detail(f"configure: {' '.join(configure[1:])}")
         output.detail(f"The whole build log: {log_path}")
-        timings["configure"] = run_phase("configure", configure, source, env, log_path, pin.version)
+        timings["configure"] = run_phase("configure", configure, source, env, log_path, pin.version,
+                                         PHASE_TIMEOUT["configure"])
         destdir = work / "destdir"
         for phase, cmd in cpython_recipe.make_commands(jobs, destdir):
-            timings[phase] = run_phase(phase, cmd, source, env, log_path, pin.version)
+            timeout = OPTIMIZED_BUILD_TIMEOUT if optimize and phase == "build" else PHASE_TIMEOUT[phase]
+            timings[phase] = run_phase(phase, cmd, source, env, log_path, pin.version, timeout)
         prefix = destdir / RUNTIME_PREFIX.lstrip("/")
         interp = Interpreter(prefix=prefix, version=pin.version, configured_prefix=Path(RUNTIME_PREFIX))
         check_installation(interp, log_path)
         os.rename(prefix, partial / "prefix")
         shutil.copyfile(log_path, partial / "build.log")
         info = {"version": pin.version, "tarball": pin.file, "sha256": pin.sha256, "key": key,
-                "optimize": optimize, "jobs": jobs, "source_date_epoch": epoch,
+                "optimize": optimize, "flags": dict(flags), "jobs": jobs, "source_date_epoch": epoch,
                 "seconds": {k: round(v, 1) for k, v in timings.items()}}
         (partial / "build.json").write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
         shutil.rmtree(directory, ignore_errors=True)
@@ -345,14 +358,13 @@ def unpack_source(tarball: Path, dest: Path, expected: str) -> tuple[Path, int]:
 
 
 def run_phase(phase: str, cmd: Sequence[str], cwd: Path, env: Mapping[str, str],
-              log_path: Path, version: str) -> float:
+              log_path: Path, version: str, timeout: float) -> float:
     """Run one build phase with its output appended to the log; returns its seconds.
 
     The phase runs in its own process group, so an interrupt, a failure or its deadline
     stops the compilers make started too.
     """
     started = time.monotonic()
-    timeout = PHASE_TIMEOUT.get(phase, 600)
     with open(log_path, "a", encoding="utf-8") as log:
         log.write(f"\n$ {' '.join(cmd)}\n")
         log.flush()

@@ -89,11 +89,13 @@ def default_source_minors(pins: dict[str, cpython_sources.Pin]) -> list[str]:
 
 def _build_from_source(store: Path) -> int:
     """Build the default minor from source into ``store``; when its tarball cannot be
-    fetched on this machine, the newest pinned minor that can."""
+    fetched on this machine, the newest pinned minor that can. A quick build (no PGO or
+    LTO): minutes rather than an hour, for trying an app on this machine."""
     minors = default_source_minors(cpython_sources.load_pins())
+    output.detail("A quick build (--quick: no PGO or LTO), enough to try an app here")
     for minor in minors:
         try:
-            return builder.main([str(store), "--from-source", minor])
+            return builder.main([str(store), "--from-source", minor, "--quick"])
         except BuildError as exc:
             if exc.error_id != "source-build::unavailable" or minor == minors[-1]:
                 raise

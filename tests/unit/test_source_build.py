@@ -68,15 +68,38 @@ def test_parse_py_version(version):
     assert parse_py_version("#define PY_MAJOR_VERSION 3\n") is None
 
 
-def test_configure_command_is_shared_relocatable_and_for_app():
-    cmd = cpython_recipe.configure_command(Path("/w/src/Python-3.11.2"), optimize=False)
+def test_configure_command_is_shared_relocatable_hardened_and_for_app():
+    flags = cpython_recipe.HARDENING_FALLBACK
+    cmd = cpython_recipe.configure_command(Path("/w/src/Python-3.11.2"), optimize=False, flags=flags)
     assert cmd[0] == "/w/src/Python-3.11.2/configure"
-    assert {"--prefix=/app/.heroku/python", "--enable-shared", "--with-ensurepip=no"} <= set(cmd)
-    assert "--enable-optimizations" not in cmd and "--with-lto" not in cmd
+    assert {"--prefix=/app/.heroku/python", "--enable-shared", "--with-ensurepip=no",
+            "--enable-loadable-sqlite-extensions"} <= set(cmd)
+    assert "--enable-optimizations" not in cmd and "--with-lto" not in cmd and "--disable-gil" not in cmd
+    assert "CFLAGS=-fstack-protector-strong -Wformat -Werror=format-security" in cmd
+    assert "CPPFLAGS=-D_FORTIFY_SOURCE=2" in cmd
     # As configure copies it into the Makefile: make reads $$ as $, the shell \$ as $.
-    assert cmd[-1] == r"LDFLAGS=-Wl,-rpath,\$$ORIGIN/../lib"
-    optimized = cpython_recipe.configure_command(Path("/src"), optimize=True)
+    assert cmd[-1] == r"LDFLAGS=-Wl,-z,relro -Wl,-z,now -Wl,-rpath,\$$ORIGIN/../lib"
+    optimized = cpython_recipe.configure_command(Path("/src"), optimize=True, flags=flags)
     assert "--enable-optimizations" in optimized and "--with-lto" in optimized
+    free_threaded = cpython_recipe.configure_command(Path("/src"), optimize=False, flags=flags,
+                                                     free_threaded=True)
+    assert "--disable-gil" in free_threaded
+
+
+def test_hardening_keeps_only_the_hardening_of_dpkg_buildflags():
+    debian = "-g -O2 -ffile-prefix-map=/tmp=. -fstack-protector-strong -Wformat -Werror=format-security"
+    assert cpython_recipe.hardening_only(debian) == "-fstack-protector-strong -Wformat -Werror=format-security"
+    assert cpython_recipe.hardening_only("-Wdate-time -D_FORTIFY_SOURCE=2") == "-D_FORTIFY_SOURCE=2"
+
+
+def test_hardening_flags_on_this_host_are_full_relro_fortified_and_stack_protected():
+    """The real dpkg-buildflags where the host has it (Debian here), else the written-down
+    set: either way the same hardening."""
+    flags = cpython_recipe.hardening_flags({"PATH": os.environ["PATH"], "DEB_CFLAGS_APPEND": "-O0"})
+    assert "-fstack-protector-strong" in flags["CFLAGS"].split()
+    assert "-D_FORTIFY_SOURCE=2" in flags["CPPFLAGS"].split()
+    assert {"-Wl,-z,relro", "-Wl,-z,now"} <= set(flags["LDFLAGS"].split())
+    assert "-O0" not in flags["CFLAGS"]
 
 
 def test_build_env_drops_what_would_change_the_build_and_fixes_the_date():
@@ -90,11 +113,12 @@ def test_build_env_drops_what_would_change_the_build_and_fixes_the_date():
 
 def test_the_build_key_changes_with_every_input():
     base = dict(tarball_sha256="a" * 64, optimize=False, recipe=b"recipe", compiler="gcc 12",
-                stack="debian-12", arch="x86_64", slot="")
+                stack="debian-12", arch="x86_64", slot="", flags={"CFLAGS": "-fstack-protector-strong"})
     key = build_key(**base)
     assert build_key(**base) == key and len(key) == 16
     for name, other in (("tarball_sha256", "b" * 64), ("optimize", True), ("recipe", b"recipe2"),
-                        ("compiler", "gcc 13"), ("stack", "debian-13"), ("arch", "aarch64"), ("slot", "b")):
+                        ("compiler", "gcc 13"), ("stack", "debian-13"), ("arch", "aarch64"), ("slot", "b"),
+                        ("flags", {"CFLAGS": ""})):
         assert build_key(**{**base, name: other}) != key, name
 
 
@@ -178,9 +202,14 @@ def test_a_tarball_that_is_not_the_pinned_one_is_not_built(tmp_path):
 
 # --- the command line -------------------------------------------------------------
 
-def test_optimize_needs_from_source(capsys):
-    assert store_builder.main(["out", "--optimize"]) == 2
-    assert "--optimize only applies to --from-source" in capsys.readouterr().err
+def test_quick_needs_from_source(capsys):
+    assert store_builder.main(["out", "--quick"]) == 2
+    assert "--quick only applies to --from-source" in capsys.readouterr().err
+
+
+def test_an_optimized_build_has_its_own_directory():
+    assert source_build.work_dir(optimize=False) == cpython_recipe.BUILD_ROOT
+    assert source_build.work_dir(optimize=True) == Path("/tmp/buildpack-python-build-optimized")
 
 
 def test_from_source_with_a_missing_tarball_is_an_error_before_anything_runs(tmp_path):

@@ -1,0 +1,189 @@
+"""A host whose package index and runtime store are reached over HTTPS signed by a CA
+that only the host's custom trust store has (issue 22, item 6): a TLS-inspecting proxy
+of a company network, given to the build the way a platform gives it: ``SSL_CERT_FILE``
+naming a bundle, ``PIP_CERT``, or ``SSL_CERT_DIR`` naming a hashed CA folder.
+
+The CA and the server certificate are made here with ``openssl``; a TLS front on
+loopback serves the test store and forwards the index to the tests' pypiserver. A real
+build then downloads its Python from the store and installs with uv (the default
+engine) and with pip. Without the CA the same build fails on the certificate.
+"""
+from __future__ import annotations
+
+import http.client
+import http.server
+import os
+import shutil
+import ssl
+import subprocess
+import sys
+import threading
+import urllib.parse
+from pathlib import Path
+
+import pytest
+
+from tests import support
+
+pytestmark = pytest.mark.slow
+
+# What this session's host sets: each case gives the build only its own.
+TRUST_VARS = ("SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "PIP_CERT",
+              "UV_SYSTEM_CERTS", "UV_NATIVE_TLS")
+
+
+def _openssl(*args: str, cwd: Path) -> None:
+    subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True, timeout=120)
+
+
+def make_ca(root: Path) -> dict[str, Path]:
+    """A test CA, a server certificate for 127.0.0.1 signed by it, a bundle (the system's
+    roots plus the CA) and a hashed CA folder (as ``openssl rehash`` makes /etc/ssl/certs)."""
+    root.mkdir(parents=True)
+    _openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem",
+             "-days", "2", "-subj", "/CN=buildpack-python test proxy CA", cwd=root)
+    (root / "san.cnf").write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\n"
+                                  "basicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n")
+    _openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key", "-out", "server.csr",
+             "-subj", "/CN=127.0.0.1", cwd=root)
+    _openssl("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+             "-CAcreateserial", "-out", "server.pem", "-days", "2", "-extfile", "san.cnf", cwd=root)
+    system = Path(ssl.get_default_verify_paths().openssl_cafile)
+    bundle = root / "bundle.pem"
+    bundle.write_bytes(system.read_bytes() + b"\n" + (root / "ca.pem").read_bytes())
+    cadir = root / "certs"
+    cadir.mkdir()
+    shutil.copy(root / "ca.pem", cadir / "test-proxy-ca.pem")
+    _openssl("rehash", str(cadir), cwd=root)
+    return {"bundle": bundle, "cadir": cadir, "cert": root / "server.pem", "key": root / "server.key"}
+
+
+class TlsFront:
+    """HTTPS on loopback: ``/store/...`` from a directory, everything else forwarded to
+    the plain-HTTP index (as a TLS-inspecting proxy would re-sign it)."""
+
+    def __init__(self, cert: Path, key: Path, store: Path, upstream: str) -> None:
+        up = urllib.parse.urlsplit(upstream)
+        up_host, up_port = up.hostname or "127.0.0.1", up.port or 80
+        self.requests: list[str] = []
+        seen = self.requests
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self) -> None:  # noqa: N802
+                seen.append(self.path)
+                if self.path.startswith("/store/"):
+                    path = store / urllib.parse.unquote(self.path[len("/store/"):].split("?")[0])
+                    if not path.is_file() or ".." in self.path:
+                        self._answer(404, b"", "text/plain")
+                        return
+                    self._answer(200, path.read_bytes(), "application/octet-stream")
+                    return
+                conn = http.client.HTTPConnection(up_host, up_port, timeout=60)
+                try:
+                    conn.request("GET", self.path, headers={"Accept": self.headers.get("Accept", "*/*")})
+                    resp = conn.getresponse()
+                    body = resp.read()
+                    self._answer(resp.status, body, resp.getheader("Content-Type", "text/html"),
+                                 resp.getheader("Location"))
+                finally:
+                    conn.close()
+
+            def _answer(self, code: int, body: bytes, content_type: str, location: str | None = None) -> None:
+                self.send_response(code)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(body)))
+                if location:
+                    self.send_header("Location", location)
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(cert, key)
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
+        self.url = f"https://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture(scope="module")
+def ca(tmp_path_factory):
+    return make_ca(tmp_path_factory.mktemp("ca") / "ca")
+
+
+@pytest.fixture(scope="module")
+def front(ca, runtime_store, package_index):
+    server = TlsFront(ca["cert"], ca["key"], Path(runtime_store), package_index.url)
+    yield server
+    server.stop()
+
+
+APP = {"requirements.txt": "six==1.17.0\n", "runtime.txt": "python-{version}\n"}
+
+
+def _build(tmp_path: Path, front: TlsFront, trust: dict[str, str], engine: str) -> support.BuildResult:
+    version = support.store_versions()["3.13"]
+    app = support.write_app(tmp_path, {k: v.format(version=version) for k, v in APP.items()})
+    env = {k: v for k, v in support.build_env(f"{front.url}/store/", f"{front.url}/simple/").items()
+           if k not in TRUST_VARS}
+    env.update(trust)
+    if engine == "pip":
+        env["PYTHON_INSTALLER"] = "pip"
+    return support.compile_app(app, tmp_path / "cache", env, timeout=900)
+
+
+def _six_installed(build: support.BuildResult) -> bool:
+    return bool(list((build.build_dir / ".heroku/python/lib").glob("python3.*/site-packages/six.py")))
+
+
+@pytest.mark.parametrize("engine, given", [("uv", "SSL_CERT_FILE"), ("pip", "SSL_CERT_FILE"),
+                                           ("uv", "PIP_CERT"), ("pip", "PIP_CERT"),
+                                           ("uv", "SSL_CERT_DIR")])
+def test_a_build_trusts_the_ca_the_host_gives(tmp_path, ca, front, engine, given):
+    trust = {given: str(ca["cadir"] if given == "SSL_CERT_DIR" else ca["bundle"])}
+    before = len(front.requests)
+    build = _build(tmp_path, front, trust, engine)
+    assert build.returncode == 0, build.log
+    assert _six_installed(build), build.log
+    served = front.requests[before:]
+    assert any(p.startswith("/store/") and p.endswith(".tar.xz") for p in served), served
+    assert any("/six" in p for p in served), served
+    assert "Traceback" not in build.log
+
+
+@pytest.mark.parametrize("engine", ["uv", "pip"])
+def test_without_the_ca_the_same_build_fails_on_the_certificate(tmp_path, front, engine):
+    """The CA is in no trust store the build reads: the store download is refused (the
+    index would be too), so the cases above pass because the CA was trusted."""
+    build = _build(tmp_path, front, {"SSL_CERT_FILE": ssl.get_default_verify_paths().openssl_cafile}, engine)
+    assert build.returncode != 0
+    assert "CERTIFICATE_VERIFY_FAILED" in build.log or "certificate" in build.log.lower(), build.log
+    assert not _six_installed(build)
+    assert "Traceback" not in build.log
+
+
+def test_uv_alone_reads_the_ca_dir_only_with_system_certs(tmp_path, ca, front, package_index):
+    """What UV_SYSTEM_CERTS changes: the pinned uv, given only the CA folder, cannot reach
+    the index on its own roots, and can with the setting the build gives it."""
+    uv = shutil.which("uv", path=str(Path(sys.executable).parent))
+    if uv is None:
+        pytest.fail("uv is not in the test venv (requirements-dev.txt)")
+    target = tmp_path / "target"
+    base = {k: v for k, v in os.environ.items() if k not in TRUST_VARS and not k.startswith(("PIP_", "UV_"))}
+    base.update(SSL_CERT_DIR=str(ca["cadir"]), UV_CACHE_DIR=str(tmp_path / "uv-cache"), UV_NO_PROGRESS="1")
+    cmd = [uv, "pip", "install", "--no-deps", "--target", str(target), "--index-url", f"{front.url}/simple/",
+           "--python", sys.executable, "six==1.17.0"]
+    without = subprocess.run(cmd, env=base, capture_output=True, text=True, timeout=300)
+    assert without.returncode != 0 and "certificate" in without.stderr.lower(), without.stderr
+    with_ = subprocess.run(cmd, env={**base, "UV_SYSTEM_CERTS": "1"}, capture_output=True, text=True, timeout=300)
+    assert with_.returncode == 0, with_.stderr
+    assert (target / "six.py").is_file()
