@@ -60,6 +60,7 @@ def cache_key(plan: Plan) -> env_cache.CacheKey | None:
     files: list[Path] = []
     for path in choice.files:
         files.extend(included_files(plan.files, path) if path.suffix == ".txt" else [path])
+    files.extend(choice.selection.files)  # a requirements.txt app's [dependency-groups]
     if choice.installs_local_code:
         output.detail("The installed environment is not cached (downloaded wheels still are):\n"
                       "its files do not pin everything it installs. From "
@@ -76,6 +77,7 @@ def cache_key(plan: Plan) -> env_cache.CacheKey | None:
         dependency_files=tuple(str(p.relative_to(plan.build_dir)) for p in files),
         dependencies_sha256=hashing.hash_files(files, plan.build_dir),
         settings_sha256=hashing.hash_settings(installer_settings(plan.environ, plan.config)),
+        selection=choice.selection.key(),
     )
 
 

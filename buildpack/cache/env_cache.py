@@ -36,7 +36,7 @@ import stat
 import tempfile
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import MISSING, asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +62,9 @@ class CacheKey:
     dependency_files: tuple[str, ...]
     dependencies_sha256: str
     settings_sha256: str
+    # The dependency groups and extras installed besides the main dependencies
+    # (``installers.record.Selection.key``); "" when none, as in entries older than it.
+    selection: str = ""
 
 
 _REASONS = {
@@ -75,7 +78,10 @@ _REASONS = {
     "dependency_files": "The dependency files changed",
     "dependencies_sha256": "The dependency files' contents changed",
     "settings_sha256": "The installer settings (config vars such as PIP_INDEX_URL) changed",
+    "selection": "The dependency groups or extras to install changed "
+                 "(PYTHON_DEPENDENCY_GROUPS, PYTHON_EXTRAS)",
 }
+_DEFAULTS = {f.name: f.default for f in fields(CacheKey) if f.default is not MISSING}
 _SHOW_VALUES = {"format", "python_version", "stack", "arch", "manager", "manager_version"}
 
 
@@ -83,12 +89,14 @@ def differences(old: dict[str, Any], new: CacheKey) -> list[str]:
     """One human-readable reason per key field that differs."""
     reasons = []
     for name, value in asdict(new).items():
-        before = old.get(name)
+        before = old.get(name, _DEFAULTS.get(name))
         if isinstance(value, tuple):
             before = tuple(before) if isinstance(before, list) else before
         if before != value:
             reason = _REASONS[name]
-            if name in _SHOW_VALUES:
+            if name == "selection":
+                reason += f" ({before or '(none)'} -> {value or '(none)'})"
+            elif name in _SHOW_VALUES:
                 reason += f" ({before} -> {value})"
             elif name == "dependencies_sha256":
                 reason = f"{', '.join(new.dependency_files)} changed"
@@ -279,13 +287,14 @@ def _discard(entry: Path) -> None:
 
 
 # Key fields an incremental install can bring an entry up to date with.
-DEPENDENCY_FIELDS = frozenset({"dependency_files", "dependencies_sha256"})
+DEPENDENCY_FIELDS = frozenset({"dependency_files", "dependencies_sha256", "selection"})
 
 
 def differs_only_in(old: dict[str, Any], key: CacheKey, fields: frozenset[str]) -> bool:
     """Whether a previous key (its fields, as stored) differs from ``key``, in ``fields`` only."""
     changed = {f for f, v in asdict(key).items()
-               if (tuple(old[f]) if isinstance(old.get(f), list) else old.get(f)) != v}
+               if (tuple(old[f]) if isinstance(old.get(f), list)
+                   else old.get(f, _DEFAULTS.get(f))) != v}
     return bool(changed) and changed <= fields
 
 

@@ -37,7 +37,7 @@ from pathlib import Path
 from buildpack.app.app_files import AppFiles
 from buildpack.base import libraries
 from buildpack.base.redact import url_secrets
-from buildpack.installers import manager_files, pip, python_check, slug_cleanup, uv_pip
+from buildpack.installers import manager_files, pip, python_check, selection, slug_cleanup, uv_pip
 from buildpack.installers.context import InstallContext
 from buildpack.installers.managers import BY_ENGINE, NO_DEPENDENCIES, PIPENV
 from buildpack.installers.record import Choice
@@ -45,9 +45,11 @@ from buildpack.installers.record import Choice
 __all__ = ["Choice", "InstallContext", "check_python", "choose", "install"]
 
 
-def choose(files: AppFiles | Path, dev: bool = False, installer: str | None = None) -> Choice:
+def choose(files: AppFiles | Path, dev: bool = False, installer: str | None = None,
+           groups: str | None = None, extras: str | None = None) -> Choice:
     """The app's package manager; for requirements.txt also the engine (``installer``: the
-    PYTHON_INSTALLER config var)."""
+    PYTHON_INSTALLER config var); the dependency groups and extras to install besides the
+    main dependencies (``groups``, ``extras``: PYTHON_DEPENDENCY_GROUPS, PYTHON_EXTRAS)."""
     files = AppFiles.of(files)
     choice = manager_files.find(files)
     if choice.manager.engine and not choice.installs_app:
@@ -56,6 +58,7 @@ def choose(files: AppFiles | Path, dev: bool = False, installer: str | None = No
                                      engine_reason=engine.reason)
     elif installer and installer.strip().lower() not in uv_pip.ENGINES:
         raise uv_pip.unknown_engine(installer)
+    choice = selection.select(choice, files, groups, extras)
     if not dev or choice.manager is NO_DEPENDENCIES:
         return choice
     named = choice.manager.test_requirements
@@ -104,10 +107,12 @@ def install(choice: Choice, ctx: InstallContext, incremental: bool = False) -> N
     if choice.manager is NO_DEPENDENCIES:
         choice.manager.install(ctx, choice, [])
         return
-    if python_check.reads_files(choice, ctx.files) and not libraries.ready() \
+    if (python_check.reads_files(choice, ctx.files) or not choice.selection.checked) \
+            and not libraries.ready() \
             and libraries.fetch_with_pip(ctx.python, ctx.env, ctx.cache_dir):
-        manager_files.confirm(choice, ctx.files)  # both not done at plan time
+        manager_files.confirm(choice, ctx.files)  # not done at plan time
         python_check.check(choice, ctx.files, ctx.python_version)
+        choice = selection.confirm(choice, ctx.files)
     secrets = ctx.secrets + url_secrets(ctx.env.values())
     leftovers = slug_cleanup.build_leftovers(ctx.app_dir)
     tests = [p for p in choice.files if choice.dev and p.name == choice.manager.test_requirements]

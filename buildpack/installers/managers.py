@@ -31,7 +31,7 @@ from buildpack.base import output
 from buildpack.installers import pdm, pip, pipenv, poetry, uv, uv_pip
 from buildpack.installers.context import InstallContext
 from buildpack.installers.pinned_tools import TOOLS
-from buildpack.installers.record import Choice, Manager
+from buildpack.installers.record import EXTRAS_VAR, GROUPS_VAR, Choice, Manager
 
 
 def _nothing_to_install(ctx: InstallContext, choice: Choice, secrets: list[str]) -> None:
@@ -64,12 +64,13 @@ PIP_WITH_UV = Manager(
     name="pip", display="pip", lockfile="requirements.txt", manifest=None, lock_command=None,
     local_code=None, tool=TOOLS["uv"], config_vars=_PIP_VARS, config_patterns=(),
     install=uv_pip.install, update=uv_pip.update, engine="uv", installs_pip=True,
-    test_requirements=pip.TEST_REQUIREMENTS, cache_folders=(uv.CACHE_FOLDER,))
+    test_requirements=pip.TEST_REQUIREMENTS, cache_folders=(uv.CACHE_FOLDER,),
+    selection_vars=(GROUPS_VAR,))
 
 PIP = Manager(
     name="pip", display="pip", lockfile="requirements.txt", manifest=None, lock_command=None,
     local_code=None, tool=None, config_vars=_PIP_VARS, config_patterns=(), install=pip.install,
-    engine="pip", test_requirements=pip.TEST_REQUIREMENTS)
+    engine="pip", test_requirements=pip.TEST_REQUIREMENTS, selection_vars=(GROUPS_VAR,))
 
 PIPENV = Manager(
     name="pipenv", display="Pipenv", lockfile="Pipfile.lock", manifest="Pipfile",
@@ -77,7 +78,7 @@ PIPENV = Manager(
     tool=TOOLS["pipenv"],
     config_vars=(*_PIP_VARS, "PIPENV_PYPI_MIRROR", "PIPENV_TIMEOUT"),  # Pipenv installs with pip
     config_patterns=(), install=pipenv.install, python_in_lock=True,
-    cache_folders=(pipenv.CACHE_FOLDER, pipenv.VENVS_FOLDER))
+    cache_folders=(pipenv.CACHE_FOLDER, pipenv.VENVS_FOLDER), selection_vars=(GROUPS_VAR,))
 
 POETRY = Manager(
     name="poetry", display="Poetry", lockfile="poetry.lock", manifest="pyproject.toml",
@@ -89,7 +90,8 @@ POETRY = Manager(
                      r"POETRY_HTTP_BASIC_[A-Z0-9_]+_(?:USERNAME|PASSWORD)",
                      r"POETRY_CERTIFICATES_[A-Z0-9_]+_(?:CERT|CLIENT_CERT)"),
     install=poetry.install, python_table=("tool", "poetry", "dependencies", "python"),
-    cache_folders=(poetry.CACHE_FOLDER, poetry.DATA_FOLDER))
+    cache_folders=(poetry.CACHE_FOLDER, poetry.DATA_FOLDER),
+    selection_vars=(GROUPS_VAR, EXTRAS_VAR))
 
 UV = Manager(
     name="uv", display="uv", lockfile="uv.lock", manifest="pyproject.toml",
@@ -100,14 +102,15 @@ UV = Manager(
                  "UV_HTTP_RETRIES", "UV_NATIVE_TLS"),
     # credentials of a named index ([[tool.uv.index]] name = "private")
     config_patterns=(r"UV_INDEX_[A-Z0-9_]+_(?:USERNAME|PASSWORD)",),
-    install=uv.install, cache_folders=(uv.CACHE_FOLDER,))
+    install=uv.install, cache_folders=(uv.CACHE_FOLDER,), selection_vars=(GROUPS_VAR, EXTRAS_VAR))
 
 PDM = Manager(
     name="pdm", display="PDM", lockfile="pdm.lock", manifest="pyproject.toml",
     lock_command="pdm lock", local_code=_matches(r"^path\s*="), tool=TOOLS["pdm"],
     # (sources in pyproject.toml take precedence)
     config_vars=("PDM_PYPI_URL", "PDM_PYPI_USERNAME", "PDM_PYPI_PASSWORD", "PDM_PYPI_VERIFY_SSL"),
-    config_patterns=(), install=pdm.install, cache_folders=(pdm.CACHE_FOLDER, pdm.HOME_FOLDER))
+    config_patterns=(), install=pdm.install, cache_folders=(pdm.CACHE_FOLDER, pdm.HOME_FOLDER),
+    selection_vars=(GROUPS_VAR, EXTRAS_VAR))
 
 NO_DEPENDENCIES = Manager(
     name="none", display="none", lockfile=None, manifest=None, lock_command=None,

@@ -5,7 +5,8 @@ mode (``-g -p <app>``), which installs into that interpreter's own site-packages
 than a ``.venv`` or ``__pypackages__`` in the app. ``pdm lock --check`` first refuses a
 pdm.lock that no longer matches pyproject.toml (PDM prints nothing then: the error says
 what to run). Only the default dependencies are installed, never the dev groups (a CI
-build, ``bin/test-compile``, installs every group). The project itself, when PDM treats
+build, ``bin/test-compile``, installs every group), except those that
+``PYTHON_DEPENDENCY_GROUPS``/``PYTHON_EXTRAS`` name (``-G``). The project itself, when PDM treats
 it as a distribution, is installed editable as PDM does; ``slug_cleanup`` makes that
 reference relative. The index is the lock's sources from pyproject.toml
 (``[[tool.pdm.source]]``), else ``PDM_PYPI_URL``; PDM's update check is off, and its
@@ -27,6 +28,17 @@ CACHE_FOLDER, HOME_FOLDER = "pdm", "pdm-home"  # in CACHE_DIR
 CHECK_ARGS = ["lock", "--check"]
 SYNC_ARGS = ["sync", "--prod"]
 DEV_SYNC_ARGS = ["sync", "--dev", "-G", ":all"]  # bin/test-compile: every group
+
+
+def arguments(choice: Choice) -> list[str]:
+    """``pdm sync``'s arguments. The selected groups and extras are each a ``-G``; PDM
+    refuses ``--prod`` beside a dev group, and with a dev group named it installs no other
+    dev group, so ``--prod`` goes when groups are selected."""
+    if choice.dev:
+        return list(DEV_SYNC_ARGS)
+    selected = [a for name in (*choice.selection.groups, *choice.selection.extras)
+                for a in ("-G", name)]
+    return [*(["sync"] if choice.selection.groups else SYNC_ARGS), *selected]
 
 
 def install(ctx: InstallContext, choice: Choice, secrets: list[str]) -> None:
@@ -55,8 +67,10 @@ def install(ctx: InstallContext, choice: Choice, secrets: list[str]) -> None:
             "it does not say what to install.\n\n"
             "Run `pdm lock` and commit the updated pdm.lock.",
             error_id="pdm::lock-out-of-date")
-    args = DEV_SYNC_ARGS if choice.dev else SYNC_ARGS
+    args = arguments(choice)
     which = "every group" if choice.dev else "without the dev groups"
+    if choice.selection and not choice.dev:
+        which = f"the default group, with {choice.selection.describe()}"
     output.detail(f"pdm {' '.join(args)}: the packages in pdm.lock, {which}")
     code, lines = run_streamed(
         pinned_tools.command(ctx, tool, tool_dir, [*args, "-g", *project]), env, ctx.app_dir,

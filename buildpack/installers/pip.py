@@ -18,9 +18,10 @@ from buildpack.base.output import BuildError
 from buildpack.installers.context import InstallContext
 from buildpack.installers.failures import explain, install_error
 from buildpack.installers.pinned_tools import runtime_pip_wheel
-from buildpack.installers.record import Choice
+from buildpack.installers.record import EXTRAS_VAR, Choice, Selection
+from buildpack.installers.selection import normalize
 
-__all__ = ["install_pip", "install_project", "install_requirements",
+__all__ = ["group_arguments", "install_pip", "install_project", "install_requirements",
            "offline_sources", "run_streamed"]
 
 
@@ -72,19 +73,30 @@ _PIP_HINT = ("Check that every requirement exists on the package index with a ve
              "for this Python, and builds from source if it has no wheel.\n")
 
 
+def group_arguments(selection: Selection) -> list[str]:
+    """``--group <name>`` for each selected PEP 735 group (pyproject.toml in the app's
+    folder, the installer's working directory): pip 25.1+ and ``uv pip`` both take it."""
+    return [a for group in selection.groups for a in ("--group", group)]
+
+
 def install_requirements(ctx: InstallContext, requirements: Path, secrets: list[str],
-                         what: str = "dependencies", reason: str = "") -> None:
-    """``pip install -r``; ``reason``: why pip rather than uv (one line in the log)."""
+                         what: str = "dependencies", reason: str = "",
+                         selection: Selection | None = None) -> None:
+    """``pip install -r``; ``reason``: why pip rather than uv (one line in the log);
+    ``selection``: pyproject.toml's dependency groups to install with it."""
+    selection = selection or Selection()
     output.step(f"Installing {what} using pip ({settings.pinned_pip_version()})")
     if reason:
         output.detail(reason)
+    if selection:
+        output.detail(f"With {selection.describe()} of pyproject.toml [dependency-groups].")
     shown = requirements.relative_to(ctx.app_dir)
     offline = offline_sources(ctx, requirements)
     if offline is not None:
         output.detail(f"{shown} turns the package index off (--no-index): installing only from "
                       f"{', '.join(offline) or 'the --find-links locations'}.")
     cmd = [str(ctx.python), "-m", "pip", "install", "--no-compile", "--no-warn-script-location",
-           "-r", str(shown)]
+           "-r", str(shown), *group_arguments(selection)]
     code, lines = run_streamed(cmd, ctx.env, ctx.app_dir, secrets)
     if code != 0:
         raise install_error(lines, ctx.env, "pip", f"the requirements in {shown}",
@@ -95,20 +107,39 @@ def install(ctx: InstallContext, choice: Choice, secrets: list[str]) -> None:
     """The record's install (``installers.managers.PIP``, pip as the engine): the app as a
     package, or its requirements file. (A CI build's requirements-test.txt follows.)"""
     if choice.installs_app:
-        install_project(ctx, tuple(p for p in choice.files if p.name != TEST_REQUIREMENTS), secrets)
+        install_project(ctx, tuple(p for p in choice.files if p.name != TEST_REQUIREMENTS), secrets,
+                        choice.selection)
     else:
-        install_requirements(ctx, choice.files[0], secrets, reason=choice.engine_reason)
+        install_requirements(ctx, choice.files[0], secrets, reason=choice.engine_reason,
+                             selection=choice.selection)
 
 
-def install_project(ctx: InstallContext, files: tuple[Path, ...], secrets: list[str]) -> None:
-    """``pip install .``: the app is a package (pyproject.toml, setup.py or setup.cfg)."""
+def install_project(ctx: InstallContext, files: tuple[Path, ...], secrets: list[str],
+                    selection: Selection | None = None) -> None:
+    """``pip install .``: the app is a package (pyproject.toml, setup.py or setup.cfg);
+    ``selection``: its extras (``.[a,b]``) and dependency groups (``--group``) too."""
+    selection = selection or Selection()
     names = ", ".join(p.name for p in files)
+    target = f".[{','.join(selection.extras)}]" if selection.extras else "."
     output.step(f"Installing the app and its dependencies using pip ({settings.pinned_pip_version()})")
     output.detail(f"No requirements or lock file; {names} declares the app as a package, so it\n"
-                  "is installed with `pip install .` (with the dependencies it declares).")
+                  f"is installed with `pip install {target}` (with the dependencies it declares).")
+    if selection:
+        output.detail(f"With {selection.describe()}.")
     cmd = [str(ctx.python), "-m", "pip", "install", "--no-compile", "--no-warn-script-location",
-           "."]
+           target, *group_arguments(selection)]
     code, lines = run_streamed(cmd, ctx.env, ctx.app_dir, secrets)
     if code != 0:
         raise install_error(lines, ctx.env, "pip", f"the app (the package that {names} declares)",
-                            "pip install .", _PIP_HINT, app_dir=ctx.app_dir)
+                            f"pip install {target}", _PIP_HINT, app_dir=ctx.app_dir)
+    missing = [extra for extra in selection.extras
+               if any(f"does not provide the extra '{normalize(extra)}'" in line
+                      for line in lines)]
+    if missing:  # extras pip only learnt by building the app (setup.py, dynamic metadata)
+        raise BuildError(
+            f"{EXTRAS_VAR} names {'an unknown extra' if len(missing) == 1 else 'unknown extras'}:"
+            f" {', '.join(missing)}",
+            f"The app, built by pip, does not provide {', '.join(missing)} (pip's warning is\n"
+            f"above). Correct {EXTRAS_VAR}, or declare the extra in the app's metadata\n"
+            "(extras_require in setup.py, [project.optional-dependencies] in pyproject.toml).",
+            error_id="dependencies::unknown-extra")

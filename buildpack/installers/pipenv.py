@@ -2,8 +2,9 @@
 
 ``--deploy`` makes Pipenv refuse a Pipfile.lock whose hash does not match the Pipfile
 (Pipenv computes it; the rules are its own), ``--system`` installs into the runtime's
-own site-packages; only ``[packages]`` are installed, hash-checked by pip, never the
-``[dev-packages]``. Pipenv does not read the app's ``.env`` during the build.
+own site-packages; only ``[packages]`` (and the categories ``PYTHON_DEPENDENCY_GROUPS``
+names: ``--categories``) are installed, hash-checked by pip, never the ``[dev-packages]``.
+Pipenv does not read the app's ``.env`` during the build.
 """
 from __future__ import annotations
 
@@ -22,6 +23,16 @@ CACHE_FOLDER, VENVS_FOLDER = "pipenv", "pipenv-venvs"  # in CACHE_DIR
 
 ARGS = ["install", "--deploy", "--system"]
 DEV_ARGS = [*ARGS, "--dev"]  # bin/test-compile: the [dev-packages] too
+
+
+def arguments(choice: Choice) -> list[str]:
+    """``pipenv install``'s arguments; the selected groups are Pipfile categories
+    (``--categories "packages <name>..."``)."""
+    groups = choice.selection.groups
+    if not groups:
+        return list(DEV_ARGS if choice.dev else ARGS)
+    categories = ["packages", *(["dev-packages"] if choice.dev else []), *groups]
+    return [*ARGS, "--categories", " ".join(dict.fromkeys(categories))]
 # Pipenv prints the Python traceback of its own exceptions ("[DeployException]:   File
 # ..."), which says nothing to the app's developer: it is left out of the log.
 _TRACEBACK_RE = re.compile(r"^\[\w+\]:")
@@ -44,8 +55,10 @@ def install(ctx: InstallContext, choice: Choice, secrets: list[str]) -> None:
         COLUMNS="1000",  # one message per line, not wrapped
     )
     output.step(f"Installing dependencies using Pipenv ({tool.version()})")
-    args = DEV_ARGS if choice.dev else ARGS
+    args = arguments(choice)
     which = "and [dev-packages]" if choice.dev else "of Pipfile.lock, no dev-packages"
+    if choice.selection:
+        which += f", with {choice.selection.describe()}"
     output.detail(f"pipenv {' '.join(args)}: the [packages] {which}")
     code, lines = run_streamed(pinned_tools.command(ctx, tool, tool_dir, args), env,
                                ctx.app_dir, secrets, hide=_TRACEBACK_RE.match)

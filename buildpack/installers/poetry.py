@@ -1,4 +1,6 @@
-"""Poetry: ``poetry sync --only main`` of poetry.lock into the app's Python.
+"""Poetry: ``poetry sync --only main`` of poetry.lock into the app's Python (plus the
+groups and extras of ``PYTHON_DEPENDENCY_GROUPS``/``PYTHON_EXTRAS``: ``--only main,<group>``,
+``--extras``).
 
 Poetry runs on the app's interpreter with virtualenv creation off, so it installs into
 the runtime's own site-packages; only the ``main`` group is installed (no dev or other
@@ -24,6 +26,16 @@ CACHE_FOLDER, DATA_FOLDER = "poetry", "poetry-data"  # in CACHE_DIR
 CHECK_ARGS = ["check", "--lock", "--no-ansi", "--no-interaction"]
 SYNC_ARGS = ["sync", "--only", "main", "--no-ansi", "--no-interaction"]
 DEV_SYNC_ARGS = ["sync", "--all-groups", "--no-ansi", "--no-interaction"]  # bin/test-compile
+
+
+def arguments(choice: Choice) -> list[str]:
+    """``poetry sync``'s arguments: the main group (and the selected groups: ``--only
+    main,web``, since Poetry ignores ``--with`` beside ``--only``), the selected extras."""
+    args = list(DEV_SYNC_ARGS if choice.dev else SYNC_ARGS)
+    if choice.selection.groups and not choice.dev:
+        args[args.index("main")] = ",".join(("main", *choice.selection.groups))
+    extras = [a for e in choice.selection.extras for a in ("--extras", e)]
+    return args[:-2] + extras + args[-2:]
 _NOISE = ("Skipping virtualenv creation",)
 
 
@@ -59,9 +71,12 @@ def install(ctx: InstallContext, choice: Choice, secrets: list[str]) -> None:
             "`poetry check --lock` locally until it passes) and push again.",
             error_id="poetry::check-failed",
         )
-    args = DEV_SYNC_ARGS if choice.dev else SYNC_ARGS
+    args = arguments(choice)
     shown = " ".join(a for a in args if not a.startswith("--no-"))
     which = "all groups" if choice.dev else "main group only"
+    if choice.selection:
+        which = ("all groups" if choice.dev else "the main group") + \
+            f", with {choice.selection.describe()}"
     output.detail(f"poetry {shown}: the packages in poetry.lock, {which}")
     code, lines = run_streamed(pinned_tools.command(ctx, tool, tool_dir, args), env,
                                ctx.app_dir, secrets, hide=lambda line: line.startswith(_NOISE))

@@ -13,6 +13,37 @@ from buildpack.base import hashing, settings
 from buildpack.installers.context import InstallContext
 from buildpack.installers.pinned_tools import TOOLS_DIR, Tool
 
+# The config vars that name what to install besides the main dependencies (``selection``).
+GROUPS_VAR = "PYTHON_DEPENDENCY_GROUPS"
+EXTRAS_VAR = "PYTHON_EXTRAS"
+
+
+@dataclass(frozen=True)
+class Selection:
+    """The dependency groups and extras to install besides the main dependencies, as the
+    project spells them (checked against what it defines: ``selection.select``).
+    ``files``: what defines them when that is not already a file of the choice (a
+    requirements.txt app's pyproject.toml with ``[dependency-groups]``): part of the cache
+    key."""
+
+    groups: tuple[str, ...] = ()
+    extras: tuple[str, ...] = ()
+    files: tuple[Path, ...] = ()
+    checked: bool = True  # False: not yet checked against the project (``selection.confirm``)
+
+    def __bool__(self) -> bool:
+        return bool(self.groups or self.extras)
+
+    def key(self) -> str:
+        """The cache key's text: ``groups=a,b;extras=x`` ("" when nothing is selected)."""
+        return f"groups={','.join(self.groups)};extras={','.join(self.extras)}" if self else ""
+
+    def describe(self) -> str:
+        """``the group web and the extras s3, pg`` for the log ("" when nothing is selected)."""
+        parts = [f"the {kind}{'s' if len(names) > 1 else ''} {', '.join(names)}"
+                 for kind, names in (("group", self.groups), ("extra", self.extras)) if names]
+        return " and ".join(parts)
+
 
 @dataclass(frozen=True)
 class Choice:
@@ -39,6 +70,8 @@ class Choice:
     # A CI build (bin/test-compile): the dev/test dependencies too (see installers).
     dev: bool = False
     engine_reason: str = ""
+    # PYTHON_DEPENDENCY_GROUPS and PYTHON_EXTRAS, checked against the project.
+    selection: Selection = field(default_factory=Selection)
 
 
 InstallFunction = Callable[[InstallContext, Choice, list[str]], None]
@@ -77,6 +110,10 @@ class Manager:
     python_table: tuple[str, ...] = ()
     # The folders its tool keeps in CACHE_DIR (``CACHE_FOLDERS``: the cache's tidy keeps them).
     cache_folders: tuple[str, ...] = ()
+    # Which of GROUPS_VAR and EXTRAS_VAR it can install (``selection``); another one set
+    # is an error. (For requirements.txt, groups are pyproject.toml's [dependency-groups];
+    # ``pip install .`` of the app also takes extras: ``selection.accepted``.)
+    selection_vars: tuple[str, ...] = ()
 
     @property
     def min_python(self) -> tuple[int, int] | None:

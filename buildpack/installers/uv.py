@@ -1,4 +1,5 @@
-"""uv: ``uv sync --locked`` of uv.lock into the app's Python, without dev groups.
+"""uv: ``uv sync --locked`` of uv.lock into the app's Python, without dev groups (but the
+groups and extras of ``PYTHON_DEPENDENCY_GROUPS``/``PYTHON_EXTRAS``: ``--group``, ``--extra``).
 
 uv manages the runtime's own site-packages (``UV_PROJECT_ENVIRONMENT`` is the runtime
 prefix, ``UV_PYTHON`` its interpreter) and never downloads a Python of its own. The
@@ -22,6 +23,14 @@ ARGS = ["sync", "--locked", "--no-default-groups"]
 DEV_ARGS = ["sync", "--locked", "--all-groups"]  # bin/test-compile
 
 
+def arguments(choice: Choice) -> list[str]:
+    """``uv sync``'s arguments: the lock's main packages, plus the selected groups and
+    extras (a CI build has every group already)."""
+    groups = [] if choice.dev else [a for g in choice.selection.groups for a in ("--group", g)]
+    extras = [a for e in choice.selection.extras for a in ("--extra", e)]
+    return [*(DEV_ARGS if choice.dev else ARGS), *groups, *extras]
+
+
 def install(ctx: InstallContext, choice: Choice, secrets: list[str]) -> None:
     tool = pinned_tools.TOOLS["uv"]
     tool_dir = pinned_tools.ensure(ctx, tool, secrets)
@@ -36,8 +45,10 @@ def install(ctx: InstallContext, choice: Choice, secrets: list[str]) -> None:
         UV_NO_PROGRESS="1",
     )
     output.step(f"Installing dependencies using uv ({tool.version()})")
-    args = DEV_ARGS if choice.dev else ARGS
+    args = arguments(choice)
     which = "with all groups" if choice.dev else "without the dev groups"
+    if choice.selection:
+        which += f", with {choice.selection.describe()}"
     output.detail(f"uv {' '.join(args)}: the packages in uv.lock, {which}")
     code, lines = run_streamed(pinned_tools.command(ctx, tool, tool_dir, args), env,
                                ctx.app_dir, secrets)

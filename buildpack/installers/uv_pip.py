@@ -45,8 +45,8 @@ from buildpack.base.output import BuildError
 from buildpack.installers import pinned_tools, uv_fetch
 from buildpack.installers.context import InstallContext
 from buildpack.installers.failures import install_error
-from buildpack.installers.pip import offline_sources
-from buildpack.installers.record import Choice
+from buildpack.installers.pip import group_arguments, offline_sources
+from buildpack.installers.record import Choice, Selection
 from buildpack.installers.tool_env import tool_env
 from buildpack.installers.uv import CACHE_FOLDER
 
@@ -321,23 +321,29 @@ def _run(ctx: InstallContext, cmd: list[str], env: dict[str, str], secrets: list
 
 def install(ctx: InstallContext, choice: Choice, secrets: list[str]) -> None:
     """The install function of the record ``installers.managers.PIP_WITH_UV``."""
-    install_requirements(ctx, choice.files[0], secrets)
+    install_requirements(ctx, choice.files[0], secrets, selection=choice.selection)
 
 
 def update(ctx: InstallContext, choice: Choice, secrets: list[str]) -> None:
     """The same, into the previous build's environment: only the difference is applied."""
-    install_requirements(ctx, choice.files[0], secrets, incremental=True)
+    install_requirements(ctx, choice.files[0], secrets, incremental=True,
+                         selection=choice.selection)
 
 
 def install_requirements(ctx: InstallContext, requirements: Path, secrets: list[str],
-                         incremental: bool = False, what: str = "dependencies") -> None:
+                         incremental: bool = False, what: str = "dependencies",
+                         selection: Selection | None = None) -> None:
     """``uv pip install -r`` into the runtime; ``incremental``: the runtime already holds
-    the previous build's packages, and whatever the requirements no longer need goes."""
+    the previous build's packages, and whatever the requirements no longer need goes;
+    ``selection``: pyproject.toml's dependency groups to install with them."""
+    selection = selection or Selection()
     version, uv = pinned_tools.TOOLS["uv"].version(), ensure_uv(ctx, secrets)
     if not (ctx.prefix / "bin" / "pip").exists():
         install_pip(ctx, uv, secrets)
     shown = requirements.relative_to(ctx.app_dir)
     output.step(f"Installing {what} using uv ({version})")
+    if selection:
+        output.detail(f"With {selection.describe()} of pyproject.toml [dependency-groups].")
     env = install_env(ctx, requirements)
     offline = offline_sources(ctx, requirements)
     if offline is not None:
@@ -349,15 +355,16 @@ def install_requirements(ctx: InstallContext, requirements: Path, secrets: list[
         # pip checks every line once one has a --hash; uv only when told to.
         output.detail(f"{shown} pins hashes: every requirement must have one (as with pip).")
         base.append("--require-hashes")
+    groups = group_arguments(selection)
     if not incremental:
-        _run(ctx, [*base, "-r", str(shown)], env, secrets, shown)
+        _run(ctx, [*base, "-r", str(shown), *groups], env, secrets, shown)
         return
     output.detail("Starting from the previous build's packages: only the difference is applied.")
     # One run: --exact also uninstalls what the requirements no longer need. pip is not
     # among them, so the pinned one (hash-checked, already installed) is named too, unless
     # the app names its own.
     keep_pip = [] if names_pip(ctx.files, requirements) else ["-r", str(settings.PIP_REQUIREMENTS)]
-    _run(ctx, [*base, "--exact", "-r", str(shown), *keep_pip], env, secrets, shown)
+    _run(ctx, [*base, "--exact", "-r", str(shown), *groups, *keep_pip], env, secrets, shown)
     for site in ctx.prefix.glob("lib/python3*/site-packages"):
         remove_orphan_bytecode(site)
 
