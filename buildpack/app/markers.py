@@ -28,6 +28,7 @@ MARKER_FILES = (
     "setup.cfg",
     "pyproject.toml",
     "Pipfile",
+    "Pipfile.lock",
     "poetry.lock",
     "uv.lock",
     "pdm.lock",

@@ -53,6 +53,11 @@ def _choice(tmp_path, files):
     ({"setup.py": "import setuptools\nsetuptools.setup(name='a')\n", "pyproject.toml": "[tool.black]\n"},
      ("pip", ["setup.py"], True)),
     ({"app.py": ""}, ("none", [], False)),
+    # TOML as TOML: an inline or dotted [project] table declares the project...
+    ({"pyproject.toml": 'project = { name = "app", version = "1" }\n'}, ("pip", ["pyproject.toml"], True)),
+    ({"pyproject.toml": 'build-system.requires = ["setuptools"]\n'}, ("pip", ["pyproject.toml"], True)),
+    ({"pyproject.toml": 'tool.poetry.name = "x"\n', "poetry.lock": ""},
+     ("poetry", ["pyproject.toml", "poetry.lock"], False)),
 ])
 def test_choice(tmp_path, files, expected):
     assert _choice(tmp_path, files) == expected
@@ -116,17 +121,6 @@ def test_missing_lock_says_how_to_make_it(tmp_path, files, summary, command):
         _choice(tmp_path, files)
     assert err.value.summary == summary
     assert f"Run `{command}`" in err.value.body
-
-
-@pytest.mark.parametrize("files, expected", [
-    # TOML as TOML: an inline or dotted [project] table declares the project...
-    ({"pyproject.toml": 'project = { name = "app", version = "1" }\n'}, ("pip", ["pyproject.toml"], True)),
-    ({"pyproject.toml": 'build-system.requires = ["setuptools"]\n'}, ("pip", ["pyproject.toml"], True)),
-    ({"pyproject.toml": 'tool.poetry.name = "x"\n', "poetry.lock": ""},
-     ("poetry", ["pyproject.toml", "poetry.lock"], False)),
-])
-def test_pyproject_tables_are_read_by_the_toml_parser(tmp_path, files, expected):
-    assert _choice(tmp_path, files) == expected
 
 
 def test_a_table_header_inside_a_string_declares_nothing(tmp_path):
