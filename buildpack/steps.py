@@ -5,7 +5,7 @@ build code -> run-time contract -> processes.
 pypa/installer's ``install(source, destination)`` leaves the writing to a small
 destination protocol:
 
-- ``compile.SlugTarget`` (``bin/compile``): Python in ``BUILD_DIR/.heroku/python``, run
+- ``slug.target.SlugTarget`` (``bin/compile``): Python in ``BUILD_DIR/.heroku/python``, run
   from ``/app/.heroku/python``; the installed environment cached in CACHE_DIR; the
   run-time contract in ``.profile.d`` and ``export``;
 - ``cnb.build.LayersTarget`` (``bin/build``): Python in the ``python`` layer, at the path
@@ -40,6 +40,10 @@ class Target(Protocol):
 
     prefix: Path  # where Python is installed during the build
     runtime_path: str  # the path it has when the app runs
+    # The folder the app runs from under another path, whose build path the install must
+    # not leave behind (a slug's BUILD_DIR, run as /app); None when the build's paths are
+    # the launch paths (CNB). Not derived from ``prefix``: that would assume the slug layout.
+    slug_root: Path | None
 
     def prepare(self, key: env_cache.CacheKey | None, updates: bool) -> str:
         """Make ``prefix`` ready, as ``env_cache.decide`` found: REUSED when the previous
@@ -88,14 +92,15 @@ def base_key(plan: Plan) -> env_cache.CacheKey:
                               settings.pinned_pip_version(), (), "", "")
 
 
-def install_context(plan: Plan, prefix: Path) -> tuple[installers.InstallContext, dict[str, str]]:
+def install_context(plan: Plan, prefix: Path, slug_root: Path | None
+                    ) -> tuple[installers.InstallContext, dict[str, str]]:
     """The installers' context, and the environment of the app's own build code (hooks,
     collectstatic)."""
     env = build_env(plan.environ, plan.config, prefix / "bin", plan.cache_dir)
     ctx = installers.InstallContext(plan.build_dir / plan.app_base, prefix,
                                     prefix / "bin" / "python3", env, plan.cache_dir,
                                     redact.secrets_of_config(plan.config),
-                                    plan.runtime.version, plan.files)
+                                    plan.runtime.version, plan.files, slug_root)
     return ctx, hooks.app_env(env, plan.config, plan.build_dir, plan.cache_dir, plan.env_dir,
                               plan.runtime.stack)
 
@@ -193,7 +198,7 @@ def make_relocatable(ctx: installers.InstallContext, runtime_path: str) -> None:
 def run(plan: Plan, target: Target) -> installers.InstallContext:
     """The build's steps, into ``target``."""
     children.use_environment(plan.environ)  # their deadline: BUILDPACK_STEP_TIMEOUT
-    ctx, app_env = install_context(plan, target.prefix)
+    ctx, app_env = install_context(plan, target.prefix, target.slug_root)
     hooks.run_hook(hooks.PRE_COMPILE, ctx.app_dir, plan.build_dir, app_env, ctx.secrets)
     output.step(f"Preparing Python runtime (python-{plan.runtime.version})")
     manager = plan.dependencies.manager

@@ -5,7 +5,7 @@ ended, so a background process it left behind (a hook's ``server &``) can neithe
 the output pipe open (which would hang the build) nor outlive the build. When it runs
 past its deadline, the group gets SIGTERM, then SIGKILL, and the build fails naming it.
 The deadline is ``DEFAULT_TIMEOUT`` seconds, or ``BUILDPACK_STEP_TIMEOUT`` from the
-build's environment (a platform setting, not a config var): ``build.run`` passes the
+build's environment (a platform setting, not a config var): ``steps.run`` passes the
 plan's snapshot of the environment to ``use_environment`` before the first child starts.
 (A module setting rather than an argument: some thirty calls in a dozen modules start
 children, and a deadline is the same for all of them.)

@@ -1,9 +1,9 @@
 """``bin/build``: the classic compile's steps, into CNB layers (see ``buildpack.cnb``).
 
-The plan is the classic one (``compile.make_plan``: the app dir is the working
+The plan is the classic one (``plan.make_plan``: the app dir is the working
 directory, the config vars are ``<platform>/env``, CACHE_DIR is the ``cache`` layer),
-with Python in the ``python`` layer, at the path it keeps at launch. Then, as
-``compile.execute`` does for a slug: the ``pre_compile`` hook; the installed environment
+with Python in the ``python`` layer, at the path it keeps at launch. Then ``steps.run``
+with the layers as its target, the same steps as for a slug: the ``pre_compile`` hook; the installed environment
 (reused when the layer's metadata is the current cache key; when only the dependencies
 changed and the record can ``update``, brought up to date in place, as classic does with
 its restored environment; else built afresh, the runtime and pip coming from the cache
@@ -79,6 +79,7 @@ class LayersTarget:
         self.layers = layers
         self.prefix = layers.path(PYTHON_LAYER)
         self.runtime_path = str(self.prefix)
+        self.slug_root: Path | None = None  # the layers and the app keep their paths at launch
         self.key: env_cache.CacheKey | None = None
 
     def prepare(self, key: env_cache.CacheKey | None, updates: bool) -> str:

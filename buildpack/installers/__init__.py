@@ -121,4 +121,4 @@ def install(choice: Choice, ctx: InstallContext, incremental: bool = False) -> N
     for path in tests:
         _install_tests(choice, ctx, path, secrets)
     slug_cleanup.remove_new_leftovers(ctx.app_dir, leftovers)
-    slug_cleanup.fix_build_paths(ctx.prefix, ctx.prefix.parent.parent, ctx.python, ctx.env)
+    slug_cleanup.fix_build_paths(ctx.prefix, ctx.slug_root, ctx.python, ctx.env)

@@ -19,3 +19,7 @@ class InstallContext:
     secrets: list[str]
     python_version: str  # the runtime's (X.Y.Z)
     files: AppFiles  # reads the app's files (see app_files)
+    # The folder the app runs from under another path (a slug's BUILD_DIR, run as /app):
+    # what the install writes naming it is rewritten. None when the build's paths are the
+    # launch paths (CNB layers and /workspace). The target says which (``steps.Target``).
+    slug_root: Path | None

@@ -16,7 +16,7 @@ that never calls ``setup()``, a ``setup.cfg`` without ``[metadata]``/``[options]
 Only file names, lines of the lock files and, with no lock file, the tables of
 ``pyproject.toml`` are looked at. Those tables are read with the TOML parser (``toml_io``:
 ``tomllib``, or on hosts before 3.11 ``tomli`` from the buildpack's libraries, which
-``compile.make_plan`` loads before choosing). When a host before 3.11 has no copy of the
+``plan.make_plan`` loads before choosing). When a host before 3.11 has no copy of the
 libraries yet (no offline bundle, no cached copy, no index of the build's own), a
 ``pyproject.toml`` is taken to declare the project until the runtime has brought them
 (``confirm``, called by ``installers.install``).

@@ -126,9 +126,11 @@ def _written_by_the_buildpack(pyc: Path) -> bool:
     return len(header) == 8 and int.from_bytes(header[4:8], "little") == 0b01
 
 
-def fix_build_paths(prefix: Path, slug_root: Path, python: Path, env: dict[str, str]) -> None:
-    """Rewrite what the install wrote into ``prefix`` so that nothing names ``slug_root``."""
-    roots = _roots(slug_root)
+def fix_build_paths(prefix: Path, slug_root: Path | None, python: Path, env: dict[str, str]) -> None:
+    """Rewrite what the install wrote into ``prefix`` so that nothing names ``slug_root``
+    (None: the build's paths are the launch paths, nothing to rewrite); drop the bytecode
+    the install wrote, and compile the startup modules."""
+    roots = _roots(slug_root) if slug_root is not None else []
     needles = [root.encode() for root in roots]
     for site in sorted(prefix.glob("lib/python3*/site-packages")):
         for pyc in site.rglob("__pycache__/*.pyc"):

@@ -28,6 +28,7 @@ class SlugTarget:
         self.build_dir, self.cache_dir = build_dir, cache_dir
         self.prefix = build_dir / PYTHON_DIR
         self.runtime_path = slug_layout.RUNTIME_PREFIX
+        self.slug_root: Path | None = build_dir  # runs as /app
 
     def prepare(self, key: env_cache.CacheKey | None, updates: bool) -> str:
         if app_files.remove(self.build_dir, PYTHON_DIR):

@@ -102,7 +102,7 @@ def test_without_the_libraries_the_layer_files_fail_with_an_id(tmp_path, monkeyp
     env = {"PATH": "/usr/bin:/bin", "PIP_INDEX_URL": f"http://127.0.0.1:{support.free_port()}/simple",
            "PIP_RETRIES": "0", "PIP_TIMEOUT": "2", "PIP_NO_CACHE_DIR": "1"}
     ctx = InstallContext(tmp_path, tmp_path, Path(sys.executable), env, tmp_path / "cache", [], "",
-                         AppFiles(tmp_path))
+                         AppFiles(tmp_path), slug_root=None)
     with raises_id("cnb::libraries-unavailable") as err:
         cnb_build._require_libraries(ctx)
     assert "vendor/libraries.txt" in err.value.body

@@ -235,7 +235,7 @@ def _uv_context(tmp_path, index_url):
 
     env = {"PATH": "/usr/bin:/bin", "PIP_INDEX_URL": index_url}
     return InstallContext(tmp_path, tmp_path / "prefix", Path(sys.executable), env,
-                          tmp_path / "cache", [], "", AppFiles(tmp_path))
+                          tmp_path / "cache", [], "", AppFiles(tmp_path), slug_root=tmp_path)
 
 
 def test_a_prefetch_past_its_limit_is_the_builds_error_and_not_retried(tmp_path, monkeypatch,

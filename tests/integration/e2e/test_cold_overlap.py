@@ -18,7 +18,7 @@ pytestmark = pytest.mark.slow
 
 def _context(app, prefix, env, cache):
     return InstallContext(app, prefix, prefix / "bin" / "python3", env, cache, [], "3.13.15",
-                          AppFiles(app))
+                          AppFiles(app), slug_root=app)
 
 
 def test_the_warm_up_leaves_the_resolution_in_uvs_cache(tmp_path, build_env):
@@ -42,7 +42,7 @@ def test_the_warm_up_leaves_the_resolution_in_uvs_cache(tmp_path, build_env):
     assert resolve_offline(tmp_path / "empty-cache").returncode != 0
     warm = tmp_path / "warm-cache"
     ctx = InstallContext(app, app / ".heroku" / "python", python, build_env, warm, [], version,
-                         AppFiles(app))
+                         AppFiles(app), slug_root=app)
     assert uv_pip.warm_up_command(ctx, uv, app / "requirements.txt") is not None
     uv_pip._warm_up(ctx, uv, app / "requirements.txt", threading.Event())
     resolved = resolve_offline(warm)
