@@ -82,6 +82,7 @@ def _wheel(folder: Path) -> tuple[Path, str]:
     return path, hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+@pytest.mark.slow  # a real venv and pip install (ensurepip): ~10 s, more under load
 def test_a_real_environment_lists_the_hash_pip_recorded(tmp_path: Path) -> None:
     """pip records the archive's hash of a local or direct-URL install (PEP 610)."""
     wheel, digest = _wheel(tmp_path)
