@@ -20,7 +20,7 @@ from typing import Callable
 import pytest
 
 from tests import support
-from tests.reliability.test_hostile import (
+from tests.integration.reliability.test_hostile import (
     PROCFILE,
     Case,
     World,
