@@ -38,6 +38,13 @@ CATEGORIES = {
     "errors": "7. causes that used to get a misleading error",
     "crosstalk": "8. concurrent builds sharing a buildpack dir (export file)",
     "config-refs": "9. ${VAR} references in requirements files",
+    # issue 21 (round three), by class; classes 3, 6, 7 and 10 are unit-tested
+    "r3-numbers": "r3.1 numbers from outside: long, non-ASCII, inf (builds)",
+    "r3-cache-files": "r3.2 FIFOs, sparse files, folders, links in CACHE_DIR (builds)",
+    "r3-nesting": "r3.4 deeply nested TOML (builds)",
+    "r3-requirements": "r3.5 requirements pip and uv read differently (builds)",
+    "r3-disk": "r3.8 a full CACHE_DIR or TMPDIR (builds)",
+    "r3-config-names": "r3.9-10 forged config var names, odd values, a missing ENV_DIR (builds)",
     "sentinels": "builds run between sentinel files (no write outside BUILD_DIR, CACHE_DIR, temp)",
 }
 
@@ -195,6 +202,36 @@ value in any log or generated file. Tolerated inputs (documented below) must bui
   9. *`${{VAR}}` in requirements*: credentials from allowlisted config vars (names ending
      in `_TOKEN`, `_PAT`, `_USERNAME`, `_USER`, `_PASSWORD`), expanded by pip, masked;
      unset and not-allowlisted names get a warning.
+
+- **Hostile inputs, round three** (`test_hostile_round3.py`, issue 21), builds between the
+  same sentinel files, plus unit tests where no build is needed:
+  1. *numbers* (one parser, `base.numbers`; `tests/unit/test_bounded_numbers.py`, with
+     property tests): 5,000-digit minors, `²`, Arabic-Indic digits, `inf`, `1e999` in
+     `.python-version`, `runtime.txt`, Pipfile.lock, `requires-python`, the store manifest,
+     `PYTHON_RUNTIME_STORE_TIMEOUT`, `BUILDPACK_STEP_TIMEOUT`, `PYTHON_TEST_TIMEOUT`,
+     `Content-Length` and CNB layer metadata: the input's own error id, or its default.
+  2. *CACHE_DIR and layer files* (one reader, `base.cache_files`;
+     `tests/unit/test_cache_reader.py`): a FIFO, a 4 GB sparse file, a folder, a socket,
+     a device, links to `/dev/zero` and outside, at the sticky record, the build report,
+     cache metadata, tool stamps and layer TOML: ignored with a warning and replaced.
+  3. *`bin/report`* on each of those and on non-UTF-8, non-JSON or non-object reports:
+     `{{}}` with a warning.
+  4. *nesting*: 8 KB of nested arrays or inline tables in `pyproject.toml` (project,
+     Poetry, beside requirements.txt): `toml::invalid`, checked before parsing.
+  5. *pip and uv*: `-r "../x"`, `-c '../x'`, `--requirem`, `--find-l`, `name @ ./libx`
+     (requirements lines split by `shlex` and pip's own `optparse` rules); hash mode (one
+     `--hash` line): uv gets `--require-hashes`, and fails on an unhashed line as pip does.
+  6. *the programs' arguments* (`tests/unit/test_program_arguments.py`): `--port 70000`,
+     `--python 3.x|latest|3..13`, `--from-source 3.<5000 digits>`, `PYTHON_TEST_TIMEOUT=²`:
+     usage line and id before any work.
+  7. *children* (`tests/unit/test_child_deadlines.py`): a `python` that never exits and
+     holds the pipe through a child of its own is ended at the deadline; a source scan
+     finds no `subprocess` call without a deadline.
+  8. *a full disk*: CACHE_DIR full while uv is installed, TMPDIR full while pip or uv
+     downloads (tmpfs mounts): `system::disk-full`, nothing half-written in the cache.
+  9. *config var names*: newlines, carriage returns and escape sequences in names are
+     shown escaped (no forged log line); a 4 GB sparse or FIFO value is skipped unread.
+  10. a missing ENV_DIR: one warning naming it.
 
 ## What the buildpack does not defend against
 
