@@ -16,7 +16,18 @@ otherwise the ``default_process_types`` of bin/release. Those are:
      ``gunicorn -k <uvicorn worker> module:app``, with uvicorn alone as
      ``uvicorn module:app --host 0.0.0.0 --port $PORT``. Two such objects are a tie:
      no default, and the log names both.
-  3. Exactly one of ``ENTRY_POINTS`` is a script (it has an
+     Also one package deeper, in a folder that is not a package itself (a uv
+     workspace member: ``backend/app/main.py``), served from that folder
+     (``gunicorn --chdir backend``, ``uvicorn --app-dir backend``).
+  3. Exactly one top-level module imports Streamlit, installed:
+     ``streamlit run <file> --server.port $PORT --server.address 0.0.0.0``.
+  4. Exactly one top-level module imports Gradio, installed: ``python <file>`` with
+     ``GRADIO_SERVER_NAME=0.0.0.0 GRADIO_SERVER_PORT=$PORT`` (Gradio's own variables).
+  5. Exactly one console script installed from the app's own code (an entry of an
+     installed ``entry_points.txt`` whose module is in the app: ``[project.scripts]``)
+     that serves HTTP (its module reads ``PORT`` or starts a server): ``<script>``; one
+     that does not is named in the log as the command to put into a Procfile.
+  6. Exactly one of ``ENTRY_POINTS`` is a script (it has an
      ``if __name__ == "__main__":`` block): ``python <that file>``.
 
   gunicorn binds to ``0.0.0.0:$PORT`` by itself when ``PORT`` is set; uvicorn is told.
@@ -26,6 +37,7 @@ same out from the slug, so both always agree.
 """
 from __future__ import annotations
 
+import configparser
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +50,15 @@ from buildpack.base.output import BuildError
 from buildpack.base.slug_layout import installed
 
 ENTRY_POINTS = ("app.py", "main.py", "server.py")
+# Folders that hold no app code to serve (searched one level deep otherwise).
+_NOT_APP_FOLDERS = frozenset({"node_modules", "venv", "env", "tests", "test", "docs", "build",
+                              "dist", "site-packages", "__pycache__", "migrations", "static"})
+# A module that serves HTTP: reads PORT from the environment, or starts a server.
+_SERVES_HTTP = re.compile(
+    r"""environ(?:\.get)?\s*[\[(]\s*["']PORT["']|getenv\s*\(\s*["']PORT["']"""
+    r"|\b(?:uvicorn|hypercorn|waitress|granian)\.(?:run|serve)\s*\(|\bweb\.run_app\s*\("
+    r"|\bmake_server\s*\(|\bHTTPServer\s*\(|\bserve_forever\s*\(")
+_ENTRY_POINTS_MAX_BYTES = 256 * 1024
 _SHELL_SAFE = re.compile(r"[\w./-]+")
 # ``app = Flask(__name__)``, ``api: FastAPI = fastapi.FastAPI(title=...)`` at module level.
 _APP_OBJECT = re.compile(
@@ -119,6 +140,7 @@ class WebApp:
     name: str
     framework: str
     path: str
+    folder: str = ""  # served from this folder of the app (a package one level down)
 
     @property
     def target(self) -> str:
@@ -128,25 +150,46 @@ class WebApp:
         return f"{self.path} creates the {self.framework} app `{self.name}`"
 
 
-def _candidate_modules(app_dir: Path) -> list[tuple[str, Path]]:
-    """(module name, file) for top-level modules and first-level packages' usual modules."""
+def _folders(root: Path) -> list[Path]:
+    return sorted(p for p in root.iterdir() if p.is_dir() and not p.is_symlink()
+                  and not p.name.startswith(".") and p.name not in _NOT_APP_FOLDERS)
+
+
+def _package_modules(root: Path) -> list[tuple[str, Path]]:
+    """(module name, file): the usual modules of ``root``'s first-level packages."""
     found: list[tuple[str, Path]] = []
-    for path in sorted(app_dir.glob("*.py")):
-        if not _NOT_APP_MODULES.match(path.name) and path.stem.isidentifier():
-            found.append((path.stem, path))
-    for package in sorted(p for p in app_dir.iterdir() if p.is_dir() and not p.is_symlink()):
+    for package in _folders(root):
         if not package.name.isidentifier() or not (package / "__init__.py").is_file():
             continue
         for name in _PACKAGE_MODULES:
             module = package.name if name == "__init__.py" else f"{package.name}.{name[:-3]}"
             found.append((module, package / name))
+    return found
+
+
+def _top_modules(app_dir: Path) -> list[tuple[str, Path]]:
+    return [(path.stem, path) for path in sorted(app_dir.glob("*.py"))
+            if not _NOT_APP_MODULES.match(path.name) and path.stem.isidentifier()]
+
+
+def _candidate_modules(app_dir: Path) -> list[tuple[str, str, Path]]:
+    """(folder, module name, file) for top-level modules, first-level packages' usual
+    modules and, one level down, those of the packages in folders that are not packages
+    (``backend/app/main.py``: folder ``backend``, module ``app.main``)."""
+    found = [("", module, path) for module, path in _top_modules(app_dir) + _package_modules(app_dir)]
+    for folder in _folders(app_dir):
+        if not (folder / "__init__.py").exists() and _SHELL_SAFE.fullmatch(folder.name):
+            found += [(folder.name, module, path) for module, path in _package_modules(folder)]
+        if len(found) >= MAX_MODULES:
+            break
     return found[:MAX_MODULES]
 
 
 def find_web_apps(app_dir: Path, prefix: Path) -> list[WebApp]:
-    """The web application objects the app's modules create, for frameworks installed."""
+    """The web application objects the app's modules create, for frameworks installed;
+    those of the shallowest level that has any."""
     apps = []
-    for module, path in _candidate_modules(app_dir):
+    for folder, module, path in _candidate_modules(app_dir):
         text = _read_module(app_dir, path)
         if text is None:
             continue
@@ -154,8 +197,9 @@ def find_web_apps(app_dir: Path, prefix: Path) -> list[WebApp]:
             framework = match.group("cls")
             if installed(prefix, _FRAMEWORKS[framework][0]):
                 apps.append(WebApp(module, match.group("name"), framework,
-                                   path.relative_to(app_dir).as_posix()))
-    return apps
+                                   path.relative_to(app_dir).as_posix(), folder))
+    shallow = [a for a in apps if not a.folder]
+    return shallow or apps
 
 
 def _uvicorn_worker(prefix: Path) -> str | None:
@@ -170,21 +214,112 @@ def _serve(web: WebApp, prefix: Path) -> Default:
     """The command that serves ``web``; ``command`` is None when no server is installed."""
     gunicorn = (prefix / "bin" / "gunicorn").is_file()
     why = web.describe()
+    chdir = f"--chdir {web.folder} " if web.folder else ""
+    app_dir = f" --app-dir {web.folder}" if web.folder else ""
     if _FRAMEWORKS[web.framework][1] == "WSGI":
         if gunicorn:
-            return Default(f"gunicorn {web.target}", f"{why}, and gunicorn is installed")
+            return Default(f"gunicorn {chdir}{web.target}", f"{why}, and gunicorn is installed")
         return Default(None, f"{why}, but gunicorn is not in its requirements; with it, "
-                             f"the default is `gunicorn {web.target}`")
+                             f"the default is `gunicorn {chdir}{web.target}`")
     worker = _uvicorn_worker(prefix)
     if gunicorn and worker:
-        return Default(f"gunicorn -k {worker} {web.target}",
+        return Default(f"gunicorn -k {worker} {chdir}{web.target}",
                        f"{why} (ASGI), and gunicorn and uvicorn are installed: uvicorn "
                        "workers under gunicorn")
+    uvicorn = f"uvicorn {web.target}{app_dir} --host 0.0.0.0 --port $PORT"
     if installed(prefix, "uvicorn"):
-        return Default(f"uvicorn {web.target} --host 0.0.0.0 --port $PORT",
-                       f"{why} (ASGI), and uvicorn is installed")
+        return Default(uvicorn, f"{why} (ASGI), and uvicorn is installed")
     return Default(None, f"{why} (ASGI), but uvicorn is not in its requirements; with it, "
-                         f"the default is `uvicorn {web.target} --host 0.0.0.0 --port $PORT`")
+                         f"the default is `{uvicorn}`")
+
+
+def _importing(app_dir: Path, package: str) -> list[str]:
+    """The app's top-level modules that import ``package``."""
+    pattern = re.compile(rf"^\s*(?:import|from)\s+{package}\b", re.M)
+    return [path.name for _, path in _top_modules(app_dir)[:MAX_MODULES]
+            if pattern.search(_read_module(app_dir, path) or "")]
+
+
+def _ui_app(app_dir: Path, prefix: Path) -> Default | None:
+    """Streamlit or Gradio: one top-level module imports it, and it is installed."""
+    for package, name in (("streamlit", "Streamlit"), ("gradio", "Gradio")):
+        files = _importing(app_dir, package)
+        if not files or not installed(prefix, package):
+            continue
+        if len(files) > 1:
+            return Default(None, f"{' and '.join(files[:3])} each import {name}: the buildpack "
+                                 "does not guess which one to serve")
+        file = files[0]
+        if not _SHELL_SAFE.fullmatch(file):
+            return Default(None, f"The {name} app's file name {file!r} has unusual characters")
+        if package == "streamlit":
+            return Default(f"streamlit run {file} --server.port $PORT --server.address 0.0.0.0",
+                           f"{file} is a Streamlit app, and streamlit is installed")
+        return Default(f"GRADIO_SERVER_NAME=0.0.0.0 GRADIO_SERVER_PORT=$PORT python {file}",
+                       f"{file} is a Gradio app, and gradio is installed (Gradio reads its "
+                       "address and port from these variables)")
+    return None
+
+
+@dataclass(frozen=True)
+class Script:
+    """A console script installed from the app's own code (``[project.scripts]``)."""
+
+    name: str
+    target: str  # module:function
+    module_path: Path
+
+
+def _module_file(app_dir: Path, module: str) -> Path | None:
+    parts = module.split(".")
+    if not all(p.isidentifier() for p in parts):
+        return None
+    for base in (app_dir, app_dir / "src"):
+        for path in (base.joinpath(*parts).with_suffix(".py"), base.joinpath(*parts, "__init__.py")):
+            if path.is_file() and not path.is_symlink():
+                return path
+    return None
+
+
+def app_scripts(app_dir: Path, prefix: Path) -> list[Script]:
+    """The console scripts of the installed distributions whose module is in the app."""
+    found = []
+    listings = sorted(prefix.glob("lib/python3*/site-packages/*.dist-info/entry_points.txt"))
+    for listing in listings[:MAX_MODULES]:
+        parser = configparser.ConfigParser(interpolation=None, delimiters=("=",))
+        parser.optionxform = str  # type: ignore[assignment, method-assign]  # names keep their case
+        try:
+            with open(listing, encoding="utf-8", errors="replace") as fh:
+                parser.read_string(fh.read(_ENTRY_POINTS_MAX_BYTES))
+        except (OSError, configparser.Error):
+            continue
+        if not parser.has_section("console_scripts"):
+            continue
+        for name, target in parser.items("console_scripts"):
+            module = target.split(":", 1)[0].strip()
+            path = _module_file(app_dir, module)
+            if path is not None and _SHELL_SAFE.fullmatch(name) and (prefix / "bin" / name).is_file():
+                found.append(Script(name, target.strip(), path))
+    return found
+
+
+def _serves_http(app_dir: Path, script: Script) -> bool:
+    return bool(_SERVES_HTTP.search(_read_module(app_dir, script.module_path) or ""))
+
+
+def _script(app_dir: Path, prefix: Path) -> Default | None:
+    scripts = app_scripts(app_dir, prefix)
+    if len(scripts) != 1:
+        return None
+    script = scripts[0]
+    where = (f"the app's only console script `{script.name}` ([project.scripts]: "
+             f"{script.target})")
+    if _serves_http(app_dir, script):
+        return Default(script.name, f"{where} serves HTTP ({script.module_path.relative_to(app_dir)} "
+                                    "reads PORT or starts a server)")
+    return Default(None, f"{where} does not look like a web server (its module reads no PORT "
+                         f"and starts no server). If it is the app's process, put it into a "
+                         f"Procfile: `web: {script.name}`, or `worker: {script.name}`")
 
 
 def _django(app_dir: Path, manage_py: Path, prefix: Path, files: AppFiles) -> Default:
@@ -219,6 +354,12 @@ def default_web(app_dir: Path, prefix: Path, files: AppFiles | None = None) -> D
         if served.command:
             return served
         unserved = served.reason
+    for rule in (_ui_app, _script):
+        found = rule(app_dir, prefix)
+        if found is not None and (found.command or unserved is None):
+            if found.command:
+                return found
+            unserved = found.reason
     scripts = [name for name in ENTRY_POINTS if _is_script(app_dir, app_dir / name)]
     if len(scripts) == 1:
         return Default(f"python {scripts[0]}", f"{scripts[0]} is the app's only entry point"

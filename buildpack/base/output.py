@@ -15,7 +15,7 @@ import time
 from collections.abc import Iterable
 from typing import IO, Callable
 
-from buildpack.base import redact
+from buildpack.base import error_classes, redact
 
 STEP_PREFIX = "-----> "
 DETAIL_PREFIX = "       "
@@ -123,15 +123,17 @@ def system_error(exc: OSError) -> BuildError:
 
 
 def run_main(main: Callable[[list[str]], int | None], argv: list[str]) -> int:
-    """Run an entry point, turning BuildError (and Ctrl-C) into a clean exit."""
+    """Run an entry point, turning BuildError (and Ctrl-C) into a clean exit: 75
+    (EX_TEMPFAIL) for a transient failure (``error_classes``), else 1."""
     try:
         return main(argv) or 0
     except BuildError as err:
         error(err)
-        return 1
+        return error_classes.exit_code(err.error_id)
     except OSError as exc:
-        error(system_error(exc))
-        return 1
+        explained = system_error(exc)
+        error(explained)
+        return error_classes.exit_code(explained.error_id)
     except KeyboardInterrupt:
         _write(sys.stderr, "\n" + notice_block("Error", "Interrupted") + "\n")
         return 130

@@ -5,7 +5,8 @@ not (a platform reads it there, or runs ``bin/report BUILD_DIR CACHE_DIR``, whic
 it, like the leader's ``bin/report``). Fields (absent when the build stopped before
 knowing them):
 
-- ``success``; ``error_id`` (see docs/errors.md) when it failed;
+- ``success``; ``error_id`` (see docs/errors.md) and ``error_class`` (``user``,
+  ``platform`` or ``transient``: ``base.error_classes``) when it failed;
 - ``python_version``; ``package_manager`` and ``package_manager_version`` (and for
   requirements.txt the ``engine``, uv or pip, whose version that is);
 - ``cache``: what each cache decided (``installed_environment``: ``reused``, ``updated``,
@@ -20,7 +21,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from buildpack.base import atomic_write, cache_files, output
+from buildpack.base import atomic_write, cache_files, error_classes, output
 
 REPORT_NAME = "build-report.json"
 MAX_REPORT_BYTES = 1024 * 1024  # a report is a few KB
@@ -49,6 +50,7 @@ def render(started: float, error_id: str | None, now: float | None = None) -> di
     report: dict[str, Any] = {"schema": SCHEMA, "success": error_id is None}
     if error_id is not None:
         report["error_id"] = error_id
+        report["error_class"] = error_classes.error_class(error_id)
     report.update(FIELDS)
     report.update(cache=dict(CACHE), steps=steps, duration=round(end - started, 3))
     return report

@@ -267,6 +267,8 @@ def _log_implicit(request: VersionRequest, runtime: RuntimeEntry, note: str, lif
 def _log_explicit(request: VersionRequest, runtime: RuntimeEntry) -> None:
     if request.source == RUNTIME_TXT:
         output.step(f"Using Python version specified in {RUNTIME_TXT} (python-{request.text})")
+        output.detail(f"Tip: {PYTHON_VERSION_FILE} holding {request.minor_text} is the recommended "
+                      f"form (other Python tools read it too); {RUNTIME_TXT} keeps working.")
     else:
         output.step(f"Using Python {request.text} specified in {request.source}")
     if request.patch is None:

@@ -36,6 +36,11 @@ _RUNTIME_RE = re.compile(r"^python-([0-9]+)\.([0-9]+)(?:\.([0-9]+))?$")
 _PYTHON_VERSION_RE = re.compile(r"^([0-9]+)\.([0-9]+)(?:\.([0-9]+))?$")
 VERSION_PART_DIGITS = 4
 _ALLOWED_SPACE = {" ", "\t", "\r", "\n"}
+# Near-misses of a version line: a name before the number (py3.13, cpython-3.13,
+# python3.13, Python 3.13, v3.13), or a wildcard patch (3.13.x, 3.13.*). Not 3.13t
+# (free-threaded builds are their own request) and not other implementations (pypy3.10).
+_NEAR_MISS = re.compile(r"^(?:(?:c?python|py)[-_ ]?)?v?([0-9]{1,2})\.([0-9]{1,3})(?:\.([0-9]{1,3}|x|\*))?$",
+                        re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -122,6 +127,17 @@ def _version_lines(text: str) -> list[tuple[int, str]]:
     return found
 
 
+def _right_form(line: str, prefix: str) -> str | None:
+    """The version line ``line`` meant, written right (``prefix``: ``python-`` for
+    runtime.txt), or None when it is not a near-miss of one."""
+    match = _NEAR_MISS.match(line)
+    if match is None:
+        return None
+    major, minor, patch = match.group(1, 2, 3)
+    exact = f".{patch}" if patch is not None and patch.isdigit() else ""
+    return f"{prefix}{major}.{minor}{exact}"
+
+
 def _request(match: re.Match[str] | None, source: str,
              ignored: tuple[tuple[int, str], ...] = ()) -> VersionRequest | None:
     """The request ``match`` holds; None when there is no match or a part is too long."""
@@ -148,6 +164,15 @@ def parse_runtime_txt(raw: bytes) -> VersionRequest:
     elif len(lines) > 1:
         shown = "several versions (lines " + ", ".join(str(n) for n, _ in lines) + ")"
     else:
+        right = _right_form(lines[0][1], "python-")
+        if right is not None:
+            raise _invalid(
+                "runtime-txt::invalid-version", f"Invalid Python version in {RUNTIME_TXT}",
+                f"{RUNTIME_TXT} contains {_shown(lines[0][1])} on line {lines[0][0]}, which is not a "
+                f"Python version\nas {RUNTIME_TXT} writes it (python-X.Y.Z or python-X.Y). Write:\n\n"
+                f"    {right}\n\n"
+                f"(or, recommended, put {right[len('python-'):]} into {PYTHON_VERSION_FILE} and delete "
+                f"{RUNTIME_TXT}).")
         shown = f"{_shown(lines[0][1])} on line {lines[0][0]}, which is not a Python version"
     raise _invalid(
         "runtime-txt::invalid-version", f"Invalid Python version in {RUNTIME_TXT}",
@@ -173,6 +198,14 @@ def parse_python_version_file(raw: bytes) -> VersionRequest:
     number, line = lines[0]
     request = _request(_PYTHON_VERSION_RE.match(line), PYTHON_VERSION_FILE, tuple(lines[1:]))
     if request is None:
+        right = _right_form(line, "")
+        if right is not None:
+            raise _invalid(
+                "python-version-file::invalid-version",
+                f"Invalid Python version in {PYTHON_VERSION_FILE} (line {number})",
+                f"Line {number} of {PYTHON_VERSION_FILE} is {_shown(line)}. {PYTHON_VERSION_FILE} "
+                f"holds the version\nnumber alone, X.Y (recommended: you get the newest patch "
+                f"release) or X.Y.Z, so write:\n\n    {right}")
         raise _invalid(
             "python-version-file::invalid-version",
             f"Invalid Python version in {PYTHON_VERSION_FILE} (line {number})",

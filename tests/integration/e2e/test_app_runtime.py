@@ -73,7 +73,7 @@ def test_django_app_collects_static_files_and_serves_them(tmp_path, build_env, c
     assert info["prefix"] == str(slug / ".heroku/python")
     assert info["env"] == {"WEB_CONCURRENCY": workers, "FORWARDED_ALLOW_IPS": "*",
                            "GUNICORN_CMD_ARGS": "--access-logfile -", "PYTHONHOME": None,
-                           "LD_LIBRARY_PATH": None, "PYTHONUNBUFFERED": "true", "LANG": "C.UTF-8"}
+                           "LD_LIBRARY_PATH": str(slug / ".heroku/python/lib"), "PYTHONUNBUFFERED": "true", "LANG": "C.UTF-8"}
     assert log.count("Booting worker") == int(workers)  # gunicorn took WEB_CONCURRENCY
     assert '"GET /static/hello.css HTTP/1.1" 200' in log  # the access log is on stdout
 
