@@ -36,9 +36,9 @@ STACK = "heroku-24"
 STACK_NAME = "ubuntu-24.04"  # the stack's name in its archives' file names
 CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
 STANDARD_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-# zstd as the leader packs its archives (it uses -22 --long): --long=27 stays within the
-# 128 MiB window a plain `zstd -d` (its `tar --zstd`) accepts.
-ZSTD_ARGS = ("-q", "-19", "--long=27", "-T0")
+# Level 10: it packs in seconds, and unpacking takes about as long as the leader's own
+# -22 --long archives (bench/RESULTS.md, "Runtime archive format").
+ZSTD_ARGS = ("-q", "-10", "-T0")
 REPACK_TIMEOUT = 600
 MAX_PYTHON_SH = 1024 * 1024  # lib/python.sh is a few KiB
 _BASE_URL_RE = re.compile(r'^S3_BASE_URL="(https://[^"\s]+)"\s*$', re.M)
