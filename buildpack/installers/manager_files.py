@@ -33,6 +33,9 @@ from buildpack.base.output import BuildError
 from buildpack.installers.managers import BY_LOCKFILE, NO_DEPENDENCIES, PIP, PIPENV, POETRY, PROJECT_FILES, or_list
 from buildpack.installers.record import Choice, Manager
 
+PYLOCK = "pylock.toml"
+PYLOCK_VAR = "PYTHON_PYLOCK"  # names pylock.<name>.toml (PEP 751's named lock files)
+_PYLOCK_NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")  # PEP 751: no dot in the name
 _SETUP_CALL_RE = re.compile(r"^[^#\n]*\bsetup\s*\(", re.M)
 _SETUP_CFG_RE = re.compile(r"^\s*\[(?:metadata|options)\]", re.M)
 
@@ -52,7 +55,7 @@ def pyproject_tables(text: str) -> set[str] | None:
 
 
 def _several(found: list[str]) -> BuildError:
-    listed = "\n".join(f"  - {name} ({BY_LOCKFILE[name].name})" for name in found)
+    listed = "\n".join(f"  - {name} ({_record(name).name})" for name in found)
     return BuildError(
         "The app has more than one package manager's lock file",
         f"These files each declare the app's dependencies:\n\n{listed}\n\n"
@@ -62,6 +65,11 @@ def _several(found: list[str]) -> BuildError:
         "or `git rm poetry.lock` when requirements.txt is the one you maintain).",
         error_id="package-manager::multiple-lock-files",
     )
+
+
+def _record(name: str) -> Manager:
+    """The record of a lock file's name (``pylock.<name>.toml`` too)."""
+    return BY_LOCKFILE[PYLOCK if name.startswith("pylock.") else name]
 
 
 def _missing_manifest(manager: Manager) -> BuildError:
@@ -105,19 +113,51 @@ def _present(files: AppFiles, name: str, kind: str) -> Path | None:
     return path if files.bytes(path, kind) is not None else None
 
 
-def find(files: AppFiles | Path) -> Choice:
-    """The app's package manager and its files (manager ``none`` when nothing declares any)."""
+def pylock_file(value: str | None) -> str:
+    """The pylock file to install: ``pylock.toml``, or ``pylock.<name>.toml`` for
+    ``PYTHON_PYLOCK=<name>`` (the name alone, or the file's whole name)."""
+    name = (value or "").strip()
+    if not name:
+        return PYLOCK
+    match = re.fullmatch(r"pylock\.(.*)\.toml", name)
+    name = match.group(1) if match else name
+    if not _PYLOCK_NAME_RE.match(name):
+        raise BuildError(
+            f"{PYLOCK_VAR} is not a lock file's name",
+            f"{PYLOCK_VAR}={value!r}: it names the lock file pylock.<name>.toml (PEP 751) to\n"
+            "install, by its <name>: letters, digits, - and _ (no dot), at most 64 characters,\n"
+            f"e.g. `heroku config:set {PYLOCK_VAR}=prod` for pylock.prod.toml.",
+            error_id="pylock::invalid-name")
+    return f"pylock.{name}.toml"
+
+
+def _missing_named_pylock(files: AppFiles, wanted: str) -> BuildError:
+    others = sorted(p.name for p in files.app_dir.glob("pylock*.toml"))[:20]
+    return BuildError(
+        f"{PYLOCK_VAR} names {wanted}, which the app does not have",
+        f"The app's lock files of this kind: {', '.join(others) or '(none)'}.\n\n"
+        f"Commit {wanted} (e.g. `uv export --format pylock.toml -o {wanted}`, or\n"
+        f"`pip lock -o {wanted}`), or correct {PYLOCK_VAR}.",
+        error_id="pylock::missing")
+
+
+def find(files: AppFiles | Path, pylock: str = PYLOCK) -> Choice:
+    """The app's package manager and its files (manager ``none`` when nothing declares any);
+    ``pylock``: the pylock file that counts (``pylock_file``)."""
     files = AppFiles.of(files)
-    present = {name: path for name in BY_LOCKFILE
+    names = {(pylock if name == PYLOCK else name): name for name in BY_LOCKFILE}
+    present = {name: path for name in names
                if (path := _present(files, name, "requirements" if name == "requirements.txt"
                                     else "lock"))}
+    if pylock != PYLOCK and pylock not in present:
+        raise _missing_named_pylock(files, pylock)
     if len(present) > 1:
         raise _several(list(present))
     pipfile = _present(files, "Pipfile", "manifest")
     pyproject = _present(files, "pyproject.toml", "manifest")
     if present:
         (name, lockfile), = present.items()
-        manager = BY_LOCKFILE[name]
+        manager = _record(name)
         uncached = _uncached_sources(files, manager, lockfile)
         local = bool(uncached)
         if manager.manifest is None:

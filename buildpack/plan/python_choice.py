@@ -175,8 +175,8 @@ def tool_support_error(minor: Minor, manager: Manager) -> BuildError | None:
 # --- no version named: sticky or default, narrowed by requires-python ------------------------
 
 def _constraints(files: AppFiles, dependencies: Choice) -> list[python_check.Declared]:
-    """What the app's pyproject.toml (whatever installs the dependencies) and Pipfile.lock
-    say about Python (read on the build host when it can)."""
+    """What the app's pyproject.toml (whatever installs the dependencies), Pipfile.lock and
+    pylock.toml say about Python (read on the build host when it can)."""
     if not python_check.reads_files(dependencies, files):
         return []
     if not libraries.ready():
