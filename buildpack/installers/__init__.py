@@ -37,12 +37,20 @@ from pathlib import Path
 from buildpack.app.app_files import AppFiles
 from buildpack.base import libraries
 from buildpack.base.redact import url_secrets
-from buildpack.installers import manager_files, pip, python_check, selection, slug_cleanup, uv_pip
+from buildpack.installers import (
+    manager_files,
+    pip,
+    python_check,
+    selection,
+    slug_cleanup,
+    tool_versions,
+    uv_pip,
+)
 from buildpack.installers.context import InstallContext
 from buildpack.installers.managers import ENGINES, NO_DEPENDENCIES, PIPENV
 from buildpack.installers.record import Choice
 
-__all__ = ["Choice", "InstallContext", "check_python", "choose", "install"]
+__all__ = ["Choice", "InstallContext", "check_python", "check_tools", "choose", "install"]
 
 
 def choose(files: AppFiles | Path, dev: bool = False, installer: str | None = None,
@@ -73,14 +81,15 @@ def choose(files: AppFiles | Path, dev: bool = False, installer: str | None = No
 
 
 def needs_libraries(files: AppFiles) -> bool:
-    """Whether ``choose`` or ``check_python`` will parse a file of the app with the
-    buildpack's libraries (``libraries.ensure``: tomli on hosts before 3.11, packaging):
-    Pipfile.lock, a pylock.toml (or pylock.<name>.toml), or a pyproject.toml (also beside
-    a requirements.txt: its requires-python narrows the Python version choice)."""
+    """Whether ``choose``, ``check_python`` or ``check_tools`` will parse a file of the app
+    with the buildpack's libraries (``libraries.ensure``: tomli on hosts before 3.11,
+    packaging): Pipfile.lock, a pylock.toml (or pylock.<name>.toml), a pyproject.toml (also
+    beside a requirements.txt: its requires-python narrows the Python version choice), or
+    a uv.toml (its required-version)."""
     def there(name: str | None) -> bool:
         return name is not None and files.is_file(files.app_dir / name)
 
-    return there(PIPENV.lockfile) or there(python_check.PYPROJECT) \
+    return there(PIPENV.lockfile) or there(python_check.PYPROJECT) or there("uv.toml") \
         or any(files.app_dir.glob("pylock*.toml"))
 
 
@@ -89,6 +98,13 @@ def check_python(choice: Choice, files: AppFiles, python_version: str) -> None:
     buildpack's libraries (``libraries.ensure``); without them yet, ``install`` checks."""
     if choice.manager is not NO_DEPENDENCIES and libraries.ready():
         python_check.check(choice, files, python_version)
+
+
+def check_tools(choice: Choice, files: AppFiles) -> None:
+    """Plan time: the pinned uv or Poetry against the version the app asks for
+    (``tool_versions``); without the libraries yet, ``install`` checks."""
+    if libraries.ready():
+        tool_versions.check(choice, files)
 
 
 def _install_tests(choice: Choice, ctx: InstallContext, path: Path, secrets: list[str]) -> None:
@@ -116,6 +132,7 @@ def install(choice: Choice, ctx: InstallContext, incremental: bool = False) -> N
             and libraries.fetch_with_pip(ctx.python, ctx.env, ctx.cache_dir):
         manager_files.confirm(choice, ctx.files)  # not done at plan time
         python_check.check(choice, ctx.files, ctx.python_version)
+        tool_versions.check(choice, ctx.files)
         choice = selection.confirm(choice, ctx.files)
     secrets = ctx.secrets + url_secrets(ctx.env.values())
     leftovers = slug_cleanup.build_leftovers(ctx.app_dir)

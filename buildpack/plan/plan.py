@@ -135,6 +135,7 @@ def make_plan(build_dir: Path, cache_dir: Path, env_dir: Path | None, environ: d
     entries = _matching_entries(read_manifest(store, cache_dir / "tmp", public_key), store, environ)
     runtime = python_choice.choose_runtime(files, cache_dir, dependencies, entries)
     installers.check_python(dependencies, files, runtime.version)
+    installers.check_tools(dependencies, files)
     return Plan(build_dir, cache_dir, config, base, store, runtime, dependencies, files, procfiles,
                 environ,
                 env_dir=env_dir.resolve() if env_dir is not None else None,
