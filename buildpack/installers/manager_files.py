@@ -23,14 +23,24 @@ libraries yet (no offline bundle, no cached copy, no index of the build's own), 
 """
 from __future__ import annotations
 
+import fnmatch
 import re
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from buildpack.app.app_files import AppFiles
 from buildpack.app.requirements_files import included_files, uncached_sources
 from buildpack.base import output, toml_io
 from buildpack.base.output import BuildError
-from buildpack.installers.managers import BY_LOCKFILE, NO_DEPENDENCIES, PIP, PIPENV, POETRY, PROJECT_FILES, or_list
+from buildpack.installers.managers import (
+    BY_LOCKFILE,
+    NO_DEPENDENCIES,
+    PIP,
+    PIPENV,
+    POETRY,
+    PROJECT_FILES,
+    UV,
+    or_list,
+)
 from buildpack.installers.record import Choice, Manager
 
 PYLOCK = "pylock.toml"
@@ -170,6 +180,9 @@ def find(files: AppFiles | Path, pylock: str = PYLOCK) -> Choice:
                       uncached=tuple(uncached))
     if pipfile is not None:
         raise _missing_lock(PIPENV)
+    member = _workspace_member(files, pyproject) if pyproject is not None else None
+    if member is not None:
+        return member
     tables = (pyproject_tables(files.text(pyproject, "manifest") or "")
               if pyproject is not None else set())
     if tables is None:
@@ -186,6 +199,73 @@ def find(files: AppFiles | Path, pylock: str = PYLOCK) -> Choice:
         return Choice(NO_DEPENDENCIES)
     return Choice(PIP, declaring, installs_app=True, installs_local_code=True,
                   uncached=("the app's own code (`pip install .`)",))
+
+
+def _is_member(relative: PurePosixPath, patterns: object) -> bool:
+    """Whether ``relative`` (the member's folder from the workspace root) matches one of
+    the glob ``patterns`` (``apps/*``), segment by segment as uv does."""
+    if not isinstance(patterns, list):
+        return False
+    for pattern in patterns:
+        if not isinstance(pattern, str):
+            continue
+        parts = [p for p in PurePosixPath(pattern).parts if p != "."]
+        if len(parts) == len(relative.parts) and all(
+                fnmatch.fnmatchcase(name, part) for name, part in zip(relative.parts, parts)):
+            return True
+    return False
+
+
+def _workspace_member(files: AppFiles, pyproject: Path) -> Choice | None:
+    """The uv workspace the app (an ``APP_BASE`` folder without a lock file of its own) is
+    a member of: the nearest folder above it, up to the repository root, whose
+    pyproject.toml has ``[tool.uv.workspace]`` with ``members`` matching the app's folder
+    (and no ``exclude`` matching it). None when there is none (or TOML cannot be read yet)."""
+    if files.app_dir == files.root or not toml_io.available():
+        return None
+    folder = files.app_dir.parent
+    while True:
+        candidate = folder / "pyproject.toml"
+        text = files.text(candidate, "manifest") if files.is_file(candidate) else None
+        data = toml_io.parse(text, str(candidate.relative_to(files.root))) if text else {}
+        tool = data.get("tool")
+        uv_table = tool.get("uv") if isinstance(tool, dict) else None
+        workspace = uv_table.get("workspace") if isinstance(uv_table, dict) else None
+        if isinstance(workspace, dict):
+            relative = PurePosixPath(files.app_dir.relative_to(folder).as_posix())
+            if not _is_member(relative, workspace.get("members")) \
+                    or _is_member(relative, workspace.get("exclude")):
+                return None
+            return _member_choice(files, pyproject, folder, candidate)
+        if folder == files.root:
+            return None
+        folder = folder.parent
+
+
+def _member_choice(files: AppFiles, pyproject: Path, root: Path, root_pyproject: Path) -> Choice:
+    lock = root / "uv.lock"
+    shown = root.relative_to(files.root).as_posix()
+    where = "the repository root" if shown == "." else shown
+    if files.bytes(lock, "lock") is None:
+        raise BuildError(
+            f"The uv workspace at {where} has no uv.lock",
+            f"The app ({files.app_dir.relative_to(files.root).as_posix()}) is a member of the uv "
+            f"workspace whose\npyproject.toml is at {where}, but the workspace has no uv.lock, "
+            "which pins the\nexact versions to install.\n\n"
+            "Run `uv lock` in the workspace root and commit uv.lock.",
+            error_id="package-manager::manifest-without-lock")
+    project = toml_io.parse(files.text(pyproject, "manifest") or "", "pyproject.toml").get("project")
+    name = project.get("name") if isinstance(project, dict) else None
+    if not isinstance(name, str) or not name.strip():
+        raise BuildError(
+            "The uv workspace member has no [project] name",
+            f"The app's pyproject.toml is a member of the uv workspace at {where}, which\n"
+            "installs it by its package name (`uv sync --package <name>`), but it has no\n"
+            "[project] name. Add one (and run `uv lock` in the workspace root).",
+            error_id="dependencies::no-project-metadata")
+    return Choice(UV, (pyproject, root_pyproject, lock), installs_local_code=True,
+                  uncached=("the uv workspace members' own code (installed non-editable)",),
+                  workspace_root=root, workspace_package=name.strip())
 
 
 def confirm(choice: Choice, files: AppFiles) -> None:

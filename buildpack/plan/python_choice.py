@@ -17,6 +17,7 @@ change. An unreadable record is ignored with a warning.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime
 import json
 from pathlib import Path
@@ -276,6 +277,18 @@ def _log_explicit(request: VersionRequest, runtime: RuntimeEntry) -> None:
 
 # --- the decision ---------------------------------------------------------------------------------
 
+def _workspace_requests(files: AppFiles, dependencies: Choice) -> list[VersionRequest]:
+    """A uv workspace member without version files of its own: the workspace root's
+    (named by their path from the repository root, e.g. ``.python-version`` at the root)."""
+    root = dependencies.workspace_root
+    if root is None or root == files.app_dir:
+        return []
+    where = root.relative_to(files.root).as_posix()
+    prefix = "" if where == "." else f"{where}/"
+    return [dataclasses.replace(r, source=f"{prefix}{r.source} (the uv workspace root's)")
+            for r in read_requests(AppFiles(files.root, root))]
+
+
 def choose_runtime(files: AppFiles | Path, cache_dir: Path, dependencies: Choice,
                    entries: list[RuntimeEntry], today: datetime.date | None = None,
                    lifecycle: Lifecycle | None = None) -> RuntimeEntry:
@@ -283,7 +296,7 @@ def choose_runtime(files: AppFiles | Path, cache_dir: Path, dependencies: Choice
     today = today or datetime.date.today()
     lifecycle = lifecycle or Lifecycle.from_vendor()
     files = AppFiles.of(files)
-    requests = read_requests(files)
+    requests = read_requests(files) or _workspace_requests(files, dependencies)
     request, overridden = choose(requests)
     minors = {_minor_of(e) for e in entries}
     usable_minors = set(lifecycle.usable(minors, today))

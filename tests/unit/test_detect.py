@@ -21,7 +21,7 @@ def run_detect(*args: str) -> subprocess.CompletedProcess[str]:
 def test_marker_list() -> None:
     assert set(MARKER_FILES) == {
         "requirements.txt", "runtime.txt", ".python-version", "setup.py", "setup.cfg",
-        "pyproject.toml", "Pipfile", "poetry.lock", "uv.lock", "pdm.lock",
+        "pyproject.toml", "Pipfile", "poetry.lock", "uv.lock", "pdm.lock", "pylock.toml",
     }
 
 

@@ -122,3 +122,13 @@ def test_uv_does_not_warm_up_or_scan_a_lock(tmp_path):
 def test_needs_the_toml_reader_for_a_pylock(tmp_path):
     assert installers.needs_libraries(AppFiles(app(tmp_path, {"pylock.prod.toml": PYLOCK})))
     assert not installers.needs_libraries(AppFiles(app(tmp_path / "r", {"requirements.txt": ""})))
+
+
+def test_detect_finds_pylock_files(tmp_path):
+    from buildpack.app.markers import found_markers, is_python_app
+
+    (tmp_path / "pylock.prod.toml").write_text(PYLOCK)
+    (tmp_path / "pylock.toml.bak").write_text("")
+    assert is_python_app(tmp_path) and found_markers(tmp_path) == ["pylock.prod.toml"]
+    (tmp_path / "pylock.toml").write_text(PYLOCK)
+    assert found_markers(tmp_path) == ["pylock.toml", "pylock.prod.toml"]
