@@ -32,7 +32,10 @@ MARKER_FILES = (
     "poetry.lock",
     "uv.lock",
     "pdm.lock",
+    "pylock.toml",
 )
+# PEP 751's named lock files (``pylock.<name>.toml``, chosen with PYTHON_PYLOCK) count too.
+NAMED_MARKERS = "pylock.*.toml"
 
 
 def _is_marker(path: Path) -> bool:
@@ -44,7 +47,12 @@ def _is_marker(path: Path) -> bool:
 
 
 def found_markers(app_dir: Path) -> list[str]:
-    return [name for name in MARKER_FILES if _is_marker(Path(app_dir) / name)]
+    found = [name for name in MARKER_FILES if _is_marker(Path(app_dir) / name)]
+    try:
+        named = sorted(p.name for p in Path(app_dir).glob(NAMED_MARKERS) if _is_marker(p))
+    except OSError:
+        named = []
+    return found + named[:10]
 
 
 def is_python_app(app_dir: Path) -> bool:

@@ -22,7 +22,7 @@ of ``--prod``), and for pip the app's
 
 requirements.txt is installed by uv unless ``PYTHON_INSTALLER=pip`` or the file uses
 a pip feature uv lacks (``uv_pip``): ``choose`` picks the record of that engine
-(``managers.BY_ENGINE``), and ``install`` runs the record's install function, whatever the
+(``managers.ENGINES``; pylock.toml likewise), and ``install`` runs the record's install function, whatever the
 record; a CI build's ``requirements-test.txt`` is installed after it by the record's
 engine (uv too falls back to pip for that file's pip-only features). Pipenv, Poetry,
 uv and PDM are pinned in ``vendor/tools`` and installed into CACHE_DIR
@@ -37,24 +37,35 @@ from pathlib import Path
 from buildpack.app.app_files import AppFiles
 from buildpack.base import libraries
 from buildpack.base.redact import url_secrets
-from buildpack.installers import manager_files, pip, python_check, selection, slug_cleanup, uv_pip
+from buildpack.installers import (
+    manager_files,
+    pip,
+    python_check,
+    selection,
+    slug_cleanup,
+    tool_versions,
+    uv_pip,
+)
 from buildpack.installers.context import InstallContext
-from buildpack.installers.managers import BY_ENGINE, NO_DEPENDENCIES, PIPENV
+from buildpack.installers.managers import ENGINES, NO_DEPENDENCIES, PIPENV
 from buildpack.installers.record import Choice
 
-__all__ = ["Choice", "InstallContext", "check_python", "choose", "install"]
+__all__ = ["Choice", "InstallContext", "check_python", "check_tools", "choose", "install"]
 
 
 def choose(files: AppFiles | Path, dev: bool = False, installer: str | None = None,
-           groups: str | None = None, extras: str | None = None) -> Choice:
-    """The app's package manager; for requirements.txt also the engine (``installer``: the
-    PYTHON_INSTALLER config var); the dependency groups and extras to install besides the
-    main dependencies (``groups``, ``extras``: PYTHON_DEPENDENCY_GROUPS, PYTHON_EXTRAS)."""
+           groups: str | None = None, extras: str | None = None,
+           pylock: str | None = None) -> Choice:
+    """The app's package manager; for requirements.txt and pylock.toml also the engine
+    (``installer``: the PYTHON_INSTALLER config var); the dependency groups and extras to
+    install besides the main dependencies (``groups``, ``extras``: PYTHON_DEPENDENCY_GROUPS,
+    PYTHON_EXTRAS); ``pylock``: PYTHON_PYLOCK, the name of the pylock.<name>.toml to install."""
     files = AppFiles.of(files)
-    choice = manager_files.find(files)
+    choice = manager_files.find(files, manager_files.pylock_file(pylock))
     if choice.manager.engine and not choice.installs_app:
         engine = uv_pip.choose_engine(installer, files, choice.files[0])
-        choice = dataclasses.replace(choice, manager=BY_ENGINE[engine.name],
+        by_engine = ENGINES[choice.manager.lockfile or ""]
+        choice = dataclasses.replace(choice, manager=by_engine[engine.name],
                                      engine_reason=engine.reason)
     elif installer and installer.strip().lower() not in uv_pip.ENGINES:
         raise uv_pip.unknown_engine(installer)
@@ -70,14 +81,16 @@ def choose(files: AppFiles | Path, dev: bool = False, installer: str | None = No
 
 
 def needs_libraries(files: AppFiles) -> bool:
-    """Whether ``choose`` or ``check_python`` will parse a file of the app with the
-    buildpack's libraries (``libraries.ensure``: tomli on hosts before 3.11, packaging):
-    Pipfile.lock, or a pyproject.toml (also beside a requirements.txt: its requires-python
-    narrows the Python version choice)."""
+    """Whether ``choose``, ``check_python`` or ``check_tools`` will parse a file of the app
+    with the buildpack's libraries (``libraries.ensure``: tomli on hosts before 3.11,
+    packaging): Pipfile.lock, a pylock.toml (or pylock.<name>.toml), a pyproject.toml (also
+    beside a requirements.txt: its requires-python narrows the Python version choice), or
+    a uv.toml (its required-version)."""
     def there(name: str | None) -> bool:
         return name is not None and files.is_file(files.app_dir / name)
 
-    return there(PIPENV.lockfile) or there(python_check.PYPROJECT)
+    return there(PIPENV.lockfile) or there(python_check.PYPROJECT) or there("uv.toml") \
+        or any(files.app_dir.glob("pylock*.toml"))
 
 
 def check_python(choice: Choice, files: AppFiles, python_version: str) -> None:
@@ -85,6 +98,13 @@ def check_python(choice: Choice, files: AppFiles, python_version: str) -> None:
     buildpack's libraries (``libraries.ensure``); without them yet, ``install`` checks."""
     if choice.manager is not NO_DEPENDENCIES and libraries.ready():
         python_check.check(choice, files, python_version)
+
+
+def check_tools(choice: Choice, files: AppFiles) -> None:
+    """Plan time: the pinned uv or Poetry against the version the app asks for
+    (``tool_versions``); without the libraries yet, ``install`` checks."""
+    if libraries.ready():
+        tool_versions.check(choice, files)
 
 
 def _install_tests(choice: Choice, ctx: InstallContext, path: Path, secrets: list[str]) -> None:
@@ -112,6 +132,7 @@ def install(choice: Choice, ctx: InstallContext, incremental: bool = False) -> N
             and libraries.fetch_with_pip(ctx.python, ctx.env, ctx.cache_dir):
         manager_files.confirm(choice, ctx.files)  # not done at plan time
         python_check.check(choice, ctx.files, ctx.python_version)
+        tool_versions.check(choice, ctx.files)
         choice = selection.confirm(choice, ctx.files)
     secrets = ctx.secrets + url_secrets(ctx.env.values())
     leftovers = slug_cleanup.build_leftovers(ctx.app_dir)

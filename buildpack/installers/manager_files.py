@@ -23,16 +23,29 @@ libraries yet (no offline bundle, no cached copy, no index of the build's own), 
 """
 from __future__ import annotations
 
+import fnmatch
 import re
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from buildpack.app.app_files import AppFiles
 from buildpack.app.requirements_files import included_files, uncached_sources
 from buildpack.base import output, toml_io
 from buildpack.base.output import BuildError
-from buildpack.installers.managers import BY_LOCKFILE, NO_DEPENDENCIES, PIP, PIPENV, POETRY, PROJECT_FILES, or_list
+from buildpack.installers.managers import (
+    BY_LOCKFILE,
+    NO_DEPENDENCIES,
+    PIP,
+    PIPENV,
+    POETRY,
+    PROJECT_FILES,
+    UV,
+    or_list,
+)
 from buildpack.installers.record import Choice, Manager
 
+PYLOCK = "pylock.toml"
+PYLOCK_VAR = "PYTHON_PYLOCK"  # names pylock.<name>.toml (PEP 751's named lock files)
+_PYLOCK_NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")  # PEP 751: no dot in the name
 _SETUP_CALL_RE = re.compile(r"^[^#\n]*\bsetup\s*\(", re.M)
 _SETUP_CFG_RE = re.compile(r"^\s*\[(?:metadata|options)\]", re.M)
 
@@ -52,7 +65,7 @@ def pyproject_tables(text: str) -> set[str] | None:
 
 
 def _several(found: list[str]) -> BuildError:
-    listed = "\n".join(f"  - {name} ({BY_LOCKFILE[name].name})" for name in found)
+    listed = "\n".join(f"  - {name} ({_record(name).name})" for name in found)
     return BuildError(
         "The app has more than one package manager's lock file",
         f"These files each declare the app's dependencies:\n\n{listed}\n\n"
@@ -62,6 +75,11 @@ def _several(found: list[str]) -> BuildError:
         "or `git rm poetry.lock` when requirements.txt is the one you maintain).",
         error_id="package-manager::multiple-lock-files",
     )
+
+
+def _record(name: str) -> Manager:
+    """The record of a lock file's name (``pylock.<name>.toml`` too)."""
+    return BY_LOCKFILE[PYLOCK if name.startswith("pylock.") else name]
 
 
 def _missing_manifest(manager: Manager) -> BuildError:
@@ -105,19 +123,51 @@ def _present(files: AppFiles, name: str, kind: str) -> Path | None:
     return path if files.bytes(path, kind) is not None else None
 
 
-def find(files: AppFiles | Path) -> Choice:
-    """The app's package manager and its files (manager ``none`` when nothing declares any)."""
+def pylock_file(value: str | None) -> str:
+    """The pylock file to install: ``pylock.toml``, or ``pylock.<name>.toml`` for
+    ``PYTHON_PYLOCK=<name>`` (the name alone, or the file's whole name)."""
+    name = (value or "").strip()
+    if not name:
+        return PYLOCK
+    match = re.fullmatch(r"pylock\.(.*)\.toml", name)
+    name = match.group(1) if match else name
+    if not _PYLOCK_NAME_RE.match(name):
+        raise BuildError(
+            f"{PYLOCK_VAR} is not a lock file's name",
+            f"{PYLOCK_VAR}={value!r}: it names the lock file pylock.<name>.toml (PEP 751) to\n"
+            "install, by its <name>: letters, digits, - and _ (no dot), at most 64 characters,\n"
+            f"e.g. `heroku config:set {PYLOCK_VAR}=prod` for pylock.prod.toml.",
+            error_id="pylock::invalid-name")
+    return f"pylock.{name}.toml"
+
+
+def _missing_named_pylock(files: AppFiles, wanted: str) -> BuildError:
+    others = sorted(p.name for p in files.app_dir.glob("pylock*.toml"))[:20]
+    return BuildError(
+        f"{PYLOCK_VAR} names {wanted}, which the app does not have",
+        f"The app's lock files of this kind: {', '.join(others) or '(none)'}.\n\n"
+        f"Commit {wanted} (e.g. `uv export --format pylock.toml -o {wanted}`, or\n"
+        f"`pip lock -o {wanted}`), or correct {PYLOCK_VAR}.",
+        error_id="pylock::missing")
+
+
+def find(files: AppFiles | Path, pylock: str = PYLOCK) -> Choice:
+    """The app's package manager and its files (manager ``none`` when nothing declares any);
+    ``pylock``: the pylock file that counts (``pylock_file``)."""
     files = AppFiles.of(files)
-    present = {name: path for name in BY_LOCKFILE
+    names = {(pylock if name == PYLOCK else name): name for name in BY_LOCKFILE}
+    present = {name: path for name in names
                if (path := _present(files, name, "requirements" if name == "requirements.txt"
                                     else "lock"))}
+    if pylock != PYLOCK and pylock not in present:
+        raise _missing_named_pylock(files, pylock)
     if len(present) > 1:
         raise _several(list(present))
     pipfile = _present(files, "Pipfile", "manifest")
     pyproject = _present(files, "pyproject.toml", "manifest")
     if present:
         (name, lockfile), = present.items()
-        manager = BY_LOCKFILE[name]
+        manager = _record(name)
         uncached = _uncached_sources(files, manager, lockfile)
         local = bool(uncached)
         if manager.manifest is None:
@@ -130,6 +180,9 @@ def find(files: AppFiles | Path) -> Choice:
                       uncached=tuple(uncached))
     if pipfile is not None:
         raise _missing_lock(PIPENV)
+    member = _workspace_member(files, pyproject) if pyproject is not None else None
+    if member is not None:
+        return member
     tables = (pyproject_tables(files.text(pyproject, "manifest") or "")
               if pyproject is not None else set())
     if tables is None:
@@ -146,6 +199,73 @@ def find(files: AppFiles | Path) -> Choice:
         return Choice(NO_DEPENDENCIES)
     return Choice(PIP, declaring, installs_app=True, installs_local_code=True,
                   uncached=("the app's own code (`pip install .`)",))
+
+
+def _is_member(relative: PurePosixPath, patterns: object) -> bool:
+    """Whether ``relative`` (the member's folder from the workspace root) matches one of
+    the glob ``patterns`` (``apps/*``), segment by segment as uv does."""
+    if not isinstance(patterns, list):
+        return False
+    for pattern in patterns:
+        if not isinstance(pattern, str):
+            continue
+        parts = [p for p in PurePosixPath(pattern).parts if p != "."]
+        if len(parts) == len(relative.parts) and all(
+                fnmatch.fnmatchcase(name, part) for name, part in zip(relative.parts, parts)):
+            return True
+    return False
+
+
+def _workspace_member(files: AppFiles, pyproject: Path) -> Choice | None:
+    """The uv workspace the app (an ``APP_BASE`` folder without a lock file of its own) is
+    a member of: the nearest folder above it, up to the repository root, whose
+    pyproject.toml has ``[tool.uv.workspace]`` with ``members`` matching the app's folder
+    (and no ``exclude`` matching it). None when there is none (or TOML cannot be read yet)."""
+    if files.app_dir == files.root or not toml_io.available():
+        return None
+    folder = files.app_dir.parent
+    while True:
+        candidate = folder / "pyproject.toml"
+        text = files.text(candidate, "manifest") if files.is_file(candidate) else None
+        data = toml_io.parse(text, str(candidate.relative_to(files.root))) if text else {}
+        tool = data.get("tool")
+        uv_table = tool.get("uv") if isinstance(tool, dict) else None
+        workspace = uv_table.get("workspace") if isinstance(uv_table, dict) else None
+        if isinstance(workspace, dict):
+            relative = PurePosixPath(files.app_dir.relative_to(folder).as_posix())
+            if not _is_member(relative, workspace.get("members")) \
+                    or _is_member(relative, workspace.get("exclude")):
+                return None
+            return _member_choice(files, pyproject, folder, candidate)
+        if folder == files.root:
+            return None
+        folder = folder.parent
+
+
+def _member_choice(files: AppFiles, pyproject: Path, root: Path, root_pyproject: Path) -> Choice:
+    lock = root / "uv.lock"
+    shown = root.relative_to(files.root).as_posix()
+    where = "the repository root" if shown == "." else shown
+    if files.bytes(lock, "lock") is None:
+        raise BuildError(
+            f"The uv workspace at {where} has no uv.lock",
+            f"The app ({files.app_dir.relative_to(files.root).as_posix()}) is a member of the uv "
+            f"workspace whose\npyproject.toml is at {where}, but the workspace has no uv.lock, "
+            "which pins the\nexact versions to install.\n\n"
+            "Run `uv lock` in the workspace root and commit uv.lock.",
+            error_id="package-manager::manifest-without-lock")
+    project = toml_io.parse(files.text(pyproject, "manifest") or "", "pyproject.toml").get("project")
+    name = project.get("name") if isinstance(project, dict) else None
+    if not isinstance(name, str) or not name.strip():
+        raise BuildError(
+            "The uv workspace member has no [project] name",
+            f"The app's pyproject.toml is a member of the uv workspace at {where}, which\n"
+            "installs it by its package name (`uv sync --package <name>`), but it has no\n"
+            "[project] name. Add one (and run `uv lock` in the workspace root).",
+            error_id="dependencies::no-project-metadata")
+    return Choice(UV, (pyproject, root_pyproject, lock), installs_local_code=True,
+                  uncached=("the uv workspace members' own code (installed non-editable)",),
+                  workspace_root=root, workspace_package=name.strip())
 
 
 def confirm(choice: Choice, files: AppFiles) -> None:

@@ -14,14 +14,18 @@ is one more record here plus its install function.
 | POETRY      | poetry.lock      | pyproject.toml | `poetry lock` | poetry, Python 3.10+         |
 | UV          | uv.lock          | pyproject.toml | `uv lock`     | uv (a native program)        |
 | PDM         | pdm.lock         | pyproject.toml | `pdm lock`    | pdm, Python 3.10+            |
+| PYLOCK_*    | pylock.toml      | (none)         | (none)        | uv (or pip)                  |
 
 requirements.txt has two records, one per engine (``PYTHON_INSTALLER``, ``uv_pip``):
-the package manager is pip either way, and detection finds the default engine's. An app
+the package manager is pip either way, and detection finds the default engine's. So has
+``pylock.toml`` (PEP 751, ``pylock.<name>.toml`` when ``PYTHON_PYLOCK`` names it): both
+``uv pip install -r`` and pip 26 install it, hash-checked. An app
 that is a package (``pip install .``) is ``PIP``; an app without dependency files is
 ``NO_DEPENDENCIES``.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import textwrap
@@ -112,18 +116,36 @@ PDM = Manager(
     config_patterns=(), install=pdm.install, cache_folders=(pdm.CACHE_FOLDER, pdm.HOME_FOLDER),
     selection_vars=(GROUPS_VAR, EXTRAS_VAR))
 
+# The package manager that wrote a pylock.toml does not install it: uv or pip does (its
+# `requires-python` is read by ``python_check``).
+PYLOCK_WITH_UV = Manager(
+    name="pylock", display="pylock.toml", lockfile="pylock.toml", manifest=None,
+    lock_command=None,
+    # a wheel, sdist, archive or directory from a local path ([[packages]] ... path = ...)
+    local_code=_matches(r"(?:^|[{,\s])path\s*=\s*[\"']"), tool=TOOLS["uv"],
+    config_vars=_PIP_VARS, config_patterns=(), install=uv_pip.install, update=uv_pip.update,
+    engine="uv", installs_pip=True, cache_folders=(uv.CACHE_FOLDER,))
+PYLOCK_PIP = dataclasses.replace(PYLOCK_WITH_UV, tool=None, install=pip.install, update=None,
+                                 engine="pip", installs_pip=False, cache_folders=())
+
 NO_DEPENDENCIES = Manager(
     name="none", display="none", lockfile=None, manifest=None, lock_command=None,
     local_code=None, tool=None, config_vars=(), config_patterns=(), install=_nothing_to_install)
 
-MANAGERS = (PIP_WITH_UV, PIP, PIPENV, POETRY, UV, PDM)
+MANAGERS = (PIP_WITH_UV, PIP, PIPENV, POETRY, UV, PDM, PYLOCK_WITH_UV, PYLOCK_PIP)
 # Every record's folders in CACHE_DIR, for ``env_cache.remove_stale_temp``.
 CACHE_FOLDERS = tuple(sorted({name for m in MANAGERS for name in m.cache_folders}))
 # requirements.txt's records by engine (PYTHON_INSTALLER, see ``uv_pip.choose_engine``).
 BY_ENGINE: dict[str, Manager] = {m.engine: m for m in (PIP_WITH_UV, PIP)}
-# The record of each lock file, in detection order (requirements.txt: the default engine's).
+# The same for each lock file that either engine installs.
+ENGINES: dict[str, dict[str, Manager]] = {
+    "requirements.txt": BY_ENGINE,
+    "pylock.toml": {m.engine: m for m in (PYLOCK_WITH_UV, PYLOCK_PIP)}}
+# The record of each lock file, in detection order (requirements.txt, pylock.toml: the
+# default engine's).
 BY_LOCKFILE: dict[str, Manager] = {
-    m.lockfile: m for m in (BY_ENGINE[uv_pip.DEFAULT_ENGINE], PIPENV, POETRY, UV, PDM) if m.lockfile}
+    m.lockfile: m for m in (BY_ENGINE[uv_pip.DEFAULT_ENGINE], PIPENV, POETRY, UV, PDM,
+                            ENGINES["pylock.toml"][uv_pip.DEFAULT_ENGINE]) if m.lockfile}
 # Without any of those, these files make the app itself a package, which ``PIP`` installs
 # (``pip install .``; ``manager_files`` reads them in this order).
 PROJECT_FILES = ("pyproject.toml", "setup.py", "setup.cfg")

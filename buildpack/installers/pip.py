@@ -21,7 +21,7 @@ from buildpack.installers.pinned_tools import runtime_pip_wheel
 from buildpack.installers.record import EXTRAS_VAR, Choice, Selection
 from buildpack.installers.selection import normalize
 
-__all__ = ["group_arguments", "install_pip", "install_project", "install_requirements",
+__all__ = ["group_arguments", "install_pip", "is_pylock", "log_pylock", "install_project", "install_requirements",
            "offline_sources", "run_streamed"]
 
 
@@ -73,6 +73,19 @@ _PIP_HINT = ("Check that every requirement exists on the package index with a ve
              "for this Python, and builds from source if it has no wheel.\n")
 
 
+def is_pylock(path: Path) -> bool:
+    """Whether the "requirements" are a PEP 751 lock file (``pylock.toml``,
+    ``pylock.<name>.toml``) rather than a requirements file."""
+    return path.name.startswith("pylock.") and path.suffix == ".toml"
+
+
+def log_pylock(path: Path, command: str) -> None:
+    """Name the lock file installed, when it is one."""
+    if is_pylock(path):
+        output.detail(f"{command} -r {path.name}: the packages of the lock file (PEP 751), each "
+                      "checked\nagainst its hash.")
+
+
 def group_arguments(selection: Selection) -> list[str]:
     """``--group <name>`` for each selected PEP 735 group (pyproject.toml in the app's
     folder, the installer's working directory): pip 25.1+ and ``uv pip`` both take it."""
@@ -90,6 +103,7 @@ def install_requirements(ctx: InstallContext, requirements: Path, secrets: list[
         output.detail(reason)
     if selection:
         output.detail(f"With {selection.describe()} of pyproject.toml [dependency-groups].")
+    log_pylock(requirements, "pip install")
     shown = requirements.relative_to(ctx.app_dir)
     offline = offline_sources(ctx, requirements)
     if offline is not None:

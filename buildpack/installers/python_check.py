@@ -5,7 +5,8 @@
 - ``pyproject.toml`` (Poetry, uv, ``pip install .``): ``[project] requires-python``, and
   for Poetry without it ``[tool.poetry.dependencies] python``;
 - whatever installs the dependencies (requirements.txt, Pipenv), the app's
-  ``pyproject.toml`` when it has one: its ``[project] requires-python`` (issue 24).
+  ``pyproject.toml`` when it has one: its ``[project] requires-python`` (issue 24);
+- ``pylock.toml``: its ``requires-python`` (and its ``lock-version`` must be 1.x).
 
 A contradiction is an error showing both values; a constraint this module does not
 understand is a warning, and the installer has the last word.
@@ -43,6 +44,26 @@ def _from_pipfile_lock(choice: Choice, files: AppFiles) -> list[Declared]:
     spec = f"=={value}" if key == "python_full_version" else f"=={value}.*"
     fix = f"or change [requires] {key} in the Pipfile and run `pipenv lock`"
     return [Declared(f"Pipfile.lock (_meta.requires.{key})", value, spec, False, fix)]
+
+
+def _from_pylock(choice: Choice, files: AppFiles) -> list[Declared]:
+    lock = choice.files[0]
+    data = toml_io.parse(files.text(lock, "lock") or "", lock.name)
+    version = data.get("lock-version")
+    if not isinstance(version, str) or version.split(".")[0] != "1":
+        raise BuildError(
+            f"{lock.name} has a lock-version this buildpack cannot install",
+            f"{lock.name} says lock-version = {version!r}; PEP 751 lock files of version 1.x\n"
+            "are installed (a newer major version may change what the file means).\n\n"
+            "Write the lock again with a tool that writes version 1 (`uv export --format\n"
+            "pylock.toml`, `pip lock`).",
+            error_id="pylock::unsupported-version")
+    text = data.get("requires-python")
+    if not isinstance(text, str):
+        return []
+    return [Declared(f"{lock.name} (requires-python)", text, text, False,
+                     f"or make {lock.name} again for that Python (`uv export --format "
+                     "pylock.toml`, `pip lock`)")]
 
 
 def _manifest(choice: Choice) -> Path | None:
@@ -86,9 +107,13 @@ def _from_pyproject(choice: Choice, files: AppFiles) -> list[Declared]:
     return []
 
 
+def _is_pylock(choice: Choice) -> bool:
+    return choice.manager.lockfile == "pylock.toml"
+
+
 def reads_files(choice: Choice, files: AppFiles) -> bool:
     """Whether checking ``choice`` parses the app's files (and so needs ``libraries``)."""
-    return (choice.manager.python_in_lock or _manifest(choice) is not None
+    return (choice.manager.python_in_lock or _is_pylock(choice) or _manifest(choice) is not None
             or files.is_file(files.app_dir / PYPROJECT))
 
 
@@ -96,6 +121,8 @@ def declared(choice: Choice, files: AppFiles) -> list[Declared]:
     """What the app's files (read by ``files``) say about the Python version."""
     if choice.manager.python_in_lock:
         found = _from_pipfile_lock(choice, files)
+    elif _is_pylock(choice):
+        found = _from_pylock(choice, files)
     else:
         found = _from_pyproject(choice, files)
     if _manifest(choice) is None:

@@ -72,6 +72,10 @@ class Choice:
     engine_reason: str = ""
     # PYTHON_DEPENDENCY_GROUPS and PYTHON_EXTRAS, checked against the project.
     selection: Selection = field(default_factory=Selection)
+    # The app (APP_BASE) is a member of a uv workspace: the workspace's root folder (its
+    # uv.lock and version files) and the member's package name (``manager_files``).
+    workspace_root: Path | None = None
+    workspace_package: str = ""
 
 
 InstallFunction = Callable[[InstallContext, Choice, list[str]], None]

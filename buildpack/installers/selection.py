@@ -19,7 +19,8 @@ spells them. Where each package manager defines them:
 - ``pip install .``: groups ``[dependency-groups]``, extras
   ``[project.optional-dependencies]`` (when they are dynamic or in setup.py, pip tells
   after building the app);
-- requirements.txt: groups are pyproject.toml's ``[dependency-groups]``; no extras.
+- requirements.txt: groups are pyproject.toml's ``[dependency-groups]``; no extras;
+- pylock.toml: neither (it is made with the groups and extras it installs).
 
 A name the project does not define is an error listing the ones it does; a config var the
 manager has no use for is an error too (never silently ignored)."""
@@ -165,6 +166,10 @@ def _not_supported(choice: Choice, var: str) -> BuildError:
     what = "dependency groups" if var == GROUPS_VAR else "extras"
     if choice.manager.name == "none":
         why = "The app has no dependency files, so there is nothing to choose from."
+    elif choice.manager.name == "pylock":
+        why = (f"{choice.files[0].name} lists the packages to install, already chosen: make it\n"
+               "with the groups and extras you need (`uv export --format pylock.toml --group\n"
+               "web --extra s3`, `pip lock '.[s3]'`).")
     elif choice.manager.name == "pip":
         why = ("requirements.txt lists packages, not extras. (Dependency groups come from\n"
                "pyproject.toml's [dependency-groups]; extras from an app installed with\n"

@@ -5,8 +5,15 @@ uv manages the runtime's own site-packages (``UV_PROJECT_ENVIRONMENT`` is the ru
 prefix, ``UV_PYTHON`` its interpreter) and never downloads a Python of its own. The
 project itself is installed editable (as uv does by default), so its code is read from
 the app's folder at run time; ``slug_cleanup`` makes that reference relative.
+
+An ``APP_BASE`` folder that is a member of a uv workspace (``manager_files``) is installed
+from the workspace's uv.lock: ``uv sync --locked --package <member> --no-editable`` (uv
+finds the workspace root from the member's folder), so the member and the workspace
+libraries it depends on are copied into site-packages and the other members are left out.
 """
 from __future__ import annotations
+
+import os
 
 from buildpack.base import output
 from buildpack.base.children import run_streamed
@@ -28,7 +35,9 @@ def arguments(choice: Choice) -> list[str]:
     extras (a CI build has every group already)."""
     groups = [] if choice.dev else [a for g in choice.selection.groups for a in ("--group", g)]
     extras = [a for e in choice.selection.extras for a in ("--extra", e)]
-    return [*(DEV_ARGS if choice.dev else ARGS), *groups, *extras]
+    member = ["--package", choice.workspace_package, "--no-editable"] \
+        if choice.workspace_package else []
+    return [*(DEV_ARGS if choice.dev else ARGS), *member, *groups, *extras]
 
 
 def install(ctx: InstallContext, choice: Choice, secrets: list[str]) -> None:
@@ -49,7 +58,12 @@ def install(ctx: InstallContext, choice: Choice, secrets: list[str]) -> None:
     which = "with all groups" if choice.dev else "without the dev groups"
     if choice.selection:
         which += f", with {choice.selection.describe()}"
-    output.detail(f"uv {' '.join(args)}: the packages in uv.lock, {which}")
+    lock = "uv.lock"
+    if choice.workspace_root is not None:
+        root = os.path.relpath(choice.workspace_root, ctx.app_dir)
+        lock = f"the workspace's uv.lock ({root}/uv.lock) that {choice.workspace_package} needs"
+        which += ", the workspace members non-editable"
+    output.detail(f"uv {' '.join(args)}: the packages in {lock}, {which}")
     code, lines = run_streamed(pinned_tools.command(ctx, tool, tool_dir, args), env,
                                ctx.app_dir, secrets)
     if code == 0:

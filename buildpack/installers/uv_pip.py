@@ -45,7 +45,7 @@ from buildpack.base.output import BuildError
 from buildpack.installers import pinned_tools, uv_fetch
 from buildpack.installers.context import InstallContext
 from buildpack.installers.failures import install_error
-from buildpack.installers.pip import group_arguments, offline_sources
+from buildpack.installers.pip import group_arguments, is_pylock, log_pylock, offline_sources
 from buildpack.installers.record import Choice, Selection
 from buildpack.installers.tool_env import tool_env
 from buildpack.installers.uv import CACHE_FOLDER
@@ -109,6 +109,8 @@ def choose_engine(value: str | None, files: AppFiles, requirements: Path) -> Eng
         raise unknown_engine(value or "")
     if name == "pip":
         return Engine("pip", f"{CONFIG_VAR}=pip: installing with pip.")
+    if is_pylock(requirements):  # uv installs every pylock.toml pip does
+        return Engine("uv")
     feature = pip_only_feature(files, requirements)
     if feature:
         return Engine("pip", f"{feature} is a pip feature that uv does not support: installing "
@@ -192,7 +194,8 @@ def warm_up_command(ctx: InstallContext, uv: Path, requirements: Path) -> list[s
     app brings, e.g. a committed .venv); None where uv names no such platform."""
 
     glibc, arch = uv_fetch.host_glibc(), platform.machine()
-    if glibc is None or glibc[0] != 2 or arch not in ("x86_64", "aarch64"):
+    if glibc is None or glibc[0] != 2 or arch not in ("x86_64", "aarch64") \
+            or is_pylock(requirements):  # a lock: nothing to resolve
         return None
     target = f"{arch}-manylinux_2_{min(max(glibc[1], 17), 40)}"
     return [str(uv), "pip", "compile", "--quiet", "--no-header", "--no-build",
@@ -289,8 +292,13 @@ def names_index(ctx: InstallContext, requirements: Path) -> bool:
                for line in lines(ctx.files.text(path, "requirements") or ""))
 
 
+_PYLOCK_PIP = re.compile(r"^\s*name\s*=\s*[\"']pip[\"']", re.MULTILINE | re.IGNORECASE)
+
+
 def names_pip(files: AppFiles, requirements: Path) -> bool:
     """Whether the requirements (or a file they include) name pip itself."""
+    if is_pylock(requirements):
+        return bool(_PYLOCK_PIP.search(files.text(requirements, "lock") or ""))
     return any(_PIP_LINE.match(line)
                for path in included_files(files, requirements)
                for line in lines(files.text(path, "requirements") or ""))
@@ -344,6 +352,7 @@ def install_requirements(ctx: InstallContext, requirements: Path, secrets: list[
     output.step(f"Installing {what} using uv ({version})")
     if selection:
         output.detail(f"With {selection.describe()} of pyproject.toml [dependency-groups].")
+    log_pylock(requirements, "uv pip install")
     env = install_env(ctx, requirements)
     offline = offline_sources(ctx, requirements)
     if offline is not None:
@@ -360,11 +369,19 @@ def install_requirements(ctx: InstallContext, requirements: Path, secrets: list[
         _run(ctx, [*base, "-r", str(shown), *groups], env, secrets, shown)
         return
     output.detail("Starting from the previous build's packages: only the difference is applied.")
-    # One run: --exact also uninstalls what the requirements no longer need. pip is not
-    # among them, so the pinned one (hash-checked, already installed) is named too, unless
-    # the app names its own.
-    keep_pip = [] if names_pip(ctx.files, requirements) else ["-r", str(settings.PIP_REQUIREMENTS)]
-    _run(ctx, [*base, "--exact", "-r", str(shown), *groups, *keep_pip], env, secrets, shown)
+    if is_pylock(requirements):
+        # uv takes no other requirement beside a pylock.toml, so --exact also uninstalls
+        # pip (unless the lock has it): the pinned one is installed again after it.
+        _run(ctx, [*base, "--exact", "-r", str(shown)], env, secrets, shown)
+        if not (ctx.prefix / "bin" / "pip").exists():
+            install_pip(ctx, uv, secrets)
+    else:
+        # One run: --exact also uninstalls what the requirements no longer need. pip is not
+        # among them, so the pinned one (hash-checked, already installed) is named too,
+        # unless the app names its own.
+        keep_pip = [] if names_pip(ctx.files, requirements) \
+            else ["-r", str(settings.PIP_REQUIREMENTS)]
+        _run(ctx, [*base, "--exact", "-r", str(shown), *groups, *keep_pip], env, secrets, shown)
     for site in ctx.prefix.glob("lib/python3*/site-packages"):
         remove_orphan_bytecode(site)
 

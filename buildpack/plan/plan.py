@@ -18,6 +18,7 @@ from buildpack.base.http_client import check_url
 from buildpack.base.output import BuildError
 from buildpack.installers import uv_pip
 from buildpack.installers.failures import INDEX_URL_SETTINGS, index_urls
+from buildpack.installers.manager_files import PYLOCK_VAR
 from buildpack.installers.record import EXTRAS_VAR, GROUPS_VAR
 from buildpack.installers.subprocess_env import INSTALLER_ALLOWLIST, installer_settings
 from buildpack.plan import python_choice
@@ -123,7 +124,7 @@ def make_plan(build_dir: Path, cache_dir: Path, env_dir: Path | None, environ: d
     if installers.needs_libraries(files):  # tomli before 3.11, packaging
         libraries.ensure(cache_dir, installer_settings(environ, config).get("PIP_INDEX_URL"))
     dependencies = installers.choose(files, dev, lookup(uv_pip.CONFIG_VAR, config, environ),
-                                     groups, extras)
+                                     groups, extras, lookup(PYLOCK_VAR, config, environ))
     _check_includes(dependencies, files, config, environ)
     store = parse_location(
         lookup("PYTHON_RUNTIME_STORE", config, environ) or _default_store(),
@@ -134,6 +135,7 @@ def make_plan(build_dir: Path, cache_dir: Path, env_dir: Path | None, environ: d
     entries = _matching_entries(read_manifest(store, cache_dir / "tmp", public_key), store, environ)
     runtime = python_choice.choose_runtime(files, cache_dir, dependencies, entries)
     installers.check_python(dependencies, files, runtime.version)
+    installers.check_tools(dependencies, files)
     return Plan(build_dir, cache_dir, config, base, store, runtime, dependencies, files, procfiles,
                 environ,
                 env_dir=env_dir.resolve() if env_dir is not None else None,

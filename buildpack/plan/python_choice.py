@@ -17,6 +17,7 @@ change. An unreadable record is ignored with a warning.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime
 import json
 from pathlib import Path
@@ -175,8 +176,8 @@ def tool_support_error(minor: Minor, manager: Manager) -> BuildError | None:
 # --- no version named: sticky or default, narrowed by requires-python ------------------------
 
 def _constraints(files: AppFiles, dependencies: Choice) -> list[python_check.Declared]:
-    """What the app's pyproject.toml (whatever installs the dependencies) and Pipfile.lock
-    say about Python (read on the build host when it can)."""
+    """What the app's pyproject.toml (whatever installs the dependencies), Pipfile.lock and
+    pylock.toml say about Python (read on the build host when it can)."""
     if not python_check.reads_files(dependencies, files):
         return []
     if not libraries.ready():
@@ -278,6 +279,18 @@ def _log_explicit(request: VersionRequest, runtime: RuntimeEntry) -> None:
 
 # --- the decision ---------------------------------------------------------------------------------
 
+def _workspace_requests(files: AppFiles, dependencies: Choice) -> list[VersionRequest]:
+    """A uv workspace member without version files of its own: the workspace root's
+    (named by their path from the repository root, e.g. ``.python-version`` at the root)."""
+    root = dependencies.workspace_root
+    if root is None or root == files.app_dir:
+        return []
+    where = root.relative_to(files.root).as_posix()
+    prefix = "" if where == "." else f"{where}/"
+    return [dataclasses.replace(r, source=f"{prefix}{r.source} (the uv workspace root's)")
+            for r in read_requests(AppFiles(files.root, root))]
+
+
 def choose_runtime(files: AppFiles | Path, cache_dir: Path, dependencies: Choice,
                    entries: list[RuntimeEntry], today: datetime.date | None = None,
                    lifecycle: Lifecycle | None = None) -> RuntimeEntry:
@@ -285,7 +298,7 @@ def choose_runtime(files: AppFiles | Path, cache_dir: Path, dependencies: Choice
     today = today or datetime.date.today()
     lifecycle = lifecycle or Lifecycle.from_vendor()
     files = AppFiles.of(files)
-    requests = read_requests(files)
+    requests = read_requests(files) or _workspace_requests(files, dependencies)
     request, overridden = choose(requests)
     minors = {_minor_of(e) for e in entries}
     usable_minors = set(lifecycle.usable(minors, today))
