@@ -30,8 +30,8 @@ MEDIA_TYPE = "application/vnd.cyclonedx+json"
 EXTENSION = "sbom.cdx.json"
 SPEC_VERSION = "1.4"
 
-SLUG_PATH = Path(".heroku") / f"sbom.{EXTENSION}"  # in the slug
-CACHE_NAME = f"sbom.{EXTENSION}"  # in CACHE_DIR, beside the build report
+SLUG_PATH = Path(".heroku") / EXTENSION  # in the slug: .heroku/sbom.cdx.json
+CACHE_NAME = EXTENSION  # CACHE_DIR/sbom.cdx.json, beside the build report
 MAX_BYTES = 64 << 20  # bin/report --sbom reads no more (thousands of packages fit)
 SOURCE_PINS = settings.VENDOR_DIR / "cpython-sources.json"
 _PINS_MAX_BYTES = 1 << 20

@@ -28,6 +28,7 @@ def test_slug_build_writes_a_valid_sbom_and_report_prints_it(tmp_path, build_env
     result = support.compile_app(app, cache, build_env)
     assert result.returncode == 0, result.log
     assert "-----> Writing the SBOM (.heroku/sbom.cdx.json, CycloneDX)" in result.stdout
+    assert (app / ".heroku/sbom.cdx.json").is_file() and (cache / "sbom.cdx.json").is_file()
     text = (app / sbom.SLUG_PATH).read_text()
     assert (cache / sbom.CACHE_NAME).read_text() == text
     printed = _report("--sbom", str(app), str(cache))
