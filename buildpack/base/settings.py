@@ -9,6 +9,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from buildpack.base.numbers import parse_version
+
 BUILDPACK_DIR = Path(__file__).resolve().parents[2]
 VENDOR_DIR = BUILDPACK_DIR / "vendor"
 PIP_REQUIREMENTS = VENDOR_DIR / "pip.txt"
@@ -63,4 +65,5 @@ def pip_min_python() -> tuple[int, int]:
                       re.M)
     if not match:
         raise RuntimeError(f"{PIP_REQUIREMENTS} has no '# Requires-Python: >=X.Y' line")
-    return int(match.group(1)), int(match.group(2))
+    major, minor = parse_version(f"{match.group(1)}.{match.group(2)}", parts=(2,))
+    return major, minor

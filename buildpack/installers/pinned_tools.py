@@ -42,6 +42,7 @@ from buildpack.base import cache_files, interpreter, output, settings
 from buildpack.base.children import run_streamed
 from buildpack.base.fs import rmtree
 from buildpack.base.hashing import file_sha256
+from buildpack.base.numbers import NumberError, parse_version
 from buildpack.base.output import BuildError
 from buildpack.cache.env_cache import snapshot
 from buildpack.installers import uv_fetch
@@ -102,7 +103,10 @@ def bundled_pip_wheel(stdlib: Path) -> Path | None:
 
     def key(name: str) -> tuple[int, ...]:
         match = _PIP_WHEEL_RE.match(name)
-        return tuple(int(p) for p in match.group(1).split(".")) if match else ()
+        try:
+            return parse_version(match.group(1), parts=tuple(range(1, 7))) if match else ()
+        except NumberError:
+            return ()
 
     return bundled / max(names, key=key) if names else None
 

@@ -27,6 +27,7 @@ from pathlib import Path
 from buildpack.base import settings
 from buildpack.base.hashing import file_sha256
 from buildpack.base.http_client import DEADLINE_FACTOR, FetchError, copy_stream, disk_full_error, index_files, open_url
+from buildpack.base.numbers import parse_int, parse_version
 from buildpack.base.output import BuildError
 from buildpack.base.redact import mask_credentials
 
@@ -44,8 +45,8 @@ def pinned_hashes(requirements: Path) -> set[str]:
 def host_glibc() -> tuple[int, int] | None:
     try:
         name, version = (os.confstr("CS_GNU_LIBC_VERSION") or "").split()
-        major, minor = version.split(".")[:2]
-        return (int(major), int(minor)) if name == "glibc" else None
+        major, minor = parse_version(".".join(version.split(".")[:2]), parts=(2,))
+        return (major, minor) if name == "glibc" else None
     except (ValueError, OSError):
         return None
 
@@ -58,8 +59,8 @@ def fits_this_machine(filename: str, glibc: tuple[int, int] | None, arch: str) -
     if len(parts) < 5 or parts[-3] != "py3" or parts[-2] != "none":
         return False
     for tag in parts[-1].split("."):
-        match = re.fullmatch(rf"manylinux_(\d+)_(\d+)_{re.escape(arch)}", tag)
-        needs = (int(match.group(1)), int(match.group(2))) if match else None
+        match = re.fullmatch(rf"manylinux_([0-9]{{1,4}})_([0-9]{{1,4}})_{re.escape(arch)}", tag)
+        needs = (parse_int(match.group(1)), parse_int(match.group(2))) if match else None
         for alias, version in _MANYLINUX_ALIASES.items():
             if tag == f"{alias}_{arch}":
                 needs = version

@@ -45,7 +45,7 @@ from buildpack.store_builder.runtime_archive import Interpreter
 
 DEFAULT_PYTHON_MIN = (3, 9)
 _PY3X_RE = re.compile(r"^python3\.\d+$")
-_RELEASE_RE = re.compile(r"^(\d+)\.(\d+)\.(\d+)$")
+_RELEASE_RE = re.compile(r"^([0-9]{1,4})\.([0-9]{1,4})\.([0-9]{1,4})$")
 
 # Runs under any Python 3 the host may have (``interpreter.query``'s -I needs 3.4; Python 2
 # answers "Unknown option: -I", which the store builder shows as the reason it skips it).
@@ -92,7 +92,7 @@ def skip_reason(info: dict[str, Any], python_min: tuple[int, int]) -> str | None
     release = _RELEASE_RE.match(version)
     if not release or info["releaselevel"] != "final":
         return f"Python {version} is not a final release"
-    major, minor = int(release.group(1)), int(release.group(2))
+    major, minor, _ = parse_version(version, parts=(3,))  # _RELEASE_RE matched: ASCII digits
     xy = f"{major}.{minor}"
     if major < 3:
         return f"Python {version}: Python 2 is not supported"
@@ -138,7 +138,7 @@ def select_interpreters(probed: Sequence[tuple[str, Probe]], python_min: tuple[i
             continue
         chosen[info["version"]] = Interpreter(prefix=Path(info["prefix"]), version=info["version"])
         labels[info["version"]] = label
-    ordered = sorted(chosen.values(), key=lambda i: tuple(int(p) for p in i.version.split(".")))
+    ordered = sorted(chosen.values(), key=lambda i: parse_version(i.version, parts=(3,)))
     return ordered, skipped
 
 
