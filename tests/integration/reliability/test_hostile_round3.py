@@ -262,7 +262,9 @@ def test_full_cache_dir_while_uv_is_installed(tmp_path, runtime_store, index, fi
 @pytest.mark.parametrize("engine", ["pip", "uv"])
 def test_full_tmpdir_while_packages_download(engine, tmp_path, warm, runtime_store,
                                              index, figures):
-    """TMPDIR too small for Django's wheel (some 8 MB): the download or unpack fails."""
+    """TMPDIR too small for Django's wheel (some 8 MB). pip downloads there: a clean
+    ``system::disk-full``. uv downloads into its cache (CACHE_DIR/uv), not TMPDIR: the
+    build succeeds (measured; this case keeps it so)."""
     tmpdir = tmp_path / "tmp"
     _mount_tmpfs(tmpdir, 2)
     try:
@@ -275,11 +277,13 @@ def test_full_tmpdir_while_packages_download(engine, tmp_path, warm, runtime_sto
                                 {"HOME": str(world.home), "TMPDIR": str(tmpdir)})
         result = support.compile_app(world.app, world.cache, env, world.env_dir, timeout=600)
         figures.add("r3-disk")
-        assert result.returncode == 1, result.log[-3000:]
-        assert "Traceback" not in result.log.split("-----> Installing dependencies")[0]
-        assert "(error id: system::disk-full)" in result.log, result.log[-3000:]
+        assert "Traceback" not in result.log, result.log[-3000:]
         _complete_entries_only(world.cache)
-        assert set(_error_ids_in(result.log)) == {"system::disk-full"}
         assert world.outside() == before
+        if engine == "uv":
+            assert result.returncode == 0, result.log[-3000:]
+            return
+        assert result.returncode == 1, result.log[-3000:]
+        assert set(_error_ids_in(result.log)) == {"system::disk-full"}, result.log[-3000:]
     finally:
         _umount(tmpdir)
