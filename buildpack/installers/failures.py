@@ -15,8 +15,10 @@ credentials: a 401/403 or a failed connection is then the cause.
 """
 from __future__ import annotations
 
+import os
 import re
 import ssl
+import tempfile
 import urllib.error
 from dataclasses import dataclass
 from pathlib import Path
@@ -58,6 +60,27 @@ def disk_full(where: str) -> Cause:
             "disk that holds the build dir, the cache dir or the temp dir is full. Free\n"
             "space there (or clear the app's build cache), then build again.",
             "system::disk-full")
+
+
+NEARLY_FULL_BYTES = 64 * 1024 * 1024
+
+
+def _nearly_full(env: dict[str, str] | None, app_dir: Path | None) -> str:
+    """``; nearly full: TMPDIR /tmp/x (0.1 MB free)`` for the folders an installer writes
+    to (its temp dir, the app) with less than NEARLY_FULL_BYTES free, else ``""``."""
+    folders = {"TMPDIR": (env or {}).get("TMPDIR") or tempfile.gettempdir()}
+    if app_dir is not None:
+        folders["the app"] = str(app_dir)
+    full = []
+    for name, folder in folders.items():
+        try:
+            st = os.statvfs(folder)
+        except OSError:
+            continue
+        free = st.f_bavail * st.f_frsize
+        if free < NEARLY_FULL_BYTES:
+            full.append(f"{name} {folder} ({free / 1024 / 1024:.1f} MB free)")
+    return "; nearly full: " + ", ".join(full) if full else ""
 
 
 def _refused(where: str) -> Cause:
@@ -213,7 +236,7 @@ def explain(lines: list[str], env: dict[str, str] | None = None,
     build be told apart from a dependency's."""
     text = "".join(lines)
     if _DISK_FULL.search(text):
-        return disk_full("(the output above names the file)")
+        return disk_full("(the output above names the file" + _nearly_full(env, app_dir) + ")")
     for cause in (_app_build_failed(text, app_dir), _missing_library(text),
                   _invalid_metadata(text)):
         if cause:

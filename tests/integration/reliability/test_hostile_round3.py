@@ -285,5 +285,6 @@ def test_full_tmpdir_while_packages_download(engine, tmp_path, warm, runtime_sto
             return
         assert result.returncode == 1, result.log[-3000:]
         assert set(_error_ids_in(result.log)) == {"system::disk-full"}, result.log[-3000:]
+        assert f"nearly full: TMPDIR {tmpdir}" in result.log, result.log[-3000:]  # names it
     finally:
         _umount(tmpdir)
