@@ -227,8 +227,9 @@ value in any log or generated file. Tolerated inputs (documented below) must bui
   7. *children* (`tests/unit/test_child_deadlines.py`): a `python` that never exits and
      holds the pipe through a child of its own is ended at the deadline; a source scan
      finds no `subprocess` call without a deadline.
-  8. *a full disk*: CACHE_DIR full while uv is installed, TMPDIR full while pip or uv
-     downloads (tmpfs mounts): `system::disk-full`, nothing half-written in the cache.
+  8. *a full disk* (tmpfs mounts): CACHE_DIR full while uv is installed, TMPDIR full
+     while pip downloads: `system::disk-full` naming the folder, nothing half-written in
+     the cache; uv downloads into CACHE_DIR/uv, so a full TMPDIR does not stop it.
   9. *config var names*: newlines, carriage returns and escape sequences in names are
      shown escaped (no forged log line); a 4 GB sparse or FIFO value is skipped unread.
   10. a missing ENV_DIR: one warning naming it.
