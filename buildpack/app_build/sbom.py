@@ -9,9 +9,11 @@ It lists the runtime (its version, the sha256 of the store's archive, and, when
 tarball as its pedigree) and every distribution the installed Python sees, with its
 version, as ``importlib.metadata`` reports them inside that Python (so nothing any
 installer did is missed, including pip itself and packages a ``post_compile`` hook
-added), with the hashes of the file it was installed from where the environment records
-them (PEP 610's ``direct_url.json``: direct URL and local archive installs; an install
-from an index records none). Written on every build, so that it matches a reused
+added), with the sha256 of the file it was installed from where that is known: recorded
+by the environment (PEP 610's ``direct_url.json``: direct URL and local archive installs),
+else the app's TOML lock file's hash of the one wheel of that release whose tags the
+installed copy carries (uv.lock, poetry.lock, pdm.lock, pylock.toml; not Pipfile.lock or
+requirements files, whose hashes name no file). Written on every build, so that it matches a reused
 environment too; deterministic (no timestamp, no random serial number), so an unchanged
 environment keeps an unchanged SBOM.
 """
@@ -19,11 +21,14 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
-from buildpack.base import atomic_write, interpreter, settings
+from buildpack.app.app_files import AppFiles
+from buildpack.base import atomic_write, interpreter, settings, toml_io
+from buildpack.base.output import BuildError
 from buildpack.runtime.manifest import RuntimeEntry
 
 MEDIA_TYPE = "application/vnd.cyclonedx+json"
@@ -51,8 +56,11 @@ def hashes(d):
         return {k: v for k, v in found.items() if isinstance(k, str) and isinstance(v, str)}
     one = archive.get('hash')
     return dict([one.split('=', 1)]) if isinstance(one, str) and '=' in one else {}
+def tags(d):
+    return [line[4:].strip() for line in (d.read_text('WHEEL') or '').splitlines()
+            if line.startswith('Tag:')]
 found = [{'name': d.metadata['Name'], 'version': d.version,
-          'license': d.metadata.get('License-Expression'), 'hashes': hashes(d)}
+          'license': d.metadata.get('License-Expression'), 'hashes': hashes(d), 'tags': tags(d)}
          for d in m.distributions() if d.metadata['Name']]
 json.dump(found, sys.stdout)
 """
@@ -79,17 +87,96 @@ class Distribution:
         return f"pkg:pypi/{quote(self.canonical_name, safe='')}@{quote(self.version, safe='')}"
 
 
-def installed_distributions(python: Path) -> list[Distribution]:
-    """What ``python`` sees, one per name (the first on sys.path, as imports do), sorted."""
+def installed_distributions(python: Path, locked: Mapping[str, str] | None = None) -> list[Distribution]:
+    """What ``python`` sees, one per name (the first on sys.path, as imports do), sorted;
+    with the hashes its records name, else the sha256 ``locked`` (``lock_hashes``) gives
+    the wheel it was installed from."""
     listed = interpreter.require(python, _LIST_DISTRIBUTIONS,
                                  env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"},
                                  what="Could not list the installed packages for the SBOM")
+    wheels = _wheels_by_release(locked or {})
     found: dict[str, Distribution] = {}
     for item in listed:
-        dist = Distribution(item["name"], item["version"], item["license"],
-                            _known_hashes(item.get("hashes")))
+        hashes = _known_hashes(item.get("hashes"))
+        if not hashes:
+            hashes = _known_hashes(_locked_hash(wheels, item["name"], item["version"],
+                                                set(item.get("tags") or ())))
+        dist = Distribution(item["name"], item["version"], item["license"], hashes)
         found.setdefault(dist.canonical_name, dist)
     return sorted(found.values(), key=lambda d: d.canonical_name)
+
+
+# --- hashes from the lock file ----------------------------------------------------------------
+
+_WHEEL_NAME = re.compile(r"^(?P<name>[^-]+)-(?P<version>[^-]+)(?:-\d[^-]*)?-(?P<py>[^-]+)-(?P<abi>[^-]+)"
+                         r"-(?P<plat>[^-]+)\.whl$")
+
+
+def _filename_key(name: str) -> str:
+    return re.sub(r"[-_.]+", "_", name).lower()
+
+
+def lock_hashes(files: AppFiles, paths: Iterable[Path]) -> dict[str, str]:
+    """Wheel file name -> sha256, from the app's TOML lock file (uv.lock, poetry.lock,
+    pdm.lock, pylock.toml: each lists every artifact with its hash). Nothing from files
+    that are not such locks or do not parse (the install has checked them already)."""
+    found: dict[str, str] = {}
+    for path in paths:
+        if path.suffix not in (".lock", ".toml") or path.name in ("pyproject.toml", "Pipfile.lock") \
+                or not toml_io.available():
+            continue
+        try:
+            data = toml_io.loads(files.text(path, "lock") or "")
+        except (ValueError, BuildError):
+            continue
+        stack: list[object] = [data]
+        while stack:
+            value = stack.pop()
+            if isinstance(value, list):
+                stack.extend(value)
+            elif isinstance(value, dict):
+                stack.extend(v for v in value.values() if isinstance(v, (dict, list)))
+                _add_artifact(value, found)
+    return found
+
+
+def _add_artifact(entry: dict[str, object], found: dict[str, str]) -> None:
+    """One artifact entry: ``url``/``file``/``name`` of a wheel, with ``hash`` ("sha256:...")
+    or ``hashes`` ({"sha256": ...})."""
+    where = next((v for k in ("file", "name", "url", "path") if isinstance(v := entry.get(k), str)
+                  and v.endswith(".whl")), None)
+    if where is None:
+        return
+    digest = entry.get("hash")
+    hashes = entry.get("hashes")
+    if isinstance(hashes, dict) and isinstance(hashes.get("sha256"), str):
+        digest = hashes["sha256"]
+    elif isinstance(digest, str) and digest.startswith("sha256:"):
+        digest = digest[len("sha256:"):]
+    if isinstance(digest, str):
+        found[where.rsplit("/", 1)[-1]] = digest.lower()
+
+
+def _wheels_by_release(locked: Mapping[str, str]) -> dict[tuple[str, str], list[tuple[set[str], str]]]:
+    """(name, version) -> [(the wheel's expanded tags, sha256)]."""
+    found: dict[tuple[str, str], list[tuple[set[str], str]]] = {}
+    for filename, digest in locked.items():
+        match = _WHEEL_NAME.match(filename)
+        if match is None:
+            continue
+        tags = {f"{py}-{abi}-{plat}" for py in match["py"].split(".") for abi in match["abi"].split(".")
+                for plat in match["plat"].split(".")}
+        key = (_filename_key(match["name"]), match["version"])
+        found.setdefault(key, []).append((tags, digest))
+    return found
+
+
+def _locked_hash(wheels: Mapping[tuple[str, str], list[tuple[set[str], str]]], name: str,
+                 version: str, installed_tags: set[str]) -> dict[str, str]:
+    """The sha256 of the one locked wheel of this release whose tags the installed copy has."""
+    matches = {digest for tags, digest in wheels.get((_filename_key(name), version), [])
+               if installed_tags and tags <= installed_tags}
+    return {"sha256": matches.pop()} if len(matches) == 1 else {}
 
 
 def _known_hashes(raw: object) -> tuple[tuple[str, str], ...]:
@@ -161,10 +248,11 @@ def render(runtime: RuntimeEntry, distributions: list[Distribution]) -> str:
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 
 
-def write(paths: list[Path], runtime: RuntimeEntry, python: Path) -> list[Distribution]:
-    """Write the SBOM of ``python`` (the runtime ``runtime``) to each of ``paths`` (each
-    whole or not at all); returns the distributions it lists."""
-    distributions = installed_distributions(python)
+def write(paths: list[Path], runtime: RuntimeEntry, python: Path,
+          locked: Mapping[str, str] | None = None) -> list[Distribution]:
+    """Write the SBOM of ``python`` (the runtime ``runtime``; ``locked``: ``lock_hashes``) to
+    each of ``paths`` (each whole or not at all); returns the distributions it lists."""
+    distributions = installed_distributions(python, locked)
     text = render(runtime, distributions)
     for path in paths:
         atomic_write.write_text(path, text)

@@ -113,7 +113,7 @@ class LayersTarget:
         output.detail(f"{', '.join(f'{k}={v}' for k, v in values.items())} (each unless set),\n"
                       "WEB_CONCURRENCY from the container's memory and CPUs")
         listed = sbom.write([self.layers.root / f"{PYTHON_LAYER}.{sbom.EXTENSION}"], plan.runtime,
-                            ctx.python)
+                            ctx.python, sbom.lock_hashes(plan.files, plan.dependencies.files))
         output.detail(f"{PYTHON_LAYER}.{sbom.EXTENSION}: python-{plan.runtime.version} and "
                       f"{len(listed)} installed distributions")
         processes.log_discovery(plan.procfiles, plan.files, self.prefix)

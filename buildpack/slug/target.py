@@ -51,7 +51,8 @@ class SlugTarget:
         export_file.write_export()
         output.step(f"Writing the SBOM ({sbom.SLUG_PATH}, CycloneDX)")
         listed = sbom.write([plan.build_dir / sbom.SLUG_PATH, self.cache_dir / sbom.CACHE_NAME],
-                            plan.runtime, ctx.python)
+                            plan.runtime, ctx.python,
+                            sbom.lock_hashes(plan.files, plan.dependencies.files))
         output.detail(f"python-{plan.runtime.version} and {len(listed)} installed distributions;\n"
                       f"a copy beside the build report (bin/report --sbom prints it)")
         app_base.record(plan.build_dir, plan.app_base)

@@ -83,19 +83,65 @@ def _wheel(folder: Path) -> tuple[Path, str]:
 
 
 @pytest.mark.slow  # a real venv and pip install (ensurepip): ~10 s, more under load
+def _venv(tmp_path: Path, *install: str) -> Path:
+    """A venv without pip of its own, ``install`` installed into it by the test's pip."""
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    subprocess.run([sys.executable, "-m", "pip", "--python", str(venv / "bin/python"), "install", "-q",
+                    "--no-index", "--disable-pip-version-check", *install], check=True,
+                   env={"PATH": "/usr/bin:/bin", "PIP_CONFIG_FILE": "/dev/null"})
+    return venv
+
+
 def test_a_real_environment_lists_the_hash_pip_recorded(tmp_path: Path) -> None:
     """pip records the archive's hash of a local or direct-URL install (PEP 610)."""
     wheel, digest = _wheel(tmp_path)
-    venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    subprocess.run([str(venv / "bin/python"), "-m", "pip", "install", "-q", "--no-index",
-                    "--disable-pip-version-check", str(wheel)], check=True,
-                   env={"PATH": "/usr/bin:/bin", "PIP_CONFIG_FILE": "/dev/null"})
+    venv = _venv(tmp_path, str(wheel))
     dists = {d.canonical_name: d for d in sbom.installed_distributions(venv / "bin/python")}
     assert dists["demo-pkg"].hashes == (("SHA-256", digest),)
     assert dists["demo-pkg"].license == "MIT"
-    assert dists["pip"].hashes == ()  # installed by ensurepip, not from an archive it names
+    assert dists.keys() == {"demo-pkg"}
     written = [tmp_path / "a.cdx.json", tmp_path / "b.cdx.json"]
     sbom.write(written, _pinned_runtime(), venv / "bin/python")
     assert written[0].read_text() == written[1].read_text()
     _validate(written[0].read_text())
+
+
+LOCKS = {
+    "uv.lock": 'version = 1\n[[package]]\nname = "demo-pkg"\nversion = "1.0"\n'
+               'wheels = [{{ url = "http://127.0.0.1:1/files/{file}", hash = "sha256:{digest}", size = 1 }},\n'
+               '  {{ url = "http://127.0.0.1:1/files/demo_pkg-1.0-cp313-cp313-win_amd64.whl", hash = "sha256:{other}" }}]\n',
+    "poetry.lock": '[[package]]\nname = "demo-pkg"\nversion = "1.0"\n'
+                   'files = [{{file = "{file}", hash = "sha256:{digest}"}}]\n',
+    "pylock.toml": 'lock-version = "1.0"\ncreated-by = "x"\n[[packages]]\nname = "demo-pkg"\nversion = "1.0"\n'
+                   '[[packages.wheels]]\nname = "{file}"\nurl = "http://127.0.0.1:1/{file}"\n'
+                   'hashes = {{sha256 = "{digest}"}}\n',
+}
+
+
+@pytest.mark.parametrize("lock", LOCKS)
+def test_an_index_install_gets_the_locked_wheels_hash(tmp_path: Path, lock: str) -> None:
+    """Installed from an index (no direct_url.json): the lock file's hash of that wheel."""
+    from buildpack.app.app_files import AppFiles
+
+    wheels = tmp_path / "wheels"
+    wheels.mkdir()
+    wheel, digest = _wheel(wheels)
+    venv = _venv(tmp_path, "--find-links", str(wheels), "demo-pkg")
+    assert not list((venv / "lib").glob("python3*/site-packages/demo_pkg-1.0.dist-info/direct_url.json"))
+    app = tmp_path / "app"
+    app.mkdir()
+    (app / lock).write_text(LOCKS[lock].format(file=wheel.name, digest=digest, other="c" * 64))
+    locked = sbom.lock_hashes(AppFiles(app), [app / lock])
+    assert locked[wheel.name] == digest
+    dists = {d.canonical_name: d for d in sbom.installed_distributions(venv / "bin/python", locked)}
+    assert dists["demo-pkg"].hashes == (("SHA-256", digest),)
+    assert [d.hashes for d in sbom.installed_distributions(venv / "bin/python")] == [()]  # no lock: none
+
+
+def test_a_wheel_of_other_tags_is_not_taken_for_the_installed_one() -> None:
+    wheels = sbom._wheels_by_release({"demo_pkg-1.0-cp313-cp313-win_amd64.whl": "c" * 64,
+                                      "demo_pkg-1.0-py3-none-any.whl": "d" * 64})
+    assert sbom._locked_hash(wheels, "demo-pkg", "1.0", {"py3-none-any"}) == {"sha256": "d" * 64}
+    assert sbom._locked_hash(wheels, "demo-pkg", "1.0", {"cp313-cp313-manylinux_2_17_x86_64"}) == {}
+    assert sbom._locked_hash(wheels, "demo-pkg", "2.0", {"py3-none-any"}) == {}
