@@ -3,6 +3,7 @@ report; ``bin/report --sbom`` prints it; it is valid CycloneDX and lists what th
 Python has; a failed build leaves no SBOM beside its report."""
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import subprocess
@@ -49,3 +50,25 @@ def test_slug_build_writes_a_valid_sbom_and_report_prints_it(tmp_path, build_env
     assert not (cache / sbom.CACHE_NAME).exists()
     missing = _report("--sbom", str(app), str(cache))
     assert missing.returncode == 1 and "(error id: report::no-sbom)" in missing.stderr
+
+
+def test_uv_app_sbom_carries_the_locked_wheel_hashes(tmp_path, build_env, package_index):
+    """Installed from the index, each locked wheel's sha256 comes from uv.lock, and it is the
+    hash of the very file the index serves."""
+    support.ensure_tool_packages()
+    python = support.find_prefix("3.13") / "bin" / "python3.13"
+    app = support.lock_fixture("uv-app", tmp_path / "src", package_index.url, python)
+    (app / ".python-version").write_text("3.13\n")
+    result = support.compile_app(app, tmp_path / "cache", build_env)
+    assert result.returncode == 0, result.log
+    components = json.loads((app / sbom.SLUG_PATH).read_text())["components"][1:]
+    hashed = {c["name"].lower(): c["hashes"][0]["content"] for c in components if "hashes" in c}
+    assert hashed, components
+    served = {p.name: p for p in package_index.packages.iterdir()}
+    for component in components:
+        if "hashes" not in component:
+            continue
+        digest = component["hashes"][0]["content"]
+        files = [f for n, f in served.items() if n.lower().startswith(
+            re.sub(r"[-_.]+", "_", component["name"]).lower() + "-" + component["version"] + "-")]
+        assert any(hashlib.sha256(f.read_bytes()).hexdigest() == digest for f in files), component
