@@ -29,6 +29,7 @@ from buildpack.cache import build_report, env_cache
 from buildpack.installers import pip as pip_installer
 from buildpack.installers import uv_pip
 from buildpack.installers.subprocess_env import build_env, installer_settings
+from buildpack.plan import python_choice
 from buildpack.plan.plan import Plan
 from buildpack.runtime import relocate
 from buildpack.runtime.install import provision
@@ -198,6 +199,7 @@ def make_relocatable(ctx: installers.InstallContext, runtime_path: str) -> None:
 def run(plan: Plan, target: Target) -> installers.InstallContext:
     """The build's steps, into ``target``."""
     children.use_environment(plan.environ)  # their deadline: BUILDPACK_STEP_TIMEOUT
+    python_choice.keep_record(plan.cache_dir, plan.python_record)  # decided while planning
     ctx, app_env = install_context(plan, target.prefix, target.slug_root)
     hooks.run_hook(hooks.PRE_COMPILE, ctx.app_dir, plan.build_dir, app_env, ctx.secrets)
     output.step(f"Preparing Python runtime (python-{plan.runtime.version})")

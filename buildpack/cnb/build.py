@@ -31,7 +31,7 @@ from buildpack.cnb.context import BuildArgs, plan_environ
 from buildpack.cnb.layers import Layers, LayerTypes
 from buildpack.installers import managers
 from buildpack.installers.subprocess_env import installer_settings
-from buildpack.plan.plan import Plan, make_plan
+from buildpack.plan.plan import Plan, make_plan, prepare, read_inputs
 from buildpack.runtime import relocate
 
 PYTHON_LAYER = "python"
@@ -146,7 +146,9 @@ def run(app_dir: Path, args: BuildArgs, environ: dict[str, str]) -> None:
     cache_dir.mkdir(parents=True, exist_ok=True)
     with env_cache.locked(cache_dir):
         env_cache.remove_stale_temp(cache_dir, managers.CACHE_FOLDERS)
-        plan = make_plan(app_dir, cache_dir, args.env_dir, environ)
+        inputs = read_inputs(app_dir, cache_dir, args.env_dir, environ)
+        prepare(inputs)  # the buildpack's libraries into the cache layer: planning reads with them
+        plan = make_plan(inputs)
         libraries.ensure(cache_dir, installer_settings(plan.environ, plan.config).get("PIP_INDEX_URL"))
         steps.run(plan, LayersTarget(layers))
 

@@ -80,7 +80,7 @@ def target_stack(environ: Mapping[str, str]) -> str | None:
 
 
 def plan_environ(environ: Mapping[str, str]) -> dict[str, str]:
-    """The environment snapshot the build reads (``plan.make_plan``): the lifecycle's,
+    """The environment snapshot the build reads (``plan.read_inputs``): the lifecycle's,
     with ``STACK`` from the run image (``target_stack``) when the platform sets none,
     since the runtime runs there. The process's own environment is left as it is."""
     snapshot = dict(environ)

@@ -18,7 +18,7 @@ from buildpack.base import output, slug_layout
 from buildpack.base.output import BuildError
 from buildpack.cache import build_report, env_cache
 from buildpack.installers import managers
-from buildpack.plan.plan import make_plan
+from buildpack.plan.plan import make_plan, prepare, read_inputs
 from buildpack.slug.target import SlugTarget, cleanup
 
 
@@ -97,7 +97,9 @@ def _build(build_dir: Path, cache_dir: Path, env_dir: Path | None, dev: bool) ->
         (cache_dir / sbom.CACHE_NAME).unlink(missing_ok=True)
         if dev:
             output.step("CI build (bin/test-compile): installing the dev and test dependencies too")
-        plan = make_plan(build_dir, cache_dir, env_dir, dict(os.environ), dev)
+        inputs = read_inputs(build_dir, cache_dir, env_dir, dict(os.environ))
+        prepare(inputs)  # the buildpack's libraries into CACHE_DIR: planning reads with them
+        plan = make_plan(inputs, dev)
         heroku_existed = (build_dir / ".heroku").exists()
         profile_existed = (build_dir / ".profile.d" / slug_layout.PROFILE_NAME).exists()
         try:

@@ -1,10 +1,13 @@
 """The plan: every input of a build read and checked once, before anything is written.
 
-``make_plan`` turns the app dir, the config vars, the store and the platform's
-environment into a ``Plan``; everything that can be wrong with the app is found here.
-Both targets build from it (``commands.compile``, ``cnb.build``)."""
+``read_inputs`` reads the config vars and the app, ``prepare`` fetches the buildpack's
+libraries into CACHE_DIR (the one write before planning, and why: see there), and
+``make_plan`` turns those, the store and the platform's environment into a ``Plan``;
+everything that can be wrong with the app is found here. Both targets build from it
+(``commands.compile``, ``cnb.build``)."""
 from __future__ import annotations
 
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +25,7 @@ from buildpack.installers.manager_files import PYLOCK_VAR
 from buildpack.installers.record import EXTRAS_VAR, GROUPS_VAR
 from buildpack.installers.subprocess_env import INSTALLER_ALLOWLIST, installer_settings
 from buildpack.plan import python_choice
+from buildpack.python_version.python_lifecycle import Minor
 from buildpack.runtime.manifest import MANIFEST_NAME, RuntimeEntry
 from buildpack.runtime.signature import PUBLIC_KEY_VAR
 from buildpack.runtime.store import StoreLocation, parse_location, parse_timeout, read_manifest
@@ -39,6 +43,9 @@ class Plan:
     files: app_files.AppFiles  # the one reader of the app's files (read once, checked)
     procfiles: processes.Procfiles  # parsed once: compile's log, launch.toml
     environ: dict[str, str]  # the platform's environment, read once
+    # The Python version record to keep in CACHE_DIR (the minor of a build that named no
+    # version), or None to forget it: written by ``steps.run``, not while planning.
+    python_record: Minor | None
     env_dir: Path | None = None  # as the platform passed it (hooks get it as ENV_DIR)
     nltk_ids: tuple[str, ...] = ()  # what nltk.txt names
 
@@ -99,11 +106,24 @@ def _default_store() -> str:
     return settings.default_store_url()
 
 
-def make_plan(build_dir: Path, cache_dir: Path, env_dir: Path | None, environ: dict[str, str],
-              dev: bool = False) -> Plan:
-    """Read and validate every input; log the version decision. ``environ``: the
-    platform's environment, read once by the entry point (the build reads no other).
-    ``dev``: a CI build (``bin/test-compile``), which installs the dev dependencies too."""
+@dataclass(frozen=True)
+class Inputs:
+    """What the platform and the app give, read and checked: nothing written yet."""
+
+    build_dir: Path
+    cache_dir: Path
+    env_dir: Path | None
+    environ: dict[str, str]  # the platform's environment, read once by the entry point
+    config: dict[str, str]  # the config vars (ENV_DIR)
+    base: str  # the app's folder in BUILD_DIR
+    files: app_files.AppFiles
+    procfiles: processes.Procfiles
+
+
+def read_inputs(build_dir: Path, cache_dir: Path, env_dir: Path | None,
+                environ: dict[str, str]) -> Inputs:
+    """Read the config vars, find the app, check what the build will write and parse the
+    Procfiles (a bad Procfile fails the push before any work). Writes nothing."""
     config = read_env_dir(env_dir)
     # From here on, nothing secret reaches the log (output masks every line).
     redact.register(redact.secrets_of_config(config) + redact.url_secrets(environ.values()))
@@ -117,12 +137,35 @@ def make_plan(build_dir: Path, cache_dir: Path, env_dir: Path | None, environ: d
     for name in app_files.WRITTEN_BY_BUILDPACK:
         app_files.check_writable(build_dir, name)
     guard_rails.check(build_dir, app_dir)
-    procfiles = processes.read(files, base)  # a bad Procfile fails the push before any work
+    procfiles = processes.read(files, base)
     for folder in {build_dir, build_dir / base}:
         processes.warn_line_endings(files, folder)
+    return Inputs(build_dir, cache_dir, env_dir, environ, config, base, files, procfiles)
+
+
+def prepare(inputs: Inputs) -> None:
+    """The one step before planning that writes, and only into CACHE_DIR: the buildpack's
+    own libraries (``base.libraries``: packaging, and tomli on hosts before 3.11).
+
+    Why before planning: planning parses pyproject.toml and Pipfile.lock with them (the
+    package manager, requires-python, the Python check), and the Python that runs the
+    buildpack does not have them. They are pinned wheels, fetched once from the build's
+    index into CACHE_DIR and put on ``sys.path``; an app with neither file needs none.
+    Where they cannot be had yet, planning goes on without them and the install checks
+    the same things once the runtime (which brings them) is in place."""
+    if installers.needs_libraries(inputs.files):
+        libraries.ensure(inputs.cache_dir,
+                         installer_settings(inputs.environ, inputs.config).get("PIP_INDEX_URL"))
+
+
+def make_plan(inputs: Inputs, dev: bool = False) -> Plan:
+    """Choose the package manager and the runtime, and check the app against them; log the
+    version decision. Writes nothing into BUILD_DIR or CACHE_DIR: the store's manifest is
+    fetched into a private temporary folder, and the Python version record is the plan's
+    ``python_record``, which ``steps.run`` writes. ``dev``: a CI build
+    (``bin/test-compile``), which installs the dev dependencies too."""
+    config, environ, files = inputs.config, inputs.environ, inputs.files
     groups, extras = (lookup(name, config, environ) for name in (GROUPS_VAR, EXTRAS_VAR))
-    if installers.needs_libraries(files):  # tomli before 3.11, packaging
-        libraries.ensure(cache_dir, installer_settings(environ, config).get("PIP_INDEX_URL"))
     dependencies = installers.choose(files, dev, lookup(uv_pip.CONFIG_VAR, config, environ),
                                      groups, extras, lookup(PYLOCK_VAR, config, environ))
     _check_includes(dependencies, files, config, environ)
@@ -132,17 +175,13 @@ def make_plan(build_dir: Path, cache_dir: Path, env_dir: Path | None, environ: d
     # The key comes from the platform only: an app's config var may choose another store,
     # never turn the check off.
     public_key = environ.get(PUBLIC_KEY_VAR, "").strip() or None
-    entries = _matching_entries(read_manifest(store, cache_dir / "tmp", public_key), store, environ)
-    runtime = python_choice.choose_runtime(files, cache_dir, dependencies, entries)
-    installers.check_python(dependencies, files, runtime.version)
+    with tempfile.TemporaryDirectory(prefix="buildpack-manifest-") as scratch:
+        entries = _matching_entries(read_manifest(store, Path(scratch), public_key), store, environ)
+    chosen = python_choice.choose_runtime(files, inputs.cache_dir, dependencies, entries)
+    installers.check_python(dependencies, files, chosen.runtime.version)
     installers.check_tools(dependencies, files)
-    return Plan(build_dir, cache_dir, config, base, store, runtime, dependencies, files, procfiles,
-                environ,
+    env_dir = inputs.env_dir
+    return Plan(inputs.build_dir, inputs.cache_dir, config, inputs.base, store, chosen.runtime,
+                dependencies, files, inputs.procfiles, environ, chosen.record,
                 env_dir=env_dir.resolve() if env_dir is not None else None,
                 nltk_ids=tuple(nltk_data.read_ids(files)))
-
-
-
-
-
-

@@ -9,14 +9,13 @@
 3. The end-of-life policy (``python_lifecycle``) and the pinned tools' support (pip, and
    Pipenv/Poetry/uv) are checked for every source alike, before anything is downloaded.
 
-The record is written when a build without a version source is planned, and removed
-when an app names its version: from then on the app manages its version itself, and the
-record (a few bytes, outside the installed-environment cache) survives any cache-key
-change. An unreadable record is ignored with a warning.
+The record is kept (``keep_record``, the build's first step; planning only decides it)
+for a build without a version source, and removed when an app names its version: from
+then on the app manages its version itself, and the record (a few bytes, outside the
+installed-environment cache) survives any cache-key change. An unreadable record is ignored with a warning.
 """
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import datetime
 import json
@@ -58,10 +57,8 @@ def read_record(cache_dir: Path) -> Minor | None:
     reason = "it is not a record this buildpack wrote"
     try:
         raw = cache_files.read(path, _RECORD_MAX_BYTES)
-    except cache_files.Unusable as exc:
+    except cache_files.Unusable as exc:  # a FIFO, a link, a folder: ``keep_record`` replaces it
         raw, reason = b"", str(exc)
-        with contextlib.suppress(OSError):
-            cache_files.clear(path)  # a FIFO, a link, a folder: replaced by this build's record
     if raw is None:
         return None
     minor = None
@@ -100,6 +97,21 @@ def write_record(cache_dir: Path, minor: Minor) -> None:
 
 def forget_record(cache_dir: Path) -> None:
     cache_files.clear(cache_dir / RECORD_NAME)
+
+
+def keep_record(cache_dir: Path, record: Minor | None) -> None:
+    """The build's step for the plan's ``python_record``: record the minor, or forget the
+    record when the app names its version (planning only decides; it writes nothing)."""
+    if record is None:
+        forget_record(cache_dir)
+    else:
+        write_record(cache_dir, record)
+
+
+@dataclasses.dataclass(frozen=True)
+class PythonChoice:
+    runtime: RuntimeEntry
+    record: Minor | None  # for ``keep_record``: the minor of a build that named no version
 
 
 # --- policy checks ------------------------------------------------------------------------------
@@ -293,8 +305,9 @@ def _workspace_requests(files: AppFiles, dependencies: Choice) -> list[VersionRe
 
 def choose_runtime(files: AppFiles | Path, cache_dir: Path, dependencies: Choice,
                    entries: list[RuntimeEntry], today: datetime.date | None = None,
-                   lifecycle: Lifecycle | None = None) -> RuntimeEntry:
-    """The runtime for this build (see the module docstring); logs the decision."""
+                   lifecycle: Lifecycle | None = None) -> PythonChoice:
+    """The runtime for this build (see the module docstring), and the record to keep;
+    logs the decision. Reads the record, writes nothing."""
     today = today or datetime.date.today()
     lifecycle = lifecycle or Lifecycle.from_vendor()
     files = AppFiles.of(files)
@@ -313,7 +326,6 @@ def choose_runtime(files: AppFiles | Path, cache_dir: Path, dependencies: Choice
         _check_end_of_life(request, lifecycle, today, usable, example)
         runtime = resolve(request, entries, usable)
         _log_explicit(request, runtime)
-        forget_record(cache_dir)
     for other in overridden:
         output.warning(
             f"{other.source} is ignored: {request.source} decides",
@@ -333,6 +345,4 @@ def choose_runtime(files: AppFiles | Path, cache_dir: Path, dependencies: Choice
                   _eol_warning(request, lifecycle, today, example)):
         if found is not None:
             output.warning(*found)
-    if request.source in IMPLICIT_SOURCES:
-        write_record(cache_dir, _minor_of(runtime))
-    return runtime
+    return PythonChoice(runtime, _minor_of(runtime) if request.source in IMPLICIT_SOURCES else None)

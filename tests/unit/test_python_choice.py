@@ -30,8 +30,12 @@ def _app(tmp_path, files):
 
 
 def _choose(app, cache, today=TODAY, lifecycle=None):
-    return python_choice.choose_runtime(app, cache, installers.choose(app), ENTRIES, today,
-                                        lifecycle).version
+    """Plan the version, then keep the record as the build's first step does."""
+    before = sorted(p.name for p in cache.iterdir())
+    chosen = python_choice.choose_runtime(app, cache, installers.choose(app), ENTRIES, today, lifecycle)
+    assert sorted(p.name for p in cache.iterdir()) == before, "planning wrote into the cache"
+    python_choice.keep_record(cache, chosen.record)
+    return chosen.runtime.version
 
 
 def _record(cache):
@@ -136,7 +140,7 @@ def test_requires_python_nothing_fits(tmp_path):
 
 
 def test_explicit_version_is_not_narrowed(tmp_path):
-    # The contradiction is python_check's error (compile.make_plan), not a silent narrowing.
+    # The contradiction is python_check's error (plan.make_plan), not a silent narrowing.
     app, cache = _app(tmp_path, {"pyproject.toml": PROJECT.format(extra='requires-python = ">=3.13"'),
                                  ".python-version": "3.12\n"})
     assert _choose(app, cache) == "3.12.8"

@@ -25,7 +25,7 @@ APPS = {
 
 def _choose(app, cache):
     choice = installers.choose(app)
-    return choice, python_choice.choose_runtime(app, cache, choice, ENTRIES, TODAY).version
+    return choice, python_choice.choose_runtime(app, cache, choice, ENTRIES, TODAY).runtime.version
 
 
 @pytest.mark.parametrize("kind", APPS)
@@ -73,4 +73,4 @@ def test_app_base_reads_the_app_folders_pyproject(tmp_path):
                                   "pyproject.toml": PYPROJECT.format(spec=">=3.14")})
     files = AppFiles(root, root / "api")
     choice = installers.choose(files)
-    assert python_choice.choose_runtime(files, cache, choice, ENTRIES, TODAY).version == "3.12.8"
+    assert python_choice.choose_runtime(files, cache, choice, ENTRIES, TODAY).runtime.version == "3.12.8"
