@@ -82,12 +82,17 @@ def _timeout_error(cmd: list[str], seconds: float) -> BuildError:
 
 
 def _pump(stream: IO[bytes], lines: queue.Queue[bytes | None]) -> None:
+    """Read ``stream`` into ``lines`` until end of file, then close it. The pump closes it,
+    not the build: closing a stream another thread is reading waits for that read, which
+    a leftover in a session of its own (out of the group's reach) can hold for good."""
     try:
         for raw in iter(lambda: stream.readline(MAX_LINE), b""):
             lines.put(raw)
     except (OSError, ValueError):
         pass
-    lines.put(None)
+    finally:
+        lines.put(None)
+        stream.close()
 
 
 def run_streamed(cmd: list[str], env: dict[str, str], cwd: Path, secrets: list[str],
@@ -108,6 +113,13 @@ def run_streamed(cmd: list[str], env: dict[str, str], cwd: Path, secrets: list[s
     threading.Thread(target=_pump, args=(proc.stdout, pending), daemon=True).start()
     deadline = time.monotonic() + seconds
     exited_at: float | None = None
+
+    def take(raw: bytes) -> None:
+        line = mask_values(mask(raw.decode("utf-8", "replace")), secrets)
+        kept.append(line)
+        if echo and not (hide and hide(line)):
+            output.indent_lines([line])
+
     try:
         while True:
             try:
@@ -117,16 +129,23 @@ def run_streamed(cmd: list[str], env: dict[str, str], cwd: Path, secrets: list[s
             if raw is None:
                 break
             if raw:
-                line = mask_values(mask(raw.decode("utf-8", "replace")), secrets)
-                kept.append(line)
-                if echo and not (hide and hide(line)):
-                    output.indent_lines([line])
+                take(raw)
             now = time.monotonic()
             if proc.poll() is not None:
                 exited_at = exited_at or now
                 if now - exited_at > LINGER:  # something it left behind holds the pipe
                     _end_group(proc, grace=0.5)
                     if now - exited_at > 2 * LINGER:
+                        # What was read already is the child's own output (often its
+                        # error): into the log, up to KEPT_LINES; the rest is a leftover's.
+                        for _ in range(KEPT_LINES):
+                            try:
+                                raw = pending.get_nowait()
+                            except queue.Empty:
+                                break
+                            if raw is None:
+                                break
+                            take(raw)
                         break
             elif now > deadline:
                 _end_group(proc)
@@ -136,8 +155,7 @@ def run_streamed(cmd: list[str], env: dict[str, str], cwd: Path, secrets: list[s
             _end_group(proc)
         else:
             _end_group(proc, grace=0.5)  # leftovers of a child that exited
-        proc.wait()
-        proc.stdout.close()
+        proc.wait()  # (the pump closes proc.stdout at its end of file)
     return proc.returncode, list(kept)
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import ssl
 import tempfile
 import urllib.error
@@ -259,12 +260,30 @@ def explain(lines: list[str], env: dict[str, str] | None = None,
     return None
 
 
+def _what_it_said(tool: str, lines: list[str], code: int | None) -> str:
+    """Where the tool's own error is: above, or nowhere (the error must not point at
+    output that is not in the log)."""
+    said = any(line.strip() for line in lines)
+    if code is not None and code < 0:
+        try:
+            name = signal.Signals(-code).name
+        except ValueError:
+            name = f"signal {-code}"
+        return (f"{tool} was stopped by {name} before it finished"
+                + ("; what it printed is shown above." if said else ", and printed nothing.")
+                + "\nA build host that runs out of memory, or a platform stopping the build, does this.")
+    if not said:
+        return f"{tool} exited with status {code if code is not None else 'non-zero'} and printed nothing."
+    return "its own error is shown above."
+
+
 def install_error(lines: list[str], env: dict[str, str], tool: str, what: str, reproduce: str,
-                  hint: str = "", app_dir: Path | None = None) -> BuildError:
-    """The error for a failed install, naming the recognised cause if there is one."""
+                  hint: str = "", app_dir: Path | None = None, code: int | None = None) -> BuildError:
+    """The error for a failed install, naming the recognised cause if there is one.
+    ``code``: the tool's exit status (negative: the signal that stopped it)."""
     specific = explain(lines, env, app_dir)
     summary = f"Failed to install the app's dependencies with {tool}"
-    generic = (f"{tool} could not install {what}; its own error is shown above.\n"
+    generic = (f"{tool} could not install {what}; {_what_it_said(tool, lines, code)}\n"
                f"{hint}Reproduce locally with: {reproduce}")
     if specific:
         return BuildError(f"{summary}: {specific[0][0].lower()}{specific[0][1:]}",

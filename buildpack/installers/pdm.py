@@ -77,4 +77,4 @@ def install(ctx: InstallContext, choice: Choice, secrets: list[str]) -> None:
         secrets)
     if code != 0:
         raise install_error(lines, env, "PDM", "the packages of pdm.lock", f"pdm {' '.join(args)}",
-                            app_dir=ctx.app_dir)
+                            app_dir=ctx.app_dir, code=code)

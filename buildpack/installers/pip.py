@@ -114,7 +114,7 @@ def install_requirements(ctx: InstallContext, requirements: Path, secrets: list[
     code, lines = run_streamed(cmd, ctx.env, ctx.app_dir, secrets)
     if code != 0:
         raise install_error(lines, ctx.env, "pip", f"the requirements in {shown}",
-                            f"pip install -r {shown}", _PIP_HINT, app_dir=ctx.app_dir)
+                            f"pip install -r {shown}", _PIP_HINT, app_dir=ctx.app_dir, code=code)
 
 
 def install(ctx: InstallContext, choice: Choice, secrets: list[str]) -> None:
@@ -145,7 +145,7 @@ def install_project(ctx: InstallContext, files: tuple[Path, ...], secrets: list[
     code, lines = run_streamed(cmd, ctx.env, ctx.app_dir, secrets)
     if code != 0:
         raise install_error(lines, ctx.env, "pip", f"the app (the package that {names} declares)",
-                            f"pip install {target}", _PIP_HINT, app_dir=ctx.app_dir)
+                            f"pip install {target}", _PIP_HINT, app_dir=ctx.app_dir, code=code)
     missing = [extra for extra in selection.extras
                if any(f"does not provide the extra '{normalize(extra)}'" in line
                       for line in lines)]

@@ -72,5 +72,7 @@ def install(ctx: InstallContext, choice: Choice, secrets: list[str]) -> None:
             "Run `pipenv lock` and commit the updated Pipfile.lock.",
             error_id="pipenv::lock-out-of-date",
         )
+    if not any(line.strip() and not _TRACEBACK_RE.match(line) for line in lines):
+        output.indent_lines(lines[-20:])  # only the hidden lines: the error points at them
     raise install_error(lines, env, "Pipenv", "the packages of Pipfile.lock",
-                        f"pipenv {' '.join(args)}", app_dir=ctx.app_dir)
+                        f"pipenv {' '.join(args)}", app_dir=ctx.app_dir, code=code)

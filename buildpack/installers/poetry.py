@@ -82,4 +82,4 @@ def install(ctx: InstallContext, choice: Choice, secrets: list[str]) -> None:
                                ctx.app_dir, secrets, hide=lambda line: line.startswith(_NOISE))
     if code != 0:
         raise install_error(lines, env, "Poetry", "the packages of poetry.lock",
-                            f"poetry {shown}", app_dir=ctx.app_dir)
+                            f"poetry {shown}", app_dir=ctx.app_dir, code=code)

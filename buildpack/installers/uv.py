@@ -76,4 +76,4 @@ def install(ctx: InstallContext, choice: Choice, secrets: list[str]) -> None:
             error_id="uv::lock-out-of-date",
         )
     raise install_error(lines, env, "uv", "the packages of uv.lock",
-                        f"uv {' '.join(args)}", app_dir=ctx.app_dir)
+                        f"uv {' '.join(args)}", app_dir=ctx.app_dir, code=code)

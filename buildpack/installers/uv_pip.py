@@ -269,7 +269,7 @@ def install_pip(ctx: InstallContext, uv: Path, secrets: list[str]) -> None:
     if code != 0:
         output.indent_lines(lines)
         raise install_error(lines, ctx.env, "uv", f"pip {version} (vendor/pip.txt)",
-                            "uv pip install --require-hashes -r vendor/pip.txt")
+                            "uv pip install --require-hashes -r vendor/pip.txt", code=code)
 
 
 _PIP_LINE = re.compile(r"^\s*pip\s*(?:[=<>!~;@\[]|$)", re.IGNORECASE)

@@ -46,7 +46,7 @@ def test_other_lines_are_not_near_misses(line):
 def test_runtime_txt_gets_one_line_suggesting_python_version(tmp_path, capsys):
     app, cache = _app(tmp_path, {"runtime.txt": "python-3.12.1\n", "requirements.txt": ""})
     choice = installers.choose(app)
-    assert python_choice.choose_runtime(app, cache, choice, ENTRIES, TODAY).version == "3.12.1"
+    assert python_choice.choose_runtime(app, cache, choice, ENTRIES, TODAY).runtime.version == "3.12.1"
     captured = capsys.readouterr()
     tips = [line for line in captured.out.splitlines() if ".python-version" in line]
     assert tips == ["       Tip: .python-version holding 3.12 is the recommended form (other Python "
