@@ -109,11 +109,11 @@ def test_the_workspace_roots_python_version_decides_when_the_member_has_none(tmp
     entries = [_entry("3.12.9"), _entry("3.13.5")]
     runtime = python_choice.choose_runtime(AppFiles(root, root / "apps/api"), tmp_path / "cache",
                                            choice, entries, datetime.date(2026, 12, 6),
-                                           Lifecycle.from_vendor())
+                                           Lifecycle.from_vendor()).runtime
     assert runtime.version == "3.12.9"
     assert "specified in .python-version (the uv workspace root's)" in capsys.readouterr().out
     (root / "apps/api/.python-version").write_text("3.13\n")
     runtime = python_choice.choose_runtime(AppFiles(root, root / "apps/api"), tmp_path / "cache",
                                            choice, entries, datetime.date(2026, 12, 6),
-                                           Lifecycle.from_vendor())
+                                           Lifecycle.from_vendor()).runtime
     assert runtime.version == "3.13.5"
