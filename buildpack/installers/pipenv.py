@@ -13,13 +13,14 @@ import re
 from buildpack.base import output
 from buildpack.base.children import run_streamed
 from buildpack.base.output import BuildError
+from buildpack.cache import layout
 from buildpack.installers import pinned_tools
 from buildpack.installers.context import InstallContext
 from buildpack.installers.failures import install_error
 from buildpack.installers.record import Choice
 from buildpack.installers.tool_env import tool_env
 
-CACHE_FOLDER, VENVS_FOLDER = "pipenv", "pipenv-venvs"  # in CACHE_DIR
+CACHE_FOLDER, VENVS_FOLDER = layout.PIPENV, layout.PIPENV_VENVS  # in CACHE_DIR
 
 ARGS = ["install", "--deploy", "--system"]
 DEV_ARGS = [*ARGS, "--dev"]  # bin/test-compile: the [dev-packages] too

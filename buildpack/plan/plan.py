@@ -16,6 +16,7 @@ from buildpack.base import libraries, output, platform_info, redact, settings
 from buildpack.base.envdir import lookup, read_env_dir
 from buildpack.base.http_client import check_url
 from buildpack.base.output import BuildError
+from buildpack.cache import layout
 from buildpack.installers import uv_pip
 from buildpack.installers.failures import INDEX_URL_SETTINGS, index_urls
 from buildpack.installers.manager_files import PYLOCK_VAR
@@ -132,7 +133,7 @@ def make_plan(build_dir: Path, cache_dir: Path, env_dir: Path | None, environ: d
     # The key comes from the platform only: an app's config var may choose another store,
     # never turn the check off.
     public_key = environ.get(PUBLIC_KEY_VAR, "").strip() or None
-    entries = _matching_entries(read_manifest(store, cache_dir / "tmp", public_key), store, environ)
+    entries = _matching_entries(read_manifest(store, cache_dir / layout.TMP, public_key), store, environ)
     runtime = python_choice.choose_runtime(files, cache_dir, dependencies, entries)
     installers.check_python(dependencies, files, runtime.version)
     installers.check_tools(dependencies, files)
