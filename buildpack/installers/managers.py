@@ -61,7 +61,7 @@ PIPENV = Manager(
     name="pipenv", display="Pipenv", lockfile="Pipfile.lock", manifest="Pipfile",
     lock_command="pipenv lock", tool=TOOLS["pipenv"],
     config_vars=(*_PIP_VARS, "PIPENV_PYPI_MIRROR", "PIPENV_TIMEOUT"),  # Pipenv installs with pip
-    config_patterns=(), install=pipenv.install, python_in_lock=True,
+    config_patterns=(), install=pipenv.install, update=pipenv.update, python_in_lock=True,
     selection_vars=(GROUPS_VAR,))
 
 POETRY = Manager(
