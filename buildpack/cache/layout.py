@@ -46,7 +46,7 @@ PIPENV, PIPENV_VENVS = "pipenv", "pipenv-venvs"
 PDM, PDM_HOME = "pdm", "pdm-home"
 LOCK = ".lock"
 BUILD_REPORT = "build-report.json"
-SBOM = "sbom.sbom.cdx.json"  # = app_build.sbom.CACHE_NAME (a test keeps them equal)
+SBOM = "sbom.cdx.json"  # = app_build.sbom.CACHE_NAME (a test keeps them equal)
 PYTHON_VERSION_RECORD = "python-version.json"
 
 ENTRIES: tuple[Entry, ...] = (
