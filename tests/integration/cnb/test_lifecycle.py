@@ -115,7 +115,7 @@ def test_rebuild_reuses_the_layers_without_downloading(tmp_path, runtime_store, 
         assert third.returncode == 0, third.log
         assert "The python layer of the previous build: the package manager" in third.stdout
         assert "Downloading" not in third.stdout and "Installing pip" not in third.stdout
-        assert "Installing dependencies using uv" in third.stdout and " + blinker" in third.stdout
+        assert "Installing dependencies using uv" in third.stdout  # blinker: Flask has it already
         assert interpreter.stat().st_ino == inode
         assert lifecycle.layer_tomls()["python"]["metadata"] == metadata  # no dependency files
         archives = {path: n for path, n in store.counts.items() if path.endswith(".tar.xz")}
