@@ -9,19 +9,16 @@ destination protocol:
   from ``/app/.heroku/python``; the installed environment cached in CACHE_DIR; the
   run-time contract in ``.profile.d`` and ``export``;
 - ``cnb.build.LayersTarget`` (``bin/build``): Python in the ``python`` layer, at the path
-  it keeps at launch; reused when the layer's metadata is the current cache key; the
-  run-time contract in the ``python-env`` layer and ``launch.toml``.
+  it keeps at launch; brought up to date when the layer's metadata is the current cache
+  key; the run-time contract in the ``python-env`` layer and ``launch.toml``.
 """
 from __future__ import annotations
 
 import contextlib
-import threading
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from buildpack import installers
-from buildpack.app.requirements_files import included_files
 from buildpack.app_build import django, hooks, nltk_data
 from buildpack.base import children, hashing, output, redact, settings
 from buildpack.base.envdir import lookup
@@ -46,31 +43,24 @@ class Target(Protocol):
     # the launch paths (CNB). Not derived from ``prefix``: that would assume the slug layout.
     slug_root: Path | None
 
-    def prepare(self, key: env_cache.CacheKey | None, updates: bool) -> str:
-        """Make ``prefix`` ready, as ``env_cache.decide`` found: REUSED when the previous
-        build's installed environment for ``key`` is in place (and say so), UPDATE when it
-        is there to be brought up to date (``updates``: the package manager's record can,
-        ``Manager.update``), else FRESH (an empty place)."""
+    def prepare(self, key: env_cache.CacheKey, updates: bool) -> str:
+        """Make ``prefix`` ready, as ``env_cache.decide`` found: UPDATE when the previous
+        build's installed environment for ``key`` is in place, for the package manager to
+        bring up to date (``updates``: its record can, ``Manager.update``; else it is
+        discarded), else FRESH (an empty place)."""
 
-    def keep(self, key: env_cache.CacheKey | None) -> None:
-        """Keep the freshly installed environment for the next build (``None``: uncachable)."""
+    def keep(self, key: env_cache.CacheKey, before: dict[str, list[Any]]) -> None:
+        """Keep the installed environment for the next build; ``before``: its snapshot
+        taken before the app's build code ran (``env_cache.save``)."""
 
     def finish(self, plan: Plan, ctx: installers.InstallContext) -> None:
         """The app's bytecode, the run-time contract and the process types."""
 
 
-def cache_key(plan: Plan) -> env_cache.CacheKey | None:
-    """The installed environment's cache key; None when it cannot be cached."""
+def cache_key(plan: Plan) -> env_cache.CacheKey:
+    """The installed environment's cache key: what it depends on besides the
+    dependencies, which the package manager checks on each build."""
     choice = plan.dependencies
-    files: list[Path] = []
-    for path in choice.files:
-        files.extend(included_files(plan.files, path) if path.suffix == ".txt" else [path])
-    files.extend(choice.selection.files)  # a requirements.txt app's [dependency-groups]
-    if choice.installs_local_code:
-        output.detail("The installed environment is not cached (downloaded wheels still are):\n"
-                      "its files do not pin everything it installs. From "
-                      + "; ".join(choice.uncached[:3]) + ".")
-        return None
     return env_cache.CacheKey(
         format=env_cache.FORMAT_VERSION,
         python_version=plan.runtime.version,
@@ -79,18 +69,8 @@ def cache_key(plan: Plan) -> env_cache.CacheKey | None:
         arch=plan.runtime.arch,
         manager=choice.manager.name + ("+dev" if choice.dev else ""),
         manager_version=choice.manager.installer_version(),
-        dependency_files=tuple(str(p.relative_to(plan.build_dir)) for p in files),
-        dependencies_sha256=hashing.hash_files(files, plan.build_dir),
         settings_sha256=hashing.hash_settings(installer_settings(plan.environ, plan.config)),
-        selection=choice.selection.key(),
     )
-
-
-def base_key(plan: Plan) -> env_cache.CacheKey:
-    """Key of the base layer: the runtime with the pinned pip installed."""
-    return env_cache.CacheKey(env_cache.FORMAT_VERSION, plan.runtime.version, plan.runtime.sha256,
-                              plan.runtime.stack, plan.runtime.arch, "pip",
-                              settings.pinned_pip_version(), (), "", "")
 
 
 def install_context(plan: Plan, prefix: Path, slug_root: Path | None
@@ -106,87 +86,19 @@ def install_context(plan: Plan, prefix: Path, slug_root: Path | None
                               plan.runtime.stack)
 
 
-def log_reuse(key: env_cache.CacheKey, source: str, what: str) -> None:
-    """Say that the installed environment was reused instead of installed."""
-    output.detail(f"{source}, with the app's dependencies")
-    output.step("Installing dependencies")
-    files = ", ".join(key.dependency_files) or "no dependency files"
-    output.detail(f"Unchanged since the last build ({files}): {what}.")
-
-
-def install_fresh(plan: Plan, ctx: installers.InstallContext, runtime_path: str) -> None:
-    """Provision the runtime and pip (or reuse that base layer), then the dependencies;
-    the result made independent of the build path."""
-    base = base_key(plan)
-    cached = env_cache.restore(plan.cache_dir, base, ctx.prefix, env_cache.BASE_DIR_NAME,
-                               quiet=True) == env_cache.REUSED
-    build_report.cache_decision("runtime_and_pip", "reused" if cached else "installed")
+def install_fresh(plan: Plan, ctx: installers.InstallContext) -> None:
+    """Provision the runtime and pip, then the dependencies."""
     uv = plan.dependencies.manager.installs_pip
-    saving: contextlib.AbstractContextManager[None] = contextlib.nullcontext()
-    if cached:
-        output.detail(f"Using the cached python-{plan.runtime.version} with pip "
-                      f"{settings.pinned_pip_version()}")
+    # uv: fetched, and the requirements resolved into its cache, meanwhile
+    with (uv_pip.prefetching(ctx, plan.dependencies.files[0]) if uv
+          else contextlib.nullcontext()):
+        provision(plan.store, plan.runtime, plan.cache_dir, ctx.prefix)
+    if uv:  # uv installs pip in a fraction of pip's own time
+        uv_pip.install_pip(ctx, uv_pip.ensure_uv(ctx, ctx.secrets), ctx.secrets)
     else:
-        # uv: fetched, and the requirements resolved into its cache, meanwhile
-        with (uv_pip.prefetching(ctx, plan.dependencies.files[0]) if uv
-              else contextlib.nullcontext()):
-            provision(plan.store, plan.runtime, plan.cache_dir, ctx.prefix)
-        if uv:  # uv installs pip in a fraction of pip's own time
-            uv_pip.install_pip(ctx, uv_pip.ensure_uv(ctx, ctx.secrets), ctx.secrets)
-        else:
-            pip_installer.install_pip(ctx.python, ctx.prefix, ctx.env, plan.build_dir, ctx.secrets)
-        relocate.rewrite_console_scripts(ctx.prefix / "bin", ctx.prefix)
-        if uv and not any(uv_pip.names_pip(plan.files, path) for path in plan.dependencies.files):
-            saving = saving_base(plan, base, ctx, runtime_path)  # while uv installs
-        else:  # pip, or dependencies that change pip: the base entry first
-            env_cache.save(plan.cache_dir, base, ctx.prefix, env_cache.BASE_DIR_NAME)
-    with saving:
-        installers.install(plan.dependencies, ctx)
-    make_relocatable(ctx, runtime_path)
-
-
-@contextlib.contextmanager
-def saving_base(plan: Plan, base: env_cache.CacheKey, ctx: installers.InstallContext,
-                runtime_path: str) -> Iterator[None]:
-    """Compile pip's bytecode and save the base entry (the runtime with pip) in a thread
-    while the body installs the dependencies with uv: both are off the critical path,
-    and the base entry keeps pip's bytecode.
-
-    The body writes into the same prefix, so the entry is made from a manifest taken
-    before it starts (plus the bytecode the thread compiles for pip's files in it), and
-    each file is checked against that manifest as it is copied (``env_cache.save``): the
-    entry is the runtime with pip as they were before the install, or nothing (a file
-    the install replaced or removed; the build goes on, and a later one saves it). The
-    thread is joined before anything else runs (the app's build code, the environment's
-    own save), even when the body fails."""
-    before = env_cache.snapshot(ctx.prefix)
-    failed: list[BaseException] = []
-
-    def work() -> None:
-        try:
-            pip_dirs = sorted(ctx.prefix.glob("lib/python3*/site-packages/pip"))
-            relocate.compile_bytecode(ctx.python, pip_dirs, ctx.prefix, ctx.env, runtime_path)
-            files = dict(before)
-            for folder in pip_dirs:
-                rel = folder.relative_to(ctx.prefix)
-                for name, record in env_cache.snapshot(folder).items():  # parents first
-                    path = str(rel / name)
-                    if "__pycache__" in name.split("/") and path.rsplit("/", 1)[0] in files:
-                        files[path] = record
-            env_cache.save(plan.cache_dir, base, ctx.prefix, env_cache.BASE_DIR_NAME, files)
-        except BaseException as exc:  # noqa: BLE001 - raised again in the build's thread
-            failed.append(exc)
-
-    thread = threading.Thread(target=work, name="save-base", daemon=True)
-    thread.start()
-    try:
-        yield
-    finally:
-        thread.join()
-    if failed and isinstance(failed[0], (env_cache.Changed, FileNotFoundError)):
-        output.detail("The runtime with pip was not cached: the install changed its files.")
-    elif failed:
-        raise failed[0]
+        pip_installer.install_pip(ctx.python, ctx.prefix, ctx.env, plan.build_dir, ctx.secrets)
+    relocate.rewrite_console_scripts(ctx.prefix / "bin", ctx.prefix)
+    installers.install(plan.dependencies, ctx)
 
 
 def make_relocatable(ctx: installers.InstallContext, runtime_path: str) -> None:
@@ -209,20 +121,24 @@ def run(plan: Plan, target: Target) -> installers.InstallContext:
                       else settings.pinned_pip_version(),
                       **({"engine": manager.engine} if manager.engine else {}))
     key = cache_key(plan)
-    state = target.prepare(key, manager.update is not None)
-    build_report.cache_decision("installed_environment", state if key is not None else "not cacheable")
+    # pip's own pruning (``installers.prune``) does not see dependency groups or extras:
+    # with them selected, pip installs afresh.
+    updates = manager.update is not None and not (manager.engine == "pip"
+                                                   and plan.dependencies.selection)
+    state = target.prepare(key, updates)
+    build_report.cache_decision("installed_environment", state)
     if state == env_cache.UPDATE:
         installers.install(plan.dependencies, ctx, incremental=True)
-        make_relocatable(ctx, target.runtime_path)
-        target.keep(key)
-    elif state == env_cache.FRESH:
-        install_fresh(plan, ctx, target.runtime_path)
-        target.keep(key)
+    else:
+        install_fresh(plan, ctx)
+    make_relocatable(ctx, target.runtime_path)
     nltk_data.download(list(plan.nltk_ids), ctx.python, app_env, ctx.secrets, ctx.app_dir,
                        lookup(nltk_data.URL_VAR, plan.config, plan.environ), target.runtime_path)
+    before = env_cache.snapshot(target.prefix, inodes=True)  # what the app's build code must not change
     django.collectstatic(ctx.app_dir, plan.build_dir, ctx.python, app_env, ctx.secrets,
                          lookup(django.DISABLE_VAR, plan.config, plan.environ))
     hooks.run_hook(hooks.POST_COMPILE, ctx.app_dir, plan.build_dir, app_env, ctx.secrets)
     target.finish(plan, ctx)
+    target.keep(key, before)
     return ctx
 

@@ -1,4 +1,4 @@
-"""The files a requirements.txt pulls in (``-r``/``-c`` includes), for cache keys.
+"""The files a requirements.txt pulls in (``-r``/``-c`` includes), checked at plan time.
 
 pip resolves an include relative to the file that names it. pip reports missing
 includes when it installs; a circular one is refused here, since uv accepts what pip
@@ -11,7 +11,9 @@ A line's options are read as pip reads them (``parse_line``): the words from the
 one that starts with ``-`` are split by ``shlex`` (so ``-r "../x.txt"`` names
 ``../x.txt``) and parsed by ``optparse`` with pip's requirements-file options, which
 takes any unambiguous abbreviation (``--requirem``, ``--find-l``) as pip does. The
-guards (includes outside the app, uncached sources, hash mode) see what pip and uv see.
+guards (includes outside the app, hash mode) see what pip and uv see. Whether the
+installed environment is up to date is never decided here: the package manager
+decides (``env_cache``).
 """
 from __future__ import annotations
 
@@ -26,18 +28,7 @@ from pathlib import Path
 from buildpack.app.app_files import AppFiles
 from buildpack.base.output import BuildError
 
-# A requirement that installs code from the app's own tree (its contents are not in
-# any lock or requirements file, so a cached environment cannot be trusted for it).
-_LOCAL_RE = re.compile(r"^\s*(?:-e\s+|--editable(?:\s*=\s*|\s+))?(?:\.|/|file:|[^\s#@]+\s*@\s*file:)")
-# A path with a folder in it (``libs/common``, ``-e libs/x``): pip installs such a
-# requirement from the folder when it exists.
-_LOCAL_PATH_RE = re.compile(r"^(?:-e\s+|--editable(?:\s*=\s*|\s+))?(?![A-Za-z][\w+.-]*://)[^\s;#@=<>!~]*/")
-# ``name @ ./libx``: a direct reference to a path, not a URL (uv takes it; pip refuses it).
-_PATH_REFERENCE_RE = re.compile(r"^[^\s;#@]+\s*@\s*(?![A-Za-z][\w+.-]*:)[^\s;]")
-_ARCHIVE_RE = re.compile(r"^[^\s;#@]+\.(?:whl|zip|tar\.gz|tgz|tar\.bz2|tar\.xz)(?:\s|;|$)")
 _REMOTE_RE = re.compile(r"^https?://", re.I)
-_VCS_RE = re.compile(r"\b(?:git|hg|svn|bzr)\+\S+")
-_COMMIT_RE = re.compile(r"@[0-9a-f]{40}(?:[#&]|$)")
 MAX_FILES = 10_000
 MAX_DEPTH = 100
 MAX_LINE = 10_000
@@ -208,27 +199,3 @@ def check_text(name: str, text: str) -> None:
                 f"is a package name with a version, markers and hashes: well under {MAX_LINE}\n"
                 "characters. Check that the file is really a requirements file.",
                 error_id="requirements::overlong-line")
-
-
-def uncached_sources(texts: Iterable[str]) -> list[str]:
-    """The requirements whose contents no requirements file pins, so an installed
-    environment cannot be reused on the files' account: local paths (``.``, ``libs/x``,
-    ``-e``, ``file:``, a wheel or sdist file), ``--find-links`` folders, and VCS
-    requirements not pinned to a full commit id."""
-    found = []
-    for text in texts:
-        for line in lines(text):
-            stripped = line.strip()
-            if not stripped:
-                continue
-            parsed = parse_line(stripped)
-            links = [link for link in parsed.get("find_links") if not _REMOTE_RE.match(link)]
-            if _LOCAL_RE.match(stripped) or _LOCAL_PATH_RE.match(stripped) \
-                    or _ARCHIVE_RE.match(stripped) or _PATH_REFERENCE_RE.match(stripped) \
-                    or any(not _VCS_RE.match(e) for e in parsed.get("editables")):
-                found.append(f"the local path requirement `{stripped}`")
-            elif links:
-                found.append(f"the --find-links folder `{links[0]}`")
-            elif (match := _VCS_RE.search(stripped)) and not _COMMIT_RE.search(match.group(0)):
-                found.append(f"`{stripped}`, which names a branch or tag, not a commit")
-    return found

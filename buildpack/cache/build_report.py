@@ -9,8 +9,8 @@ knowing them):
   ``platform`` or ``transient``: ``base.error_classes``) when it failed;
 - ``python_version``; ``package_manager`` and ``package_manager_version`` (and for
   requirements.txt the ``engine``, uv or pip, whose version that is);
-- ``cache``: what each cache decided (``installed_environment``: ``reused``, ``updated``,
-  ``installed`` or ``not cacheable``; ``runtime_and_pip``: ``reused`` or ``installed``);
+- ``cache``: what the cache decided (``installed_environment``: ``updated``, the previous
+  build's environment brought up to date by the package manager, or ``installed``);
 - ``steps``: each ``----->`` step's header and its duration in seconds;
 - ``duration``: the whole build's, in seconds.
 """
@@ -22,8 +22,9 @@ from pathlib import Path
 from typing import Any
 
 from buildpack.base import atomic_write, cache_files, error_classes, output
+from buildpack.cache import layout
 
-REPORT_NAME = "build-report.json"
+REPORT_NAME = layout.BUILD_REPORT
 MAX_REPORT_BYTES = 1024 * 1024  # a report is a few KB
 SCHEMA = 1
 

@@ -1,56 +1,70 @@
-"""The installed environment cache: skip the installer when nothing changed.
+"""The installed environment cache: the previous build's environment, moved, never copied.
 
-Layout in CACHE_DIR (format ``FORMAT_VERSION``)::
+Layout in CACHE_DIR (format ``FORMAT_VERSION``, places named in ``layout``)::
 
     env/metadata.json   the key it was built for + a manifest of every file
-    env/python/         a copy of BUILD_DIR/.heroku/python after the install
+    env/python/         BUILD_DIR/.heroku/python of the last successful build, hardlinked
 
-An entry is used only when its key matches and its files still match the manifest
-(type, size, mtime, mode); otherwise the build starts afresh and says why. An entry for
-another key stays until a successful build replaces it: a new entry is
-written beside the old one and swapped in with renames, so a failed or killed build
-never replaces a good entry.
+**Restore** (``restore``): when the key (runtime, stack, package manager and its
+version, installer settings; never the dependency files) matches and every file is
+what the manifest says, ``env/python`` is *renamed* into the build (O(1)): the entry
+leaves the cache for the build. The package manager then always runs against it and
+decides what changed (``installers.install(..., incremental=True)``). Where CACHE_DIR
+and the build are on different filesystems, the entry is copied instead (said once).
 
-Restoring makes real copies, never hardlinks: a hardlinked slug file *is* the cache
-entry's file, so a hook's ``chmod`` or a later buildpack writing into ``.heroku/python``
-would change the entry and every later build would restore the damage. Saving copies
-too, except a file that an entry this build verified holds with the same bytes: that
-is hardlinked from it, so entries share files with each other (the environment with
-the base entry's runtime, a new environment with the one it replaces), never with the
-slug. An incremental install then writes only what changed, and dropping the old
-entry frees no data. (Measured on the CI machine: copying an 80 MB runtime costs about 2 s more
-than linking it; checking content hashes at each restore instead would cost half of
-that and still let the slug write into the cache.) Anything in CACHE_DIR that is not
-what the buildpack put there (``tidy``) or an entry whose files changed is discarded
-with a warning, and the build goes on.
+**Save** (``save``), after the app's build code (hooks, collectstatic) ran: the slug's
+environment is hardlinked into a new entry (each file once, shared with the slug and,
+with ``UV_LINK_MODE=hardlink``, with uv's cache), its manifest taken, and swapped in.
+A build that fails or is killed saves nothing: the next build installs afresh (from
+uv's cache, which keeps the downloads).
+
+**Damage** (the slug and the entry share inodes, so a write into a slug file is a write
+into the entry and into uv's cache):
+
+- during the build the entry is not in the cache, and the app's build code (a
+  ``post_compile`` hook, collectstatic) runs before the save: ``save`` compares the
+  environment with the snapshot taken before that code ran (``snapshot``: kind, size,
+  mtime, mode, inode). A file it changed, replaced or removed is never saved: the
+  entry is not written, uv's cache (which may share the changed file) is cleared, and
+  the next build installs afresh; files it only added are kept, as in the slug.
+- after the build (a later buildpack writing into ``.heroku/python``): ``restore``
+  checks every file against the manifest (kind, size, mtime, mode); a mismatch discards
+  the entry and uv's cache with a warning, and the build installs afresh. Neither the
+  inode nor its change time is compared: a platform that stores CACHE_DIR as an archive
+  restores new inodes, and deleting the old slug's links changes the change time. A
+  write that keeps a file's size and sets its mtime back is not seen (the bound).
+
+Anything in CACHE_DIR that is not what ``layout`` says (``tidy``) is discarded with a
+warning, and the build goes on.
 """
 from __future__ import annotations
 
-import concurrent.futures
 import contextlib
+import errno
 import fcntl
 import json
 import os
 import shutil
 import stat
 import tempfile
-import threading
-from collections.abc import Callable, Iterator
-from dataclasses import MISSING, asdict, dataclass, fields
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from buildpack.base import cache_files, output
 from buildpack.base.fs import rmtree, walk
+from buildpack.cache import layout
 
-FORMAT_VERSION = 2  # 2: copies (not hardlinks), file modes in the manifest
-ENV_DIR_NAME = "env"    # the app's installed environment
-BASE_DIR_NAME = "base"  # the runtime with pip installed: reused when only dependencies change
+FORMAT_VERSION = 3  # 3: moved in, hardlinked out; the dependency files are not in the key
+ENV_DIR_NAME = layout.ENV
 
 
 @dataclass(frozen=True)
 class CacheKey:
-    """Everything the installed environment depends on."""
+    """What the installed environment depends on besides the dependencies themselves and
+    the dependency groups and extras selected (those the package manager checks each
+    build)."""
 
     format: int
     python_version: str
@@ -59,12 +73,7 @@ class CacheKey:
     arch: str
     manager: str
     manager_version: str
-    dependency_files: tuple[str, ...]
-    dependencies_sha256: str
     settings_sha256: str
-    # The dependency groups and extras installed besides the main dependencies
-    # (``installers.record.Selection.key``); "" when none, as in entries older than it.
-    selection: str = ""
 
 
 _REASONS = {
@@ -75,13 +84,8 @@ _REASONS = {
     "arch": "The CPU architecture changed",
     "manager": "The package manager changed",
     "manager_version": "The package manager's version changed",
-    "dependency_files": "The dependency files changed",
-    "dependencies_sha256": "The dependency files' contents changed",
     "settings_sha256": "The installer settings (config vars such as PIP_INDEX_URL) changed",
-    "selection": "The dependency groups or extras to install changed "
-                 "(PYTHON_DEPENDENCY_GROUPS, PYTHON_EXTRAS)",
 }
-_DEFAULTS = {f.name: f.default for f in fields(CacheKey) if f.default is not MISSING}
 _SHOW_VALUES = {"format", "python_version", "stack", "arch", "manager", "manager_version"}
 
 
@@ -89,26 +93,22 @@ def differences(old: dict[str, Any], new: CacheKey) -> list[str]:
     """One human-readable reason per key field that differs."""
     reasons = []
     for name, value in asdict(new).items():
-        before = old.get(name, _DEFAULTS.get(name))
-        if isinstance(value, tuple):
-            before = tuple(before) if isinstance(before, list) else before
+        before = old.get(name)
         if before != value:
             reason = _REASONS[name]
-            if name == "selection":
-                reason += f" ({before or '(none)'} -> {value or '(none)'})"
-            elif name in _SHOW_VALUES:
+            if name in _SHOW_VALUES:
                 reason += f" ({before} -> {value})"
-            elif name == "dependencies_sha256":
-                reason = f"{', '.join(new.dependency_files)} changed"
             reasons.append(reason)
     return reasons
 
 
 # --- trees ------------------------------------------------------------------------------
 
-def snapshot(root: Path) -> dict[str, list[Any]]:
+def snapshot(root: Path, inodes: bool = False) -> dict[str, list[Any]]:
     """rel path -> [kind, size, mtime_ns, mode] (kind: f file, l link (its target as
-    size), d dir, o anything else). Iterative: any depth."""
+    size), d dir, o anything else), and each file's inode when ``inodes`` (within one
+    build only: a platform that stores CACHE_DIR as an archive restores new inodes).
+    Iterative: any depth."""
     found: dict[str, list[Any]] = {}
     for dirpath, dirnames, filenames in walk(root):
         for name in dirnames + filenames:
@@ -122,135 +122,76 @@ def snapshot(root: Path) -> dict[str, list[Any]]:
                 found[rel] = ["d", 0, 0, mode]
             elif stat.S_ISREG(st.st_mode):
                 found[rel] = ["f", st.st_size, st.st_mtime_ns, mode]
+                if inodes:
+                    found[rel].append(st.st_ino)
             else:
                 found[rel] = ["o", 0, 0, mode]
     return found
 
 
-class Changed(Exception):
-    """A file is not what the manifest says (changed while being copied)."""
+def changed_by(before: dict[str, list[Any]], after: dict[str, list[Any]]) -> list[str]:
+    """The paths of ``before`` that are gone or differ in ``after`` (added ones are not)."""
+    return [rel for rel, record in before.items() if after.get(rel) != record]
 
 
-def _copy_file(source: str, dest: str) -> list[Any]:
-    """Copy one regular file (never through a link) with its mode and mtime; its record."""
-    src = os.open(source, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
-    try:
-        st = os.fstat(src)
-        if not stat.S_ISREG(st.st_mode):
-            raise Changed(source)
-        out = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
-                      0o600)
-        try:
-            copied = 0
-            while True:
-                sent = os.sendfile(out, src, copied, 1 << 30)
-                if not sent:
-                    break
-                copied += sent
-            if copied != st.st_size:
-                raise Changed(source)
-            os.fchmod(out, stat.S_IMODE(st.st_mode))
-            os.utime(out, ns=(st.st_atime_ns, st.st_mtime_ns))
-        finally:
-            os.close(out)
-    finally:
-        os.close(src)
-    return ["f", st.st_size, st.st_mtime_ns, stat.S_IMODE(st.st_mode)]
+class CrossDevice(Exception):
+    """CACHE_DIR and the build are on different filesystems."""
 
 
-def _same_content(one: str, other: str) -> bool:
-    with open(one, "rb") as a, open(other, "rb") as b:
-        while True:
-            chunk = a.read(1 << 20)
-            if chunk != b.read(1 << 20):
-                return False
-            if not chunk:
-                return True
+_SAID_COPYING: set[str] = set()
 
 
-# Creating a file is mostly kernel time (about 0.5 ms on the CI machine's ext4): two
-# threads copy at once. Measured there, restoring flask-app's environment (3,000 files,
-# 10 alternating runs): 1.92 s on one thread, 1.30 s on two; three were no faster.
-COPY_THREADS = 2
+def _say_copying(why: str) -> None:
+    if why not in _SAID_COPYING:
+        _SAID_COPYING.add(why)
+        output.detail(f"CACHE_DIR is on another filesystem than the build: {why} by copying.")
 
 
-def _in_parallel(work: Callable[[str, list[Any]], None], items: list[tuple[str, list[Any]]]) -> None:
-    """``work(*item)`` for every item, on ``COPY_THREADS`` threads; the first error is
-    raised once the others have stopped (each stops at its next item)."""
-    if len(items) < 64:
-        for item in items:
-            work(*item)
-        return
-    failed = threading.Event()
-
-    def run(part: list[tuple[str, list[Any]]]) -> None:
-        try:
-            for item in part:
-                if failed.is_set():
-                    return
-                work(*item)
-        except BaseException:
-            failed.set()
-            raise
-
-    pool = concurrent.futures.ThreadPoolExecutor(COPY_THREADS)
-    try:
-        futures = [pool.submit(run, items[i::COPY_THREADS]) for i in range(COPY_THREADS)]
-        for future in futures:
-            future.result()
-    except BaseException:  # a failed copy, or the build stopped (SIGTERM): the rest stop
-        failed.set()
-        raise
-    finally:
-        pool.shutdown(wait=True)  # nothing writes into what the caller now removes
-
-
-def copy_tree(src: Path, dest: Path, files: dict[str, list[Any]],
-              shared: tuple[tuple[Path, dict[str, list[Any]]], ...] = ()) -> None:
-    """Copy ``src`` to the new dir ``dest`` by its manifest ``files`` (``snapshot(src)``,
-    taken once: no second walk): real copies (mode and mtime kept), links kept as links.
-
-    ``shared``: other cache entries (their ``python`` folder and verified manifest). A
-    file that one of them holds with the same record and the same bytes is hardlinked
-    from it instead of copied: cache entries share files with each other, never with
-    the slug (``dest`` is a new cache entry then, ``src`` the slug). Raises ``Changed``
-    when a file is not what ``files`` says."""
+def link_tree(src: Path, dest: Path) -> None:
+    """``dest`` (new) with the same tree as ``src``: folders made (modes and times kept),
+    links kept as links, regular files hardlinked; copied, said once, where they cannot be
+    (another filesystem)."""
     os.mkdir(dest)
-    checked: dict[str, bool] = {}  # a shared entry's folder: a real folder, no link on the way
-
-    def share(rel: str, record: list[Any]) -> bool:
-        for root, manifest in shared:
-            if manifest.get(rel) != record:
+    folders: list[tuple[str, str]] = []
+    copy = False
+    for dirpath, dirnames, filenames in walk(src):
+        rel = os.path.relpath(dirpath, src)
+        target_dir = os.path.normpath(os.path.join(dest, rel))
+        for name in dirnames:
+            os.mkdir(os.path.join(target_dir, name))
+            folders.append((os.path.join(dirpath, name), os.path.join(target_dir, name)))
+        for name in filenames:
+            source, target = os.path.join(dirpath, name), os.path.join(target_dir, name)
+            if os.path.islink(source):
+                os.symlink(os.readlink(source), target)
                 continue
-            candidate = os.path.join(root, rel)
-            parent = os.path.dirname(candidate)
-            if parent not in checked:
-                checked[parent] = os.path.realpath(parent) == parent
-            if checked[parent] and _same_content(os.path.join(src, rel), candidate):
-                os.link(candidate, os.path.join(dest, rel), follow_symlinks=False)
-                return True
-        return False
-
-    def place(rel: str, record: list[Any]) -> None:
-        if not share(rel, record) and _copy_file(os.path.join(src, rel),
-                                                 os.path.join(dest, rel)) != record:
-            raise Changed(os.path.join(src, rel))
-
-    folders, regular = [], []
-    for rel, record in files.items():
-        source, target = os.path.join(src, rel), os.path.join(dest, rel)
-        kind = record[0]
-        if kind == "d":
-            os.mkdir(target)
-            folders.append((source, target))
-        elif kind == "l":
-            os.symlink(record[1], target)
-        elif kind == "f":
-            regular.append((rel, record))
-    _in_parallel(place, regular)  # once every folder exists
+            if not copy:
+                try:
+                    os.link(source, target, follow_symlinks=False)
+                    continue
+                except OSError as exc:
+                    if exc.errno not in (errno.EXDEV, errno.EPERM, errno.EMLINK):
+                        raise
+                    copy = True
+                    _say_copying("the environment is saved")
+            shutil.copy2(source, target, follow_symlinks=False)
     for source, target in reversed(folders):  # after their contents: keep modes and times
         shutil.copystat(source, target, follow_symlinks=False)
     shutil.copystat(src, dest)
+
+
+def move_tree(src: Path, dest: Path) -> None:
+    """Rename ``src`` to ``dest`` (O(1)); across filesystems, copy it (said once) and
+    remove ``src``."""
+    try:
+        os.rename(src, dest)
+        return
+    except OSError as exc:
+        if exc.errno != errno.EXDEV:
+            raise
+    _say_copying("the previous environment is restored")
+    shutil.copytree(src, dest, symlinks=True)
+    rmtree(src)
 
 
 # --- the cache ----------------------------------------------------------------------------
@@ -272,75 +213,56 @@ def _read_metadata(entry: Path) -> dict[str, Any] | None:
     return data
 
 
-# Entries (their ``python`` folder) this build checked against their manifest or wrote,
-# with that manifest: ``save`` may share their files. Valid while the build holds the
-# cache's lock (``locked``).
-_VERIFIED: dict[Path, dict[str, list[Any]]] = {}
-
-
-def _discard(entry: Path) -> None:
-    _VERIFIED.pop(entry / "python", None)
+def _discard(path: Path) -> None:
     try:
-        rmtree(entry)
+        rmtree(path)
     except OSError:
         pass
 
 
-# Key fields an incremental install can bring an entry up to date with.
-DEPENDENCY_FIELDS = frozenset({"dependency_files", "dependencies_sha256", "selection"})
-
-
-def differs_only_in(old: dict[str, Any], key: CacheKey, fields: frozenset[str]) -> bool:
-    """Whether a previous key (its fields, as stored) differs from ``key``, in ``fields`` only."""
-    changed = {f for f, v in asdict(key).items()
-               if (tuple(old[f]) if isinstance(old.get(f), list)
-                   else old.get(f, _DEFAULTS.get(f))) != v}
-    return bool(changed) and changed <= fields
+def clear_shared(cache_dir: Path) -> None:
+    """Clear uv's cache: its unpacked wheels are the environment's files (hardlinks), so
+    a change found in one may be in the other."""
+    uv = cache_dir / layout.UV
+    if os.path.lexists(uv):
+        _discard(uv)
+        output.detail("uv's cache, which shares those files, was cleared too: packages are\n"
+                      "downloaded again.")
 
 
 DISCARDING = "Discarding cache since:"
-UPDATING = "Updating the cached environment since:"
 
 
 def log_reasons(heading: str, reasons: list[str]) -> None:
-    """Why the previous installed environment is discarded (``DISCARDING``) or updated."""
+    """Why the previous installed environment is discarded."""
     output.step(heading)
     for reason in reasons:
         output.detail(f"- {reason}")
 
 
-# What the previous installed environment is to this build (``decide``): to use as it is,
-# to bring up to date (only the dependencies changed, and the package manager's record can
-# ``update`` it), or nothing (install afresh).
-REUSED, UPDATE, FRESH = "reused", "updated", "installed"
+# What the previous installed environment is to this build: the starting point the
+# package manager brings up to date, or nothing (install afresh).
+UPDATE, FRESH = "updated", "installed"
 
 
-def decide(previous: dict[str, Any] | None, key: CacheKey, updates: bool) -> str:
-    """REUSED, UPDATE or FRESH for a previous environment built for the key fields
-    ``previous`` (as stored; None: there is none), saying why it is updated or discarded.
-    The one decision of both targets: the slug's cache entry and the CNB python layer."""
+def decide(previous: dict[str, Any] | None, key: CacheKey) -> str:
+    """UPDATE or FRESH for a previous environment built for the key fields ``previous``
+    (as stored; None: there is none), saying why it is discarded. The one decision of
+    both targets: the slug's cache entry and the CNB python layer."""
     if previous is None:
         return FRESH
     reasons = differences(previous, key)
     if not reasons:
-        return REUSED
-    if updates and differs_only_in(previous, key, DEPENDENCY_FIELDS):
-        log_reasons(UPDATING, reasons)
         return UPDATE
     log_reasons(DISCARDING, reasons)
-    return FRESH  # a cache entry is kept until a successful build replaces it
+    return FRESH
 
 
-def restore(cache_dir: Path, key: CacheKey, target: Path, name: str = ENV_DIR_NAME,
-            quiet: bool = False, updates: bool = False) -> str:
-    """Restore cache entry ``name`` into ``target`` unless ``decide`` finds it FRESH;
-    the decision (REUSED, UPDATE or FRESH).
-
-    ``quiet``: an entry for another key is not used, and no reasons are logged (the base
-    layer, whose key changes only with the runtime or pip). ``updates``: the package
-    manager's record can bring the entry up to date (see ``decide``).
-    """
-    entry = cache_dir / name
+def restore(cache_dir: Path, key: CacheKey, target: Path) -> str:
+    """Move the cache entry into ``target`` unless ``decide`` finds it FRESH; the decision.
+    The entry leaves the cache (a build that fails saves none: the next one installs
+    afresh)."""
+    entry = cache_dir / ENV_DIR_NAME
     if not os.path.lexists(entry):
         return FRESH
     data = _read_metadata(entry) if entry.is_dir() and not entry.is_symlink() else None
@@ -350,109 +272,127 @@ def restore(cache_dir: Path, key: CacheKey, target: Path, name: str = ENV_DIR_NA
                        "an older buildpack or an interrupted build). It will be rebuilt.")
         _discard(entry)
         return FRESH
-    if quiet:
-        state = FRESH if differences(data["key"], key) else REUSED
-    else:
-        state = decide(data["key"], key, updates)
-    if state == FRESH:
+    if decide(data["key"], key) == FRESH:
+        _discard(entry)
         return FRESH
     python = entry / "python"
-    if python.is_symlink() or not python.is_dir() or snapshot(python) != data["files"]:
-        _discard_corrupt(entry)
+    if python.is_symlink() or not python.is_dir():
+        _discard_corrupt(cache_dir, entry, ["python"])
+        return FRESH
+    now = snapshot(python)
+    changed = changed_by(data["files"], now) + [rel for rel in now if rel not in data["files"]]
+    if changed:
+        _discard_corrupt(cache_dir, entry, changed)
         return FRESH
     if os.path.lexists(target):
         rmtree(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".restore-", dir=target.parent))
-    try:
-        staging.rmdir()
-        copy_tree(python, staging, data["files"])  # checks each file against it as it copies
-        os.replace(staging, target)
-    except Changed:
-        shutil.rmtree(staging, ignore_errors=True)
-        _discard_corrupt(entry)
-        return FRESH
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    _VERIFIED[python] = data["files"]
-    return state
-
-
-def _discard_corrupt(entry: Path) -> None:
-    output.warning("Discarding a corrupt build cache",
-                   "Files in the cached environment changed after it was saved.\n"
-                   "It will be rebuilt from scratch.")
+    (entry / "metadata.json").unlink()  # from here on the entry claims no key
+    move_tree(python, target)
     _discard(entry)
+    return UPDATE
 
 
-def save(cache_dir: Path, key: CacheKey, source: Path, name: str = ENV_DIR_NAME,
-         files: dict[str, list[Any]] | None = None) -> None:
-    """Store ``source`` as cache entry ``name`` for ``key`` (write new, then swap).
+def drop(cache_dir: Path) -> None:
+    """Discard the entry: the package manager cannot bring it up to date (it would keep
+    packages the app no longer needs)."""
+    if os.path.lexists(cache_dir / ENV_DIR_NAME):
+        output.detail("The previous build's environment is not reused: this package manager\n"
+                      "does not remove packages that are no longer needed. Installing afresh.")
+        _discard(cache_dir / ENV_DIR_NAME)
 
-    ``files``: what to store, a manifest of ``source`` taken earlier (``snapshot``; by
-    default it is taken now). Each file is checked against it as it is copied, so the
-    entry is ``source`` as it was then, or ``Changed`` is raised and nothing is stored.
 
-    Files that an entry this build restored or saved (and so verified) holds unchanged
-    are hardlinked from it: an incremental install copies only what it changed, and the
-    environment shares the runtime's files with the base entry. Links stay inside the
-    cache; the slug only ever gets copies."""
-    new = Path(tempfile.mkdtemp(prefix=f".{name}-new-", dir=cache_dir))
+def _discard_corrupt(cache_dir: Path, entry: Path, changed: list[str]) -> None:
+    shown = ", ".join(changed[:3]) + (" ..." if len(changed) > 3 else "")
+    output.warning("Discarding a corrupt build cache",
+                   f"Files in the cached environment changed after it was saved ({shown}),\n"
+                   "perhaps written by a later buildpack. It will be rebuilt from scratch.")
+    _discard(entry)
+    clear_shared(cache_dir)
+
+
+def not_cached_warning(changed: list[str]) -> None:
+    shown = ", ".join(changed[:3]) + (" ..." if len(changed) > 3 else "")
+    output.warning(
+        "The installed environment is not cached",
+        "The app's build code (bin/post_compile, collectstatic) changed files the\n"
+        f"installer wrote: {shown}.\n"
+        "They are deployed as changed, but never reused: the next build installs the\n"
+        "packages afresh. To keep the build cache, write such files elsewhere.")
+
+
+def save(cache_dir: Path, key: CacheKey, source: Path,
+         before: dict[str, list[Any]] | None = None) -> bool:
+    """Store ``source`` as the cache entry for ``key`` (linked into a new entry, then
+    swapped in); whether it was stored.
+
+    ``before``: ``snapshot(source, inodes=True)`` taken before the app's build code ran. When that code
+    changed, replaced or removed one of those files, nothing is stored (the old entry is
+    gone already: ``restore`` moved it out) and uv's cache is cleared: the next build
+    installs afresh from files nothing wrote into."""
+    if before is not None:
+        changed = changed_by(before, snapshot(source, inodes=True))
+        if changed:
+            not_cached_warning(changed)
+            _discard(cache_dir / ENV_DIR_NAME)
+            clear_shared(cache_dir)
+            return False
+    new = Path(tempfile.mkdtemp(prefix=f".{ENV_DIR_NAME}-new-", dir=cache_dir))
     try:
-        files = snapshot(source) if files is None else files
-        shared = tuple((root, manifest) for root, manifest in _VERIFIED.items()
-                       if root.parent.parent == cache_dir and root.is_dir())
-        copy_tree(source, new / "python", files, shared)
-        metadata = {"key": asdict(key), "files": files}
+        link_tree(source, new / "python")
+        metadata = {"key": asdict(key), "files": snapshot(new / "python")}
         (new / "metadata.json").write_text(json.dumps(metadata), encoding="utf-8")
-        entry = cache_dir / name
-        old = None
+        entry = cache_dir / ENV_DIR_NAME
         if os.path.lexists(entry):
-            old = Path(tempfile.mkdtemp(prefix=f".{name}-old-", dir=cache_dir))
-            os.replace(entry, old / "entry")
-        _VERIFIED.pop(entry / "python", None)
+            _discard(entry)
         os.replace(new, entry)
-        _VERIFIED[entry / "python"] = files
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
     except BaseException:
-        shutil.rmtree(new, ignore_errors=True)
+        _discard(new)
         raise
+    return True
 
 
-def remove_stale_temp(cache_dir: Path, tool_folders: tuple[str, ...]) -> None:
+def remove_stale_temp(cache_dir: Path) -> None:
     """Delete leftovers of builds that were killed mid-download or mid-save, and
-    whatever does not belong in CACHE_DIR (``tidy``; ``tool_folders``: the package-manager
-    records' folders, ``installers.managers.CACHE_FOLDERS``)."""
-    tidy(cache_dir, tool_folders)
-    leftovers = [*cache_dir.glob(f".{ENV_DIR_NAME}-*"), *cache_dir.glob(f".{BASE_DIR_NAME}-*"),
-                 *cache_dir.glob("runtimes/.download-*")]
+    whatever does not belong in CACHE_DIR (``tidy``)."""
+    tidy(cache_dir)
+    leftovers = [*cache_dir.glob(f".{ENV_DIR_NAME}-*"),
+                 *cache_dir.glob(f"{layout.RUNTIMES}/.download-*")]
     for path in leftovers:
         _discard(path)
 
 
-# What the buildpack keeps in CACHE_DIR besides the package managers' folders (their
-# records say those; other buildpacks of the app may share CACHE_DIR: any other name is
-# left alone), and the folders whose entries must be regular files.
-CACHE_FOLDERS = (ENV_DIR_NAME, BASE_DIR_NAME, "runtimes", "tmp", "pip", "tool-config", "xdg-cache",
-                 "xdg-data", "tools", "home")
-FILES_ONLY = ("runtimes",)
+def _wrong_form(path: Path, kind: str) -> bool:
+    if not os.path.lexists(path):
+        return False
+    if path.is_symlink():
+        return True
+    return not path.is_dir() if kind == layout.FOLDER else not path.is_file()
 
 
-def tidy(cache_dir: Path, tool_folders: tuple[str, ...]) -> None:
-    """Discard what is not what the buildpack put in CACHE_DIR (a file or a link where a
-    folder belongs, a folder where a file belongs), with a warning; the build goes on."""
+def tidy(cache_dir: Path) -> None:
+    """Discard what is not what ``layout`` says belongs in CACHE_DIR (a file or a link
+    where a folder belongs, a folder where a file belongs, a folder whose ``inner``
+    entries are of the wrong form), with one warning; the build goes on. Places that
+    older buildpack versions used (``layout.RETIRED``) are removed quietly."""
+    for name in layout.RETIRED:
+        if os.path.lexists(cache_dir / name):
+            _discard(cache_dir / name)
     found = []
-    for name in (*CACHE_FOLDERS, *tool_folders):
-        path = cache_dir / name
-        if os.path.lexists(path) and (path.is_symlink() or not path.is_dir()):
+    for entry in layout.ENTRIES:
+        path = cache_dir / entry.name
+        if entry.name == layout.LOCK:
+            continue  # ``locked`` replaces it before anything else runs
+        if _wrong_form(path, entry.kind):
             found.append(path)
-    for name in FILES_ONLY:
-        folder = cache_dir / name
-        if folder.is_dir() and not folder.is_symlink() and folder not in found:
-            found += [p for p in folder.iterdir()
-                      if (p.is_symlink() or not p.is_file()) and not p.name.startswith(".")]
+            continue
+        if not entry.inner or not path.is_dir():
+            continue
+        if entry.inner == ("*",):
+            found += [p for p in path.iterdir() if not p.name.startswith(".")
+                      and _wrong_form(p, layout.FILE)]
+        elif any(_wrong_form(path / name, layout.FILE) for name in entry.inner):
+            found.append(path)
     for path in found:
         _discard(path)
     if found:
@@ -466,7 +406,7 @@ def tidy(cache_dir: Path, tool_folders: tuple[str, ...]) -> None:
 @contextlib.contextmanager
 def locked(cache_dir: Path) -> Iterator[None]:
     """Hold the cache dir's lock: a second build on the same cache waits its turn."""
-    lock = cache_dir / ".lock"
+    lock = cache_dir / layout.LOCK
     if os.path.lexists(lock) and (lock.is_symlink() or not lock.is_file()):
         _discard(lock)  # garbage where the lock file belongs
         output.warning("Discarded an unexpected .lock in the build cache",

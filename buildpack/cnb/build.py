@@ -29,7 +29,6 @@ from buildpack.cache import env_cache
 from buildpack.cnb import launch, launch_env
 from buildpack.cnb.context import BuildArgs, plan_environ
 from buildpack.cnb.layers import Layers, LayerTypes
-from buildpack.installers import managers
 from buildpack.installers.subprocess_env import installer_settings
 from buildpack.plan.plan import Plan, make_plan, prepare, read_inputs
 from buildpack.runtime import relocate
@@ -39,12 +38,9 @@ CACHE_LAYER = "cache"
 _INT_FIELDS = {f.name for f in dataclasses.fields(env_cache.CacheKey) if f.type in ("int", int)}
 
 
-def key_metadata(key: env_cache.CacheKey | None) -> dict[str, Any]:
+def key_metadata(key: env_cache.CacheKey) -> dict[str, Any]:
     """The python layer's ``[metadata]``: the cache key, all strings (see ``layers``)."""
-    if key is None:
-        return {"cached": "no: the app installs its own code"}
-    return {name: list(value) if isinstance(value, tuple) else str(value)
-            for name, value in dataclasses.asdict(key).items()}
+    return {name: str(value) for name, value in dataclasses.asdict(key).items()}
 
 
 def _previous_key(metadata: dict[str, Any]) -> dict[str, Any]:
@@ -59,11 +55,11 @@ def _previous_key(metadata: dict[str, Any]) -> dict[str, Any]:
     return fields
 
 
-def _previous_state(layers: Layers, key: env_cache.CacheKey, updates: bool) -> str:
+def _previous_state(layers: Layers, key: env_cache.CacheKey) -> str:
     """``env_cache.decide`` for the previous build's python layer, which must have come
-    back from the build cache to be reused or updated."""
+    back from the build cache to be brought up to date."""
     previous = layers.metadata(PYTHON_LAYER)
-    state = env_cache.decide(None if previous is None else _previous_key(previous), key, updates)
+    state = env_cache.decide(None if previous is None else _previous_key(previous), key)
     if state != env_cache.FRESH and not (layers.path(PYTHON_LAYER) / "bin" / "python3").is_file():
         output.detail("The previous build's python layer is not in the build cache.")
         return env_cache.FRESH
@@ -82,30 +78,38 @@ class LayersTarget:
         self.slug_root: Path | None = None  # the layers and the app keep their paths at launch
         self.key: env_cache.CacheKey | None = None
 
-    def prepare(self, key: env_cache.CacheKey | None, updates: bool) -> str:
+    def prepare(self, key: env_cache.CacheKey, updates: bool) -> str:
         self.key = key
-        state = env_cache.FRESH if key is None else _previous_state(self.layers, key, updates)
-        if state == env_cache.REUSED and key is not None:
-            steps.log_reuse(key, f"Reusing the {PYTHON_LAYER} layer of the previous build",
-                            "using the installed packages")
-        elif state == env_cache.UPDATE:
-            # Updated in place (the layer is restored as cache = true); until finish writes
-            # the new key, the layer has no metadata: a build that fails or is killed
-            # leaves nothing that claims either key.
+        state = _previous_state(self.layers, key) if updates else env_cache.FRESH
+        if state == env_cache.UPDATE:
+            # Brought up to date in place (the layer is restored as cache = true); until
+            # finish writes the new key, the layer has no metadata: a build that fails or
+            # is killed leaves nothing that claims either key.
+            output.detail(f"The {PYTHON_LAYER} layer of the previous build: the package manager\n"
+                          "installs what changed and removes what is no longer needed.")
             self.layers.forget(PYTHON_LAYER)
         else:
             self.layers.remove(PYTHON_LAYER)
             self.layers.forget(PYTHON_LAYER)
         return state
 
-    def keep(self, key: env_cache.CacheKey | None) -> None:
-        pass  # the layer itself is kept (cache = true) when finish writes its metadata
+    def keep(self, key: env_cache.CacheKey, before: dict[str, list[Any]]) -> None:
+        """The layer is kept (cache = true, written by ``finish``) unless the app's build
+        code changed what the installer wrote (``env_cache.save``): then it is launched
+        but not cached, and uv's cache (which shares its files) is cleared."""
+        changed = env_cache.changed_by(before, env_cache.snapshot(self.prefix, inodes=True))
+        if changed:
+            env_cache.not_cached_warning(changed)
+            self.layers.write(PYTHON_LAYER, LayerTypes(launch=True, build=True, cache=False),
+                              key_metadata(key))
+            env_cache.clear_shared(self.layers.path(CACHE_LAYER))
 
     def finish(self, plan: Plan, ctx: installers.InstallContext) -> None:
         _require_libraries(ctx)
         self.layers.write(CACHE_LAYER, LayerTypes(cache=True))
-        self.layers.write(PYTHON_LAYER, LayerTypes(launch=True, build=True, cache=self.key is not None),
-                          key_metadata(self.key))
+        if self.key is not None:
+            self.layers.write(PYTHON_LAYER, LayerTypes(launch=True, build=True, cache=True),
+                              key_metadata(self.key))
         # The app stays where it was built: its bytecode names its own paths.
         relocate.compile_app_bytecode(ctx.python, plan.build_dir, ctx.env, str(plan.build_dir))
         output.step("Writing the launch environment and the SBOM")
@@ -145,7 +149,7 @@ def run(app_dir: Path, args: BuildArgs, environ: dict[str, str]) -> None:
     cache_dir = layers.path(CACHE_LAYER)
     cache_dir.mkdir(parents=True, exist_ok=True)
     with env_cache.locked(cache_dir):
-        env_cache.remove_stale_temp(cache_dir, managers.CACHE_FOLDERS)
+        env_cache.remove_stale_temp(cache_dir)
         inputs = read_inputs(app_dir, cache_dir, args.env_dir, environ)
         prepare(inputs)  # the buildpack's libraries into the cache layer: planning reads with them
         plan = make_plan(inputs)

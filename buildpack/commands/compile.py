@@ -17,7 +17,6 @@ from buildpack.app_build import sbom
 from buildpack.base import output, slug_layout
 from buildpack.base.output import BuildError
 from buildpack.cache import build_report, env_cache
-from buildpack.installers import managers
 from buildpack.plan.plan import make_plan, prepare, read_inputs
 from buildpack.slug.target import SlugTarget, cleanup
 
@@ -92,7 +91,7 @@ def main(argv: list[str], dev: bool = False) -> int:
 
 def _build(build_dir: Path, cache_dir: Path, env_dir: Path | None, dev: bool) -> None:
     with env_cache.locked(cache_dir):
-        env_cache.remove_stale_temp(cache_dir, managers.CACHE_FOLDERS)
+        env_cache.remove_stale_temp(cache_dir)
         # The SBOM beside the report is this build's or none: a failed build leaves none.
         (cache_dir / sbom.CACHE_NAME).unlink(missing_ok=True)
         if dev:

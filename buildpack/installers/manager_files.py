@@ -28,7 +28,7 @@ import re
 from pathlib import Path, PurePosixPath
 
 from buildpack.app.app_files import AppFiles
-from buildpack.app.requirements_files import included_files, uncached_sources
+from buildpack.app.requirements_files import included_files
 from buildpack.base import output, toml_io
 from buildpack.base.output import BuildError
 from buildpack.installers.managers import (
@@ -104,16 +104,11 @@ def _missing_lock(manager: Manager) -> BuildError:
     )
 
 
-def _uncached_sources(files: AppFiles, manager: Manager, lockfile: Path) -> list[str]:
-    """What installing from ``lockfile`` takes from outside the lock: code copied from
-    local folders (a conservative reading: a ``develop``/editable path entry of Poetry also
-    counts), for pip also ``--find-links`` folders and VCS branches (``uncached_sources``)."""
-    if manager.local_code is None:
-        return uncached_sources(files.text(path, "requirements") or ""
-                                for path in included_files(files, lockfile))
-    text = (files.bytes(lockfile, "lock") or b"").decode("utf-8", "replace")
-    local = manager.local_code(text)
-    return [f"a local path entry of {lockfile.name}"] if local else []
+def _check_includes(files: AppFiles, manager: Manager, lockfile: Path) -> None:
+    """requirements.txt's -r/-c includes stay inside the app, end, and are few
+    (``included_files`` raises otherwise): pip and uv read the rest themselves."""
+    if manager.manifest is None:
+        included_files(files, lockfile)
 
 
 def _present(files: AppFiles, name: str, kind: str) -> Path | None:
@@ -168,16 +163,13 @@ def find(files: AppFiles | Path, pylock: str = PYLOCK) -> Choice:
     if present:
         (name, lockfile), = present.items()
         manager = _record(name)
-        uncached = _uncached_sources(files, manager, lockfile)
-        local = bool(uncached)
+        _check_includes(files, manager, lockfile)
         if manager.manifest is None:
-            return Choice(manager, (lockfile,), installs_local_code=local,
-                          uncached=tuple(uncached))
+            return Choice(manager, (lockfile,))
         manifest = _present(files, manager.manifest, "manifest")
         if manifest is None:
             raise _missing_manifest(manager)
-        return Choice(manager, (manifest, lockfile), installs_local_code=local,
-                      uncached=tuple(uncached))
+        return Choice(manager, (manifest, lockfile))
     if pipfile is not None:
         raise _missing_lock(PIPENV)
     member = _workspace_member(files, pyproject) if pyproject is not None else None
@@ -197,8 +189,7 @@ def find(files: AppFiles | Path, pylock: str = PYLOCK) -> Choice:
         raise _declares_nothing(found)
     if not declaring:
         return Choice(NO_DEPENDENCIES)
-    return Choice(PIP, declaring, installs_app=True, installs_local_code=True,
-                  uncached=("the app's own code (`pip install .`)",))
+    return Choice(PIP, declaring, installs_app=True)
 
 
 def _is_member(relative: PurePosixPath, patterns: object) -> bool:
@@ -263,8 +254,7 @@ def _member_choice(files: AppFiles, pyproject: Path, root: Path, root_pyproject:
             "installs it by its package name (`uv sync --package <name>`), but it has no\n"
             "[project] name. Add one (and run `uv lock` in the workspace root).",
             error_id="dependencies::no-project-metadata")
-    return Choice(UV, (pyproject, root_pyproject, lock), installs_local_code=True,
-                  uncached=("the uv workspace members' own code (installed non-editable)",),
+    return Choice(UV, (pyproject, root_pyproject, lock),
                   workspace_root=root, workspace_package=name.strip())
 
 

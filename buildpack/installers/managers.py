@@ -26,10 +26,7 @@ that is a package (``pip install .``) is ``PIP``; an app without dependency file
 from __future__ import annotations
 
 import dataclasses
-import json
-import re
 import textwrap
-from typing import Callable
 
 from buildpack.base import output
 from buildpack.installers import pdm, pip, pipenv, poetry, uv, uv_pip
@@ -45,96 +42,73 @@ def _nothing_to_install(ctx: InstallContext, choice: Choice, secrets: list[str])
                   + textwrap.fill(f"(The buildpack looks for {looked_for}.)", 80))
 
 
-def _pipfile_lock_has_local_code(text: str) -> bool:
-    try:
-        packages = json.loads(text).get("default", {})
-    except (ValueError, AttributeError, RecursionError):
-        return False  # reported with its own message when the lock is read
-    return isinstance(packages, dict) and any(
-        isinstance(spec, dict) and ("path" in spec or "file" in spec) and not spec.get("editable")
-        for spec in packages.values())
-
-
-def _matches(pattern: str) -> Callable[[str], bool]:
-    regex = re.compile(pattern, re.M)
-    return lambda text: bool(regex.search(text))
-
-
 _PIP_VARS = ("PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL", "PIP_FIND_LINKS", "PIP_NO_INDEX",
              "PIP_TRUSTED_HOST", "PIP_CERT", "PIP_CLIENT_CERT", "PIP_DEFAULT_TIMEOUT",
              "PIP_RETRIES", "PIP_NO_BINARY", "PIP_ONLY_BINARY", "PIP_PREFER_BINARY")
 
 PIP_WITH_UV = Manager(
     name="pip", display="pip", lockfile="requirements.txt", manifest=None, lock_command=None,
-    local_code=None, tool=TOOLS["uv"], config_vars=_PIP_VARS, config_patterns=(),
+    tool=TOOLS["uv"], config_vars=_PIP_VARS, config_patterns=(),
     install=uv_pip.install, update=uv_pip.update, engine="uv", installs_pip=True,
-    test_requirements=pip.TEST_REQUIREMENTS, cache_folders=(uv.CACHE_FOLDER,),
-    selection_vars=(GROUPS_VAR,))
+    test_requirements=pip.TEST_REQUIREMENTS, selection_vars=(GROUPS_VAR,))
 
 PIP = Manager(
     name="pip", display="pip", lockfile="requirements.txt", manifest=None, lock_command=None,
-    local_code=None, tool=None, config_vars=_PIP_VARS, config_patterns=(), install=pip.install,
+    tool=None, config_vars=_PIP_VARS, config_patterns=(), install=pip.install, update=pip.update,
     engine="pip", test_requirements=pip.TEST_REQUIREMENTS, selection_vars=(GROUPS_VAR,))
 
 PIPENV = Manager(
     name="pipenv", display="Pipenv", lockfile="Pipfile.lock", manifest="Pipfile",
-    lock_command="pipenv lock", local_code=_pipfile_lock_has_local_code,
-    tool=TOOLS["pipenv"],
+    lock_command="pipenv lock", tool=TOOLS["pipenv"],
     config_vars=(*_PIP_VARS, "PIPENV_PYPI_MIRROR", "PIPENV_TIMEOUT"),  # Pipenv installs with pip
-    config_patterns=(), install=pipenv.install, python_in_lock=True,
-    cache_folders=(pipenv.CACHE_FOLDER, pipenv.VENVS_FOLDER), selection_vars=(GROUPS_VAR,))
+    config_patterns=(), install=pipenv.install, update=pipenv.update, python_in_lock=True,
+    selection_vars=(GROUPS_VAR,))
 
 POETRY = Manager(
     name="poetry", display="Poetry", lockfile="poetry.lock", manifest="pyproject.toml",
-    lock_command="poetry lock", local_code=_matches(r"^type\s*=\s*\"(?:directory|file)\""),
-    tool=TOOLS["poetry"],
+    lock_command="poetry lock", tool=TOOLS["poetry"],
     config_vars=("POETRY_REQUESTS_TIMEOUT", "POETRY_INSTALLER_MAX_WORKERS"),
     # a source's URL, credentials and certificates ([[tool.poetry.source]])
     config_patterns=(r"POETRY_REPOSITORIES_[A-Z0-9_]+_URL",
                      r"POETRY_HTTP_BASIC_[A-Z0-9_]+_(?:USERNAME|PASSWORD)",
                      r"POETRY_CERTIFICATES_[A-Z0-9_]+_(?:CERT|CLIENT_CERT)"),
-    install=poetry.install, python_table=("tool", "poetry", "dependencies", "python"),
-    cache_folders=(poetry.CACHE_FOLDER, poetry.DATA_FOLDER),
+    install=poetry.install, update=poetry.update,
+    python_table=("tool", "poetry", "dependencies", "python"),
     selection_vars=(GROUPS_VAR, EXTRAS_VAR))
 
 UV = Manager(
     name="uv", display="uv", lockfile="uv.lock", manifest="pyproject.toml",
-    lock_command="uv lock", local_code=_matches(r"^source\s*=\s*\{\s*(?:directory|path)\s*="),
-    tool=TOOLS["uv"],
+    lock_command="uv lock", tool=TOOLS["uv"],
     config_vars=("UV_INDEX", "UV_DEFAULT_INDEX", "UV_INDEX_URL", "UV_EXTRA_INDEX_URL",
                  "UV_FIND_LINKS", "UV_INDEX_STRATEGY", "UV_INSECURE_HOST", "UV_HTTP_TIMEOUT",
                  "UV_HTTP_RETRIES", "UV_NATIVE_TLS"),
     # credentials of a named index ([[tool.uv.index]] name = "private")
     config_patterns=(r"UV_INDEX_[A-Z0-9_]+_(?:USERNAME|PASSWORD)",),
-    install=uv.install, cache_folders=(uv.CACHE_FOLDER,), selection_vars=(GROUPS_VAR, EXTRAS_VAR))
+    install=uv.install, update=uv.update, selection_vars=(GROUPS_VAR, EXTRAS_VAR))
 
 PDM = Manager(
     name="pdm", display="PDM", lockfile="pdm.lock", manifest="pyproject.toml",
-    lock_command="pdm lock", local_code=_matches(r"^path\s*="), tool=TOOLS["pdm"],
+    lock_command="pdm lock", tool=TOOLS["pdm"],
     # (sources in pyproject.toml take precedence)
     config_vars=("PDM_PYPI_URL", "PDM_PYPI_USERNAME", "PDM_PYPI_PASSWORD", "PDM_PYPI_VERIFY_SSL"),
-    config_patterns=(), install=pdm.install, cache_folders=(pdm.CACHE_FOLDER, pdm.HOME_FOLDER),
-    selection_vars=(GROUPS_VAR, EXTRAS_VAR))
+    config_patterns=(), install=pdm.install, selection_vars=(GROUPS_VAR, EXTRAS_VAR))
 
 # The package manager that wrote a pylock.toml does not install it: uv or pip does (its
 # `requires-python` is read by ``python_check``).
 PYLOCK_WITH_UV = Manager(
     name="pylock", display="pylock.toml", lockfile="pylock.toml", manifest=None,
-    lock_command=None,
-    # a wheel, sdist, archive or directory from a local path ([[packages]] ... path = ...)
-    local_code=_matches(r"(?:^|[{,\s])path\s*=\s*[\"']"), tool=TOOLS["uv"],
+    lock_command=None, tool=TOOLS["uv"],
     config_vars=_PIP_VARS, config_patterns=(), install=uv_pip.install, update=uv_pip.update,
-    engine="uv", installs_pip=True, cache_folders=(uv.CACHE_FOLDER,))
+    engine="uv", installs_pip=True)
 PYLOCK_PIP = dataclasses.replace(PYLOCK_WITH_UV, tool=None, install=pip.install, update=None,
-                                 engine="pip", installs_pip=False, cache_folders=())
+                                 engine="pip", installs_pip=False)
 
 NO_DEPENDENCIES = Manager(
     name="none", display="none", lockfile=None, manifest=None, lock_command=None,
-    local_code=None, tool=None, config_vars=(), config_patterns=(), install=_nothing_to_install)
+    tool=None, config_vars=(), config_patterns=(), install=_nothing_to_install,
+    update=_nothing_to_install)
 
 MANAGERS = (PIP_WITH_UV, PIP, PIPENV, POETRY, UV, PDM, PYLOCK_WITH_UV, PYLOCK_PIP)
-# Every record's folders in CACHE_DIR, for ``env_cache.remove_stale_temp``.
-CACHE_FOLDERS = tuple(sorted({name for m in MANAGERS for name in m.cache_folders}))
 # requirements.txt's records by engine (PYTHON_INSTALLER, see ``uv_pip.choose_engine``).
 BY_ENGINE: dict[str, Manager] = {m.engine: m for m in (PIP_WITH_UV, PIP)}
 # The same for each lock file that either engine installs.

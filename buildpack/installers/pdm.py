@@ -17,13 +17,14 @@ from __future__ import annotations
 from buildpack.base import output
 from buildpack.base.children import run_streamed
 from buildpack.base.output import BuildError
+from buildpack.cache import layout
 from buildpack.installers import pinned_tools
 from buildpack.installers.context import InstallContext
 from buildpack.installers.failures import install_error
 from buildpack.installers.record import Choice
 from buildpack.installers.tool_env import tool_env
 
-CACHE_FOLDER, HOME_FOLDER = "pdm", "pdm-home"  # in CACHE_DIR
+CACHE_FOLDER, HOME_FOLDER = layout.PDM, layout.PDM_HOME  # in CACHE_DIR
 
 CHECK_ARGS = ["lock", "--check"]
 SYNC_ARGS = ["sync", "--prod"]
@@ -53,7 +54,7 @@ def install(ctx: InstallContext, choice: Choice, secrets: list[str]) -> None:
         PDM_IGNORE_ACTIVE_VENV="1",
         PDM_CACHE_DIR=str(ctx.cache_dir / CACHE_FOLDER),
         PDM_HOME=str(ctx.cache_dir / HOME_FOLDER),
-        PDM_CONFIG_FILE=str(ctx.cache_dir / "tool-config" / "pdm.toml"),
+        PDM_CONFIG_FILE=str(ctx.cache_dir / layout.TOOL_CONFIG / "pdm.toml"),
     )
     output.step(f"Installing dependencies using PDM ({tool.version()})")
     project = ["-p", str(ctx.app_dir)]

@@ -44,13 +44,14 @@ from buildpack.base.fs import rmtree
 from buildpack.base.hashing import file_sha256
 from buildpack.base.numbers import NumberError, parse_version
 from buildpack.base.output import BuildError
+from buildpack.cache import layout
 from buildpack.cache.env_cache import snapshot
 from buildpack.installers import uv_fetch
 from buildpack.installers.context import InstallContext
 from buildpack.installers.failures import explain
 
 TOOLS_DIR = settings.VENDOR_DIR / "tools"
-CACHE_SUBDIR = "tools"
+CACHE_SUBDIR = layout.TOOLS
 _PIP_WHEEL_RE = re.compile(r"^pip-(\d+(?:\.\d+)*)-.*\.whl$")
 # Settings of the build host that would send an install elsewhere than --target.
 _PIP_ENV_DROPPED = ("PIP_TARGET", "PIP_PREFIX", "PIP_ROOT", "PIP_USER", "PIP_REQUIRE_VIRTUALENV",

@@ -15,14 +15,15 @@ from buildpack.app.requirements_files import included_files, lines, parse_line
 from buildpack.base import output, settings
 from buildpack.base.children import run_streamed
 from buildpack.base.output import BuildError
+from buildpack.installers import prune
 from buildpack.installers.context import InstallContext
 from buildpack.installers.failures import explain, install_error
 from buildpack.installers.pinned_tools import runtime_pip_wheel
 from buildpack.installers.record import EXTRAS_VAR, Choice, Selection
 from buildpack.installers.selection import normalize
 
-__all__ = ["group_arguments", "install_pip", "is_pylock", "log_pylock", "install_project", "install_requirements",
-           "offline_sources", "run_streamed"]
+__all__ = ["group_arguments", "install_pip", "is_pylock", "log_pylock", "install_project",
+           "install_requirements", "offline_sources", "run_streamed", "update"]
 
 
 
@@ -94,9 +95,11 @@ def group_arguments(selection: Selection) -> list[str]:
 
 def install_requirements(ctx: InstallContext, requirements: Path, secrets: list[str],
                          what: str = "dependencies", reason: str = "",
-                         selection: Selection | None = None) -> None:
+                         selection: Selection | None = None, upgrade: bool = False) -> None:
     """``pip install -r``; ``reason``: why pip rather than uv (one line in the log);
-    ``selection``: pyproject.toml's dependency groups to install with it."""
+    ``selection``: pyproject.toml's dependency groups to install with it; ``upgrade``:
+    into the previous environment, the requirements get the version a build from nothing
+    would (``--upgrade``: the installed one is not kept because it is there)."""
     selection = selection or Selection()
     output.step(f"Installing {what} using pip ({settings.pinned_pip_version()})")
     if reason:
@@ -110,7 +113,7 @@ def install_requirements(ctx: InstallContext, requirements: Path, secrets: list[
         output.detail(f"{shown} turns the package index off (--no-index): installing only from "
                       f"{', '.join(offline) or 'the --find-links locations'}.")
     cmd = [str(ctx.python), "-m", "pip", "install", "--no-compile", "--no-warn-script-location",
-           "-r", str(shown), *group_arguments(selection)]
+           *(["--upgrade"] if upgrade else []), "-r", str(shown), *group_arguments(selection)]
     code, lines = run_streamed(cmd, ctx.env, ctx.app_dir, secrets)
     if code != 0:
         raise install_error(lines, ctx.env, "pip", f"the requirements in {shown}",
@@ -126,6 +129,23 @@ def install(ctx: InstallContext, choice: Choice, secrets: list[str]) -> None:
     else:
         install_requirements(ctx, choice.files[0], secrets, reason=choice.engine_reason,
                              selection=choice.selection)
+
+
+def update(ctx: InstallContext, choice: Choice, secrets: list[str]) -> None:
+    """The same into the previous build's environment: what came from a path, URL or VCS
+    is installed again from the app's current files, pip installs what changed, and what
+    the requirements (as pip reads them) no longer need is uninstalled (``prune``). (With
+    dependency groups or extras selected, the previous environment is not used:
+    ``steps.run``.)"""
+    prune.reinstall_direct(ctx, secrets)
+    if choice.installs_app:
+        install_project(ctx, tuple(p for p in choice.files if p.name != TEST_REQUIREMENTS), secrets)
+    else:
+        install_requirements(ctx, choice.files[0], secrets, reason=choice.engine_reason,
+                             upgrade=True)
+    files = () if choice.installs_app else (choice.files[0],)
+    tests = tuple(p for p in choice.files if choice.dev and p.name == TEST_REQUIREMENTS)
+    prune.remove_unneeded(ctx, secrets, files + tests)
 
 
 def install_project(ctx: InstallContext, files: tuple[Path, ...], secrets: list[str],

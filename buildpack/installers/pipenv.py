@@ -13,13 +13,15 @@ import re
 from buildpack.base import output
 from buildpack.base.children import run_streamed
 from buildpack.base.output import BuildError
-from buildpack.installers import pinned_tools
+from buildpack.cache import layout
+from buildpack.installers import pinned_tools, prune
 from buildpack.installers.context import InstallContext
 from buildpack.installers.failures import install_error
 from buildpack.installers.record import Choice
 from buildpack.installers.tool_env import tool_env
+from buildpack.python_version import pipfile_lock
 
-CACHE_FOLDER, VENVS_FOLDER = "pipenv", "pipenv-venvs"  # in CACHE_DIR
+CACHE_FOLDER, VENVS_FOLDER = layout.PIPENV, layout.PIPENV_VENVS  # in CACHE_DIR
 
 ARGS = ["install", "--deploy", "--system"]
 DEV_ARGS = [*ARGS, "--dev"]  # bin/test-compile: the [dev-packages] too
@@ -37,6 +39,24 @@ def arguments(choice: Choice) -> list[str]:
 # ..."), which says nothing to the app's developer: it is left out of the log.
 _TRACEBACK_RE = re.compile(r"^\[\w+\]:")
 _OUT_OF_DATE_RE = re.compile(r"out\s+of\s+date")
+
+
+def locked_names(ctx: InstallContext, choice: Choice) -> list[str]:
+    """The distributions Pipfile.lock pins in the categories this build installs."""
+    lock = next(p for p in choice.files if p.name == "Pipfile.lock")
+    data = pipfile_lock.parse(ctx.files.text(lock, "lock") or "{}")
+    categories = ["default", *(["develop"] if choice.dev else []), *choice.selection.groups]
+    return sorted({name for category in categories
+                   if isinstance(section := data.get(category), dict) for name in section})
+
+
+def update(ctx: InstallContext, choice: Choice, secrets: list[str]) -> None:
+    """``pipenv install`` into the previous build's environment, which keeps what the lock
+    no longer has: that is uninstalled after (``prune``, the lock's names as the roots);
+    what came from a path, URL or VCS is installed again from the app's current files."""
+    prune.reinstall_direct(ctx, secrets)
+    install(ctx, choice, secrets)
+    prune.remove_unneeded(ctx, secrets, names=tuple(locked_names(ctx, choice)))
 
 
 def install(ctx: InstallContext, choice: Choice, secrets: list[str]) -> None:

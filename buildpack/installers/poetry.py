@@ -15,13 +15,14 @@ from __future__ import annotations
 from buildpack.base import output
 from buildpack.base.children import run_streamed
 from buildpack.base.output import BuildError
-from buildpack.installers import pinned_tools
+from buildpack.cache import layout
+from buildpack.installers import pinned_tools, prune
 from buildpack.installers.context import InstallContext
 from buildpack.installers.failures import install_error
 from buildpack.installers.record import Choice
 from buildpack.installers.tool_env import empty_config_dir, tool_env
 
-CACHE_FOLDER, DATA_FOLDER = "poetry", "poetry-data"  # in CACHE_DIR
+CACHE_FOLDER, DATA_FOLDER = layout.POETRY, layout.POETRY_DATA  # in CACHE_DIR
 
 CHECK_ARGS = ["check", "--lock", "--no-ansi", "--no-interaction"]
 SYNC_ARGS = ["sync", "--only", "main", "--no-ansi", "--no-interaction"]
@@ -37,6 +38,13 @@ def arguments(choice: Choice) -> list[str]:
     extras = [a for e in choice.selection.extras for a in ("--extras", e)]
     return args[:-2] + extras + args[-2:]
 _NOISE = ("Skipping virtualenv creation",)
+
+
+def update(ctx: InstallContext, choice: Choice, secrets: list[str]) -> None:
+    """``poetry sync`` into the previous build's environment (it removes what the lock no
+    longer has), after uninstalling what came from a path, URL or VCS (``prune``)."""
+    prune.reinstall_direct(ctx, secrets)
+    install(ctx, choice, secrets)
 
 
 def install(ctx: InstallContext, choice: Choice, secrets: list[str]) -> None:

@@ -52,21 +52,14 @@ class Choice:
     ``manager`` is the record of ``installers.managers`` that installs (for requirements.txt
     the one of the chosen engine; ``NO_DEPENDENCIES`` without dependency files); ``files`` holds
     the manifest before the lock (``Pipfile``, ``Pipfile.lock``). ``installs_app``: the
-    app itself is the package to install (``pip install .``). ``installs_local_code``:
-    the install copies code from the app's folder (``pip install .``, a non-editable
-    local path requirement), so ``files`` alone do not determine what gets installed and
-    an installed environment must not be reused on their account. (Editable installs
-    read the code in place and do not count.) ``engine_reason``: the one line that says
-    why requirements.txt is not installed by the default engine (see ``uv_pip``).
+    app itself is the package to install (``pip install .``). ``engine_reason``: the one
+    line that says why requirements.txt is not installed by the default engine (see
+    ``uv_pip``).
     """
 
     manager: Manager
     files: tuple[Path, ...] = field(default_factory=tuple)
     installs_app: bool = False
-    installs_local_code: bool = False
-    # Why an installed environment cannot be reused (local paths, --find-links folders,
-    # VCS branches), for the log; empty when it can.
-    uncached: tuple[str, ...] = ()
     # A CI build (bin/test-compile): the dev/test dependencies too (see installers).
     dev: bool = False
     engine_reason: str = ""
@@ -88,17 +81,16 @@ class Manager:
     lockfile: str | None  # the file whose presence picks this manager
     manifest: str | None  # the file the lock is made from (None: the lock file is all)
     lock_command: str | None  # regenerates a stale or missing lock
-    # Whether the lock file's text installs code copied from the app's folder (so the
-    # installed environment cannot be cached on the lock's hash). None: read the
-    # requirements files instead (``requirements_files.uncached_sources``).
-    local_code: Callable[[str], bool] | None
     # What installs the packages besides pip, pinned in vendor/tools/<name>.txt (None: pip
     # alone, vendor/pip.txt). Its pin is part of the cache key; its version is reported.
     tool: Tool | None
     config_vars: tuple[str, ...]  # the app's settings for it, let through to the installer
     config_patterns: tuple[str, ...]  # the same, as full-match regexes (per-source names)
     install: InstallFunction
-    # Brings the previous build's installed environment up to date (None: installs afresh).
+    # Brings the previous build's installed environment up to date: installs what changed,
+    # reinstalls what came from a path, URL or VCS (``prune.direct_url_names``) and removes
+    # what is no longer needed. None: the manager cannot remove packages, so the previous
+    # environment is discarded and it installs afresh.
     update: InstallFunction | None = None
     # What installs a requirements.txt (PYTHON_INSTALLER: "uv" or "pip"); "" for the others.
     engine: str = ""
@@ -112,8 +104,6 @@ class Manager:
     # table of pyproject.toml, in Poetry's syntax (^, ~), when requires-python is absent.
     python_in_lock: bool = False
     python_table: tuple[str, ...] = ()
-    # The folders its tool keeps in CACHE_DIR (``CACHE_FOLDERS``: the cache's tidy keeps them).
-    cache_folders: tuple[str, ...] = ()
     # Which of GROUPS_VAR and EXTRAS_VAR it can install (``selection``); another one set
     # is an error. (For requirements.txt, groups are pyproject.toml's [dependency-groups];
     # ``pip install .`` of the app also takes extras: ``selection.accepted``.)

@@ -31,6 +31,7 @@ import os
 import re
 from pathlib import Path
 
+from buildpack.base import atomic_write
 from buildpack.base.fs import rmtree, walk
 from buildpack.base.slug_layout import APP_ROOT as RUNTIME_ROOT
 from buildpack.base.slug_layout import RUNTIME_PREFIX
@@ -46,6 +47,12 @@ def _under(path: str, root: str) -> bool:
     return path == root or path.startswith(root + "/")
 
 
+def _replace(path: Path, text: str) -> None:
+    """Write ``path`` anew (a new file renamed over it, its mode kept), never into the
+    file itself: an installed file may be a hardlink of uv's cache (``UV_LINK_MODE``)."""
+    atomic_write.write_text(path, text, mode=path.stat().st_mode & 0o7777)
+
+
 def _fix_pth(path: Path, site: Path, roots: list[str]) -> None:
     lines = path.read_text(encoding="utf-8").split("\n")
     changed = False
@@ -57,7 +64,7 @@ def _fix_pth(path: Path, site: Path, roots: list[str]) -> None:
             lines[i] = os.path.relpath(entry, site)
             changed = True
     if changed:
-        path.write_text("\n".join(lines), encoding="utf-8")
+        _replace(path, "\n".join(lines))
 
 
 def _fix_module(path: Path, site: Path, roots: list[str]) -> None:
@@ -70,7 +77,7 @@ def _fix_module(path: Path, site: Path, roots: list[str]) -> None:
                        f"__import__('os').path.dirname(__file__), {os.path.relpath(m[2], site)!r}))"),
             new)
     if new != text:
-        path.write_text(new, encoding="utf-8")
+        _replace(path, new)
 
 
 def _runtime_path(text: str, roots: list[str]) -> str:
@@ -87,7 +94,7 @@ def _fix_direct_url(path: Path, roots: list[str]) -> None:
         new = "file://" + _runtime_path(url[len("file://"):], roots)
         if new != url:
             data["url"] = new
-            path.write_text(json.dumps(data), encoding="utf-8")
+            _replace(path, json.dumps(data))
 
 
 def _fix_record(path: Path, site: Path, roots: list[str]) -> None:
@@ -97,7 +104,7 @@ def _fix_record(path: Path, site: Path, roots: list[str]) -> None:
     if fixed != rows:
         out = io.StringIO()
         csv.writer(out, lineterminator="\n").writerows(fixed)
-        path.write_text(out.getvalue(), encoding="utf-8")
+        _replace(path, out.getvalue())
 
 
 def _startup_modules(site: Path) -> list[Path]:
@@ -152,9 +159,8 @@ def fix_build_paths(prefix: Path, slug_root: Path | None, python: Path, env: dic
             elif path.suffix == ".py":
                 _fix_module(path, site, roots)
             else:
-                path.write_text("\n".join(_runtime_path(line, roots) for line in
-                                          path.read_text(encoding="utf-8").split("\n")),
-                                encoding="utf-8")
+                _replace(path, "\n".join(_runtime_path(line, roots) for line in
+                                          path.read_text(encoding="utf-8").split("\n")))
         _precompile(python, _startup_modules(site), prefix, env)
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from buildpack.base import trust
+from buildpack.cache import layout
 from buildpack.installers.managers import MANAGERS
 
 # From the build host: what programs need to run at all.
@@ -74,11 +75,11 @@ def build_env(environ: dict[str, str], config: dict[str, str], python_bin: Path,
         LANG="C.UTF-8",
         PYTHONUNBUFFERED="1",
         PIP_CONFIG_FILE="/dev/null",  # the build host's pip.conf must not change builds
-        PIP_CACHE_DIR=str(cache_dir / "pip"),
+        PIP_CACHE_DIR=str(cache_dir / layout.PIP),
         # Not the build user's home: programs on the host's PATH write there (pip runs
         # `rustc --version` for its user agent; rustup then creates ~/.rustup), and the
         # build writes only to BUILD_DIR, CACHE_DIR and temp.
-        HOME=str(cache_dir / "home"),
+        HOME=str(cache_dir / layout.HOME),
         PIP_DISABLE_PIP_VERSION_CHECK="1",
         PIP_NO_INPUT="1",
         PIP_PROGRESS_BAR="off",

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from buildpack.cache import layout
 from buildpack.installers.context import InstallContext
 
 
 def empty_config_dir(ctx: InstallContext) -> Path:
-    path = ctx.cache_dir / "tool-config"
+    path = ctx.cache_dir / layout.TOOL_CONFIG
     path.mkdir(parents=True, exist_ok=True)
     return path
 
@@ -21,10 +22,10 @@ def tool_env(ctx: InstallContext, **settings: str) -> dict[str, str]:
     config = str(empty_config_dir(ctx))
     env = dict(ctx.env)
     env.update(
-        XDG_CACHE_HOME=str(ctx.cache_dir / "xdg-cache"),
+        XDG_CACHE_HOME=str(ctx.cache_dir / layout.XDG_CACHE),
         XDG_CONFIG_HOME=config,
         XDG_CONFIG_DIRS=config,
-        XDG_DATA_HOME=str(ctx.cache_dir / "xdg-data"),
+        XDG_DATA_HOME=str(ctx.cache_dir / layout.XDG_DATA),
         NO_COLOR="1",
     )
     env.update(settings)

@@ -18,13 +18,14 @@ import os
 from buildpack.base import output
 from buildpack.base.children import run_streamed
 from buildpack.base.output import BuildError
-from buildpack.installers import pinned_tools
+from buildpack.cache import layout
+from buildpack.installers import pinned_tools, prune
 from buildpack.installers.context import InstallContext
 from buildpack.installers.failures import install_error
 from buildpack.installers.record import Choice
 from buildpack.installers.tool_env import tool_env
 
-CACHE_FOLDER = "uv"  # in CACHE_DIR; uv_pip uses it too
+CACHE_FOLDER = layout.UV  # in CACHE_DIR; uv_pip uses it too
 
 ARGS = ["sync", "--locked", "--no-default-groups"]
 DEV_ARGS = ["sync", "--locked", "--all-groups"]  # bin/test-compile
@@ -40,7 +41,14 @@ def arguments(choice: Choice) -> list[str]:
     return [*(DEV_ARGS if choice.dev else ARGS), *member, *groups, *extras]
 
 
-def install(ctx: InstallContext, choice: Choice, secrets: list[str]) -> None:
+def update(ctx: InstallContext, choice: Choice, secrets: list[str]) -> None:
+    """``uv sync`` into the previous build's environment (it removes what the lock no
+    longer has), reinstalling what came from a path, URL or VCS (``prune``)."""
+    install(ctx, choice, secrets, reinstall=prune.direct_url_names(ctx.prefix))
+
+
+def install(ctx: InstallContext, choice: Choice, secrets: list[str],
+            reinstall: list[str] | None = None) -> None:
     tool = pinned_tools.TOOLS["uv"]
     tool_dir = pinned_tools.ensure(ctx, tool, secrets)
     env = tool_env(
@@ -50,11 +58,11 @@ def install(ctx: InstallContext, choice: Choice, secrets: list[str]) -> None:
         UV_PYTHON_DOWNLOADS="never",
         UV_NO_MANAGED_PYTHON="1",
         UV_CACHE_DIR=str(ctx.cache_dir / CACHE_FOLDER),
-        UV_LINK_MODE="copy",  # no hardlinks between the slug and the cache
+        UV_LINK_MODE="hardlink",  # one copy of each file (env_cache: the damage rule)
         UV_NO_PROGRESS="1",
     )
     output.step(f"Installing dependencies using uv ({tool.version()})")
-    args = arguments(choice)
+    args = arguments(choice) + [f"--reinstall-package={name}" for name in reinstall or ()]
     which = "with all groups" if choice.dev else "without the dev groups"
     if choice.selection:
         which += f", with {choice.selection.describe()}"

@@ -10,18 +10,22 @@ keeps the checkout in its cache, outside the slug). A file that uses one of them
 installed with pip, and the log says why in one line.
 
 uv installs into the runtime's own prefix (``--python`` the runtime's interpreter, no
-virtualenv), with its cache in ``CACHE_DIR/uv``. It copies files out of its cache (``UV_LINK_MODE=copy``):
-uv's default, hardlinks, would make a slug file the very file in uv's cache, which uv
-reuses without checking it again, so a ``post_compile`` hook or a later buildpack that
-writes into an installed file (``>>``, ``open(..., "r+")``) would change what every
-later build installs (pip itself is hardlinked from a cache of its own that is removed
-at once: ``install_pip``). The build's pip settings (``PIP_INDEX_URL`` ...) are translated into
-uv's (``uv_settings``), so a platform configured for pip configures uv too.
+virtualenv), with its cache in ``CACHE_DIR/uv``, hardlinking the files out of its cache
+(``UV_LINK_MODE=hardlink``): each file is stored once, shared by uv's cache, the slug
+and the cached environment. A write into one of them is a write into all; how that is
+caught is ``env_cache``'s damage rule. The build's pip settings (``PIP_INDEX_URL`` ...)
+are translated into uv's (``uv_settings``), so a platform configured for pip configures
+uv too.
 
-Incremental install: starting from the previous build's environment, one
-``uv pip install --exact`` adds what is new or changed (checking ``--hash`` pins of the
-app's own files) and uninstalls what the requirements no longer need; pip (which the
-slug keeps) stays, named by its hash-checked pin.
+Into the previous build's environment (``update``, every build that has one): one
+``uv pip install --exact --upgrade`` resolves as a build from nothing would (the
+installed versions are not preferred: an unpinned requirement gets the newest version,
+as it would in a fresh build), installs what is new or changed (checking ``--hash`` pins of
+the app's own files), uninstalls what the requirements no longer need, and reinstalls
+what came from a path, URL or VCS (``--reinstall-package``, ``prune.direct_url_names``:
+a local folder or a branch is read again); pip (which the slug keeps) stays, named by
+its hash-checked pin. uv reads the requirements itself: includes, options and markers
+are never interpreted by the buildpack for this.
 """
 from __future__ import annotations
 
@@ -42,7 +46,7 @@ from buildpack.base import output, settings
 from buildpack.base.children import run_streamed
 from buildpack.base.fs import rmtree
 from buildpack.base.output import BuildError
-from buildpack.installers import pinned_tools, uv_fetch
+from buildpack.installers import pinned_tools, prune, uv_fetch
 from buildpack.installers.context import InstallContext
 from buildpack.installers.failures import install_error
 from buildpack.installers.pip import group_arguments, is_pylock, log_pylock, offline_sources
@@ -150,7 +154,7 @@ def uv_tool_env(ctx: InstallContext) -> dict[str, str]:
                     UV_PYTHON_DOWNLOADS="never",
                     UV_NO_MANAGED_PYTHON="1",
                     UV_NO_PROGRESS="1",
-                    UV_LINK_MODE="copy",  # no hardlinks between the slug and the cache
+                    UV_LINK_MODE="hardlink",  # one copy of each file (env_cache: damage rule)
                     UV_BREAK_SYSTEM_PACKAGES="1")
 
 
@@ -249,9 +253,8 @@ def install_pip(ctx: InstallContext, uv: Path, secrets: list[str]) -> None:
     """The pinned pip (vendor/pip.txt, hash-checked) into the runtime, with uv.
 
     uv unpacks pip into a cache of its own beside the prefix and hardlinks the files
-    from there; that cache is removed at once, so each file of pip is created once
-    (not unpacked into CACHE_DIR/uv and copied) and no slug file shares its inode with
-    anything. pip is installed only with a new runtime (the base entry keeps it), so
+    from there; that cache is removed at once, so each file of pip is created once.
+    pip is installed only with a new runtime (the cached environment keeps it), so
     keeping its wheel in CACHE_DIR/uv saves little. Measured on the CI machine, 6
     alternating runs: 0.71 s (copied from CACHE_DIR/uv) -> 0.31 s."""
     version = settings.pinned_pip_version()
@@ -368,20 +371,21 @@ def install_requirements(ctx: InstallContext, requirements: Path, secrets: list[
     if not incremental:
         _run(ctx, [*base, "-r", str(shown), *groups], env, secrets, shown)
         return
-    output.detail("Starting from the previous build's packages: only the difference is applied.")
+    again = [f"--reinstall-package={name}" for name in prune.direct_url_names(ctx.prefix)]
     if is_pylock(requirements):
         # uv takes no other requirement beside a pylock.toml, so --exact also uninstalls
         # pip (unless the lock has it): the pinned one is installed again after it.
-        _run(ctx, [*base, "--exact", "-r", str(shown)], env, secrets, shown)
+        _run(ctx, [*base, "--exact", *again, "-r", str(shown)], env, secrets, shown)
         if not (ctx.prefix / "bin" / "pip").exists():
             install_pip(ctx, uv, secrets)
     else:
-        # One run: --exact also uninstalls what the requirements no longer need. pip is not
-        # among them, so the pinned one (hash-checked, already installed) is named too,
-        # unless the app names its own.
+        # One run: --exact also uninstalls what the requirements no longer need, --upgrade
+        # resolves as a build from nothing would. pip is not among them, so the pinned one
+        # (hash-checked, already installed) is named too, unless the app names its own.
         keep_pip = [] if names_pip(ctx.files, requirements) \
             else ["-r", str(settings.PIP_REQUIREMENTS)]
-        _run(ctx, [*base, "--exact", "-r", str(shown), *groups, *keep_pip], env, secrets, shown)
+        _run(ctx, [*base, "--exact", "--upgrade", *again, "-r", str(shown), *groups, *keep_pip],
+             env, secrets, shown)
     for site in ctx.prefix.glob("lib/python3*/site-packages"):
         remove_orphan_bytecode(site)
 

@@ -25,6 +25,7 @@ from buildpack.app.app_files import AppFiles
 from buildpack.base import atomic_write, cache_files, libraries, output, settings
 from buildpack.base.numbers import parse_version
 from buildpack.base.output import BuildError
+from buildpack.cache import layout
 from buildpack.installers import python_check
 from buildpack.installers.record import Choice, Manager
 from buildpack.python_version.python_constraints import satisfies
@@ -43,7 +44,7 @@ from buildpack.python_version.versions import (
 )
 from buildpack.runtime.manifest import RuntimeEntry
 
-RECORD_NAME = "python-version.json"
+RECORD_NAME = layout.PYTHON_VERSION_RECORD
 IMPLICIT_SOURCES = ("default", "sticky", "requires-python")  # no version source: recorded
 RECORD_SCHEMA = 1
 _RECORD_MAX_BYTES = 4096

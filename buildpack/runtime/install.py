@@ -19,10 +19,12 @@ from buildpack.runtime.manifest import RuntimeEntry
 from buildpack.runtime.safe_extract import UnsafeArchive, extract_archive
 from buildpack.runtime.store import StoreLocation, fetch_file, log_retry
 
+CACHE_SUBDIR = "runtimes"  # in CACHE_DIR (cache.layout)
+
 
 def cached_archive_path(cache_dir: Path, entry: RuntimeEntry) -> Path:
     suffix = "tar.gz" if entry.file.endswith((".tar.gz", ".tgz")) else "tar.xz"
-    return cache_dir / "runtimes" / f"{entry.sha256}.{suffix}"
+    return cache_dir / CACHE_SUBDIR / f"{entry.sha256}.{suffix}"
 
 
 def _verify(path: Path, entry: RuntimeEntry) -> str | None:

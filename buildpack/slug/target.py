@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
-from buildpack import installers, steps
+from buildpack import installers
 from buildpack.app import app_base, app_files, processes
 from buildpack.app_build import sbom
 from buildpack.base import output, slug_layout
@@ -30,20 +31,21 @@ class SlugTarget:
         self.runtime_path = slug_layout.RUNTIME_PREFIX
         self.slug_root: Path | None = build_dir  # runs as /app
 
-    def prepare(self, key: env_cache.CacheKey | None, updates: bool) -> str:
+    def prepare(self, key: env_cache.CacheKey, updates: bool) -> str:
         if app_files.remove(self.build_dir, PYTHON_DIR):
             output.detail(f"Replacing the existing {PYTHON_DIR} in the app")
         app_files.make_dirs(self.build_dir, PYTHON_DIR.parent)  # .heroku: a real folder
-        if key is None:
+        if not updates:
+            env_cache.drop(self.cache_dir)
             return env_cache.FRESH
-        state = env_cache.restore(self.cache_dir, key, self.prefix, updates=updates)
-        if state == env_cache.REUSED:
-            steps.log_reuse(key, "Restored from the build cache", "using the cached environment")
+        state = env_cache.restore(self.cache_dir, key, self.prefix)
+        if state == env_cache.UPDATE:
+            output.detail("The previous build's environment, moved from the build cache: the\n"
+                          "package manager installs what changed and removes what is no longer needed.")
         return state
 
-    def keep(self, key: env_cache.CacheKey | None) -> None:
-        if key is not None:
-            env_cache.save(self.cache_dir, key, self.prefix)
+    def keep(self, key: env_cache.CacheKey, before: dict[str, list[Any]]) -> None:
+        env_cache.save(self.cache_dir, key, self.prefix, before)
 
     def finish(self, plan: Plan, ctx: installers.InstallContext) -> None:
         relocate.compile_app_bytecode(ctx.python, plan.build_dir, ctx.env)

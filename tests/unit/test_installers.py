@@ -177,20 +177,13 @@ def test_lockfile_that_is_a_directory(tmp_path):
         installers.choose(app)
 
 
-@pytest.mark.parametrize("files, local", [
-    ({"requirements.txt": "six\n"}, False),
-    ({"requirements.txt": "-r more.txt\n", "more.txt": "./libs/pkg\n"}, True),
-    ({"pyproject.toml": PROJECT}, True),
-    ({"pyproject.toml": PROJECT, "uv.lock": 'source = { editable = "." }\n'}, False),
-    ({"pyproject.toml": PROJECT, "uv.lock": 'source = { directory = "libs/pkg" }\n'}, True),
-    ({"pyproject.toml": PROJECT, "poetry.lock": '[package.source]\ntype = "legacy"\n'}, False),
-    ({"pyproject.toml": PROJECT, "poetry.lock": '[package.source]\ntype = "directory"\n'}, True),
-    ({"Pipfile": "", "Pipfile.lock": json.dumps({"default": {"a": {"path": ".", "editable": True}}})},
-     False),
-    ({"Pipfile": "", "Pipfile.lock": json.dumps({"default": {"a": {"path": "./libs/a"}}})}, True),
-])
-def test_installs_local_code(tmp_path, files, local):
-    assert installers.choose(_app(tmp_path, files)).installs_local_code is local
+@pytest.mark.parametrize("line", ["-r ../outside.txt\n", '--requirem "../outside.txt"\n',
+                                  "--constr=/etc/outside.txt\n"])
+def test_includes_outside_the_app_are_refused_at_plan_time(tmp_path, line):
+    """The one parsing of requirements the cache design keeps: a guard (pip and uv read
+    the rest themselves)."""
+    with raises_id("requirements::include-outside"):
+        installers.choose(_app(tmp_path, {"requirements.txt": line}))
 
 
 # --- Python constraints ----------------------------------------------------------------

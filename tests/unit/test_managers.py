@@ -37,16 +37,6 @@ def test_installer_settings_config_vars_win_and_blanks_drop() -> None:
     assert found == {"PIP_INDEX_URL": "http://b/"}
 
 
-@pytest.mark.parametrize("text, local", [
-    ('{"default": {"app": {"path": "."}}}', True),
-    ('{"default": {"app": {"path": ".", "editable": true}}}', False),
-    ('{"default": {"six": {"version": "==1.17.0"}}}', False),
-    ("not json", False),
-])
-def test_pipenv_local_code(text: str, local: bool) -> None:
-    assert managers.PIPENV.local_code is not None and managers.PIPENV.local_code(text) is local
-
-
 def test_min_python_comes_from_the_record() -> None:
     assert managers.POETRY.min_python == (3, 10) and managers.UV.min_python is None
     # (pip 26.3 itself runs on 3.10+: 3.9 fails on pip, whatever the manager)
@@ -62,9 +52,11 @@ def test_both_engines_of_requirements_txt_are_records_of_the_same_shape() -> Non
     for record in managers.BY_ENGINE.values():
         assert (record.name, record.lockfile, record.config_vars) == (
             "pip", "requirements.txt", managers.PIP.config_vars)
-    # Only uv installs pip itself and updates the previous environment in place.
+    # Only uv installs pip itself; both bring the previous environment up to date.
     assert managers.PIP_WITH_UV.update is not None and managers.PIP_WITH_UV.installs_pip
-    assert managers.PIP.update is None and not managers.PIP.installs_pip
+    assert managers.PIP.update is not None and not managers.PIP.installs_pip
+    # PDM's sync keeps what the lock no longer has: it installs afresh.
+    assert managers.PIPENV.update is not None and managers.PDM.update is None
     # The cache key names the engine when it is not the manager itself.
     pip = settings.pinned_pip_version()
     uv_pin = hashing.hash_files([TOOLS["uv"].requirements], settings.VENDOR_DIR / "tools")

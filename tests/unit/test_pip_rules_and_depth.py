@@ -16,7 +16,6 @@ from buildpack.app.requirements_files import (
     included_files,
     includes,
     parse_line,
-    uncached_sources,
 )
 from buildpack.base import toml_io
 from buildpack.installers import manager_files
@@ -73,23 +72,6 @@ def test_includes_see_quoted_and_abbreviated_options(line: str, target: str,
     (app / "requirements.txt").write_text(line + "\n")
     with raises_id("requirements::include-outside"):
         included_files(AppFiles(app), app / "requirements.txt")
-
-
-@pytest.mark.parametrize("line, what", [
-    ("--find-l ./wheels", "--find-links folder `./wheels`"),
-    ('-f "./wheels"', "--find-links folder `./wheels`"),
-    ("libx @ ./libx", "local path requirement"),
-    ("libx@../libx", "local path requirement"),
-    ("--editab ./libx", "local path requirement"),
-])
-def test_uncached_sources_see_what_pip_and_uv_take(line: str, what: str) -> None:
-    found = uncached_sources([line + "\n"])
-    assert found and what in found[0], found
-
-
-def test_remote_references_stay_cacheable() -> None:
-    assert uncached_sources(["six @ https://example.invalid/six-1.0-py3-none-any.whl\n"
-                             "six==1.17.0\n"]) == []
 
 
 @pytest.mark.parametrize("text, expected", [

@@ -35,7 +35,6 @@ def test_pylock_toml_is_detected_and_installed_by_uv_by_default(tmp_path):
     choice = installers.choose(root)
     assert choice.manager is managers.PYLOCK_WITH_UV
     assert choice.files == (root / "pylock.toml",)
-    assert not choice.installs_local_code
     assert installers.choose(root, installer="pip").manager is managers.PYLOCK_PIP
     assert installers.choose(root, installer="pip").engine_reason == \
         "PYTHON_INSTALLER=pip: installing with pip."
@@ -74,13 +73,6 @@ def test_named_pylock_is_used_and_a_missing_one_lists_the_others(tmp_path):
     with raises_id("pylock::missing") as info:
         installers.choose(root, pylock="staging")
     assert "pylock.prod.toml, pylock.toml" in info.value.body
-
-
-def test_local_paths_in_a_pylock_are_not_cached(tmp_path):
-    local = PYLOCK + '\n[[packages]]\nname = "app"\ndirectory = { path = ".", editable = false }\n'
-    choice = installers.choose(app(tmp_path, {"pylock.toml": local}))
-    assert choice.installs_local_code
-    assert choice.uncached == ("a local path entry of pylock.toml",)
 
 
 def test_requires_python_of_the_lock_is_checked(tmp_path):

@@ -229,16 +229,7 @@ def test_describe_names_what_is_installed():
     assert Selection(("a", "b"), ("x",)).key() == "groups=a,b;extras=x"
 
 
-def _key(selection: str) -> env_cache.CacheKey:
-    return env_cache.CacheKey(env_cache.FORMAT_VERSION, "3.13.1", "sha", "heroku-24", "amd64", "uv",
-                              "0.13.9", ("uv.lock",), "deps", "settings", selection)
-
-
-def test_cache_key_says_when_the_selection_changed_and_accepts_older_entries():
-    old = dict(vars(_key("")))
-    old.pop("selection")  # an entry written before the field existed
-    assert env_cache.differences(old, _key("")) == []
-    reasons = env_cache.differences(old, _key("groups=web;extras="))
-    assert reasons == ["The dependency groups or extras to install changed "
-                       "(PYTHON_DEPENDENCY_GROUPS, PYTHON_EXTRAS) ((none) -> groups=web;extras=)"]
-    assert env_cache.differs_only_in(old, _key("groups=web;extras="), env_cache.DEPENDENCY_FIELDS)
+def test_the_selection_is_not_in_the_cache_key():
+    """The package manager decides (issue 20): uv's --exact, uv sync and poetry sync apply a
+    changed selection to the previous environment; pip with a selection installs afresh."""
+    assert "selection" not in env_cache.CacheKey.__dataclass_fields__

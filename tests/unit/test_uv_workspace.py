@@ -55,7 +55,6 @@ def test_a_member_is_installed_from_the_workspace_lock(tmp_path):
     assert choice.files == (root / "apps/api/pyproject.toml", root / "pyproject.toml",
                             root / "uv.lock")
     assert (choice.workspace_root, choice.workspace_package) == (root, "API_app")
-    assert choice.installs_local_code  # members are copied: not cached on the lock alone
     assert uv.arguments(choice) == ["sync", "--locked", "--no-default-groups", "--package",
                                     "API_app", "--no-editable"]
 

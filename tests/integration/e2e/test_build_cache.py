@@ -1,4 +1,4 @@
-"""The build cache: trusted only when valid, never replaced by a failed or killed build."""
+"""The build cache: trusted only when valid, never a partial entry from a failed or killed build."""
 from __future__ import annotations
 
 import json
@@ -26,14 +26,12 @@ def _compile_in_background(app, cache, env, log_path):
     return proc, log
 
 
-def test_sigkill_mid_install_keeps_previous_cache(tmp_path, build_env):
+def test_sigkill_mid_install_leaves_no_entry_and_the_next_build_installs(tmp_path, build_env):
+    """The entry is moved into the build: a build killed mid-install saves none, and the
+    next build installs afresh (from the warm wheel caches), never from a half entry."""
     cache = tmp_path / "cache"
     first = support.copy_fixture("flask-app", tmp_path / "b1")
     assert support.compile_app(first, cache, build_env).returncode == 0
-    # The base entry (saved while uv installed the dependencies) keeps pip's bytecode.
-    assert list((cache / "base/python").glob("lib/python3*/site-packages/pip/__pycache__/*.pyc"))
-    # Change the requirements and kill the build while pip is installing (pip is slow
-    # enough to be caught in the act; uv's incremental path is covered below).
     second = support.copy_fixture("gunicorn-app", tmp_path / "b2")
     (second / "runtime.txt").unlink()
     pip_env = {**build_env, "PYTHON_INSTALLER": "pip"}
@@ -45,36 +43,15 @@ def test_sigkill_mid_install_keeps_previous_cache(tmp_path, build_env):
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
     log.close()
-    # The previous entry is intact: the unchanged app is restored from it.
+    assert not (cache / "env").exists()
     third = support.copy_fixture("flask-app", tmp_path / "b3")
     result = support.compile_app(third, cache, build_env)
     assert result.returncode == 0, result.log
-    assert "Restored from the build cache" in result.stdout
+    assert "The previous build's environment, moved from the build cache" not in result.stdout and "Installing dependencies using uv" in result.stdout
     assert not [p for p in cache.iterdir() if p.name.startswith(".env-")]
-    # And the killed build's app now builds with the same cache.
-    fourth = support.copy_fixture("gunicorn-app", tmp_path / "b4")
-    (fourth / "runtime.txt").unlink()
-    result = support.compile_app(fourth, cache, pip_env)
-    assert result.returncode == 0, result.log
-    assert "Using the cached python-" in result.stdout
-    assert (fourth / ".heroku/python/bin/gunicorn").exists()
-
-
-def test_requirements_naming_pip_save_the_base_entry_before_uv_installs(tmp_path, build_env):
-    """uv installing requirements that name pip could change pip while the base entry is
-    saved in the background, so that entry is saved first instead (without the bytecode
-    the background save compiles for pip), and the next build reuses it."""
-    cache = tmp_path / "cache"
-    first = support.write_app(tmp_path, {"requirements.txt": f"pip=={PIP}\nsix\n"}, "one")
-    result = support.compile_app(first, cache, build_env)
-    assert result.returncode == 0, result.log
-    assert "Installing dependencies using uv" in result.stdout
-    assert (cache / "base/python/bin/pip").exists()
-    assert not list((cache / "base/python").glob("lib/python3*/site-packages/pip/__pycache__"))
-    second = support.write_app(tmp_path, {"requirements.txt": "six\n"}, "two")
-    result = support.compile_app(second, cache, {**build_env, "PYTHON_INSTALLER": "pip"})
-    assert result.returncode == 0, result.log
-    assert "Using the cached python-" in result.stdout and f"with pip {PIP}" in result.stdout
+    fourth = support.copy_fixture("flask-app", tmp_path / "b4")
+    result = support.compile_app(fourth, cache, build_env)
+    assert result.returncode == 0 and "The previous build's environment, moved from the build cache" in result.stdout
 
 
 def _report(cache, build_dir):
@@ -94,7 +71,7 @@ def test_failed_build_does_not_replace_good_cache(tmp_path, build_env):
     # requirements.txt: the pip record, with uv as the engine (issue 12)
     assert (report["package_manager"], report["engine"], report["package_manager_version"]) == (
         "pip", "uv", TOOLS["uv"].version())
-    assert report["cache"] == {"installed_environment": "installed", "runtime_and_pip": "installed"}
+    assert report["cache"] == {"installed_environment": "installed"}
     steps = [s["step"] for s in report["steps"]]
     assert any(s.startswith("Installing dependencies") for s in steps), steps
     assert all(s["seconds"] >= 0 for s in report["steps"]) and report["duration"] > 0
@@ -102,15 +79,20 @@ def test_failed_build_does_not_replace_good_cache(tmp_path, build_env):
     (bad / "requirements.txt").write_text("Flask==3.1.3\nno-such-package-anywhere==0.1\n")
     failed = support.compile_app(bad, cache, build_env)  # uv, starting from the cached env
     assert failed.returncode == 1, failed.log
-    assert "-----> Updating the cached environment since:" in failed.stdout
+    assert "The previous build's environment, moved from the build cache" in failed.stdout
     assert "(error id: python-installer::uv-install-failed)" in failed.stderr
     report = _report(cache, bad)
     assert not report["success"] and report["error_id"] == "python-installer::uv-install-failed"
     assert report["cache"]["installed_environment"] == "updated"
+    # The failed build had the entry (moved into it) and saved none: the next installs afresh.
     again = support.copy_fixture("flask-app", tmp_path / "again")
     result = support.compile_app(again, cache, build_env)
-    assert result.returncode == 0 and "Restored from the build cache" in result.stdout
-    assert _report(cache, again)["cache"] == {"installed_environment": "reused"}
+    assert result.returncode == 0 and "The previous build's environment, moved from the build cache" not in result.stdout
+    assert _report(cache, again)["cache"] == {"installed_environment": "installed"}
+    last = support.copy_fixture("flask-app", tmp_path / "last")
+    result = support.compile_app(last, cache, build_env)
+    assert result.returncode == 0 and "The previous build's environment, moved from the build cache" in result.stdout
+    assert _report(cache, last)["cache"] == {"installed_environment": "updated"}
 
 
 def test_corrupted_cache_is_detected_and_rebuilt(tmp_path, build_env):
@@ -145,4 +127,4 @@ def test_two_builds_on_one_cache_take_turns(tmp_path, build_env):
     assert all(r.returncode == 0 for r in results.values()), [r.log for r in results.values()]
     logs = "".join(r.stdout for r in results.values())
     assert "Another build is using this cache dir; waiting" in logs
-    assert "Restored from the build cache" in logs  # the second reused the first's work
+    assert "The previous build's environment, moved from the build cache" in logs  # the second reused the first's work

@@ -105,7 +105,7 @@ def test_changed_requirements_keep_the_test_dependencies(tmp_path, build_env):
     (app / "requirements.txt").write_text("six==1.17.0\nidna==3.20\n")
     built = run("test-compile", app, cache, env=build_env)
     assert built.returncode == 0, built.stdout + built.stderr
-    assert "-----> Updating the cached environment since:" in built.stdout
+    assert "The previous build's environment, moved from the build cache" in built.stdout
     assert "-----> Installing the test dependencies using uv (0.13.9)\n" in built.stdout
     installed = support.installed_distributions(app)
     assert installed["pytest"] == "9.2.0" and installed["idna"] == "3.20"

@@ -114,18 +114,12 @@ def test_second_compile_reuses_cached_runtime(tmp_path, runtime_store, package_i
         server.stop()
     assert list(archive_requests.values()) == [1], server.counts
     assert "Downloading python-" in logs[0]
-    # Nothing changed: the installed environment comes back from the cache.
-    assert "Restored from the build cache, with the app's dependencies" in logs[1]
-    assert "Installing dependencies using" not in logs[1]
-    assert "-----> Installing pip" not in logs[2]
+    # The installed environment comes back from the cache, and the package manager
+    # decides what changed (nothing, then the new requirement).
+    assert "The previous build's environment, moved from the build cache" in logs[1] and "The previous build's environment, moved from the build cache" in logs[2]
+    assert "-----> Installing pip" not in logs[1] + logs[2]
     assert f"Installing dependencies using {engine}" in logs[2]
-    if engine == "uv":  # requirements.txt changed: the previous environment is brought up to date
-        assert "-----> Updating the cached environment since:\n       - requirements.txt changed" \
-            in logs[2]
-        assert "        + blinker" not in logs[2]  # Flask's dependency: installed already
-    else:  # pip rebuilds the environment on the cached runtime
-        assert "-----> Discarding cache since:\n       - requirements.txt changed" in logs[2]
-        assert "Using the cached python-" in logs[2] and "with pip 26.3" in logs[2]
+    assert "        + blinker" not in logs[2]  # Flask's dependency: installed already
 
 
 def test_profile_d_is_relative_to_home(tmp_path, build_env):

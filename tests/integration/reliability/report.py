@@ -185,10 +185,12 @@ value in any log or generated file. Tolerated inputs (documented below) must bui
   4. *stale cache* (`test_stale_cache_never_deploys_old_code`): a local path without
      `./`, a `--find-links` folder that gains a wheel, a wheel file rebuilt under the
      same name, a `git+…@branch` that gets a commit, an editable path: each rebuild
-     deploys the new code, and the log says why the environment is not cached.
+     deploys the new code: the package manager runs against the previous environment
+     and whatever came from a path, URL or VCS is installed again.
   5. *cache integrity*: a file where a folder belongs and the reverse, links, a folder
-     as `.lock`, deep JSON metadata, a changed file mode in an entry; hooks that
-     `chmod` or append to the installed runtime (`test_cache_is_never_written_through_the_slug`).
+     as `.lock` and as `uv/.lock`, deep JSON metadata, a changed file mode in an entry;
+     hooks that `chmod` or append to the installed runtime
+     (`test_cache_is_never_written_through_the_slug`: that environment is never cached).
   6. *limits and hangs*: a 1 GB sparse and a 50 MB blank requirements file, a 1 GB
      Procfile, 2,000 `-r` files, a 1,500-deep `-r` chain, an 1,100-deep folder, deep JSON
      in `Pipfile.lock` and the manifest, a manifest linked to `/dev/zero`, a hook that
@@ -242,12 +244,13 @@ value in any log or generated file. Tolerated inputs (documented below) must bui
 - **The app's own code at build time.** Hooks (`bin/pre_compile`, `bin/post_compile`),
   `collectstatic`, `setup.py` and build backends run with the build user's rights: they
   can read and write whatever that user can. The buildpack ends their process group and
-  bounds their time, and the slug can no longer write into the cache, but isolation is
-  the platform's job (a container per build, an unprivileged user).
+  bounds their time, and what they change in the installed environment is never cached
+  (`env_cache`'s damage rule), but isolation is the platform's job (a container per
+  build, an unprivileged user).
 - **A cache damaged on purpose with file times reset.** Cache entries are checked by
-  type, size, modification time and mode, not by content hash (see
-  `buildpack/cache/env_cache.py` for the measured trade-off); whoever can write CACHE_DIR
-  and reset mtimes can change what is restored, for that app only.
+  type, size, modification time, mode and inode, not by content hash (see
+  `buildpack/cache/env_cache.py`); whoever can write CACHE_DIR (or, after the build, the
+  slug's hardlinked files) and reset mtimes can change what is restored, for that app only.
 - **Secrets the log shows in a form not derived from the value**: masking covers each
   value (and each line of it), its JSON and URL encodings and URL userinfo; a tool that
   prints a secret base64-encoded, reversed or split across lines is not caught. Values

@@ -68,5 +68,5 @@ def test_two_builds_racing_on_one_cache(tmp_path, build_env, figures):
     assert all(r.returncode == 0 for r in results), [r.log[-1500:] for r in results]
     logs = "".join(r.stdout for r in results)
     assert "Another build is using this cache dir; waiting for it to finish..." in logs
-    assert "Restored from the build cache" in logs
+    assert "moved from the build cache" in logs
     assert not [p.name for p in cache.iterdir() if p.name.startswith((".env-", ".base-"))]
