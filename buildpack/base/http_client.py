@@ -93,8 +93,9 @@ def open_url(url: str, timeout: float,
             urllib.parse.urlunsplit(parts._replace(netloc=netloc)),
             headers={"User-Agent": "buildpack-python", "Authorization": f"Basic {token}"},
         )
-    opener = urllib.request.build_opener(
-        _CredentialsStayHome, urllib.request.HTTPSHandler(context=context or trust.https_context()))
+    if context is None and parts.scheme == "https":
+        context = trust.https_context()
+    opener = urllib.request.build_opener(_CredentialsStayHome, urllib.request.HTTPSHandler(context=context))
     response: http.client.HTTPResponse = opener.open(request, timeout=timeout)
     return response
 
