@@ -101,3 +101,23 @@ def test_uv_alone_reads_the_ca_dir_only_with_system_certs(tmp_path, ca, front, p
     with_ = subprocess.run(cmd, env={**base, "UV_SYSTEM_CERTS": "1"}, capture_output=True, text=True, timeout=300)
     assert with_.returncode == 0, with_.stderr
     assert (target / "six.py").is_file()
+
+
+@pytest.mark.parametrize("fixture", ["pipenv-app", "poetry-app", "pdm-app", "uv-app"])
+def test_the_package_managers_trust_the_ca_the_host_gives(tmp_path, ca, front, fixture):
+    """Pipenv, Poetry, PDM and uv sync, each installed from the HTTPS index by the build and
+    installing its lock file from there, with the CA only in SSL_CERT_FILE's bundle."""
+    support.ensure_tool_packages()
+    trust = {"SSL_CERT_FILE": str(ca["bundle"])}
+    python = support.find_prefix("3.13") / "bin" / "python3.13"
+    app = support.lock_fixture(fixture, tmp_path / "src", f"{front.url}/simple/", python,
+                               {**trust, "REQUESTS_CA_BUNDLE": str(ca["bundle"])})
+    env = {k: v for k, v in support.build_env(f"{front.url}/store/", f"{front.url}/simple/").items()
+           if k not in TRUST_VARS}
+    env.update(trust)
+    before = len(front.requests)
+    build = support.compile_app(app, tmp_path / "cache", env, timeout=900)
+    assert build.returncode == 0, build.log
+    assert _six_installed(build), build.log
+    assert any("/six" in p for p in front.requests[before:])
+    assert "Traceback" not in build.log
