@@ -52,32 +52,42 @@ class TlsFront:
             protocol_version = "HTTP/1.1"
 
             def do_GET(self) -> None:  # noqa: N802
+                self._serve(send_body=True)
+
+            def do_HEAD(self) -> None:  # noqa: N802 - uv asks whether a wheel supports ranges
+                self._serve(send_body=False)
+
+            def _serve(self, send_body: bool) -> None:
                 seen.append(self.path)
                 if self.path.startswith("/store/"):
                     path = store / urllib.parse.unquote(self.path[len("/store/"):].split("?")[0])
                     if not path.is_file() or ".." in self.path:
-                        self._answer(404, b"", "text/plain")
+                        self._answer(404, b"", {"Content-Type": "text/plain"}, send_body)
                         return
-                    self._answer(200, path.read_bytes(), "application/octet-stream")
+                    self._answer(200, path.read_bytes(), {"Content-Type": "application/octet-stream"}, send_body)
                     return
                 conn = http.client.HTTPConnection(up_host, up_port, timeout=60)
                 try:
-                    conn.request("GET", self.path, headers={"Accept": self.headers.get("Accept", "*/*")})
+                    asked = {k: v for k in ("Accept", "Range") if (v := self.headers.get(k))}
+                    conn.request(self.command, self.path, headers=asked)
                     resp = conn.getresponse()
                     body = resp.read()
-                    self._answer(resp.status, body, resp.getheader("Content-Type", "text/html"),
-                                 resp.getheader("Location"))
+                    relayed = {k: v for k in ("Content-Type", "Location", "Content-Range", "Accept-Ranges",
+                                              "ETag", "Last-Modified") if (v := resp.getheader(k))}
+                    length = resp.getheader("Content-Length") if not send_body else None
+                    self._answer(resp.status, body, relayed, send_body, length)
                 finally:
                     conn.close()
 
-            def _answer(self, code: int, body: bytes, content_type: str, location: str | None = None) -> None:
+            def _answer(self, code: int, body: bytes, headers: dict[str, str], send_body: bool,
+                        length: str | None = None) -> None:
                 self.send_response(code)
-                self.send_header("Content-Type", content_type)
-                self.send_header("Content-Length", str(len(body)))
-                if location:
-                    self.send_header("Location", location)
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", length or str(len(body)))
                 self.end_headers()
-                self.wfile.write(body)
+                if send_body:
+                    self.wfile.write(body)
 
             def log_message(self, *args: object) -> None:
                 pass
@@ -93,3 +103,22 @@ class TlsFront:
     def stop(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+def system_store_with(ca_pem: Path, root: Path) -> Path:
+    """A copy of the host's /etc/ssl/certs with the test CA added the way
+    update-ca-certificates adds one (in the bundle and as a hashed link): mounted over
+    /etc/ssl/certs by ``in_system_store``, it is the system trust store of one process tree."""
+    certs = root / "system-certs"
+    shutil.copytree("/etc/ssl/certs", certs, symlinks=True)
+    shutil.copy(ca_pem, certs / "test-proxy-ca.pem")
+    bundle = certs / "ca-certificates.crt"
+    bundle.write_bytes(bundle.read_bytes() + b"\n" + ca_pem.read_bytes())
+    _openssl("rehash", str(certs), cwd=root)
+    return certs
+
+
+def in_system_store(cmd: list[str], certs: Path) -> list[str]:
+    """``cmd`` in a private mount namespace where ``certs`` is /etc/ssl/certs (root only;
+    nothing outside that process tree sees it)."""
+    return ["unshare", "-m", "sh", "-c", 'mount --bind "$0" /etc/ssl/certs && exec "$@"', str(certs), *cmd]

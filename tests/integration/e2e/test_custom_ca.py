@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from tests import support
-from tests.tls_support import TlsFront, make_ca
+from tests.tls_support import TlsFront, in_system_store, make_ca, system_store_with
 
 pytestmark = pytest.mark.slow
 
@@ -85,22 +85,49 @@ def test_without_the_ca_the_same_build_fails_on_the_certificate(tmp_path, front,
     assert "Traceback" not in build.log
 
 
-def test_uv_alone_reads_the_ca_dir_only_with_system_certs(tmp_path, ca, front, package_index):
-    """What UV_SYSTEM_CERTS changes: the pinned uv, given only the CA folder, cannot reach
-    the index on its own roots, and can with the setting the build gives it."""
+def test_uv_reads_the_system_trust_store_only_with_system_certs(tmp_path, ca, front):
+    """What UV_SYSTEM_CERTS changes: with the CA only in the system trust store, the
+    pinned uv cannot reach the index on its own bundled roots, and can with the setting
+    the build gives it."""
     uv = shutil.which("uv", path=str(Path(sys.executable).parent))
     if uv is None:
         pytest.fail("uv is not in the test venv (requirements-dev.txt)")
-    target = tmp_path / "target"
+    certs = system_store_with(ca["cadir"] / "test-proxy-ca.pem", tmp_path)
     base = {k: v for k, v in os.environ.items() if k not in TRUST_VARS and not k.startswith(("PIP_", "UV_"))}
-    base.update(SSL_CERT_DIR=str(ca["cadir"]), UV_CACHE_DIR=str(tmp_path / "uv-cache"), UV_NO_PROGRESS="1")
-    cmd = [uv, "pip", "install", "--no-deps", "--target", str(target), "--index-url", f"{front.url}/simple/",
-           "--python", sys.executable, "six==1.17.0"]
-    without = subprocess.run(cmd, env=base, capture_output=True, text=True, timeout=300)
-    assert without.returncode != 0 and "certificate" in without.stderr.lower(), without.stderr
-    with_ = subprocess.run(cmd, env={**base, "UV_SYSTEM_CERTS": "1"}, capture_output=True, text=True, timeout=300)
+    base.update(UV_CACHE_DIR=str(tmp_path / "uv-cache"), UV_NO_PROGRESS="1")
+
+    def install(extra: dict[str, str], target: Path) -> subprocess.CompletedProcess[str]:
+        cmd = [uv, "pip", "install", "--no-deps", "--target", str(target), "--index-url",
+               f"{front.url}/simple/", "--python", sys.executable, "six==1.17.0"]
+        return subprocess.run(in_system_store(cmd, certs), env={**base, **extra}, capture_output=True,
+                              text=True, timeout=300)
+
+    without = install({}, tmp_path / "a")
+    assert without.returncode != 0 and "UnknownIssuer" in without.stderr, without.stderr
+    with_ = install({"UV_SYSTEM_CERTS": "1"}, tmp_path / "b")
     assert with_.returncode == 0, with_.stderr
-    assert (target / "six.py").is_file()
+    assert (tmp_path / "b" / "six.py").is_file()
+
+
+@pytest.mark.parametrize("engine", ["uv", "pip"])
+def test_a_build_trusts_a_ca_that_only_the_system_trust_store_has(tmp_path, ca, front, engine):
+    """The bare machine behind a TLS-inspecting proxy: no SSL_CERT_FILE, no PIP_CERT, the
+    proxy's CA only in /etc/ssl/certs. The store download, uv and pip all trust it."""
+    certs = system_store_with(ca["cadir"] / "test-proxy-ca.pem", tmp_path)
+    version = support.store_versions()["3.13"]
+    app = support.write_app(tmp_path, {k: v.format(version=version) for k, v in APP.items()})
+    env = {k: v for k, v in support.build_env(f"{front.url}/store/", f"{front.url}/simple/").items()
+           if k not in TRUST_VARS}
+    if engine == "pip":
+        env["PYTHON_INSTALLER"] = "pip"
+    before = len(front.requests)
+    proc = subprocess.run(in_system_store([str(support.BIN / "compile"), str(app), str(tmp_path / "cache")], certs),
+                          env=env, capture_output=True, text=True, timeout=900, stdin=subprocess.DEVNULL)
+    build = support.BuildResult(proc.returncode, proc.stdout, proc.stderr, app)
+    assert build.returncode == 0, build.log
+    assert _six_installed(build), build.log
+    served = front.requests[before:]
+    assert any(p.endswith(".tar.xz") for p in served) and any("/six" in p for p in served), served
 
 
 @pytest.mark.parametrize("fixture", ["pipenv-app", "poetry-app", "pdm-app", "uv-app"])
