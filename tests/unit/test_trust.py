@@ -12,7 +12,7 @@ import pytest
 from buildpack.base import trust
 from buildpack.base.http_client import open_url
 from buildpack.installers import subprocess_env
-from tests.tls_support import TlsFront, make_ca
+from tests.support.tls import TlsFront, make_ca
 
 SYSTEM = ssl.get_default_verify_paths().openssl_cafile
 

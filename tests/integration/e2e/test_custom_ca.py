@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from tests import support
-from tests.tls_support import TlsFront, in_system_store, make_ca, system_store_with
+from tests.support.tls import TlsFront, in_system_store, make_ca, system_store_with
 
 pytestmark = pytest.mark.slow
 
