@@ -151,6 +151,14 @@ def missing_prerequisite(log_text: str) -> str | None:
     return None
 
 
+def no_semantic_interposition(log_text: str) -> bool:
+    """Whether every link of the shared libpython in a build log carries
+    ``-fno-semantic-interposition`` (configure adds it with --enable-optimizations on GCC:
+    calls inside libpython may then be inlined instead of going through the PLT)."""
+    links = [line for line in log_text.splitlines() if " -shared" in line and " -o libpython" in line]
+    return bool(links) and all("-fno-semantic-interposition" in line for line in links)
+
+
 def build_key(tarball_sha256: str, optimize: bool, recipe: bytes, compiler: str, stack: str,
               arch: str, slot: str = "", flags: Mapping[str, str] | None = None) -> str:
     """The cache key of a build: every input that shapes its files (``flags``: the
@@ -305,13 +313,21 @@ def _build_into(pin: Pin, tarball: Path, optimize: bool, flags: Mapping[str, str
         for phase, cmd in cpython_recipe.make_commands(jobs, destdir):
             timeout = OPTIMIZED_BUILD_TIMEOUT if optimize and phase == "build" else PHASE_TIMEOUT[phase]
             timings[phase] = run_phase(phase, cmd, source, env, log_path, pin.version, timeout)
+        interposition = no_semantic_interposition(log_path.read_text(encoding="utf-8", errors="replace"))
+        if optimize and interposition:
+            output.detail("libpython: linked with -fno-semantic-interposition (PGO+LTO)")
+        elif optimize:
+            output.warning("libpython was linked without -fno-semantic-interposition",
+                           "configure adds it to PGO+LTO builds with GCC; with this compiler calls\n"
+                           f"inside libpython go through the PLT. The build log: {log_path}")
         prefix = destdir / RUNTIME_PREFIX.lstrip("/")
         interp = Interpreter(prefix=prefix, version=pin.version, configured_prefix=Path(RUNTIME_PREFIX))
         check_installation(interp, log_path)
         os.rename(prefix, partial / "prefix")
         shutil.copyfile(log_path, partial / "build.log")
         info = {"version": pin.version, "tarball": pin.file, "sha256": pin.sha256, "key": key,
-                "optimize": optimize, "flags": dict(flags), "jobs": jobs, "source_date_epoch": epoch,
+                "optimize": optimize, "flags": dict(flags), "no_semantic_interposition": interposition,
+                "jobs": jobs, "source_date_epoch": epoch,
                 "seconds": {k: round(v, 1) for k, v in timings.items()}}
         (partial / "build.json").write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
         shutil.rmtree(directory, ignore_errors=True)

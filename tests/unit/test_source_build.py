@@ -202,6 +202,17 @@ def test_a_tarball_that_is_not_the_pinned_one_is_not_built(tmp_path):
 
 # --- the command line -------------------------------------------------------------
 
+def test_the_libpython_link_of_an_optimized_build_is_checked_for_no_semantic_interposition():
+    # As the PGO+LTO build of 3.13.15 on this machine logged it (shortened).
+    link = ("gcc -shared -Wl,-z,relro -Wl,-z,now -Wl,-rpath,\\$ORIGIN/../lib  -fno-semantic-interposition "
+            "-flto -fuse-linker-plugin -ffat-lto-objects -flto-partition=none -g -fprofile-use "
+            "-Wl,-hlibpython3.13.so.1.0 -o libpython3.13.so.1.0 Modules/getbuildinfo.o")
+    assert source_build.no_semantic_interposition(f"gcc -c x.c\n{link}\nar rcs libpython3.13.a\n")
+    quick = link.replace("-fno-semantic-interposition ", "")
+    assert not source_build.no_semantic_interposition(f"{link}\n{quick}\n")
+    assert not source_build.no_semantic_interposition("gcc -c x.c\n")  # no libpython link at all
+
+
 def test_quick_needs_from_source(capsys):
     assert store_builder.main(["out", "--quick"]) == 2
     assert "--quick only applies to --from-source" in capsys.readouterr().err
