@@ -46,14 +46,15 @@ BEGIN, END = "<!-- bench/runtime: begin -->", "<!-- bench/runtime: end -->"
 ONE_RUN_TIMEOUT = 1800  # seconds, one benchmark on one interpreter (the first also makes a venv)
 
 
-def interpreters() -> dict[str, Path]:
+def interpreters(names: list[str]) -> dict[str, Path]:
     pin = cpython_sources.load_pins()[MINOR]
     tarball = cpython_sources.fetch(pin)
     found = {}
     for name, optimize in (("pgo-lto", True), ("quick", False)):
-        build = source_build.build(pin, tarball, optimize=optimize)
-        found[name] = build.interpreter.executable
-    found["system"] = Path("/usr/bin/python3")
+        if name in names:
+            found[name] = source_build.build(pin, tarball, optimize=optimize).interpreter.executable
+    if "system" in names:
+        found["system"] = Path("/usr/bin/python3")
     return found
 
 
@@ -137,20 +138,24 @@ def report(session: dict) -> str:
              "| interpreter | version | geometric mean speed vs --quick |", "|---|---|---|"]
     for name in names:
         lines.append(f"| {name} | {session['interpreters'][name]['version']} | {ratios[name]:.3f}x |")
-    lines += ["", "| benchmark | " + " | ".join(f"{n} (ms)" for n in names) + " | pgo-lto vs quick |",
-              "|---|" + "---|" * (len(names) + 1)]
+    others = [n for n in names if n != "quick"]
+    lines += ["", "| benchmark | " + " | ".join(f"{n} (ms)" for n in names) + " | "
+              + " | ".join(f"{n} vs quick" for n in others) + " |", "|---|" + "---|" * (len(names) + len(others))]
     for bench in benches:
         row = " | ".join(f"{results[bench][n] * 1000:.1f}" for n in names)
-        lines.append(f"| {bench} | {row} | {results[bench]['quick'] / results[bench]['pgo-lto']:.3f}x |")
+        speed = " | ".join(f"{results[bench]['quick'] / results[bench][n]:.3f}x" for n in others)
+        lines.append(f"| {bench} | {row} | {speed} |")
     lines += ["", "Speed relative to `--quick` (geometric mean):", "", *text_bars(ratios), ""]
     if session.get("chart"):
         lines += ["![bench/runtime chart](results/runtime.png)", ""]
     if session.get("skipped"):
         lines += [f"Not run (time budget): {', '.join(session['skipped'])}.", ""]
-    lines += ["`system` is Debian's `/usr/bin/python3`, Python "
-              f"{session['interpreters']['system']['version']}: another minor than the store's "
-              f"{MINOR} builds, so its column compares distributions' builds of different "
-              "interpreters, not build flags.", END]
+    if "system" in session["interpreters"]:
+        lines += ["`system` is Debian's `/usr/bin/python3`, Python "
+                  f"{session['interpreters']['system']['version']}: another minor than the store's "
+                  f"{MINOR} builds, so its column compares distributions' builds of different "
+                  "interpreters, not build flags.", ""]
+    lines.append(END)
     return "\n".join(lines) + "\n"
 
 
@@ -172,11 +177,15 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--budget", type=float, default=3600,
                         help="seconds after which no new benchmark starts (default 3600)")
     parser.add_argument("--benchmarks", default=",".join(BENCHMARKS), help="comma-separated subset")
+    parser.add_argument("--interpreters", default="pgo-lto,quick,system",
+                        help="comma-separated subset of pgo-lto, quick, system (quick is the reference)")
     args = parser.parse_args(argv)
     WORK.mkdir(parents=True, exist_ok=True)
     RESULTS.mkdir(parents=True, exist_ok=True)
     deadline = time.monotonic() + args.budget
-    pythons = interpreters()
+    pythons = interpreters(args.interpreters.split(","))
+    if "quick" not in pythons:
+        parser.error("--interpreters must include quick, the reference")
     tool = ensure_pyperformance()
     session: dict = {"started": time.strftime("%Y-%m-%d %H:%M", time.gmtime()), "cpus": os.cpu_count(),
                      "machine": platform.machine(), "load_before": f"{os.getloadavg()[0]:.1f}",
