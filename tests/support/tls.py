@@ -96,7 +96,10 @@ class TlsFront:
         context.load_cert_chain(cert, key)
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
-        self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
+        # The handshake happens in the handler threads (on first read), not in the accept loop:
+        # a client that is slow to greet must not hold up the others (Poetry downloads in parallel).
+        self.server.socket = context.wrap_socket(self.server.socket, server_side=True,
+                                                 do_handshake_on_connect=False)
         self.url = f"https://127.0.0.1:{self.server.server_address[1]}"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
