@@ -150,7 +150,7 @@ def _locked(tmp_path: Path, tool: str, manifest: str, index_url: str) -> Path:
     python = support.find_prefix("3.13") / "bin" / "python3.13"
     cmd = {"uv": [str(support.lock_tool("uv")), "lock", "--python", str(python)],
            "poetry": [str(support.lock_tool("poetry")), "lock", "--no-interaction"],
-           "pdm": [str(support.lock_tool("pdm")), "lock"],
+           "pdm": [str(support.lock_tool("pdm")), "lock", "-G", ":all"],  # extras too
            "pipenv": [str(support.lock_tool("pipenv")), "lock", "--python", str(python)]}[tool]
     scratch = tmp_path / ".lock-scratch"
     proc = subprocess.run(cmd, cwd=app, env=support.lock_env(scratch, {"PDM_PYTHON": str(python)}),
