@@ -84,7 +84,7 @@ def log_pylock(path: Path, command: str) -> None:
     """Name the lock file installed, when it is one."""
     if is_pylock(path):
         output.detail(f"{command} -r {path.name}: the packages of the lock file (PEP 751), each "
-                      "checked\nagainst its hash.")
+                      "checked\nagainst its hash (uv and pip call their support experimental).")
 
 
 def group_arguments(selection: Selection) -> list[str]:

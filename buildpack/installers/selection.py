@@ -103,10 +103,10 @@ def _names(*tables: dict[str, Any]) -> dict[str, str]:
     return found
 
 
-def _toml(files: AppFiles, path: Path | None) -> dict[str, Any]:
+def _toml(files: AppFiles, path: Path | None, kind: str = "manifest") -> dict[str, Any]:
     if path is None:
         return {}
-    return toml_io.parse(files.text(path, "manifest") or "", path.name)
+    return toml_io.parse(files.text(path, kind) or "", path.name)
 
 
 def _file(choice: Choice, name: str) -> Path | None:
@@ -225,9 +225,33 @@ def select(choice: Choice, files: AppFiles, groups_value: str | None,
 
 def _checked(choice: Choice, files: AppFiles, selection: Selection) -> Selection:
     found = defined(choice, files)
-    return Selection(_resolve(GROUPS_VAR, selection.groups, found.groups, found.groups_where),
-                     _resolve(EXTRAS_VAR, selection.extras, found.extras, found.extras_where),
-                     selection.files)
+    checked = Selection(_resolve(GROUPS_VAR, selection.groups, found.groups, found.groups_where),
+                        _resolve(EXTRAS_VAR, selection.extras, found.extras, found.extras_where),
+                        selection.files)
+    if choice.manager.name == "pdm":
+        _check_pdm_lock(choice, files, checked)
+    return checked
+
+
+def _check_pdm_lock(choice: Choice, files: AppFiles, selection: Selection) -> None:
+    """PDM locks the default and dev groups unless told otherwise (``pdm lock -G``), and
+    refuses to install a group its lock lacks: say so now, with the command."""
+    lock = _file(choice, "pdm.lock")
+    locked = _table(_toml(files, lock, "lock"), "metadata").get("groups")
+    if not isinstance(locked, list):
+        return  # an older lock format: PDM decides
+    have = {normalize(g) for g in locked if isinstance(g, str)}
+    missing = [n for n in (*selection.groups, *selection.extras) if normalize(n) not in have]
+    if missing:
+        raise BuildError(
+            f"pdm.lock does not include {', '.join(missing)}",
+            f"The app defines {', '.join(missing)} in pyproject.toml, but pdm.lock was made\n"
+            f"without {'it' if len(missing) == 1 else 'them'} (locked groups: "
+            f"{', '.join(str(g) for g in locked)}), so PDM cannot install\n"
+            f"{'it' if len(missing) == 1 else 'them'}.\n\n"
+            f"Run `pdm lock {' '.join(f'-G {n}' for n in missing)}` (or `pdm lock -G :all`) and "
+            "commit pdm.lock.",
+            error_id="dependencies::selection-not-locked")
 
 
 def confirm(choice: Choice, files: AppFiles) -> Choice:

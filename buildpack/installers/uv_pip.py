@@ -367,6 +367,8 @@ def install_requirements(ctx: InstallContext, requirements: Path, secrets: list[
         # pip checks every line once one has a --hash; uv only when told to.
         output.detail(f"{shown} pins hashes: every requirement must have one (as with pip).")
         base.append("--require-hashes")
+    if is_pylock(requirements):  # uv's support is a preview feature: said in our line above
+        base += ["--preview-features", "pylock"]
     groups = group_arguments(selection)
     if not incremental:
         _run(ctx, [*base, "-r", str(shown), *groups], env, secrets, shown)

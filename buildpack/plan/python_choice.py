@@ -209,8 +209,9 @@ def _satisfies_all(entry: RuntimeEntry, constraints: list[python_check.Declared]
 
 def _implicit(files: AppFiles, cache_dir: Path, dependencies: Choice, entries: list[RuntimeEntry],
               usable: list[RuntimeEntry], lifecycle: Lifecycle,
-              today: datetime.date) -> tuple[VersionRequest, RuntimeEntry, str]:
-    """The sticky or default version, narrowed by requires-python; and a line on why."""
+              today: datetime.date) -> tuple[VersionRequest, RuntimeEntry, str, str]:
+    """The sticky or default version, narrowed by requires-python; a line on why, and the
+    files whose constraint narrowed it (``pyproject.toml``, ``pylock.toml``)."""
     default = lifecycle.default_minor({_minor_of(e) for e in entries}, today)
     if default is None:
         raise BuildError("The runtime store has no Python this build may use",
@@ -222,7 +223,8 @@ def _implicit(files: AppFiles, cache_dir: Path, dependencies: Choice, entries: l
     _check_end_of_life(base, lifecycle, today, usable, minor_text(default))
     constraints = _constraints(files, dependencies)
     if not constraints:
-        return base, resolve(base, entries, usable), ""
+        return base, resolve(base, entries, usable), "", ""
+    named = " and ".join(dict.fromkeys(c.where.split(" ", 1)[0] for c in constraints))
     fitting = [e for e in usable if _satisfies_all(e, constraints)]
     said = "; ".join(f"{c.where} says {c.text!r}" for c in constraints)
     if not fitting:
@@ -234,14 +236,15 @@ def _implicit(files: AppFiles, cache_dir: Path, dependencies: Choice, entries: l
             error_id="python-version::unavailable")
     same = [e for e in fitting if base.admits(e.version_tuple)]
     if same:
-        return base, max(same, key=lambda e: e.version_tuple), f"{said}: {base.minor_text} satisfies it."
+        return (base, max(same, key=lambda e: e.version_tuple),
+                f"{said}: {base.minor_text} satisfies it.", named)
     chosen = max(fitting, key=lambda e: e.version_tuple)
     return (VersionRequest(*_minor_of(chosen), None, "requires-python"), chosen,
-            f"{said}: Python {base.minor_text} ({base.source}) does not satisfy it.")
+            f"{said}: Python {base.minor_text} ({base.source}) does not satisfy it.", named)
 
 
 def _log_implicit(request: VersionRequest, runtime: RuntimeEntry, note: str, lifecycle: Lifecycle,
-                  minors: set[Minor], today: datetime.date) -> None:
+                  minors: set[Minor], today: datetime.date, named: str = "") -> None:
     default = lifecycle.default_minor(minors, today)
     shown = request.minor_text
     if request.source == "sticky":
@@ -260,7 +263,7 @@ def _log_implicit(request: VersionRequest, runtime: RuntimeEntry, note: str, lif
         return
     if request.source == "requires-python":
         output.step(f"No Python version specified; using Python {shown}, the newest the store "
-                    f"has that satisfies pyproject.toml (python-{runtime.version})")
+                    f"has that satisfies {named or 'pyproject.toml'} (python-{runtime.version})")
         output.detail(note)
     else:
         output.step(f"No Python version specified; using the default, Python {shown} "
@@ -320,9 +323,9 @@ def choose_runtime(files: AppFiles | Path, cache_dir: Path, dependencies: Choice
     default = lifecycle.default_minor(minors, today)
     example = minor_text(default) if default is not None else "3.14"
     if request is None:
-        request, runtime, note = _implicit(files, cache_dir, dependencies, entries, usable, lifecycle,
-                                           today)
-        _log_implicit(request, runtime, note, lifecycle, minors, today)
+        request, runtime, note, named = _implicit(files, cache_dir, dependencies, entries, usable,
+                                                  lifecycle, today)
+        _log_implicit(request, runtime, note, lifecycle, minors, today, named)
     else:
         _check_end_of_life(request, lifecycle, today, usable, example)
         runtime = resolve(request, entries, usable)

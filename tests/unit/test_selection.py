@@ -161,6 +161,17 @@ def test_pdm_drops_prod_only_when_a_dev_group_is_named(tmp_path):
     assert pdm.arguments(installers.choose(root)) == pdm.SYNC_ARGS
 
 
+def test_pdm_groups_must_be_in_the_lock(tmp_path):
+    text = UV_PYPROJECT + "\n[tool.pdm]\ndistribution = false\n"
+    lock = '[metadata]\ngroups = ["default", "Web", "dev"]\n'
+    root = app(tmp_path, {"pyproject.toml": text, "pdm.lock": lock})
+    assert installers.choose(root, groups="web").selection.groups == ("Web",)
+    with raises_id("dependencies::selection-not-locked") as info:
+        installers.choose(root, groups="web", extras="pg")
+    assert "locked groups: default, Web, dev" in info.value.body
+    assert "Run `pdm lock -G pg` (or `pdm lock -G :all`)" in info.value.body
+
+
 def test_pipenv_groups_are_categories_and_it_has_no_extras(tmp_path):
     root = app(tmp_path, {"Pipfile": PIPFILE, "Pipfile.lock": "{}"})
     choice = installers.choose(root, groups="web")

@@ -88,6 +88,48 @@ build-backend = "setuptools.build_meta"
 py-modules = []
 """
 
+PDM_APP = """\
+[project]
+name = "sel-app"
+version = "0.1.0"
+requires-python = ">=3.11"
+dependencies = ["six==1.17.0"]
+
+[project.optional-dependencies]
+cli = ["iniconfig"]
+
+[dependency-groups]
+web = ["idna"]
+dev = ["certifi"]
+
+[tool.pdm]
+distribution = false
+
+[[tool.pdm.source]]
+name = "pypi"
+url = "@INDEX_URL@"
+verify_ssl = false
+"""
+
+PIPFILE = """\
+[[source]]
+url = "@INDEX_URL@"
+verify_ssl = false
+name = "local"
+
+[packages]
+six = "==1.17.0"
+
+[web]
+idna = "*"
+
+[dev-packages]
+certifi = "*"
+
+[requires]
+python_version = "3.13"
+"""
+
 REQUIREMENTS_PYPROJECT = """\
 [dependency-groups]
 web = ["idna"]
@@ -101,15 +143,18 @@ def index(package_index, runtime_store):
     return package_index
 
 
-def _locked(tmp_path: Path, tool: str, pyproject: str, index_url: str) -> Path:
-    app = support.write_app(tmp_path, {"pyproject.toml": pyproject.replace(
-        support.INDEX_PLACEHOLDER, index_url)})
+def _locked(tmp_path: Path, tool: str, manifest: str, index_url: str) -> Path:
+    name = "Pipfile" if tool == "pipenv" else "pyproject.toml"
+    app = support.write_app(tmp_path, {name: manifest.replace(support.INDEX_PLACEHOLDER,
+                                                              index_url)})
     python = support.find_prefix("3.13") / "bin" / "python3.13"
-    cmd = ([str(support.lock_tool("uv")), "lock", "--python", str(python)] if tool == "uv"
-           else [str(support.lock_tool("poetry")), "lock", "--no-interaction"])
+    cmd = {"uv": [str(support.lock_tool("uv")), "lock", "--python", str(python)],
+           "poetry": [str(support.lock_tool("poetry")), "lock", "--no-interaction"],
+           "pdm": [str(support.lock_tool("pdm")), "lock", "-G", ":all"],  # extras too
+           "pipenv": [str(support.lock_tool("pipenv")), "lock", "--python", str(python)]}[tool]
     scratch = tmp_path / ".lock-scratch"
-    proc = subprocess.run(cmd, cwd=app, env=support.lock_env(scratch), capture_output=True,
-                          text=True, timeout=300)
+    proc = subprocess.run(cmd, cwd=app, env=support.lock_env(scratch, {"PDM_PYTHON": str(python)}),
+                          capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     shutil.rmtree(scratch, ignore_errors=True)
     return app
@@ -133,6 +178,9 @@ def _installed(app: Path) -> set[str]:
     ("poetry", POETRY_APP,
      "poetry sync --only main,web --extras cli: the packages in poetry.lock, the main group, "
      "with the group web and the extra cli"),
+    ("pdm", PDM_APP,
+     "pdm sync -G web -G cli: the packages in pdm.lock, the default group, with the group web "
+     "and the extra cli"),
 ])
 def test_lock_file_managers_install_the_named_group_and_extra(tool, pyproject, shown, index,
                                                                tmp_path):
@@ -148,6 +196,15 @@ def test_lock_file_managers_install_the_named_group_and_extra(tool, pyproject, s
     assert result.returncode == 0, result.log
     assert shown in result.stdout
     assert _installed(app) == {"six", "idna", "iniconfig"}  # never the dev group's certifi
+
+
+def test_pipenv_installs_a_named_category(index, tmp_path):
+    app = _locked(tmp_path, "pipenv", PIPFILE, index.url)
+    result = _build(app, tmp_path / "cache", index.url, PYTHON_DEPENDENCY_GROUPS="web")
+    assert result.returncode == 0, result.log
+    assert ("pipenv install --deploy --system --categories packages web: the [packages] of "
+            "Pipfile.lock, no dev-packages, with the group web") in result.stdout
+    assert _installed(app) == {"six", "idna"}
 
 
 def test_pip_installs_the_app_with_its_extra_and_group(index, tmp_path):

@@ -108,7 +108,10 @@ def test_requires_python_of_the_lock_chooses_the_python(locks, index, tmp_path):
     app = support.write_app(tmp_path, {"pylock.toml": locks["py311"]})
     result = _build(app, tmp_path / "cache", index.url)
     assert result.returncode == 0, result.log
-    assert "pylock.toml (requires-python) says '>=3.11, <3.12'" in result.stdout
+    assert ("using Python 3.11, the newest the store has that satisfies pylock.toml"
+            in result.stdout)
+    assert "pylock.toml (requires-python) says '==3.11.*'" in result.stdout  # as uv wrote it
+    assert "experimental and may change" not in result.log
     assert (app / ".heroku/python/bin/python3.11").exists()
     assert _installed(app) == {"six"}
 
