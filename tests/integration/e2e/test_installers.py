@@ -87,12 +87,12 @@ def expected_from_lock(app: Path, lock: str | None) -> set[str]:
 
 
 @pytest.mark.parametrize("name", list(APPS))
-def test_manager_app_builds_moves_starts_and_matches_its_lock(name, locked, index, tmp_path):
+def test_manager_app_builds_moves_starts_and_matches_its_lock(name, locked, index, runtime_store, tmp_path):
     step, lock = APPS[name]
     build_root = tmp_path / "tmp-build"
     app = _copy(locked(name), build_root / name)
     cache = tmp_path / "cache"
-    result = support.compile_app(app, cache, support.build_env(str(support.STORE_DIR), index.url))
+    result = support.compile_app(app, cache, support.build_env(str(runtime_store), index.url))
     assert result.returncode == 0, result.log
     assert step in result.stdout
     assert "Traceback" not in result.log
@@ -122,13 +122,13 @@ def test_manager_app_builds_moves_starts_and_matches_its_lock(name, locked, inde
         assert tool not in installed
 
 
-def test_tool_is_reused_from_the_cache(locked, index, tmp_path):
+def test_tool_is_reused_from_the_cache(locked, index, runtime_store, tmp_path):
     cache = tmp_path / "cache"
     logs = []
     for attempt, timeout in (("one", None), ("two", "30")):
         app = _copy(locked("poetry-app"), tmp_path / attempt)
         extra = {"POETRY_REQUESTS_TIMEOUT": timeout} if timeout else None
-        result = support.compile_app(app, cache, support.build_env(str(support.STORE_DIR),
+        result = support.compile_app(app, cache, support.build_env(str(runtime_store),
                                                                    index.url, extra))
         assert result.returncode == 0, result.log
         logs.append(result.stdout)
@@ -149,7 +149,7 @@ def test_tool_is_reused_from_the_cache(locked, index, tmp_path):
      "pdm::lock-out-of-date", "pdm lock"),
 ])
 def test_stale_lock_fails_saying_how_to_regenerate(name, edit, error_id, command, locked, index,
-                                                   tmp_path):
+                                                   runtime_store, tmp_path):
     app = _copy(locked(name), tmp_path / name)
     manifest, old, new = edit
     text = (app / manifest).read_text()
@@ -157,7 +157,7 @@ def test_stale_lock_fails_saying_how_to_regenerate(name, edit, error_id, command
     (app / manifest).write_text(text.replace(old, new))
     before = support.tree_snapshot(app)
     result = support.compile_app(app, tmp_path / "cache",
-                                 support.build_env(str(support.STORE_DIR), index.url))
+                                 support.build_env(str(runtime_store), index.url))
     assert result.returncode == 1, result.log
     assert f"(error id: {error_id})" in result.stderr
     assert f"Run `{command}` and commit" in result.stderr
