@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import re
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -11,6 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from buildpack.base import error_classes
 from buildpack.base.output import BuildError
 from tests.support.index import clean_pip_env
 from tests.support.machine import BIN, ROOT
@@ -34,6 +36,13 @@ class Result:
     @property
     def log(self) -> str:
         return self.stdout + self.stderr
+
+    @property
+    def failure_exit(self) -> int:
+        """The exit status the last error id in the log calls for: 75 for a transient
+        failure, else 1 (``base.error_classes``); -1 when the log names no error id."""
+        ids = re.findall(r"\(error id: ([\w.-]+::[\w.-]+)\)", self.log)
+        return error_classes.exit_code(ids[-1]) if ids else -1
 
 
 @dataclass

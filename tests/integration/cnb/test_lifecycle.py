@@ -60,7 +60,7 @@ def test_seed_app_builds_into_layers_and_answers(tmp_path, runtime_store, packag
         "python-env": {"launch": True, "build": False, "cache": False},
     }
     assert tomls["python"]["metadata"]["python_version"] == default
-    assert tomls["python"]["metadata"]["dependency_files"] == ["requirements.txt"]
+    assert tomls["python"]["metadata"]["manager"] == "pip"
     assert lifecycle.launch_toml() == {"processes": [
         {"type": "web", "command": ["bash", "-c", "python server.py"], "default": True}]}
     assert not (lifecycle.app / ".heroku").exists()  # Python lives in its layer, not the app

@@ -68,7 +68,7 @@ def test_wrong_credentials_fail_clearly(tmp_path, runtime_store, private_index, 
     app = _app(tmp_path, "six==1.17.0\n")
     result = _build(app, tmp_path, runtime_store,
                     {"PIP_INDEX_URL": _with_credentials(private_index.url, wrong)})
-    assert result.returncode == 1, result.log
+    assert result.returncode == result.failure_exit, result.log
     assert "the package index refused the credentials." in result.stderr
     assert wrong not in result.log and password not in result.log
     assert "Traceback" not in result.log
@@ -78,7 +78,7 @@ def test_unreachable_index_fails_clearly(tmp_path, runtime_store, password):
     url = f"http://{USER}:{password}@127.0.0.1:{support.free_port()}/simple/"
     app = _app(tmp_path, "six==1.17.0\n")
     result = _build(app, tmp_path, runtime_store, {"PIP_INDEX_URL": url, "PIP_RETRIES": "1"})
-    assert result.returncode == 1, result.log
+    assert result.returncode == result.failure_exit, result.log
     assert "the package index could not be reached." in result.stderr
     assert password not in result.log
     assert "Traceback" not in result.log
@@ -108,6 +108,6 @@ def test_lock_from_a_private_index(fixture, credentials, tmp_path, runtime_store
     retry = support.compile_app(app, tmp_path / "cache-2",
                                 support.build_env(str(runtime_store), None),
                                 env_dir=_env_dir(tmp_path, config))
-    assert retry.returncode == 1, retry.log
+    assert retry.returncode == retry.failure_exit, retry.log
     assert "the package index refused the credentials." in retry.stderr
     assert wrong not in retry.log and password not in retry.log

@@ -70,7 +70,7 @@ def test_500s_then_success_is_retried(tmp_path, small_store):
 def test_persistent_500_fails_after_bounded_attempts(tmp_path, small_store):
     store, archive = small_store
     app, cache, result, _, server = _build(tmp_path, store, {archive: ["500"] * 10})
-    assert result.returncode == 1
+    assert result.returncode == result.failure_exit
     assert server.counts[archive] == 4
     assert "HTTP 500" in result.stderr and "after 4 attempts" in result.stderr
     assert server.url + archive in result.stderr
@@ -81,7 +81,7 @@ def test_persistent_500_fails_after_bounded_attempts(tmp_path, small_store):
 def test_404_is_not_retried(tmp_path, small_store):
     store, archive = small_store
     app, cache, result, _, server = _build(tmp_path, store, {archive: ["404"]})
-    assert result.returncode == 1
+    assert result.returncode == result.failure_exit
     assert server.counts[archive] == 1
     assert f"HTTP 404 for {server.url}{archive}" in result.stderr
     _clean(app, cache)
@@ -91,7 +91,7 @@ def test_hanging_store_times_out_within_bound(tmp_path, small_store):
     store, archive = small_store
     app, cache, result, elapsed, server = _build(
         tmp_path, store, {"manifest.json": ["hang"] * 10}, {"PYTHON_RUNTIME_STORE_TIMEOUT": "1"})
-    assert result.returncode == 1
+    assert result.returncode == result.failure_exit
     assert "timed out" in result.stderr and "after 4 attempts" in result.stderr
     # 4 attempts x 1 s timeout + 1 + 2 + 4 s of backoff, plus process start-up.
     assert elapsed < 25, elapsed
@@ -109,7 +109,7 @@ def test_body_cut_mid_way_is_retried(tmp_path, small_store):
 def test_body_always_cut_fails_cleanly(tmp_path, small_store):
     store, archive = small_store
     app, cache, result, _, server = _build(tmp_path, store, {archive: ["cut"] * 4})
-    assert result.returncode == 1
+    assert result.returncode == result.failure_exit
     assert "Could not download Python" in result.stderr
     _clean(app, cache)
 
@@ -120,7 +120,7 @@ def test_wrong_sha256_over_http(tmp_path, small_store):
     manifest["runtimes"][0]["sha256"] = "0" * 64
     (store / "manifest.json").write_text(json.dumps(manifest))
     app, cache, result, _, server = _build(tmp_path, store, {})
-    assert result.returncode == 1
+    assert result.returncode == result.failure_exit
     assert "failed verification" in result.stderr and "sha256" in result.stderr
     _clean(app, cache)
 
@@ -162,7 +162,7 @@ def test_malicious_archive_is_refused(tmp_path, kind):
         "version": "3.13.9", "stack": platform_info.current_stack(), "arch": platform_info.current_arch(),
         "file": name, "sha256": hashlib.sha256(data).hexdigest(), "size": len(data)}]}))
     app, cache, result, _, server = _build(tmp_path, store, {})
-    assert result.returncode == 1
+    assert result.returncode == result.failure_exit
     assert "cannot be extracted safely" in result.stderr
     assert "Traceback" not in result.log
     _clean(app, cache)
@@ -175,7 +175,7 @@ def test_slow_trickle_runs_past_the_download_deadline(tmp_path, small_store):
     # take only 20 read timeouts (6 s): each attempt is cut off, then the build fails.
     app, cache, result, elapsed, server = _build(
         tmp_path, store, {archive: ["trickle"] * 4}, {"PYTHON_RUNTIME_STORE_TIMEOUT": "0.3"})
-    assert result.returncode == 1
+    assert result.returncode == result.failure_exit
     assert "too slow and ran past its time limit" in result.stderr
     assert "after 4 attempts" in result.stderr
     assert server.counts[archive] == 4

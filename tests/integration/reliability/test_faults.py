@@ -46,7 +46,7 @@ def test_index_refused(tmp_path, runtime_store, figures):
     env_dir = _pip_settings(tmp_path / "env", PIP_RETRIES="1", PIP_DEFAULT_TIMEOUT="3")
     result = support.compile_app(app, tmp_path / "cache", env, env_dir)
     figures.add("faults")
-    assert result.returncode == 1
+    assert result.returncode == result.failure_exit
     assert "Connection refused" in result.stdout or "NewConnectionError" in result.stdout
     assert "Could not install pip" in result.stderr or "Failed to install" in result.stderr
     assert "Traceback" not in result.log
@@ -76,7 +76,7 @@ def test_index_always_500_fails_clearly(tmp_path, runtime_store, static_index, f
     finally:
         server.stop()
     figures.add("faults")
-    assert result.returncode == 1
+    assert result.returncode == result.failure_exit
     assert "Failed to install the app's dependencies with pip" in result.stderr
     assert "Traceback" not in result.log
 
@@ -91,7 +91,7 @@ def test_wheel_cut_mid_body_then_rebuild(tmp_path, runtime_store, static_index, 
         env_dir = _pip_settings(tmp_path / "env", PIP_RETRIES="1")
         first = support.compile_app(_six_app(tmp_path), cache, env, env_dir)
         figures.add("faults")
-        assert first.returncode == 1, first.log
+        assert first.returncode == first.failure_exit, first.log
         assert "Failed to install the app's dependencies with pip" in first.stderr
         server.faults.clear()
         app2 = tmp_path / "second"
@@ -132,7 +132,7 @@ def test_disk_full_during_install(tmp_path, runtime_store, build_env, figures, e
         (app / ".python-version").write_text("3.13\n")
         result = support.compile_app(app, cache, {**build_env, "PYTHON_INSTALLER": engine})
         figures.add("faults")
-        assert result.returncode == 1, result.log[-2000:]
+        assert result.returncode == result.failure_exit, result.log[-2000:]
         assert "No space left on device" in result.log
         assert "(error id: system::disk-full)" in result.log  # not "the package index"
         assert "Traceback" not in result.log.split("-----> Installing dependencies")[0]
@@ -154,7 +154,7 @@ def test_disk_full_during_runtime_extraction(tmp_path, build_env, figures):
         (app / "Procfile").write_text("web: python -m http.server $PORT\n")
         result = support.compile_app(app, tmp_path / "cache", build_env)
         figures.add("faults")
-        assert result.returncode == 1
+        assert result.returncode == result.failure_exit
         assert "No space left on device" in result.stderr
         assert "(error id: system::disk-full)" in result.log
         assert "Traceback" not in result.log

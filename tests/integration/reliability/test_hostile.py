@@ -477,7 +477,7 @@ def _check(case: Case, world: World, store: str, index_url: str, figures, before
     figures.add("sentinels")
     assert "Traceback" not in result.log, result.log[-3000:]
     if case.error_id:
-        assert result.returncode == 1, result.log[-3000:]
+        assert result.returncode == result.failure_exit, result.log[-3000:]
         wanted = (case.error_id,) if isinstance(case.error_id, str) else case.error_id
         assert set(wanted) & set(_error_ids_in(result.log)), result.log[-3000:]
         assert snapshot(world.app) == app_before, "a failed build changed the app dir"
@@ -523,7 +523,7 @@ def test_unusable_build_dir_is_refused(name, tmp_path, runtime_store, index_url,
     result = build(world, str(runtime_store), index_url, app=app)
     figures.add("errors")
     figures.add("sentinels")
-    assert result.returncode == 1 and "Traceback" not in result.log
+    assert result.returncode == result.failure_exit and "Traceback" not in result.log
     assert "usage::unusable-path" in _error_ids_in(result.log)
     assert world.outside() == before  # the refused app dir included: nothing was written
 

@@ -15,7 +15,7 @@ import pytest
 
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 BUILD_RUNTIME_STORE = ROOT / "bin" / "build-runtime-store"
 CLEAN_PATH = "PATH=/usr/bin:/bin"
 
