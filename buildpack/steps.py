@@ -96,7 +96,10 @@ def install_fresh(plan: Plan, ctx: installers.InstallContext) -> None:
     if uv:  # uv installs pip in a fraction of pip's own time
         uv_pip.install_pip(ctx, uv_pip.ensure_uv(ctx, ctx.secrets), ctx.secrets)
     else:
-        pip_installer.install_pip(ctx.python, ctx.prefix, ctx.env, plan.build_dir, ctx.secrets)
+        pip_installer.install_pip(ctx.python, ctx.prefix, ctx.env, plan.build_dir, ctx.secrets,
+                                  ctx.cache_dir / uv_pip.PIP_WHEELS)
+        if not any((ctx.cache_dir / uv_pip.PIP_WHEELS).glob("pip-*.whl")):
+            uv_pip.keep_pip_wheel(ctx, ctx.cache_dir / uv_pip.PIP_WHEELS, ctx.secrets)
     relocate.rewrite_console_scripts(ctx.prefix / "bin", ctx.prefix)
     installers.install(plan.dependencies, ctx)
 

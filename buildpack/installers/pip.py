@@ -28,7 +28,9 @@ __all__ = ["group_arguments", "install_pip", "is_pylock", "log_pylock", "install
 
 
 def install_pip(python: Path, prefix: Path, env: dict[str, str], cwd: Path,
-                secrets: list[str]) -> str:
+                secrets: list[str], kept: Path | None = None) -> str:
+    """The pinned pip with the runtime's bundled one; from ``kept`` (the wheel an earlier
+    build kept in CACHE_DIR, ``uv_pip.PIP_WHEELS``) when it is there, so no index is needed."""
     version = settings.pinned_pip_version()
     output.step(f"Installing pip {version}")
     wheel = runtime_pip_wheel(prefix)
@@ -37,6 +39,11 @@ def install_pip(python: Path, prefix: Path, env: dict[str, str], cwd: Path,
            "-r", str(settings.PIP_REQUIREMENTS)]
     if any(settings.BUNDLED_WHEELS.glob("pip-*.whl")):  # an offline bundle: no index needed
         cmd += ["--no-index", "--find-links", str(settings.BUNDLED_WHEELS)]
+    elif kept is not None and any(kept.glob("pip-*.whl")):
+        code, lines = run_streamed([*cmd, "--no-index", "--find-links", str(kept)], env, cwd,
+                                   secrets, echo=False)
+        if code == 0:
+            return version
     code, lines = run_streamed(cmd, env, cwd, secrets, echo=False)
     if code != 0:
         output.indent_lines(lines)

@@ -30,6 +30,7 @@ are never interpreted by the buildpack for this.
 from __future__ import annotations
 
 import contextlib
+import os
 import platform
 import re
 import subprocess
@@ -249,30 +250,70 @@ def ensure_uv(ctx: InstallContext, secrets: list[str]) -> Path:
     return _READY[where]
 
 
+PIP_WHEELS = Path("tools") / "pip-wheel"  # in CACHE_DIR (cache.layout's tools folder)
+
+
 def install_pip(ctx: InstallContext, uv: Path, secrets: list[str]) -> None:
     """The pinned pip (vendor/pip.txt, hash-checked) into the runtime, with uv.
 
-    uv unpacks pip into a cache of its own beside the prefix and hardlinks the files
-    from there; that cache is removed at once, so each file of pip is created once.
-    pip is installed only with a new runtime (the cached environment keeps it), so
-    keeping its wheel in CACHE_DIR/uv saves little. Measured on the CI machine, 6
-    alternating runs: 0.71 s (copied from CACHE_DIR/uv) -> 0.31 s."""
+    The pinned wheel is kept in CACHE_DIR (``PIP_WHEELS``) after the first install
+    (``keep_pip_wheel``) and installed from there: a later build needs no index for pip,
+    so an app that vendors its wheels (``--no-index``) builds offline on a warm cache.
+    uv's own cache for this install is removed at once (its files are hardlinked)."""
     version = settings.pinned_pip_version()
     output.step(f"Installing pip {version}")
     cmd = [str(uv), "pip", "install", "--python", str(ctx.python), "--no-deps",
            "--require-hashes", "--only-binary", ":all:", "-r", str(settings.PIP_REQUIREMENTS)]
+    kept = ctx.cache_dir / PIP_WHEELS
     if any(settings.BUNDLED_WHEELS.glob("pip-*.whl")):  # an offline bundle: no index needed
-        cmd += ["--no-index", "--find-links", str(settings.BUNDLED_WHEELS)]
-    scratch = Path(tempfile.mkdtemp(prefix=".uv-pip-", dir=ctx.prefix.parent))
-    try:
-        env = {**uv_tool_env(ctx), "UV_CACHE_DIR": str(scratch), "UV_LINK_MODE": "hardlink"}
-        code, lines = run_streamed(cmd, env, ctx.app_dir, secrets, echo=False)
-    finally:
-        rmtree(scratch)
+        local: Path | None = settings.BUNDLED_WHEELS
+    else:
+        local = kept if any(kept.glob("pip-*.whl")) else None
+    code, lines = _uv_install_pip(ctx, [*cmd, "--no-index", "--find-links", str(local)]
+                                  if local else cmd, secrets)
+    if code != 0 and local == kept:  # a kept wheel that does not match: from the index
+        _remove(kept)
+        code, lines = _uv_install_pip(ctx, cmd, secrets)
+        local = None
     if code != 0:
         output.indent_lines(lines)
         raise install_error(lines, ctx.env, "uv", f"pip {version} (vendor/pip.txt)",
                             "uv pip install --require-hashes -r vendor/pip.txt", code=code)
+    if local is None:
+        keep_pip_wheel(ctx, kept, secrets)
+
+
+def _uv_install_pip(ctx: InstallContext, cmd: list[str], secrets: list[str]) -> tuple[int, list[str]]:
+    scratch = Path(tempfile.mkdtemp(prefix=".uv-pip-", dir=ctx.prefix.parent))
+    try:
+        env = {**uv_tool_env(ctx), "UV_CACHE_DIR": str(scratch), "UV_LINK_MODE": "hardlink"}
+        return run_streamed(cmd, env, ctx.app_dir, secrets, echo=False)
+    finally:
+        rmtree(scratch)
+
+
+def keep_pip_wheel(ctx: InstallContext, kept: Path, secrets: list[str]) -> None:
+    """Download the pinned pip wheel into ``kept`` with the pip just installed (the
+    build's index settings, hashes checked). Best effort: without it the next build
+    fetches pip from the index as this one did."""
+    partial = kept.with_name(kept.name + ".partial")
+    _remove(partial)
+    code, _ = run_streamed([str(ctx.python), "-m", "pip", "download", "--no-deps", "--quiet",
+                            "--disable-pip-version-check", "--only-binary", ":all:",
+                            "--require-hashes", "-r", str(settings.PIP_REQUIREMENTS),
+                            "-d", str(partial)], ctx.env, ctx.app_dir, secrets, echo=False)
+    if code == 0 and any(partial.glob("pip-*.whl")):
+        _remove(kept)
+        partial.rename(kept)
+    else:
+        _remove(partial)
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        rmtree(path)
+    elif os.path.lexists(path):
+        path.unlink()
 
 
 _PIP_LINE = re.compile(r"^\s*pip\s*(?:[=<>!~;@\[]|$)", re.IGNORECASE)
