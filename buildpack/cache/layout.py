@@ -62,8 +62,8 @@ ENTRIES: tuple[Entry, ...] = (
     Entry(UV, FOLDER, "uv's cache; its unpacked wheels are hardlinked into the environment",
           "cleared with the environment when a shared file changed; a .lock that is not "
           "a file clears it", inner=(LOCK,)),
-    Entry(TOOLS, FOLDER, "the pinned tools (uv, Pipenv, Poetry, PDM) and the buildpack's "
-          f"libraries ({libraries.CACHE_SUBDIR})",
+    Entry(TOOLS, FOLDER, "the pinned tools (uv, Pipenv, Poetry, PDM), the buildpack's "
+          f"libraries ({libraries.CACHE_SUBDIR}) and pip's pinned wheel (pip-wheel)",
           "each tool is checked against its pin before use and installed again if not"),
     Entry(TOOL_CONFIG, FOLDER, "an empty configuration folder for the tools", "recreated"),
     Entry(XDG_CACHE, FOLDER, "the tools' XDG cache", "the tools rebuild it"),
