@@ -20,6 +20,7 @@ from tests.support.apps import (
     installed_distributions,
     move_slug,
     tree_snapshot,
+    version_wheel,
     write_app,
 )
 from tests.support.builds import (
@@ -139,6 +140,7 @@ __all__ = [
     "tool_requirements",
     "tree_snapshot",
     "wait_for_http",
+    "version_wheel",
     "write_app",
     "write_simple_index",
 ]

@@ -1,11 +1,13 @@
 """Apps the tests build, and what a build leaves behind in them."""
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import os
 import shutil
 import subprocess
+import zipfile
 from pathlib import Path
 
 from tests.support.machine import FIXTURES
@@ -83,3 +85,21 @@ def move_slug(app: Path, tmp_path: Path) -> Path:
     slug.parent.mkdir()
     shutil.move(str(app), slug)
     return slug
+
+
+def version_wheel(folder: Path, name: str, version: str) -> Path:
+    """A minimal pure-Python wheel whose module says its version."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}-{version}-py3-none-any.whl"
+    files = {f"{name}/__init__.py": f"VERSION = {version!r}\n",
+             f"{name}-{version}.dist-info/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n",
+             f"{name}-{version}.dist-info/WHEEL": "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n"}
+    record = []
+    with zipfile.ZipFile(path, "w") as whl:
+        for member, text in files.items():
+            whl.writestr(member, text)
+            digest = base64.urlsafe_b64encode(hashlib.sha256(text.encode()).digest()).rstrip(b"=").decode()
+            record.append(f"{member},sha256={digest},{len(text.encode())}")
+        record.append(f"{name}-{version}.dist-info/RECORD,,")
+        whl.writestr(f"{name}-{version}.dist-info/RECORD", "\n".join(record) + "\n")
+    return path

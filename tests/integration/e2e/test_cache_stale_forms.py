@@ -5,11 +5,8 @@ Real builds (bin/compile) against the local index. Each app is built, changed, a
 again into a fresh BUILD_DIR with the same CACHE_DIR, as a platform does."""
 from __future__ import annotations
 
-import base64
-import hashlib
 import shutil
 import subprocess
-import zipfile
 from pathlib import Path
 
 import pytest
@@ -17,24 +14,6 @@ import pytest
 from tests import support
 
 pytestmark = pytest.mark.slow
-
-
-def _wheel(folder: Path, name: str, version: str) -> Path:
-    """A minimal pure-Python wheel whose module says its version."""
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{name}-{version}-py3-none-any.whl"
-    files = {f"{name}/__init__.py": f"VERSION = {version!r}\n",
-             f"{name}-{version}.dist-info/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n",
-             f"{name}-{version}.dist-info/WHEEL": "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n"}
-    record = []
-    with zipfile.ZipFile(path, "w") as whl:
-        for member, text in files.items():
-            whl.writestr(member, text)
-            digest = base64.urlsafe_b64encode(hashlib.sha256(text.encode()).digest()).rstrip(b"=").decode()
-            record.append(f"{member},sha256={digest},{len(text.encode())}")
-        record.append(f"{name}-{version}.dist-info/RECORD,,")
-        whl.writestr(f"{name}-{version}.dist-info/RECORD", "\n".join(record) + "\n")
-    return path
 
 
 def _project(folder: Path, name: str, version: str) -> None:
@@ -72,19 +51,19 @@ STALE = {
                          (a / "requirements.txt").write_text("stalelibx @ ./libx\n")),
         lambda a: _project(a / "libx", "stalelibx", "2"), ("stalelibx", "2")),
     "quoted-include": (
-        "uv", lambda a: (_wheel(a / "wheels", "stalequoted", "1"), _wheel(a / "wheels", "stalequoted", "2"),
+        "uv", lambda a: (support.version_wheel(a / "wheels", "stalequoted", "1"), support.version_wheel(a / "wheels", "stalequoted", "2"),
                          (a / "requirements.txt").write_text('--find-links wheels\n-r "more.txt"\n'),
                          (a / "more.txt").write_text("stalequoted==1\n")),
         lambda a: (a / "more.txt").write_text("stalequoted==2\n"), ("stalequoted", "2")),
     "pip-abbreviated-requirement": (
-        "pip", lambda a: (_wheel(a / "wheels", "staleabbrev", "1"), _wheel(a / "wheels", "staleabbrev", "2"),
+        "pip", lambda a: (support.version_wheel(a / "wheels", "staleabbrev", "1"), support.version_wheel(a / "wheels", "staleabbrev", "2"),
                           (a / "requirements.txt").write_text("--find-links wheels\n--requirem more.txt\n"),
                           (a / "more.txt").write_text("staleabbrev==1\n")),
         lambda a: (a / "more.txt").write_text("staleabbrev==2\n"), ("staleabbrev", "2")),
     "pip-abbreviated-find-links": (
-        "pip", lambda a: (_wheel(a / "wheels", "stalefind", "1"),
+        "pip", lambda a: (support.version_wheel(a / "wheels", "stalefind", "1"),
                           (a / "requirements.txt").write_text("--find-l wheels\nstalefind\n")),
-        lambda a: _wheel(a / "wheels", "stalefind", "2"), ("stalefind", "2")),
+        lambda a: support.version_wheel(a / "wheels", "stalefind", "2"), ("stalefind", "2")),
 }
 
 

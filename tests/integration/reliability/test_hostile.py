@@ -604,29 +604,11 @@ def test_credentials_stay_home(where, tmp_path, runtime_store, index_url, figure
 
 # --- class 4: the environment cache never deploys old code -------------------------------
 
-def _wheel(folder: Path, name: str, version: str) -> Path:
-    """A minimal pure-Python wheel whose module says its version."""
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{name}-{version}-py3-none-any.whl"
-    files = {f"{name}/__init__.py": f"VERSION = {version!r}\n",
-             f"{name}-{version}.dist-info/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n",
-             f"{name}-{version}.dist-info/WHEEL": "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n"}
-    record = []
-    with zipfile.ZipFile(path, "w") as whl:
-        for member, text in files.items():
-            whl.writestr(member, text)
-            digest = base64.urlsafe_b64encode(hashlib.sha256(text.encode()).digest()).rstrip(b"=").decode()
-            record.append(f"{member},sha256={digest},{len(text.encode())}")
-        record.append(f"{name}-{version}.dist-info/RECORD,,")
-        whl.writestr(f"{name}-{version}.dist-info/RECORD", "\n".join(record) + "\n")
-    return path
-
-
 def _wheel_with_version(world: World, name: str, file_version: str, module_version: str) -> Path:
     """Overwrite the app's dist/ wheel (same file name) with one whose module says
     ``module_version``: a rebuilt wheel committed under the old name."""
     target = world.app / "dist" / f"{name}-{file_version}-py3-none-any.whl"
-    built = _wheel(world.root / "rebuilt", name, file_version)
+    built = support.version_wheel(world.root / "rebuilt", name, file_version)
     with zipfile.ZipFile(built) as src, zipfile.ZipFile(target, "w") as dest:
         for item in src.infolist():
             data = src.read(item)
@@ -668,11 +650,11 @@ STALE: dict[str, tuple[Callable[[World], None], Callable[[World], None], str]] =
                    w.write("requirements.txt", "libs/common\n")),
         lambda w: _project(w.app / "libs/common", "hostilelocal", "2"), "hostilelocal"),
     "find-links-folder-gains-a-wheel": (
-        lambda w: (_wheel(w.app / "wheels", "hostilewheel", "1"),
+        lambda w: (support.version_wheel(w.app / "wheels", "hostilewheel", "1"),
                    w.write("requirements.txt", "--find-links wheels\nhostilewheel\n")),
-        lambda w: _wheel(w.app / "wheels", "hostilewheel", "2"), "hostilewheel"),
+        lambda w: support.version_wheel(w.app / "wheels", "hostilewheel", "2"), "hostilewheel"),
     "wheel-file-replaced": (
-        lambda w: (_wheel(w.app / "dist", "hostilefile", "1"),
+        lambda w: (support.version_wheel(w.app / "dist", "hostilefile", "1"),
                    w.write("requirements.txt", "dist/hostilefile-1-py3-none-any.whl\n")),
         lambda w: _wheel_with_version(w, "hostilefile", "1", "2"), "hostilefile"),
     "git-branch-gets-a-commit": (
