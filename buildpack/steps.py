@@ -22,7 +22,7 @@ from buildpack import installers
 from buildpack.app_build import django, hooks, nltk_data
 from buildpack.base import children, hashing, output, redact, settings
 from buildpack.base.envdir import lookup
-from buildpack.cache import build_report, env_cache
+from buildpack.cache import build_report, env_cache, layout
 from buildpack.installers import pip as pip_installer
 from buildpack.installers import uv_pip
 from buildpack.installers.subprocess_env import build_env, installer_settings
@@ -97,9 +97,7 @@ def install_fresh(plan: Plan, ctx: installers.InstallContext) -> None:
         uv_pip.install_pip(ctx, uv_pip.ensure_uv(ctx, ctx.secrets), ctx.secrets)
     else:
         pip_installer.install_pip(ctx.python, ctx.prefix, ctx.env, plan.build_dir, ctx.secrets,
-                                  ctx.cache_dir / uv_pip.PIP_WHEELS)
-        if not any((ctx.cache_dir / uv_pip.PIP_WHEELS).glob("pip-*.whl")):
-            uv_pip.keep_pip_wheel(ctx, ctx.cache_dir / uv_pip.PIP_WHEELS, ctx.secrets)
+                                  ctx.cache_dir / layout.PIP_WHEELS)
     relocate.rewrite_console_scripts(ctx.prefix / "bin", ctx.prefix)
     installers.install(plan.dependencies, ctx)
 

@@ -13,6 +13,7 @@ takes those names from them, and the layers above take theirs from here.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from buildpack.base import libraries
 from buildpack.runtime import install
@@ -48,6 +49,7 @@ LOCK = ".lock"
 BUILD_REPORT = "build-report.json"
 SBOM = "sbom.cdx.json"  # = app_build.sbom.CACHE_NAME (a test keeps them equal)
 PYTHON_VERSION_RECORD = "python-version.json"
+PIP_WHEELS = Path(TOOLS) / "pip-wheel"  # pip's pinned wheel, kept by the first install
 
 ENTRIES: tuple[Entry, ...] = (
     Entry(ENV, FOLDER, "the installed environment of the last successful build, with a "

@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from buildpack.app.requirements_files import included_files, lines, parse_line
-from buildpack.base import output, settings
+from buildpack.base import cache_files, output, settings
 from buildpack.base.children import run_streamed
 from buildpack.base.output import BuildError
 from buildpack.installers import prune
@@ -30,7 +30,8 @@ __all__ = ["group_arguments", "install_pip", "is_pylock", "log_pylock", "install
 def install_pip(python: Path, prefix: Path, env: dict[str, str], cwd: Path,
                 secrets: list[str], kept: Path | None = None) -> str:
     """The pinned pip with the runtime's bundled one; from ``kept`` (the wheel an earlier
-    build kept in CACHE_DIR, ``uv_pip.PIP_WHEELS``) when it is there, so no index is needed."""
+    build kept in CACHE_DIR, ``cache.layout.PIP_WHEELS``) when it is there, so no index is
+    needed; else from the index, and then the wheel is kept there."""
     version = settings.pinned_pip_version()
     output.step(f"Installing pip {version}")
     wheel = runtime_pip_wheel(prefix)
@@ -44,6 +45,7 @@ def install_pip(python: Path, prefix: Path, env: dict[str, str], cwd: Path,
                                    secrets, echo=False)
         if code == 0:
             return version
+        cache_files.clear(kept)  # a kept wheel that does not match: from the index
     code, lines = run_streamed(cmd, env, cwd, secrets, echo=False)
     if code != 0:
         output.indent_lines(lines)
@@ -59,7 +61,27 @@ def install_pip(python: Path, prefix: Path, env: dict[str, str], cwd: Path,
                "the index must also serve pip."),
             error_id=specific[2] if specific else "pip::install-failed",
         )
+    if kept is not None and not any(settings.BUNDLED_WHEELS.glob("pip-*.whl")):
+        keep_pip_wheel(python, env, cwd, secrets, kept)
     return version
+
+
+def keep_pip_wheel(python: Path, env: dict[str, str], cwd: Path, secrets: list[str],
+                   kept: Path) -> None:
+    """Download the pinned pip wheel into ``kept`` with the pip just installed (the
+    build's index settings, hashes checked). Best effort: without it the next build
+    fetches pip from the index as this one did."""
+    partial = kept.with_name(kept.name + ".partial")
+    cache_files.clear(partial)
+    code, _ = run_streamed([str(python), "-m", "pip", "download", "--no-deps", "--quiet",
+                            "--disable-pip-version-check", "--only-binary", ":all:",
+                            "--require-hashes", "-r", str(settings.PIP_REQUIREMENTS),
+                            "-d", str(partial)], env, cwd, secrets, echo=False)
+    if code == 0 and any(partial.glob("pip-*.whl")):
+        cache_files.clear(kept)
+        partial.rename(kept)
+    else:
+        cache_files.clear(partial)
 
 
 def offline_sources(ctx: InstallContext, requirements: Path) -> list[str] | None:

@@ -30,7 +30,6 @@ are never interpreted by the buildpack for this.
 from __future__ import annotations
 
 import contextlib
-import os
 import platform
 import re
 import subprocess
@@ -43,14 +42,15 @@ from pathlib import Path
 
 from buildpack.app.app_files import AppFiles
 from buildpack.app.requirements_files import hash_mode, included_files, lines, parse_line
-from buildpack.base import output, settings
+from buildpack.base import cache_files, output, settings
 from buildpack.base.children import run_streamed
 from buildpack.base.fs import rmtree
 from buildpack.base.output import BuildError
+from buildpack.cache import layout
 from buildpack.installers import pinned_tools, prune, uv_fetch
 from buildpack.installers.context import InstallContext
 from buildpack.installers.failures import install_error
-from buildpack.installers.pip import group_arguments, is_pylock, log_pylock, offline_sources
+from buildpack.installers.pip import group_arguments, is_pylock, keep_pip_wheel, log_pylock, offline_sources
 from buildpack.installers.record import Choice, Selection
 from buildpack.installers.tool_env import tool_env
 from buildpack.installers.uv import CACHE_FOLDER
@@ -250,21 +250,18 @@ def ensure_uv(ctx: InstallContext, secrets: list[str]) -> Path:
     return _READY[where]
 
 
-PIP_WHEELS = Path("tools") / "pip-wheel"  # in CACHE_DIR (cache.layout's tools folder)
-
-
 def install_pip(ctx: InstallContext, uv: Path, secrets: list[str]) -> None:
     """The pinned pip (vendor/pip.txt, hash-checked) into the runtime, with uv.
 
-    The pinned wheel is kept in CACHE_DIR (``PIP_WHEELS``) after the first install
-    (``keep_pip_wheel``) and installed from there: a later build needs no index for pip,
+    The pinned wheel is kept in CACHE_DIR (``cache.layout.PIP_WHEELS``) after the first
+    install (``pip.keep_pip_wheel``) and installed from there: a later build needs no index for pip,
     so an app that vendors its wheels (``--no-index``) builds offline on a warm cache.
     uv's own cache for this install is removed at once (its files are hardlinked)."""
     version = settings.pinned_pip_version()
     output.step(f"Installing pip {version}")
     cmd = [str(uv), "pip", "install", "--python", str(ctx.python), "--no-deps",
            "--require-hashes", "--only-binary", ":all:", "-r", str(settings.PIP_REQUIREMENTS)]
-    kept = ctx.cache_dir / PIP_WHEELS
+    kept = ctx.cache_dir / layout.PIP_WHEELS
     if any(settings.BUNDLED_WHEELS.glob("pip-*.whl")):  # an offline bundle: no index needed
         local: Path | None = settings.BUNDLED_WHEELS
     else:
@@ -272,7 +269,7 @@ def install_pip(ctx: InstallContext, uv: Path, secrets: list[str]) -> None:
     code, lines = _uv_install_pip(ctx, [*cmd, "--no-index", "--find-links", str(local)]
                                   if local else cmd, secrets)
     if code != 0 and local == kept:  # a kept wheel that does not match: from the index
-        _remove(kept)
+        cache_files.clear(kept)
         code, lines = _uv_install_pip(ctx, cmd, secrets)
         local = None
     if code != 0:
@@ -280,7 +277,7 @@ def install_pip(ctx: InstallContext, uv: Path, secrets: list[str]) -> None:
         raise install_error(lines, ctx.env, "uv", f"pip {version} (vendor/pip.txt)",
                             "uv pip install --require-hashes -r vendor/pip.txt", code=code)
     if local is None:
-        keep_pip_wheel(ctx, kept, secrets)
+        keep_pip_wheel(ctx.python, ctx.env, ctx.app_dir, secrets, kept)
 
 
 def _uv_install_pip(ctx: InstallContext, cmd: list[str], secrets: list[str]) -> tuple[int, list[str]]:
@@ -290,30 +287,6 @@ def _uv_install_pip(ctx: InstallContext, cmd: list[str], secrets: list[str]) -> 
         return run_streamed(cmd, env, ctx.app_dir, secrets, echo=False)
     finally:
         rmtree(scratch)
-
-
-def keep_pip_wheel(ctx: InstallContext, kept: Path, secrets: list[str]) -> None:
-    """Download the pinned pip wheel into ``kept`` with the pip just installed (the
-    build's index settings, hashes checked). Best effort: without it the next build
-    fetches pip from the index as this one did."""
-    partial = kept.with_name(kept.name + ".partial")
-    _remove(partial)
-    code, _ = run_streamed([str(ctx.python), "-m", "pip", "download", "--no-deps", "--quiet",
-                            "--disable-pip-version-check", "--only-binary", ":all:",
-                            "--require-hashes", "-r", str(settings.PIP_REQUIREMENTS),
-                            "-d", str(partial)], ctx.env, ctx.app_dir, secrets, echo=False)
-    if code == 0 and any(partial.glob("pip-*.whl")):
-        _remove(kept)
-        partial.rename(kept)
-    else:
-        _remove(partial)
-
-
-def _remove(path: Path) -> None:
-    if path.is_dir() and not path.is_symlink():
-        rmtree(path)
-    elif os.path.lexists(path):
-        path.unlink()
 
 
 _PIP_LINE = re.compile(r"^\s*pip\s*(?:[=<>!~;@\[]|$)", re.IGNORECASE)
