@@ -11,6 +11,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import tomllib
 
 from tests import support
 
@@ -56,8 +57,11 @@ def lock(index, tmp_path_factory) -> str:
         assert proc.returncode == 0, proc.stdout + proc.stderr
     text = (source / "pylock.toml").read_text()
     shutil.rmtree(source)
-    assert 'extras = ["s3"]' in text and '"web" in dependency_groups' in text, text
-    assert 'default-groups = ["default"]' in text and "sha256 = " in text
+    data = tomllib.loads(text)
+    assert (data["extras"], data["dependency-groups"], data["default-groups"]) == (
+        ["s3"], ["default", "dev", "web"], ["default"]), text
+    markers = {p["name"]: p["marker"] for p in data["packages"]}
+    assert markers["iniconfig"] == '"web" in dependency_groups' and "sha256 = " in text
     return text
 
 
