@@ -24,7 +24,7 @@ from buildpack.base import children, hashing, output, redact, settings
 from buildpack.base.envdir import lookup
 from buildpack.cache import build_report, env_cache, layout
 from buildpack.installers import pip as pip_installer
-from buildpack.installers import uv_pip
+from buildpack.installers import uv_pip, workspace_slug
 from buildpack.installers.subprocess_env import build_env, installer_settings
 from buildpack.plan import python_choice
 from buildpack.plan.plan import Plan
@@ -139,6 +139,9 @@ def run(plan: Plan, target: Target) -> installers.InstallContext:
     django.collectstatic(ctx.app_dir, plan.build_dir, ctx.python, app_env, ctx.secrets,
                          lookup(django.DISABLE_VAR, plan.config, plan.environ))
     hooks.run_hook(hooks.POST_COMPILE, ctx.app_dir, plan.build_dir, app_env, ctx.secrets)
+    procfiles = plan.procfiles
+    workspace_slug.leave_out(plan.dependencies, plan.files, target.prefix,
+                             [*(procfiles.root or {}).values(), *(procfiles.in_app or {}).values()])
     target.finish(plan, ctx)
     target.keep(key, before)
     return ctx

@@ -31,7 +31,10 @@ BY_ID = {
     "package-index::unreachable": TRANSIENT,
     "package-manager::tool-download-limit": TRANSIENT,
     "process::timeout": TRANSIENT,
-    "python-runtime::download-failed": TRANSIENT,  # after retries of 5xx/timeouts, or a 404
+    # After the retries of 5xx answers, timeouts and cut connections ran out. (A 404, 403
+    # or missing file is the platform's: python-runtime::archive-not-served,
+    # runtime-store::not-served.)
+    "python-runtime::download-failed": TRANSIENT,
     "runtime-store::unreadable": TRANSIENT,
     "system::disk-full": TRANSIENT,
     "system::out-of-memory": TRANSIENT,

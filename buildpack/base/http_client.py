@@ -40,14 +40,16 @@ def disk_full_error(detail: str) -> BuildError:
 class FetchError(Exception):
     """A file could not be read from the store; ``final`` means do not retry; ``disk``:
     writing it on the build server failed (a full disk is no network problem);
-    ``missing``: the file is not there (no such file, HTTP 404 or 410)."""
+    ``missing``: the file is not there (no such file, HTTP 404 or 410); ``retried``: the
+    failure may clear (a 5xx, a timeout, a connection cut), and the retries ran out."""
 
     def __init__(self, message: str, final: bool = False, disk: bool = False,
-                 missing: bool = False) -> None:
+                 missing: bool = False, retried: bool = False) -> None:
         super().__init__(message)
-        self.final = final or disk or missing
+        self.final = final or disk or missing or retried
         self.disk = disk
         self.missing = missing
+        self.retried = retried
 
 
 def _origin(url: str) -> tuple[str, str, int | None]:

@@ -99,7 +99,7 @@ PYLOCK_WITH_UV = Manager(
     name="pylock", display="pylock.toml", lockfile="pylock.toml", manifest=None,
     lock_command=None, tool=TOOLS["uv"],
     config_vars=_PIP_VARS, config_patterns=(), install=uv_pip.install, update=uv_pip.update,
-    engine="uv", installs_pip=True)
+    engine="uv", installs_pip=True, selection_vars=(GROUPS_VAR, EXTRAS_VAR))
 PYLOCK_PIP = dataclasses.replace(PYLOCK_WITH_UV, tool=None, install=pip.install, update=None,
                                  engine="pip", installs_pip=False)
 

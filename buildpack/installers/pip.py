@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from buildpack.app.app_files import AppFiles
 from buildpack.app.requirements_files import included_files, lines, parse_line
-from buildpack.base import cache_files, output, settings
+from buildpack.base import cache_files, output, settings, toml_io
 from buildpack.base.children import run_streamed
 from buildpack.base.output import BuildError
 from buildpack.installers import prune
@@ -20,10 +21,11 @@ from buildpack.installers.context import InstallContext
 from buildpack.installers.failures import explain, install_error
 from buildpack.installers.pinned_tools import runtime_pip_wheel
 from buildpack.installers.record import EXTRAS_VAR, Choice, Selection
-from buildpack.installers.selection import normalize
+from buildpack.installers.selection import lock_names, normalize
 
-__all__ = ["group_arguments", "install_pip", "is_pylock", "log_pylock", "install_project",
-           "install_requirements", "offline_sources", "run_streamed", "update"]
+__all__ = ["describe_selection", "install_pip", "is_pylock", "log_pylock", "install_project",
+           "install_requirements", "offline_sources", "requirement_arguments", "run_streamed",
+           "update"]
 
 
 
@@ -122,6 +124,41 @@ def group_arguments(selection: Selection) -> list[str]:
     return [a for group in selection.groups for a in ("--group", group)]
 
 
+def _pylock_defaults(files: AppFiles, lock: Path) -> list[str]:
+    """The lock's ``default-groups``: what it installs when no group is named."""
+    return lock_names(toml_io.parse(files.text(lock, "lock") or "", lock.name), "default-groups")
+
+
+def requirement_arguments(files: AppFiles, requirements: Path, shown: Path, selection: Selection,
+                          engine: str) -> list[str]:
+    """``-r <file>`` and the selection: pyproject.toml's [dependency-groups] beside a
+    requirements file; a pylock.toml's own groups and extras (PEP 751 markers), as each
+    engine takes them: pip 26 ``-r pylock.toml[s3] --group pylock.toml:web`` (the default
+    groups stay), uv ``--group web --extra s3`` (a named group replaces the lock's
+    ``default-groups``, so they are named too)."""
+    if not is_pylock(requirements):
+        return ["-r", str(shown), *group_arguments(selection)]
+    if engine == "pip":
+        extras = f"[{','.join(selection.extras)}]" if selection.extras else ""
+        return ["-r", f"{shown}{extras}",
+                *(a for group in selection.groups for a in ("--group", f"{shown}:{group}"))]
+    groups: dict[str, str] = {}
+    for group in [*(_pylock_defaults(files, requirements) if selection.groups else ()),
+                  *selection.groups]:
+        groups.setdefault(normalize(group), group)
+    return ["-r", str(shown), *(a for group in groups.values() for a in ("--group", group)),
+            *(a for extra in selection.extras for a in ("--extra", extra))]
+
+
+def describe_selection(files: AppFiles, requirements: Path, selection: Selection) -> str:
+    """The log's line for the groups and extras installed with the requirements."""
+    if not is_pylock(requirements):
+        return f"With {selection.describe()} of pyproject.toml [dependency-groups]."
+    defaults = _pylock_defaults(files, requirements) if selection.groups else []
+    besides = f", besides its default groups ({', '.join(defaults)})" if defaults else ""
+    return f"With {selection.describe()} of {requirements.name}{besides}."
+
+
 def install_requirements(ctx: InstallContext, requirements: Path, secrets: list[str],
                          what: str = "dependencies", reason: str = "",
                          selection: Selection | None = None, upgrade: bool = False) -> None:
@@ -134,7 +171,7 @@ def install_requirements(ctx: InstallContext, requirements: Path, secrets: list[
     if reason:
         output.detail(reason)
     if selection:
-        output.detail(f"With {selection.describe()} of pyproject.toml [dependency-groups].")
+        output.detail(describe_selection(ctx.files, requirements, selection))
     log_pylock(requirements, "pip install")
     shown = requirements.relative_to(ctx.app_dir)
     offline = offline_sources(ctx, requirements)
@@ -142,7 +179,8 @@ def install_requirements(ctx: InstallContext, requirements: Path, secrets: list[
         output.detail(f"{shown} turns the package index off (--no-index): installing only from "
                       f"{', '.join(offline) or 'the --find-links locations'}.")
     cmd = [str(ctx.python), "-m", "pip", "install", "--no-compile", "--no-warn-script-location",
-           *(["--upgrade"] if upgrade else []), "-r", str(shown), *group_arguments(selection)]
+           *(["--upgrade"] if upgrade else []),
+           *requirement_arguments(ctx.files, requirements, shown, selection, "pip")]
     code, lines = run_streamed(cmd, ctx.env, ctx.app_dir, secrets)
     if code != 0:
         raise install_error(lines, ctx.env, "pip", f"the requirements in {shown}",

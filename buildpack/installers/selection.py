@@ -20,7 +20,10 @@ spells them. Where each package manager defines them:
   ``[project.optional-dependencies]`` (when they are dynamic or in setup.py, pip tells
   after building the app);
 - requirements.txt: groups are pyproject.toml's ``[dependency-groups]``; no extras;
-- pylock.toml: neither (it is made with the groups and extras it installs).
+- pylock.toml (PEP 751): the lock's own ``dependency-groups`` and ``extras`` lists (a
+  multi-use lock, as ``pdm export -f pylock`` writes, with ``'web' in dependency_groups``
+  markers); a lock made with its selection already applied (``uv export --format
+  pylock.toml``, ``pip lock``) lists none, and naming one is an error that says so.
 
 A name the project does not define is an error listing the ones it does; a config var the
 manager has no use for is an error too (never silently ignored)."""
@@ -87,6 +90,7 @@ class Defined:
     extras: dict[str, str] | None
     groups_where: str
     extras_where: str
+    hint: str = ""  # said after the list when a name is unknown
 
 
 def _table(data: Any, *path: str) -> dict[str, Any]:
@@ -121,6 +125,8 @@ def defined(choice: Choice, files: AppFiles) -> Defined:
         categories = {k: v for k, v in pipfile.items()
                       if k not in _PIPFILE_SETTINGS and isinstance(v, dict)}
         return Defined(_names(categories), {}, "the Pipfile's categories", "")
+    if manager == "pylock":
+        return _pylock_defined(choice, files)
     pyproject = _file(choice, "pyproject.toml") or next(iter(_defining_files(choice, files)), None)
     data = _toml(files, pyproject)
     groups_table = _table(data, "dependency-groups")
@@ -149,6 +155,26 @@ def defined(choice: Choice, files: AppFiles) -> Defined:
     return Defined(_names(groups_table), {}, pep735, "")
 
 
+def lock_names(data: dict[str, Any], key: str) -> list[str]:
+    """A pylock.toml's list ``key`` (``dependency-groups``, ``extras``, ``default-groups``)."""
+    names = data.get(key)
+    return [n for n in names if isinstance(n, str)] if isinstance(names, list) else []
+
+
+def _pylock_defined(choice: Choice, files: AppFiles) -> Defined:
+    lock = choice.files[0]
+    data = _toml(files, lock, "lock")
+    groups, extras = lock_names(data, "dependency-groups"), lock_names(data, "extras")
+    hint = ""
+    if not groups and not extras:
+        hint = (f"\n{lock.name} lists no groups or extras: it was made with its selection already\n"
+                "applied (`uv export --format pylock.toml --group web --extra s3`, `pip lock`), so\n"
+                "it installs what it lists. Make it with what you need and unset the config var,\n"
+                "or write a lock that keeps them (`pdm export -f pylock`).\n")
+    return Defined(_names(dict.fromkeys(groups)), _names(dict.fromkeys(extras)),
+                   f"{lock.name} dependency-groups", f"{lock.name} extras", hint)
+
+
 def _defining_files(choice: Choice, files: AppFiles) -> tuple[Path, ...]:
     """A requirements.txt app's pyproject.toml, when there is one: its [dependency-groups]."""
     if choice.manager.name != "pip" or choice.installs_app:
@@ -166,10 +192,6 @@ def _not_supported(choice: Choice, var: str) -> BuildError:
     what = "dependency groups" if var == GROUPS_VAR else "extras"
     if choice.manager.name == "none":
         why = "The app has no dependency files, so there is nothing to choose from."
-    elif choice.manager.name == "pylock":
-        why = (f"{choice.files[0].name} lists the packages to install, already chosen: make it\n"
-               "with the groups and extras you need (`uv export --format pylock.toml --group\n"
-               "web --extra s3`, `pip lock '.[s3]'`).")
     elif choice.manager.name == "pip":
         why = ("requirements.txt lists packages, not extras. (Dependency groups come from\n"
                "pyproject.toml's [dependency-groups]; extras from an app installed with\n"
@@ -183,26 +205,27 @@ def _not_supported(choice: Choice, var: str) -> BuildError:
         error_id="dependencies::selection-not-supported")
 
 
-def _unknown(var: str, unknown: list[str], known: dict[str, str], where: str) -> BuildError:
+def _unknown(var: str, unknown: list[str], known: dict[str, str], where: str,
+             hint: str = "") -> BuildError:
     group = var == GROUPS_VAR
     kind = "dependency group" if group else "extra"
     listed = ", ".join(sorted(known.values())) if known else "(none)"
     return BuildError(
         f"{var} names {'an unknown' if len(unknown) == 1 else 'unknown'} {kind}"
         f"{'s' if len(unknown) > 1 else ''}: {', '.join(unknown)}",
-        f"The app defines these {kind}s ({where}): {listed}\n\n"
+        f"The app defines these {kind}s ({where}): {listed}\n{hint}\n"
         f"Correct {var} (names are compared ignoring case and - _ .), or define the\n"
         f"{kind} in the app{' and lock again' if group else ''}.",
         error_id="dependencies::unknown-group" if group else "dependencies::unknown-extra")
 
 
 def _resolve(var: str, names: tuple[str, ...], known: dict[str, str] | None,
-             where: str) -> tuple[str, ...]:
+             where: str, hint: str = "") -> tuple[str, ...]:
     if known is None:
         return names
     unknown = [name for name in names if normalize(name) not in known]
     if unknown:
-        raise _unknown(var, unknown, known, where)
+        raise _unknown(var, unknown, known, where, hint)
     return tuple(known[normalize(name)] for name in names)
 
 
@@ -225,8 +248,10 @@ def select(choice: Choice, files: AppFiles, groups_value: str | None,
 
 def _checked(choice: Choice, files: AppFiles, selection: Selection) -> Selection:
     found = defined(choice, files)
-    checked = Selection(_resolve(GROUPS_VAR, selection.groups, found.groups, found.groups_where),
-                        _resolve(EXTRAS_VAR, selection.extras, found.extras, found.extras_where),
+    checked = Selection(_resolve(GROUPS_VAR, selection.groups, found.groups, found.groups_where,
+                                 found.hint),
+                        _resolve(EXTRAS_VAR, selection.extras, found.extras, found.extras_where,
+                                 found.hint),
                         selection.files)
     if choice.manager.name == "pdm":
         _check_pdm_lock(choice, files, checked)

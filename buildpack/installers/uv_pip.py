@@ -50,7 +50,14 @@ from buildpack.cache import layout
 from buildpack.installers import pinned_tools, prune, uv_fetch
 from buildpack.installers.context import InstallContext
 from buildpack.installers.failures import install_error
-from buildpack.installers.pip import group_arguments, is_pylock, keep_pip_wheel, log_pylock, offline_sources
+from buildpack.installers.pip import (
+    describe_selection,
+    is_pylock,
+    keep_pip_wheel,
+    log_pylock,
+    offline_sources,
+    requirement_arguments,
+)
 from buildpack.installers.record import Choice, Selection
 from buildpack.installers.tool_env import tool_env
 from buildpack.installers.uv import CACHE_FOLDER
@@ -360,7 +367,8 @@ def install_requirements(ctx: InstallContext, requirements: Path, secrets: list[
                          selection: Selection | None = None) -> None:
     """``uv pip install -r`` into the runtime; ``incremental``: the runtime already holds
     the previous build's packages, and whatever the requirements no longer need goes;
-    ``selection``: pyproject.toml's dependency groups to install with them."""
+    ``selection``: pyproject.toml's dependency groups (a pylock.toml: its own groups and
+    extras) to install with them."""
     selection = selection or Selection()
     version, uv = pinned_tools.TOOLS["uv"].version(), ensure_uv(ctx, secrets)
     if not (ctx.prefix / "bin" / "pip").exists():
@@ -368,7 +376,7 @@ def install_requirements(ctx: InstallContext, requirements: Path, secrets: list[
     shown = requirements.relative_to(ctx.app_dir)
     output.step(f"Installing {what} using uv ({version})")
     if selection:
-        output.detail(f"With {selection.describe()} of pyproject.toml [dependency-groups].")
+        output.detail(describe_selection(ctx.files, requirements, selection))
     log_pylock(requirements, "uv pip install")
     env = install_env(ctx, requirements)
     offline = offline_sources(ctx, requirements)
@@ -383,15 +391,15 @@ def install_requirements(ctx: InstallContext, requirements: Path, secrets: list[
         base.append("--require-hashes")
     if is_pylock(requirements):  # uv's support is a preview feature: said in our line above
         base += ["--preview-features", "pylock"]
-    groups = group_arguments(selection)
+    wanted = requirement_arguments(ctx.files, requirements, shown, selection, "uv")
     if not incremental:
-        _run(ctx, [*base, "-r", str(shown), *groups], env, secrets, shown)
+        _run(ctx, [*base, *wanted], env, secrets, shown)
         return
     again = [f"--reinstall-package={name}" for name in prune.direct_url_names(ctx.prefix)]
     if is_pylock(requirements):
         # uv takes no other requirement beside a pylock.toml, so --exact also uninstalls
         # pip (unless the lock has it): the pinned one is installed again after it.
-        _run(ctx, [*base, "--exact", *again, "-r", str(shown)], env, secrets, shown)
+        _run(ctx, [*base, "--exact", *again, *wanted], env, secrets, shown)
         if not (ctx.prefix / "bin" / "pip").exists():
             install_pip(ctx, uv, secrets)
     else:
@@ -400,7 +408,7 @@ def install_requirements(ctx: InstallContext, requirements: Path, secrets: list[
         # (hash-checked, already installed) is named too, unless the app names its own.
         keep_pip = [] if names_pip(ctx.files, requirements) \
             else ["-r", str(settings.PIP_REQUIREMENTS)]
-        _run(ctx, [*base, "--exact", "--upgrade", *again, "-r", str(shown), *groups, *keep_pip],
+        _run(ctx, [*base, "--exact", "--upgrade", *again, *wanted, *keep_pip],
              env, secrets, shown)
     for site in ctx.prefix.glob("lib/python3*/site-packages"):
         remove_orphan_bytecode(site)

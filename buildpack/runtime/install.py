@@ -52,8 +52,16 @@ def _download(location: StoreLocation, entry: RuntimeEntry, cached: Path) -> Non
             raise BuildError(
                 f"Could not download Python {entry.version}",
                 f"Downloading {entry.file} from the runtime store at {location.display}\n"
-                f"failed: {exc}\n\nCheck that the store is reachable and complete, then retry.",
-                error_id="python-runtime::download-failed",
+                f"failed: {exc}\n\n"
+                + ("The store did not answer, or failed, each time: retry the build later."
+                   if exc.retried else
+                   "The store's manifest lists the archive, but the store does not serve it:\n"
+                   "upload it (bin/build-runtime-store writes both), or let the build server\n"
+                   "read it."),
+                # Retries ran out (5xx, timeouts, cut connections): it may clear. A 404, 403
+                # or missing file is the store's misconfiguration (docs/errors.md).
+                error_id="python-runtime::download-failed" if exc.retried
+                else "python-runtime::archive-not-served",
             ) from None
         problem = _verify(tmp, entry)
         if problem:

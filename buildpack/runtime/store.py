@@ -147,7 +147,8 @@ def fetch_file(location: StoreLocation, name: str, dest: Path,
             dest.unlink(missing_ok=True)
             if exc.final or attempt == ATTEMPTS:
                 tries = "" if exc.final else f" (after {attempt} attempts)"
-                raise FetchError(f"{exc}{tries}", final=True, disk=exc.disk, missing=exc.missing) from None
+                raise FetchError(f"{exc}{tries}", final=True, disk=exc.disk, missing=exc.missing,
+                                 retried=not exc.final) from None
             delay = BACKOFF_SECONDS * 2 ** (attempt - 1)
             if on_retry is not None:
                 on_retry(str(exc), delay)
@@ -196,10 +197,15 @@ def read_manifest(location: StoreLocation, scratch_dir: Path,
         raise BuildError(
             "Could not read the Python runtime store",
             f"The runtime store at {location.display} could not be read:\n  {exc}\n\n"
-            "Check that PYTHON_RUNTIME_STORE points at a directory or URL that holds\n"
-            "manifest.json (bin/build-runtime-store makes one), and that it is reachable\n"
-            "from the build server.",
-            error_id="runtime-store::unreadable",
+            + ("The store did not answer, or failed, each time: retry the build later, and\n"
+               "check that the store is reachable from the build server."
+               if exc.retried else
+               "Check that PYTHON_RUNTIME_STORE points at a directory or URL that holds\n"
+               "manifest.json (bin/build-runtime-store makes one), and that the build server\n"
+               "may read it."),
+            # A store that failed each retry may answer later; one that answers 404 or 403,
+            # or a folder without the file, is misconfigured (docs/errors.md).
+            error_id="runtime-store::unreadable" if exc.retried else "runtime-store::not-served",
         ) from None
     finally:
         dest.unlink(missing_ok=True)

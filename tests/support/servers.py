@@ -83,7 +83,7 @@ class FaultyStoreServer:
     """Serve a store directory over HTTP, misbehaving on purpose.
 
     ``faults`` maps a file name to the behaviours of its successive requests: "500",
-    "404", "hang" (accept, never answer), "cut" (send half the body, then close),
+    "404", "403", "hang" (accept, never answer), "cut" (send half the body, then close),
     "trickle" (one byte every 0.1 s: never a stall long enough for a read timeout, but
     far too slow to finish). Once a list is used up, the file is served normally.
     """
@@ -107,8 +107,8 @@ class FaultyStoreServer:
                 if fault == "hang":
                     server.stopping.wait(120)
                     return
-                if fault in ("500", "404") or not path.is_file():
-                    code = 404 if fault == "404" or not path.is_file() else 500
+                if fault in ("500", "404", "403") or not path.is_file():
+                    code = int(fault) if fault in ("500", "404", "403") else 404
                     self.send_response(code)
                     self.send_header("Content-Length", "0")
                     self.end_headers()

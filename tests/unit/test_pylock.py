@@ -97,11 +97,12 @@ def test_a_lock_version_other_than_1_is_refused(tmp_path):
         python_check.declared(installers.choose(root), AppFiles(root))
 
 
-def test_groups_and_extras_are_made_into_the_lock_instead(tmp_path):
+def test_a_lock_without_groups_says_it_was_made_with_them_applied(tmp_path):
+    # (A lock that lists its groups and extras: tests/unit/test_pylock_selection.py.)
     root = app(tmp_path, {"pylock.toml": PYLOCK})
-    with raises_id("dependencies::selection-not-supported") as info:
+    with raises_id("dependencies::unknown-group") as info:
         installers.choose(root, groups="web")
-    assert "uv export --format pylock.toml" in info.value.body
+    assert "uv export --format pylock.toml --group web" in info.value.body
 
 
 def test_uv_does_not_warm_up_or_scan_a_lock(tmp_path):

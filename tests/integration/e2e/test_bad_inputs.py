@@ -81,7 +81,7 @@ def test_manifest_missing(tmp_path):
     empty.mkdir()
     app = _app(tmp_path, {})
     _fails(app, tmp_path / "cache", support.build_env(str(empty), None),
-           "runtime-store::unreadable", "manifest.json", str(empty))
+           "runtime-store::not-served", "manifest.json", str(empty))
 
 
 @pytest.mark.parametrize("manifest", ["{not json", '{"schema": 99, "runtimes": []}',

@@ -70,7 +70,9 @@ def test_500s_then_success_is_retried(tmp_path, small_store):
 def test_persistent_500_fails_after_bounded_attempts(tmp_path, small_store):
     store, archive = small_store
     app, cache, result, _, server = _build(tmp_path, store, {archive: ["500"] * 10})
-    assert result.returncode == result.failure_exit
+    assert result.returncode == result.failure_exit == 75  # EX_TEMPFAIL: a retry may succeed
+    assert "(error id: python-runtime::download-failed)" in result.stderr
+    assert "retry the build later" in result.stderr
     assert server.counts[archive] == 4
     assert "HTTP 500" in result.stderr and "after 4 attempts" in result.stderr
     assert server.url + archive in result.stderr
@@ -81,9 +83,22 @@ def test_persistent_500_fails_after_bounded_attempts(tmp_path, small_store):
 def test_404_is_not_retried(tmp_path, small_store):
     store, archive = small_store
     app, cache, result, _, server = _build(tmp_path, store, {archive: ["404"]})
-    assert result.returncode == result.failure_exit
+    # The store is misconfigured (the manifest lists a file it does not serve): the
+    # platform's to fix, exit 1, no retry by the platform either.
+    assert result.returncode == result.failure_exit == 1
+    assert "(error id: python-runtime::archive-not-served)" in result.stderr
     assert server.counts[archive] == 1
     assert f"HTTP 404 for {server.url}{archive}" in result.stderr
+    _clean(app, cache)
+
+
+def test_403_on_the_manifest_is_the_platforms_at_once(tmp_path, small_store):
+    store, _ = small_store
+    app, cache, result, _, server = _build(tmp_path, store, {"manifest.json": ["403"]})
+    assert result.returncode == result.failure_exit == 1
+    assert "(error id: runtime-store::not-served)" in result.stderr
+    assert server.counts["manifest.json"] == 1 and "Retrying" not in result.log
+    assert f"HTTP 403 for {server.url}manifest.json" in result.stderr
     _clean(app, cache)
 
 
@@ -91,7 +106,8 @@ def test_hanging_store_times_out_within_bound(tmp_path, small_store):
     store, archive = small_store
     app, cache, result, elapsed, server = _build(
         tmp_path, store, {"manifest.json": ["hang"] * 10}, {"PYTHON_RUNTIME_STORE_TIMEOUT": "1"})
-    assert result.returncode == result.failure_exit
+    assert result.returncode == result.failure_exit == 75
+    assert "(error id: runtime-store::unreadable)" in result.stderr
     assert "timed out" in result.stderr and "after 4 attempts" in result.stderr
     # 4 attempts x 1 s timeout + 1 + 2 + 4 s of backoff, plus process start-up.
     assert elapsed < 25, elapsed
