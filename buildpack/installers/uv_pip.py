@@ -33,7 +33,6 @@ from __future__ import annotations
 import contextlib
 import platform
 import re
-import subprocess
 import sys
 import tempfile
 import threading
@@ -50,7 +49,7 @@ from buildpack.app.requirements_files import (
     parse_line,
 )
 from buildpack.base import cache_files, output, settings
-from buildpack.base.children import run_streamed
+from buildpack.base.children import run_beside, run_streamed
 from buildpack.base.fs import rmtree
 from buildpack.base.output import BuildError
 from buildpack.cache import layout
@@ -239,23 +238,7 @@ def _warm_up(ctx: InstallContext, uv: Path, requirements: Path, unpacked: thread
     cmd = warm_up_command(ctx, uv, requirements)
     if cmd is None:
         return
-    env = install_env(ctx, requirements)
-    try:
-        child = subprocess.Popen(cmd, env=env, cwd=ctx.app_dir, stdin=subprocess.DEVNULL,
-                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    except OSError:
-        return
-    try:
-        while child.poll() is None and not unpacked.wait(0.05):
-            pass
-    finally:
-        if child.poll() is None:
-            child.terminate()
-            try:
-                child.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                child.kill()
-                child.wait()
+    run_beside(cmd, install_env(ctx, requirements), ctx.app_dir, unpacked)
 
 
 def ensure_uv(ctx: InstallContext, secrets: list[str]) -> Path:
