@@ -46,18 +46,26 @@ MAX_LINE = 10_000
 # pip's own table by tests/integration/reliability/test_requirements_like_pip.py, which
 # also compares whole files read both ways (why pip's parser is not called: see
 # docs/reliability.md, "Requirements read as pip reads them").
-_PIP_OPTIONS = (
-    (("-i", "--index-url", "--pypi-url"), "index_url", True),
-    (("--extra-index-url",), "extra_index_urls", True), (("--no-index",), "no_index", False),
-    (("-c", "--constraint"), "constraints", True), (("-r", "--requirement"), "requirements", True),
-    (("-e", "--editable"), "editables", True), (("-f", "--find-links"), "find_links", True),
-    (("--no-binary",), "no_binary", True), (("--only-binary",), "only_binary", True),
-    (("--prefer-binary",), "prefer_binary", False), (("--require-hashes",), "require_hashes", False),
-    (("--no-require-hashes",), "no_require_hashes", False), (("--pre",), "pre", False),
-    (("--all-releases",), "all_releases", True), (("--only-final",), "only_final", True),
-    (("--trusted-host",), "trusted_hosts", True), (("--use-feature",), "features_enabled", True),
-    (("--hash",), "hashes", True), (("-C", "--config-settings"), "config_settings", True),
+_PIP_OPTIONS = (  # (names, dest, action): "store" (the last one counts), "append", "flag"
+    (("-i", "--index-url", "--pypi-url"), "index_url", "store"),
+    (("--extra-index-url",), "extra_index_urls", "append"), (("--no-index",), "no_index", "flag"),
+    (("-c", "--constraint"), "constraints", "append"),
+    (("-r", "--requirement"), "requirements", "append"),
+    (("-e", "--editable"), "editables", "append"), (("-f", "--find-links"), "find_links", "append"),
+    (("--no-binary",), "no_binary", "append"), (("--only-binary",), "only_binary", "append"),
+    (("--prefer-binary",), "prefer_binary", "flag"),
+    (("--require-hashes",), "require_hashes", "flag"),
+    (("--no-require-hashes",), "no_require_hashes", "flag"), (("--pre",), "pre", "flag"),
+    (("--all-releases",), "all_releases", "append"), (("--only-final",), "only_final", "append"),
+    (("--trusted-host",), "trusted_hosts", "append"),
+    (("--use-feature",), "features_enabled", "append"), (("--hash",), "hashes", "append"),
+    (("-C", "--config-settings"), "config_settings", "append"),
 )
+
+# pip checks these values as optparse choices (the others in callbacks, not here).
+_CHOICES = {"features_enabled": ("fast-deps", "inprocess-build-deps", "venv-isolation",
+                                 "truststore", "no-binary-enable-wheel-cache",
+                                 "build-constraint")}
 
 
 class _Parser(optparse.OptionParser):
@@ -67,11 +75,14 @@ class _Parser(optparse.OptionParser):
 
 def _option_parser() -> _Parser:
     parser = _Parser(add_help_option=False)
-    for names, dest, takes_value in _PIP_OPTIONS:
-        if takes_value:
-            parser.add_option(*names, dest=dest, action="append")  # None: no shared default
-        else:
+    for names, dest, action in _PIP_OPTIONS:
+        if action == "flag":
             parser.add_option(*names, dest=dest, action="store_true", default=False)
+        elif dest in _CHOICES:
+            parser.add_option(*names, dest=dest, action=action, type="choice",
+                              choices=list(_CHOICES[dest]))
+        else:
+            parser.add_option(*names, dest=dest, action=action)  # None: no shared default
     return parser
 
 
@@ -91,7 +102,7 @@ class Line:
 
     def get(self, dest: str) -> list[str]:
         value = self.values.get(dest)
-        return list(value) if isinstance(value, list) else []
+        return list(value) if isinstance(value, list) else [value] if isinstance(value, str) else []
 
     def has(self, dest: str) -> bool:
         return bool(self.values.get(dest))
