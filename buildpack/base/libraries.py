@@ -24,7 +24,7 @@ import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 
-from buildpack.base import output, settings
+from buildpack.base import cache_files, output, settings
 from buildpack.base.children import run_quiet
 from buildpack.base.hashing import file_sha256
 from buildpack.base.http_client import FetchError, copy_stream, disk_full_error, index_files, open_url
@@ -56,7 +56,11 @@ def pinned() -> list[Wheel]:
 
 
 def _usable(path: Path, wheel: Wheel) -> bool:
-    return path.is_file() and path.stat().st_size <= MAX_BYTES and file_sha256(path) == wheel.sha256
+    """Whether the kept copy ``path`` (in CACHE_DIR) is the pinned wheel."""
+    try:
+        return cache_files.sha256(path, MAX_BYTES) == wheel.sha256
+    except cache_files.Unusable:
+        return False
 
 
 class LibraryError(Exception):
