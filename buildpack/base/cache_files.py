@@ -16,8 +16,10 @@ ignored with a warning and removed, so that the build writes a good one in its p
 from __future__ import annotations
 
 import errno
+import hashlib
 import os
 import stat
+from collections.abc import Iterator
 from pathlib import Path
 
 from buildpack.base import output
@@ -36,10 +38,9 @@ def _kind(mode: int) -> str:
     return next((name for test, name in _KINDS if test(mode)), "not a regular file")
 
 
-def read(path: Path, limit: int, follow_links: bool = False) -> bytes | None:
-    """The bytes of the regular file ``path``; None when nothing is there. ``Unusable``
-    for a link (unless ``follow_links``), a folder, a FIFO, a device, a file over
-    ``limit`` bytes or one that cannot be read."""
+def _open(path: Path, limit: int, follow_links: bool) -> int | None:
+    """A descriptor of the regular file ``path`` of at most ``limit`` bytes; None when
+    nothing is there; ``Unusable`` otherwise (see ``read``)."""
     try:
         fd = os.open(path, _OPEN_FLAGS & ~os.O_NOFOLLOW if follow_links else _OPEN_FLAGS)
     except FileNotFoundError:
@@ -56,21 +57,52 @@ def read(path: Path, limit: int, follow_links: bool = False) -> bytes | None:
             raise Unusable(f"it is {_kind(st.st_mode)}")
         if st.st_size > limit:
             raise Unusable(f"it holds {st.st_size:,} bytes, more than {limit:,}")
-        chunks = []
-        remaining = limit + 1
-        while remaining > 0:
-            try:
-                chunk = os.read(fd, min(remaining, 1024 * 1024))
-            except OSError as exc:
-                raise Unusable(exc.strerror or str(exc)) from None
-            if not chunk:
-                break
-            chunks.append(chunk)
-            remaining -= len(chunk)
-        data = b"".join(chunks)
-        if len(data) > limit:  # it grew while being read
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def _chunks(fd: int, limit: int) -> Iterator[bytes]:
+    remaining = limit + 1
+    while remaining > 0:
+        try:
+            chunk = os.read(fd, min(remaining, 1024 * 1024))
+        except OSError as exc:
+            raise Unusable(exc.strerror or str(exc)) from None
+        if not chunk:
+            return
+        remaining -= len(chunk)
+        if remaining <= 0:  # it grew while being read
             raise Unusable(f"it holds more than {limit:,} bytes")
-        return data
+        yield chunk
+
+
+def read(path: Path, limit: int, follow_links: bool = False) -> bytes | None:
+    """The bytes of the regular file ``path``; None when nothing is there. ``Unusable``
+    for a link (unless ``follow_links``), a folder, a FIFO, a device, a file over
+    ``limit`` bytes or one that cannot be read."""
+    fd = _open(path, limit, follow_links)
+    if fd is None:
+        return None
+    try:
+        return b"".join(_chunks(fd, limit))
+    finally:
+        os.close(fd)
+
+
+def sha256(path: Path, limit: int) -> str | None:
+    """The SHA-256 (hex) of the regular file ``path``, read as ``read`` reads (a cached
+    runtime archive, a tool's binary: too large to hold in memory); None when nothing is
+    there, ``Unusable`` as ``read``."""
+    fd = _open(path, limit, False)
+    if fd is None:
+        return None
+    try:
+        digest = hashlib.sha256()
+        for chunk in _chunks(fd, limit):
+            digest.update(chunk)
+        return digest.hexdigest()
     finally:
         os.close(fd)
 

@@ -21,7 +21,7 @@ import threading
 import time
 from collections.abc import Mapping
 from pathlib import Path
-from typing import IO, Callable
+from typing import IO, Any, Callable
 
 from buildpack.base import output
 from buildpack.base.numbers import NumberError, parse_seconds
@@ -167,12 +167,51 @@ def run_quiet(cmd: list[str], env: dict[str, str] | None = None, cwd: Path | Non
     proc = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True,
                             errors="replace", start_new_session=True)
+    out, err = _communicate(proc, cmd, seconds, None)
+    return subprocess.CompletedProcess(cmd, proc.returncode, out, err)
+
+
+def run_bytes(cmd: list[str], data: bytes, env: dict[str, str] | None = None,
+              timeout: float | None = None) -> subprocess.CompletedProcess[bytes]:
+    """``run_quiet`` with ``data`` on its standard input, the output as bytes."""
+    seconds = timeout or step_timeout()
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            stdin=subprocess.PIPE, start_new_session=True)
+    out, err = _communicate(proc, cmd, seconds, data)
+    return subprocess.CompletedProcess(cmd, proc.returncode, out, err)
+
+
+def _communicate(proc: subprocess.Popen[Any], cmd: list[str], seconds: float,
+                 data: bytes | None) -> tuple[Any, Any]:
     try:
-        out, err = proc.communicate(timeout=seconds)
+        return proc.communicate(data, timeout=seconds)
     except subprocess.TimeoutExpired:
         _end_group(proc)
         proc.communicate()
         raise _timeout_error(cmd, seconds) from None
     finally:
         _end_group(proc, grace=0.5)
-    return subprocess.CompletedProcess(cmd, proc.returncode, out, err)
+
+
+def run_beside(cmd: list[str], env: dict[str, str], cwd: Path, stop: threading.Event,
+               timeout: float | None = None) -> int | None:
+    """Run ``cmd`` beside the build, its output discarded, until it exits, ``stop`` is
+    set or the deadline passes (then its process group is ended, as every child's);
+    its exit code, or None when it was stopped or could not start. A head start that
+    may be given up at any time (``uv_pip``'s warm-up), so no error is raised."""
+    try:
+        proc = subprocess.Popen(cmd, env=env, cwd=cwd, stdin=subprocess.DEVNULL,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                start_new_session=True)
+    except OSError:
+        return None
+    deadline = time.monotonic() + (timeout or step_timeout())
+    try:
+        while proc.poll() is None and not stop.wait(0.05) and time.monotonic() < deadline:
+            pass
+    finally:
+        stopped = proc.poll() is None
+        _end_group(proc, grace=5.0 if stopped else 0.5)
+        proc.wait()
+    return None if stopped else proc.returncode
+

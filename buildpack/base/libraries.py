@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
 import sys
 import time
 import urllib.error
@@ -25,9 +24,11 @@ import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 
-from buildpack.base import output, settings
+from buildpack.base import cache_files, output, settings
+from buildpack.base.children import run_quiet
 from buildpack.base.hashing import file_sha256
 from buildpack.base.http_client import FetchError, copy_stream, disk_full_error, index_files, open_url
+from buildpack.base.output import BuildError
 from buildpack.base.redact import mask_credentials
 
 PINS = settings.VENDOR_DIR / "libraries.txt"
@@ -55,7 +56,11 @@ def pinned() -> list[Wheel]:
 
 
 def _usable(path: Path, wheel: Wheel) -> bool:
-    return path.is_file() and path.stat().st_size <= MAX_BYTES and file_sha256(path) == wheel.sha256
+    """Whether the kept copy ``path`` (in CACHE_DIR) is the pinned wheel."""
+    try:
+        return cache_files.sha256(path, MAX_BYTES) == wheel.sha256
+    except cache_files.Unusable:
+        return False
 
 
 class LibraryError(Exception):
@@ -153,10 +158,9 @@ def download_with_pip(python: Path, env: dict[str, str], cache_dir: Path) -> str
            "--only-binary=:all:", "--implementation", "py", "--abi", "none", "--platform", "any",
            "--python-version", "3.9", "-d", str(target), "-r", str(PINS)]
     try:
-        proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=DEADLINE * 3,
-                              check=False)
+        proc = run_quiet(cmd, env=env, timeout=DEADLINE * 3)
         problem = mask_credentials((proc.stdout + proc.stderr).strip()[-800:])
-    except subprocess.TimeoutExpired:
+    except BuildError:  # process::timeout: its group was ended
         problem = f"pip download did not finish in {DEADLINE * 3:.0f} s"
     return None if ensure(cache_dir, None) else problem
 

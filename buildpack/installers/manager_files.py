@@ -28,7 +28,7 @@ import re
 from pathlib import Path, PurePosixPath
 
 from buildpack.app.app_files import AppFiles
-from buildpack.app.requirements_files import included_files
+from buildpack.app.requirements_files import check_project_paths, included_files
 from buildpack.base import output, toml_io
 from buildpack.base.output import BuildError
 from buildpack.installers.managers import (
@@ -189,6 +189,9 @@ def find(files: AppFiles | Path, pylock: str = PYLOCK) -> Choice:
         raise _declares_nothing(found)
     if not declaring:
         return Choice(NO_DEPENDENCIES)
+    if pyproject in declaring and toml_io.available():
+        text = files.text(pyproject, "manifest") or ""
+        check_project_paths(files, pyproject, text, toml_io.parse(text, "pyproject.toml"))
     return Choice(PIP, declaring, installs_app=True)
 
 

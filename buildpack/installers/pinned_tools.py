@@ -151,6 +151,7 @@ def python_minor(prefix: Path) -> str:
 _FILES = ".buildpack-files.json"  # the install's manifest (env_cache.snapshot)
 BINARY_DIGEST = ".binary-sha256"
 _MAX_STAMP_BYTES = 16 * 1024 * 1024  # the manifest of an install (pip's: some 1,000 files)
+MAX_BINARY = 512 * 1024 * 1024  # a native tool's binary (uv 0.13: some 40 MB)
 
 
 def _intact(target: Path) -> bool:
@@ -176,9 +177,13 @@ def _binary_problem(target: Path, tool: Tool) -> str | None:
         recorded = cache_files.read(record, 1024)
     except cache_files.Unusable:
         recorded = None
-    if not binary.is_file() or recorded is None:
+    try:
+        digest = cache_files.sha256(binary, MAX_BINARY)
+    except cache_files.Unusable as exc:
+        return f"bin/{tool.name} cannot be used: {exc}"
+    if digest is None or recorded is None:
         return f"bin/{tool.name} or its recorded sha256 is missing"
-    if file_sha256(binary).encode("ascii") != recorded.strip():
+    if digest.encode("ascii") != recorded.strip():
         return f"bin/{tool.name} does not match the sha256 recorded when it was installed"
     return None
 

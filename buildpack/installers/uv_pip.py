@@ -2,12 +2,13 @@
 
 The config var ``PYTHON_INSTALLER`` picks the engine: ``uv`` (the default) or ``pip``.
 uv reads the same requirements files, but a few pip features it does not support
-(found by testing uv 0.13 against pip 26): per-requirement ``--global-option`` and
-``--config-settings`` (uv stops with a parse error), ``--pre``, ``--prefer-binary``,
-``--trusted-host`` and ``--use-feature`` lines (uv ignores them with a warning, so the
-result would differ from pip's), and editable VCS requirements (``-e git+...``: uv
-keeps the checkout in its cache, outside the slug). A file that uses one of them is
-installed with pip, and the log says why in one line.
+(found by testing uv 0.13 against pip 26): per-requirement ``--config-settings``, pip's
+abbreviated options (``--requirem``), ``--pypi-url``, ``--no-require-hashes``,
+``--all-releases`` and ``--only-final`` (uv stops with a parse error), ``--pre``,
+``--prefer-binary``, ``--trusted-host`` and ``--use-feature`` lines (uv ignores them with
+a warning, so the result would differ from pip's), and editable VCS requirements
+(``-e git+...``: uv keeps the checkout in its cache, outside the slug). A file that uses
+one of them is installed with pip, and the log says why in one line.
 
 uv installs into the runtime's own prefix (``--python`` the runtime's interpreter, no
 virtualenv), with its cache in ``CACHE_DIR/uv``, hardlinking the files out of its cache
@@ -32,7 +33,6 @@ from __future__ import annotations
 import contextlib
 import platform
 import re
-import subprocess
 import sys
 import tempfile
 import threading
@@ -41,9 +41,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from buildpack.app.app_files import AppFiles
-from buildpack.app.requirements_files import hash_mode, included_files, lines, parse_line
+from buildpack.app.requirements_files import (
+    hash_mode,
+    included_files,
+    lines,
+    numbered_lines,
+    parse_line,
+)
 from buildpack.base import cache_files, output, settings
-from buildpack.base.children import run_streamed
+from buildpack.base.children import run_beside, run_streamed
 from buildpack.base.fs import rmtree
 from buildpack.base.output import BuildError
 from buildpack.cache import layout
@@ -68,9 +74,17 @@ DEFAULT_ENGINE = "uv"
 
 # pip features in requirements files that uv does not support (the option's dest, as
 # ``requirements_files.parse_line`` reads it), with the name shown.
-_PIP_ONLY = (("global_options", "--global-option"), ("config_settings", "--config-settings"),
-             ("pre", "--pre"), ("prefer_binary", "--prefer-binary"),
-             ("trusted_hosts", "--trusted-host"), ("features", "--use-feature"))
+_PIP_ONLY = (("config_settings", "--config-settings"), ("pre", "--pre"),
+             ("prefer_binary", "--prefer-binary"), ("trusted_hosts", "--trusted-host"),
+             ("features_enabled", "--use-feature"), ("all_releases", "--all-releases"),
+             ("only_final", "--only-final"), ("no_require_hashes", "--no-require-hashes"))
+# The options' spellings uv reads in a requirements file (uv 0.13.9, tried one by one):
+# no abbreviation (pip takes ``--requirem``), no ``--pypi-url``; ``-rfile`` as ``-r file``.
+_UV_SPELLINGS = frozenset((
+    "-i", "--index-url", "--extra-index-url", "--no-index", "-f", "--find-links",
+    "--no-binary", "--only-binary", "-c", "--constraint", "-r", "--requirement", "-e",
+    "--editable", "--hash", "--require-hashes", "--pre", "--prefer-binary", "--trusted-host",
+    "--use-feature", "--config-settings"))
 _EDITABLE_VCS = re.compile(r"(?:git|hg|svn|bzr)\+")
 # pip settings the build may carry, and what uv calls them.
 _SPACE_LISTS = {"PIP_EXTRA_INDEX_URL": "UV_EXTRA_INDEX_URL", "PIP_TRUSTED_HOST": "UV_INSECURE_HOST"}
@@ -102,13 +116,15 @@ def unknown_engine(value: str) -> BuildError:
 def pip_only_feature(files: AppFiles, requirements: Path) -> str | None:
     """``"--pre (requirements.txt line 3)"`` for the first pip-only feature, else None."""
     for path in included_files(files, requirements):
-        for number, line in enumerate(lines(files.text(path, "requirements") or ""), start=1):
-            if line.lstrip().startswith("#"):
-                continue
+        for number, line in numbered_lines(files.text(path, "requirements") or ""):
             parsed = parse_line(line)
             for dest, feature in _PIP_ONLY:
                 if parsed.has(dest):
                     return f"{feature} ({path.name} line {number})"
+            for word in parsed.words:
+                spelling = word.split("=", 1)[0] if word.startswith("--") else word[:2]
+                if word.startswith("-") and spelling not in _UV_SPELLINGS:
+                    return f"{spelling} ({path.name} line {number})"
             if any(_EDITABLE_VCS.match(e) for e in parsed.get("editables")):
                 return f"an editable VCS requirement (-e git+...) ({path.name} line {number})"
     return None
@@ -229,23 +245,7 @@ def _warm_up(ctx: InstallContext, uv: Path, requirements: Path, unpacked: thread
     cmd = warm_up_command(ctx, uv, requirements)
     if cmd is None:
         return
-    env = install_env(ctx, requirements)
-    try:
-        child = subprocess.Popen(cmd, env=env, cwd=ctx.app_dir, stdin=subprocess.DEVNULL,
-                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    except OSError:
-        return
-    try:
-        while child.poll() is None and not unpacked.wait(0.05):
-            pass
-    finally:
-        if child.poll() is None:
-            child.terminate()
-            try:
-                child.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                child.kill()
-                child.wait()
+    run_beside(cmd, install_env(ctx, requirements), ctx.app_dir, unpacked)
 
 
 def ensure_uv(ctx: InstallContext, secrets: list[str]) -> Path:

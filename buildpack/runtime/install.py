@@ -11,8 +11,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from buildpack.base import output
-from buildpack.base.hashing import file_sha256
+from buildpack.base import cache_files, output
 from buildpack.base.http_client import FetchError, disk_full_error
 from buildpack.base.output import BuildError
 from buildpack.runtime.manifest import RuntimeEntry
@@ -29,10 +28,13 @@ def cached_archive_path(cache_dir: Path, entry: RuntimeEntry) -> Path:
 
 def _verify(path: Path, entry: RuntimeEntry) -> str | None:
     """None when ``path`` matches the entry, else what is wrong."""
-    size = path.stat().st_size
+    size = path.lstat().st_size
     if size != entry.size:
         return f"size is {size} bytes, the manifest says {entry.size}"
-    digest = file_sha256(path)
+    try:
+        digest = cache_files.sha256(path, entry.size)
+    except cache_files.Unusable as exc:
+        return str(exc)
     if digest != entry.sha256:
         return f"sha256 is {digest}, the manifest says {entry.sha256}"
     return None

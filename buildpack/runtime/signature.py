@@ -13,6 +13,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+from buildpack.base.children import run_bytes
 from buildpack.base.output import BuildError
 
 SIGNATURE_NAME = "manifest.json.sig"
@@ -37,9 +38,8 @@ def _ssh_keygen(purpose: str) -> str:
 
 def _run(cmd: list[str], stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
     try:
-        return subprocess.run(cmd, input=stdin if stdin is not None else b"", capture_output=True,
-                              timeout=DEADLINE, check=False)
-    except subprocess.TimeoutExpired:
+        return run_bytes(cmd, stdin if stdin is not None else b"", timeout=DEADLINE)
+    except BuildError:  # process::timeout: its group was ended
         return subprocess.CompletedProcess(cmd, -1, b"", f"timed out after {DEADLINE}s".encode())
 
 

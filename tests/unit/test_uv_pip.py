@@ -47,7 +47,11 @@ def test_unknown_engine_fails_for_other_managers_too(tmp_path):
 
 
 @pytest.mark.parametrize(("text", "feature"), [
-    ("six==1.17.0 --global-option=--quiet\n", "--global-option (requirements.txt line 1)"),
+    ("six==1.17.0 --requirem base.txt\n", "--requirem (requirements.txt line 1)"),
+    ("--pypi-url http://127.0.0.1:9/simple/\nsix\n", "--pypi-url (requirements.txt line 1)"),
+    ("six --hash=sha256:" + "0" * 64 + "\n--no-require-hashes\n",
+     "--no-require-hashes (requirements.txt line 2)"),
+    ("--only-final :all:\nsix\n", "--only-final (requirements.txt line 1)"),
     ("six==1.17.0 \\\n    --config-settings=a=b\n", "--config-settings (requirements.txt line 1)"),
     ("Flask\n--pre\n", "--pre (requirements.txt line 2)"),
     ("--prefer-binary\nsix\n", "--prefer-binary (requirements.txt line 1)"),
