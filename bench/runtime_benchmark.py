@@ -11,9 +11,12 @@ mode, run in the same session on one machine with:
 Both builds come from the machine's build cache (``source_build``; building one that is
 missing takes 10 minutes quick, about an hour PGO+LTO). Benchmarks run interleaved (each
 benchmark on every interpreter in turn, the order rotating), so load from other work on
-the machine falls on all of them alike. A time budget stops starting new benchmarks;
-only benchmarks finished on every interpreter are reported. Each benchmark's figure is
-pyperf's median; the summary is the geometric mean of the ratios to ``quick``.
+the machine falls on all of them alike. The whole set runs ``--rounds`` times (the order
+rotating again each round); a benchmark's figure is the median over the rounds of pyperf's
+median, and its spread (min-max over the rounds) is kept, so that one disturbed run on a
+shared machine cannot make the figure. A time budget stops starting new rounds; only
+benchmarks finished on every interpreter in every completed round are reported. The
+summary is the geometric mean of the ratios to ``quick``.
 
 Writes ``bench/results/runtime.json``, ``bench/results/runtime.png`` and the section
 between the markers in ``bench/RESULTS.md``.
@@ -142,14 +145,16 @@ def report(session: dict) -> str:
     lines += ["", "| benchmark | " + " | ".join(f"{n} (ms)" for n in names) + " | "
               + " | ".join(f"{n} vs quick" for n in others) + " |", "|---|" + "---|" * (len(names) + len(others))]
     for bench in benches:
-        row = " | ".join(f"{results[bench][n] * 1000:.1f}" for n in names)
+        spread = session.get("spread", {}).get(bench, {})
+        row = " | ".join(f"{results[bench][n] * 1000:.1f}" + (
+            f" ({spread[n][0] * 1000:.1f}-{spread[n][1] * 1000:.1f})" if n in spread else "") for n in names)
         speed = " | ".join(f"{results[bench]['quick'] / results[bench][n]:.3f}x" for n in others)
         lines.append(f"| {bench} | {row} | {speed} |")
     lines += ["", "Speed relative to `--quick` (geometric mean):", "", *text_bars(ratios), ""]
     if session.get("chart"):
         lines += ["![bench/runtime chart](results/runtime.png)", ""]
     if session.get("skipped"):
-        lines += [f"Not run (time budget): {', '.join(session['skipped'])}.", ""]
+        lines += [f"Not reported (time budget, or a failed run): {', '.join(session['skipped'])}.", ""]
     if "system" in session["interpreters"]:
         lines += ["`system` is Debian's `/usr/bin/python3`, Python "
                   f"{session['interpreters']['system']['version']}: another minor than the store's "
@@ -177,6 +182,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--budget", type=float, default=3600,
                         help="seconds after which no new benchmark starts (default 3600)")
     parser.add_argument("--benchmarks", default=",".join(BENCHMARKS), help="comma-separated subset")
+    parser.add_argument("--rounds", type=int, default=3, choices=range(1, 21), metavar="1-20",
+                        help="times the whole set runs; each figure is the median over them (default 3)")
     parser.add_argument("--interpreters", default="pgo-lto,quick,system",
                         help="comma-separated subset of pgo-lto, quick, system (quick is the reference)")
     args = parser.parse_args(argv)
@@ -190,19 +197,29 @@ def main(argv: list[str]) -> int:
     session: dict = {"started": time.strftime("%Y-%m-%d %H:%M", time.gmtime()), "cpus": os.cpu_count(),
                      "machine": platform.machine(), "load_before": f"{os.getloadavg()[0]:.1f}",
                      "interpreters": {n: {"path": str(p), "version": version_of(p)} for n, p in pythons.items()},
-                     "results": {}, "skipped": []}
+                     "nice": os.nice(0), "results": {}, "spread": {}, "skipped": []}
     names = list(pythons)
-    for index, bench in enumerate(args.benchmarks.split(",")):
+    benches = args.benchmarks.split(",")
+    values: dict[str, dict[str, list[float]]] = {b: {n: [] for n in names} for b in benches}
+    rounds = 0
+    for round_no in range(args.rounds):
         if time.monotonic() > deadline:
+            break
+        for index, bench in enumerate(benches):
+            shift = (index + round_no) % len(names)
+            for name in names[shift:] + names[:shift]:
+                found = run_one(tool, pythons[name], bench, WORK / f"{bench}-{name}.json")
+                print(f"round {round_no + 1} {bench:20} {name:8} {found}", flush=True)
+                if found is not None:
+                    values[bench][name].append(found)
+        rounds += 1
+    session["rounds"] = rounds
+    for bench in benches:
+        if all(len(values[bench][n]) == rounds > 0 for n in names):
+            session["results"][bench] = {n: statistics.median(values[bench][n]) for n in names}
+            session["spread"][bench] = {n: [min(values[bench][n]), max(values[bench][n])] for n in names}
+        else:
             session["skipped"].append(bench)
-            continue
-        order = names[index % len(names):] + names[:index % len(names)]
-        found = {}
-        for name in order:
-            found[name] = run_one(tool, pythons[name], bench, WORK / f"{bench}-{name}.json")
-            print(f"{bench:20} {name:8} {found[name]}", flush=True)
-        if all(v is not None for v in found.values()):
-            session["results"][bench] = {n: float(v) for n, v in found.items() if v is not None}
     session["load_after"] = f"{os.getloadavg()[0]:.1f}"
     if not session["results"]:
         print("no benchmark finished on every interpreter", file=sys.stderr)
