@@ -1,7 +1,6 @@
 """The Procfile parser: accepted forms, every error, and properties over random input."""
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
@@ -90,7 +89,8 @@ def test_only_lf_splits_lines() -> None:
     assert error_of("web: a\nworker: b\u2028\nx\n").line_number == 3
 
 
-def test_ten_thousand_lines_are_fast() -> None:
+def test_ten_thousand_lines() -> None:
+    """A long Procfile parses whole (its speed is not asserted: timed tests fail on a loaded machine)."""
     lines = []
     for i in range(10_000):
         if i % 5 == 0:
@@ -100,12 +100,9 @@ def test_ten_thousand_lines_are_fast() -> None:
         else:
             lines.append(f"proc{i}: python -m worker --queue q{i}:high  # note")
     text = "\r\n".join(lines)
-    start = time.perf_counter()
     result = parse_procfile(text)
-    elapsed = time.perf_counter() - start
     assert len(result) == sum(1 for line in lines if line.startswith("proc"))
     assert result["proc1"] == "python -m worker --queue q1:high  # note"
-    assert elapsed < 1.0
 
 
 def test_error_late_in_a_long_file() -> None:
