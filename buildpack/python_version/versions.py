@@ -42,9 +42,9 @@ _PIPFILE_VERSION_RE = re.compile(r"^([0-9]+)\.([0-9]+)(?:\.([0-9]+))?$")
 VERSION_PART_DIGITS = 4
 _ALLOWED_SPACE = {" ", "\t", "\r", "\n"}
 # Near-misses of a version line: a name before the number (py3.13, cpython-3.13,
-# python3.13, Python 3.13, v3.13), or a wildcard patch (3.13.x, 3.13.*). Not 3.13t
-# (a valid request: the free-threaded build) and not other implementations (pypy3.10).
-_NEAR_MISS = re.compile(r"^(?:(?:c?python|py)[-_ ]?)?v?([0-9]{1,2})\.([0-9]{1,3})(?:\.([0-9]{1,3}|x|\*))?$",
+# python3.13, Python 3.13, v3.13), or a wildcard patch (3.13.x, 3.13.*), each also with
+# the free-threaded ``t`` (py3.13t -> 3.13t). Not other implementations (pypy3.10).
+_NEAR_MISS = re.compile(r"^(?:(?:c?python|py)[-_ ]?)?v?([0-9]{1,2})\.([0-9]{1,3})(?:\.([0-9]{1,3}|x|\*))?(t?)$",
                         re.IGNORECASE)
 
 
@@ -144,9 +144,9 @@ def _right_form(line: str, prefix: str) -> str | None:
     match = _NEAR_MISS.match(line)
     if match is None:
         return None
-    major, minor, patch = match.group(1, 2, 3)
+    major, minor, patch, letter = match.group(1, 2, 3, 4)
     exact = f".{patch}" if patch is not None and patch.isdigit() else ""
-    return f"{prefix}{major}.{minor}{exact}"
+    return f"{prefix}{major}.{minor}{exact}{letter}"
 
 
 def _request(match: re.Match[str] | None, source: str,

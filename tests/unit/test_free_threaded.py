@@ -80,6 +80,17 @@ def test_other_spellings_are_invalid(line):
     assert info.value.error_id == "python-version-file::invalid-version"
 
 
+@pytest.mark.parametrize(("line", "right"), [("py3.13t", "3.13t"), ("python3.13.15t", "3.13.15t"),
+                                             ("3.13.xt", "3.13t")])
+def test_near_misses_keep_the_free_threaded_t(line, right):
+    with pytest.raises(BuildError) as info:
+        versions.parse_python_version_file(f"{line}\n".encode())
+    assert f"write:\n\n    {right}" in info.value.body
+    with pytest.raises(BuildError) as txt:
+        versions.parse_runtime_txt(f"{right}\n".encode())  # the bare version in runtime.txt
+    assert f"Write:\n\n    python-{right}\n" in txt.value.body
+
+
 def test_pipfile_lock_has_no_free_threaded_form():
     with pytest.raises(BuildError) as info:
         versions.parse_pipfile_lock_version("python_version", "3.13t")
