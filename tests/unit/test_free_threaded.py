@@ -9,9 +9,12 @@ import json
 from pathlib import Path
 
 import pytest
+from cyclonedx.schema import OutputFormat, SchemaVersion
+from cyclonedx.validation import make_schemabased_validator
 
 from buildpack import installers
 from buildpack.app.app_files import AppFiles
+from buildpack.app_build import sbom
 from buildpack.base.output import BuildError
 from buildpack.installers import free_threaded
 from buildpack.plan import python_choice
@@ -251,3 +254,17 @@ def test_missing_wheels_are_named_with_what_happens_to_them():
         "Zlib-Thing==2 (no source distribution either: cannot be installed)"]
     text = free_threaded.describe(found, "3.13t")
     assert "no wheel for the free-threaded Python 3.13t\n(a cp313t or pure-Python" in text
+
+
+# --- the SBOM -----------------------------------------------------------------------------
+
+def test_the_sbom_names_the_free_threaded_runtime():
+    text = sbom.render(_entry("3.13.15", FT), [])
+    validator = make_schemabased_validator(OutputFormat.JSON, SchemaVersion.from_version(sbom.SPEC_VERSION))
+    assert validator.validate_str(text) is None
+    [cpython] = json.loads(text)["components"]
+    assert cpython["version"] == "3.13.15" and cpython["cpe"].startswith("cpe:2.3:a:python:python:3.13.15:")
+    assert cpython["purl"] == "pkg:generic/cpython@3.13.15?variant=freethreaded"
+    assert cpython["properties"] == [{"name": "buildpack-python:variant", "value": "freethreaded"}]
+    assert "python-3.13.15t-" in cpython["description"]
+    assert "properties" not in json.loads(sbom.render(_entry("3.13.15"), []))["components"][0]
