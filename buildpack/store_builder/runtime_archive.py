@@ -585,7 +585,8 @@ def pack(interp: Interpreter, out_dir: Path, patchelf: Path) -> RuntimeEntry:
     try:
         files, size = copy_selected(interp.prefix, staging, interp.tagged_minor)
         output.detail(f"copy: {files} files ({human_size(size)}); bundled pip: {wheel.name} ({elapsed()})")
-        for link in ("python3", "python"):
+        # A free-threaded build also answers to python3.X, as its ``make install`` has it.
+        for link in ("python3", "python", *([f"python{interp.xy}"] if interp.variant else [])):
             os.symlink(interp.name, staging / "bin" / link)
         stripped, saved = strip_binaries(staging)
         output.detail(f"strip: {stripped} ELF files, {human_size(saved)} of symbols removed ({elapsed()})")
