@@ -43,6 +43,7 @@ from buildpack.runtime import variants
 # to install whatever the runtime, which is not this check's finding.
 _LINUX_PREFIXES = ("manylinux", "linux_")
 MAX_SHOWN = 30  # names listed in the warning; the rest counted
+RESOLVE_SECONDS = 300  # the resolution's deadline (its index pages are mostly cached)
 # Reads the universal lock with the runtime's own tomllib (every free-threaded CPython is
 # 3.13 or newer; the Python running the buildpack may be older than 3.11).
 _READ_LOCK = """
@@ -118,18 +119,11 @@ def check(choice: Choice, ctx: InstallContext, secrets: list[str]) -> list[Missi
     label = variants.tagged_minor(ctx.python_version, ctx.variant)
     abi = variants.abi_tag(ctx.python_version, ctx.variant)
     shown = requirements.relative_to(ctx.app_dir)
-    uv = uv_pip.ensure_uv(ctx, secrets)
-    with tempfile.TemporaryDirectory(prefix=".free-threaded-", dir=ctx.prefix.parent) as scratch:
-        lock = Path(scratch) / "pylock.toml"
-        cmd = [str(uv), "pip", "compile", "--quiet", "--no-header", "--universal", "--no-build",
-               "--format", "pylock.toml", "--python", str(ctx.python),
-               "--python-version", variants.minor_of(ctx.python_version),
-               *uv_pip.uv_arguments(ctx.env), "-o", str(lock), str(shown)]
-        proc = run_quiet(cmd, env=uv_pip.install_env(ctx, requirements), cwd=ctx.app_dir)
-        try:
-            packages = interpreter.query(ctx.python, _READ_LOCK, str(lock)) if proc.returncode == 0 else None
-        except interpreter.QueryError:
-            packages = None
+    try:
+        uv: Path | None = uv_pip.ensure_uv(ctx, secrets)
+    except BuildError:  # PYTHON_INSTALLER=pip where uv cannot be fetched: pip reports for itself
+        uv = None
+    packages = None if uv is None else _resolve(ctx, uv, requirements, shown)
     if not isinstance(packages, list):
         output.detail(f"Free-threaded Python {label}: could not check which requirements of {shown} "
                       "have a wheel for it\n(uv could not resolve them without building; the "
@@ -149,6 +143,27 @@ def check(choice: Choice, ctx: InstallContext, secrets: list[str]) -> list[Missi
                    f"Ask for {variants.minor_of(ctx.python_version)} (with the GIL) if the app "
                    "needs them as they are.")
     return missing
+
+
+def _resolve(ctx: InstallContext, uv: Path, requirements: Path, shown: Path) -> object:
+    """The universal lock's packages as [name, version, wheel URLs, has an sdist], or None."""
+    with tempfile.TemporaryDirectory(prefix=".free-threaded-", dir=ctx.prefix.parent) as scratch:
+        lock = Path(scratch) / "pylock.toml"  # uv wants this name for the format
+        cmd = [str(uv), "pip", "compile", "--quiet", "--no-header", "--universal", "--no-build",
+               "--format", "pylock.toml", "--python", str(ctx.python),
+               "--python-version", variants.minor_of(ctx.python_version),
+               *uv_pip.uv_arguments(ctx.env), "-o", str(lock), str(shown)]
+        try:
+            proc = run_quiet(cmd, env=uv_pip.install_env(ctx, requirements), cwd=ctx.app_dir,
+                             timeout=RESOLVE_SECONDS)
+        except BuildError:  # past its deadline: the check is advice, the install goes ahead
+            return None
+        if proc.returncode != 0:
+            return None
+        try:
+            return interpreter.query(ctx.python, _READ_LOCK, str(lock))
+        except interpreter.QueryError:
+            return None
 
 
 def explain_failure(err: BuildError, missing: list[Missing], ctx: InstallContext) -> BuildError:
