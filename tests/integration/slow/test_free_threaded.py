@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import os
 import re
 import subprocess
 import tarfile
@@ -103,7 +104,8 @@ def test_an_app_asking_for_313t_runs_without_the_gil_after_its_slug_moved(tmp_pa
     ldd = subprocess.run(["env", "-i", CLEAN_PATH, "ldd", str(python)], capture_output=True, text=True,
                          check=True).stdout
     [line] = [x for x in ldd.splitlines() if "libpython" in x]
-    assert str(slug / ".heroku/python/lib" / f"libpython{MINOR}t.so.1.0") in line, line
+    resolved = line.split("=>")[1].split("(")[0].strip()
+    assert os.path.realpath(resolved) == str(slug / ".heroku/python/lib" / f"libpython{MINOR}t.so.1.0"), line
 
     port = support.free_port()
     web = support.RunningProcess(slug, "python app.py", port)
