@@ -63,7 +63,7 @@ def cache_key(plan: Plan) -> env_cache.CacheKey:
     choice = plan.dependencies
     return env_cache.CacheKey(
         format=env_cache.FORMAT_VERSION,
-        python_version=plan.runtime.version,
+        python_version=plan.runtime.label,
         runtime_sha256=plan.runtime.sha256,
         stack=plan.runtime.stack,
         arch=plan.runtime.arch,
@@ -81,7 +81,8 @@ def install_context(plan: Plan, prefix: Path, slug_root: Path | None
     ctx = installers.InstallContext(plan.build_dir / plan.app_base, prefix,
                                     prefix / "bin" / "python3", env, plan.cache_dir,
                                     redact.secrets_of_config(plan.config),
-                                    plan.runtime.version, plan.files, slug_root)
+                                    plan.runtime.version, plan.files, slug_root,
+                                    plan.runtime.variant)
     return ctx, hooks.app_env(env, plan.config, plan.build_dir, plan.cache_dir, plan.env_dir,
                               plan.runtime.stack)
 
@@ -115,9 +116,9 @@ def run(plan: Plan, target: Target) -> installers.InstallContext:
     python_choice.keep_record(plan.cache_dir, plan.python_record)  # decided while planning
     ctx, app_env = install_context(plan, target.prefix, target.slug_root)
     hooks.run_hook(hooks.PRE_COMPILE, ctx.app_dir, plan.build_dir, app_env, ctx.secrets)
-    output.step(f"Preparing Python runtime (python-{plan.runtime.version})")
+    output.step(f"Preparing Python runtime (python-{plan.runtime.label})")
     manager = plan.dependencies.manager
-    build_report.note(python_version=plan.runtime.version, package_manager=manager.name,
+    build_report.note(python_version=plan.runtime.label, package_manager=manager.name,
                       package_manager_version=manager.tool.version() if manager.tool
                       else settings.pinned_pip_version(),
                       **({"engine": manager.engine} if manager.engine else {}))

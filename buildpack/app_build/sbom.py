@@ -207,7 +207,10 @@ def source_pin(version: str, pins: Path = SOURCE_PINS) -> tuple[str, str] | None
 
 
 def _runtime_component(runtime: RuntimeEntry) -> dict[str, object]:
-    purl = f"pkg:generic/cpython@{quote(runtime.version, safe='')}"
+    # The release's version and CPE (what vulnerability data names); a free-threaded build
+    # says so in its purl's qualifier and a property.
+    variant = f"?variant={runtime.variant}" if runtime.variant else ""
+    purl = f"pkg:generic/cpython@{quote(runtime.version, safe='')}{variant}"
     component: dict[str, object] = {
         "type": "application",
         "bom-ref": purl,
@@ -218,6 +221,8 @@ def _runtime_component(runtime: RuntimeEntry) -> dict[str, object]:
         "cpe": f"cpe:2.3:a:python:python:{runtime.version}:*:*:*:*:*:*:*",
         "purl": purl,
     }
+    if runtime.variant:
+        component["properties"] = [{"name": "buildpack-python:variant", "value": runtime.variant}]
     source = source_pin(runtime.version)
     if source is not None:
         component["pedigree"] = {"ancestors": [{

@@ -118,7 +118,7 @@ class LayersTarget:
                       "WEB_CONCURRENCY from the container's memory and CPUs")
         listed = sbom.write([self.layers.root / f"{PYTHON_LAYER}.{sbom.EXTENSION}"], plan.runtime,
                             ctx.python, sbom.lock_hashes(plan.files, plan.dependencies.files))
-        output.detail(f"{PYTHON_LAYER}.{sbom.EXTENSION}: python-{plan.runtime.version} and "
+        output.detail(f"{PYTHON_LAYER}.{sbom.EXTENSION}: python-{plan.runtime.label} and "
                       f"{len(listed)} installed distributions")
         processes.log_discovery(plan.procfiles, plan.files, self.prefix)
         # launch.toml is CNB's bin/release: like it, it reads the Procfiles as the build

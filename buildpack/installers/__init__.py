@@ -36,8 +36,10 @@ from pathlib import Path
 
 from buildpack.app.app_files import AppFiles
 from buildpack.base import libraries
+from buildpack.base.output import BuildError
 from buildpack.base.redact import url_secrets
 from buildpack.installers import (
+    free_threaded,
     manager_files,
     pip,
     python_check,
@@ -138,7 +140,13 @@ def install(choice: Choice, ctx: InstallContext, incremental: bool = False) -> N
     leftovers = slug_cleanup.build_leftovers(ctx.app_dir)
     tests = [p for p in choice.files if choice.dev and p.name == choice.manager.test_requirements]
     install = (choice.manager.update if incremental else None) or choice.manager.install
-    install(ctx, choice, secrets)
+    missing = free_threaded.check(choice, ctx, secrets)  # a free-threaded runtime only
+    try:
+        install(ctx, choice, secrets)
+    except BuildError as err:
+        if missing:
+            raise free_threaded.explain_failure(err, missing, ctx) from None
+        raise
     for path in tests:
         _install_tests(choice, ctx, path, secrets)
     slug_cleanup.remove_new_leftovers(ctx.app_dir, leftovers)

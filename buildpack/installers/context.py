@@ -23,3 +23,4 @@ class InstallContext:
     # what the install writes naming it is rewritten. None when the build's paths are the
     # launch paths (CNB layers and /workspace). The target says which (``steps.Target``).
     slug_root: Path | None
+    variant: str = ""  # the runtime's (runtime.variants): "freethreaded" for 3.13t

@@ -249,7 +249,7 @@ def _log_implicit(request: VersionRequest, runtime: RuntimeEntry, note: str, lif
     shown = request.minor_text
     if request.source == "sticky":
         output.step(f"No Python version specified; using Python {shown} as on this app's "
-                    f"earlier builds (python-{runtime.version})")
+                    f"earlier builds (python-{runtime.label})")
         if note:
             output.detail(note)
         if default is not None and default != (request.major, request.minor):
@@ -263,11 +263,11 @@ def _log_implicit(request: VersionRequest, runtime: RuntimeEntry, note: str, lif
         return
     if request.source == "requires-python":
         output.step(f"No Python version specified; using Python {shown}, the newest the store "
-                    f"has that satisfies {named or 'pyproject.toml'} (python-{runtime.version})")
+                    f"has that satisfies {named or 'pyproject.toml'} (python-{runtime.label})")
         output.detail(note)
     else:
         output.step(f"No Python version specified; using the default, Python {shown} "
-                    f"(python-{runtime.version})")
+                    f"(python-{runtime.label})")
         output.detail(f"No {RUNTIME_TXT}, {PYTHON_VERSION_FILE} or {PIPFILE_LOCK} names a version. "
                       f"The default\nis the newest minor in the runtime store released at least "
                       f"{SETTLE_DAYS} days ago.")
@@ -290,7 +290,11 @@ def _log_explicit(request: VersionRequest, runtime: RuntimeEntry) -> None:
         output.step(f"Using Python {request.text} specified in {request.source}")
     if request.patch is None:
         output.detail(f"{request.text} means the newest {request.text} release in the store: "
-                      f"{runtime.version}")
+                      f"{runtime.label}")
+    if runtime.variant:
+        output.detail(f"python-{runtime.label} is the free-threaded build (PEP 703): Python "
+                      f"{request.minor_text} without the GIL.\nIts end of life, requires-python "
+                      f"and the package managers' Python checks are those of {request.minor_text}.")
 
 
 # --- the decision ---------------------------------------------------------------------------------
@@ -317,14 +321,17 @@ def choose_runtime(files: AppFiles | Path, cache_dir: Path, dependencies: Choice
     files = AppFiles.of(files)
     requests = read_requests(files) or _workspace_requests(files, dependencies)
     request, overridden = choose(requests)
-    minors = {_minor_of(e) for e in entries}
-    usable_minors = set(lifecycle.usable(minors, today))
+    # A free-threaded build (``variant``) is only for an app that asks for it (3.13t): the
+    # default, the sticky minor and requires-python choose among the default builds.
+    plain = [e for e in entries if not e.variant]
+    minors = {_minor_of(e) for e in plain}
+    usable_minors = set(lifecycle.usable(minors | {_minor_of(e) for e in entries}, today))
     usable = [e for e in entries if _minor_of(e) in usable_minors]
     default = lifecycle.default_minor(minors, today)
     example = minor_text(default) if default is not None else "3.14"
     if request is None:
-        request, runtime, note, named = _implicit(files, cache_dir, dependencies, entries, usable,
-                                                  lifecycle, today)
+        request, runtime, note, named = _implicit(files, cache_dir, dependencies, plain,
+                                                  [e for e in usable if not e.variant], lifecycle, today)
         _log_implicit(request, runtime, note, lifecycle, minors, today, named)
     else:
         _check_end_of_life(request, lifecycle, today, usable, example)

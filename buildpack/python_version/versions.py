@@ -4,6 +4,9 @@ The version sources, in order (the first one present decides):
 
 1. ``runtime.txt``: ``python-X.Y.Z`` or ``python-X.Y``;
 2. ``.python-version``: ``X.Y`` or ``X.Y.Z`` (pyenv's format; the first version line);
+   in both a ``t`` after the version (``3.13t``, ``python-3.13.15t``) asks for the
+   free-threaded build (``runtime.variants``), which is otherwise that minor: the EOL
+   policy, requires-python and the sticky record see 3.13;
 3. ``Pipfile.lock``: ``_meta.requires.python_full_version`` (``X.Y.Z``), else
    ``python_version`` (``X.Y``).
 
@@ -26,20 +29,22 @@ from buildpack.app.app_files import AppFiles
 from buildpack.base.numbers import NumberError, parse_int
 from buildpack.base.output import BuildError
 from buildpack.python_version import pipfile_lock
+from buildpack.runtime import variants
 from buildpack.runtime.manifest import RuntimeEntry
 
 RUNTIME_TXT = "runtime.txt"
 PYTHON_VERSION_FILE = ".python-version"
 PIPFILE_LOCK = "Pipfile.lock"
 # Each part is checked by ``numbers.parse_int`` (ASCII digits, at most 4 of them).
-_RUNTIME_RE = re.compile(r"^python-([0-9]+)\.([0-9]+)(?:\.([0-9]+))?$")
-_PYTHON_VERSION_RE = re.compile(r"^([0-9]+)\.([0-9]+)(?:\.([0-9]+))?$")
+_RUNTIME_RE = re.compile(r"^python-([0-9]+)\.([0-9]+)(?:\.([0-9]+))?(t?)$")
+_PYTHON_VERSION_RE = re.compile(r"^([0-9]+)\.([0-9]+)(?:\.([0-9]+))?(t?)$")
+_PIPFILE_VERSION_RE = re.compile(r"^([0-9]+)\.([0-9]+)(?:\.([0-9]+))?$")
 VERSION_PART_DIGITS = 4
 _ALLOWED_SPACE = {" ", "\t", "\r", "\n"}
 # Near-misses of a version line: a name before the number (py3.13, cpython-3.13,
-# python3.13, Python 3.13, v3.13), or a wildcard patch (3.13.x, 3.13.*). Not 3.13t
-# (free-threaded builds are their own request) and not other implementations (pypy3.10).
-_NEAR_MISS = re.compile(r"^(?:(?:c?python|py)[-_ ]?)?v?([0-9]{1,2})\.([0-9]{1,3})(?:\.([0-9]{1,3}|x|\*))?$",
+# python3.13, Python 3.13, v3.13), or a wildcard patch (3.13.x, 3.13.*), each also with
+# the free-threaded ``t`` (py3.13t -> 3.13t). Not other implementations (pypy3.10).
+_NEAR_MISS = re.compile(r"^(?:(?:c?python|py)[-_ ]?)?v?([0-9]{1,2})\.([0-9]{1,3})(?:\.([0-9]{1,3}|x|\*))?(t?)$",
                         re.IGNORECASE)
 
 
@@ -54,11 +59,13 @@ class VersionRequest:
     source: str
     # .python-version lines after the first version line (number, text): ignored.
     ignored_lines: tuple[tuple[int, str], ...] = field(default=(), compare=False)
+    variant: str = variants.DEFAULT  # "freethreaded" for 3.13t
 
     @property
     def text(self) -> str:
+        """"3.13", "3.13.15", "3.13t", "3.13.15t"."""
         base = f"{self.major}.{self.minor}"
-        return base if self.patch is None else f"{base}.{self.patch}"
+        return (base if self.patch is None else f"{base}.{self.patch}") + variants.suffix(self.variant)
 
     @property
     def minor_text(self) -> str:
@@ -73,6 +80,10 @@ class VersionRequest:
         if version[:2] != (self.major, self.minor):
             return False
         return self.patch is None or version[2] == self.patch
+
+    def accepts(self, entry: RuntimeEntry) -> bool:
+        """Whether the store entry is this request's version and variant."""
+        return entry.variant == self.variant and self.admits(entry.version_tuple)
 
 
 def _invalid(error_id: str, summary: str, body: str) -> BuildError:
@@ -133,9 +144,9 @@ def _right_form(line: str, prefix: str) -> str | None:
     match = _NEAR_MISS.match(line)
     if match is None:
         return None
-    major, minor, patch = match.group(1, 2, 3)
+    major, minor, patch, letter = match.group(1, 2, 3, 4)
     exact = f".{patch}" if patch is not None and patch.isdigit() else ""
-    return f"{prefix}{major}.{minor}{exact}"
+    return f"{prefix}{major}.{minor}{exact}{letter}"
 
 
 def _request(match: re.Match[str] | None, source: str,
@@ -146,8 +157,10 @@ def _request(match: re.Match[str] | None, source: str,
     try:
         major, minor = (parse_int(p, max_digits=VERSION_PART_DIGITS) for p in match.group(1, 2))
         patch = match.group(3)
+        letter = match.group(4) if match.re.groups >= 4 else ""
         return VersionRequest(major, minor, None if patch is None else
-                              parse_int(patch, max_digits=VERSION_PART_DIGITS), source, ignored)
+                              parse_int(patch, max_digits=VERSION_PART_DIGITS), source, ignored,
+                              variants.from_suffix(letter or ""))
     except NumberError:
         return None
 
@@ -178,7 +191,8 @@ def parse_runtime_txt(raw: bytes) -> VersionRequest:
         "runtime-txt::invalid-version", f"Invalid Python version in {RUNTIME_TXT}",
         f"{RUNTIME_TXT} contains {shown}.\n\n"
         f"It must hold one line of the form python-X.Y.Z (or python-X.Y for the\n"
-        f"newest X.Y release); # comments and blank lines are allowed. For example:\n\n"
+        f"newest X.Y release; python-X.Yt for the free-threaded build); # comments and\n"
+        f"blank lines are allowed. For example:\n\n"
         f"    python-3.14\n\n"
         f"Fix {RUNTIME_TXT} (or delete it to use the default version) and push again.",
     )
@@ -212,7 +226,7 @@ def parse_python_version_file(raw: bytes) -> VersionRequest:
             f"Line {number} of {PYTHON_VERSION_FILE} is {_shown(line)}, which is not a CPython\n"
             f"version this buildpack can provide.\n\n"
             f"Write the version as X.Y (recommended: you get the newest patch release) or\n"
-            f"X.Y.Z, for example:\n\n    3.14\n\n"
+            f"X.Y.Z (X.Yt for the free-threaded build), for example:\n\n    3.14\n\n"
             f"pyenv names such as 'system', 'pypy3.10' or '3.13-dev' are not supported.",
         )
     return request
@@ -220,7 +234,7 @@ def parse_python_version_file(raw: bytes) -> VersionRequest:
 
 def parse_pipfile_lock_version(key: str, value: str) -> VersionRequest:
     """``_meta.requires.<key>`` of Pipfile.lock: X.Y or X.Y.Z, nothing else."""
-    request = _request(_PYTHON_VERSION_RE.match(value.strip()), PIPFILE_LOCK)
+    request = _request(_PIPFILE_VERSION_RE.match(value.strip()), PIPFILE_LOCK)
     if request is None:
         raise BuildError(
             f"Pipfile.lock's Python version {_shown(value)} is not a valid version",
@@ -346,7 +360,9 @@ def resolve(request: VersionRequest, entries: list[RuntimeEntry],
     """The store entry for the request: the exact patch, or the newest patch of X.Y.
     ``usable`` (default: ``entries``) is what an error lists as available."""
     shown = entries if usable is None else usable
-    matching = [e for e in entries if request.admits(e.version_tuple)]
+    matching = [e for e in entries if request.accepts(e)]
+    if not matching and request.variant:
+        raise no_variant_error(request, entries, shown)
     if not matching:
         fix = {RUNTIME_TXT: f"Change {RUNTIME_TXT} to one of the available versions.",
                PYTHON_VERSION_FILE: f"Change {PYTHON_VERSION_FILE} to one of the available versions.",
@@ -357,10 +373,31 @@ def resolve(request: VersionRequest, entries: list[RuntimeEntry],
             f"Python {request.text} is not available",
             f"{describe_source(request)} asks for Python {request.text}, but the runtime store\n"
             f"has no such version for this stack and architecture.\n\n"
-            f"{available_text(request, shown)}\n\n{fix}",
+            f"{available_text(request, [e for e in shown if not e.variant])}\n\n{fix}",
             error_id="python-version::unavailable",
         )
     return max(matching, key=lambda e: e.version_tuple)
+
+
+def no_variant_error(request: VersionRequest, entries: list[RuntimeEntry],
+                     usable: list[RuntimeEntry]) -> BuildError:
+    """The store has no build of the request's variant (3.13t) for its version."""
+    same = sorted((e for e in entries if e.variant == request.variant), key=lambda e: e.version_tuple,
+                  reverse=True)
+    kind = variants.label(request.variant).strip(" ()")
+    has = ", ".join(e.label for e in same) if same else "none"
+    default = VersionRequest(request.major, request.minor, request.patch, request.source)
+    return BuildError(
+        f"The runtime store has no {kind} Python {request.text[:-1]}",
+        f"{describe_source(request)} asks for Python {request.text}, the {kind} build\n"
+        f"(without the GIL), but the runtime store has none for this stack and architecture.\n\n"
+        f"{kind.capitalize()} builds in the store: {has}\n"
+        f"{available_text(default, [e for e in usable if not e.variant])}\n\n"
+        f"Ask for one of those, write {default.written} for the default build, or add a\n"
+        f"{kind} build to the store: bin/build-runtime-store STORE --from-source "
+        f"{request.minor_text}{variants.suffix(request.variant)}",
+        error_id="python-version::no-free-threaded-build",
+    )
 
 
 def describe_source(request: VersionRequest) -> str:
@@ -372,16 +409,18 @@ def describe_source(request: VersionRequest) -> str:
 
 def outdated_patch_warning(request: VersionRequest, chosen: RuntimeEntry,
                            entries: list[RuntimeEntry]) -> tuple[str, str] | None:
-    """(summary, body) when an exact patch is pinned and the store has a newer one."""
-    newest = newest_per_minor(entries)[chosen.version_tuple[:2]]
+    """(summary, body) when an exact patch is pinned and the store has a newer one (of the
+    same variant)."""
+    newest = newest_per_minor([e for e in entries if e.variant == chosen.variant])[chosen.version_tuple[:2]]
     if request.patch is None or newest.version_tuple <= chosen.version_tuple:
         return None
     if request.source == PIPFILE_LOCK:
         fix = f"change python_full_version in Pipfile.lock's Pipfile to {newest.version}"
     else:
-        written = f"python-{newest.version}" if request.source == RUNTIME_TXT else newest.version
-        also = "" if request.source == RUNTIME_TXT else f" (or write just {request.minor_text})"
+        written = f"python-{newest.label}" if request.source == RUNTIME_TXT else newest.label
+        tagged = request.minor_text + variants.suffix(request.variant)
+        also = "" if request.source == RUNTIME_TXT else f" (or write just {tagged})"
         fix = f"update {request.source} to\n{written}{also}"
-    return (f"Python {chosen.version} is not the newest {request.minor_text} release",
-            f"{chosen.version} is available as {newest.version}: {fix} to get its security "
+    return (f"Python {chosen.label} is not the newest {request.minor_text} release",
+            f"{chosen.label} is available as {newest.label}: {fix} to get its security "
             f"and bug fixes.")

@@ -52,7 +52,7 @@ def _download(location: StoreLocation, entry: RuntimeEntry, cached: Path) -> Non
             if exc.disk:
                 raise disk_full_error(str(exc)) from None
             raise BuildError(
-                f"Could not download Python {entry.version}",
+                f"Could not download Python {entry.label}",
                 f"Downloading {entry.file} from the runtime store at {location.display}\n"
                 f"failed: {exc}\n\n"
                 + ("The store did not answer, or failed, each time: retry the build later."
@@ -68,7 +68,7 @@ def _download(location: StoreLocation, entry: RuntimeEntry, cached: Path) -> Non
         problem = _verify(tmp, entry)
         if problem:
             raise BuildError(
-                f"The Python {entry.version} archive failed verification",
+                f"The Python {entry.label} archive failed verification",
                 f"{entry.file} from the runtime store at {location.display}: {problem}.\n\n"
                 "The archive is corrupt or was replaced; nothing was extracted. Rebuild or\n"
                 "re-upload it (bin/build-runtime-store updates the manifest), then retry.",
@@ -101,7 +101,7 @@ def provision(location: StoreLocation, entry: RuntimeEntry, cache_dir: Path, tar
     except UnsafeArchive as exc:
         cached.unlink(missing_ok=True)  # never keep an archive that cannot be used
         raise BuildError(
-            f"The Python {entry.version} archive cannot be extracted safely",
+            f"The Python {entry.label} archive cannot be extracted safely",
             f"{entry.file} from {location.display}: {exc}.\n\n"
             "Nothing was extracted. Rebuild the archive with bin/build-runtime-store.",
             error_id="python-runtime::unsafe-archive",

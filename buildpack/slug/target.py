@@ -55,7 +55,7 @@ class SlugTarget:
         listed = sbom.write([plan.build_dir / sbom.SLUG_PATH, self.cache_dir / sbom.CACHE_NAME],
                             plan.runtime, ctx.python,
                             sbom.lock_hashes(plan.files, plan.dependencies.files))
-        output.detail(f"python-{plan.runtime.version} and {len(listed)} installed distributions;\n"
+        output.detail(f"python-{plan.runtime.label} and {len(listed)} installed distributions;\n"
                       f"a copy beside the build report (bin/report --sbom prints it)")
         app_base.record(plan.build_dir, plan.app_base)
         processes.log_discovery(plan.procfiles, plan.files, self.prefix)

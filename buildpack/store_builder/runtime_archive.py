@@ -39,6 +39,7 @@ from buildpack.base.hashing import file_sha256
 from buildpack.base.output import BuildError
 from buildpack.base.slug_layout import RUNTIME_PREFIX
 from buildpack.installers.pinned_tools import bundled_pip_wheel
+from buildpack.runtime import variants
 from buildpack.runtime.manifest import RuntimeEntry, archive_name
 from buildpack.runtime.relocate import compile_all
 
@@ -97,6 +98,7 @@ class Interpreter:
     # The --prefix it was configured with, if that is not where it is (``make install
     # DESTDIR=...``): the path its binaries and sysconfig data name.
     configured_prefix: Path | None = None
+    variant: str = variants.DEFAULT  # "freethreaded": built with --disable-gil
 
     @property
     def build_prefix(self) -> Path:
@@ -108,22 +110,38 @@ class Interpreter:
         return ".".join(self.version.split(".")[:2])
 
     @property
+    def tagged_minor(self) -> str:
+        """"3.13", or "3.13t" for the free-threaded build."""
+        return variants.tagged_minor(self.version, self.variant)
+
+    @property
+    def name(self) -> str:
+        """"python3.13" or "python3.13t": the interpreter's, stdlib's and headers' name."""
+        return variants.python_name(self.version, self.variant)
+
+    @property
+    def label(self) -> str:
+        """"3.13.15" or "3.13.15t", as logs and archive names say it."""
+        return variants.versioned(self.version, self.variant)
+
+    @property
     def executable(self) -> Path:
-        return self.prefix / "bin" / f"python{self.xy}"
+        return self.prefix / "bin" / self.name
 
     @property
     def stdlib(self) -> Path:
-        return self.prefix / "lib" / f"python{self.xy}"
+        return self.prefix / "lib" / self.name
 
     @property
     def soname(self) -> str:
-        return f"libpython{self.xy}.so.1.0"
+        return variants.libpython_soname(self.version, self.variant)
 
 
 # --- pure helpers -----------------------------------------------------------------
 
 def is_wanted(rel: str, xy: str, is_dir: bool = False) -> bool:
-    """Whether the prefix-relative POSIX path ``rel`` belongs in the archive.
+    """Whether the prefix-relative POSIX path ``rel`` belongs in the archive (``xy``:
+    "3.13", or "3.13t" for a free-threaded runtime: ``Interpreter.tagged_minor``).
 
     Directories are asked too: a directory that is not wanted is not descended into.
     """
@@ -133,7 +151,7 @@ def is_wanted(rel: str, xy: str, is_dir: bool = False) -> bool:
     if top == "bin":
         # Only the interpreter: other scripts have absolute shebangs; the python3
         # and python links are made afresh.
-        return not rest or (rest == [f"python{xy}"] and not is_dir)
+        return not rest or (rest == [stdlib] and not is_dir)
     if top == "include":
         return not rest or rest[0] == stdlib
     if top != "lib":
@@ -142,7 +160,7 @@ def is_wanted(rel: str, xy: str, is_dir: bool = False) -> bool:
         return True
     if len(rest) == 1 and not is_dir:
         name = rest[0]
-        return name == "libpython3.so" or name.startswith(f"libpython{xy}.so")
+        return name == "libpython3.so" or name.startswith(f"lib{stdlib}.so")
     if rest[0] != stdlib:
         return False  # lib/pkgconfig (names the old prefix), other Pythons' stdlibs
     inner = rest[1:]
@@ -355,7 +373,7 @@ def relocate_binaries(staging: Path, interp: Interpreter, patchelf: Path) -> tup
     bin/python).
     """
     old = str(interp.build_prefix)
-    always = {f"bin/python{interp.xy}", f"lib/{interp.soname}"}
+    always = {f"bin/{interp.name}", f"lib/{interp.soname}"}
     runpaths = strings = 0
     for path in _walk_files(staging):
         if not _is_linked_elf(path):
@@ -402,7 +420,7 @@ def rewrite_sysconfig(staging: Path, interp: Interpreter) -> list[str]:
     """Make sysconfig data and build-details.json relocatable; point the config
     Makefile, python-config.py and ``_sysconfig_vars_*.json`` at the run-time prefix
     (static files: the paths a tool reads there are the slug's at run time)."""
-    stdlib = staging / "lib" / f"python{interp.xy}"
+    stdlib = staging / "lib" / interp.name
     targets = sorted(stdlib.glob("_sysconfigdata_*.py")) + sorted(stdlib.glob("_sysconfig_vars_*.json"))
     targets += [p for p in (stdlib / "build-details.json",) if p.is_file()]
     for config_dir in sorted(stdlib.glob(f"config-{interp.xy}*")):
@@ -429,8 +447,8 @@ def compile_bytecode(staging: Path, interp: Interpreter) -> None:
     ``-B`` stops the import system writing timestamp pycs (with staging paths) for the
     modules compileall itself imports; ``-f`` recompiles whatever exists anyway.
     """
-    python = staging / "bin" / f"python{interp.xy}"
-    proc = compile_all(python, [str(staging / "lib" / f"python{interp.xy}")], staging,
+    python = staging / "bin" / interp.name
+    proc = compile_all(python, [str(staging / "lib" / interp.name)], staging,
                        RUNTIME_PREFIX, _child_env(), cwd=staging)
     if proc.returncode != 0:
         tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-15:])
@@ -444,7 +462,7 @@ def compile_bytecode(staging: Path, interp: Interpreter) -> None:
 
 def smoke_test(staging: Path, interp: Interpreter) -> dict[str, str]:
     """Run the staged interpreter away from its old prefix; returns what it reported."""
-    python = staging / "bin" / f"python{interp.xy}"
+    python = staging / "bin" / interp.name
     problem, info = "", {}
     try:
         info = interpreter.query(python, _SMOKE_TEST, env=_child_env(), cwd=staging)
@@ -457,7 +475,7 @@ def smoke_test(staging: Path, interp: Interpreter) -> dict[str, str]:
             problem = f"It found its standard library in {info['prefix']}, not next to itself."
         elif os.path.realpath(info["config_prefix"] or "") != os.path.realpath(staging):
             problem = f"sysconfig says prefix={info['config_prefix']}, not where it runs."
-        elif info["include"] != os.path.join(info["config_prefix"], "include", f"python{interp.xy}"):
+        elif info["include"] != os.path.join(info["config_prefix"], "include", interp.name):
             problem = f"sysconfig says INCLUDEPY={info['include']}."
     if problem:
         raise BuildError(
@@ -534,7 +552,7 @@ def require_bundled_pip(interp: Interpreter) -> Path:
             f"{interp.stdlib}/ensurepip/_bundled/ has no pip-*.whl. The buildpack installs\n"
             "pip from that wheel, so a runtime without it cannot be used.\n\n"
             f"Distributions strip it from their system Python (on Debian/Ubuntu, install\n"
-            f"python{interp.xy}-venv). Better: build CPython from source, e.g.\n"
+            f"{interp.name}-venv). Better: build CPython from source, e.g.\n"
             f"  PYTHON_CONFIGURE_OPTS=--enable-shared pyenv install {interp.version}\n"
             "(ensurepip is kept unless configured --with-ensurepip=no).",
             error_id="runtime-archive::no-bundled-pip",
@@ -551,11 +569,11 @@ def pack(interp: Interpreter, out_dir: Path, patchelf: Path) -> RuntimeEntry:
     started = time.monotonic()
     out_dir = out_dir.absolute()  # compileall strips the staging dir as an absolute path
     stack, arch = platform_info.current_stack(), platform_info.current_arch()
-    name = archive_name(interp.version, stack, arch, ARCHIVE_SUFFIX)
-    output.step(f"Packing python-{interp.version} from {interp.prefix}")
+    name = archive_name(interp.version, stack, arch, ARCHIVE_SUFFIX, interp.variant)
+    output.step(f"Packing python-{interp.label} from {interp.prefix}")
     wheel = require_bundled_pip(interp)
     out_dir.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".staging-python-{interp.version}-", dir=out_dir))
+    staging = Path(tempfile.mkdtemp(prefix=f".staging-python-{interp.label}-", dir=out_dir))
     phase = time.monotonic()
 
     def elapsed() -> str:
@@ -565,10 +583,11 @@ def pack(interp: Interpreter, out_dir: Path, patchelf: Path) -> RuntimeEntry:
         return f"{now - begun:.1f}s"
 
     try:
-        files, size = copy_selected(interp.prefix, staging, interp.xy)
+        files, size = copy_selected(interp.prefix, staging, interp.tagged_minor)
         output.detail(f"copy: {files} files ({human_size(size)}); bundled pip: {wheel.name} ({elapsed()})")
-        for link in ("python3", "python"):
-            os.symlink(f"python{interp.xy}", staging / "bin" / link)
+        # A free-threaded build also answers to python3.X, as its ``make install`` has it.
+        for link in ("python3", "python", *([f"python{interp.xy}"] if interp.variant else [])):
+            os.symlink(interp.name, staging / "bin" / link)
         stripped, saved = strip_binaries(staging)
         output.detail(f"strip: {stripped} ELF files, {human_size(saved)} of symbols removed ({elapsed()})")
         rewritten = rewrite_sysconfig(staging, interp)
@@ -587,7 +606,7 @@ def pack(interp: Interpreter, out_dir: Path, patchelf: Path) -> RuntimeEntry:
         leftovers = [] if old == RUNTIME_PREFIX else leftover_references(staging, old)
         if leftovers:
             output.warning(
-                f"python-{interp.version} still names its build prefix",
+                f"python-{interp.label} still names its build prefix",
                 f"These files contain {old}:\n"
                 + "\n".join(f"  {p}" for p in leftovers[:20])
                 + "\nThe archive works, but those paths are wrong at run time.",
@@ -598,4 +617,4 @@ def pack(interp: Interpreter, out_dir: Path, patchelf: Path) -> RuntimeEntry:
     output.detail(f"pack: {name}, {human_size(archive_size)}, sha256 {sha256} ({elapsed()}; "
                   f"{time.monotonic() - started:.0f}s in all)")
     return RuntimeEntry(version=interp.version, stack=stack, arch=arch, file=name,
-                        sha256=sha256, size=archive_size)
+                        sha256=sha256, size=archive_size, variant=interp.variant)

@@ -36,6 +36,7 @@ from buildpack.base import interpreter, output, platform_info, settings
 from buildpack.base.hashing import file_sha256
 from buildpack.base.output import BuildError
 from buildpack.base.slug_layout import RUNTIME_PREFIX
+from buildpack.runtime import variants
 from buildpack.runtime.safe_extract import UnsafeArchive, extract_archive
 from buildpack.store_builder import cpython_recipe
 from buildpack.store_builder.cpython_sources import Pin
@@ -90,14 +91,15 @@ print(json.dumps({'modules': found, 'libpython': libpython}))
 class Build:
     """A finished build in the machine cache."""
 
-    directory: Path   # <cache>/source-builds/<version>-<key>
+    directory: Path   # <cache>/source-builds/<version>[t]-<key>
     version: str
     cached: bool      # True: reused, not built now
+    variant: str = ""  # runtime.variants: "" or "freethreaded" (--disable-gil)
 
     @property
     def interpreter(self) -> Interpreter:
         return Interpreter(prefix=self.directory / "prefix", version=self.version,
-                           configured_prefix=Path(RUNTIME_PREFIX))
+                           configured_prefix=Path(RUNTIME_PREFIX), variant=self.variant)
 
     @property
     def info(self) -> dict[str, Any]:
@@ -160,12 +162,15 @@ def no_semantic_interposition(log_text: str) -> bool:
 
 
 def build_key(tarball_sha256: str, optimize: bool, recipe: bytes, compiler: str, stack: str,
-              arch: str, slot: str = "", flags: Mapping[str, str] | None = None) -> str:
+              arch: str, slot: str = "", flags: Mapping[str, str] | None = None,
+              variant: str = "") -> str:
     """The cache key of a build: every input that shapes its files (``flags``: the
-    hardening flags the recipe resolved on this host)."""
+    hardening flags the recipe resolved on this host; ``variant``: "freethreaded" for
+    --disable-gil). The default variant adds nothing, so default builds keep their keys."""
     digest = hashlib.sha256()
-    for part in (tarball_sha256, str(optimize), hashlib.sha256(recipe).hexdigest(), compiler,
-                 stack, arch, slot, json.dumps(dict(flags or {}), sort_keys=True)):
+    parts = [tarball_sha256, str(optimize), hashlib.sha256(recipe).hexdigest(), compiler,
+             stack, arch, slot, json.dumps(dict(flags or {}), sort_keys=True)]
+    for part in parts + ([f"variant={variant}"] if variant else []):
         digest.update(part.encode() + b"\0")
     return digest.hexdigest()[:16]
 
@@ -240,11 +245,12 @@ def compiler_id() -> str:
 
 # --- the build ------------------------------------------------------------------
 
-def work_dir(optimize: bool) -> Path:
+def work_dir(optimize: bool, variant: str = "") -> Path:
     """The fixed build directory: one per kind of build, so that an hour-long PGO+LTO
     build does not hold up the quick builds tests make (each kind, one at a time)."""
     root = cpython_recipe.BUILD_ROOT
-    return root.with_name(root.name + "-optimized") if optimize else root
+    name = root.name + ("-optimized" if optimize else "") + (f"-{variant}" if variant else "")
+    return root.with_name(name)
 
 
 @contextlib.contextmanager
@@ -260,24 +266,25 @@ def _locked(path: Path) -> Iterator[None]:
 
 def build(pin: Pin, tarball: Path, optimize: bool = False, slot: str = "",
           root: Path | None = None, work: Path | None = None,
-          check_prerequisites: bool = True) -> Build:
+          check_prerequisites: bool = True, variant: str = "") -> Build:
     """The cached build of ``tarball`` (verified against ``pin``), building it if needed.
 
     ``slot`` names an independent second build of the same inputs (the reproducibility
-    test compares the two); ``work`` replaces the fixed build directory (unit tests).
+    test compares the two); ``work`` replaces the fixed build directory (unit tests);
+    ``variant`` "freethreaded" builds with --disable-gil.
     """
-    work = work or work_dir(optimize)
+    work = work or work_dir(optimize, variant)
     recipe = Path(cpython_recipe.__file__).read_bytes()
     flags = cpython_recipe.hardening_flags()
     key = build_key(pin.sha256, optimize, recipe, compiler_id(), platform_info.current_stack(),
-                    platform_info.current_arch(), slot, flags)
-    name = f"{pin.version}-{key}" + (f"-{slot}" if slot else "")
+                    platform_info.current_arch(), slot, flags, variant)
+    name = f"{variants.versioned(pin.version, variant)}-{key}" + (f"-{slot}" if slot else "")
     builds = builds_root(root)
     directory = builds / name
     with _locked(builds / f".{name}.lock"):
         if (directory / "build.json").is_file():
             output.detail(f"build: reusing the cached build {directory}")
-            return Build(directory, pin.version, cached=True)
+            return Build(directory, pin.version, cached=True, variant=variant)
         if check_prerequisites:
             ensure_prerequisites()
         if file_sha256(tarball) != pin.sha256:
@@ -286,12 +293,12 @@ def build(pin: Pin, tarball: Path, optimize: bool = False, slot: str = "",
                              error_id="source-build::checksum-mismatch")
         output.detail(f"verify: sha256 {pin.sha256} matches the pin ({pin.origin})")
         with _locked(work.with_name(work.name + ".lock")):
-            _build_into(pin, tarball, optimize, flags, directory, default_jobs(), key, work)
-    return Build(directory, pin.version, cached=False)
+            _build_into(pin, tarball, optimize, flags, directory, default_jobs(), key, work, variant)
+    return Build(directory, pin.version, cached=False, variant=variant)
 
 
 def _build_into(pin: Pin, tarball: Path, optimize: bool, flags: Mapping[str, str], directory: Path,
-                jobs: int, key: str, work: Path) -> None:
+                jobs: int, key: str, work: Path, variant: str = "") -> None:
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     log_path = work / "build.log"
@@ -304,7 +311,8 @@ def _build_into(pin: Pin, tarball: Path, optimize: bool, flags: Mapping[str, str
         source, epoch = unpack_source(tarball, work / "src", pin.version)
         timings["unpack"] = time.monotonic() - started
         env = cpython_recipe.build_env(dict(os.environ), epoch)
-        configure = cpython_recipe.configure_command(source, optimize, flags)
+        configure = cpython_recipe.configure_command(source, optimize, flags,
+                                                     free_threaded=variant == variants.FREETHREADED)
         output.detail(f"configure: {' '.join(configure[1:])}")
         output.detail(f"The whole build log: {log_path}")
         timings["configure"] = run_phase("configure", configure, source, env, log_path, pin.version,
@@ -321,12 +329,14 @@ def _build_into(pin: Pin, tarball: Path, optimize: bool, flags: Mapping[str, str
                            "configure adds it to PGO+LTO builds with GCC; with this compiler calls\n"
                            f"inside libpython go through the PLT. The build log: {log_path}")
         prefix = destdir / RUNTIME_PREFIX.lstrip("/")
-        interp = Interpreter(prefix=prefix, version=pin.version, configured_prefix=Path(RUNTIME_PREFIX))
+        interp = Interpreter(prefix=prefix, version=pin.version, configured_prefix=Path(RUNTIME_PREFIX),
+                             variant=variant)
         check_installation(interp, log_path)
         os.rename(prefix, partial / "prefix")
         shutil.copyfile(log_path, partial / "build.log")
         info = {"version": pin.version, "tarball": pin.file, "sha256": pin.sha256, "key": key,
-                "optimize": optimize, "flags": dict(flags), "no_semantic_interposition": interposition,
+                "optimize": optimize, **({"variant": variant} if variant else {}), "flags": dict(flags),
+                "no_semantic_interposition": interposition,
                 "jobs": jobs, "source_date_epoch": epoch,
                 "seconds": {k: round(v, 1) for k, v in timings.items()}}
         (partial / "build.json").write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")

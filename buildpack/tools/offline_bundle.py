@@ -39,7 +39,7 @@ def select(entries: list[RuntimeEntry], wanted: list[str], stack: str, arch: str
     chosen = []
     for spec in wanted:
         parts = parse_version(spec, parts=(2, 3))  # checked by the argument's type
-        matches = [e for e in here if e.version_tuple[: len(parts)] == parts]
+        matches = [e for e in here if not e.variant and e.version_tuple[: len(parts)] == parts]
         if not matches:
             have = ", ".join(e.version for e in here) or "none"
             raise BuildError(f"The store has no Python {spec} for {stack}/{arch}",

@@ -75,6 +75,7 @@ from tests.support.servers import (
     RunningProcess,
 )
 from tests.support.store import (
+    FREE_THREADED_MINORS,
     FROM_SOURCE_MINORS,
     KEPT_STORE_DAYS,
     STORE_DIR,
@@ -91,6 +92,7 @@ __all__ = [
     "CACHE",
     "CountingStoreServer",
     "FIXTURES",
+    "FREE_THREADED_MINORS",
     "FROM_SOURCE_MINORS",
     "FaultyStoreServer",
     "INDEX_DIR",

@@ -26,11 +26,10 @@ STORE_DIR = CACHE / "test-store"
 TEST_MINORS = ("3.11", "3.13")
 # Built from pristine source into the test store next to them (the newest pinned 3.13
 # whose tarball this machine can fetch; see vendor/cpython-sources.json).
-
-
-# Built from pristine source into the test store next to them (the newest pinned 3.13
-# whose tarball this machine can fetch; see vendor/cpython-sources.json).
 FROM_SOURCE_MINORS = ("3.13",)
+# Their free-threaded builds (--disable-gil), from the same cached source: each is
+# compiled once per machine and recipe (source_build's cache), then only packed.
+FREE_THREADED_MINORS = ("3.13t",)
 
 
 def ensure_store() -> Path:
@@ -62,7 +61,7 @@ def _ensure_store() -> Path:
     stamp = STORE_DIR / ".fingerprint"
     prefixes = [find_prefix(m) for m in TEST_MINORS]
     want = fingerprint([ROOT / name for name in STORE_SHAPING]) + ":" + ",".join(map(str, prefixes)) \
-        + ":" + ",".join(FROM_SOURCE_MINORS)
+        + ":" + ",".join(FROM_SOURCE_MINORS + FREE_THREADED_MINORS)
     if stamp.is_file() and stamp.read_text() == want and (STORE_DIR / "manifest.json").is_file():
         return STORE_DIR
     kept = machine_cache() / "test-stores" / hashlib.sha256(want.encode()).hexdigest()[:16]
@@ -105,7 +104,8 @@ def _build_test_store(kept: Path, prefixes: list[Path], want: str) -> None:
     try:
         log = partial / ".build-output.txt"
         with open(log, "w") as out:
-            for args in ([*map(str, prefixes)], ["--from-source", *FROM_SOURCE_MINORS, "--quick"]):
+            for args in ([*map(str, prefixes)],
+                         ["--from-source", *FROM_SOURCE_MINORS, *FREE_THREADED_MINORS, "--quick"]):
                 proc = subprocess.run([str(BIN / "build-runtime-store"), str(partial), *args],
                                       stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                       timeout=3600)
@@ -119,9 +119,11 @@ def _build_test_store(kept: Path, prefixes: list[Path], want: str) -> None:
 
 
 def store_versions() -> dict[str, str]:
-    """minor -> full version available in the test store."""
+    """minor -> full version of the default builds in the test store (not the free-threaded
+    ones: tests/integration/slow/test_free_threaded.py reads those)."""
     manifest = json.loads((STORE_DIR / "manifest.json").read_text())
-    return {".".join(r["version"].split(".")[:2]): r["version"] for r in manifest["runtimes"]}
+    return {".".join(r["version"].split(".")[:2]): r["version"] for r in manifest["runtimes"]
+            if not r.get("variant")}
 
 
 def expected_default_minor() -> str:

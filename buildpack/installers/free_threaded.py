@@ -1,0 +1,176 @@
+"""The requirements that have no wheel for a free-threaded runtime (3.13t).
+
+A free-threaded CPython loads only extension modules built for it (the wheel ABI tag
+``cp313t``): the ``cp313`` and ``abi3`` wheels most packages publish do not fit it, so
+an installer compiles such a package from its source distribution (which needs a C
+compiler and the library's headers, and may fail), or finds nothing to install when the
+package has no source distribution. Before installing, the build names them in a
+warning; when the install then fails, its error names them again.
+
+How they are found, cheaply and without guessing: the pinned uv (already the engine of
+requirements.txt, and fetched anyway) resolves the requirements once with
+``uv pip compile --universal --format pylock.toml``, with the app's own index settings.
+A universal lock lists, for each package of the resolution, every wheel the index has
+for Python X.Y and newer, whatever its platform or ABI (a lock for this interpreter only
+would leave out the wheels it cannot use, and then nothing tells a missing wheel from an
+incompatible one). Most index pages are in uv's cache already: the warm-up resolved the
+same file while the runtime was unpacked. Nothing is built, downloaded or installed
+(``--no-build``: metadata only from wheels, else the resolution fails and the check says
+so in one line; the install then goes ahead and reports for itself). A package whose
+wheels include none this runtime can load (pure Python, ``py3-none-any``, or
+``cpXYt`` for this machine's platform) is named, with whether it has a source
+distribution to compile. Only requirements files are checked: the lock files of uv,
+Poetry, PDM and Pipenv name their files in their own formats, and pylock.toml is
+installed as locked.
+"""
+from __future__ import annotations
+
+import platform
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from buildpack.base import interpreter, output
+from buildpack.base.children import run_quiet
+from buildpack.base.output import BuildError
+from buildpack.installers import uv_pip
+from buildpack.installers.context import InstallContext
+from buildpack.installers.record import Choice
+from buildpack.runtime import variants
+
+# The platform tags of wheels this machine's glibc Linux can load (besides "any"); the
+# glibc version of a manylinux tag is not compared: a wheel too new for the host fails
+# to install whatever the runtime, which is not this check's finding.
+_LINUX_PREFIXES = ("manylinux", "linux_")
+MAX_SHOWN = 30  # names listed in the warning; the rest counted
+RESOLVE_SECONDS = 300  # the resolution's deadline (its index pages are mostly cached)
+# Reads the universal lock with the runtime's own tomllib (every free-threaded CPython is
+# 3.13 or newer; the Python running the buildpack may be older than 3.11).
+_READ_LOCK = """
+import json, sys, tomllib
+with open(sys.argv[1], 'rb') as fh:
+    lock = tomllib.load(fh)
+print(json.dumps([[p.get('name', '?'), str(p.get('version', '')),
+                   [str(w.get('url') or w.get('name') or w.get('path') or '') for w in p.get('wheels', [])],
+                   'sdist' in p] for p in lock.get('packages', [])]))
+"""
+
+
+@dataclass(frozen=True)
+class Missing:
+    """A requirement with no wheel for the runtime."""
+
+    name: str
+    version: str
+    sdist: bool  # True: compiled from source; False: nothing to install
+
+    def line(self) -> str:
+        what = "compiled from its source distribution" if self.sdist else \
+            "no source distribution either: cannot be installed"
+        pin = f"{self.name}=={self.version}" if self.version else self.name
+        return f"{pin} ({what})"
+
+
+def wheel_fits(filename: str, abi: str, arch: str) -> bool:
+    """Whether the wheel ``filename`` installs on a free-threaded runtime of ABI tag
+    ``abi`` ("cp313t") on this ``arch``: pure Python (``py3``, abi ``none``, platform
+    ``any``), or built for ``abi`` on a glibc Linux platform of ``arch``."""
+    name = filename.rsplit("/", 1)[-1].split("#", 1)[0].split("?", 1)[0]
+    if not name.endswith(".whl"):
+        return False
+    parts = name[:-len(".whl")].split("-")
+    if len(parts) < 5:
+        return False
+    pythons, abis, platforms = (part.lower().split(".") for part in parts[-3:])
+    on_platform = any(p == "any" or (p.startswith(_LINUX_PREFIXES) and p.endswith(f"_{arch}"))
+                      for p in platforms)
+    pure = "none" in abis and any(p.startswith("py3") for p in pythons) and "any" in platforms
+    return pure or (abi in abis and on_platform)
+
+
+def missing_wheels(packages: list[tuple[str, str, list[str], bool]], abi: str, arch: str) -> list[Missing]:
+    """The packages of a lock (name, version, wheel URLs, has an sdist) with no wheel that fits."""
+    return sorted((Missing(name, version, sdist) for name, version, wheels, sdist in packages
+                   if not any(wheel_fits(w, abi, arch) for w in wheels)), key=lambda m: m.name.lower())
+
+
+def describe(missing: list[Missing], label: str) -> str:
+    """The list of ``missing`` as a warning or an error shows it."""
+    shown = "".join(f"  {m.line()}\n" for m in missing[:MAX_SHOWN])
+    more = f"  ... and {len(missing) - MAX_SHOWN} more\n" if len(missing) > MAX_SHOWN else ""
+    return (f"These requirements have no wheel for the free-threaded Python {label}\n"
+            f"(a cp{label.replace('.', '')} or pure-Python py3-none-any wheel):\n{shown}{more}")
+
+
+def _applies(choice: Choice, ctx: InstallContext) -> Path | None:
+    """The requirements file to check, when the runtime is free-threaded."""
+    if ctx.variant != variants.FREETHREADED or not choice.files:
+        return None
+    first = choice.files[0]
+    return first if choice.manager.name == "pip" and first.suffix == ".txt" else None
+
+
+def check(choice: Choice, ctx: InstallContext, secrets: list[str]) -> list[Missing]:
+    """Before installing on a free-threaded runtime: name, in a warning, the requirements
+    that have no wheel for it. Returns them (for the error, should the install fail)."""
+    requirements = _applies(choice, ctx)
+    if requirements is None:
+        return []
+    label = variants.tagged_minor(ctx.python_version, ctx.variant)
+    abi = variants.abi_tag(ctx.python_version, ctx.variant)
+    shown = requirements.relative_to(ctx.app_dir)
+    try:
+        uv: Path | None = uv_pip.ensure_uv(ctx, secrets)
+    except BuildError:  # PYTHON_INSTALLER=pip where uv cannot be fetched: pip reports for itself
+        uv = None
+    packages = None if uv is None else _resolve(ctx, uv, requirements, shown)
+    if not isinstance(packages, list):
+        output.detail(f"Free-threaded Python {label}: could not check which requirements of {shown} "
+                      "have a wheel for it\n(uv could not resolve them without building; the "
+                      "install reports for itself).")
+        return []
+    missing = missing_wheels([(str(n), str(v), list(w), bool(s)) for n, v, w, s in packages],
+                             abi, platform.machine())
+    if not missing:
+        output.detail(f"Free-threaded Python {label}: every requirement of {shown} has a wheel for it "
+                      f"({abi} or pure Python).")
+        return []
+    output.warning(f"{len(missing)} requirement(s) have no free-threaded wheel",
+                   describe(missing, label) +
+                   "\nThe installer compiles those from source, which needs a C compiler and the\n"
+                   "libraries' headers on the build image, and they may not support running\n"
+                   "without the GIL (an extension that does not declare it turns the GIL back on).\n"
+                   f"Ask for {variants.minor_of(ctx.python_version)} (with the GIL) if the app "
+                   "needs them as they are.")
+    return missing
+
+
+def _resolve(ctx: InstallContext, uv: Path, requirements: Path, shown: Path) -> object:
+    """The universal lock's packages as [name, version, wheel URLs, has an sdist], or None."""
+    with tempfile.TemporaryDirectory(prefix=".free-threaded-", dir=ctx.prefix.parent) as scratch:
+        lock = Path(scratch) / "pylock.toml"  # uv wants this name for the format
+        cmd = [str(uv), "pip", "compile", "--quiet", "--no-header", "--universal", "--no-build",
+               "--format", "pylock.toml", "--python", str(ctx.python),
+               "--python-version", variants.minor_of(ctx.python_version),
+               *uv_pip.uv_arguments(ctx.env), "-o", str(lock), str(shown)]
+        try:
+            proc = run_quiet(cmd, env=uv_pip.install_env(ctx, requirements), cwd=ctx.app_dir,
+                             timeout=RESOLVE_SECONDS)
+        except BuildError:  # past its deadline: the check is advice, the install goes ahead
+            return None
+        if proc.returncode != 0:
+            return None
+        try:
+            return interpreter.query(ctx.python, _READ_LOCK, str(lock))
+        except interpreter.QueryError:
+            return None
+
+
+def explain_failure(err: BuildError, missing: list[Missing], ctx: InstallContext) -> BuildError:
+    """The install's error, naming the requirements without a free-threaded wheel."""
+    label = variants.tagged_minor(ctx.python_version, ctx.variant)
+    return BuildError(err.summary,
+                      f"{err.body}\n\n{describe(missing, label)}Those are the likely cause: remove "
+                      f"them, or ask for Python {variants.minor_of(ctx.python_version)} "
+                      "(with the GIL) instead.",
+                      error_id=err.error_id)
