@@ -116,3 +116,20 @@ def test_nothing_is_left_out_for_a_root_build_or_a_ci_build(tmp_path, capsys):
     ci = Choice(managers.UV, dev=True, workspace_root=root, workspace_package="api")
     assert leave_out(ci, files, root / ".heroku/python", []) == []
     assert (root / "apps/worker").is_dir() and capsys.readouterr().out == ""
+
+
+def test_a_member_the_app_imports_without_depending_on_it_stays_as_source(tmp_path, capsys):
+    root = workspace(tmp_path)
+    (root / "apps/worker/src/jobs").mkdir(parents=True)
+    (root / "apps/worker/src/jobs/__init__.py").write_text("")
+    (root / "apps/api/api.py").write_text("import os, jobs\nfrom shared_lib import x\n")
+    (root / "libs/shared/shared_lib.py").write_text("")
+    (root / "tools/api.py").write_text("")  # the app's own module name: not the member's
+    files = AppFiles(root, root / "apps/api")
+    removed = leave_out(choice(root), files, root / ".heroku/python", [])
+    assert removed == ["libs/shared", "tools"]  # shared_lib is installed: its source goes
+    assert (root / "apps/worker/src/jobs/__init__.py").is_file()
+    out, err = capsys.readouterr()
+    assert "       Kept as source, the app imports it (see the warning): apps/worker/\n" in out
+    assert " !     Warning: The app imports jobs from apps/worker/, which it does not depend on" in err
+    assert "not a dependency of\n !     api, so uv did not install it" in err
