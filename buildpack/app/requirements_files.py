@@ -193,7 +193,7 @@ def _lexically_inside(root: str, path: Path) -> bool:
 
 
 _NAMED_REFERENCE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*\s*(?:\[[^\]]*\])?\s*@\s*(\S+)")
-_FILE_URL = re.compile(r"^(?:(?:git|hg|svn|bzr)\+)?file:", re.IGNORECASE)
+_FILE_URL = re.compile(r"^file:", re.IGNORECASE)
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 _SUFFIX = re.compile(r"(?:\[[^\]]*\])?(?:#.*)?$")  # [extras], #egg=...
 
@@ -201,9 +201,10 @@ _SUFFIX = re.compile(r"(?:\[[^\]]*\])?(?:#.*)?$")  # [extras], #egg=...
 def local_reference(reference: str) -> str | None:
     """The local path that a requirement (or an ``-e`` value) names, as written: a path
     (``./libx``, ``libs/common``, ``../x``, ``/abs``, ``x.whl`` with a folder), a
-    ``file:`` URL (``file:../x``, ``file:///abs``; its path, unquoted), a VCS URL over
-    ``file:`` (``git+file:///abs``), or any of them after ``name @``; None for a
-    package name or a remote URL."""
+    ``file:`` URL (``file:../x``, ``file:///abs``; its path, unquoted), or either after
+    ``name @``; None for a package name or a URL of another scheme. A VCS URL
+    (``git+file:///repo`` too) is a clone of a repository, as from a server: not local
+    code of the app's tree, not checked here."""
     text = reference.strip()
     named = _NAMED_REFERENCE.match(text)
     words = text.split()
@@ -305,7 +306,8 @@ def _urls(parsed: Line) -> list[tuple[str, str]]:
         url = f"{scheme.split('+')[-1]}://{rest}"
         if "+" in scheme and "@" in url.rsplit("/", 1)[-1]:  # git+https://h/r.git@main
             url = url[:url.rindex("@")]
-        found.append(("a direct reference", url))
+        if not _FILE_URL.match(url):  # git+file:///repo has no host to check
+            found.append(("a direct reference", url))
     return found
 
 

@@ -34,8 +34,8 @@ from tests.support import raises_id
     ("libs/common", "libs/common"),
     ("dist/x-1-py3-none-any.whl", "dist/x-1-py3-none-any.whl"),
     ("~/code/x", "~/code/x"),
-    ("git+file:///abs/repo@main#egg=x", "/abs/repo@main"),
-    ("name @ git+file:///abs/repo", "/abs/repo"),
+    ("git+file:///abs/repo@main#egg=x", None),  # a clone, as from a server
+    ("name @ git+file:///abs/repo", None),
     ("./libx ; python_version > '3'", "./libx"),
     ("six==1.17.0", None),
     ("six ; python_version > '3/4'", None),
@@ -65,7 +65,6 @@ OUTSIDE = [
     "../outside",
     "{outside}",
     "~/outside",
-    "git+file://{outside}@main#egg=x",
     "name @ ./libx/../../outside",
     "./linked",
 ]
@@ -191,6 +190,7 @@ def test_urls_whose_password_would_be_shown_are_refused(line: str, shown: str,
 
 @pytest.mark.parametrize("line", [
     "x @ git+https://h.invalid/x.git@main#egg=x", "git+https://u:tok@h.invalid/x.git@v1",
+    "x @ git+file:///srv/repos/x@main",
     "x @ git+ssh://git@h.invalid/org/x.git", "--index-url https://u:p%2Fw@h.invalid/simple/",
     "-f ./wheels", "--index-url https://${IDX_USER}:${IDX_PASSWORD}@h.invalid/simple/",
 ])
