@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from buildpack.app.app_files import AppFiles, is_inside
+from buildpack.base.http_client import check_url
 from buildpack.base.output import BuildError
 
 _REMOTE_RE = re.compile(r"^https?://", re.I)
@@ -192,7 +193,7 @@ def _lexically_inside(root: str, path: Path) -> bool:
 
 
 _NAMED_REFERENCE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*\s*(?:\[[^\]]*\])?\s*@\s*(\S+)")
-_FILE_URL = re.compile(r"^(?:(?:git|hg|svn|bzr)\+)?file:", re.IGNORECASE)
+_FILE_URL = re.compile(r"^file:", re.IGNORECASE)
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 _SUFFIX = re.compile(r"(?:\[[^\]]*\])?(?:#.*)?$")  # [extras], #egg=...
 
@@ -200,9 +201,10 @@ _SUFFIX = re.compile(r"(?:\[[^\]]*\])?(?:#.*)?$")  # [extras], #egg=...
 def local_reference(reference: str) -> str | None:
     """The local path that a requirement (or an ``-e`` value) names, as written: a path
     (``./libx``, ``libs/common``, ``../x``, ``/abs``, ``x.whl`` with a folder), a
-    ``file:`` URL (``file:../x``, ``file:///abs``; its path, unquoted), a VCS URL over
-    ``file:`` (``git+file:///abs``), or any of them after ``name @``; None for a
-    package name or a remote URL."""
+    ``file:`` URL (``file:../x``, ``file:///abs``; its path, unquoted), or either after
+    ``name @``; None for a package name or a URL of another scheme. A VCS URL
+    (``git+file:///repo`` too) is a clone of a repository, as from a server: not local
+    code of the app's tree, not checked here."""
     text = reference.strip()
     named = _NAMED_REFERENCE.match(text)
     words = text.split()
@@ -262,6 +264,8 @@ def check_local_paths(files: AppFiles, path: Path, text: str) -> list[str]:
             local = local_reference(reference)
             if local is not None and not _local_inside(files, path.parent, local):
                 raise _outside(shown, number, "local code", local, "requirements::path-outside")
+        for option, url in _urls(parsed):
+            check_url(url, f"{shown} line {number} ({option})")
     return found
 
 
@@ -285,6 +289,26 @@ def check_project_paths(files: AppFiles, path: Path, text: str,
                 number = next((n for n, line in enumerate(text.splitlines(), start=1)
                                if item in line), 1)
                 raise _outside(shown, number, "local code", local, "dependencies::path-outside")
+
+
+def _urls(parsed: Line) -> list[tuple[str, str]]:
+    """(what, URL) for each remote URL of a line: an index, find-links, a direct
+    reference; checked before pip or uv echo them (``check_url``: a password with an
+    unencoded ``/`` would be shown, as neither reads it as a password)."""
+    found = [("--index-url", u) for u in parsed.get("index_url")]
+    found += [("--extra-index-url", u) for u in parsed.get("extra_index_urls")]
+    found += [("--find-links", u) for u in parsed.get("find_links") if "://" in u]
+    named = _NAMED_REFERENCE.match(parsed.requirement)
+    words = parsed.requirement.split()
+    reference = named.group(1) if named else (words[0] if words else "")
+    if "://" in reference and not _FILE_URL.match(reference):
+        scheme, rest = reference.split("://", 1)
+        url = f"{scheme.split('+')[-1]}://{rest}"
+        if "+" in scheme and "@" in url.rsplit("/", 1)[-1]:  # git+https://h/r.git@main
+            url = url[:url.rindex("@")]
+        if not _FILE_URL.match(url):  # git+file:///repo has no host to check
+            found.append(("a direct reference", url))
+    return found
 
 
 def _shown(files: AppFiles, path: Path) -> str:

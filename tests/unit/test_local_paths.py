@@ -34,8 +34,8 @@ from tests.support import raises_id
     ("libs/common", "libs/common"),
     ("dist/x-1-py3-none-any.whl", "dist/x-1-py3-none-any.whl"),
     ("~/code/x", "~/code/x"),
-    ("git+file:///abs/repo@main#egg=x", "/abs/repo@main"),
-    ("name @ git+file:///abs/repo", "/abs/repo"),
+    ("git+file:///abs/repo@main#egg=x", None),  # a clone, as from a server
+    ("name @ git+file:///abs/repo", None),
     ("./libx ; python_version > '3'", "./libx"),
     ("six==1.17.0", None),
     ("six ; python_version > '3/4'", None),
@@ -65,7 +65,6 @@ OUTSIDE = [
     "../outside",
     "{outside}",
     "~/outside",
-    "git+file://{outside}@main#egg=x",
     "name @ ./libx/../../outside",
     "./linked",
 ]
@@ -167,3 +166,35 @@ def test_options_pip_refuses_are_refused_with_the_line(line: str, reason: str,
         included_files(AppFiles(app), app / "requirements.txt")
     assert info.value.summary == "requirements.txt line 2 has options pip does not accept"
     assert reason in info.value.body
+
+
+@pytest.mark.parametrize("line, shown", [
+    ("--index-url https://u:pa/ss@h.invalid/simple/", "(--index-url)"),
+    ("-i http://u:pw@127.0.0.1:443O/simple/", "(--index-url)"),
+    ("--extra-index-url https://u:pa/ss@h.invalid/simple/", "(--extra-index-url)"),
+    ("-f https://u:pa/ss@h.invalid/links/", "(--find-links)"),
+    ("x @ https://u:pa/ss@h.invalid/x-1-py3-none-any.whl", "(a direct reference)"),
+    ("x @ git+https://u:pa/ss@h.invalid/x.git@main", "(a direct reference)"),
+])
+def test_urls_whose_password_would_be_shown_are_refused(line: str, shown: str,
+                                                         tmp_path: Path) -> None:
+    """pip and uv cannot read a password with an unencoded ``/`` as one, so they echo
+    it: refused before either runs, the password never shown."""
+    app = _app(tmp_path)
+    (app / "requirements.txt").write_text(line + "\n")
+    with raises_id("url::invalid") as info:
+        included_files(AppFiles(app), app / "requirements.txt")
+    assert info.value.summary.startswith(f"requirements.txt line 1 {shown}")
+    assert "pa/ss" not in info.value.body and "pw@" not in info.value.body
+
+
+@pytest.mark.parametrize("line", [
+    "x @ git+https://h.invalid/x.git@main#egg=x", "git+https://u:tok@h.invalid/x.git@v1",
+    "x @ git+file:///srv/repos/x@main",
+    "x @ git+ssh://git@h.invalid/org/x.git", "--index-url https://u:p%2Fw@h.invalid/simple/",
+    "-f ./wheels", "--index-url https://${IDX_USER}:${IDX_PASSWORD}@h.invalid/simple/",
+])
+def test_good_urls_pass(line: str, tmp_path: Path) -> None:
+    app = _app(tmp_path)
+    (app / "requirements.txt").write_text(line + "\n")
+    assert included_files(AppFiles(app), app / "requirements.txt") == [app / "requirements.txt"]
