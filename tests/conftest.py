@@ -1,9 +1,21 @@
 """Session fixtures: the real runtime store and package index the tests build against."""
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import pytest
 
-from tests import support
+# Collection (importing the test modules, and the buildpack's through them) keeps their
+# compiled code in .cache/pycache, also where PYTHONDONTWRITEBYTECODE is set: otherwise each
+# test worker compiles and assert-rewrites every module again at every run, and collection
+# takes three times as long. The tests themselves then run with the settings they had
+# (``pytest_collection_finish``), as do the builds and tools they start.
+_BYTECODE = (sys.pycache_prefix, sys.dont_write_bytecode)
+sys.pycache_prefix = str(Path(__file__).resolve().parent.parent / ".cache" / "pycache")
+sys.dont_write_bytecode = False
+
+from tests import support  # noqa: E402 - after the settings above, so its modules are cached too
 
 pytest_plugins = ["tests.ci_skips", "tests.integration.reliability.report"]
 
@@ -24,6 +36,10 @@ def package_index():
 @pytest.fixture
 def build_env(runtime_store, package_index):
     return support.build_env(str(runtime_store), package_index.url)
+
+
+def pytest_collection_finish(session):
+    sys.pycache_prefix, sys.dont_write_bytecode = _BYTECODE
 
 
 def pytest_collection_modifyitems(config, items):

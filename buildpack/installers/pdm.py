@@ -2,11 +2,12 @@
 
 PDM runs on the app's interpreter (``PDM_PYTHON``) with virtualenvs off, in its "global"
 mode (``-g -p <app>``), which installs into that interpreter's own site-packages rather
-than a ``.venv`` or ``__pypackages__`` in the app. ``pdm lock --check`` first refuses a
-pdm.lock that no longer matches pyproject.toml (PDM prints nothing then: the error says
-what to run). Only the default dependencies are installed, never the dev groups (a CI
-build, ``bin/test-compile``, installs every group), except those that
-``PYTHON_DEPENDENCY_GROUPS``/``PYTHON_EXTRAS`` name (``-G``). The project itself, when PDM treats
+than a ``.venv`` or ``__pypackages__`` in the app. PDM's own process runs with ``-S``: it
+never imports from the site-packages it is writing (``pinned_tools.Tool.without_site``).
+``pdm lock --check`` first refuses a pdm.lock that no longer matches pyproject.toml (PDM
+prints nothing then: the error says what to run). Only the default dependencies are
+installed, never the dev groups (a CI build, ``bin/test-compile``, installs every group),
+except those that ``PYTHON_DEPENDENCY_GROUPS``/``PYTHON_EXTRAS`` name (``-G``). The project itself, when PDM treats
 it as a distribution, is installed editable as PDM does; ``slug_cleanup`` makes that
 reference relative. The index is the lock's sources from pyproject.toml
 (``[[tool.pdm.source]]``), else ``PDM_PYPI_URL``; PDM's update check is off, and its

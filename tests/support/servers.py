@@ -151,27 +151,33 @@ class FaultyStoreServer:
 NLTK_MIRROR_HOST = "nltk-mirror.test"  # reached through the proxy (NLTK refuses loopback itself)
 
 
+def write_nltk_index(root: Path, base: str) -> None:
+    """A real NLTK data index in ``root``: index.xml naming one corpus zip at ``base``
+    (``http://nltk-mirror.test``), and the zip."""
+    members = {"tinycorpus/README": "A tiny corpus for the tests.\n",
+               "tinycorpus/words": "hello\nfrom\nnltk\n"}
+    (root / "packages" / "corpora").mkdir(parents=True)
+    archive = root / "packages" / "corpora" / "tinycorpus.zip"
+    with zipfile.ZipFile(archive, "w") as zipped:
+        for name, text in members.items():
+            zipped.writestr(name, text)
+    data = archive.read_bytes()
+    (root / "index.xml").write_text(
+        '<?xml version="1.0"?>\n<nltk_data><packages>\n'
+        f'<package id="tinycorpus" name="Tiny corpus" subdir="corpora" unzip="1" '
+        f'url="{base}/packages/corpora/tinycorpus.zip" size="{len(data)}" '
+        f'unzipped_size="{sum(len(t) for t in members.values())}" '
+        f'checksum="{hashlib.md5(data).hexdigest()}" '
+        f'sha256_checksum="{hashlib.sha256(data).hexdigest()}" />\n'
+        "</packages><collections></collections></nltk_data>\n")
+
+
 class NltkMirror:
     """A real NLTK data index (index.xml + a corpus zip) over loopback HTTP, and a
     forwarding HTTP proxy for it: NLTK refuses to fetch from non-public addresses unless
     a proxy it is told to trust does the fetching (``NLTK_ALLOW_PROXIED_URLOPEN``)."""
     def __init__(self, root):
-        members = {"tinycorpus/README": "A tiny corpus for the tests.\n",
-                   "tinycorpus/words": "hello\nfrom\nnltk\n"}
-        (root / "packages" / "corpora").mkdir(parents=True)
-        archive = root / "packages" / "corpora" / "tinycorpus.zip"
-        with zipfile.ZipFile(archive, "w") as zipped:
-            for name, text in members.items():
-                zipped.writestr(name, text)
-        data = archive.read_bytes()
-        (root / "index.xml").write_text(
-            '<?xml version="1.0"?>\n<nltk_data><packages>\n'
-            f'<package id="tinycorpus" name="Tiny corpus" subdir="corpora" unzip="1" '
-            f'url="http://{NLTK_MIRROR_HOST}/packages/corpora/tinycorpus.zip" size="{len(data)}" '
-            f'unzipped_size="{sum(len(t) for t in members.values())}" '
-            f'checksum="{hashlib.md5(data).hexdigest()}" '
-            f'sha256_checksum="{hashlib.sha256(data).hexdigest()}" />\n'
-            "</packages><collections></collections></nltk_data>\n")
+        write_nltk_index(root, f"http://{NLTK_MIRROR_HOST}")
         self.index = CountingStoreServer(root)
         upstream = self.index.url.rstrip("/")
 

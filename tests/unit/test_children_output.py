@@ -7,18 +7,25 @@ import signal
 import time
 from pathlib import Path
 
+import pytest
+
+from buildpack.base import children
 from buildpack.base.children import run_streamed
 from buildpack.installers.failures import install_error
 
 
-def test_output_read_before_a_leftover_holds_the_pipe_is_all_kept(tmp_path: Path) -> None:
-    """The child prints 600 lines and exits; a process in another session keeps the pipe
-    open, so no end of file comes; the log is slower than the child (5 ms a line). Every
-    line the child printed is still returned, and echoed, and the build does not wait for
-    the leftover (closing the pipe while the pump read it did, for the leftover's life)."""
+def test_output_read_before_a_leftover_holds_the_pipe_is_all_kept(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """The child prints 300 lines and exits; a process in another session keeps the pipe
+    open, so no end of file comes; the log is slower than the child (5 ms a line), so
+    lines are still unechoed when the build stops waiting for the end of file (2 x LINGER,
+    lowered to 0.5 s: 1.5 s of echoing outlasts it). Every line the child printed is
+    still returned, and echoed, and the build does not wait for the leftover (closing the
+    pipe while the pump read it did, for the leftover's life)."""
+    monkeypatch.setattr(children, "LINGER", 0.5)
     pidfile = tmp_path / "pid"
     script = (f"setsid sh -c 'echo $$ > {pidfile}; exec sleep 60' & "
-              "i=0; while [ $i -lt 600 ]; do echo line-$i; i=$((i+1)); done; exit 7")
+              "i=0; while [ $i -lt 300 ]; do echo line-$i; i=$((i+1)); done; exit 7")
     echoed: list[str] = []
 
     def slow_log(line: str) -> bool:  # runs for each line about to be echoed
@@ -38,8 +45,8 @@ def test_output_read_before_a_leftover_holds_the_pipe_is_all_kept(tmp_path: Path
             os.kill(int(pidfile.read_text()), signal.SIGKILL)
     assert code == 7
     assert time.monotonic() - start < 30  # the leftover (60 s) is not waited for
-    assert [line.strip() for line in lines] == [f"line-{i}" for i in range(600)]
-    assert len(echoed) == 600
+    assert [line.strip() for line in lines] == [f"line-{i}" for i in range(300)]
+    assert len(echoed) == 300
 
 
 def test_the_error_never_points_at_output_that_is_not_there() -> None:

@@ -6,6 +6,7 @@ import time
 
 import pytest
 
+from buildpack.base import children
 from buildpack.base.children import run_quiet, run_streamed
 from buildpack.base.output import BuildError
 
@@ -19,7 +20,8 @@ def _alive(pid: int) -> bool:
         return stat.read().split(")")[-1].split()[0] != "Z"
 
 
-def test_background_process_holding_the_pipe_does_not_hang(tmp_path):
+def test_background_process_holding_the_pipe_does_not_hang(tmp_path, monkeypatch):
+    monkeypatch.setattr(children, "LINGER", 0.5)  # how long it waits is not the point
     pidfile = tmp_path / "pid"
     start = time.monotonic()
     code, lines = run_streamed(
@@ -43,7 +45,8 @@ def test_deadline_ends_the_whole_group(tmp_path):
     assert not _alive(int(pidfile.read_text()))
 
 
-def test_endless_output_after_exit_is_cut(tmp_path):
+def test_endless_output_after_exit_is_cut(tmp_path, monkeypatch):
+    monkeypatch.setattr(children, "LINGER", 0.5)  # how long it waits is not the point
     start = time.monotonic()
     code, _ = run_streamed(["/bin/sh", "-c", "(yes spam &) ; exit 3"], dict(os.environ),
                            tmp_path, [], echo=False)

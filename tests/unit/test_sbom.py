@@ -82,10 +82,10 @@ def _wheel(folder: Path) -> tuple[Path, str]:
     return path, hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-@pytest.mark.slow  # a real venv and pip install (ensurepip): ~10 s, more under load
-def _venv(tmp_path: Path, *install: str) -> Path:
-    """A venv without pip of its own, ``install`` installed into it by the test's pip."""
-    venv = tmp_path / "venv"
+def _venv(folder: Path, *install: str) -> Path:
+    """A venv without pip of its own, ``install`` installed into it by the test's pip (a
+    real install: about a second, more under load, so each module makes two at most)."""
+    venv = folder / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
     subprocess.run([sys.executable, "-m", "pip", "--python", str(venv / "bin/python"), "install", "-q",
                     "--no-index", "--disable-pip-version-check", *install], check=True,
@@ -119,15 +119,24 @@ LOCKS = {
 }
 
 
+@pytest.fixture(scope="module")
+def index_install(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, str]:
+    """(venv, wheel, sha256): the wheel installed as from an index (``--find-links``, no
+    direct_url.json), once for the lock-file cases."""
+    folder = tmp_path_factory.mktemp("index-install")
+    wheels = folder / "wheels"
+    wheels.mkdir()
+    wheel, digest = _wheel(wheels)
+    return _venv(folder, "--find-links", str(wheels), "demo-pkg"), wheel, digest
+
+
 @pytest.mark.parametrize("lock", LOCKS)
-def test_an_index_install_gets_the_locked_wheels_hash(tmp_path: Path, lock: str) -> None:
+def test_an_index_install_gets_the_locked_wheels_hash(tmp_path: Path, lock: str,
+                                                      index_install: tuple[Path, Path, str]) -> None:
     """Installed from an index (no direct_url.json): the lock file's hash of that wheel."""
     from buildpack.app.app_files import AppFiles
 
-    wheels = tmp_path / "wheels"
-    wheels.mkdir()
-    wheel, digest = _wheel(wheels)
-    venv = _venv(tmp_path, "--find-links", str(wheels), "demo-pkg")
+    venv, wheel, digest = index_install
     assert not list((venv / "lib").glob("python3*/site-packages/demo_pkg-1.0.dist-info/direct_url.json"))
     app = tmp_path / "app"
     app.mkdir()

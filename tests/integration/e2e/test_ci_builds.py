@@ -124,6 +124,16 @@ def index(package_index):
     return package_index
 
 
+# Issue 23: once, in CI, the PDM case failed with nothing from PDM in the log. Found by
+# running two of these PDM builds at once, ten times, at load 12: in the tenth pair both
+# failed. PDM installs into the Python it runs on, in parallel threads, and unearth imports
+# `requests` when PDM makes a package finder: it imported the app's half-installed requests
+# (pdm-app depends on it). One build got an ImportError from requests/exceptions.py; the
+# other was killed by SIGBUS after two lines (a mapped file written under it: most likely
+# charset-normalizer's .so, which requests imports), as near-silent as the CI failure.
+# PDM now runs with -S and sees none of the app's site-packages (pinned_tools.Tool.
+# without_site; tests/unit/test_pinned_tool_isolation.py fails without it).
+# test_installer_output.py runs a failing `pdm sync --dev -G :all` and checks PDM's lines.
 @pytest.mark.parametrize("fixture, step", [
     ("uv-app", "uv sync --locked --all-groups: the packages in uv.lock, with all groups"),
     ("poetry-app", "poetry sync --all-groups: the packages in poetry.lock, all groups"),

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from tests import support
-from tests.support.tls import TlsFront, in_system_store, make_ca, system_store_with
+from tests.support.tls import NltkHttpsMirror, TlsFront, in_system_store, make_ca, system_store_with
 
 pytestmark = pytest.mark.slow
 
@@ -130,13 +130,10 @@ def test_a_build_trusts_a_ca_that_only_the_system_trust_store_has(tmp_path, ca, 
     assert any(p.endswith(".tar.xz") for p in served) and any("/six" in p for p in served), served
 
 
-# Poetry is not here: its wheel downloads (`poetry sync`) rejected the test CA given by
-# SSL_CERT_FILE and REQUESTS_CA_BUNDLE ("alert certificate unknown" at the server), while
-# its lock step with the same settings worked. Not solved yet (issue 22, item 6).
-@pytest.mark.parametrize("fixture", ["pipenv-app", "pdm-app", "uv-app"])
+@pytest.mark.parametrize("fixture", ["pipenv-app", "poetry-app", "pdm-app", "uv-app"])
 def test_the_package_managers_trust_the_ca_the_host_gives(tmp_path, ca, front, fixture):
-    """Pipenv, PDM and uv sync, each installed from the HTTPS index by the build and
-    installing its lock file from there, with the CA only in SSL_CERT_FILE's bundle."""
+    """Pipenv, Poetry, PDM and uv sync, each installed from the HTTPS index by the build
+    and installing its lock file from there, with the CA only in SSL_CERT_FILE's bundle."""
     support.ensure_tool_packages()
     trust = {"SSL_CERT_FILE": str(ca["bundle"])}
     python = support.find_prefix("3.13") / "bin" / "python3.13"
@@ -150,4 +147,75 @@ def test_the_package_managers_trust_the_ca_the_host_gives(tmp_path, ca, front, f
     assert build.returncode == 0, build.log
     assert _six_installed(build), build.log
     assert any("/six" in p for p in front.requests[before:])
+    assert "Traceback" not in build.log
+
+
+def test_poetry_trusts_a_ca_that_only_the_system_trust_store_has(tmp_path, ca, front):
+    """No SSL_CERT_FILE or PIP_CERT: the proxy's CA only in /etc/ssl/certs. Poetry's
+    requests, which would trust only certifi's roots, gets the system bundle."""
+    support.ensure_tool_packages()
+    certs = system_store_with(ca["cadir"] / "test-proxy-ca.pem", tmp_path)
+    python = support.find_prefix("3.13") / "bin" / "python3.13"
+    app = support.lock_fixture("poetry-app", tmp_path / "src", f"{front.url}/simple/", python,
+                               {"SSL_CERT_FILE": str(ca["bundle"]), "REQUESTS_CA_BUNDLE": str(ca["bundle"])})
+    env = {k: v for k, v in support.build_env(f"{front.url}/store/", f"{front.url}/simple/").items()
+           if k not in TRUST_VARS}
+    before = len(front.requests)
+    proc = subprocess.run(in_system_store([str(support.BIN / "compile"), str(app), str(tmp_path / "cache")], certs),
+                          env=env, capture_output=True, text=True, timeout=900, stdin=subprocess.DEVNULL)
+    build = support.BuildResult(proc.returncode, proc.stdout, proc.stderr, app)
+    assert build.returncode == 0, build.log
+    assert "-----> Installing dependencies using Poetry" in build.stdout
+    assert _six_installed(build), build.log
+    assert any(p.startswith("/packages/six") for p in front.requests[before:])
+
+
+# --- NLTK: nltk.txt's data from an HTTPS mirror ----------------------------------------------
+
+@pytest.fixture
+def nltk_https(tmp_path, ca):
+    mirror = NltkHttpsMirror(tmp_path / "nltk-index", ca)
+    yield mirror
+    mirror.stop()
+
+
+def _nltk_build(tmp_path: Path, build_env: dict[str, str], mirror: NltkHttpsMirror,
+                trust: dict[str, str], certs: Path | None = None) -> support.BuildResult:
+    """The nltk-app built against the plain test store and index, its NLTK data from the
+    HTTPS mirror (the config vars point NLTK there), the host's trust given by ``trust``
+    or by ``certs`` mounted as the system store."""
+    app = support.copy_fixture("nltk-app", tmp_path / "build")
+    env = {k: v for k, v in build_env.items() if k not in TRUST_VARS}
+    env.update(trust)
+    env_dir = support.config_dir(tmp_path / "env", **mirror.config)
+    cmd = [str(support.BIN / "compile"), str(app), str(tmp_path / "cache"), str(env_dir)]
+    proc = subprocess.run(in_system_store(cmd, certs) if certs else cmd, env=env, capture_output=True,
+                          text=True, timeout=900, stdin=subprocess.DEVNULL)
+    return support.BuildResult(proc.returncode, proc.stdout, proc.stderr, app)
+
+
+@pytest.mark.parametrize("given", ["SSL_CERT_FILE", "PIP_CERT", "system store"])
+def test_the_nltk_download_trusts_the_ca_the_host_gives(tmp_path, ca, build_env, nltk_https, given):
+    """The mirror's certificate is signed by the test CA, which only the bundle the
+    platform names (SSL_CERT_FILE, or PIP_CERT alone) or the system store holds."""
+    certs = system_store_with(ca["cadir"] / "test-proxy-ca.pem", tmp_path) if given == "system store" else None
+    build = _nltk_build(tmp_path, build_env, nltk_https, {} if certs else {given: str(ca["bundle"])}, certs)
+    assert build.returncode == 0, build.log
+    assert "-----> Downloading NLTK data (nltk.txt)\n" in build.stdout
+    words = build.build_dir / ".heroku/python/nltk_data/corpora/tinycorpus/words"
+    assert words.read_text() == "hello\nfrom\nnltk\n"
+    assert nltk_https.counts.get("/packages/corpora/tinycorpus.zip") == 1
+    assert set(nltk_https.tunnels) == {f"{support.NLTK_MIRROR_HOST}:443"}
+
+
+def test_without_the_ca_the_nltk_download_fails_on_the_certificate(tmp_path, build_env, nltk_https):
+    """The host trusts only the system's own roots: NLTK refuses the mirror's certificate,
+    and the build fails with NLTK's reason above the error (so the cases above pass
+    because the CA was trusted, not because nothing was checked)."""
+    build = _nltk_build(tmp_path, build_env, nltk_https,
+                        {"SSL_CERT_FILE": ssl.get_default_verify_paths().openssl_cafile})
+    assert build.returncode != 0
+    assert "(error id: nltk::download-failed)" in build.log
+    assert "CERTIFICATE_VERIFY_FAILED" in build.log, build.log
+    assert "/packages/corpora/tinycorpus.zip" not in nltk_https.counts
     assert "Traceback" not in build.log
