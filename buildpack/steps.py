@@ -93,7 +93,8 @@ def install_fresh(plan: Plan, ctx: installers.InstallContext) -> None:
     # uv: fetched, and the requirements resolved into its cache, meanwhile
     with (uv_pip.prefetching(ctx, plan.dependencies.files[0]) if uv
           else contextlib.nullcontext()):
-        provision(plan.store, plan.runtime, plan.cache_dir, ctx.prefix)
+        env_cache.provide_runtime(plan.cache_dir, plan.runtime.sha256, ctx.prefix, lambda: provision(
+            plan.store, plan.runtime, plan.cache_dir, ctx.prefix))
     if uv:  # uv installs pip in a fraction of pip's own time
         uv_pip.install_pip(ctx, uv_pip.ensure_uv(ctx, ctx.secrets), ctx.secrets)
     else:
@@ -144,6 +145,8 @@ def run(plan: Plan, target: Target) -> installers.InstallContext:
     workspace_slug.leave_out(plan.dependencies, plan.files, target.prefix,
                              [*(procfiles.root or {}).values(), *(procfiles.in_app or {}).values()])
     target.finish(plan, ctx)
+    output.step("Saving the build cache")  # its own step: the build report times it
     target.keep(key, before)
+    installers.trim_caches(ctx)
     return ctx
 

@@ -4,7 +4,7 @@ Other buildpacks of the app may share CACHE_DIR: a name not in ``ENTRIES`` is le
 alone. Each place is a folder or a file; ``env_cache.tidy`` discards, with one warning,
 whatever is found at a place in the other form (a file or a link where a folder belongs,
 a folder or a link where a file belongs), and inside a folder whatever is not of the form
-its ``inner`` names (``runtimes``: archives only; ``uv``: its ``.lock`` a file). What
+its ``inner`` names (``uv``: its ``.lock`` a file). What
 then heals the place is said in ``heals``: the next use rebuilds or downloads it.
 
 The layers below ``cache`` (``runtime``, ``base``) name their own places; this table
@@ -33,7 +33,7 @@ class Entry:
 
 
 ENV = "env"
-RUNTIMES = install.CACHE_SUBDIR
+RUNTIME = install.CACHE_SUBDIR
 TMP = "tmp"
 PIP = "pip"
 UV = "uv"
@@ -56,9 +56,11 @@ ENTRIES: tuple[Entry, ...] = (
           "manifest (env_cache)",
           "checked against its manifest at restore: a changed file discards it and uv's "
           "cache (which shares its files), and the build installs afresh"),
-    Entry(RUNTIMES, FOLDER, "downloaded Python runtime archives, by sha256",
-          "each archive's sha256 is checked before use; a bad one is downloaded again",
-          inner=("*",)),
+    Entry(RUNTIME, FOLDER, "the unpacked Python runtime of the last fresh install (python/, "
+          "its files hardlinked with the environment's) with the archive's sha256 and a "
+          "manifest (env_cache.provide_runtime); an archive while it downloads",
+          "checked against its manifest before use: a changed file discards it and the "
+          "archive is downloaded again; cleared with uv's cache (it shares the files)"),
     Entry(TMP, FOLDER, "the store manifest's download", "written afresh by each build"),
     Entry(PIP, FOLDER, "pip's HTTP and wheel cache", "pip checks its own entries"),
     Entry(UV, FOLDER, "uv's cache; its unpacked wheels are hardlinked into the environment",
@@ -87,4 +89,4 @@ ENTRIES: tuple[Entry, ...] = (
 
 BY_NAME = {entry.name: entry for entry in ENTRIES}
 # Names older buildpack versions kept in CACHE_DIR: removed without a warning.
-RETIRED = ("base",)
+RETIRED = ("base", "runtimes")  # runtimes: archives, now unpacked in RUNTIME

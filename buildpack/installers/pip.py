@@ -16,6 +16,7 @@ from buildpack.app.requirements_files import included_files, lines, parse_line
 from buildpack.base import cache_files, output, settings, toml_io
 from buildpack.base.children import run_streamed
 from buildpack.base.output import BuildError
+from buildpack.cache import layout
 from buildpack.installers import prune
 from buildpack.installers.context import InstallContext
 from buildpack.installers.failures import explain, install_error
@@ -84,6 +85,13 @@ def keep_pip_wheel(python: Path, env: dict[str, str], cwd: Path, secrets: list[s
         partial.rename(kept)
     else:
         cache_files.clear(partial)
+
+
+def prune_cache(ctx: InstallContext) -> None:
+    """Drop pip's HTTP cache (the files it downloaded: the installed environment's cache
+    entry holds them, installed); its wheels built from source are kept."""
+    for name in ("http-v2", "http"):
+        cache_files.clear(ctx.cache_dir / layout.PIP / name)
 
 
 def offline_sources(ctx: InstallContext, requirements: Path) -> list[str] | None:

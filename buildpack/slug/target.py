@@ -7,6 +7,7 @@ The runtime and the packages go to ``.heroku/python``, their SBOM to ``.heroku/s
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +46,10 @@ class SlugTarget:
         return state
 
     def keep(self, key: env_cache.CacheKey, before: dict[str, list[Any]]) -> None:
-        env_cache.save(self.cache_dir, key, self.prefix, before)
+        started = time.monotonic()
+        if env_cache.save(self.cache_dir, key, self.prefix, before):
+            output.detail("The installed environment is kept for the next build "
+                          f"({time.monotonic() - started:.1f} s)")
 
     def finish(self, plan: Plan, ctx: installers.InstallContext) -> None:
         relocate.compile_app_bytecode(ctx.python, plan.build_dir, ctx.env)
