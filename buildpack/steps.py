@@ -124,11 +124,7 @@ def run(plan: Plan, target: Target) -> installers.InstallContext:
                       else settings.pinned_pip_version(),
                       **({"engine": manager.engine} if manager.engine else {}))
     key = cache_key(plan)
-    # pip's own pruning (``installers.prune``) does not see dependency groups or extras:
-    # with them selected, pip installs afresh.
-    updates = manager.update is not None and not (manager.engine == "pip"
-                                                   and plan.dependencies.selection)
-    state = target.prepare(key, updates)
+    state = target.prepare(key, manager.update is not None)
     build_report.cache_decision("installed_environment", state)
     if state == env_cache.UPDATE:
         installers.install(plan.dependencies, ctx, incremental=True)

@@ -209,18 +209,18 @@ def install(ctx: InstallContext, choice: Choice, secrets: list[str]) -> None:
 def update(ctx: InstallContext, choice: Choice, secrets: list[str]) -> None:
     """The same into the previous build's environment: what came from a path, URL or VCS
     is installed again from the app's current files, pip installs what changed, and what
-    the requirements (as pip reads them) no longer need is uninstalled (``prune``). (With
-    dependency groups or extras selected, the previous environment is not used:
-    ``steps.run``.)"""
+    the requirements or lock file, the dependency groups and the app's extras (as pip
+    reads them) no longer need is uninstalled (``prune``)."""
     prune.reinstall_direct(ctx, secrets)
     if choice.installs_app:
-        install_project(ctx, tuple(p for p in choice.files if p.name != TEST_REQUIREMENTS), secrets)
+        install_project(ctx, tuple(p for p in choice.files if p.name != TEST_REQUIREMENTS), secrets,
+                        choice.selection)
     else:
         install_requirements(ctx, choice.files[0], secrets, reason=choice.engine_reason,
-                             upgrade=True)
+                             selection=choice.selection, upgrade=True)
     files = () if choice.installs_app else (choice.files[0],)
     tests = tuple(p for p in choice.files if choice.dev and p.name == TEST_REQUIREMENTS)
-    prune.remove_unneeded(ctx, secrets, files + tests)
+    prune.remove_unneeded(ctx, secrets, files + tests, selection=choice.selection)
 
 
 def install_project(ctx: InstallContext, files: tuple[Path, ...], secrets: list[str],
