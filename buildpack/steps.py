@@ -43,11 +43,10 @@ class Target(Protocol):
     # the launch paths (CNB). Not derived from ``prefix``: that would assume the slug layout.
     slug_root: Path | None
 
-    def prepare(self, key: env_cache.CacheKey, updates: bool) -> str:
+    def prepare(self, key: env_cache.CacheKey) -> str:
         """Make ``prefix`` ready, as ``env_cache.decide`` found: UPDATE when the previous
         build's installed environment for ``key`` is in place, for the package manager to
-        bring up to date (``updates``: its record can, ``Manager.update``; else it is
-        discarded), else FRESH (an empty place)."""
+        bring up to date (``Manager.update``), else FRESH (an empty place)."""
 
     def keep(self, key: env_cache.CacheKey, before: dict[str, list[Any]]) -> None:
         """Keep the installed environment for the next build; ``before``: its snapshot
@@ -124,7 +123,7 @@ def run(plan: Plan, target: Target) -> installers.InstallContext:
                       else settings.pinned_pip_version(),
                       **({"engine": manager.engine} if manager.engine else {}))
     key = cache_key(plan)
-    state = target.prepare(key, manager.update is not None)
+    state = target.prepare(key)
     build_report.cache_decision("installed_environment", state)
     if state == env_cache.UPDATE:
         installers.install(plan.dependencies, ctx, incremental=True)

@@ -14,9 +14,11 @@ and the build are on different filesystems, the entry is copied instead (said on
 
 **Save** (``save``), after the app's build code (hooks, collectstatic) ran: the slug's
 environment is hardlinked into a new entry (each file once, shared with the slug and,
-with ``UV_LINK_MODE=hardlink``, with uv's cache), its manifest taken, and swapped in.
-A build that fails or is killed saves nothing: the next build installs afresh (from
-uv's cache, which keeps the downloads).
+during the build, with uv's cache: ``UV_LINK_MODE=hardlink``; uv's copy of the downloaded
+wheels is pruned after the save, ``installers.trim_caches``), its manifest taken (the
+save's own snapshot: the entry's files are the slug's), and swapped in. A build that
+fails or is killed saves nothing: the next build links the runtime (below) and installs
+the packages afresh (the wheels built from source are still in uv's cache).
 
 **Damage** (the slug and the entry share inodes, so a write into a slug file is a write
 into the entry and into uv's cache):
@@ -301,15 +303,6 @@ def restore(cache_dir: Path, key: CacheKey, target: Path) -> str:
     move_tree(python, target)
     _discard(entry)
     return UPDATE
-
-
-def drop(cache_dir: Path) -> None:
-    """Discard the entry: the package manager cannot bring it up to date (it would keep
-    packages the app no longer needs)."""
-    if os.path.lexists(cache_dir / ENV_DIR_NAME):
-        output.detail("The previous build's environment is not reused: this package manager\n"
-                      "does not remove packages that are no longer needed. Installing afresh.")
-        _discard(cache_dir / ENV_DIR_NAME)
 
 
 def _discard_corrupt(cache_dir: Path, entry: Path, changed: list[str]) -> None:
