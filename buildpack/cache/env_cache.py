@@ -449,10 +449,7 @@ def tidy(cache_dir: Path) -> None:
             continue
         if not entry.inner or not path.is_dir():
             continue
-        if entry.inner == ("*",):
-            found += [p for p in path.iterdir() if not p.name.startswith(".")
-                      and _wrong_form(p, layout.FILE)]
-        elif any(_wrong_form(path / name, layout.FILE) for name in entry.inner):
+        if any(_wrong_form(path / name, layout.FILE) for name in entry.inner):
             found.append(path)
     for path in found:
         _discard(path)

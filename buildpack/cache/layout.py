@@ -27,14 +27,13 @@ class Entry:
     kind: str  # FOLDER or FILE
     holds: str
     heals: str
-    # Inside a folder: names that must be regular files ("*": every entry not starting
-    # with a dot). Anything else there discards the whole folder (it is rebuilt).
+    # Inside a folder: names that must be regular files when present. Anything else there
+    # discards the whole folder (it is rebuilt).
     inner: tuple[str, ...] = ()
 
 
 ENV = "env"
 RUNTIME = install.CACHE_SUBDIR
-TMP = "tmp"
 PIP = "pip"
 UV = "uv"
 TOOLS = "tools"
@@ -61,7 +60,6 @@ ENTRIES: tuple[Entry, ...] = (
           "manifest (env_cache.provide_runtime); an archive while it downloads",
           "checked against its manifest before use: a changed file discards it and the "
           "archive is downloaded again; cleared with uv's cache (it shares the files)"),
-    Entry(TMP, FOLDER, "the store manifest's download", "written afresh by each build"),
     Entry(PIP, FOLDER, "pip's HTTP and wheel cache", "pip checks its own entries"),
     Entry(UV, FOLDER, "uv's cache; its unpacked wheels are hardlinked into the environment",
           "cleared with the environment when a shared file changed; a .lock that is not "
@@ -89,4 +87,7 @@ ENTRIES: tuple[Entry, ...] = (
 
 BY_NAME = {entry.name: entry for entry in ENTRIES}
 # Names older buildpack versions kept in CACHE_DIR: removed without a warning.
-RETIRED = ("base", "runtimes")  # runtimes: archives, now unpacked in RUNTIME
+# base: the runtime and pip; runtimes: archives (now unpacked in RUNTIME). (An older
+# "tmp" folder, the store manifest's download, now made in a private temp folder while
+# planning, is left alone: another buildpack may use that name.)
+RETIRED = ("base", "runtimes")
