@@ -43,11 +43,10 @@ class Target(Protocol):
     # the launch paths (CNB). Not derived from ``prefix``: that would assume the slug layout.
     slug_root: Path | None
 
-    def prepare(self, key: env_cache.CacheKey, updates: bool) -> str:
+    def prepare(self, key: env_cache.CacheKey) -> str:
         """Make ``prefix`` ready, as ``env_cache.decide`` found: UPDATE when the previous
         build's installed environment for ``key`` is in place, for the package manager to
-        bring up to date (``updates``: its record can, ``Manager.update``; else it is
-        discarded), else FRESH (an empty place)."""
+        bring up to date (``Manager.update``), else FRESH (an empty place)."""
 
     def keep(self, key: env_cache.CacheKey, before: dict[str, list[Any]]) -> None:
         """Keep the installed environment for the next build; ``before``: its snapshot
@@ -93,7 +92,8 @@ def install_fresh(plan: Plan, ctx: installers.InstallContext) -> None:
     # uv: fetched, and the requirements resolved into its cache, meanwhile
     with (uv_pip.prefetching(ctx, plan.dependencies.files[0]) if uv
           else contextlib.nullcontext()):
-        provision(plan.store, plan.runtime, plan.cache_dir, ctx.prefix)
+        env_cache.provide_runtime(plan.cache_dir, plan.runtime.sha256, ctx.prefix, lambda: provision(
+            plan.store, plan.runtime, plan.cache_dir, ctx.prefix))
     if uv:  # uv installs pip in a fraction of pip's own time
         uv_pip.install_pip(ctx, uv_pip.ensure_uv(ctx, ctx.secrets), ctx.secrets)
     else:
@@ -123,11 +123,7 @@ def run(plan: Plan, target: Target) -> installers.InstallContext:
                       else settings.pinned_pip_version(),
                       **({"engine": manager.engine} if manager.engine else {}))
     key = cache_key(plan)
-    # pip's own pruning (``installers.prune``) does not see dependency groups or extras:
-    # with them selected, pip installs afresh.
-    updates = manager.update is not None and not (manager.engine == "pip"
-                                                   and plan.dependencies.selection)
-    state = target.prepare(key, updates)
+    state = target.prepare(key)
     build_report.cache_decision("installed_environment", state)
     if state == env_cache.UPDATE:
         installers.install(plan.dependencies, ctx, incremental=True)
@@ -144,6 +140,8 @@ def run(plan: Plan, target: Target) -> installers.InstallContext:
     workspace_slug.leave_out(plan.dependencies, plan.files, target.prefix,
                              [*(procfiles.root or {}).values(), *(procfiles.in_app or {}).values()])
     target.finish(plan, ctx)
+    output.step("Saving the build cache")  # its own step: the build report times it
     target.keep(key, before)
+    installers.trim_caches(ctx)
     return ctx
 

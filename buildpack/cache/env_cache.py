@@ -14,9 +14,11 @@ and the build are on different filesystems, the entry is copied instead (said on
 
 **Save** (``save``), after the app's build code (hooks, collectstatic) ran: the slug's
 environment is hardlinked into a new entry (each file once, shared with the slug and,
-with ``UV_LINK_MODE=hardlink``, with uv's cache), its manifest taken, and swapped in.
-A build that fails or is killed saves nothing: the next build installs afresh (from
-uv's cache, which keeps the downloads).
+during the build, with uv's cache: ``UV_LINK_MODE=hardlink``; uv's copy of the downloaded
+wheels is pruned after the save, ``installers.trim_caches``), its manifest taken (the
+save's own snapshot: the entry's files are the slug's), and swapped in. A build that
+fails or is killed saves nothing: the next build links the runtime (below) and installs
+the packages afresh (the wheels built from source are still in uv's cache).
 
 **Damage** (the slug and the entry share inodes, so a write into a slug file is a write
 into the entry and into uv's cache):
@@ -34,6 +36,12 @@ into the entry and into uv's cache):
   restores new inodes, and deleting the old slug's links changes the change time. A
   write that keeps a file's size and sets its mtime back is not seen (the bound).
 
+**The runtime** (``provide_runtime``): a build without a previous environment links the
+runtime from ``CACHE_DIR/runtime`` (the files the last fresh install unpacked, kept as
+links, with the archive's sha256 and a manifest) instead of downloading and unpacking
+it; the same per-file check guards it, and damage found in the environment clears it
+with uv's cache (``clear_shared``).
+
 Anything in CACHE_DIR that is not what ``layout`` says (``tidy``) is discarded with a
 warning, and the build goes on.
 """
@@ -47,7 +55,7 @@ import os
 import shutil
 import stat
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -147,10 +155,10 @@ def _say_copying(why: str) -> None:
         output.detail(f"CACHE_DIR is on another filesystem than the build: {why} by copying.")
 
 
-def link_tree(src: Path, dest: Path) -> None:
+def link_tree(src: Path, dest: Path, why: str = "the environment is saved") -> bool:
     """``dest`` (new) with the same tree as ``src``: folders made (modes and times kept),
     links kept as links, regular files hardlinked; copied, said once, where they cannot be
-    (another filesystem)."""
+    (another filesystem). Whether every file was linked (none copied)."""
     os.mkdir(dest)
     folders: list[tuple[str, str]] = []
     copy = False
@@ -173,11 +181,12 @@ def link_tree(src: Path, dest: Path) -> None:
                     if exc.errno not in (errno.EXDEV, errno.EPERM, errno.EMLINK):
                         raise
                     copy = True
-                    _say_copying("the environment is saved")
+                    _say_copying(why)
             shutil.copy2(source, target, follow_symlinks=False)
     for source, target in reversed(folders):  # after their contents: keep modes and times
         shutil.copystat(source, target, follow_symlinks=False)
     shutil.copystat(src, dest)
+    return not copy
 
 
 def move_tree(src: Path, dest: Path) -> None:
@@ -221,13 +230,16 @@ def _discard(path: Path) -> None:
 
 
 def clear_shared(cache_dir: Path) -> None:
-    """Clear uv's cache: its unpacked wheels are the environment's files (hardlinks), so
-    a change found in one may be in the other."""
-    uv = cache_dir / layout.UV
-    if os.path.lexists(uv):
-        _discard(uv)
-        output.detail("uv's cache, which shares those files, was cleared too: packages are\n"
-                      "downloaded again.")
+    """Clear uv's cache and the cached runtime: their files are the environment's
+    (hardlinks), so a change found in one may be in the others."""
+    cleared = False
+    for name in (layout.UV, layout.RUNTIME):
+        if os.path.lexists(cache_dir / name):
+            _discard(cache_dir / name)
+            cleared = True
+    if cleared:
+        output.detail("uv's cache, which shares those files, was cleared too (with the unpacked\n"
+                      "Python runtime): what they held is downloaded again.")
 
 
 DISCARDING = "Discarding cache since:"
@@ -293,15 +305,6 @@ def restore(cache_dir: Path, key: CacheKey, target: Path) -> str:
     return UPDATE
 
 
-def drop(cache_dir: Path) -> None:
-    """Discard the entry: the package manager cannot bring it up to date (it would keep
-    packages the app no longer needs)."""
-    if os.path.lexists(cache_dir / ENV_DIR_NAME):
-        output.detail("The previous build's environment is not reused: this package manager\n"
-                      "does not remove packages that are no longer needed. Installing afresh.")
-        _discard(cache_dir / ENV_DIR_NAME)
-
-
 def _discard_corrupt(cache_dir: Path, entry: Path, changed: list[str]) -> None:
     shown = ", ".join(changed[:3]) + (" ..." if len(changed) > 3 else "")
     output.warning("Discarding a corrupt build cache",
@@ -330,8 +333,9 @@ def save(cache_dir: Path, key: CacheKey, source: Path,
     changed, replaced or removed one of those files, nothing is stored (the old entry is
     gone already: ``restore`` moved it out) and uv's cache is cleared: the next build
     installs afresh from files nothing wrote into."""
+    now = snapshot(source, inodes=before is not None)
     if before is not None:
-        changed = changed_by(before, snapshot(source, inodes=True))
+        changed = changed_by(before, now)
         if changed:
             not_cached_warning(changed)
             _discard(cache_dir / ENV_DIR_NAME)
@@ -339,9 +343,13 @@ def save(cache_dir: Path, key: CacheKey, source: Path,
             return False
     new = Path(tempfile.mkdtemp(prefix=f".{ENV_DIR_NAME}-new-", dir=cache_dir))
     try:
-        link_tree(source, new / "python")
-        metadata = {"key": asdict(key), "files": snapshot(new / "python")}
-        (new / "metadata.json").write_text(json.dumps(metadata), encoding="utf-8")
+        if link_tree(source, new / "python"):  # the same files: their manifest is ``now``'s
+            files = {rel: record[:4] for rel, record in now.items()}
+        else:
+            files = snapshot(new / "python")
+        metadata = {"key": asdict(key), "files": files}
+        (new / "metadata.json").write_text(json.dumps(metadata, separators=(",", ":")),
+                                           encoding="utf-8")
         entry = cache_dir / ENV_DIR_NAME
         if os.path.lexists(entry):
             _discard(entry)
@@ -352,12 +360,65 @@ def save(cache_dir: Path, key: CacheKey, source: Path,
     return True
 
 
+# --- the unpacked runtime ----------------------------------------------------------------
+
+RUNTIME_METADATA = "metadata.json"
+
+
+def provide_runtime(cache_dir: Path, sha256: str, target: Path, unpack: Callable[[], None]) -> None:
+    """Make ``target`` (absent) the runtime whose archive has ``sha256``: linked from the
+    cache's unpacked copy (``CACHE_DIR/runtime``) when it holds that runtime and every
+    file is what its manifest says; else ``unpack`` (download and extract into
+    ``target``), and the result is kept as links of ``target``'s files.
+
+    The copy shares its files with the slug (and, once saved, with the environment's
+    entry): a write through the slug changes it, which its manifest check catches
+    (kind, size, mtime, mode, as for the environment) before it is ever used; then it is
+    discarded with a warning and the archive is downloaded again."""
+    folder = cache_dir / layout.RUNTIME
+    python = folder / "python"
+    raw = None
+    with contextlib.suppress(cache_files.Unusable, ValueError, RecursionError):
+        found = cache_files.read(folder / RUNTIME_METADATA, MAX_METADATA_BYTES)
+        raw = json.loads(found.decode("utf-8")) if found is not None else None
+    usable = isinstance(raw, dict) and raw.get("sha256") == sha256 \
+        and isinstance(raw.get("files"), dict) and python.is_dir() and not python.is_symlink()
+    if usable and isinstance(raw, dict):
+        if snapshot(python) == raw["files"]:
+            link_tree(python, target, "the cached runtime is restored")
+            output.detail("Using the Python runtime unpacked in the build cache (linked)")
+            return
+        output.warning("Discarding a damaged cached Python runtime",
+                       "Files of the unpacked runtime in the build cache changed after it was\n"
+                       "kept, perhaps written by a later buildpack. It is downloaded again.")
+    for stale in (folder / RUNTIME_METADATA, python):
+        if os.path.lexists(stale):
+            _discard(stale)
+    unpack()
+    _keep_runtime(folder, sha256, target)
+
+
+def _keep_runtime(folder: Path, sha256: str, source: Path) -> None:
+    """Keep ``source``, just unpacked, as the cache's runtime: linked into a new folder,
+    renamed into place, its metadata written last (a build killed before that leaves a
+    copy that claims nothing, discarded by the next one)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    new = Path(tempfile.mkdtemp(prefix=".keep-", dir=folder))
+    try:
+        link_tree(source, new / "python", "the runtime is kept")
+        metadata = {"sha256": sha256, "files": snapshot(new / "python")}
+        os.rename(new / "python", folder / "python")
+        (folder / RUNTIME_METADATA).write_text(json.dumps(metadata), encoding="utf-8")
+    finally:
+        _discard(new)
+
+
 def remove_stale_temp(cache_dir: Path) -> None:
     """Delete leftovers of builds that were killed mid-download or mid-save, and
     whatever does not belong in CACHE_DIR (``tidy``)."""
     tidy(cache_dir)
     leftovers = [*cache_dir.glob(f".{ENV_DIR_NAME}-*"),
-                 *cache_dir.glob(f"{layout.RUNTIMES}/.download-*")]
+                 *cache_dir.glob(f"{layout.RUNTIME}/.*")]  # downloads, a copy being kept
     for path in leftovers:
         _discard(path)
 
@@ -388,10 +449,7 @@ def tidy(cache_dir: Path) -> None:
             continue
         if not entry.inner or not path.is_dir():
             continue
-        if entry.inner == ("*",):
-            found += [p for p in path.iterdir() if not p.name.startswith(".")
-                      and _wrong_form(p, layout.FILE)]
-        elif any(_wrong_form(path / name, layout.FILE) for name in entry.inner):
+        if any(_wrong_form(path / name, layout.FILE) for name in entry.inner):
             found.append(path)
     for path in found:
         _discard(path)

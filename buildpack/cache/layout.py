@@ -4,7 +4,7 @@ Other buildpacks of the app may share CACHE_DIR: a name not in ``ENTRIES`` is le
 alone. Each place is a folder or a file; ``env_cache.tidy`` discards, with one warning,
 whatever is found at a place in the other form (a file or a link where a folder belongs,
 a folder or a link where a file belongs), and inside a folder whatever is not of the form
-its ``inner`` names (``runtimes``: archives only; ``uv``: its ``.lock`` a file). What
+its ``inner`` names (``uv``: its ``.lock`` a file). What
 then heals the place is said in ``heals``: the next use rebuilds or downloads it.
 
 The layers below ``cache`` (``runtime``, ``base``) name their own places; this table
@@ -27,14 +27,13 @@ class Entry:
     kind: str  # FOLDER or FILE
     holds: str
     heals: str
-    # Inside a folder: names that must be regular files ("*": every entry not starting
-    # with a dot). Anything else there discards the whole folder (it is rebuilt).
+    # Inside a folder: names that must be regular files when present. Anything else there
+    # discards the whole folder (it is rebuilt).
     inner: tuple[str, ...] = ()
 
 
 ENV = "env"
-RUNTIMES = install.CACHE_SUBDIR
-TMP = "tmp"
+RUNTIME = install.CACHE_SUBDIR
 PIP = "pip"
 UV = "uv"
 TOOLS = "tools"
@@ -56,10 +55,11 @@ ENTRIES: tuple[Entry, ...] = (
           "manifest (env_cache)",
           "checked against its manifest at restore: a changed file discards it and uv's "
           "cache (which shares its files), and the build installs afresh"),
-    Entry(RUNTIMES, FOLDER, "downloaded Python runtime archives, by sha256",
-          "each archive's sha256 is checked before use; a bad one is downloaded again",
-          inner=("*",)),
-    Entry(TMP, FOLDER, "the store manifest's download", "written afresh by each build"),
+    Entry(RUNTIME, FOLDER, "the unpacked Python runtime of the last fresh install (python/, "
+          "its files hardlinked with the environment's) with the archive's sha256 and a "
+          "manifest (env_cache.provide_runtime); an archive while it downloads",
+          "checked against its manifest before use: a changed file discards it and the "
+          "archive is downloaded again; cleared with uv's cache (it shares the files)"),
     Entry(PIP, FOLDER, "pip's HTTP and wheel cache", "pip checks its own entries"),
     Entry(UV, FOLDER, "uv's cache; its unpacked wheels are hardlinked into the environment",
           "cleared with the environment when a shared file changed; a .lock that is not "
@@ -87,4 +87,7 @@ ENTRIES: tuple[Entry, ...] = (
 
 BY_NAME = {entry.name: entry for entry in ENTRIES}
 # Names older buildpack versions kept in CACHE_DIR: removed without a warning.
-RETIRED = ("base",)
+# base: the runtime and pip; runtimes: archives (now unpacked in RUNTIME). (An older
+# "tmp" folder, the store manifest's download, now made in a private temp folder while
+# planning, is left alone: another buildpack may use that name.)
+RETIRED = ("base", "runtimes")

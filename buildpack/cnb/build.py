@@ -78,9 +78,9 @@ class LayersTarget:
         self.slug_root: Path | None = None  # the layers and the app keep their paths at launch
         self.key: env_cache.CacheKey | None = None
 
-    def prepare(self, key: env_cache.CacheKey, updates: bool) -> str:
+    def prepare(self, key: env_cache.CacheKey) -> str:
         self.key = key
-        state = _previous_state(self.layers, key) if updates else env_cache.FRESH
+        state = _previous_state(self.layers, key)
         if state == env_cache.UPDATE:
             # Brought up to date in place (the layer is restored as cache = true); until
             # finish writes the new key, the layer has no metadata: a build that fails or

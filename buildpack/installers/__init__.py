@@ -46,13 +46,15 @@ from buildpack.installers import (
     selection,
     slug_cleanup,
     tool_versions,
+    uv,
     uv_pip,
 )
 from buildpack.installers.context import InstallContext
 from buildpack.installers.managers import ENGINES, NO_DEPENDENCIES, PIPENV
 from buildpack.installers.record import Choice
 
-__all__ = ["Choice", "InstallContext", "check_python", "check_tools", "choose", "install"]
+__all__ = ["Choice", "InstallContext", "check_python", "check_tools", "choose", "install",
+           "trim_caches"]
 
 
 def choose(files: AppFiles | Path, dev: bool = False, installer: str | None = None,
@@ -151,3 +153,11 @@ def install(choice: Choice, ctx: InstallContext, incremental: bool = False) -> N
         _install_tests(choice, ctx, path, secrets)
     slug_cleanup.remove_new_leftovers(ctx.app_dir, leftovers)
     slug_cleanup.fix_build_paths(ctx.prefix, ctx.slug_root, ctx.python, ctx.env)
+
+
+def trim_caches(ctx: InstallContext) -> None:
+    """After the build: drop the packages uv and pip downloaded from their caches (the
+    installed environment's cache entry holds them, installed; the wheels they built from
+    source are kept), so CACHE_DIR holds each package once."""
+    uv.prune_cache(ctx)
+    pip.prune_cache(ctx)

@@ -2,9 +2,18 @@
 
 Run by the runtime's interpreter with its pip importable (``python -I closure_worker.py
 REQUEST_JSON``; ``prune.remove_unneeded``). ``REQUEST_JSON``: ``{"files": [...],
-"names": [...]}``: requirements files (read by pip's own parser: includes, quoted and
-abbreviated options, markers) and names of distributions that are needed. Every
-distribution installed from a path, URL or VCS (a PEP 610 ``direct_url.json``) is
+"names": [...], "groups": [...], "extras": [...]}``:
+
+- ``files``: requirements files, read by pip's own parser (includes, quoted and
+  abbreviated options, markers), or PEP 751 lock files (``pylock.toml``), whose packages
+  pip selects as ``pip install -r`` does (markers, the default groups);
+- ``names``: distributions that are needed;
+- ``groups``: dependency groups of the app's pyproject.toml (``pip install --group``),
+  resolved by pip's own reader; of the lock, when a file is a pylock.toml;
+- ``extras``: the extras of every distribution installed from a path, URL or VCS (the
+  app itself, ``pip install .[extras]``); of the lock, when a file is a pylock.toml.
+
+Every distribution installed from a path, URL or VCS (a PEP 610 ``direct_url.json``) is
 needed too: ``prune`` reinstalled those from the app's current files just before. From
 those roots the ``Requires-Dist`` of the installed distributions are followed (markers
 evaluated for this interpreter, with the extras asked for). Prints, as JSON, the names
@@ -18,31 +27,69 @@ from importlib.metadata import Distribution, distributions
 
 from pip._internal.network.session import PipSession
 from pip._internal.req.constructors import install_req_from_parsed_requirement
+from pip._internal.req.req_dependency_group import parse_dependency_groups
 from pip._internal.req.req_file import parse_requirements
+from pip._internal.utils.pylock import is_valid_pylock_filename, select_from_pylock_path_or_url
 from pip._vendor.packaging.requirements import InvalidRequirement, Requirement
 from pip._vendor.packaging.utils import canonicalize_name
+
+Root = tuple[str, frozenset[str]]
+
+
+def _from_requirement(line: str) -> list[Root]:
+    """The root a requirement string names, when its marker holds here."""
+    try:
+        req = Requirement(line)
+    except InvalidRequirement:
+        return []
+    if req.marker is not None and not req.marker.evaluate({"extra": ""}):
+        return []
+    return [(str(canonicalize_name(req.name)), frozenset(req.extras))]
+
+
+def _is_pylock(path: str) -> bool:
+    return is_valid_pylock_filename(path, allow_urls=False)
+
+
+def _from_file(path: str, session: PipSession, groups: list[str], extras: list[str]) -> list[Root]:
+    """The roots a requirements file or a pylock.toml names, as pip reads it (a lock with
+    its default groups, ``groups`` and ``extras``: ``-r pylock.toml[x] --group
+    pylock.toml:g``)."""
+    if _is_pylock(path):
+        return [(str(canonicalize_name(package.name)), frozenset())
+                for package, _ in select_from_pylock_path_or_url(
+                    path, session, None, extras=set(extras), dependency_groups=groups,
+                    include_default_groups=True)]
+    roots = []
+    for parsed in parse_requirements(path, session=session):
+        if parsed.constraint:
+            continue
+        named = install_req_from_parsed_requirement(parsed)
+        if named.name and named.match_markers():
+            roots.append((str(canonicalize_name(named.name)), frozenset(named.extras)))
+    return roots
 
 
 def main() -> None:
     request = json.loads(sys.argv[1])
-    roots: list[tuple[str, frozenset[str]]] = [(str(canonicalize_name(n)), frozenset())
-                                               for n in request["names"]]
+    roots: list[Root] = [(str(canonicalize_name(n)), frozenset()) for n in request["names"]]
     session = PipSession()
+    groups, extras = request.get("groups", []), request.get("extras", [])
     for path in request["files"]:
-        for parsed in parse_requirements(path, session=session):
-            if parsed.constraint:
-                continue
-            named = install_req_from_parsed_requirement(parsed)
-            if named.name and named.match_markers():
-                roots.append((str(canonicalize_name(named.name)), frozenset(named.extras)))
+        roots += _from_file(path, session, groups, extras)
+    if any(_is_pylock(path) for path in request["files"]):  # the selection was the lock's
+        groups, extras = [], []
+    for line in parse_dependency_groups([("pyproject.toml", g) for g in groups]) if groups else []:
+        roots += _from_requirement(line)
+    direct_extras = frozenset(extras)
     installed: dict[str, Distribution] = {}
     for dist in distributions():
         found = str(canonicalize_name(dist.metadata["Name"] or ""))
         if found and found not in installed:
             installed[found] = dist
             if dist.read_text("direct_url.json") is not None:
-                roots.append((found, frozenset()))
-    seen: set[tuple[str, frozenset[str]]] = set()
+                roots.append((found, direct_extras))
+    seen: set[Root] = set()
     needed: set[str] = {"pip"}
     while roots:
         name, extras = roots.pop()

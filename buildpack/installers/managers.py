@@ -91,7 +91,8 @@ PDM = Manager(
     lock_command="pdm lock", tool=TOOLS["pdm"],
     # (sources in pyproject.toml take precedence)
     config_vars=("PDM_PYPI_URL", "PDM_PYPI_USERNAME", "PDM_PYPI_PASSWORD", "PDM_PYPI_VERIFY_SSL"),
-    config_patterns=(), install=pdm.install, selection_vars=(GROUPS_VAR, EXTRAS_VAR))
+    config_patterns=(), install=pdm.install, update=pdm.update,
+    selection_vars=(GROUPS_VAR, EXTRAS_VAR))
 
 # The package manager that wrote a pylock.toml does not install it: uv or pip does (its
 # `requires-python` is read by ``python_check``).
@@ -100,7 +101,7 @@ PYLOCK_WITH_UV = Manager(
     lock_command=None, tool=TOOLS["uv"],
     config_vars=_PIP_VARS, config_patterns=(), install=uv_pip.install, update=uv_pip.update,
     engine="uv", installs_pip=True, selection_vars=(GROUPS_VAR, EXTRAS_VAR))
-PYLOCK_PIP = dataclasses.replace(PYLOCK_WITH_UV, tool=None, install=pip.install, update=None,
+PYLOCK_PIP = dataclasses.replace(PYLOCK_WITH_UV, tool=None, install=pip.install, update=pip.update,
                                  engine="pip", installs_pip=False)
 
 NO_DEPENDENCIES = Manager(

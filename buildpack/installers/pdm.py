@@ -11,7 +11,8 @@ except those that ``PYTHON_DEPENDENCY_GROUPS``/``PYTHON_EXTRAS`` name (``-G``). 
 it as a distribution, is installed editable as PDM does; ``slug_cleanup`` makes that
 reference relative. The index is the lock's sources from pyproject.toml
 (``[[tool.pdm.source]]``), else ``PDM_PYPI_URL``; PDM's update check is off, and its
-caches live in CACHE_DIR.
+caches live in CACHE_DIR. Into the previous build's environment (``update``), ``--only-keep``
+also removes what the selected groups no longer have.
 """
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from buildpack.base import output
 from buildpack.base.children import run_streamed
 from buildpack.base.output import BuildError
 from buildpack.cache import layout
-from buildpack.installers import pinned_tools
+from buildpack.installers import pinned_tools, prune
 from buildpack.installers.context import InstallContext
 from buildpack.installers.failures import install_error
 from buildpack.installers.record import Choice
@@ -43,7 +44,16 @@ def arguments(choice: Choice) -> list[str]:
     return [*(["sync"] if choice.selection.groups else SYNC_ARGS), *selected]
 
 
-def install(ctx: InstallContext, choice: Choice, secrets: list[str]) -> None:
+def update(ctx: InstallContext, choice: Choice, secrets: list[str]) -> None:
+    """``pdm sync --only-keep`` into the previous build's environment: PDM installs what
+    the lock changed and removes what the selected groups no longer have (pip, setuptools
+    and wheel it never removes); what came from a path, URL or VCS is uninstalled first
+    and installed again from the app's current files (``prune``)."""
+    prune.reinstall_direct(ctx, secrets)
+    install(ctx, choice, secrets, only_keep=True)
+
+
+def install(ctx: InstallContext, choice: Choice, secrets: list[str], only_keep: bool = False) -> None:
     tool = pinned_tools.TOOLS["pdm"]
     tool_dir = pinned_tools.ensure(ctx, tool, secrets)
     env = tool_env(
@@ -69,7 +79,7 @@ def install(ctx: InstallContext, choice: Choice, secrets: list[str]) -> None:
             "it does not say what to install.\n\n"
             "Run `pdm lock` and commit the updated pdm.lock.",
             error_id="pdm::lock-out-of-date")
-    args = arguments(choice)
+    args = arguments(choice) + (["--only-keep"] if only_keep else [])
     which = "every group" if choice.dev else "without the dev groups"
     if choice.selection and not choice.dev:
         which = f"the default group, with {choice.selection.describe()}"

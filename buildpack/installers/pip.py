@@ -16,6 +16,7 @@ from buildpack.app.requirements_files import included_files, lines, parse_line
 from buildpack.base import cache_files, output, settings, toml_io
 from buildpack.base.children import run_streamed
 from buildpack.base.output import BuildError
+from buildpack.cache import layout
 from buildpack.installers import prune
 from buildpack.installers.context import InstallContext
 from buildpack.installers.failures import explain, install_error
@@ -84,6 +85,13 @@ def keep_pip_wheel(python: Path, env: dict[str, str], cwd: Path, secrets: list[s
         partial.rename(kept)
     else:
         cache_files.clear(partial)
+
+
+def prune_cache(ctx: InstallContext) -> None:
+    """Drop pip's HTTP cache (the files it downloaded: the installed environment's cache
+    entry holds them, installed); its wheels built from source are kept."""
+    for name in ("http-v2", "http"):
+        cache_files.clear(ctx.cache_dir / layout.PIP / name)
 
 
 def offline_sources(ctx: InstallContext, requirements: Path) -> list[str] | None:
@@ -201,18 +209,18 @@ def install(ctx: InstallContext, choice: Choice, secrets: list[str]) -> None:
 def update(ctx: InstallContext, choice: Choice, secrets: list[str]) -> None:
     """The same into the previous build's environment: what came from a path, URL or VCS
     is installed again from the app's current files, pip installs what changed, and what
-    the requirements (as pip reads them) no longer need is uninstalled (``prune``). (With
-    dependency groups or extras selected, the previous environment is not used:
-    ``steps.run``.)"""
+    the requirements or lock file, the dependency groups and the app's extras (as pip
+    reads them) no longer need is uninstalled (``prune``)."""
     prune.reinstall_direct(ctx, secrets)
     if choice.installs_app:
-        install_project(ctx, tuple(p for p in choice.files if p.name != TEST_REQUIREMENTS), secrets)
+        install_project(ctx, tuple(p for p in choice.files if p.name != TEST_REQUIREMENTS), secrets,
+                        choice.selection)
     else:
         install_requirements(ctx, choice.files[0], secrets, reason=choice.engine_reason,
-                             upgrade=True)
+                             selection=choice.selection, upgrade=True)
     files = () if choice.installs_app else (choice.files[0],)
     tests = tuple(p for p in choice.files if choice.dev and p.name == TEST_REQUIREMENTS)
-    prune.remove_unneeded(ctx, secrets, files + tests)
+    prune.remove_unneeded(ctx, secrets, files + tests, selection=choice.selection)
 
 
 def install_project(ctx: InstallContext, files: tuple[Path, ...], secrets: list[str],

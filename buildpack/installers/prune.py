@@ -10,8 +10,8 @@ pip's own parser (``closure_worker``):
   they are always installed again from the app's current files: uv is told to
   (``--reinstall-package``), pip-based managers get them uninstalled first.
 - ``remove_unneeded``: after pip installed into the previous environment, uninstall what
-  the requirements no longer need (pip has no ``sync``; uv's ``--exact``, ``uv sync``
-  and ``poetry sync`` remove such packages themselves).
+  the requirements no longer need (pip has no ``sync``; uv's ``--exact``, ``uv sync``,
+  ``poetry sync`` and ``pdm sync --only-keep`` remove such packages themselves).
 """
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ from buildpack.base import output
 from buildpack.base.children import run_quiet, run_streamed
 from buildpack.base.output import BuildError
 from buildpack.installers.context import InstallContext
+from buildpack.installers.record import Selection
 
 WORKER = Path(__file__).resolve().parent / "closure_worker.py"
 _DIST_INFO = re.compile(r"^(?P<name>[^-]+)-[^-]+\.dist-info$")
@@ -65,11 +66,14 @@ def reinstall_direct(ctx: InstallContext, secrets: list[str]) -> None:
 
 
 def remove_unneeded(ctx: InstallContext, secrets: list[str], files: tuple[Path, ...] = (),
-                    names: tuple[str, ...] = ()) -> None:
-    """Uninstall what the requirements ``files`` (read by pip) and the distributions
-    ``names`` no longer need (``closure_worker``)."""
+                    names: tuple[str, ...] = (), selection: Selection | None = None) -> None:
+    """Uninstall what the requirements or lock ``files`` (read by pip), the distributions
+    ``names`` and pyproject.toml's dependency groups and the app's extras of ``selection``
+    no longer need (``closure_worker``)."""
+    selection = selection or Selection()
     request = json.dumps({"files": [str(p.relative_to(ctx.app_dir)) for p in files],
-                          "names": list(names)})
+                          "names": list(names), "groups": list(selection.groups),
+                          "extras": list(selection.extras)})
     proc = run_quiet([str(ctx.python), "-I", str(WORKER), request], env=ctx.env, cwd=ctx.app_dir)
     try:
         extra = json.loads(proc.stdout) if proc.returncode == 0 else None

@@ -89,9 +89,8 @@ class Manager:
     install: InstallFunction
     # Brings the previous build's installed environment up to date: installs what changed,
     # reinstalls what came from a path, URL or VCS (``prune.direct_url_names``) and removes
-    # what is no longer needed. None: the manager cannot remove packages, so the previous
-    # environment is discarded and it installs afresh.
-    update: InstallFunction | None = None
+    # what is no longer needed.
+    update: InstallFunction
     # What installs a requirements.txt (PYTHON_INSTALLER: "uv" or "pip"); "" for the others.
     engine: str = ""
     # Installs pip into a fresh runtime itself, fetched while the runtime is unpacked.

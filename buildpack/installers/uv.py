@@ -13,10 +13,12 @@ libraries it depends on are copied into site-packages and the other members are 
 """
 from __future__ import annotations
 
+import contextlib
 import os
+from pathlib import Path
 
 from buildpack.base import output
-from buildpack.base.children import run_streamed
+from buildpack.base.children import run_quiet, run_streamed
 from buildpack.base.output import BuildError
 from buildpack.cache import layout
 from buildpack.installers import pinned_tools, prune
@@ -26,6 +28,33 @@ from buildpack.installers.record import Choice
 from buildpack.installers.tool_env import tool_env
 
 CACHE_FOLDER = layout.UV  # in CACHE_DIR; uv_pip uses it too
+_READY: dict[Path, Path] = {}  # install dir -> checked binary, once per build
+
+
+def ensure_uv(ctx: InstallContext, secrets: list[str]) -> Path:
+    """The pinned uv binary (installed into CACHE_DIR/tools, checked once per build)."""
+    tool = pinned_tools.TOOLS["uv"]
+    where = pinned_tools.install_dir(ctx, tool)
+    if where not in _READY:
+        _READY[where] = pinned_tools.ensure(ctx, tool, secrets) / "bin" / "uv"
+    return _READY[where]
+
+
+def prune_cache(ctx: InstallContext) -> None:
+    """Drop from uv's cache what the next build does not need (``uv cache prune --ci``),
+    when uv ran in this build: the pre-built wheels it downloaded. Their files are the
+    installed environment's (``UV_LINK_MODE=hardlink``) and stay in its cache entry; uv's
+    unpacked copy would add a folder tree as large as the environment's. Kept: the wheels
+    uv built from source (building them again is slow) and the index pages. A package
+    that is not in the environment is downloaded again. Best effort: a failure keeps
+    the cache as it is."""
+    uv = _READY.get(pinned_tools.install_dir(ctx, pinned_tools.TOOLS["uv"]))
+    cache = ctx.cache_dir / CACHE_FOLDER
+    if uv is None or not cache.is_dir():
+        return
+    env = tool_env(ctx, UV_CACHE_DIR=str(cache), UV_NO_PROGRESS="1")
+    with contextlib.suppress(BuildError, OSError):
+        run_quiet([str(uv), "cache", "prune", "--ci", "--quiet"], env=env, cwd=ctx.app_dir)
 
 ARGS = ["sync", "--locked", "--no-default-groups"]
 DEV_ARGS = ["sync", "--locked", "--all-groups"]  # bin/test-compile
@@ -50,7 +79,7 @@ def update(ctx: InstallContext, choice: Choice, secrets: list[str]) -> None:
 def install(ctx: InstallContext, choice: Choice, secrets: list[str],
             reinstall: list[str] | None = None) -> None:
     tool = pinned_tools.TOOLS["uv"]
-    tool_dir = pinned_tools.ensure(ctx, tool, secrets)
+    tool_dir = ensure_uv(ctx, secrets).parent.parent
     env = tool_env(
         ctx,
         UV_PROJECT_ENVIRONMENT=str(ctx.prefix),

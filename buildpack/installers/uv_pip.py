@@ -67,6 +67,7 @@ from buildpack.installers.pip import (
 from buildpack.installers.record import Choice, Selection
 from buildpack.installers.tool_env import tool_env
 from buildpack.installers.uv import CACHE_FOLDER
+from buildpack.installers.uv import ensure_uv as ensure_uv  # the one checked binary
 
 CONFIG_VAR = "PYTHON_INSTALLER"
 ENGINES = ("uv", "pip")
@@ -182,9 +183,6 @@ def uv_tool_env(ctx: InstallContext) -> dict[str, str]:
                     UV_BREAK_SYSTEM_PACKAGES="1")
 
 
-_READY: dict[Path, Path] = {}  # install dir -> checked binary, once per build
-
-
 @contextlib.contextmanager
 def prefetching(ctx: InstallContext, requirements: Path) -> Iterator[None]:
     """While the body runs (the runtime is fetched and unpacked): fetch the pinned uv in a
@@ -246,15 +244,6 @@ def _warm_up(ctx: InstallContext, uv: Path, requirements: Path, unpacked: thread
     if cmd is None:
         return
     run_beside(cmd, install_env(ctx, requirements), ctx.app_dir, unpacked)
-
-
-def ensure_uv(ctx: InstallContext, secrets: list[str]) -> Path:
-    """The pinned uv binary (installed into CACHE_DIR/tools, checked before use)."""
-    tool = pinned_tools.TOOLS["uv"]
-    where = pinned_tools.install_dir(ctx, tool)
-    if where not in _READY:
-        _READY[where] = pinned_tools.ensure(ctx, tool, secrets) / "bin" / "uv"
-    return _READY[where]
 
 
 def install_pip(ctx: InstallContext, uv: Path, secrets: list[str]) -> None:

@@ -7,6 +7,7 @@ The runtime and the packages go to ``.heroku/python``, their SBOM to ``.heroku/s
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -31,13 +32,10 @@ class SlugTarget:
         self.runtime_path = slug_layout.RUNTIME_PREFIX
         self.slug_root: Path | None = build_dir  # runs as /app
 
-    def prepare(self, key: env_cache.CacheKey, updates: bool) -> str:
+    def prepare(self, key: env_cache.CacheKey) -> str:
         if app_files.remove(self.build_dir, PYTHON_DIR):
             output.detail(f"Replacing the existing {PYTHON_DIR} in the app")
         app_files.make_dirs(self.build_dir, PYTHON_DIR.parent)  # .heroku: a real folder
-        if not updates:
-            env_cache.drop(self.cache_dir)
-            return env_cache.FRESH
         state = env_cache.restore(self.cache_dir, key, self.prefix)
         if state == env_cache.UPDATE:
             output.detail("The previous build's environment, moved from the build cache: the\n"
@@ -45,7 +43,10 @@ class SlugTarget:
         return state
 
     def keep(self, key: env_cache.CacheKey, before: dict[str, list[Any]]) -> None:
-        env_cache.save(self.cache_dir, key, self.prefix, before)
+        started = time.monotonic()
+        if env_cache.save(self.cache_dir, key, self.prefix, before):
+            output.detail("The installed environment is kept for the next build "
+                          f"({time.monotonic() - started:.1f} s)")
 
     def finish(self, plan: Plan, ctx: installers.InstallContext) -> None:
         relocate.compile_app_bytecode(ctx.python, plan.build_dir, ctx.env)

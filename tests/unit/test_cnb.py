@@ -131,15 +131,14 @@ def test_layer_metadata_survives_the_lifecycles_round_trip():
         "The Python version changed (3.13.0 -> 3.13.1)"]
 
 
-@pytest.mark.parametrize("change, updates, has_python, state, discards", [
-    ({}, True, True, "updated", False),  # the package manager decides what changed
-    ({}, False, True, "installed", False),  # the record cannot remove packages
-    ({"python_version": "3.13.1"}, True, True, "installed", True),
-    ({"settings_sha256": "new"}, True, True, "installed", True),
-    ({"manager": "uv"}, True, True, "installed", True),
-    ({}, True, False, "installed", False),  # the layer did not come back
+@pytest.mark.parametrize("change, has_python, state, discards", [
+    ({}, True, "updated", False),  # the package manager decides what changed
+    ({"python_version": "3.13.1"}, True, "installed", True),
+    ({"settings_sha256": "new"}, True, "installed", True),
+    ({"manager": "uv"}, True, "installed", True),
+    ({}, False, "installed", False),  # the layer did not come back
 ])
-def test_the_previous_python_layer_is_updated_or_replaced(tmp_path, capsys, change, updates,
+def test_the_previous_python_layer_is_updated_or_replaced(tmp_path, capsys, change,
                                                          has_python, state, discards):
     layers = Layers(tmp_path)
     python = layers.path("python") / "bin" / "python3"
@@ -148,7 +147,7 @@ def test_the_previous_python_layer_is_updated_or_replaced(tmp_path, capsys, chan
         python.write_text("")
     (tmp_path / "python.toml").write_text(_as_restored(cnb_build.key_metadata(KEY)))
     target = cnb_build.LayersTarget(layers)
-    assert target.prepare(dataclasses.replace(KEY, **change), updates) == state
+    assert target.prepare(dataclasses.replace(KEY, **change)) == state
     # Updated in place: the layer stays, without metadata until the build succeeds.
     assert python.exists() == (state != "installed")
     assert not (tmp_path / "python.toml").exists()

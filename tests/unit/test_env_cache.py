@@ -178,11 +178,12 @@ def test_included_files_follow_includes(tmp_path):
 
 def test_garbage_in_cache_dir_is_discarded_and_the_rest_kept(tmp_path, capsys):
     cache = tmp_path / "cache"
-    (cache / "runtimes").mkdir(parents=True)
+    (cache / "runtimes").mkdir(parents=True)  # an older buildpack's archives: retired quietly
+    (cache / "runtimes" / ("a" * 64 + ".tar.gz")).write_text("archive")
     (cache / "env").write_text("a file where a folder belongs")
+    (cache / "runtime").write_text("a file where a folder belongs")
     (cache / "pip").symlink_to("/etc")
     (cache / "tools").write_text("x")
-    (cache / "runtimes" / ("a" * 64 + ".tar.gz")).mkdir()  # a folder where a file belongs
     (cache / ".lock").mkdir()
     (cache / "build-report.json").mkdir()
     (cache / "base").mkdir()  # an older buildpack's entry: retired quietly
@@ -190,8 +191,7 @@ def test_garbage_in_cache_dir_is_discarded_and_the_rest_kept(tmp_path, capsys):
     env_cache.remove_stale_temp(cache)
     with env_cache.locked(cache):
         pass
-    assert sorted(p.name for p in cache.iterdir()) == [".lock", "other-buildpack", "runtimes"]
-    assert list((cache / "runtimes").iterdir()) == []
+    assert sorted(p.name for p in cache.iterdir()) == [".lock", "other-buildpack"]
     assert (cache / ".lock").is_file()
     assert "Discarded unexpected files in the build cache" in capsys.readouterr().err
 
@@ -252,3 +252,74 @@ def test_a_cache_stored_as_an_archive_still_restores(tmp_path):
     moved = tmp_path / "restored-cache"
     shutil.copytree(cache, moved, symlinks=True)
     assert env_cache.restore(moved, KEY, tmp_path / "t") == env_cache.UPDATE
+
+
+# --- the unpacked runtime (provide_runtime) ----------------------------------------------
+
+def _unpacker(calls, tree_root):
+    def unpack():
+        calls.append(1)
+        _tree(tree_root)
+    return unpack
+
+
+def test_the_runtime_is_unpacked_once_then_linked_from_the_cache(tmp_path, capsys):
+    cache, calls = _cache(tmp_path), []
+    first = tmp_path / "one/python"
+    env_cache.provide_runtime(cache, "a" * 64, first, _unpacker(calls, first))
+    assert calls == [1]
+    kept = cache / layout.RUNTIME / "python/lib/site/mod.py"
+    assert kept.samefile(first / "lib/site/mod.py")  # one copy: links of the slug's files
+    second = tmp_path / "two/python"
+    second.parent.mkdir()
+    env_cache.provide_runtime(cache, "a" * 64, second, _unpacker(calls, second))
+    assert calls == [1]  # not unpacked again
+    assert (second / "lib/site/mod.py").samefile(kept)
+    assert os.readlink(second / "bin/python3") == "python3.13"
+    assert "Using the Python runtime unpacked in the build cache" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("damage", [  # (the slug's runtime, the cached one)
+    lambda slug, kept: (slug / "lib/site/mod.py").chmod(0o777),  # through the slug's link
+    lambda slug, kept: (slug / "lib/site/mod.py").write_text("y = 2\n"),
+    lambda slug, kept: (kept / "lib/site/extra.py").write_text(""),
+    lambda slug, kept: (kept / "bin/python3.13").unlink(),
+])
+def test_a_damaged_cached_runtime_is_unpacked_again(tmp_path, capsys, damage):
+    cache, calls = _cache(tmp_path), []
+    env_cache.provide_runtime(cache, "a" * 64, tmp_path / "one", _unpacker(calls, tmp_path / "one"))
+    damage(tmp_path / "one", cache / layout.RUNTIME / "python")
+    env_cache.provide_runtime(cache, "a" * 64, tmp_path / "two", _unpacker(calls, tmp_path / "two"))
+    assert calls == [1, 1]
+    assert "Discarding a damaged cached Python runtime" in capsys.readouterr().err
+    kept = cache / layout.RUNTIME / "python/lib/site/mod.py"
+    assert kept.samefile(tmp_path / "two/lib/site/mod.py")
+
+
+def test_another_runtime_replaces_the_cached_one(tmp_path):
+    cache, calls = _cache(tmp_path), []
+    env_cache.provide_runtime(cache, "a" * 64, tmp_path / "one", _unpacker(calls, tmp_path / "one"))
+    env_cache.provide_runtime(cache, "b" * 64, tmp_path / "two", _unpacker(calls, tmp_path / "two"))
+    assert calls == [1, 1]
+    assert sorted(p.name for p in (cache / layout.RUNTIME).iterdir()) == ["metadata.json", "python"]
+    assert (cache / layout.RUNTIME / "python/lib/site/mod.py").samefile(tmp_path / "two/lib/site/mod.py")
+
+
+def test_a_failed_unpack_keeps_nothing(tmp_path):
+    cache = _cache(tmp_path)
+
+    def unpack():
+        raise RuntimeError("download failed")
+    with pytest.raises(RuntimeError):
+        env_cache.provide_runtime(cache, "a" * 64, tmp_path / "one", unpack)
+    assert not (cache / layout.RUNTIME / "metadata.json").exists()
+
+
+def test_damage_found_in_the_environment_clears_the_cached_runtime(tmp_path, capsys):
+    cache, calls = _cache(tmp_path), []
+    src = tmp_path / "build/python"
+    env_cache.provide_runtime(cache, "a" * 64, src, _unpacker(calls, src))
+    env_cache.save(cache, KEY, src)
+    (src / "lib/site/mod.py").chmod(0o777)
+    assert env_cache.restore(cache, KEY, tmp_path / "t") == env_cache.FRESH
+    assert not (cache / layout.RUNTIME).exists()

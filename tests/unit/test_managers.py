@@ -52,11 +52,8 @@ def test_both_engines_of_requirements_txt_are_records_of_the_same_shape() -> Non
     for record in managers.BY_ENGINE.values():
         assert (record.name, record.lockfile, record.config_vars) == (
             "pip", "requirements.txt", managers.PIP.config_vars)
-    # Only uv installs pip itself; both bring the previous environment up to date.
-    assert managers.PIP_WITH_UV.update is not None and managers.PIP_WITH_UV.installs_pip
-    assert managers.PIP.update is not None and not managers.PIP.installs_pip
-    # PDM's sync keeps what the lock no longer has: it installs afresh.
-    assert managers.PIPENV.update is not None and managers.PDM.update is None
+    # Only uv installs pip itself.
+    assert managers.PIP_WITH_UV.installs_pip and not managers.PIP.installs_pip
     # The cache key names the engine when it is not the manager itself.
     pip = settings.pinned_pip_version()
     uv_pin = hashing.hash_files([TOOLS["uv"].requirements], settings.VENDOR_DIR / "tools")

@@ -156,14 +156,17 @@ def test_a_damaged_uv_cache_heals(tmp_path, build_env, damage):
 
 
 def test_one_copy_of_each_file(tmp_path, build_env):
-    """The cached environment is the slug's files (hardlinks), and uv's cache shares the
-    packages' files with both."""
+    """The cached environment is the slug's files (hardlinks), the cached runtime shares
+    the runtime's files with both, and uv's cache keeps no copy of the wheels it
+    downloaded (pruned after the save: the entry holds them installed)."""
     source = support.copy_fixture("flask-app", tmp_path / "src")
     cache = tmp_path / "cache"
     one, _ = _build(source, tmp_path, cache, build_env, "one")
     flask = next(_site(one).glob("flask/app.py"))
     entry = next((cache / "env/python/lib").glob("python3*/site-packages/flask/app.py"))
     assert flask.stat().st_ino == entry.stat().st_ino
-    inodes = {p.stat().st_ino for p in (cache / "uv").rglob("app.py") if p.is_file()}
-    assert flask.stat().st_ino in inodes
-    assert not (cache / "base").exists()
+    assert not [p for p in (cache / "uv").rglob("app.py") if p.is_file()]
+    stdlib = next((one / ".heroku/python/lib").glob("python3*/os.py"))
+    for kept in ("env", "runtime"):
+        assert next((cache / kept / "python/lib").glob("python3*/os.py")).samefile(stdlib)
+    assert not (cache / "base").exists() and not (cache / "runtimes").exists()

@@ -39,7 +39,7 @@ def _app(tmp_path):
 def _clean(app, cache):
     assert not (app / ".heroku").exists()
     assert not (app / ".profile.d").exists()
-    leftovers = [p.name for p in (cache / "runtimes").iterdir()] if (cache / "runtimes").exists() else []
+    leftovers = [p.name for p in (cache / "runtime").iterdir()] if (cache / "runtime").exists() else []
     assert leftovers == [], leftovers
 
 

@@ -99,4 +99,4 @@ def test_unsafe_archive_refused_before_writing(case, tmp_path, figures):
     assert "cannot be extracted safely" in result.stderr and words in result.stderr
     assert "Traceback" not in result.log
     assert sorted(p.name for p in app.iterdir()) == [".python-version", "Procfile"]
-    assert list((cache / "runtimes").iterdir()) == []  # the unusable archive is not kept
+    assert list((cache / "runtime").iterdir()) == []  # the unusable archive is not kept

@@ -389,10 +389,14 @@ CASES: dict[str, Case] = {
                                  check=_victim_untouched),
     "cache-lock-is-a-folder": Case("cache-damage", lambda w: ((w.cache / ".lock").unlink(),
                                                               (w.cache / ".lock").mkdir())),
-    "cache-runtime-archive-is-a-folder": Case(
-        "cache-damage", lambda w: (shutil.rmtree(w.cache / "env"),
-                                   [(p.unlink(), p.mkdir()) for p in (w.cache / "runtimes").glob("*.tar.*")]),
+    "cache-runtime-is-a-file": Case(
+        "cache-damage", lambda w: (shutil.rmtree(w.cache / "env"), shutil.rmtree(w.cache / "runtime"),
+                                   (w.cache / "runtime").write_text("x")),
         expect=("Discarded unexpected files in the build cache",)),
+    "cache-runtime-file-chmod": Case(
+        "cache-damage", lambda w: (shutil.rmtree(w.cache / "env"),
+                                   (w.cache / "runtime/python/bin/python3").resolve().chmod(0o777)),
+        expect=("Discarding a damaged cached Python runtime",)),
     "cache-metadata-deep-json": Case("cache-damage",
                                      lambda w: (w.cache / "env/metadata.json").write_text("[" * 100_000),
                                      expect=("Discarding an unreadable build cache",)),
