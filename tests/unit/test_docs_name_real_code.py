@@ -7,6 +7,7 @@ doc behind fails here, not in a reader's hands."""
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import re
 
 import pytest
@@ -44,10 +45,18 @@ def _cited(pattern: re.Pattern[str]) -> list[tuple[str, str]]:
 
 
 def _resolves(dotted: str) -> bool | None:
-    """Whether ``dotted`` names something real; None when its module is not the buildpack's."""
+    """Whether ``dotted`` names something real; None when its module is not the buildpack's
+    (``pip._internal.req`` is pip's own code, although ``installers.pip`` is ours too)."""
     parts = dotted.split(".")
     if parts[-1] in _FILE_ENDINGS:
         return None
+    found = _resolves_in_buildpack(parts)
+    if found is False and importlib.util.find_spec(parts[0]) is not None:
+        return None  # a top-level module of its own (pip, os): another project's name
+    return found
+
+
+def _resolves_in_buildpack(parts: list[str]) -> bool | None:
     for cut in range(len(parts), 0, -1):
         for module in MODULES.get(".".join(parts[:cut]), []):
             target: object = importlib.import_module(f"buildpack.{module}")
@@ -75,3 +84,4 @@ def test_the_name_check_can_fail() -> None:
     assert _resolves("cache.layout") and _resolves("env_cache.decide")
     assert _resolves("env_cache.no_such_function") is False
     assert _resolves("pdm.lock") is None and _resolves("os.environ") is None
+    assert _resolves("pip._internal.req") is None and _resolves("pip.keep_pip_wheel")
