@@ -210,14 +210,35 @@ def local_reference(reference: str) -> str | None:
     words = text.split()
     ref = named.group(1) if named else (words[0] if words else "")
     if _FILE_URL.match(ref):
-        parts = urllib.parse.urlsplit("file:" + ref.split(":", 1)[1])
-        path = urllib.parse.unquote(parts.path)
-        return path if parts.netloc in ("", "localhost") else f"//{parts.netloc}{path}"
+        return _file_url_path(ref)
     if _URL.match(ref):
         return None
     if ref.startswith((".", "/", "~")) or "/" in ref:
         return _SUFFIX.sub("", ref) or ref
     return None
+
+
+def _file_url_path(url: str) -> str:
+    """The path of a ``file:`` URL (``file:../x``, ``file:///abs``), unquoted; another
+    host's share as ``//host/path``."""
+    parts = urllib.parse.urlsplit("file:" + url.split(":", 1)[1])
+    path = urllib.parse.unquote(parts.path)
+    return path if parts.netloc in ("", "localhost") else f"//{parts.netloc}{path}"
+
+
+def package_location(option: str, value: str) -> str | None:
+    """The local path that an index or find-links option names: a ``file:`` URL's path,
+    or, for ``--find-links``, a path as written (``wheels``, ``../x``); None for a remote
+    URL (an index given as a bare path is not one pip or uv reads as local)."""
+    if _FILE_URL.match(value):
+        return _file_url_path(value)
+    if _URL.match(value) or option != "--find-links":
+        return None
+    return value
+
+
+_LOCATION_OPTIONS = (("--find-links", "find_links"), ("--index-url", "index_url"),
+                     ("--extra-index-url", "extra_index_urls"))
 
 
 def _local_inside(files: AppFiles, folder: Path, local: str) -> bool:
@@ -240,7 +261,8 @@ def _outside(shown: str, number: int, what: str, name: str, error_id: str) -> Bu
 def check_local_paths(files: AppFiles, path: Path, text: str) -> list[str]:
     """The local files ``text`` (the requirements file ``path``) includes with -r/-c
     (URLs left out); raises BuildError when an include, a path requirement, a direct
-    reference (``name @ ...``) or an ``-e`` names a place outside the app."""
+    reference (``name @ ...``), an ``-e``, or a local ``--find-links`` / ``file:`` index
+    names a place outside the app."""
     root_text = os.path.abspath(files.root)
     shown = _shown(files, path)
     found = []
@@ -264,6 +286,12 @@ def check_local_paths(files: AppFiles, path: Path, text: str) -> list[str]:
             local = local_reference(reference)
             if local is not None and not _local_inside(files, path.parent, local):
                 raise _outside(shown, number, "local code", local, "requirements::path-outside")
+        for option, dest in _LOCATION_OPTIONS:
+            for value in parsed.get(dest):
+                local = package_location(option, value)
+                if local is not None and not _local_inside(files, path.parent, local):
+                    raise _outside(shown, number, f"packages ({option})", local,
+                                   "requirements::path-outside")
         for option, url in _urls(parsed):
             check_url(url, f"{shown} line {number} ({option})")
     return found
@@ -295,9 +323,8 @@ def _urls(parsed: Line) -> list[tuple[str, str]]:
     """(what, URL) for each remote URL of a line: an index, find-links, a direct
     reference; checked before pip or uv echo them (``check_url``: a password with an
     unencoded ``/`` would be shown, as neither reads it as a password)."""
-    found = [("--index-url", u) for u in parsed.get("index_url")]
-    found += [("--extra-index-url", u) for u in parsed.get("extra_index_urls")]
-    found += [("--find-links", u) for u in parsed.get("find_links") if "://" in u]
+    found = [(option, u) for option, dest in _LOCATION_OPTIONS for u in parsed.get(dest)
+             if "://" in u and not _FILE_URL.match(u)]  # file: URLs are paths (package_location)
     named = _NAMED_REFERENCE.match(parsed.requirement)
     words = parsed.requirement.split()
     reference = named.group(1) if named else (words[0] if words else "")

@@ -67,6 +67,13 @@ OUTSIDE = [
     "~/outside",
     "name @ ./libx/../../outside",
     "./linked",
+    "--find-links ../outside",
+    "-f {outside}",
+    "--find-links=file://{outside}",
+    "--find-l ../outside",
+    "--index-url file://{outside}",
+    "-i file:../outside",
+    "--extra-index-url file://{outside}",
 ]
 
 
@@ -79,7 +86,8 @@ def test_local_code_outside_the_app_is_refused(line: str, tmp_path: Path) -> Non
     (app / "requirements.txt").write_text(text)
     with raises_id("requirements::path-outside") as info:
         included_files(AppFiles(app), app / "requirements.txt")
-    assert info.value.summary.startswith("requirements.txt line 4 names local code outside")
+    what = "packages (-" if line.startswith(("--find", "-f", "-i", "--index", "--extra")) else "local code"
+    assert info.value.summary.startswith(f"requirements.txt line 4 names {what}")
 
 
 def test_an_included_file_is_named_with_its_line(tmp_path: Path) -> None:
@@ -107,6 +115,9 @@ def test_a_path_is_checked_from_the_app_folder_too(tmp_path: Path) -> None:
     "name @ ./libx", "./libx", "libx", "-e .", "-e ./libx", "file:./libx", "name @ file:libx",
     "name @ file://{app}/libx", "{app}/libx", "six==1.17.0",
     "name @ https://example.invalid/x-1-py3-none-any.whl", "-e git+https://example.invalid/x#egg=x",
+    "--find-links wheels", "-f ./libx", "--find-links file://{app}/libx",
+    "--find-links https://example.invalid/wheels/", "--index-url file://{app}/libx",
+    "--extra-index-url https://example.invalid/simple/",
 ])
 def test_local_code_inside_the_app_is_fine(line: str, tmp_path: Path) -> None:
     app = _app(tmp_path)

@@ -226,6 +226,7 @@ value in any log or generated file. Tolerated inputs (documented below) must bui
      `--require-hashes`, and fails on an unhashed line as pip does. Local code outside
      the app (`tests/unit/test_local_paths.py`, builds in `test_hostile_round1_gaps.py`):
      `name @ ../x`, `name @ file:///abs/x`, `file:../x`, `-e ../x`, `~/x`, a
+     `--find-links` folder or a `file:` index outside the app, a
      path that is a link out (a VCS URL, `git+file:` too, is a clone, as from a server), in requirements files (`requirements::path-outside`) and in
      pyproject.toml's dependencies when pip installs the app (`dependencies::path-outside`),
      named by file and line like `-r ../x.txt` (`requirements::include-outside`); options
