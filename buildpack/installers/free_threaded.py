@@ -19,9 +19,16 @@ same file while the runtime was unpacked. Nothing is built, downloaded or instal
 so in one line; the install then goes ahead and reports for itself). A package whose
 wheels include none this runtime can load (pure Python, ``py3-none-any``, or
 ``cpXYt`` for this machine's platform) is named, with whether it has a source
-distribution to compile. Only requirements files are checked: the lock files of uv,
-Poetry, PDM and Pipenv name their files in their own formats, and pylock.toml is
-installed as locked.
+distribution to compile.
+
+A lock-file app needs no resolution: uv.lock, pylock.toml, poetry.lock and pdm.lock
+record the file names of every package's wheels and source distribution, read by
+``lock_wheels`` (one pure parser per format). The check covers every package of the
+lock, not only the groups, extras and platforms this build installs (the installer
+decides those by evaluating markers; the warning says so). Pipfile.lock records hashes,
+not file names, and Pipenv resolves against the Pipfile's own sources, which a uv
+resolution here would not see faithfully: a Pipenv app is not checked, and the log says
+so in one line. The wheel tags are read with ``packaging`` (``parse_wheel_filename``).
 """
 from __future__ import annotations
 
@@ -29,11 +36,12 @@ import platform
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
-from buildpack.base import interpreter, output
+from buildpack.base import interpreter, libraries, output
 from buildpack.base.children import run_quiet
 from buildpack.base.output import BuildError
-from buildpack.installers import uv_pip
+from buildpack.installers import lock_wheels, uv_pip
 from buildpack.installers.context import InstallContext
 from buildpack.installers.record import Choice
 from buildpack.runtime import variants
@@ -73,19 +81,25 @@ class Missing:
 
 def wheel_fits(filename: str, abi: str, arch: str) -> bool:
     """Whether the wheel ``filename`` installs on a free-threaded runtime of ABI tag
-    ``abi`` ("cp313t") on this ``arch``: pure Python (``py3``, abi ``none``, platform
-    ``any``), or built for ``abi`` on a glibc Linux platform of ``arch``."""
+    ``abi`` ("cp313t") on this ``arch``: one of its tags is pure Python (``py3``, abi
+    ``none``, platform ``any``), or has no ABI (``py3``/``cp313``, abi ``none``) or the
+    runtime's ``abi``, for a glibc Linux platform of ``arch``."""
+    # packaging is on sys.path once libraries.ensure has run (check makes sure first).
+    from packaging.utils import InvalidWheelFilename, parse_wheel_filename
+
     name = filename.rsplit("/", 1)[-1].split("#", 1)[0].split("?", 1)[0]
-    if not name.endswith(".whl"):
+    try:
+        tags = parse_wheel_filename(name)[3]
+    except InvalidWheelFilename:
         return False
-    parts = name[:-len(".whl")].split("-")
-    if len(parts) < 5:
-        return False
-    pythons, abis, platforms = (part.lower().split(".") for part in parts[-3:])
-    on_platform = any(p == "any" or (p.startswith(_LINUX_PREFIXES) and p.endswith(f"_{arch}"))
-                      for p in platforms)
-    pure = "none" in abis and any(p.startswith("py3") for p in pythons) and "any" in platforms
-    return pure or (abi in abis and on_platform)
+    python = abi.rstrip("t")  # cp313t: cp313
+    for tag in tags:
+        on_platform = tag.platform == "any" or (tag.platform.startswith(_LINUX_PREFIXES)
+                                                 and tag.platform.endswith(f"_{arch}"))
+        no_abi = tag.abi == "none" and (tag.interpreter.startswith("py3") or tag.interpreter == python)
+        if on_platform and (no_abi or tag.abi == abi):
+            return True
+    return False
 
 
 def missing_wheels(packages: list[tuple[str, str, list[str], bool]], abi: str, arch: str) -> list[Missing]:
@@ -102,47 +116,102 @@ def describe(missing: list[Missing], label: str) -> str:
             f"(a cp{label.replace('.', '')} or pure-Python py3-none-any wheel):\n{shown}{more}")
 
 
-def _applies(choice: Choice, ctx: InstallContext) -> Path | None:
-    """The requirements file to check, when the runtime is free-threaded."""
-    if ctx.variant != variants.FREETHREADED or not choice.files:
+def _lock_of(choice: Choice) -> Path | None:
+    """The file that pins the app's packages (requirements.txt, a lock), if any."""
+    if choice.installs_app or not choice.files:
         return None
-    first = choice.files[0]
-    return first if choice.manager.name == "pip" and first.suffix == ".txt" else None
+    if choice.manager.name == "pylock":  # pylock.toml or the pylock.<name>.toml chosen
+        return choice.files[0]
+    return next((p for p in choice.files if p.name == choice.manager.lockfile), None)
+
+
+def _shown(path: Path, ctx: InstallContext) -> str:
+    """``path`` as the log names it (a uv workspace's lock is above the app's folder)."""
+    for root in (ctx.app_dir, ctx.files.root):
+        try:
+            return path.relative_to(root).as_posix()
+        except ValueError:
+            continue
+    return path.name
+
+
+def _libraries(ctx: InstallContext) -> bool:
+    """Whether ``packaging`` (the wheel tags) can be imported: a lock-file app has had it
+    since planning; an app of requirements.txt alone may not have needed it yet."""
+    return libraries.ready() or libraries.ensure(ctx.cache_dir, ctx.env.get("PIP_INDEX_URL")) \
+        or libraries.download_with_pip(ctx.python, ctx.env, ctx.cache_dir) is None
 
 
 def check(choice: Choice, ctx: InstallContext, secrets: list[str]) -> list[Missing]:
     """Before installing on a free-threaded runtime: name, in a warning, the requirements
     that have no wheel for it. Returns them (for the error, should the install fail)."""
-    requirements = _applies(choice, ctx)
-    if requirements is None:
+    pinned = _lock_of(choice)
+    if ctx.variant != variants.FREETHREADED or pinned is None:
         return []
     label = variants.tagged_minor(ctx.python_version, ctx.variant)
-    abi = variants.abi_tag(ctx.python_version, ctx.variant)
-    shown = requirements.relative_to(ctx.app_dir)
-    try:
-        uv: Path | None = uv_pip.ensure_uv(ctx, secrets)
-    except BuildError:  # PYTHON_INSTALLER=pip where uv cannot be fetched: pip reports for itself
-        uv = None
-    packages = None if uv is None else _resolve(ctx, uv, requirements, shown)
-    if not isinstance(packages, list):
-        output.detail(f"Free-threaded Python {label}: could not check which requirements of {shown} "
-                      "have a wheel for it\n(uv could not resolve them without building; the "
+    shown = _shown(pinned, ctx)
+    parser = lock_wheels.parser_for(pinned.name)
+    if choice.manager.name != "pip" and parser is None:
+        output.detail(f"Free-threaded Python {label}: {shown} records no file names (only hashes), "
+                      "so which packages\nhave a wheel for it is not checked before installing; "
+                      "the install reports for itself.")
+        return []
+    if not _libraries(ctx):
+        output.detail(f"Free-threaded Python {label}: could not check which packages of {shown} "
+                      "have a wheel for it\n(the buildpack's libraries could not be had; the "
                       "install reports for itself).")
         return []
-    missing = missing_wheels([(str(n), str(v), list(w), bool(s)) for n, v, w, s in packages],
-                             abi, platform.machine())
+    packages = _requirements(ctx, pinned, secrets) if parser is None else _locked(ctx, pinned, parser)
+    if packages is None:
+        why = "uv could not resolve them without building" if parser is None else \
+            f"{shown} could not be read as its format"
+        output.detail(f"Free-threaded Python {label}: could not check which requirements of {shown} "
+                      f"have a wheel for it\n({why}; the install reports for itself).")
+        return []
+    abi = variants.abi_tag(ctx.python_version, ctx.variant)
+    missing = missing_wheels(packages, abi, platform.machine())
     if not missing:
-        output.detail(f"Free-threaded Python {label}: every requirement of {shown} has a wheel for it "
+        what = "requirement" if parser is None else "package"
+        output.detail(f"Free-threaded Python {label}: every {what} of {shown} has a wheel for it "
                       f"({abi} or pure Python).")
         return []
+    scope = "" if parser is None else \
+        (f"\nThis covers every package of {shown}: a lock holds all its groups, extras and\n"
+         "platforms, and which of them this build installs is the installer's reading of\n"
+         "their markers, so some of those named may not be installed at all.\n")
     output.warning(f"{len(missing)} requirement(s) have no free-threaded wheel",
-                   describe(missing, label) +
+                   describe(missing, label) + scope +
                    "\nThe installer compiles those from source, which needs a C compiler and the\n"
                    "libraries' headers on the build image, and they may not support running\n"
                    "without the GIL (an extension that does not declare it turns the GIL back on).\n"
                    f"Ask for {variants.minor_of(ctx.python_version)} (with the GIL) if the app "
                    "needs them as they are.")
     return missing
+
+
+def _locked(ctx: InstallContext, lock: Path, parser: Callable[[str], list[lock_wheels.Locked]]
+            ) -> list[tuple[str, str, list[str], bool]] | None:
+    """The lock's packages as (name, version, wheel file names, has an sdist), or None
+    when it cannot be read (the installer then says what is wrong with it)."""
+    try:
+        text = ctx.files.text(lock, "lock")
+        return None if text is None else [(p.name, p.version, list(p.wheels), p.sdist)
+                                          for p in parser(text)]
+    except (ValueError, BuildError):
+        return None
+
+
+def _requirements(ctx: InstallContext, requirements: Path, secrets: list[str]
+                  ) -> list[tuple[str, str, list[str], bool]] | None:
+    """The packages of a universal resolution of ``requirements`` by uv, or None."""
+    try:
+        uv: Path | None = uv_pip.ensure_uv(ctx, secrets)
+    except BuildError:  # PYTHON_INSTALLER=pip where uv cannot be fetched: pip reports for itself
+        return None
+    packages = None if uv is None else _resolve(ctx, uv, requirements, Path(_shown(requirements, ctx)))
+    if not isinstance(packages, list):
+        return None
+    return [(str(n), str(v), list(w), bool(s)) for n, v, w, s in packages]
 
 
 def _resolve(ctx: InstallContext, uv: Path, requirements: Path, shown: Path) -> object:
