@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from buildpack.app.app_files import AppFiles, is_inside
+from buildpack.base import libraries
 from buildpack.base.http_client import check_url
 from buildpack.base.output import BuildError
 
@@ -241,6 +242,29 @@ _LOCATION_OPTIONS = (("--find-links", "find_links"), ("--index-url", "index_url"
                      ("--extra-index-url", "extra_index_urls"))
 
 
+def marker_error(requirement: str) -> str | None:
+    """Why the environment marker of ``requirement`` cannot be evaluated (two literals,
+    ``'x' != ''``, or ``~=`` on a non-version: pip 26.3 stops on them with a traceback,
+    uv installs), or None. Checked with ``packaging`` once the buildpack's libraries are
+    there; a requirement packaging cannot parse is left to the installers' own error."""
+    if ";" not in requirement or not libraries.ready():
+        return None
+    # packaging is importable only after libraries.ensure (hence here, not at the top).
+    from packaging.markers import InvalidMarker, UndefinedComparison, UndefinedEnvironmentName
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    try:
+        marker = Requirement(requirement).marker
+    except InvalidRequirement:
+        return None
+    try:
+        if marker is not None:
+            marker.evaluate({"extra": ""})
+    except (InvalidMarker, UndefinedComparison, UndefinedEnvironmentName) as error:
+        return f"{type(error).__name__}: {error}"
+    return None
+
+
 def _local_inside(files: AppFiles, folder: Path, local: str) -> bool:
     """Whether ``local`` (``local_reference``) stays in the app, links resolved: from
     ``folder`` (the requirements file's, as uv resolves it) and from the app's folder
@@ -282,6 +306,15 @@ def check_local_paths(files: AppFiles, path: Path, text: str) -> list[str]:
                 raise _outside(shown, number, "an include (-r/-c)", name,
                                "requirements::include-outside")
             found.append(name)
+        why = marker_error(parsed.requirement)
+        if why is not None:
+            raise BuildError(
+                f"{shown} line {number} has a marker pip cannot evaluate",
+                f"Line {number} of {shown}: {line[:200]}\nIts environment marker fails: {why[:200]}.\n"
+                "pip stops with a traceback on it (uv reads it otherwise). A marker compares an\n"
+                "environment name (python_version, sys_platform, os_name, ...) with a quoted\n"
+                "value, e.g. `six ; python_version >= '3.12'`.",
+                error_id="requirements::invalid-marker")
         for reference in [parsed.requirement, *parsed.get("editables")]:
             local = local_reference(reference)
             if local is not None and not _local_inside(files, path.parent, local):

@@ -89,12 +89,16 @@ def needs_libraries(files: AppFiles) -> bool:
     with the buildpack's libraries (``libraries.ensure``: tomli on hosts before 3.11,
     packaging): Pipfile.lock, a pylock.toml (or pylock.<name>.toml), a pyproject.toml (also
     beside a requirements.txt: its requires-python narrows the Python version choice), or
-    a uv.toml (its required-version)."""
+    a uv.toml (its required-version); or a requirements.txt with an environment marker
+    (``requirements_files.marker_error`` checks it with packaging)."""
     def there(name: str | None) -> bool:
         return name is not None and files.is_file(files.app_dir / name)
 
+    def has_marker(name: str) -> bool:
+        return there(name) and ";" in (files.text(files.app_dir / name, "requirements") or "")
+
     return there(PIPENV.lockfile) or there(python_check.PYPROJECT) or there("uv.toml") \
-        or any(files.app_dir.glob("pylock*.toml"))
+        or any(files.app_dir.glob("pylock*.toml")) or has_marker("requirements.txt")
 
 
 def check_python(choice: Choice, files: AppFiles, python_version: str) -> None:

@@ -209,3 +209,23 @@ def test_good_urls_pass(line: str, tmp_path: Path) -> None:
     app = _app(tmp_path)
     (app / "requirements.txt").write_text(line + "\n")
     assert included_files(AppFiles(app), app / "requirements.txt") == [app / "requirements.txt"]
+
+
+@pytest.mark.parametrize("line", ["six ; 'x' != ''", "six; os_name == 'posix' and 'a' == 'b'",
+                                  "six ; python_version ~= 'x'"])
+def test_a_marker_pip_cannot_evaluate_is_refused_with_the_line(line: str, tmp_path: Path) -> None:
+    """pip 26.3 stops on these with a traceback (uv installs): refused at plan time instead."""
+    app = _app(tmp_path)
+    (app / "requirements.txt").write_text(f"attrs\n{line}\n")
+    with raises_id("requirements::invalid-marker") as info:
+        included_files(AppFiles(app), app / "requirements.txt")
+    assert info.value.summary == "requirements.txt line 2 has a marker pip cannot evaluate"
+
+
+@pytest.mark.parametrize("line", ["six ; python_version >= '3.12'", "six ; python_version < '3.1O'",
+                                  "name @ https://example.invalid/x.whl ; sys_platform == 'linux'",
+                                  "six ; extra == 'web'", "six ;"])
+def test_a_marker_pip_can_evaluate_is_fine(line: str, tmp_path: Path) -> None:
+    app = _app(tmp_path)
+    (app / "requirements.txt").write_text(f"{line}\n")
+    assert included_files(AppFiles(app), app / "requirements.txt") == [app / "requirements.txt"]

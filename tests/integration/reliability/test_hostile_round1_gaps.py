@@ -70,6 +70,16 @@ CASES: dict[str, Case] = {
     "pyproject-dependency-outside": Case("r3-requirements", _pyproject,
                                          "dependencies::path-outside",
                                          expect=("pyproject.toml line 8 names local code",)),
+    "find-links-outside": Case("r3-requirements", _requirements("--find-links ../outside"),
+                               "requirements::path-outside",
+                               expect=("requirements.txt line 2 names packages (--find-links) outside",)),
+    # a marker pip cannot evaluate (pip 26.3: a traceback; uv installs): refused at plan time
+    "marker-pip-cannot-evaluate": Case(
+        "r3-requirements", _w("requirements.txt", "six ; 'x' != ''\n"), "requirements::invalid-marker",
+        expect=("requirements.txt line 1 has a marker pip cannot evaluate",), never=("Traceback",)),
+    "marker-pip-cannot-evaluate-pip": Case(
+        "r3-requirements", _steps(_cfg("PYTHON_INSTALLER", "pip"), _w("requirements.txt", "six ; 'x' != ''\n")),
+        "requirements::invalid-marker", never=("Traceback",)),
     # first round, class 3: an index password with "/" or a port typo, in requirements.txt
     "requirements-index-password-slash": Case(
         "credentials", _w("requirements.txt", "--index-url https://u:rq/pa55@idx.invalid/simple/\nsix\n"),
