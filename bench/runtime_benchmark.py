@@ -127,17 +127,27 @@ def chart(results: dict[str, dict[str, float]], names: list[str], path: Path) ->
     return True
 
 
+def _where(session: dict) -> str:
+    cpus, pinned = session["cpus"], session.get("affinity")
+    if pinned and len(pinned) < cpus:
+        return (f"pinned to CPU {', '.join(map(str, pinned))} of {cpus} (`taskset`; the machine's "
+                "other work, if any, on the other CPUs)")
+    return f"{cpus} CPUs shared with whatever else the machine ran"
+
+
 def report(session: dict) -> str:
     results: dict[str, dict[str, float]] = session["results"]
     names = list(session["interpreters"])
     benches = sorted(results)
     ratios = {n: geometric_mean([results[b]["quick"] / results[b][n] for b in benches]) for n in names}
     lines = [BEGIN, "## Runtime benchmark (`bench/runtime`)", "",
-             f"Reproduce with `bench/runtime` (`--budget SECONDS`). Session {session['started']} UTC, "
-             f"{session['cpus']} CPUs shared with other agents' builds and tests (load average "
-             f"{session['load_before']} before, {session['load_after']} after), interleaved runs "
-             f"({PYPERFORMANCE}, `--fast`). Figures are pyperf's medians in milliseconds; "
-             "speed is relative to `--quick` (higher is faster); the summary is the geometric mean.", "",
+             f"Reproduce with `bench/runtime` (`--rounds N`, `--budget SECONDS`). Session "
+             f"{session['started']} UTC, {_where(session)} (load average {session['load_before']} "
+             f"before, {session['load_after']} after), interleaved runs ({PYPERFORMANCE}, `--fast`), "
+             f"{session.get('rounds', 1)} rounds at nice {session.get('nice', 0)}. Each figure is the "
+             "median over the rounds of pyperf's median, in milliseconds, with the rounds' min-max "
+             "in brackets; speed is relative to `--quick` (higher is faster); the summary is the "
+             "geometric mean.", "",
              "| interpreter | version | geometric mean speed vs --quick |", "|---|---|---|"]
     for name in names:
         lines.append(f"| {name} | {session['interpreters'][name]['version']} | {ratios[name]:.3f}x |")
@@ -197,7 +207,7 @@ def main(argv: list[str]) -> int:
     session: dict = {"started": time.strftime("%Y-%m-%d %H:%M", time.gmtime()), "cpus": os.cpu_count(),
                      "machine": platform.machine(), "load_before": f"{os.getloadavg()[0]:.1f}",
                      "interpreters": {n: {"path": str(p), "version": version_of(p)} for n, p in pythons.items()},
-                     "nice": os.nice(0), "results": {}, "spread": {}, "skipped": []}
+                     "nice": os.nice(0), "affinity": sorted(os.sched_getaffinity(0)), "results": {}, "spread": {}, "skipped": []}
     names = list(pythons)
     benches = args.benchmarks.split(",")
     values: dict[str, dict[str, list[float]]] = {b: {n: [] for n in names} for b in benches}
