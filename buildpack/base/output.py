@@ -108,9 +108,15 @@ _SYSTEM_ERRORS = {
 }
 
 
+_WRITE_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS}
+
+
 def system_error(exc: OSError) -> BuildError:
-    """The error block for an ``OSError`` that nothing else explained, naming its cause."""
-    where = f" ({exc.filename})" if exc.filename else ""
+    """The error block for an ``OSError`` that nothing else explained, naming its cause:
+    the file, or for a disk that cannot be written the destination of a copy, link or
+    rename (``filename2``; ``shutil.copy2`` puts the source in ``filename``)."""
+    name = exc.filename2 if exc.errno in _WRITE_ERRORS and exc.filename2 else exc.filename
+    where = f" ({name})" if name else ""
     reason = exc.strerror or str(exc)
     known = _SYSTEM_ERRORS.get(exc.errno or 0)
     if known is not None:

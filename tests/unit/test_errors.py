@@ -72,3 +72,14 @@ def test_build_error_exits_1_with_its_block(capsys: pytest.CaptureFixture[str]) 
     exc = BuildError("Bad input", error_id="area::bad")
     assert output.run_main(_main_raising(exc), []) == 1
     assert "(error id: area::bad)" in capsys.readouterr().err
+
+
+def test_a_full_disk_names_where_a_copy_was_writing(capsys: pytest.CaptureFixture[str]) -> None:
+    """shutil.copy2 puts the source in ``filename`` and the destination in ``filename2``:
+    the full disk is the destination's (CACHE_DIR), which the error must name."""
+    exc = OSError(errno.ENOSPC, "No space left on device", "/build/app/.heroku/python/x.py",
+                  None, "/cache/runtime/.keep-1/python/x.py")
+    output.run_main(_main_raising(exc), [])
+    err = capsys.readouterr().err
+    assert "No space left on device (/cache/runtime/.keep-1/python/x.py)." in err
+    assert "/build/app" not in err
