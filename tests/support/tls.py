@@ -122,7 +122,7 @@ class TlsFront:
         self.server.socket = context.wrap_socket(self.server.socket, server_side=True,
                                                  do_handshake_on_connect=False)
         self.url = f"https://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
 
     def stop(self) -> None:
         self.server.shutdown()
@@ -232,7 +232,7 @@ class NltkHttpsMirror:
                                                  do_handshake_on_connect=False)
         self.proxy = _Tunnels(("127.0.0.1", self.server.server_address[1]))
         for server in (self.server, self.proxy):
-            threading.Thread(target=server.serve_forever, daemon=True).start()
+            threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
         self.config = {"NLTK_DOWNLOAD_URL": f"https://{NLTK_MIRROR_HOST}/index.xml",
                        "https_proxy": f"http://127.0.0.1:{self.proxy.server_address[1]}",
                        "no_proxy": "127.0.0.1,localhost",

@@ -186,7 +186,7 @@ class _Lying(http.server.BaseHTTPRequestHandler):
 def test_content_length_is_read_bounded(length: str, expected: int | None) -> None:
     handler = type("Handler", (_Lying,), {"length": length})
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
     try:
         url = f"http://127.0.0.1:{server.server_address[1]}/"
         with urllib.request.urlopen(url, timeout=10) as response:

@@ -467,7 +467,7 @@ def test_probe_tells_refused_credentials_and_unreachable_indexes():
             pass
 
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
     port = server.server_address[1]
     try:
         assert failures.probe(f"http://deploy:right@127.0.0.1:{port}/simple/") is None

@@ -288,7 +288,7 @@ def _endless_server(world: World) -> str:
     """A store whose manifest.json never ends (stopped with the test process)."""
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Endless)
     server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
     return f"http://127.0.0.1:{server.server_address[1]}/"
 
 
@@ -557,7 +557,7 @@ class Recorder:
 
         self.server = http.server.ThreadingHTTPServer((host, 0), Handler)
         self.port = self.server.server_address[1]
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
 
     def stop(self) -> None:
         self.server.shutdown()
