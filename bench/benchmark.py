@@ -373,7 +373,8 @@ def main(argv: list[str]) -> int:
     # the apps this session measured, as each finishes (written then: a stopped run keeps them)
     session = {"started": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
                "load_before": load(), "runs": args.runs, "apps": [], "tools": args.tools,
-               "nice": os.nice(0), "load_per_run": {}, "commit": commit()}
+               "nice": os.nice(0), "cpus": sorted(os.sched_getaffinity(0)),
+               "load_per_run": {}, "commit": commit()}
     results: dict = {"machine": machine(), "sessions": [session], "apps": {}}
     old = None
     if args.merge and (args.output / "latest.json").is_file():
@@ -557,6 +558,8 @@ def render_markdown(results: dict) -> str:
              ""]
     for session in results["sessions"]:
         nice = f", nice {session['nice']}" if session.get("nice") else ""
+        if session.get("cpus") and len(session["cpus"]) < m["cpus"]:
+            nice += f", pinned to CPU {','.join(map(str, session['cpus']))}"
         done = session.get("runs_done", {})
         apps = ", ".join(f"{a} ({done.get(a, session['runs'])} runs)" for a in session["apps"])
         measured = f" on {session['commit']}" if session.get("commit") else ""
