@@ -146,7 +146,8 @@ class Peer:
         self.work = work
         archives = work / "archives"
         archives.mkdir(parents=True, exist_ok=True)
-        manifest = {r["version"]: r["file"] for r in _store_runtimes(store)}
+        # the standard build of each version (the store may also hold a free-threaded one)
+        manifest = {r["version"]: r["file"] for r in _store_runtimes(store) if not r.get("variant")}
         for version in versions:
             repack(store / manifest[version], archives / archive_name(version))
         port = support.free_port()
