@@ -173,7 +173,7 @@ def leave_out(choice: Choice, files: AppFiles, prefix: Path, commands: list[str]
             removed.append((shown, why))
             _remove_empty_parents(folder, build_dir)
     if removed or kept or imported:
-        output.step("Leaving the rest of the uv workspace out of the slug")
+        output.step("Leaving the rest of the uv workspace out of the app")
         if removed:
             output.detail("Left out (what the app imports from the workspace is in site-packages):\n"
                           + "\n".join(f"  {shown}/ ({why})" for shown, why in removed))
@@ -187,7 +187,7 @@ def leave_out(choice: Choice, files: AppFiles, prefix: Path, commands: list[str]
         output.warning(
             f"The app imports {modules_shown} from {shown}/, which it does not depend on",
             f"{shown}/ is a member of the uv workspace, but not a dependency of\n"
-            f"{choice.workspace_package}, so uv did not install it; its folder stays in the slug as\n"
+            f"{choice.workspace_package}, so uv did not install it; its folder stays in the app as\n"
             "source. Add it to the app's [project] dependencies (with\n"
             f"`[tool.uv.sources] <name> = {{ workspace = true }}`) and run `uv lock`.")
     return [shown for shown, _ in removed]

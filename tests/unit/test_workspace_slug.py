@@ -91,7 +91,7 @@ def test_the_other_members_are_left_out_and_logged(tmp_path, capsys):
         assert (root / kept).is_file(), kept
     assert (tmp_path / "elsewhere").is_dir()
     assert capsys.readouterr().out == (
-        "-----> Leaving the rest of the uv workspace out of the slug\n"
+        "-----> Leaving the rest of the uv workspace out of the app\n"
         "       Left out (what the app imports from the workspace is in site-packages):\n"
         "         apps/worker/ (not a dependency of api)\n"
         "         libs/shared/ (installed into site-packages)\n"

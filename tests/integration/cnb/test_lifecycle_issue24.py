@@ -122,7 +122,7 @@ def test_a_uv_workspace_member_builds_without_the_rest_of_the_workspace(tmp_path
     assert result.returncode == 0, result.log
     assert ("uv sync --locked --no-default-groups --package api --no-editable: the packages in "
             "the workspace's uv.lock (../../uv.lock) that api needs") in result.stdout
-    assert "-----> Leaving the rest of the uv workspace out of the slug" in result.stdout
+    assert "-----> Leaving the rest of the uv workspace out of the app" in result.stdout
     assert not (lifecycle.app / "apps/worker").exists() and not (lifecycle.app / "libs").exists()
     [web] = lifecycle.launch_toml()["processes"]
     assert web["working-dir"] == str(lifecycle.app / "apps/api")

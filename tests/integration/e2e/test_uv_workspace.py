@@ -41,7 +41,7 @@ def test_a_workspace_member_builds_from_the_workspace_lock(index, tmp_path):
     site = next((repo / ".heroku/python/lib").glob("python3.11/site-packages"))
     assert (site / "shared" / "__init__.py").is_file()  # a copy, not a link to libs/shared
     assert not [p for p in site.glob("*.pth") if "shared" in p.read_text()]
-    assert ("-----> Leaving the rest of the uv workspace out of the slug\n"
+    assert ("-----> Leaving the rest of the uv workspace out of the app\n"
             "       Left out (what the app imports from the workspace is in site-packages):\n"
             "         apps/worker/ (not a dependency of api)\n"
             "         libs/shared/ (installed into site-packages)\n") in result.stdout
