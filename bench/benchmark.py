@@ -340,7 +340,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                              "finished, one with none is left out")
     parser.add_argument("--output", type=Path, default=RESULTS,
                         help="where latest.json and chart.png go (default: bench/results)")
+    parser.add_argument("--render", action="store_true",
+                        help="run nothing: write bench/RESULTS.md's Results and README's "
+                             "targets from OUTPUT/latest.json")
     args = parser.parse_args(argv)
+    if args.render:
+        return args
     if not 1 <= args.runs <= 100:
         parser.error("--runs: give 1 to 100")
     if args.until and not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", args.until):
@@ -367,6 +372,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
+    if args.render:
+        results = json.loads((args.output / "latest.json").read_text())
+        write_docs(results)
+        chart(results, args.output / "chart.png")
+        return 0
     store = support.ensure_store()
     index = support.start_index(ensure_bench_packages())
     env = support.build_env(str(store), index.url)
@@ -476,7 +486,40 @@ def main(argv: list[str]) -> int:
             nltk.stop()
         index.stop()
     print(render_markdown(written))
+    if args.output.resolve() == RESULTS:
+        write_docs(written)
     return 0
+
+
+RESULTS_HEADING = "\n## Results\n"
+TARGETS_BEGIN, TARGETS_END = "<!-- bench-targets: bench/run writes this table -->", "<!-- /bench-targets -->"
+
+
+def write_docs(results: dict) -> None:
+    """Everything below bench/RESULTS.md's "## Results" heading, and the targets between
+    README's bench-targets markers, from ``results``: every figure there comes from
+    latest.json."""
+    path = BENCH / "RESULTS.md"
+    text = path.read_text()
+    head = text[:text.index(RESULTS_HEADING)] if RESULTS_HEADING in text else text.rstrip() + "\n"
+    path.write_text(head + RESULTS_HEADING + "\n" + render_markdown(results) + "\n")
+    readme = BENCH.parent / "README.md"
+    text = readme.read_text()
+    start, end = text.index(TARGETS_BEGIN) + len(TARGETS_BEGIN), text.index(TARGETS_END)
+    readme.write_text(text[:start] + "\n\n" + "\n".join(render_all_targets(results)) + "\n\n" + text[end:])
+
+
+def render_all_targets(results: dict) -> list[str]:
+    """The issue's targets against uv/venv+pip by hand and, when measured, the leader."""
+    lines = render_targets(results, BY_HAND_TARGETS, "the by-hand baseline")
+    if has_leader(results):
+        lines += ["", *render_targets(results, LEADER_TARGETS, "the leader's bin/compile")]
+        less_pip = tuple((s, LEADER_NO_PIP, small, large) for s, _, small, large in LEADER_TARGETS)
+        lines += ["", *render_targets(results, less_pip, "the leader's bin/compile less its "
+                                      f"`{PIP_BOOTSTRAP}` step (median), the pip bootstrap it "
+                                      "downloads from the public index on every build")]
+    sizes = render_sizes(results)
+    return lines + (["", *sizes] if sizes else [])
 
 
 def run_order(tools: list[str], run: int) -> list[str]:
@@ -584,14 +627,7 @@ def render_markdown(results: dict) -> str:
                      if t in data["times"] else "-" for t in tools]
             cells += [str(ratio(results, name, scenario, "ours-uv", t) or "-") for t in against]
             lines.append(f"| {name} | {scenario} | " + " | ".join(cells) + " |")
-    lines += ["", *render_targets(results, BY_HAND_TARGETS, "the by-hand baseline")]
-    if with_leader:
-        lines += ["", *render_targets(results, LEADER_TARGETS, "the leader's bin/compile")]
-        less_pip = tuple((s, LEADER_NO_PIP, small, large) for s, _, small, large in LEADER_TARGETS)
-        lines += ["", *render_targets(results, less_pip, "the leader's bin/compile less its "
-                                      f"`{PIP_BOOTSTRAP}` step (median), the pip bootstrap it "
-                                      "downloads from the public index on every build")]
-    lines += ["", *render_sizes(results), "", *render_bounds(results)]
+    lines += ["", *render_all_targets(results), "", *render_bounds(results)]
     for tool, what in (("ours-uv", "Our build, per step (median seconds, uv engine):"),
                        (LEADER, "The leader's bin/compile, per step (median seconds):")):
         if tool == LEADER and not with_leader:
