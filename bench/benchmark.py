@@ -21,10 +21,15 @@ tests use) and the same CPython, so the numbers compare the tools, not the netwo
 Apps: every fixture app that installs from a requirements.txt (monorepo-app's lives in
 api/, built with APP_BASE=api as the tests do; hooks-app's and monorepo-app's hooks read
 GREETING; nltk-app's NLTK data comes from tests/support.NltkMirror on loopback), then
-bench-large-app and bench/apps/django-celery-data. The package-manager fixtures (pipenv-,
-poetry-, pdm-, uv- and pyproject-app) have no requirements.txt: neither the engine switch
-nor a ``pip install -r`` by hand applies to them. By hand uses the CPython minor the app
-asks for (runtime.txt, .python-version), as our build does.
+bench-large-app and bench/apps/django-celery-data, then the package-manager fixtures
+(pipenv-, poetry-, pdm-, uv- and pyproject-app). Those install from a lock file (or
+pyproject.toml) with their own tool, so neither the engine switch nor a ``pip install -r``
+by hand applies to them: they are built by ours and the leader only. Each is locked at the
+start of the session against the bench's index with the pinned tools, once as it is and
+once per requirement a scenario adds (the dependency added to the manifest, then locked
+again). The leader builds pipenv- and poetry-app; it has no PDM, no pyproject.toml-only
+install, and downloads uv from a host this machine cannot reach. By hand uses the CPython
+minor the app asks for (runtime.txt, .python-version), as our build does.
 
 With ``--peer-heroku DIR`` (a checkout of heroku/heroku-buildpack-python outside this
 repository), the leader's own ``bin/compile`` runs the same chain on its own cache
@@ -56,8 +61,12 @@ from tests import support
 BENCH = Path(__file__).resolve().parent
 RESULTS = BENCH / "results"
 BENCH_APPS = BENCH / "apps"
+# The package-manager fixtures: built by ours and the leader only (LEADER_LOCK_APPS).
+LOCK_APPS = ("pipenv-app", "poetry-app", "pdm-app", "uv-app", "pyproject-app")
+LEADER_LOCK_APPS = ("pipenv-app", "poetry-app")
 APPS = ("flask-app", "gunicorn-app", "django-app", "fastapi-app", "starlette-app", "hooks-app",
-        "nltk-app", "ci-pip-app", "monorepo-app", "bench-large-app", "django-celery-data")
+        "nltk-app", "ci-pip-app", "monorepo-app", "bench-large-app", "django-celery-data",
+        *LOCK_APPS)
 # app -> its config vars (ENV_DIR); nltk-app's come from the NLTK mirror started in main()
 CONFIG: dict[str, dict[str, str]] = {"hooks-app": {"GREETING": "Hello"},
                                      "monorepo-app": {"APP_BASE": "api", "GREETING": "Hello"}}
@@ -168,8 +177,41 @@ def _step_name(line: str) -> str:
     return text.split("(")[0].strip()
 
 
+# (lock app, the requirement a scenario adds) -> its copy, locked (prepare_lock_apps)
+LOCKED: dict[tuple[str, str | None], Path] = {}
+
+
+def prepare_lock_apps(names: list[str], where: Path, index_url: str) -> None:
+    """Each lock app as it is and with each scenario's extra requirement, pointed at the
+    bench's index and locked with the pinned tool (pyproject-app has no lock)."""
+    for name in names:
+        python = support.find_prefix(python_minor(name)) / "bin" / f"python{python_minor(name)}"
+        for extra in (None, ADDED, OLD):
+            dest = where / f"{name}-{extra or 'base'}"
+            shutil.rmtree(dest, ignore_errors=True)
+            app = support.copy_fixture(name, dest)
+            for manifest in ("pyproject.toml", "Pipfile"):
+                if (app / manifest).is_file():
+                    text = (app / manifest).read_text().replace(support.INDEX_PLACEHOLDER, index_url)
+                    (app / manifest).write_text(add_dependency(manifest, text, extra) if extra else text)
+            if name != "pyproject-app":
+                support.lock_app(app, python)
+            LOCKED[name, extra] = app
+
+
+def add_dependency(manifest: str, text: str, requirement: str) -> str:
+    """``requirement`` (name==version) added to the app's main dependencies."""
+    if manifest == "Pipfile":
+        name, version = requirement.split("==")
+        return text.replace("[packages]\n", f'[packages]\n{name} = "=={version}"\n', 1)
+    return text.replace("dependencies = [", f'dependencies = ["{requirement}", ', 1)
+
+
 def fresh_app(name: str, where: Path, extra: str | None) -> Path:
     shutil.rmtree(where, ignore_errors=True)
+    if name in LOCK_APPS:
+        shutil.copytree(LOCKED[name, extra], where)
+        return where
     shutil.copytree(app_source(name), where)
     (where / app_base(name) / "requirements.txt").write_text(requirements_for(name, extra))
     return where
@@ -403,6 +445,7 @@ def main(argv: list[str]) -> int:
             # nltk.txt's data from a mirror on loopback, as the tests serve it (no network)
             if "nltk-app" in args.apps:
                 nltk = support.NltkMirror(root / "nltk-index")
+            prepare_lock_apps([a for a in args.apps if a in LOCK_APPS], root / "locked", index.url)
             for name in args.apps:
                 if past(args.until):
                     print(f"{name}: {args.until} UTC reached, not started", file=sys.stderr)
@@ -410,13 +453,15 @@ def main(argv: list[str]) -> int:
                 config = nltk.config if nltk and name == "nltk-app" else {}
                 minor = python_minor(name)
                 python = support.find_prefix(minor) / "bin" / f"python{minor}"
-                times: dict = {s: {t: [] for t in args.tools} for s in SCENARIOS}
-                steps: dict = {s: {t: [] for t in args.tools if t.startswith("ours") or t == LEADER}
-                               for s in SCENARIOS}
+
                 sizes: dict[str, dict[str, list[int]]] = {}
                 tool_cache = root / f"{name}-tool-cache"
+                tools = [t for t in args.tools if applies(t, name)]
+                times: dict = {s: {t: [] for t in tools} for s in SCENARIOS}
+                steps: dict = {s: {t: [] for t in tools if t.startswith("ours") or t == LEADER}
+                               for s in SCENARIOS}
                 for tool in ("venv+pip", "uv"):  # a user's machine has warm caches
-                    if tool in args.tools:
+                    if tool in tools:
                         by_hand(tool, name, ADDED, root / "warmup", python, index.url, tool_cache)
                         by_hand(tool, name, OLD, root / "warmup", python, index.url, tool_cache)
                 bounds: dict[str, list[float]] = {}
@@ -426,7 +471,7 @@ def main(argv: list[str]) -> int:
                         print(f"{name}: {args.until} UTC reached, no run {run + 1}", file=sys.stderr)
                         break
                     done += 1
-                    for tool in run_order(args.tools, run):
+                    for tool in run_order(tools, run):
                         if tool.startswith("ours") or tool == LEADER:
                             if tool == LEADER:
                                 assert peer is not None
@@ -520,6 +565,14 @@ def render_all_targets(results: dict) -> list[str]:
                                       "downloads from the public index on every build")]
     sizes = render_sizes(results)
     return lines + (["", *sizes] if sizes else [])
+
+
+def applies(tool: str, name: str) -> bool:
+    """Whether ``tool`` builds ``name``: a lock app has no by-hand baseline nor a pip engine
+    (its own tool installs it), and the leader builds only LEADER_LOCK_APPS of them."""
+    if name not in LOCK_APPS:
+        return True
+    return tool == "ours-uv" or (tool == LEADER and name in LEADER_LOCK_APPS)
 
 
 def run_order(tools: list[str], run: int) -> list[str]:

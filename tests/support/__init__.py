@@ -49,6 +49,7 @@ from tests.support.index import (
 from tests.support.lock_tools import (
     INDEX_PLACEHOLDER,
     LOCK_TOOLS,
+    lock_app,
     lock_env,
     lock_fixture,
     lock_tool,
@@ -128,6 +129,7 @@ __all__ = [
     "fingerprint",
     "free_port",
     "installed_distributions",
+    "lock_app",
     "lock_env",
     "lock_fixture",
     "lock_tool",

@@ -61,6 +61,13 @@ def lock_fixture(name: str, dest: Path, index_url: str, python: Path,
         path = app / manifest
         if path.is_file():
             path.write_text(path.read_text().replace(INDEX_PLACEHOLDER, index_url))
+    return lock_app(app, python, extra_env)
+
+
+def lock_app(app: Path, python: Path, extra_env: dict[str, str] | None = None) -> Path:
+    """Make (or remake) ``app``'s lock file with the pinned tool its manifest names
+    (Pipfile: Pipenv; [tool.poetry]: Poetry; [tool.pdm]: PDM; else uv)."""
+    dest = app.parent
     if (app / "Pipfile").is_file():
         cmd = [str(lock_tool("pipenv")), "lock", "--python", str(python)]
     elif "[tool.poetry" in (app / "pyproject.toml").read_text():
