@@ -163,3 +163,17 @@ def test_stale_lock_fails_saying_how_to_regenerate(name, edit, error_id, command
     assert f"Run `{command}` and commit" in result.stderr
     assert "Traceback" not in result.log
     assert support.tree_snapshot(app) == before
+
+
+def test_invalid_poetry_project_fails_with_poetrys_reason(locked, index, runtime_store, tmp_path):
+    """``poetry sync`` refuses an invalid pyproject.toml itself (no ``poetry check`` first):
+    its reason is shown, under the check-failed id."""
+    app = _copy(locked("poetry-app"), tmp_path / "poetry-app")
+    text = (app / "pyproject.toml").read_text()
+    (app / "pyproject.toml").write_text(text.replace('version = "0.1.0"', "version = 12", 1))
+    result = support.compile_app(app, tmp_path / "cache",
+                                 support.build_env(str(runtime_store), index.url))
+    assert result.returncode == 1, result.log
+    assert "(error id: poetry::check-failed)" in result.stderr
+    assert "project.version must be string" in result.log
+    assert "Traceback" not in result.log
