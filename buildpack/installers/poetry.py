@@ -14,7 +14,7 @@ come from ``POETRY_HTTP_BASIC_<SOURCE>_USERNAME``/``_PASSWORD`` config vars.
 """
 from __future__ import annotations
 
-from buildpack.base import output
+from buildpack.base import output, toml_io
 from buildpack.base.children import run_streamed
 from buildpack.base.output import BuildError
 from buildpack.cache import layout
@@ -46,9 +46,21 @@ _INVALID = "The Poetry configuration is invalid"
 
 def update(ctx: InstallContext, choice: Choice, secrets: list[str]) -> None:
     """``poetry sync`` into the previous build's environment (it removes what the lock no
-    longer has), after uninstalling what came from a path, URL or VCS (``prune``)."""
-    prune.reinstall_direct(ctx, secrets)
+    longer has), after uninstalling what came from a path, URL or VCS (``prune``) but the
+    app's own project, which every ``poetry sync`` installs again from the app's files (a
+    pip uninstall of it cost about 0.4 s of every build)."""
+    prune.reinstall_direct(ctx, secrets, installs_itself=_project_name(ctx, choice))
     install(ctx, choice, secrets)
+
+
+def _project_name(ctx: InstallContext, choice: Choice) -> str:
+    """pyproject.toml's [project] name (or Poetry 1's [tool.poetry] name); "" if none."""
+    data = toml_io.parse(ctx.files.text(choice.files[0], "manifest") or "", "pyproject.toml")
+    tool = data.get("tool")
+    for table in (data.get("project"), tool.get("poetry") if isinstance(tool, dict) else None):
+        if isinstance(table, dict) and isinstance(table.get("name"), str):
+            return str(table["name"])
+    return ""
 
 
 def install(ctx: InstallContext, choice: Choice, secrets: list[str]) -> None:

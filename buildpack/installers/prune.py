@@ -56,10 +56,12 @@ def uninstall(ctx: InstallContext, names: list[str], secrets: list[str]) -> None
             error_id="cache::previous-environment-broken")
 
 
-def reinstall_direct(ctx: InstallContext, secrets: list[str]) -> None:
+def reinstall_direct(ctx: InstallContext, secrets: list[str], installs_itself: str = "") -> None:
     """Uninstall what came from a path, URL or VCS: the install brings it from the app's
-    current files."""
-    names = direct_url_names(ctx.prefix)
+    current files. ``installs_itself``: a package the installer installs again on every run
+    anyway (Poetry's own project), left alone."""
+    mine = re.sub(r"[-_.]+", "-", installs_itself).lower()
+    names = [name for name in direct_url_names(ctx.prefix) if name != mine]
     if names:
         output.detail(f"Installed again from the app's current files: {', '.join(names)}")
     uninstall(ctx, names, secrets)

@@ -239,3 +239,25 @@ def test_pip_installing_the_app_with_an_extra_and_a_group_updates_the_cached_env
     assert MOVED in result.stdout
     assert _installed(three) == {"sel-app", "six"}
     assert _inode(three, "six.py") == six
+
+
+def test_poetry_leaves_its_own_project_to_poetry_sync(index, tmp_path):
+    """A warm Poetry build does not uninstall the app's own project first (every ``poetry
+    sync`` installs it again from the app's files): its new version is what is installed,
+    and the dependencies are the first build's files."""
+    cache = tmp_path / "cache"
+    python = support.find_prefix("3.13") / "bin" / "python3.13"
+    one = support.lock_fixture("poetry-app", tmp_path / "one", index.url, python)
+    _build(one, cache, index.url)
+    six = _inode(one, "six.py")
+
+    two = tmp_path / "two" / "poetry-app"
+    shutil.copytree(one, two, ignore=shutil.ignore_patterns(".heroku", ".profile.d"))
+    pyproject = two / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace('version = "0.1.0"', 'version = "0.2.0"', 1))
+    result = _build(two, cache, index.url)
+    assert MOVED in result.stdout
+    assert "Installed again from the app's current files" not in result.stdout
+    assert "Installing the current project: poetry-app (0.2.0)" in result.stdout
+    assert support.installed_distributions(two)["poetry-app"] == "0.2.0"
+    assert _inode(two, "six.py") == six
