@@ -24,14 +24,13 @@ from __future__ import annotations
 import json
 import sys
 from importlib.metadata import Distribution, distributions
+from typing import TYPE_CHECKING
 
-from pip._internal.network.session import PipSession
-from pip._internal.req.constructors import install_req_from_parsed_requirement
-from pip._internal.req.req_dependency_group import parse_dependency_groups
-from pip._internal.req.req_file import parse_requirements
-from pip._internal.utils.pylock import is_valid_pylock_filename, select_from_pylock_path_or_url
 from pip._vendor.packaging.requirements import InvalidRequirement, Requirement
 from pip._vendor.packaging.utils import canonicalize_name
+
+if TYPE_CHECKING:  # imported where used: see _pip_roots
+    from pip._internal.network.session import PipSession
 
 Root = tuple[str, frozenset[str]]
 
@@ -47,15 +46,15 @@ def _from_requirement(line: str) -> list[Root]:
     return [(str(canonicalize_name(req.name)), frozenset(req.extras))]
 
 
-def _is_pylock(path: str) -> bool:
-    return is_valid_pylock_filename(path, allow_urls=False)
-
-
 def _from_file(path: str, session: PipSession, groups: list[str], extras: list[str]) -> list[Root]:
     """The roots a requirements file or a pylock.toml names, as pip reads it (a lock with
     its default groups, ``groups`` and ``extras``: ``-r pylock.toml[x] --group
     pylock.toml:g``)."""
-    if _is_pylock(path):
+    from pip._internal.req.constructors import install_req_from_parsed_requirement
+    from pip._internal.req.req_file import parse_requirements
+    from pip._internal.utils.pylock import is_valid_pylock_filename, select_from_pylock_path_or_url
+
+    if is_valid_pylock_filename(path, allow_urls=False):
         return [(str(canonicalize_name(package.name)), frozenset())
                 for package, _ in select_from_pylock_path_or_url(
                     path, session, None, extras=set(extras), dependency_groups=groups,
@@ -70,18 +69,34 @@ def _from_file(path: str, session: PipSession, groups: list[str], extras: list[s
     return roots
 
 
-def main() -> None:
-    request = json.loads(sys.argv[1])
-    roots: list[Root] = [(str(canonicalize_name(n)), frozenset()) for n in request["names"]]
+def _pip_roots(files: list[str], groups: list[str], extras: list[str]) -> tuple[list[Root], list[str]]:
+    """The roots ``files`` and pyproject.toml's ``groups`` name, read by pip's own code, and
+    the extras of the direct installs (none when a file is a pylock.toml: the selection was
+    the lock's). pip's internals are imported here, not at the top: they take about a second
+    to import, and a request with names only (Pipenv's) needs none of them."""
+    from pip._internal.network.session import PipSession
+    from pip._internal.req.req_dependency_group import parse_dependency_groups
+    from pip._internal.utils.pylock import is_valid_pylock_filename
+
     session = PipSession()
-    groups, extras = request.get("groups", []), request.get("extras", [])
-    for path in request["files"]:
+    roots: list[Root] = []
+    for path in files:
         roots += _from_file(path, session, groups, extras)
-    if any(_is_pylock(path) for path in request["files"]):  # the selection was the lock's
+    if any(is_valid_pylock_filename(path, allow_urls=False) for path in files):
         groups, extras = [], []
     for line in parse_dependency_groups([("pyproject.toml", g) for g in groups]) if groups else []:
         roots += _from_requirement(line)
-    direct_extras = frozenset(extras)
+    return roots, extras
+
+
+def main() -> None:
+    request = json.loads(sys.argv[1])
+    roots: list[Root] = [(str(canonicalize_name(n)), frozenset()) for n in request["names"]]
+    direct: list[str] = request.get("extras", [])
+    if request["files"] or request.get("groups"):
+        named, direct = _pip_roots(request["files"], request.get("groups", []), direct)
+        roots += named
+    direct_extras = frozenset(direct)
     installed: dict[str, Distribution] = {}
     for dist in distributions():
         found = str(canonicalize_name(dist.metadata["Name"] or ""))
