@@ -185,7 +185,8 @@ def _store_runtimes(store: Path) -> list[dict[str, str]]:
 
 def prepare_app(root: Path, base: str, version: str) -> Path:
     """The leader's BUILD_DIR from a fresh copy of the app: its ``APP_BASE`` folder (it has
-    no such setting: a platform hands it the subfolder), with the exact version pinned."""
+    no such setting: a platform hands it the subfolder), with the exact version pinned and
+    nltk.txt without its comment lines."""
     app = root / base if base != "." else root
     if app != root:
         scratch = root.with_name(root.name + "-base")
@@ -195,4 +196,9 @@ def prepare_app(root: Path, base: str, version: str) -> Path:
         os.rename(scratch, root)
     (root / "runtime.txt").unlink(missing_ok=True)
     (root / ".python-version").write_text(f"{version}\n")
+    nltk = root / "nltk.txt"
+    if nltk.is_file():  # the leader takes every line as a corpus name, a comment too
+        kept = [line for line in nltk.read_text().splitlines()
+                if line.strip() and not line.lstrip().startswith("#")]
+        nltk.write_text("".join(f"{line}\n" for line in kept))
     return root
