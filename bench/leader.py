@@ -115,7 +115,9 @@ def curl_wrapper(real_curl: str, prefix: str, replacement: str) -> str:
 def leader_env(wrapper_dir: Path, home: Path, index_url: str) -> dict[str, str]:
     """The whole environment of one leader build (nothing inherited)."""
     return {"PATH": f"{wrapper_dir}:{STANDARD_PATH}", "HOME": str(home), "STACK": STACK,
-            "SSL_CERT_FILE": CA_BUNDLE, "PIP_CONFIG_FILE": "/dev/null",
+            # this machine's CA (a TLS-inspecting proxy) as pip reads it: SSL_CERT_FILE for
+            # pip 24.2+ (truststore), REQUESTS_CA_BUNDLE for the pip 23 that Python 3.11 bundles
+            "SSL_CERT_FILE": CA_BUNDLE, "REQUESTS_CA_BUNDLE": CA_BUNDLE, "PIP_CONFIG_FILE": "/dev/null",
             "PIP_INDEX_URL": index_url, "LANG": "C.UTF-8"}
 
 
