@@ -277,6 +277,17 @@ def _what_it_said(tool: str, lines: list[str], code: int | None) -> str:
     return "its own error is shown above."
 
 
+def stale_lock(lock: str, manifest: str, evidence: str, command: str, error_id: str) -> BuildError:
+    """The error for a lock file its manifest no longer matches, one shape for every
+    package manager: what shows it (``evidence``), and the command that makes it again."""
+    return BuildError(
+        f"{lock} is out of date",
+        f"{lock} does not match {manifest} any more ({evidence}),\n"
+        "so it does not say what to install.\n\n"
+        f"Run `{command}` and commit the updated {lock}.",
+        error_id=error_id)
+
+
 def install_error(lines: list[str], env: dict[str, str], tool: str, what: str, reproduce: str,
                   hint: str = "", app_dir: Path | None = None, code: int | None = None) -> BuildError:
     """The error for a failed install, naming the recognised cause if there is one.

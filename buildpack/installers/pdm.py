@@ -18,11 +18,10 @@ from __future__ import annotations
 
 from buildpack.base import output
 from buildpack.base.children import run_streamed
-from buildpack.base.output import BuildError
 from buildpack.cache import layout
 from buildpack.installers import pinned_tools, prune
 from buildpack.installers.context import InstallContext
-from buildpack.installers.failures import install_error
+from buildpack.installers.failures import install_error, stale_lock
 from buildpack.installers.record import Choice
 from buildpack.installers.tool_env import tool_env
 
@@ -73,12 +72,8 @@ def install(ctx: InstallContext, choice: Choice, secrets: list[str], only_keep: 
                                env, ctx.app_dir, secrets, echo=False)
     if code != 0:
         output.indent_lines(lines)
-        raise BuildError(
-            "pdm.lock is out of date",
-            "pdm.lock does not match pyproject.toml any more (`pdm lock --check` failed), so\n"
-            "it does not say what to install.\n\n"
-            "Run `pdm lock` and commit the updated pdm.lock.",
-            error_id="pdm::lock-out-of-date")
+        raise stale_lock("pdm.lock", "pyproject.toml", "`pdm lock --check` failed", "pdm lock",
+                         "pdm::lock-out-of-date")
     args = arguments(choice) + (["--only-keep"] if only_keep else [])
     which = "every group" if choice.dev else "without the dev groups"
     if choice.selection and not choice.dev:

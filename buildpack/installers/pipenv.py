@@ -12,11 +12,10 @@ import re
 
 from buildpack.base import output
 from buildpack.base.children import run_streamed
-from buildpack.base.output import BuildError
 from buildpack.cache import layout
 from buildpack.installers import pinned_tools, prune
 from buildpack.installers.context import InstallContext
-from buildpack.installers.failures import install_error
+from buildpack.installers.failures import install_error, stale_lock
 from buildpack.installers.record import Choice
 from buildpack.installers.tool_env import tool_env
 from buildpack.python_version import pipfile_lock
@@ -85,13 +84,9 @@ def install(ctx: InstallContext, choice: Choice, secrets: list[str]) -> None:
     if code == 0:
         return
     if _OUT_OF_DATE_RE.search("".join(lines)):
-        raise BuildError(
-            "Pipfile.lock is out of date",
-            "Pipfile.lock was made from a different version of the Pipfile (Pipenv's message\n"
-            "with both hashes is above), so it does not say what to install.\n\n"
-            "Run `pipenv lock` and commit the updated Pipfile.lock.",
-            error_id="pipenv::lock-out-of-date",
-        )
+        raise stale_lock("Pipfile.lock", "the Pipfile",
+                         "Pipenv's message with both hashes is above", "pipenv lock",
+                         "pipenv::lock-out-of-date")
     if not any(line.strip() and not _TRACEBACK_RE.match(line) for line in lines):
         output.indent_lines(lines[-20:])  # only the hidden lines: the error points at them
     raise install_error(lines, env, "Pipenv", "the packages of Pipfile.lock",

@@ -20,7 +20,7 @@ from buildpack.base.output import BuildError
 from buildpack.cache import layout
 from buildpack.installers import pinned_tools, prune
 from buildpack.installers.context import InstallContext
-from buildpack.installers.failures import install_error
+from buildpack.installers.failures import install_error, stale_lock
 from buildpack.installers.record import Choice
 from buildpack.installers.tool_env import empty_config_dir, tool_env
 
@@ -89,13 +89,8 @@ def install(ctx: InstallContext, choice: Choice, secrets: list[str]) -> None:
     if code == 0:
         return
     if any(_STALE_LOCK in line for line in lines):
-        raise BuildError(
-            "poetry.lock is out of date",
-            "poetry.lock does not match pyproject.toml any more (Poetry's message is\n"
-            "above), so it does not say what to install.\n\n"
-            "Run `poetry lock` and commit the updated poetry.lock.",
-            error_id="poetry::lock-out-of-date",
-        )
+        raise stale_lock("poetry.lock", "pyproject.toml", "Poetry's message is above",
+                         "poetry lock", "poetry::lock-out-of-date")
     if any(_INVALID in line for line in lines):
         raise BuildError(
             "Poetry found errors in pyproject.toml",

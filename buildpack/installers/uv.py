@@ -23,7 +23,7 @@ from buildpack.base.output import BuildError
 from buildpack.cache import layout
 from buildpack.installers import pinned_tools, prune
 from buildpack.installers.context import InstallContext
-from buildpack.installers.failures import install_error
+from buildpack.installers.failures import install_error, stale_lock
 from buildpack.installers.record import Choice
 from buildpack.installers.tool_env import tool_env
 
@@ -106,11 +106,7 @@ def install(ctx: InstallContext, choice: Choice, secrets: list[str],
     if code == 0:
         return
     if any("needs to be updated" in line for line in lines):
-        raise BuildError(
-            "uv.lock is out of date",
-            "uv.lock does not match pyproject.toml any more (uv's message is above), so it\n"
-            "does not say what to install.\n\nRun `uv lock` and commit the updated uv.lock.",
-            error_id="uv::lock-out-of-date",
-        )
+        raise stale_lock("uv.lock", "pyproject.toml", "uv's message is above", "uv lock",
+                         "uv::lock-out-of-date")
     raise install_error(lines, env, "uv", "the packages of uv.lock",
                         f"uv {' '.join(args)}", app_dir=ctx.app_dir, code=code)
