@@ -24,6 +24,7 @@ from buildpack.base.children import run_quiet, run_streamed
 from buildpack.base.output import BuildError
 from buildpack.installers.context import InstallContext
 from buildpack.installers.record import Selection
+from buildpack.installers.selection import normalize
 
 WORKER = Path(__file__).resolve().parent / "closure_worker.py"
 _DIST_INFO = re.compile(r"^(?P<name>[^-]+)-[^-]+\.dist-info$")
@@ -36,7 +37,7 @@ def direct_url_names(prefix: Path) -> list[str]:
         for info in site.glob("*.dist-info"):
             match = _DIST_INFO.match(info.name)
             if match and (info / "direct_url.json").is_file():
-                found.add(re.sub(r"[-_.]+", "-", match.group("name")).lower())
+                found.add(normalize(match.group("name")))
     return sorted(found)
 
 
@@ -60,7 +61,7 @@ def reinstall_direct(ctx: InstallContext, secrets: list[str], installs_itself: s
     """Uninstall what came from a path, URL or VCS: the install brings it from the app's
     current files. ``installs_itself``: a package the installer installs again on every run
     anyway (Poetry's own project), left alone."""
-    mine = re.sub(r"[-_.]+", "-", installs_itself).lower()
+    mine = normalize(installs_itself)
     names = [name for name in direct_url_names(ctx.prefix) if name != mine]
     if names:
         output.detail(f"Installed again from the app's current files: {', '.join(names)}")

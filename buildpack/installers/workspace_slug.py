@@ -36,6 +36,7 @@ from buildpack.app.app_files import AppFiles
 from buildpack.base import output, toml_io
 from buildpack.base.fs import walk
 from buildpack.installers.record import Choice
+from buildpack.installers.selection import normalize
 
 MAX_APP_MODULES = 500
 MAX_MODULE_BYTES = 256 * 1024
@@ -49,30 +50,26 @@ _ROOT_PREFIXES = ("$HOME/", "${HOME}/", "/app/")
 _SOURCE_KEYS = ("editable", "virtual", "directory")
 
 
-def _canonical(name: str) -> str:
-    return re.sub(r"[-_.]+", "-", name).lower()
-
-
 def members(files: AppFiles, root: Path) -> dict[str, Path]:
     """The workspace's members in ``root/uv.lock``: package name -> its folder, each
     inside the repository."""
     lock = toml_io.parse(files.text(root / "uv.lock", "lock") or "", "uv.lock")
     manifest = lock.get("manifest")
     names = manifest.get("members") if isinstance(manifest, dict) else None
-    wanted = {_canonical(n) for n in names if isinstance(n, str)} if isinstance(names, list) else set()
+    wanted = {normalize(n) for n in names if isinstance(n, str)} if isinstance(names, list) else set()
     found: dict[str, Path] = {}
     packages = lock.get("package")
     for package in packages if isinstance(packages, list) else ():
         name = package.get("name") if isinstance(package, dict) else None
         source = package.get("source") if isinstance(package, dict) else None
-        if not isinstance(name, str) or _canonical(name) not in wanted or not isinstance(source, dict):
+        if not isinstance(name, str) or normalize(name) not in wanted or not isinstance(source, dict):
             continue
         relative = next((source[k] for k in _SOURCE_KEYS if isinstance(source.get(k), str)), None)
         if relative is None or PurePosixPath(relative).is_absolute():
             continue
         folder = Path(os.path.normpath(root / relative))
         if app_files.is_inside(files.root, folder):
-            found[_canonical(name)] = folder
+            found[normalize(name)] = folder
     return found
 
 
@@ -136,7 +133,7 @@ def _remove_empty_parents(folder: Path, build_dir: Path) -> None:
 
 def _installed(prefix: Path) -> set[str]:
     """The canonical names of the distributions in the environment."""
-    return {_canonical(d.name.split("-", 1)[0])
+    return {normalize(d.name.split("-", 1)[0])
             for d in prefix.glob("lib/python3*/site-packages/*.dist-info")}
 
 
