@@ -190,10 +190,9 @@ def prepare_lock_apps(names: list[str], where: Path, index_url: str) -> None:
             dest = where / f"{name}-{extra or 'base'}"
             shutil.rmtree(dest, ignore_errors=True)
             app = support.copy_fixture(name, dest)
-            for manifest in ("pyproject.toml", "Pipfile"):
-                if (app / manifest).is_file():
-                    text = (app / manifest).read_text().replace(support.INDEX_PLACEHOLDER, index_url)
-                    (app / manifest).write_text(add_dependency(manifest, text, extra) if extra else text)
+            for path in support.manifests(app):
+                text = path.read_text().replace(support.INDEX_PLACEHOLDER, index_url)
+                path.write_text(add_dependency(path.name, text, extra) if extra else text)
             if name != "pyproject-app":
                 support.lock_app(app, python)
             LOCKED[name, extra] = app

@@ -53,6 +53,7 @@ from tests.support.lock_tools import (
     lock_env,
     lock_fixture,
     lock_tool,
+    manifests,
 )
 from tests.support.machine import (
     BIN,
@@ -135,6 +136,7 @@ __all__ = [
     "lock_tool",
     "locked",
     "machine_cache",
+    "manifests",
     "move_slug",
     "raises_id",
     "release_types",

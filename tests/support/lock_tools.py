@@ -57,11 +57,14 @@ def lock_fixture(name: str, dest: Path, index_url: str, python: Path,
     """Copy ``fixtures/<name>``, point it at ``index_url`` and make its lock file with the
     pinned tool (the lock records that index, so it is made per test session)."""
     app = copy_fixture(name, dest)
-    for manifest in ("pyproject.toml", "Pipfile"):
-        path = app / manifest
-        if path.is_file():
-            path.write_text(path.read_text().replace(INDEX_PLACEHOLDER, index_url))
+    for path in manifests(app):
+        path.write_text(path.read_text().replace(INDEX_PLACEHOLDER, index_url))
     return lock_app(app, python, extra_env)
+
+
+def manifests(app: Path) -> list[Path]:
+    """The app's pyproject.toml and Pipfile, those it has (where INDEX_PLACEHOLDER stands)."""
+    return [path for name in ("pyproject.toml", "Pipfile") if (path := app / name).is_file()]
 
 
 def lock_app(app: Path, python: Path, extra_env: dict[str, str] | None = None) -> Path:
