@@ -185,7 +185,8 @@ def prepare_lock_apps(names: list[str], where: Path, index_url: str) -> None:
     """Each lock app as it is and with each scenario's extra requirement, pointed at the
     bench's index and locked with the pinned tool (pyproject-app has no lock)."""
     for name in names:
-        python = support.find_prefix(python_minor(name)) / "bin" / f"python{python_minor(name)}"
+        minor = python_minor(name)
+        python = support.find_prefix(minor) / "bin" / f"python{minor}"
         for extra in (None, ADDED, OLD):
             dest = where / f"{name}-{extra or 'base'}"
             shutil.rmtree(dest, ignore_errors=True)
