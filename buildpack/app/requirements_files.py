@@ -238,7 +238,7 @@ def package_location(option: str, value: str) -> str | None:
     return value
 
 
-_LOCATION_OPTIONS = (("--find-links", "find_links"), ("--index-url", "index_url"),
+LOCATION_OPTIONS = (("--find-links", "find_links"), ("--index-url", "index_url"),
                      ("--extra-index-url", "extra_index_urls"))
 
 
@@ -319,7 +319,7 @@ def check_local_paths(files: AppFiles, path: Path, text: str) -> list[str]:
             local = local_reference(reference)
             if local is not None and not _local_inside(files, path.parent, local):
                 raise _outside(shown, number, "local code", local, "requirements::path-outside")
-        for option, dest in _LOCATION_OPTIONS:
+        for option, dest in LOCATION_OPTIONS:
             for value in parsed.get(dest):
                 local = package_location(option, value)
                 if local is not None and not _local_inside(files, path.parent, local):
@@ -356,7 +356,7 @@ def _urls(parsed: Line) -> list[tuple[str, str]]:
     """(what, URL) for each remote URL of a line: an index, find-links, a direct
     reference; checked before pip or uv echo them (``check_url``: a password with an
     unencoded ``/`` would be shown, as neither reads it as a password)."""
-    found = [(option, u) for option, dest in _LOCATION_OPTIONS for u in parsed.get(dest)
+    found = [(option, u) for option, dest in LOCATION_OPTIONS for u in parsed.get(dest)
              if "://" in u and not _FILE_URL.match(u)]  # file: URLs are paths (package_location)
     named = _NAMED_REFERENCE.match(parsed.requirement)
     words = parsed.requirement.split()

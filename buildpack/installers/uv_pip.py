@@ -18,15 +18,23 @@ caught is ``env_cache``'s damage rule. The build's pip settings (``PIP_INDEX_URL
 are translated into uv's (``uv_settings``), so a platform configured for pip configures
 uv too.
 
-Into the previous build's environment (``update``, every build that has one): one
-``uv pip install --exact --upgrade`` resolves as a build from nothing would (the
-installed versions are not preferred: an unpinned requirement gets the newest version,
-as it would in a fresh build), installs what is new or changed (checking ``--hash`` pins of
-the app's own files), uninstalls what the requirements no longer need, and reinstalls
-what came from a path, URL or VCS (``--reinstall-package``, ``prune.direct_url_names``:
-a local folder or a branch is read again); pip (which the slug keeps) stays, named by
-its hash-checked pin. uv reads the requirements itself: includes, options and markers
-are never interpreted by the buildpack for this.
+Into the previous build's environment (``update``, every build that has one), uv reads
+the requirements itself (includes, options and markers are never interpreted by the
+buildpack for this), and what came from a path, URL or VCS is always installed again
+(``--reinstall-package``, ``prune.direct_url_names``: a local folder or a branch is read
+again); pip (which the slug keeps) stays, named by its hash-checked pin. Which run:
+
+- when anything a resolution reads changed since the environment was installed
+  (``resolution_record``: the requirements files
+  and their includes byte for byte, uv's project settings, the app's own wheel folders;
+  the cache key covers the runtime, uv and the index settings): ``uv pip install --exact
+  --upgrade``, which resolves as a build from nothing would (an unpinned requirement
+  gets the newest version), installs what is new or changed and uninstalls what the
+  requirements no longer need;
+- otherwise a plain ``uv pip install``: uv checks the installed packages against the
+  requirements (tens of milliseconds, no resolution) and installs what is missing. An
+  unpinned requirement keeps the installed version, as with pip and the leader, until a
+  requirements file changes or the build cache is cleared.
 """
 from __future__ import annotations
 
@@ -53,7 +61,7 @@ from buildpack.base.children import run_beside, run_streamed
 from buildpack.base.fs import rmtree
 from buildpack.base.output import BuildError
 from buildpack.cache import layout
-from buildpack.installers import pinned_tools, prune, uv_fetch
+from buildpack.installers import pinned_tools, prune, resolution_record, uv_fetch
 from buildpack.installers.context import InstallContext
 from buildpack.installers.failures import install_error
 from buildpack.installers.pip import (
@@ -342,22 +350,25 @@ def _run(ctx: InstallContext, cmd: list[str], env: dict[str, str], secrets: list
 
 def install(ctx: InstallContext, choice: Choice, secrets: list[str]) -> None:
     """The install function of the record ``installers.managers.PIP_WITH_UV``."""
-    install_requirements(ctx, choice.files[0], secrets, selection=choice.selection)
+    install_requirements(ctx, choice.files[0], secrets, selection=choice.selection,
+                         remember=True)
 
 
 def update(ctx: InstallContext, choice: Choice, secrets: list[str]) -> None:
     """The same, into the previous build's environment: only the difference is applied."""
     install_requirements(ctx, choice.files[0], secrets, incremental=True,
-                         selection=choice.selection)
+                         selection=choice.selection, remember=True)
 
 
 def install_requirements(ctx: InstallContext, requirements: Path, secrets: list[str],
                          incremental: bool = False, what: str = "dependencies",
-                         selection: Selection | None = None) -> None:
+                         selection: Selection | None = None, remember: bool = False) -> None:
     """``uv pip install -r`` into the runtime; ``incremental``: the runtime already holds
     the previous build's packages, and whatever the requirements no longer need goes;
     ``selection``: pyproject.toml's dependency groups (a pylock.toml: its own groups and
-    extras) to install with them."""
+    extras) to install with them; ``remember``: these are the app's dependencies (not a
+    CI build's test requirements), and what uv resolved them from is recorded in the
+    environment (``resolution_record``) for the next build."""
     selection = selection or Selection()
     version, uv = pinned_tools.TOOLS["uv"].version(), ensure_uv(ctx, secrets)
     if not (ctx.prefix / "bin" / "pip").exists():
@@ -381,26 +392,39 @@ def install_requirements(ctx: InstallContext, requirements: Path, secrets: list[
     if is_pylock(requirements):  # uv's support is a preview feature: said in our line above
         base += ["--preview-features", "pylock"]
     wanted = requirement_arguments(ctx.files, requirements, shown, selection, "uv")
+    recorded = remember and not is_pylock(requirements)  # a lock is not resolved
+    inputs = resolution_record.digest(ctx, requirements, [*base, *wanted]) if recorded else ""
+    unchanged = recorded and incremental and resolution_record.recorded(ctx.prefix) == inputs
+    if recorded:
+        resolution_record.forget(ctx.prefix)  # an install stopped half-way claims nothing
+    again = [f"--reinstall-package={name}" for name in prune.direct_url_names(ctx.prefix)] \
+        if incremental else []
+    # pip is not among the requirements, so the pinned one (hash-checked, already
+    # installed) is named too, unless the app names its own.
+    keep_pip = [] if names_pip(ctx.files, requirements) \
+        else ["-r", str(settings.PIP_REQUIREMENTS)]
     if not incremental:
         _run(ctx, [*base, *wanted], env, secrets, shown)
-        return
-    again = [f"--reinstall-package={name}" for name in prune.direct_url_names(ctx.prefix)]
-    if is_pylock(requirements):
+    elif is_pylock(requirements):
         # uv takes no other requirement beside a pylock.toml, so --exact also uninstalls
         # pip (unless the lock has it): the pinned one is installed again after it.
         _run(ctx, [*base, "--exact", *again, *wanted], env, secrets, shown)
         if not (ctx.prefix / "bin" / "pip").exists():
             install_pip(ctx, uv, secrets)
+    elif unchanged:
+        output.detail("The requirements files are as in the last build: uv checks the "
+                      "installed packages against them.")
+        _run(ctx, [*base, *again, *wanted, *keep_pip], env, secrets, shown)
     else:
-        # One run: --exact also uninstalls what the requirements no longer need, --upgrade
-        # resolves as a build from nothing would. pip is not among them, so the pinned one
-        # (hash-checked, already installed) is named too, unless the app names its own.
-        keep_pip = [] if names_pip(ctx.files, requirements) \
-            else ["-r", str(settings.PIP_REQUIREMENTS)]
+        # One run: --exact also uninstalls what the requirements no longer need,
+        # --upgrade resolves as a build from nothing would.
         _run(ctx, [*base, "--exact", "--upgrade", *again, *wanted, *keep_pip],
              env, secrets, shown)
-    for site in ctx.prefix.glob("lib/python3*/site-packages"):
-        remove_orphan_bytecode(site)
+    if incremental:
+        for site in ctx.prefix.glob("lib/python3*/site-packages"):
+            remove_orphan_bytecode(site)
+    if recorded:
+        resolution_record.remember(ctx.prefix, inputs)
 
 
 def remove_orphan_bytecode(site: Path) -> None:

@@ -61,3 +61,60 @@ def test_damaged_uv_in_the_cache_is_installed_again(tmp_path, build_env, damage)
     assert "pwned" not in result.log
     assert "        + idna==3.20" in result.stdout
     assert b"pwned" not in next((cache / "tools").glob("uv-*/bin/uv")).read_bytes()
+
+
+def test_unchanged_requirements_keep_the_installed_versions(tmp_path, runtime_store):
+    """Nothing a resolution reads changed: a plain ``uv pip install`` checks the
+    environment (no resolution), and an unpinned requirement keeps its version even when
+    the index has a newer one, as with pip; a change to a requirements file resolves as a
+    build from nothing would."""
+    served = tmp_path / "served"
+    support.version_wheel(served, "keepme", "1")
+    index = support.start_index(served, support.ensure_index_packages())
+    try:
+        env = support.build_env(str(runtime_store), index.url)
+        cache = tmp_path / "cache"
+        one, first = _build(tmp_path, "one", cache, env, "keepme\n")
+        assert "as in the last build" not in first.stdout
+        record = one / ".heroku/python/.buildpack-requirements.sha256"
+        assert len(record.read_text().strip()) == 64
+        support.version_wheel(served, "keepme", "2")
+        two, again = _build(tmp_path, "two", cache, env, "keepme\n")
+        assert ("       The requirements files are as in the last build: uv checks the installed "
+                "packages against them.\n") in again.stdout
+        assert support.installed_distributions(two)["keepme"] == "1"
+        three, changed = _build(tmp_path, "three", cache, env, "# upgraded\nkeepme\n")
+        assert "as in the last build" not in changed.stdout
+        assert "        + keepme==2" in changed.stdout
+        assert support.installed_distributions(three)["keepme"] == "2"
+    finally:
+        index.stop()
+
+
+def test_an_included_file_or_a_wheel_folder_that_changed_resolves_again(tmp_path, build_env):
+    """The record covers the includes and the app's own wheel folders: a package an
+    included file no longer names is uninstalled, a new wheel for an unpinned
+    requirement is installed."""
+    cache = tmp_path / "cache"
+
+    def build(name, more, wheels):
+        app = support.copy_fixture("flask-app", tmp_path / name)
+        for version in wheels:
+            support.version_wheel(app / "wheels", "wheelfolder", version)
+        (app / "requirements.txt").write_text("--find-links ./wheels\n-r more.txt\nwheelfolder\n")
+        (app / "more.txt").write_text(more)
+        result = support.compile_app(app, cache, build_env)
+        assert result.returncode == 0, result.log
+        return support.installed_distributions(app), result
+
+    installed, _ = build("one", "six==1.17.0\nidna==3.20\n", ["1"])
+    assert installed["six"] == "1.17.0" and installed["wheelfolder"] == "1"
+    installed, result = build("two", "idna==3.20\n", ["1"])
+    assert "as in the last build" not in result.stdout
+    assert "six" not in installed and installed["idna"] == "3.20"
+    installed, result = build("three", "idna==3.20\n", ["1", "2"])
+    assert "as in the last build" not in result.stdout
+    assert installed["wheelfolder"] == "2"
+    installed, result = build("four", "idna==3.20\n", ["1", "2"])
+    assert "as in the last build" in result.stdout
+    assert installed["wheelfolder"] == "2" and "six" not in installed
