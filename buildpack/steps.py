@@ -126,10 +126,12 @@ def run(plan: Plan, target: Target) -> installers.InstallContext:
     state = target.prepare(key)
     build_report.cache_decision("installed_environment", state)
     if state == env_cache.UPDATE:
-        installers.install(plan.dependencies, ctx, incremental=True)
+        changed = installers.install(plan.dependencies, ctx, incremental=True)
     else:
         install_fresh(plan, ctx)
-    make_relocatable(ctx, target.runtime_path)
+        changed = True
+    if changed:  # else: the previous build's environment, relocatable and compiled as saved
+        make_relocatable(ctx, target.runtime_path)
     nltk_data.download(list(plan.nltk_ids), ctx.python, app_env, ctx.secrets, ctx.app_dir,
                        lookup(nltk_data.URL_VAR, plan.config, plan.environ), target.runtime_path)
     before = env_cache.snapshot(target.prefix, inodes=True)  # what the app's build code must not change

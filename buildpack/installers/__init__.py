@@ -129,12 +129,15 @@ def _install_tests(choice: Choice, ctx: InstallContext, path: Path, secrets: lis
     pip.install_requirements(ctx, path, secrets, what=what)
 
 
-def install(choice: Choice, ctx: InstallContext, incremental: bool = False) -> None:
+def install(choice: Choice, ctx: InstallContext, incremental: bool = False) -> bool:
     """Install the app's dependencies; ``incremental``: the runtime holds the previous
-    build's packages (a record with ``update``), so only the difference is applied."""
+    build's packages (a record with ``update``), so only the difference is applied.
+    Whether the environment changed (always, unless ``incremental``): when not, it is the
+    previous build's as it was saved, relocatable and compiled."""
     if choice.manager is NO_DEPENDENCIES:
         choice.manager.install(ctx, choice, [])
-        return
+        return not incremental
+    before = slug_cleanup.environment_state(ctx.prefix) if incremental else None
     if (python_check.reads_files(choice, ctx.files) or not choice.selection.checked) \
             and not libraries.ready() \
             and libraries.fetch_with_pip(ctx.python, ctx.env, ctx.cache_dir):
@@ -156,7 +159,13 @@ def install(choice: Choice, ctx: InstallContext, incremental: bool = False) -> N
     for path in tests:
         _install_tests(choice, ctx, path, secrets)
     slug_cleanup.remove_new_leftovers(ctx.app_dir, leftovers)
+    if before is not None and slug_cleanup.environment_state(ctx.prefix) == before:
+        return False
+    if incremental:
+        for site in ctx.prefix.glob("lib/python3*/site-packages"):
+            slug_cleanup.remove_orphan_bytecode(site)
     slug_cleanup.fix_build_paths(ctx.prefix, ctx.slug_root, ctx.python, ctx.env)
+    return True
 
 
 def trim_caches(ctx: InstallContext) -> None:

@@ -20,7 +20,10 @@ are compiled at once, with run-time paths and without starting ``site``: otherwi
 next interpreter of the build would import them and leave bytecode naming BUILD_DIR,
 which a later compile takes as up to date. Build folders that a
 ``pip install .`` or a build backend left in the app's source trees (``build/``,
-``*.egg-info``) are removed when they were not there before the install.
+``*.egg-info``) are removed when they were not there before the install. After an install
+into the previous build's environment, bytecode whose source is gone is removed
+(``remove_orphan_bytecode``); when that install changed nothing (``environment_state``),
+none of this runs: the environment is the previous build's, already cleaned.
 """
 from __future__ import annotations
 
@@ -181,3 +184,32 @@ def remove_new_leftovers(app_dir: Path, before: set[Path]) -> None:
     """Remove the ``build_leftovers`` that were not there ``before`` the install."""
     for path in sorted(build_leftovers(app_dir) - before):
         rmtree(path)
+
+
+def remove_orphan_bytecode(site: Path) -> None:
+    """Delete bytecode whose source an uninstall or upgrade removed (an installer removes
+    the files its RECORD lists; the build's own pycs are not among them), and the
+    folders left with nothing else."""
+    for cache in sorted(site.rglob("__pycache__"), reverse=True):
+        for pyc in cache.glob("*.pyc"):
+            if not (cache.parent / (pyc.name.split(".", 1)[0] + ".py")).exists():
+                pyc.unlink()
+        folder = cache
+        while folder != site and not any(folder.iterdir()):
+            folder.rmdir()
+            folder = folder.parent
+
+
+def environment_state(prefix: Path) -> list[tuple[str, int, int]]:
+    """Where an install leaves its mark: each site-packages folder and ``bin`` by inode and
+    mtime. Installing, upgrading, reinstalling or removing a distribution creates or
+    deletes entries there (its ``.dist-info`` folder at least), which changes the folder's
+    mtime; equal states before and after an install mean it changed nothing."""
+    state = []
+    for folder in [prefix / "bin", *sorted(prefix.glob("lib/python3*/site-packages"))]:
+        try:
+            st = os.lstat(folder)
+        except OSError:
+            continue
+        state.append((str(folder), st.st_ino, st.st_mtime_ns))
+    return state

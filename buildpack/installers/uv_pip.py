@@ -420,22 +420,5 @@ def install_requirements(ctx: InstallContext, requirements: Path, secrets: list[
         # --upgrade resolves as a build from nothing would.
         _run(ctx, [*base, "--exact", "--upgrade", *again, *wanted, *keep_pip],
              env, secrets, shown)
-    if incremental:
-        for site in ctx.prefix.glob("lib/python3*/site-packages"):
-            remove_orphan_bytecode(site)
     if recorded:
         resolution_record.remember(ctx.prefix, inputs)
-
-
-def remove_orphan_bytecode(site: Path) -> None:
-    """Delete bytecode whose source an uninstall or upgrade removed (an installer removes
-    the files its RECORD lists; the build's own pycs are not among them), and the
-    folders left with nothing else."""
-    for cache in sorted(site.rglob("__pycache__"), reverse=True):
-        for pyc in cache.glob("*.pyc"):
-            if not (cache.parent / (pyc.name.split(".", 1)[0] + ".py")).exists():
-                pyc.unlink()
-        folder = cache
-        while folder != site and not any(folder.iterdir()):
-            folder.rmdir()
-            folder = folder.parent

@@ -41,9 +41,15 @@ def test_changed_requirements_apply_only_the_difference(tmp_path, build_env):
                       "Flask==3.1.3\nidna==3.20\n")
     assert support.installed_distributions(fresh) == installed
     # And the updated environment is the cache's new entry.
-    _, again = _build(tmp_path, "three", cache, build_env, "Flask==3.1.3\nidna==3.20\n")
+    three, again = _build(tmp_path, "three", cache, build_env, "Flask==3.1.3\nidna==3.20\n")
     assert "The previous build's environment, moved from the build cache" in again.stdout
     assert "        + " not in again.stdout and "        - " not in again.stdout  # a no-op
+    # Nothing changed, so nothing was relocated or compiled again: what was saved already
+    # was, and it still names no build folder (the second's path, nor this one's).
+    site = next((three / ".heroku/python/lib").glob("python3*/site-packages"))
+    assert list(site.glob("idna/__pycache__/*.pyc"))
+    assert support.files_containing(three / ".heroku", str(tmp_path)) == []
+    assert support.installed_distributions(three) == installed
 
 
 @pytest.mark.parametrize("damage", ["missing", "corrupt"])
