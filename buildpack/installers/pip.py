@@ -9,6 +9,7 @@ local-path requirements, ``-e``, and ``--index-url``/``--extra-index-url``/
 """
 from __future__ import annotations
 
+import ssl
 from pathlib import Path
 
 from buildpack.app.app_files import AppFiles
@@ -17,7 +18,7 @@ from buildpack.base import cache_files, output, settings, toml_io
 from buildpack.base.children import run_streamed
 from buildpack.base.output import BuildError
 from buildpack.cache import layout
-from buildpack.installers import prune
+from buildpack.installers import prune, uv_fetch
 from buildpack.installers.context import InstallContext
 from buildpack.installers.failures import explain, install_error
 from buildpack.installers.pinned_tools import runtime_pip_wheel
@@ -84,6 +85,30 @@ def keep_pip_wheel(python: Path, env: dict[str, str], cwd: Path, secrets: list[s
         cache_files.clear(kept)
         partial.rename(kept)
     else:
+        cache_files.clear(partial)
+
+
+def fetch_pip_wheel(env: dict[str, str], kept: Path) -> None:
+    """The pinned pip wheel into ``kept`` straight from the build's index, hash-checked,
+    with the client that fetches uv (``uv_fetch``: no Python runtime needed, so a first
+    build runs it while the runtime unpacks, and then installs pip from ``kept``). Best
+    effort: where that client cannot, ``keep_pip_wheel`` downloads it with pip."""
+    if any(kept.glob("pip-*.whl")) or any(settings.BUNDLED_WHEELS.glob("pip-*.whl")):
+        return
+    partial = kept.with_name(kept.name + ".fetch")
+    cache_files.clear(partial)
+    try:
+        partial.mkdir(parents=True)
+        wheel = uv_fetch.from_index("pip", settings.pinned_pip_version(),
+                                    uv_fetch.pinned_hashes(settings.PIP_REQUIREMENTS), env,
+                                    partial, lambda name: name.endswith("-py3-none-any.whl"))
+        if wheel is not None:
+            cache_files.clear(partial / "index.html")
+            cache_files.clear(kept)
+            partial.rename(kept)
+    except (BuildError, OSError, ValueError, ssl.SSLError):
+        pass
+    finally:
         cache_files.clear(partial)
 
 

@@ -22,6 +22,7 @@ import ssl
 import time
 import urllib.parse
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 from buildpack.base import settings
@@ -108,16 +109,19 @@ def limit_error(detail: str) -> BuildError:
         error_id="package-manager::tool-download-limit")
 
 
-def _from_index(version: str, hashes: set[str], env: dict[str, str], dest: Path) -> Path | None:
+def from_index(project: str, version: str, hashes: set[str], env: dict[str, str], dest: Path,
+               fits: Callable[[str], bool]) -> Path | None:
+    """The wheel of ``project`` ``version`` whose file name ``fits`` and whose sha256 is one
+    of ``hashes``, downloaded from the build's index into ``dest``; None where this simple
+    client cannot (no index configured, a client certificate, no such wheel)."""
     index = _index_url(env)
     if index is None or env.get("PIP_CLIENT_CERT") or env.get("SSL_CLIENT_CERT"):
         return None
-    page_url = index.rstrip("/") + "/uv/"
+    page_url = index.rstrip("/") + f"/{project}/"
     _download(page_url, env, dest / "index.html", MAX_PAGE)
     page = (dest / "index.html").read_bytes()
-    glibc, arch = host_glibc(), platform.machine()
     for filename, url in index_files(page, page_url).items():
-        if not filename.startswith(f"uv-{version}-") or not fits_this_machine(filename, glibc, arch):
+        if not filename.startswith(f"{project}-{version}-") or not fits(filename):
             continue
         wheel = dest / filename
         _download(url, env, wheel, MAX_WHEEL)
@@ -144,8 +148,9 @@ def fetch(version: str, requirements: Path, env: dict[str, str], target: Path) -
     scratch = target / ".wheel"
     scratch.mkdir(parents=True, exist_ok=True)
     try:
-        wheel = _from_bundle(version, hashes, scratch) or _from_index(version, hashes, env,
-                                                                     scratch)
+        glibc, arch = host_glibc(), platform.machine()
+        wheel = _from_bundle(version, hashes, scratch) or from_index(
+            "uv", version, hashes, env, scratch, lambda name: fits_this_machine(name, glibc, arch))
         if wheel is None:
             return False
         member = f"uv-{version}.data/scripts/uv"

@@ -66,6 +66,7 @@ from buildpack.installers.context import InstallContext
 from buildpack.installers.failures import install_error
 from buildpack.installers.pip import (
     describe_selection,
+    fetch_pip_wheel,
     is_pylock,
     keep_pip_wheel,
     log_pylock,
@@ -194,8 +195,9 @@ def uv_tool_env(ctx: InstallContext) -> dict[str, str]:
 @contextlib.contextmanager
 def prefetching(ctx: InstallContext, requirements: Path) -> Iterator[None]:
     """While the body runs (the runtime is fetched and unpacked): fetch the pinned uv in a
-    thread, then let it resolve ``requirements`` for the runtime's Python version and
-    this platform, without the interpreter (``_warm_up``).
+    thread, then the pinned pip's wheel (``fetch_pip_wheel``), then let uv resolve
+    ``requirements`` for the runtime's Python version and this platform, without the
+    interpreter (``_warm_up``).
 
     The build then waits for uv's fetch rather than start a second one beside it: its
     index page and its wheel each download within ``uv_fetch.DEADLINE``, and one that
@@ -208,7 +210,7 @@ def prefetching(ctx: InstallContext, requirements: Path) -> Iterator[None]:
         yield
     finally:
         unpacked.set()  # the warm-up stops now, also when the body failed
-    limit = 2 * (uv_fetch.DEADLINE + uv_fetch.TIMEOUT)  # the page and the wheel, connected
+    limit = 4 * (uv_fetch.DEADLINE + uv_fetch.TIMEOUT)  # uv's page and wheel, then pip's
     thread.join(timeout=limit)
     if thread.is_alive():  # stuck where no deadline reaches (name resolution)
         raise uv_fetch.limit_error(f"Fetching the pinned uv did not finish within {limit:.0f} s")
@@ -219,6 +221,7 @@ def _prefetch(ctx: InstallContext, requirements: Path, unpacked: threading.Event
     pinned_tools.prefetch(ctx, tool)
     where = pinned_tools.install_dir(ctx, tool)
     if not unpacked.is_set() and pinned_tools.usable(where, tool):
+        fetch_pip_wheel(ctx.env, ctx.cache_dir / layout.PIP_WHEELS)  # install_pip takes it
         _warm_up(ctx, where / "bin" / "uv", requirements, unpacked)
 
 

@@ -47,7 +47,7 @@ READS: dict[tuple[str, str], str] = {
     ("base/hashing.py", "hash_files"): "the buildpack's own files (the cache key's fingerprint)",
     # written by this build, in a private temp folder or the slug, before they are read
     ("base/libraries.py", "_download"): "a download of this build (temp file), size-bounded",
-    ("installers/uv_fetch.py", "_from_index"): "a download of this build (temp folder)",
+    ("installers/uv_fetch.py", "from_index"): "a download of this build (temp folder)",
     ("installers/uv_fetch.py", "_from_bundle"): "a copy this build just made (temp folder)",
     ("installers/uv_fetch.py", "fetch"): "the wheel this build downloaded and checked",
     ("installers/pinned_tools.py", "_seal"): "the binary this build just installed",

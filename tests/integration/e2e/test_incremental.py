@@ -124,3 +124,21 @@ def test_an_included_file_or_a_wheel_folder_that_changed_resolves_again(tmp_path
     installed, result = build("four", "idna==3.20\n", ["1", "2"])
     assert "as in the last build" in result.stdout
     assert installed["wheelfolder"] == "2" and "six" not in installed
+
+
+def test_the_pinned_pip_wheel_is_fetched_without_a_runtime(tmp_path, package_index):
+    """A first build fetches pip's pinned wheel while the runtime unpacks (the client
+    that fetches uv: no Python runtime, no pip download after it), hash-checked; without
+    an explicit index that client does nothing, and the build downloads it with pip."""
+    from buildpack.base import settings
+    from buildpack.base.hashing import file_sha256
+    from buildpack.installers import pip, uv_fetch
+
+    kept = tmp_path / "tools" / "pip-wheel"
+    pip.fetch_pip_wheel({"PIP_INDEX_URL": package_index.url}, kept)
+    wheels = list(kept.iterdir())
+    assert [w.name for w in wheels] == [f"pip-{settings.pinned_pip_version()}-py3-none-any.whl"]
+    assert file_sha256(wheels[0]) in uv_fetch.pinned_hashes(settings.PIP_REQUIREMENTS)
+    elsewhere = tmp_path / "none" / "pip-wheel"
+    pip.fetch_pip_wheel({}, elsewhere)
+    assert not elsewhere.exists() and not elsewhere.with_name("pip-wheel.fetch").exists()
