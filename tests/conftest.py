@@ -42,8 +42,43 @@ def pytest_collection_finish(session):
     sys.pycache_prefix, sys.dont_write_bytecode = _BYTECODE
 
 
+def pytest_configure(config):
+    # pytest-xdist hands out whole modules (--dist loadscope), by default the modules with
+    # the most tests first; the order below replaces that one (``_longest_first``).
+    if hasattr(config.option, "loadscopereorder"):
+        config.option.loadscopereorder = False
+
+
 def pytest_collection_modifyitems(config, items):
-    """Everything outside tests/unit runs real builds or servers: mark it slow."""
+    """Everything outside tests/unit runs real builds or servers: mark it slow. Then the
+    modules go longest first (``_longest_first``)."""
     for item in items:
         if "/tests/unit/" not in str(item.fspath):
             item.add_marker(pytest.mark.slow)
+    items[:] = _longest_first(items)
+
+
+# A module of tests/integration/slow has few tests that each build or pack CPython for
+# minutes: counted as this many builds.
+_SLOW_MODULE_WEIGHT = 30
+
+
+def _longest_first(items):
+    """The tests, modules in the order that keeps two workers busy to the end: the longest
+    first, so that the last ones to start are short (CI's wall time is the busier worker's).
+    A module's length is guessed from its tests: each integration test runs real builds
+    (tests/integration/slow: minutes each), a unit test takes milliseconds, so the unit
+    modules go last and fill the gaps. A module's own tests keep their order."""
+    counts: dict[str, int] = {}
+    for item in items:
+        counts[str(item.fspath)] = counts.get(str(item.fspath), 0) + 1
+
+    def weight(item) -> int:
+        path = str(item.fspath)
+        if "/tests/unit/" in path:
+            return 0
+        if "/tests/integration/slow/" in path:
+            return max(counts[path], _SLOW_MODULE_WEIGHT)
+        return counts[path]
+
+    return sorted(items, key=lambda item: -weight(item))  # stable: order kept within each
