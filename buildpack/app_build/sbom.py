@@ -28,6 +28,7 @@ from urllib.parse import quote
 
 from buildpack.app.app_files import AppFiles
 from buildpack.base import atomic_write, interpreter, settings, toml_io
+from buildpack.base.names import normalize
 from buildpack.base.output import BuildError
 from buildpack.runtime.manifest import RuntimeEntry
 
@@ -80,7 +81,7 @@ class Distribution:
     @property
     def canonical_name(self) -> str:
         """PEP 503's normalized name (which is also what a pypi purl wants)."""
-        return re.sub(r"[-_.]+", "-", self.name).lower()
+        return normalize(self.name)
 
     @property
     def purl(self) -> str:

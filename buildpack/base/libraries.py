@@ -28,6 +28,7 @@ from buildpack.base import cache_files, output, settings
 from buildpack.base.children import run_quiet
 from buildpack.base.hashing import file_sha256
 from buildpack.base.http_client import FetchError, copy_stream, disk_full_error, index_files, open_url
+from buildpack.base.names import normalize
 from buildpack.base.output import BuildError
 from buildpack.base.redact import mask_credentials
 
@@ -91,7 +92,7 @@ def _fetch(url: str, what: str, dest: Path) -> None:
 
 def _download(index_url: str, wheel: Wheel, dest: Path) -> None:
     base = index_url if index_url.endswith("/") else index_url + "/"
-    page_url = urllib.parse.urljoin(base, re.sub(r"[-_.]+", "-", wheel.name).lower() + "/")
+    page_url = urllib.parse.urljoin(base, normalize(wheel.name) + "/")
     tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")  # atomic_write's leftover name
     try:
         _fetch(page_url, f"the index page of {wheel.name}", tmp)

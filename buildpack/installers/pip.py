@@ -16,6 +16,7 @@ from buildpack.app.app_files import AppFiles
 from buildpack.app.requirements_files import included_files, lines, parse_line
 from buildpack.base import cache_files, output, settings, toml_io
 from buildpack.base.children import run_streamed
+from buildpack.base.names import normalize
 from buildpack.base.output import BuildError
 from buildpack.cache import layout
 from buildpack.installers import prune, uv_fetch
@@ -23,7 +24,7 @@ from buildpack.installers.context import InstallContext
 from buildpack.installers.failures import explain, install_error
 from buildpack.installers.pinned_tools import runtime_pip_wheel
 from buildpack.installers.record import EXTRAS_VAR, Choice, Selection
-from buildpack.installers.selection import lock_names, normalize
+from buildpack.installers.selection import lock_names
 
 __all__ = ["describe_selection", "install_pip", "is_pylock", "log_pylock", "install_project",
            "install_requirements", "offline_sources", "requirement_arguments", "run_streamed",

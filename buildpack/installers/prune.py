@@ -21,10 +21,10 @@ from pathlib import Path
 
 from buildpack.base import output
 from buildpack.base.children import run_quiet, run_streamed
+from buildpack.base.names import normalize
 from buildpack.base.output import BuildError
 from buildpack.installers.context import InstallContext
 from buildpack.installers.record import Selection
-from buildpack.installers.selection import normalize
 
 WORKER = Path(__file__).resolve().parent / "closure_worker.py"
 _DIST_INFO = re.compile(r"^(?P<name>[^-]+)-[^-]+\.dist-info$")

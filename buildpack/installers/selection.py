@@ -36,6 +36,7 @@ from typing import Any
 
 from buildpack.app.app_files import AppFiles
 from buildpack.base import toml_io
+from buildpack.base.names import normalize
 from buildpack.base.output import BuildError
 from buildpack.installers.record import EXTRAS_VAR, GROUPS_VAR, Choice, Selection
 
@@ -46,11 +47,6 @@ _NAME_RE = re.compile(r"^(?:[A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])$", re.IGNOREC
 _SEPARATORS = re.compile(r"[,\s]+")
 # Pipfile tables that are not categories of packages.
 _PIPFILE_SETTINGS = {"source", "requires", "scripts", "pipenv", "packages"}
-
-
-def normalize(name: str) -> str:
-    """PEP 685 / PEP 735: lower case, each run of ``-``, ``_`` and ``.`` as one ``-``."""
-    return re.sub(r"[-_.]+", "-", name).lower()
 
 
 def _invalid(var: str, problem: str) -> BuildError:

@@ -35,8 +35,8 @@ from buildpack.app import app_files
 from buildpack.app.app_files import AppFiles
 from buildpack.base import output, toml_io
 from buildpack.base.fs import walk
+from buildpack.base.names import normalize
 from buildpack.installers.record import Choice
-from buildpack.installers.selection import normalize
 
 MAX_APP_MODULES = 500
 MAX_MODULE_BYTES = 256 * 1024

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from buildpack import installers
+from buildpack.base import names
 from buildpack.cache import env_cache
 from buildpack.installers import pdm, pip, pipenv, poetry, selection, uv
 from buildpack.installers.record import EXTRAS_VAR, GROUPS_VAR, Selection
@@ -101,7 +102,7 @@ def test_parse_refuses_what_is_not_a_bounded_list_of_names(value):
 
 
 def test_normalize_is_pep_685():
-    assert selection.normalize("S3__Storage.v2") == "s3-storage-v2"
+    assert names.normalize("S3__Storage.v2") == "s3-storage-v2"
 
 
 # --- checking against the project -------------------------------------------------------
