@@ -38,7 +38,7 @@ from buildpack.base.output import BuildError
 from buildpack.base.slug_layout import RUNTIME_PREFIX
 from buildpack.runtime import variants
 from buildpack.runtime.safe_extract import UnsafeArchive, extract_archive
-from buildpack.store_builder import cpython_recipe, cpython_training
+from buildpack.store_builder import cpython_recipe
 from buildpack.store_builder.cpython_sources import Pin
 from buildpack.store_builder.runtime_archive import Interpreter
 
@@ -175,14 +175,6 @@ def build_key(tarball_sha256: str, optimize: bool, recipe: bytes, compiler: str,
     return digest.hexdigest()[:16]
 
 
-def recipe_files(optimize: bool) -> bytes:
-    """The recipe as the key holds it: ``cpython_recipe.py`` byte for byte, and for an
-    optimised build ``cpython_training.py`` after it (a quick build's key never changes
-    with the training)."""
-    recipe = Path(cpython_recipe.__file__).read_bytes()
-    return recipe + Path(cpython_training.__file__).read_bytes() if optimize else recipe
-
-
 def builds_root(root: Path | None = None) -> Path:
     """Where builds are kept: ``<cache>/source-builds``, or ``$BUILDPACK_SOURCE_BUILDS``
     (a machine-wide directory several users or checkouts share)."""
@@ -282,8 +274,9 @@ def build(pin: Pin, tarball: Path, optimize: bool = False, slot: str = "",
     ``variant`` "freethreaded" builds with --disable-gil.
     """
     work = work or work_dir(optimize, variant)
+    recipe = Path(cpython_recipe.__file__).read_bytes()
     flags = cpython_recipe.hardening_flags()
-    key = build_key(pin.sha256, optimize, recipe_files(optimize), compiler_id(), platform_info.current_stack(),
+    key = build_key(pin.sha256, optimize, recipe, compiler_id(), platform_info.current_stack(),
                     platform_info.current_arch(), slot, flags, variant)
     name = f"{variants.versioned(pin.version, variant)}-{key}" + (f"-{slot}" if slot else "")
     builds = builds_root(root)
@@ -320,7 +313,6 @@ def _build_into(pin: Pin, tarball: Path, optimize: bool, flags: Mapping[str, str
         env = cpython_recipe.build_env(dict(os.environ), epoch)
         configure = cpython_recipe.configure_command(source, optimize, flags,
                                                      free_threaded=variant == variants.FREETHREADED)
-        configure += cpython_training.CONFIGURE_ARGS if optimize else ()
         output.detail(f"configure: {' '.join(configure[1:])}")
         output.detail(f"The whole build log: {log_path}")
         timings["configure"] = run_phase("configure", configure, source, env, log_path, pin.version,

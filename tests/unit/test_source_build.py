@@ -122,14 +122,6 @@ def test_the_build_key_changes_with_every_input():
         assert build_key(**{**base, name: other}) != key, name
 
 
-def test_only_optimised_builds_are_keyed_by_their_training():
-    recipe = Path(cpython_recipe.__file__).read_bytes()
-    assert source_build.recipe_files(optimize=False) == recipe
-    trained = source_build.recipe_files(optimize=True)
-    assert trained.startswith(recipe) and trained != recipe
-    assert b"--enable-test-modules" in trained[len(recipe):]
-
-
 def test_missing_modules_and_foreign_libpython(tmp_path):
     found = {"ssl": True, "zlib": True, "ctypes": False, "sqlite3": True, "bz2": True,
              "readline": True, "_uuid": True}
