@@ -171,9 +171,10 @@ def _say_copying(why: str) -> None:
 
 def link_tree(src: Path, dest: Path, why: str = "the environment is saved"
               ) -> tuple[bool, dict[str, list[Any]]]:
-    """``dest`` (new) with the same tree as ``src``: folders made (modes and times kept),
-    links kept as links, regular files hardlinked; copied, said once, where they cannot be
-    (another filesystem). Whether every file was linked (none copied), and the snapshot
+    """``dest`` (new) with the same tree as ``src``: folders made (modes kept; not their
+    times, which nothing reads: one mkdir and rarely a chmod each, on a disk where making
+    folders is most of the save), links kept as links, regular files hardlinked; copied,
+    said once, where they cannot be (another filesystem). Whether every file was linked (none copied), and the snapshot
     of ``src`` with inodes taken on the way (``snapshot(src, inodes=True)``)."""
     os.mkdir(dest)
     found: dict[str, list[Any]] = {}
@@ -199,11 +200,20 @@ def link_tree(src: Path, dest: Path, why: str = "the environment is saved"
                 _say_copying(why)
         if copy and not stat.S_ISDIR(st.st_mode) and not stat.S_ISLNK(st.st_mode):
             shutil.copy2(entry.path, target, follow_symlinks=False)
-    for target, st in reversed(folders):  # after their contents: keep modes and times
-        os.chmod(target, stat.S_IMODE(st.st_mode))
-        os.utime(target, ns=(st.st_atime_ns, st.st_mtime_ns))
+    for target, st in reversed(folders):  # after their contents: a folder may be read-only
+        if stat.S_IMODE(st.st_mode) != _MKDIR_MODE:
+            os.chmod(target, stat.S_IMODE(st.st_mode))
     shutil.copystat(src, dest)
     return not copy, found
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)  # read once, at import: no other thread runs yet
+    os.umask(mask)
+    return mask
+
+
+_MKDIR_MODE = 0o777 & ~_umask()  # what os.mkdir gives a folder
 
 
 def move_tree(src: Path, dest: Path) -> None:
