@@ -50,14 +50,23 @@ def compile_one(args: tuple[str, str, str]) -> bool:
         invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH))
 
 
+def usable_cpus() -> int:
+    """The CPUs this process may run on (a build pinned to fewer than the machine has
+    gains nothing from more workers, and pays for starting them)."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
 def main(argv: list[str]) -> int:
     strip, prepend, *roots = argv
     stale = [path for path in sources(roots) if not is_current(path)]
-    if len(stale) < 64:
+    workers = usable_cpus()
+    if len(stale) < 64 or workers == 1:
         for path in stale:
             compile_one((path, strip, prepend))
     else:
-        workers = os.cpu_count() or 1
         with concurrent.futures.ProcessPoolExecutor(workers) as pool:
             list(pool.map(compile_one, [(p, strip, prepend) for p in stale], chunksize=32))
     print(len(stale))
