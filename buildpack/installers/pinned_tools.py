@@ -29,6 +29,7 @@ unpacked when the build's index allows it (``uv_fetch``).
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -159,6 +160,7 @@ def python_minor(prefix: Path) -> str:
 
 _FILES = ".buildpack-files.json"  # the install's manifest (env_cache.snapshot)
 BINARY_DIGEST = ".binary-sha256"
+_VERIFIED = ".binary-verified.json"  # not in the manifest: rewritten after each full check
 _MAX_STAMP_BYTES = 16 * 1024 * 1024  # the manifest of an install (pip's: some 1,000 files)
 MAX_BINARY = 512 * 1024 * 1024  # a native tool's binary (uv 0.13: some 40 MB)
 
@@ -174,11 +176,15 @@ def _intact(target: Path) -> bool:
         return False
     current = snapshot(target)
     current.pop(_FILES, None)
+    current.pop(_VERIFIED, None)
     return bool(recorded == current)
 
 
 def _binary_problem(target: Path, tool: Tool) -> str | None:
-    """For a native tool: what is wrong with its binary in the cache, else None."""
+    """For a native tool: what is wrong with its binary in the cache, else None. Its
+    sha256 is computed again unless the binary is the very file whose sha256 matched last
+    time (``_VERIFIED``: the same inode, size, mtime and change time, which the kernel
+    sets on every write and no write can set back)."""
     if tool.module is not None:
         return None
     binary, record = target / "bin" / tool.name, target / BINARY_DIGEST
@@ -187,6 +193,12 @@ def _binary_problem(target: Path, tool: Tool) -> str | None:
     except cache_files.Unusable:
         recorded = None
     try:
+        seen = _identity(binary, recorded)
+    except OSError as exc:
+        return f"bin/{tool.name} cannot be used: {exc.strerror or exc}"
+    if recorded is not None and seen == _verified(target):
+        return None
+    try:
         digest = cache_files.sha256(binary, MAX_BINARY)
     except cache_files.Unusable as exc:
         return f"bin/{tool.name} cannot be used: {exc}"
@@ -194,7 +206,35 @@ def _binary_problem(target: Path, tool: Tool) -> str | None:
         return f"bin/{tool.name} or its recorded sha256 is missing"
     if digest.encode("ascii") != recorded.strip():
         return f"bin/{tool.name} does not match the sha256 recorded when it was installed"
+    _write_verified(target, seen)
     return None
+
+
+def _identity(binary: Path, digest: bytes | None) -> list[object]:
+    st = os.lstat(binary)
+    return [(digest or b"").strip().decode("ascii", "replace"), st.st_ino, st.st_size,
+            st.st_mtime_ns, st.st_ctime_ns]
+
+
+def _verified(target: Path) -> object:
+    try:
+        raw = cache_files.read(target / _VERIFIED, 1024)
+        return None if raw is None else json.loads(raw.decode("utf-8"))
+    except (cache_files.Unusable, ValueError, RecursionError):
+        return None
+
+
+def _write_verified(target: Path, identity: list[object]) -> None:
+    """Best effort: without the record the next build computes the sha256 again."""
+    path = target / _VERIFIED
+    try:
+        os.unlink(path)  # whatever is there (never written through: it may be a FIFO)
+    except FileNotFoundError:
+        pass
+    except OSError:
+        return  # a folder: the manifest check reinstalls the tool next time
+    with contextlib.suppress(OSError):
+        path.write_text(json.dumps(identity), encoding="utf-8")  # a new file: nothing else writes here
 
 
 def _seal(tmp: Path, tool: Tool) -> None:

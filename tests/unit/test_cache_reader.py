@@ -206,3 +206,41 @@ def test_report_prints_the_last_report(cache: Path) -> None:
     assert _report(cache).stderr == ""
     build_report.write(cache, 0.0, "area::what")
     assert json.loads(_report(cache).stdout)["error_id"] == "area::what"
+
+
+def _sealed_native_tool(cache: Path) -> tuple[Path, pinned_tools.Tool]:
+    tool = pinned_tools.TOOLS["uv"]
+    target = cache / "tool"
+    (target / "bin").mkdir(parents=True)
+    (target / "bin" / "uv").write_bytes(b"\x7fELF a native tool")
+    pinned_tools._seal(target, tool)
+    return target, tool
+
+
+def test_a_native_tool_edited_in_place_is_caught_after_its_checks_were_remembered(cache: Path) -> None:
+    """The sha256 of a native tool's binary is skipped once it matched for that very file
+    (inode, size, mtime, change time): an edit that keeps the size and sets the mtime back
+    still changes the change time, and is caught."""
+    target, tool = _sealed_native_tool(cache)
+    binary = target / "bin" / "uv"
+    assert pinned_tools.usable(target, tool)
+    assert os.path.isfile(target / pinned_tools._VERIFIED)
+    assert pinned_tools.usable(target, tool)  # the remembered check
+    before = binary.stat()
+    binary.write_bytes(b"\x7fELF a nasty tool!")  # the same size
+    os.utime(binary, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert pinned_tools._intact(target)  # size, mtime and mode alone do not see it
+    assert not pinned_tools.usable(target, tool)
+
+
+@pytest.mark.parametrize("kind", sorted(SPOILERS))
+def test_a_native_tool_check_record_of_any_form_is_replaced(kind: str, cache: Path) -> None:
+    target, tool = _sealed_native_tool(cache)
+    SPOILERS[kind](target / pinned_tools._VERIFIED)
+    with _within():
+        usable = pinned_tools.usable(target, tool)
+    # a folder there holds a file the manifest does not know: installed again
+    assert usable is (kind != "folder")
+    if kind != "folder":
+        assert json.loads((target / pinned_tools._VERIFIED).read_text())[1] == \
+            (target / "bin" / "uv").stat().st_ino
