@@ -48,9 +48,9 @@ class Target(Protocol):
         build's installed environment for ``key`` is in place, for the package manager to
         bring up to date (``Manager.update``), else FRESH (an empty place)."""
 
-    def keep(self, key: env_cache.CacheKey, before: dict[str, list[Any]]) -> None:
+    def keep(self, key: env_cache.CacheKey, before: dict[str, list[Any]] | None) -> None:
         """Keep the installed environment for the next build; ``before``: its snapshot
-        taken before the app's build code ran (``env_cache.save``)."""
+        taken before the app's build code ran (``env_cache.save``), None when it has none."""
 
     def finish(self, plan: Plan, ctx: installers.InstallContext) -> None:
         """The app's bytecode, the run-time contract and the process types."""
@@ -134,7 +134,11 @@ def run(plan: Plan, target: Target) -> installers.InstallContext:
         make_relocatable(ctx, target.runtime_path)
     nltk_data.download(list(plan.nltk_ids), ctx.python, app_env, ctx.secrets, ctx.app_dir,
                        lookup(nltk_data.URL_VAR, plan.config, plan.environ), target.runtime_path)
-    before = env_cache.snapshot(target.prefix, inodes=True)  # what the app's build code must not change
+    # What the app's build code must not change (``env_cache.save``); when it has none
+    # (no post_compile hook, not a Django app), no snapshot: nothing runs to change it.
+    before = env_cache.snapshot(target.prefix, inodes=True) \
+        if hooks.present(hooks.POST_COMPILE, ctx.app_dir) or django.is_django_app(ctx.app_dir, ctx.prefix) \
+        else None
     django.collectstatic(ctx.app_dir, plan.build_dir, ctx.python, app_env, ctx.secrets,
                          lookup(django.DISABLE_VAR, plan.config, plan.environ))
     hooks.run_hook(hooks.POST_COMPILE, ctx.app_dir, plan.build_dir, app_env, ctx.secrets)

@@ -57,12 +57,17 @@ def _cannot_start(name: str, problem: str, fix: str) -> BuildError:
                       error_id="hooks::cannot-start")
 
 
+def present(name: str, app_dir: Path) -> bool:
+    """Whether the app has the hook ``name`` (``run_hook`` runs it)."""
+    return (app_dir / "bin" / name).is_file()
+
+
 def run_hook(name: str, app_dir: Path, build_dir: Path, env: dict[str, str],
              secrets: list[str]) -> None:
     """Run ``app_dir/bin/<name>`` if the app has it; a failure fails the build, naming the hook."""
-    path = app_dir / "bin" / name
-    if not path.is_file():
+    if not present(name, app_dir):
         return
+    path = app_dir / "bin" / name
     shown = path.relative_to(build_dir)
     if not app_files.is_inside(build_dir, path):
         raise BuildError(f"The {name} hook is a link outside the app",

@@ -60,9 +60,11 @@ def hashes(d):
 def tags(d):
     return [line[4:].strip() for line in (d.read_text('WHEEL') or '').splitlines()
             if line.startswith('Tag:')]
-found = [{'name': d.metadata['Name'], 'version': d.version,
-          'license': d.metadata.get('License-Expression'), 'hashes': hashes(d), 'tags': tags(d)}
-         for d in m.distributions() if d.metadata['Name']]
+def one(d):
+    meta = d.metadata  # parsed on each access: once here
+    return {'name': meta['Name'], 'version': meta['Version'],
+            'license': meta.get('License-Expression'), 'hashes': hashes(d), 'tags': tags(d)}
+found = [item for item in map(one, m.distributions()) if item['name']]
 json.dump(found, sys.stdout)
 """
 # PEP 610's hash names -> CycloneDX's, with the length of their hex digests.

@@ -93,10 +93,13 @@ class LayersTarget:
             self.layers.forget(PYTHON_LAYER)
         return state
 
-    def keep(self, key: env_cache.CacheKey, before: dict[str, list[Any]]) -> None:
+    def keep(self, key: env_cache.CacheKey, before: dict[str, list[Any]] | None) -> None:
         """The layer is kept (cache = true, written by ``finish``) unless the app's build
         code changed what the installer wrote (``env_cache.save``): then it is launched
-        but not cached, and uv's cache (which shares its files) is cleared."""
+        but not cached, and uv's cache (which shares its files) is cleared. ``before`` is
+        None when the app has no build code."""
+        if before is None:
+            return
         changed = env_cache.changed_by(before, env_cache.snapshot(self.prefix, inodes=True))
         if changed:
             env_cache.not_cached_warning(changed)

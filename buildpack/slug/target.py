@@ -42,7 +42,7 @@ class SlugTarget:
                           "package manager installs what changed and removes what is no longer needed.")
         return state
 
-    def keep(self, key: env_cache.CacheKey, before: dict[str, list[Any]]) -> None:
+    def keep(self, key: env_cache.CacheKey, before: dict[str, list[Any]] | None) -> None:
         started = time.monotonic()
         if env_cache.save(self.cache_dir, key, self.prefix, before):
             output.detail("The installed environment is kept for the next build "
