@@ -136,9 +136,9 @@ def run(plan: Plan, target: Target) -> installers.InstallContext:
                        lookup(nltk_data.URL_VAR, plan.config, plan.environ), target.runtime_path)
     # What the app's build code must not change (``env_cache.save``); when it has none
     # (no post_compile hook, not a Django app), no snapshot: nothing runs to change it.
-    before = env_cache.snapshot(target.prefix, inodes=True) \
-        if hooks.present(hooks.POST_COMPILE, ctx.app_dir) or django.is_django_app(ctx.app_dir, ctx.prefix) \
-        else None
+    app_code = hooks.present(hooks.POST_COMPILE, ctx.app_dir) \
+        or django.django_manage_py(ctx.app_dir, ctx.prefix) is not None
+    before = env_cache.snapshot(target.prefix, inodes=True) if app_code else None
     django.collectstatic(ctx.app_dir, plan.build_dir, ctx.python, app_env, ctx.secrets,
                          lookup(django.DISABLE_VAR, plan.config, plan.environ))
     hooks.run_hook(hooks.POST_COMPILE, ctx.app_dir, plan.build_dir, app_env, ctx.secrets)

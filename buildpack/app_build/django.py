@@ -27,16 +27,18 @@ def collectstatic_disabled(value: str | None) -> bool:
     return (value or "").strip().lower() not in ("", "0", "false", "no")
 
 
-def is_django_app(app_dir: Path, prefix: Path) -> bool:
-    """A ``manage.py`` (``find_manage_py``) and Django installed in ``prefix``."""
-    return find_manage_py(app_dir) is not None and installed(prefix, "django")
+def django_manage_py(app_dir: Path, prefix: Path) -> Path | None:
+    """The app's ``manage.py`` (``find_manage_py``) when Django is installed in ``prefix``:
+    a Django app, whose collectstatic runs; else None."""
+    manage_py = find_manage_py(app_dir)
+    return manage_py if manage_py is not None and installed(prefix, "django") else None
 
 
 def collectstatic(app_dir: Path, build_dir: Path, python: Path, env: dict[str, str],
                   secrets: list[str], disable_value: str | None) -> None:
     """Run collectstatic for a Django app (nothing for other apps)."""
-    manage_py = find_manage_py(app_dir)
-    if manage_py is None or not is_django_app(app_dir, python.parent.parent):
+    manage_py = django_manage_py(app_dir, python.parent.parent)
+    if manage_py is None:
         return
     folder = manage_py.parent.relative_to(build_dir)
     where = "" if folder == Path(".") else f" (in {folder}/)"
