@@ -174,7 +174,7 @@ def test_sbom_components_and_purls():
 
 
 def test_sbom_lists_what_a_python_sees_once_per_name():
-    dists = sbom.installed_distributions(sys.executable)  # the test venv's Python
+    dists = sbom.installed_distributions(Path(sys.executable))  # the test venv's Python
     names = [d.canonical_name for d in dists]
     assert names == sorted(set(names)) and "pytest" in names
 

@@ -154,3 +154,22 @@ def test_a_wheel_of_other_tags_is_not_taken_for_the_installed_one() -> None:
     assert sbom._locked_hash(wheels, "demo-pkg", "1.0", {"py3-none-any"}) == {"sha256": "d" * 64}
     assert sbom._locked_hash(wheels, "demo-pkg", "1.0", {"cp313-cp313-manylinux_2_17_x86_64"}) == {}
     assert sbom._locked_hash(wheels, "demo-pkg", "2.0", {"py3-none-any"}) == {}
+
+
+def test_the_listing_matches_importlib_metadata_inside_that_python() -> None:
+    """The metadata folders read in the build's own process give what the Python itself
+    reports (``importlib.metadata`` run in it): every name, version and license expression
+    of the test environment's packages (pip, pytest, mypy, uv, ... and their dependencies)."""
+    code = ("import importlib.metadata as m, json\n"
+            "seen = {}\n"
+            "for d in m.distributions():\n"
+            "    seen.setdefault(d.metadata['Name'].lower().replace('_', '-').replace('.', '-'),\n"
+            "                    [d.version, d.metadata.get('License-Expression')])\n"
+            "print(json.dumps(seen))")
+    venv_python = Path(sys.prefix) / "bin/python"
+    reported = json.loads(subprocess.run([str(venv_python), "-I", "-c", code], check=True,
+                                         capture_output=True, text=True).stdout)
+    listed = {d.canonical_name: [d.version, d.license]
+              for d in sbom.installed_distributions(venv_python)}
+    assert len(listed) > 20
+    assert listed == reported
