@@ -14,7 +14,6 @@ destination protocol:
 """
 from __future__ import annotations
 
-import contextlib
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -23,8 +22,8 @@ from buildpack.app_build import django, hooks, nltk_data
 from buildpack.base import children, hashing, output, redact, settings
 from buildpack.base.envdir import lookup
 from buildpack.cache import build_report, env_cache, layout
+from buildpack.installers import pinned_tools, uv_pip, workspace_slug
 from buildpack.installers import pip as pip_installer
-from buildpack.installers import uv_pip, workspace_slug
 from buildpack.installers.subprocess_env import build_env, installer_settings
 from buildpack.plan import python_choice
 from buildpack.plan.plan import Plan
@@ -87,18 +86,33 @@ def install_context(plan: Plan, prefix: Path, slug_root: Path | None
 
 
 def install_fresh(plan: Plan, ctx: installers.InstallContext) -> None:
-    """Provision the runtime and pip, then the dependencies."""
-    uv = plan.dependencies.manager.installs_pip
-    # uv: fetched, and the requirements resolved into its cache, meanwhile
-    with (uv_pip.prefetching(ctx, plan.dependencies.files[0]) if uv
-          else contextlib.nullcontext()):
+    """Provision the runtime and pip, then the dependencies.
+
+    uv is fetched while the runtime unpacks when it installs the packages, and for a fresh
+    runtime of Pipenv, Poetry and PDM apps (not kept for them: ``installers.trim_caches``):
+    uv installs pip, and the tool, in a fraction of pip's time. Otherwise (or when uv
+    could not be fetched for those) pip installs itself, from its wheel fetched meanwhile."""
+    manager = plan.dependencies.manager
+    kept_pip = ctx.cache_dir / layout.PIP_WHEELS
+    bootstrap = manager.tool is not None and manager.tool.module is not None
+    if manager.installs_pip or bootstrap:
+        # uv pip (not uv.lock): the requirements resolved into uv's cache meanwhile too
+        warm_up = plan.dependencies.files[0] if manager.engine == "uv" else None
+        fetching = uv_pip.prefetching(ctx, warm_up)
+    else:
+        fetching = pip_installer.prefetching_wheel(ctx.env, kept_pip)
+    with fetching:
         env_cache.provide_runtime(plan.cache_dir, plan.runtime.sha256, ctx.prefix, lambda: provision(
             plan.store, plan.runtime, plan.cache_dir, ctx.prefix))
-    if uv:  # uv installs pip in a fraction of pip's own time
-        uv_pip.install_pip(ctx, uv_pip.ensure_uv(ctx, ctx.secrets), ctx.secrets)
+    uv = uv_pip.ensure_uv(ctx, ctx.secrets) if manager.installs_pip \
+        else uv_pip.prefetched_uv(ctx) if bootstrap else None
+    if uv is not None:
+        uv_pip.install_pip(ctx, uv, ctx.secrets)
+        if bootstrap:
+            pinned_tools.use_installer(ctx, uv_pip.tool_installer(ctx, uv, ctx.secrets))
     else:
         pip_installer.install_pip(ctx.python, ctx.prefix, ctx.env, plan.build_dir, ctx.secrets,
-                                  ctx.cache_dir / layout.PIP_WHEELS)
+                                  kept_pip)
     relocate.rewrite_console_scripts(ctx.prefix / "bin", ctx.prefix)
     installers.install(plan.dependencies, ctx)
 
@@ -148,6 +162,6 @@ def run(plan: Plan, target: Target) -> installers.InstallContext:
     target.finish(plan, ctx)
     output.step("Saving the build cache")  # its own step: the build report times it
     target.keep(key, before)
-    installers.trim_caches(ctx)
+    installers.trim_caches(ctx, plan.dependencies.manager)
     return ctx
 

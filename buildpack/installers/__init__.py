@@ -41,6 +41,7 @@ from buildpack.base.redact import url_secrets
 from buildpack.installers import (
     free_threaded,
     manager_files,
+    pinned_tools,
     pip,
     python_check,
     selection,
@@ -51,7 +52,7 @@ from buildpack.installers import (
 )
 from buildpack.installers.context import InstallContext
 from buildpack.installers.managers import ENGINES, NO_DEPENDENCIES, PIPENV
-from buildpack.installers.record import Choice
+from buildpack.installers.record import Choice, Manager
 
 __all__ = ["Choice", "InstallContext", "check_python", "check_tools", "choose", "install",
            "trim_caches"]
@@ -168,9 +169,13 @@ def install(choice: Choice, ctx: InstallContext, incremental: bool = False) -> b
     return True
 
 
-def trim_caches(ctx: InstallContext) -> None:
+def trim_caches(ctx: InstallContext, manager: Manager) -> None:
     """After the build: drop the packages uv and pip downloaded from their caches (the
     installed environment's cache entry holds them, installed; the wheels they built from
-    source are kept), so CACHE_DIR holds each package once."""
+    source are kept), so CACHE_DIR holds each package once; and uv itself when ``manager``
+    does not install with it (a Pipenv, Poetry or PDM app's fresh runtime fetched it to
+    install pip and the tool: a later build reuses both installed)."""
     uv.prune_cache(ctx)
     pip.prune_cache(ctx)
+    if manager.tool is not pinned_tools.TOOLS["uv"]:
+        pinned_tools.drop(ctx, pinned_tools.TOOLS["uv"])

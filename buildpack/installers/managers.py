@@ -84,7 +84,8 @@ UV = Manager(
                  "UV_HTTP_RETRIES", "UV_NATIVE_TLS"),
     # credentials of a named index ([[tool.uv.index]] name = "private")
     config_patterns=(r"UV_INDEX_[A-Z0-9_]+_(?:USERNAME|PASSWORD)",),
-    install=uv.install, update=uv.update, selection_vars=(GROUPS_VAR, EXTRAS_VAR))
+    install=uv.install, update=uv.update, installs_pip=True,
+    selection_vars=(GROUPS_VAR, EXTRAS_VAR))
 
 PDM = Manager(
     name="pdm", display="PDM", lockfile="pdm.lock", manifest="pyproject.toml",

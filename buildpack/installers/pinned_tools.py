@@ -38,6 +38,7 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 from buildpack.base import cache_files, interpreter, output, settings
 from buildpack.base.children import run_streamed
@@ -251,7 +252,12 @@ def usable(target: Path, tool: Tool) -> bool:
     return target.is_dir() and _intact(target) and _binary_problem(target, tool) is None
 
 
-def _prune(root: Path, tool: Tool, keep: Path) -> None:
+def drop(ctx: InstallContext, tool: Tool) -> None:
+    """Remove every installed version of ``tool`` from CACHE_DIR."""
+    _prune(ctx.cache_dir / CACHE_SUBDIR, tool, keep=None)
+
+
+def _prune(root: Path, tool: Tool, keep: Path | None) -> None:
     for old in root.glob(f"{tool.name}-*"):
         if old != keep:
             shutil.rmtree(old, ignore_errors=True)
@@ -303,6 +309,32 @@ def _install(pip: list[str], tool: Tool, target: Path, env: dict[str, str], secr
 
 
 # --- the app's build ---------------------------------------------------------------------
+
+# A faster installer of the Python tools than pip, when the build has one at hand
+# (``use_installer``: uv, fetched for a fresh runtime). It installs ``tool``'s pins
+# (hash-checked, wheels only, bytecode compiled) into a new folder and returns the exit
+# code and its output; when it fails, pip installs the tool as without it.
+Installer = Callable[["Tool", Path], "tuple[int, list[str]]"]
+_INSTALLERS: dict[Path, Installer] = {}  # CACHE_DIR -> its installer, for this build
+
+
+def use_installer(ctx: InstallContext, installer: Installer) -> None:
+    _INSTALLERS[ctx.cache_dir] = installer
+
+
+def _install_with(installer: Installer, tool: Tool, target: Path) -> bool:
+    root = target.parent
+    root.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{tool.name}-", dir=root))
+    try:
+        code, _ = installer(tool, tmp)
+        if code != 0:
+            return False
+        _place(tmp, target, tool)
+        return True
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
 
 def install_dir(ctx: InstallContext, tool: Tool) -> Path:
     # A native tool runs with any Python (and is needed before the runtime is unpacked).
@@ -380,6 +412,9 @@ def ensure(ctx: InstallContext, tool: Tool, secrets: list[str]) -> Path:
     _prune(target.parent, tool, keep=target)
     # Bytecode is compiled now, before the install is sealed: the tool then runs with
     # -B (``command``), so its runs never write into the sealed cache entry.
+    installer = _INSTALLERS.get(ctx.cache_dir)
+    if installer is not None and _install_with(installer, tool, target):
+        return target
     _install(_pip_command(ctx, tool), tool, target, ctx.env, secrets, [],
              "package-manager::tool-install-failed")
     return target

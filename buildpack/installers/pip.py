@@ -9,7 +9,10 @@ local-path requirements, ``-e``, and ``--index-url``/``--extra-index-url``/
 """
 from __future__ import annotations
 
+import contextlib
 import ssl
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 from buildpack.app.app_files import AppFiles
@@ -111,6 +114,22 @@ def fetch_pip_wheel(env: dict[str, str], kept: Path) -> None:
         pass
     finally:
         cache_files.clear(partial)
+
+
+@contextlib.contextmanager
+def prefetching_wheel(env: dict[str, str], kept: Path) -> Iterator[None]:
+    """While the body runs (the runtime is fetched and unpacked): ``fetch_pip_wheel`` in a
+    thread, so that ``install_pip`` then runs pip once, from ``kept``, rather than once to
+    install pip from the index and once more to keep its wheel."""
+    thread = threading.Thread(target=fetch_pip_wheel, args=(env, kept), daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        limit = 2 * (uv_fetch.DEADLINE + uv_fetch.TIMEOUT)  # the index page, then the wheel
+        thread.join(timeout=limit)
+    if thread.is_alive():  # stuck where no deadline reaches (name resolution)
+        raise uv_fetch.limit_error(f"Fetching the pinned pip did not finish within {limit:.0f} s")
 
 
 def prune_cache(ctx: InstallContext) -> None:

@@ -93,7 +93,8 @@ class Manager:
     update: InstallFunction
     # What installs a requirements.txt (PYTHON_INSTALLER: "uv" or "pip"); "" for the others.
     engine: str = ""
-    # Installs pip into a fresh runtime itself, fetched while the runtime is unpacked.
+    # uv installs the packages, and so pip into a fresh runtime: uv is fetched while the
+    # runtime is unpacked (else pip installs itself, from its wheel fetched meanwhile).
     installs_pip: bool = False
     # The app's file a CI build (bin/test-compile) installs after the dependencies, with the
     # record's engine (``installers.install``).

@@ -193,10 +193,10 @@ def uv_tool_env(ctx: InstallContext) -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def prefetching(ctx: InstallContext, requirements: Path) -> Iterator[None]:
+def prefetching(ctx: InstallContext, requirements: Path | None) -> Iterator[None]:
     """While the body runs (the runtime is fetched and unpacked): fetch the pinned uv in a
-    thread, then the pinned pip's wheel (``fetch_pip_wheel``), then let uv resolve
-    ``requirements`` for the runtime's Python version and this platform, without the
+    thread, then the pinned pip's wheel (``fetch_pip_wheel``), then (unless None) let uv
+    resolve ``requirements`` for the runtime's Python version and this platform, without the
     interpreter (``_warm_up``).
 
     The build then waits for uv's fetch rather than start a second one beside it: its
@@ -216,13 +216,15 @@ def prefetching(ctx: InstallContext, requirements: Path) -> Iterator[None]:
         raise uv_fetch.limit_error(f"Fetching the pinned uv did not finish within {limit:.0f} s")
 
 
-def _prefetch(ctx: InstallContext, requirements: Path, unpacked: threading.Event) -> None:
+def _prefetch(ctx: InstallContext, requirements: Path | None,
+              unpacked: threading.Event) -> None:
     tool = pinned_tools.TOOLS["uv"]
     pinned_tools.prefetch(ctx, tool)
     where = pinned_tools.install_dir(ctx, tool)
     if not unpacked.is_set() and pinned_tools.usable(where, tool):
         fetch_pip_wheel(ctx.env, ctx.cache_dir / layout.PIP_WHEELS)  # install_pip takes it
-        _warm_up(ctx, where / "bin" / "uv", requirements, unpacked)
+        if requirements is not None:
+            _warm_up(ctx, where / "bin" / "uv", requirements, unpacked)
 
 
 def warm_up_command(ctx: InstallContext, uv: Path, requirements: Path) -> list[str] | None:
@@ -285,6 +287,28 @@ def install_pip(ctx: InstallContext, uv: Path, secrets: list[str]) -> None:
                             "uv pip install --require-hashes -r vendor/pip.txt", code=code)
     if local is None:
         keep_pip_wheel(ctx.python, ctx.env, ctx.app_dir, secrets, kept)
+
+
+def prefetched_uv(ctx: InstallContext) -> Path | None:
+    """The pinned uv when this build's prefetch (or an earlier build) installed it, else
+    None (its download failed: the caller does without)."""
+    tool = pinned_tools.TOOLS["uv"]
+    where = pinned_tools.install_dir(ctx, tool)
+    return where / "bin" / "uv" if pinned_tools.usable(where, tool) else None
+
+
+def tool_installer(ctx: InstallContext, uv: Path, secrets: list[str]) -> pinned_tools.Installer:
+    """uv as ``pinned_tools``' installer of a Python tool (Pipenv, Poetry, PDM): the same
+    checks as its pip install (``--require-hashes``, wheels only, from the build's index
+    or the offline bundle), the bytecode compiled on every CPU."""
+    def install(tool: pinned_tools.Tool, folder: Path) -> tuple[int, list[str]]:
+        cmd = [str(uv), "pip", "install", "--python", str(ctx.python), "--target", str(folder),
+               "--require-hashes", "--no-deps", "--only-binary", ":all:", "--compile-bytecode",
+               "-r", str(tool.requirements)]
+        if any(settings.BUNDLED_WHEELS.glob(f"{tool.name}-*.whl")):  # an offline bundle
+            cmd += ["--no-index", "--find-links", str(settings.BUNDLED_WHEELS)]
+        return _uv_install_pip(ctx, cmd, secrets)
+    return install
 
 
 def _uv_install_pip(ctx: InstallContext, cmd: list[str], secrets: list[str]) -> tuple[int, list[str]]:

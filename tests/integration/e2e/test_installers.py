@@ -120,6 +120,19 @@ def test_manager_app_builds_moves_starts_and_matches_its_lock(name, locked, inde
         tool = name.split("-")[0]
         assert list((cache / "tools").glob(f"{tool}-*")), list(cache.iterdir())
         assert tool not in installed
+    # A fresh runtime: uv (fetched while it unpacked) installed pip, and the Python tools;
+    # it stays in the cache only for the apps it installs (uv pip, uv.lock).
+    assert _installer(slug / ".heroku/python/lib/python3.13/site-packages", "pip") \
+        == ("pip" if name == "pyproject-app" else "uv")
+    if name in ("pipenv-app", "poetry-app", "pdm-app"):
+        tool_dir = next((cache / "tools").glob(f"{name.split('-')[0]}-*"))
+        assert _installer(tool_dir, name.split("-")[0]) == "uv"
+    assert bool(list((cache / "tools").glob("uv-*"))) == (name == "uv-app")
+
+
+def _installer(site: Path, name: str) -> str:
+    """What installed ``name`` there (its dist-info's INSTALLER file, PEP 376)."""
+    return next(site.glob(f"{name}-*.dist-info")).joinpath("INSTALLER").read_text().strip()
 
 
 def test_tool_is_reused_from_the_cache(locked, index, runtime_store, tmp_path):
@@ -177,3 +190,29 @@ def test_invalid_poetry_project_fails_with_poetrys_reason(locked, index, runtime
     assert "(error id: poetry::check-failed)" in result.stderr
     assert "project.version must be string" in result.log
     assert "Traceback" not in result.log
+
+
+def test_without_uv_on_the_index_pip_installs_itself_and_the_tool(locked, index, runtime_store,
+                                                                  tmp_path):
+    """A fresh runtime of a Pipenv app whose index does not serve uv: pip installs itself
+    and Pipenv (from its wheel fetched meanwhile), and the build goes on as with uv."""
+    packages = tmp_path / "packages"
+    packages.mkdir()
+    for path in index.packages.iterdir():
+        if not path.name.startswith("uv-"):
+            (packages / path.name).symlink_to(path)
+    assert list(index.packages.glob("uv-*.whl")) and not list(packages.glob("uv-*"))
+    without_uv = support.start_index(packages)
+    try:
+        app = _copy(locked("pipenv-app"), tmp_path / "app")
+        cache = tmp_path / "cache"
+        result = support.compile_app(app, cache, support.build_env(str(runtime_store),
+                                                                   without_uv.url))
+    finally:
+        without_uv.stop()
+    assert result.returncode == 0, result.log
+    assert "-----> Installing Pipenv 2026.10.3" in result.stdout
+    assert _installer(app / ".heroku/python/lib/python3.13/site-packages", "pip") == "pip"
+    assert _installer(next((cache / "tools").glob("pipenv-*")), "pipenv") == "pip"
+    assert list((cache / "tools" / "pip-wheel").glob("pip-*.whl"))  # kept for later builds
+    assert not list((cache / "tools").glob("uv-*"))
