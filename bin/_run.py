@@ -16,6 +16,12 @@ if sys.version_info < (3, 9):
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+if len(sys.argv) > 3 and sys.argv[1] in ("compile", "test-compile"):
+    # the buildpack's bytecode kept in CACHE_DIR, when intact (buildpack/base/bytecode_cache.py)
+    from buildpack.base import bytecode_cache  # noqa: E402
+
+    bytecode_cache.use(sys.argv[3])
+
 from buildpack.commands.cli import main  # noqa: E402
 
 sys.exit(main(sys.argv[1:]))

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from buildpack.base import libraries
+from buildpack.base import bytecode_cache, libraries
 from buildpack.runtime import install
 
 FOLDER, FILE = "folder", "file"
@@ -49,6 +49,7 @@ BUILD_REPORT = "build-report.json"
 SBOM = "sbom.cdx.json"  # = app_build.sbom.CACHE_NAME (a test keeps them equal)
 PYTHON_VERSION_RECORD = "python-version.json"
 PIP_WHEELS = Path(TOOLS) / "pip-wheel"  # pip's pinned wheel, kept by the first install
+BYTECODE = bytecode_cache.NAME
 
 ENTRIES: tuple[Entry, ...] = (
     Entry(ENV, FOLDER, "the installed environment of the last successful build, with a "
@@ -81,6 +82,10 @@ ENTRIES: tuple[Entry, ...] = (
     Entry(BUILD_REPORT, FILE, "the last build's report (bin/report)", "written by each build"),
     Entry(SBOM, FILE, "the last successful build's SBOM (bin/report --sbom)",
           "removed at the start of each build, written by a successful one"),
+    Entry(BYTECODE, FOLDER, "the buildpack's own bytecode, per host Python "
+          "(bytecode_cache)", "each file is checked against its module's source before "
+          "use (a damaged or stale one: the module is compiled from source) and written "
+          "anew by the next successful build"),
     Entry(PYTHON_VERSION_RECORD, FILE, "the sticky Python minor of an app without a "
           "version source", "an unreadable record is ignored with a warning and rewritten"),
 )

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from buildpack import steps
 from buildpack.app_build import sbom
-from buildpack.base import output, slug_layout
+from buildpack.base import bytecode_cache, output, slug_layout
 from buildpack.base.output import BuildError
 from buildpack.cache import build_report, env_cache
 from buildpack.plan.plan import make_plan, prepare, read_inputs
@@ -106,3 +106,4 @@ def _build(build_dir: Path, cache_dir: Path, env_dir: Path | None, dev: bool) ->
         except BaseException:
             cleanup(build_dir, heroku_existed, profile_existed)
             raise
+        bytecode_cache.refresh()  # the next build imports the buildpack faster

@@ -31,6 +31,9 @@ NUMBERS: dict[tuple[str, str], str] = {
 READS: dict[tuple[str, str], str] = {
     # the two readers
     ("base/cache_files.py", "_open"): "THE reader of CACHE_DIR and layer files",
+    ("base/bytecode_cache.py", "_read"): "the buildpack's bytecode kept in CACHE_DIR, read "
+        "before cache_files is imported (it loads through it), with its checks: no link, no "
+        "FIFO, a regular file, bounded",
     ("app/app_files.py", "_load"): "THE reader of the app's files",
     ("app/app_files.py", "head"): "app files: the start of one, through the same checks",
     ("app/app_files.py", "_open_dirs"): "opens folders (O_NOFOLLOW) to write into BUILD_DIR",

@@ -1,0 +1,154 @@
+"""The buildpack's own bytecode, kept in CACHE_DIR (``buildpack-bytecode``).
+
+``bin/*`` run the host's Python with ``-B``, and the buildpack's folder holds no bytecode
+(writing there is writing outside BUILD_DIR and CACHE_DIR), so every run compiled the
+buildpack's modules from source: about 50 ms of every build, a fifth of a warm build of
+a small app.
+
+``bin/_run.py`` calls ``use`` for ``compile`` and ``test-compile`` before it imports the
+rest of the buildpack: the buildpack's own modules (and only those: the standard
+library keeps its own bytecode) are then loaded from the bytecode kept in CACHE_DIR when
+it is there and of the module's current source (a checked-hash pyc: the source's hash
+is in its header), else compiled from source as before. After a successful build,
+``refresh`` writes the bytecode of each module that was compiled from source, so a new
+buildpack version or host Python costs one build.
+
+A damaged file (truncated, edited, a link or a FIFO in its place) is never run: it does
+not load, the module is compiled from source, and the next successful build writes it
+anew. CACHE_DIR is the app's, written by the code its own build runs (hooks,
+setup.py), which can as well change anything this build does: the checks are for
+damage, not for a forger.
+
+Imports nothing of the buildpack: it is imported before the modules it loads.
+"""
+from __future__ import annotations
+
+import contextlib
+import importlib.machinery
+import importlib.util
+import marshal
+import os
+import shutil
+import stat
+import sys
+import types
+from pathlib import Path
+from typing import Any
+
+NAME = "buildpack-bytecode"  # in CACHE_DIR (cache.layout lists it)
+PACKAGE = "buildpack"
+_MAX_PYC_BYTES = 8 << 20
+_OPEN_FLAGS = os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC | os.O_NOFOLLOW
+_CHECKED_HASH = 0b11  # PEP 552: hash-based, checked against the source
+
+# The modules this run compiled from source, which ``refresh`` writes.
+_COMPILED: dict[str, tuple[Path, Path]] = {}  # source -> (the kept folder, its bytecode's place)
+
+
+def folder(cache_dir: Path) -> Path:
+    """Where the bytecode for this Python is kept."""
+    tag = sys.implementation.cache_tag or "none"
+    return cache_dir / NAME / (tag + (f".opt-{sys.flags.optimize}" if sys.flags.optimize else ""))
+
+
+def use(cache_dir: str) -> None:
+    """Load the buildpack's modules from the bytecode kept in ``cache_dir``."""
+    if not cache_dir:
+        return  # no CACHE_DIR: the build stops at its usage error
+    try:
+        root = folder(Path(os.path.abspath(cache_dir)))
+    except (TypeError, ValueError, OSError):
+        return
+    sys.meta_path.insert(0, _Finder(root))
+
+
+class _Finder:
+    """A meta path finder (``importlib.abc.MetaPathFinder``) for the buildpack's modules."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def find_spec(self, fullname: str, path: Any = None,
+                  target: types.ModuleType | None = None) -> importlib.machinery.ModuleSpec | None:
+        if fullname != PACKAGE and not fullname.startswith(PACKAGE + "."):
+            return None
+        spec = importlib.machinery.PathFinder.find_spec(fullname, path, target)
+        if spec is not None and type(spec.loader) is importlib.machinery.SourceFileLoader:
+            relative = fullname.replace(".", "/") + ("/__init__" if spec.submodule_search_locations
+                                                     is not None else "")
+            spec.loader = _Loader(fullname, spec.loader.path, self.root,
+                                  self.root / f"{relative}.pyc")
+        return spec
+
+
+class _Loader(importlib.machinery.SourceFileLoader):
+    """Loads the kept bytecode when it is of the current source, else compiles as usual."""
+
+    def __init__(self, fullname: str, path: str, root: Path, pyc: Path) -> None:
+        super().__init__(fullname, path)
+        self.root = root
+        self.pyc = pyc
+
+    def get_code(self, fullname: str) -> types.CodeType | None:
+        data = _read(self.pyc)
+        if data is not None and len(data) > 16 and data[:4] == importlib.util.MAGIC_NUMBER \
+                and int.from_bytes(data[4:8], "little") == _CHECKED_HASH:
+            try:
+                if data[8:16] == importlib.util.source_hash(self.get_data(self.path)):
+                    code = marshal.loads(memoryview(data)[16:])
+                    if isinstance(code, types.CodeType):
+                        return code
+            except (OSError, ValueError, EOFError, TypeError):
+                pass  # damaged: compiled from source, and written anew
+        _COMPILED[self.path] = (self.root, self.pyc)
+        return super().get_code(fullname)
+
+
+def _read(path: Path) -> bytes | None:
+    """A regular file of at most ``_MAX_PYC_BYTES``, never through a link or a FIFO (the
+    checks of ``cache_files.read``, which loads through this module)."""
+    try:
+        fd = os.open(path, _OPEN_FLAGS)
+    except OSError:
+        return None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_size > _MAX_PYC_BYTES:
+            return None
+        data = os.read(fd, _MAX_PYC_BYTES + 1)
+        return data if len(data) == st.st_size else None
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+
+
+def refresh() -> None:
+    """Write the bytecode of the modules this run compiled from source (best effort:
+    each file is written whole or not at all)."""
+    import py_compile  # here: the start of every build does not need it
+    for source, (root, pyc) in sorted(_COMPILED.items()):
+        with contextlib.suppress(OSError, py_compile.PyCompileError, ValueError):
+            if not _folders(root.parent.parent, pyc):
+                continue
+            if os.path.lexists(pyc) and not stat.S_ISREG(os.lstat(pyc).st_mode):
+                if stat.S_ISDIR(os.lstat(pyc).st_mode):
+                    shutil.rmtree(pyc)
+                else:
+                    os.unlink(pyc)  # a link or a FIFO in its place (never followed)
+            py_compile.compile(source, cfile=str(pyc), doraise=True,
+                               invalidation_mode=py_compile.PycInvalidationMode.CHECKED_HASH)
+    _COMPILED.clear()
+
+
+def _folders(cache_dir: Path, pyc: Path) -> bool:
+    """Make the folders from ``cache_dir`` down to ``pyc``; False when one is a link (the
+    bytecode would be written elsewhere)."""
+    here = cache_dir
+    for part in pyc.relative_to(cache_dir).parts[:-1]:
+        here = here / part
+        if os.path.islink(here):
+            return False
+        if not here.is_dir():
+            here.mkdir()
+    return True
