@@ -32,17 +32,22 @@ import shutil
 import stat
 import sys
 import types
+import zipimport
 from pathlib import Path
 from typing import Any
 
 NAME = "buildpack-bytecode"  # in CACHE_DIR (cache.layout lists it)
 PACKAGE = "buildpack"
+# The top-level modules of the libraries' wheels (vendor/libraries.txt; a test keeps them
+# in step with it).
+LIBRARIES = ("packaging", "tomli", "tomli_w")
 _MAX_PYC_BYTES = 8 << 20
 _OPEN_FLAGS = os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC | os.O_NOFOLLOW
 _CHECKED_HASH = 0b11  # PEP 552: hash-based, checked against the source
 
-# The modules this run compiled from source, which ``refresh`` writes.
-_COMPILED: dict[str, tuple[Path, Path]] = {}  # source -> (the kept folder, its bytecode's place)
+# The modules this run compiled from source, which ``refresh`` writes:
+# the bytecode's place -> (the kept folder, the pyc's bytes).
+_COMPILED: dict[Path, tuple[Path, bytes]] = {}
 
 
 def folder(cache_dir: Path) -> Path:
@@ -63,21 +68,28 @@ def use(cache_dir: str) -> None:
 
 
 class _Finder:
-    """A meta path finder (``importlib.abc.MetaPathFinder``) for the buildpack's modules."""
+    """A meta path finder (``importlib.abc.MetaPathFinder``) for the buildpack's modules
+    and its libraries' (``base/libraries``: wheels on ``sys.path``, read by zipimport)."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
 
     def find_spec(self, fullname: str, path: Any = None,
                   target: types.ModuleType | None = None) -> importlib.machinery.ModuleSpec | None:
-        if fullname != PACKAGE and not fullname.startswith(PACKAGE + "."):
+        if fullname.partition(".")[0] not in (PACKAGE, *LIBRARIES):
             return None
         spec = importlib.machinery.PathFinder.find_spec(fullname, path, target)
-        if spec is not None and type(spec.loader) is importlib.machinery.SourceFileLoader:
-            relative = fullname.replace(".", "/") + ("/__init__" if spec.submodule_search_locations
-                                                     is not None else "")
-            spec.loader = _Loader(fullname, spec.loader.path, self.root,
-                                  self.root / f"{relative}.pyc")
+        if spec is None or spec.origin is None:
+            return spec
+        relative = fullname.replace(".", "/") + ("/__init__" if spec.submodule_search_locations
+                                                 is not None else "")
+        pyc = self.root / f"{relative}.pyc"
+        loader: object = spec.loader
+        if type(loader) is importlib.machinery.SourceFileLoader:
+            spec.loader = _Loader(fullname, loader.path, self.root, pyc)
+        elif isinstance(loader, zipimport.zipimporter):
+            # a loader by its protocol (create_module, exec_module), not importlib.abc's class
+            spec.loader = _ZipLoader(loader, spec.origin, self.root, pyc)  # type: ignore[assignment]
         return spec
 
 
@@ -89,19 +101,48 @@ class _Loader(importlib.machinery.SourceFileLoader):
         self.root = root
         self.pyc = pyc
 
-    def get_code(self, fullname: str) -> types.CodeType | None:
-        data = _read(self.pyc)
-        if data is not None and len(data) > 16 and data[:4] == importlib.util.MAGIC_NUMBER \
-                and int.from_bytes(data[4:8], "little") == _CHECKED_HASH:
-            try:
-                if data[8:16] == importlib.util.source_hash(self.get_data(self.path)):
-                    code = marshal.loads(memoryview(data)[16:])
-                    if isinstance(code, types.CodeType):
-                        return code
-            except (OSError, ValueError, EOFError, TypeError):
-                pass  # damaged: compiled from source, and written anew
-        _COMPILED[self.path] = (self.root, self.pyc)
-        return super().get_code(fullname)
+    def get_code(self, fullname: str) -> types.CodeType:
+        return _code(self.root, self.pyc, self.get_data(self.path), self.path)
+
+
+class _ZipLoader:
+    """zipimport's loader of one library module, but the code from the kept bytecode."""
+
+    def __init__(self, inner: zipimport.zipimporter, origin: str, root: Path, pyc: Path) -> None:
+        self.inner = inner
+        self.origin = origin
+        self.root = root
+        self.pyc = pyc
+
+    def create_module(self, spec: importlib.machinery.ModuleSpec) -> None:
+        return None
+
+    def exec_module(self, module: types.ModuleType) -> None:
+        exec(_code(self.root, self.pyc, self.inner.get_data(self.origin), self.origin),
+             module.__dict__)
+
+    def __getattr__(self, name: str) -> Any:  # is_package, get_source, get_resource_reader
+        return getattr(self.inner, name)
+
+
+def _code(root: Path, pyc: Path, source: bytes, origin: str) -> types.CodeType:
+    """The code of ``source``: from ``pyc`` when it holds the code of this very source
+    (its hash in the header), else compiled and kept for ``refresh``."""
+    source_hash = importlib.util.source_hash(source)
+    data = _read(pyc)
+    if data is not None and len(data) > 16 and data[:4] == importlib.util.MAGIC_NUMBER \
+            and int.from_bytes(data[4:8], "little") == _CHECKED_HASH and data[8:16] == source_hash:
+        try:
+            code = marshal.loads(memoryview(data)[16:])
+            if isinstance(code, types.CodeType):
+                return code
+        except (ValueError, EOFError, TypeError):
+            pass  # damaged: compiled from source, and written anew
+    code = compile(source, origin, "exec", dont_inherit=True)
+    # PEP 552's header: magic, flags (checked hash), the source's hash
+    _COMPILED[pyc] = (root, importlib.util.MAGIC_NUMBER + _CHECKED_HASH.to_bytes(4, "little")
+                      + source_hash + marshal.dumps(code))
+    return code
 
 
 def _read(path: Path) -> bytes | None:
@@ -126,18 +167,18 @@ def _read(path: Path) -> bytes | None:
 def refresh() -> None:
     """Write the bytecode of the modules this run compiled from source (best effort:
     each file is written whole or not at all)."""
-    import py_compile  # here: the start of every build does not need it
-    for source, (root, pyc) in sorted(_COMPILED.items()):
-        with contextlib.suppress(OSError, py_compile.PyCompileError, ValueError):
+    from buildpack.base import atomic_write  # here: loaded through this module's finder
+
+    for pyc, (root, data) in sorted(_COMPILED.items()):
+        with contextlib.suppress(OSError):
             if not _folders(root.parent.parent, pyc):
                 continue
             if os.path.lexists(pyc) and not stat.S_ISREG(os.lstat(pyc).st_mode):
-                if stat.S_ISDIR(os.lstat(pyc).st_mode):
+                if stat.S_ISDIR(os.lstat(pyc).st_mode) and not os.path.islink(pyc):
                     shutil.rmtree(pyc)
                 else:
                     os.unlink(pyc)  # a link or a FIFO in its place (never followed)
-            py_compile.compile(source, cfile=str(pyc), doraise=True,
-                               invalidation_mode=py_compile.PycInvalidationMode.CHECKED_HASH)
+            atomic_write.write_bytes(pyc, data)
     _COMPILED.clear()
 
 

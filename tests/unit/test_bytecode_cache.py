@@ -10,6 +10,7 @@ import os
 import shutil
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -25,9 +26,15 @@ from buildpack.base import bytecode_cache
 bytecode_cache.use(sys.argv[2])
 import buildpack.commands.compile, buildpack.commands.cli
 from buildpack.base import settings
-compiled = sorted(bytecode_cache._COMPILED)
+library = None
+if len(sys.argv) > 3:  # a library's wheel on sys.path, as base/libraries puts it (zipimport)
+    sys.path.insert(0, sys.argv[3])
+    import tomli_w.inner
+    library = tomli_w.inner.VALUE
+compiled = sorted(map(str, bytecode_cache._COMPILED))
 bytecode_cache.refresh()
-print(json.dumps({"compiled": compiled, "marker": getattr(settings, "PROBE_MARKER", None)}))
+print(json.dumps({"compiled": compiled, "marker": getattr(settings, "PROBE_MARKER", None),
+                  "library": library}))
 """
 
 
@@ -36,8 +43,9 @@ def buildpack(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return support.copy_buildpack(tmp_path_factory.mktemp("bytecode"))
 
 
-def _run(buildpack: Path, cache: Path | str) -> dict[str, object]:
-    proc = subprocess.run([sys.executable, "-E", "-s", "-B", "-c", PROBE, str(buildpack), str(cache)],
+def _run(buildpack: Path, cache: Path | str, *wheel: Path) -> dict[str, object]:
+    proc = subprocess.run([sys.executable, "-E", "-s", "-B", "-c", PROBE, str(buildpack), str(cache),
+                           *map(str, wheel)],
                           capture_output=True, text=True, timeout=60, env={"PATH": "/usr/bin:/bin"},
                           cwd=buildpack)
     assert proc.returncode == 0, proc.stderr
@@ -94,7 +102,7 @@ def test_a_changed_source_is_never_run_from_old_bytecode(buildpack: Path, tmp_pa
     settings.write_text(settings.read_text() + "\nPROBE_MARKER = 'new'\n")
     result = _run(changed, cache)
     assert result["marker"] == "new"
-    assert [Path(p).name for p in result["compiled"]] == ["settings.py"]  # type: ignore[union-attr]
+    assert [Path(p).name for p in result["compiled"]] == ["settings.pyc"]  # type: ignore[union-attr]
 
 
 def test_nothing_is_written_through_a_link(buildpack: Path, tmp_path: Path) -> None:
@@ -116,3 +124,33 @@ def test_an_unusable_cache_dir_changes_nothing(buildpack: Path, tmp_path: Path) 
     assert _run(buildpack, "")["compiled"] == []  # not even looked for
     assert not (tmp_path / "missing").exists()
     assert not (buildpack / "buildpack-bytecode").exists()  # "" is no folder (the cwd)
+
+
+def test_the_libraries_wheels_too(buildpack: Path, tmp_path: Path) -> None:
+    """The libraries are wheels on sys.path (zipimport): their modules' bytecode is kept
+    the same way, and a changed wheel is compiled again."""
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    wheel = tmp_path / "tomli_w-1.0-py3-none-any.whl"
+
+    def make(value: str) -> None:
+        with zipfile.ZipFile(wheel, "w") as archive:
+            archive.writestr("tomli_w/__init__.py", "")
+            archive.writestr("tomli_w/inner.py", f"VALUE = {value!r}\n")
+
+    make("one")
+    first = _run(buildpack, cache, wheel)
+    assert first["library"] == "one"
+    assert {Path(p).name for p in first["compiled"]} >= {"__init__.pyc", "inner.pyc"}  # type: ignore[union-attr]
+    second = _run(buildpack, cache, wheel)
+    assert second == {**second, "compiled": [], "library": "one"}
+    make("two")
+    third = _run(buildpack, cache, wheel)
+    assert third["library"] == "two"
+    assert [Path(p).name for p in third["compiled"]] == ["inner.pyc"]  # type: ignore[union-attr]
+
+
+def test_the_libraries_are_vendor_libraries_txt() -> None:
+    from buildpack.base import bytecode_cache, libraries
+
+    assert set(bytecode_cache.LIBRARIES) == {w.name.replace("-", "_") for w in libraries.pinned()}
