@@ -220,3 +220,24 @@ def run_beside(cmd: list[str], env: dict[str, str], cwd: Path, stop: threading.E
         proc.wait()
     return None if stopped else proc.returncode
 
+
+
+class Background:
+    """``work(*args)`` on a thread of its own, beside what the build does next (a child
+    it starts keeps its deadline); ``wait`` joins it and raises what it raised."""
+
+    def __init__(self, work: Callable[..., object], *args: object) -> None:
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, args=(work, args))
+        self._thread.start()
+
+    def _run(self, work: Callable[..., object], args: tuple[object, ...]) -> None:
+        try:
+            work(*args)
+        except BaseException as exc:  # noqa: BLE001 - raised again by ``wait``
+            self._error = exc
+
+    def wait(self) -> None:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error

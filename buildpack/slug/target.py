@@ -14,7 +14,7 @@ from typing import Any
 from buildpack import installers
 from buildpack.app import app_base, app_files, processes
 from buildpack.app_build import sbom
-from buildpack.base import output, slug_layout
+from buildpack.base import children, output, slug_layout
 from buildpack.base.output import BuildError
 from buildpack.base.slug_layout import PYTHON_DIR
 from buildpack.cache import env_cache
@@ -31,6 +31,7 @@ class SlugTarget:
         self.prefix = build_dir / PYTHON_DIR
         self.runtime_path = slug_layout.RUNTIME_PREFIX
         self.slug_root: Path | None = build_dir  # runs as /app
+        self.app_bytecode: children.Background | None = None
 
     def prepare(self, key: env_cache.CacheKey) -> str:
         if app_files.remove(self.build_dir, PYTHON_DIR):
@@ -44,12 +45,20 @@ class SlugTarget:
 
     def keep(self, key: env_cache.CacheKey, before: dict[str, list[Any]] | None) -> None:
         started = time.monotonic()
-        if env_cache.save(self.cache_dir, key, self.prefix, before):
-            output.detail("The installed environment is kept for the next build "
-                          f"({time.monotonic() - started:.1f} s)")
+        try:
+            if env_cache.save(self.cache_dir, key, self.prefix, before):
+                output.detail("The installed environment is kept for the next build "
+                              f"({time.monotonic() - started:.1f} s)")
+        finally:
+            if self.app_bytecode is not None:
+                self.app_bytecode.wait()
 
     def finish(self, plan: Plan, ctx: installers.InstallContext) -> None:
-        relocate.compile_app_bytecode(ctx.python, plan.build_dir, ctx.env)
+        # The app's bytecode is compiled (a child on the other CPU) while the rest of the
+        # build goes on, the environment's save (``keep``) included: neither writes where
+        # the other reads (the app's folders; .heroku/python).
+        self.app_bytecode = children.Background(relocate.compile_app_bytecode, ctx.python,
+                                                plan.build_dir, ctx.env)
         profile_d.write_profile(plan.build_dir, plan.app_base)
         export_file.write_export()
         output.step(f"Writing the SBOM ({sbom.SLUG_PATH}, CycloneDX)")

@@ -44,6 +44,13 @@ def test_seed_app_builds_moves_and_answers(tmp_path, build_env):
     assert "        + flask==3.1.3" in result.stdout  # uv's line per package, indented 7 spaces
     assert "pip" in support.installed_distributions(slug)  # pip stays in the slug
     assert "Procfile declares types -> web" in result.stdout
+    # The app's own code is compiled (beside the environment's save) for the path it runs
+    # from, /app, by the runtime: its bytecode names /app/server.py.
+    pyc = next((slug / "__pycache__").glob(f"server.cpython-{minor_default.replace('.', '')[:3]}*.pyc"))
+    code = subprocess.run([str(slug / ".heroku/python/bin/python3"), "-c",
+                           "import marshal, sys; print(marshal.loads(open(sys.argv[1], 'rb').read()[16:]).co_filename)",
+                           str(pyc)], capture_output=True, text=True, check=True).stdout.strip()
+    assert code == "/app/server.py"
     proc, url = _serve(slug, "python server.py")
     try:
         body = support.wait_for_http(url, proc.proc)
