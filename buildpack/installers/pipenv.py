@@ -8,12 +8,13 @@ Pipenv does not read the app's ``.env`` during the build.
 """
 from __future__ import annotations
 
+import hashlib
 import re
 
 from buildpack.base import output
 from buildpack.base.children import run_streamed
 from buildpack.cache import layout
-from buildpack.installers import pinned_tools, prune
+from buildpack.installers import pinned_tools, prune, resolution_record, slug_cleanup
 from buildpack.installers.context import InstallContext
 from buildpack.installers.failures import install_error, stale_lock
 from buildpack.installers.record import Choice
@@ -52,13 +53,43 @@ def locked_names(ctx: InstallContext, choice: Choice) -> list[str]:
 def update(ctx: InstallContext, choice: Choice, secrets: list[str]) -> None:
     """``pipenv install`` into the previous build's environment, which keeps what the lock
     no longer has: that is uninstalled after (``prune``, the lock's names as the roots);
-    what came from a path, URL or VCS is installed again from the app's current files."""
+    what came from a path, URL or VCS is installed again from the app's current files.
+
+    The prune is skipped when it cannot find anything: Pipenv changed nothing, and the
+    lock and the categories are byte for byte those the last prune of this environment
+    had (recorded in it, ``resolution_record``), as uv's plain install is."""
     prune.reinstall_direct(ctx, secrets)
-    install(ctx, choice, secrets)
-    prune.remove_unneeded(ctx, secrets, names=tuple(locked_names(ctx, choice)))
+    roots = tuple(locked_names(ctx, choice))
+    inputs = _prune_inputs(ctx, choice, roots)
+    pruned = resolution_record.recorded(ctx.prefix) == inputs
+    resolution_record.forget(ctx.prefix)  # an install stopped half-way claims nothing
+    before = slug_cleanup.environment_state(ctx.prefix)
+    _install(ctx, choice, secrets)
+    if not pruned or slug_cleanup.environment_state(ctx.prefix) != before:
+        prune.remove_unneeded(ctx, secrets, names=roots)
+    else:
+        output.detail("Pipfile.lock is as in the last build and Pipenv changed nothing: "
+                      "nothing to uninstall.")
+    resolution_record.remember(ctx.prefix, inputs)
+
+
+def _prune_inputs(ctx: InstallContext, choice: Choice, roots: tuple[str, ...]) -> str:
+    """The SHA-256 of what the prune reads: Pipfile.lock, the roots, Pipenv's arguments."""
+    lock = next(p for p in choice.files if p.name == "Pipfile.lock")
+    hashed = hashlib.sha256(b"pipenv prune\0" + "\0".join([*arguments(choice), *roots]).encode())
+    hashed.update(b"\0" + (ctx.files.bytes(lock, "lock") or b""))
+    return hashed.hexdigest()
 
 
 def install(ctx: InstallContext, choice: Choice, secrets: list[str]) -> None:
+    """Into a fresh runtime: it then holds what the lock has and nothing to prune (the
+    record says so to the next build)."""
+    resolution_record.forget(ctx.prefix)
+    _install(ctx, choice, secrets)
+    resolution_record.remember(ctx.prefix, _prune_inputs(ctx, choice, tuple(locked_names(ctx, choice))))
+
+
+def _install(ctx: InstallContext, choice: Choice, secrets: list[str]) -> None:
     tool = pinned_tools.TOOLS["pipenv"]
     tool_dir = pinned_tools.ensure(ctx, tool, secrets)
     pipfile = choice.files[0]

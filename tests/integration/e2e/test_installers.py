@@ -216,3 +216,28 @@ def test_without_uv_on_the_index_pip_installs_itself_and_the_tool(locked, index,
     assert _installer(next((cache / "tools").glob("pipenv-*")), "pipenv") == "pip"
     assert list((cache / "tools" / "pip-wheel").glob("pip-*.whl"))  # kept for later builds
     assert not list((cache / "tools").glob("uv-*"))
+
+
+def test_pipenv_prunes_only_when_something_can_be_unneeded(locked, index, runtime_store,
+                                                            tmp_path):
+    """A warm build whose Pipfile.lock is as before, where Pipenv changes nothing: the prune
+    (which reads the environment with pip's code in the runtime) is skipped, and says so.
+    A lock without six: the prune runs and uninstalls it."""
+    cache = tmp_path / "cache"
+    env = support.build_env(str(runtime_store), index.url)
+    first = _copy(locked("pipenv-app"), tmp_path / "one")
+    assert support.compile_app(first, cache, env).returncode == 0
+    second = _copy(locked("pipenv-app"), tmp_path / "two")
+    result = support.compile_app(second, cache, env)
+    assert result.returncode == 0, result.log
+    assert "Pipfile.lock is as in the last build and Pipenv changed nothing" in result.stdout
+    assert "six" in support.installed_distributions(second)
+    third = _copy(locked("pipenv-app"), tmp_path / "three")
+    pipfile = third / "Pipfile"
+    pipfile.write_text(pipfile.read_text().replace('six = "==1.17.0"\n', ""))
+    support.lock_app(third, support.find_prefix("3.13") / "bin" / "python3.13")
+    result = support.compile_app(third, cache, env)
+    assert result.returncode == 0, result.log
+    assert "as in the last build" not in result.stdout
+    assert "No longer needed, uninstalled: six" in result.stdout
+    assert "six" not in support.installed_distributions(third)
