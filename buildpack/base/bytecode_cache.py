@@ -28,7 +28,6 @@ import importlib.machinery
 import importlib.util
 import marshal
 import os
-import shutil
 import stat
 import sys
 import types
@@ -167,17 +166,13 @@ def _read(path: Path) -> bytes | None:
 def refresh() -> None:
     """Write the bytecode of the modules this run compiled from source (best effort:
     each file is written whole or not at all)."""
-    from buildpack.base import atomic_write  # here: loaded through this module's finder
+    from buildpack.base import atomic_write, cache_files  # here: loaded through this module's finder
 
     for pyc, (root, data) in sorted(_COMPILED.items()):
         with contextlib.suppress(OSError):
             if not _folders(root.parent.parent, pyc):
                 continue
-            if os.path.lexists(pyc) and not stat.S_ISREG(os.lstat(pyc).st_mode):
-                if stat.S_ISDIR(os.lstat(pyc).st_mode) and not os.path.islink(pyc):
-                    shutil.rmtree(pyc)
-                else:
-                    os.unlink(pyc)  # a link or a FIFO in its place (never followed)
+            cache_files.make_way(pyc)  # a link, a FIFO or a folder in its place goes
             atomic_write.write_bytes(pyc, data)
     _COMPILED.clear()
 

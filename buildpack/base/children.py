@@ -221,7 +221,6 @@ def run_beside(cmd: list[str], env: dict[str, str], cwd: Path, stop: threading.E
     return None if stopped else proc.returncode
 
 
-
 class Background:
     """``work(*args)`` on a thread of its own, beside what the build does next (a child
     it starts keeps its deadline); ``wait`` joins it and raises what it raised."""

@@ -276,6 +276,14 @@ def _place(tmp: Path, target: Path, tool: Tool) -> None:
             raise
 
 
+def bundle_sources(tool: Tool) -> list[str]:
+    """The installer's options that take ``tool`` from the offline bundle alone, when it
+    holds the tool (``vendor/wheels``); none otherwise (the build's index)."""
+    if any(settings.BUNDLED_WHEELS.glob(f"{tool.name}-*.whl")):
+        return ["--no-index", "--find-links", str(settings.BUNDLED_WHEELS)]
+    return []
+
+
 def _install(pip: list[str], tool: Tool, target: Path, env: dict[str, str], secrets: list[str],
              options: list[str], error_id: str) -> None:
     """``pip install`` the pins of ``tool`` (hash-checked, wheels only) into ``target``;
@@ -287,8 +295,7 @@ def _install(pip: list[str], tool: Tool, target: Path, env: dict[str, str], secr
         cmd = [*pip, "install", "--require-hashes", "--no-deps", "--only-binary=:all:",
                "--no-warn-script-location", *options, "--target", str(tmp),
                "-r", str(tool.requirements)]
-        if any(settings.BUNDLED_WHEELS.glob(f"{tool.name}-*.whl")):  # an offline bundle
-            cmd += ["--no-index", "--find-links", str(settings.BUNDLED_WHEELS)]
+        cmd += bundle_sources(tool)
         code, lines = run_streamed(cmd, env, root, secrets, echo=False)
         if code != 0:
             output.indent_lines(lines)

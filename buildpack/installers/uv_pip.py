@@ -275,11 +275,11 @@ def install_pip(ctx: InstallContext, uv: Path, secrets: list[str]) -> None:
         local: Path | None = settings.BUNDLED_WHEELS
     else:
         local = kept if any(kept.glob("pip-*.whl")) else None
-    code, lines = _uv_install_pip(ctx, [*cmd, "--no-index", "--find-links", str(local)]
+    code, lines = _with_scratch_cache(ctx, [*cmd, "--no-index", "--find-links", str(local)]
                                   if local else cmd, secrets)
     if code != 0 and local == kept:  # a kept wheel that does not match: from the index
         cache_files.clear(kept)
-        code, lines = _uv_install_pip(ctx, cmd, secrets)
+        code, lines = _with_scratch_cache(ctx, cmd, secrets)
         local = None
     if code != 0:
         output.indent_lines(lines)
@@ -304,14 +304,14 @@ def tool_installer(ctx: InstallContext, uv: Path, secrets: list[str]) -> pinned_
     def install(tool: pinned_tools.Tool, folder: Path) -> tuple[int, list[str]]:
         cmd = [str(uv), "pip", "install", "--python", str(ctx.python), "--target", str(folder),
                "--require-hashes", "--no-deps", "--only-binary", ":all:", "--compile-bytecode",
-               "-r", str(tool.requirements)]
-        if any(settings.BUNDLED_WHEELS.glob(f"{tool.name}-*.whl")):  # an offline bundle
-            cmd += ["--no-index", "--find-links", str(settings.BUNDLED_WHEELS)]
-        return _uv_install_pip(ctx, cmd, secrets)
+               "-r", str(tool.requirements), *pinned_tools.bundle_sources(tool)]
+        return _with_scratch_cache(ctx, cmd, secrets)
     return install
 
 
-def _uv_install_pip(ctx: InstallContext, cmd: list[str], secrets: list[str]) -> tuple[int, list[str]]:
+def _with_scratch_cache(ctx: InstallContext, cmd: list[str], secrets: list[str]) -> tuple[int, list[str]]:
+    """Run uv (pip's or a tool's install) with a cache of its own, removed after: its files
+    are hardlinked into the install, and CACHE_DIR/uv is left alone."""
     scratch = Path(tempfile.mkdtemp(prefix=".uv-pip-", dir=ctx.prefix.parent))
     try:
         env = {**uv_tool_env(ctx), "UV_CACHE_DIR": str(scratch), "UV_LINK_MODE": "hardlink"}
