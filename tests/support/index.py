@@ -33,6 +33,7 @@ PIP_VERSION_PIN = f"pip=={settings.pinned_pip_version()}"  # vendor/pip.txt deci
 # Extra packages the test index serves (build backends, tools, packages of fixtures
 # whose dependencies are not in a requirements.txt). One requirement per line.
 INDEX_EXTRA = ROOT / "tests" / "index-extra.txt"
+SERVER = [sys.executable, str(Path(__file__).with_name("index_server.py"))]
 
 
 def _requirement_files() -> list[Path]:
@@ -131,14 +132,11 @@ class PackageIndex:
 
 
 def start_index(*dirs: Path) -> PackageIndex:
-    """pypiserver on loopback serving the files of ``dirs``, served by Paste's threaded server: with pypiserver's default
-    single-threaded one, uv's parallel requests now and then stall for about a second
-    (bench/run's figures, and every test build)."""
+    """pypiserver on loopback serving the files of ``dirs`` (``index_server``: Paste's
+    threaded server with a backlog uv's parallel connections fit in)."""
     port = free_port()
-    server = Path(sys.executable).parent / "pypi-server"
     proc = subprocess.Popen(
-        [str(server), "run", "-p", str(port), "-i", "127.0.0.1", "-a", ".", "-P", ".",
-         "--server", "paste",
+        [*SERVER, "run", "-p", str(port), "-i", "127.0.0.1", "-a", ".", "-P", ".",
          "--disable-fallback", "--backend", "simple-dir", "--log-stream", "none", *map(str, dirs)],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}/simple/"
@@ -165,7 +163,7 @@ def start_private_index(packages: Path, scratch: Path, user: str, password: str)
     htpasswd.save()
     port = free_port()
     proc = subprocess.Popen(
-        [str(Path(sys.executable).parent / "pypi-server"), "run", "-p", str(port),
+        [*SERVER, "run", "-p", str(port),
          "-i", "127.0.0.1", "-a", "download,list", "-P", str(scratch / "htpasswd"),
          "--disable-fallback", "--backend", "simple-dir", "--log-stream", "none", str(packages)],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
