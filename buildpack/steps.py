@@ -14,8 +14,9 @@ destination protocol:
 """
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 from buildpack import installers
 from buildpack.app_build import django, hooks, nltk_data
@@ -47,9 +48,16 @@ class Target(Protocol):
         build's installed environment for ``key`` is in place, for the package manager to
         bring up to date (``Manager.update``), else FRESH (an empty place)."""
 
-    def keep(self, key: env_cache.CacheKey, before: dict[str, list[Any]] | None) -> None:
-        """Keep the installed environment for the next build; ``before``: its snapshot
-        taken before the app's build code ran (``env_cache.save``), None when it has none."""
+    def begin_keep(self, key: env_cache.CacheKey, watch: bool) -> None:
+        """The installed environment for ``key`` is complete: begin keeping it for the next
+        build (the slug: ``env_cache.begin_save``, beside the rest of the build); ``watch``:
+        the app's build code runs next, and what it changes in there is not kept."""
+
+    def keep(self) -> None:
+        """Finish keeping it (``env_cache.Saving.finish``)."""
+
+    def abandon(self) -> None:
+        """The build failed after ``begin_keep``: keep nothing."""
 
     def finish(self, plan: Plan, ctx: installers.InstallContext) -> None:
         """The app's bytecode, the run-time contract and the process types."""
@@ -144,24 +152,35 @@ def run(plan: Plan, target: Target) -> installers.InstallContext:
     else:
         install_fresh(plan, ctx)
         changed = True
-    if changed:  # else: the previous build's environment, relocatable and compiled as saved
-        make_relocatable(ctx, target.runtime_path)
-    nltk_data.download(list(plan.nltk_ids), ctx.python, app_env, ctx.secrets, ctx.app_dir,
-                       lookup(nltk_data.URL_VAR, plan.config, plan.environ), target.runtime_path)
-    # What the app's build code must not change (``env_cache.save``); when it has none
-    # (no post_compile hook, not a Django app), no snapshot: nothing runs to change it.
-    app_code = hooks.present(hooks.POST_COMPILE, ctx.app_dir) \
-        or django.django_manage_py(ctx.app_dir, ctx.prefix) is not None
-    before = env_cache.snapshot(target.prefix, inodes=True) if app_code else None
-    django.collectstatic(ctx.app_dir, plan.build_dir, ctx.python, app_env, ctx.secrets,
-                         lookup(django.DISABLE_VAR, plan.config, plan.environ))
-    hooks.run_hook(hooks.POST_COMPILE, ctx.app_dir, plan.build_dir, app_env, ctx.secrets)
-    procfiles = plan.procfiles
-    workspace_slug.leave_out(plan.dependencies, plan.files, target.prefix,
-                             [*(procfiles.root or {}).values(), *(procfiles.in_app or {}).values()])
-    target.finish(plan, ctx)
-    output.step("Saving the build cache")  # its own step: the build report times it
-    target.keep(key, before)
+    # uv's lock on its cache guards its prune against a uv the app's build code may run
+    pruning = children.Background(installers.prune_uv_cache, ctx)
+    try:
+        if changed:  # else: the previous build's environment, relocatable and compiled as saved
+            make_relocatable(ctx, target.runtime_path)
+        nltk_data.download(list(plan.nltk_ids), ctx.python, app_env, ctx.secrets, ctx.app_dir,
+                           lookup(nltk_data.URL_VAR, plan.config, plan.environ),
+                           target.runtime_path)
+        # What the app's build code must not change (``env_cache.Saving``); when it has none
+        # (no post_compile hook, not a Django app), nothing runs to change it.
+        app_code = hooks.present(hooks.POST_COMPILE, ctx.app_dir) \
+            or django.django_manage_py(ctx.app_dir, ctx.prefix) is not None
+        target.begin_keep(key, app_code)
+        django.collectstatic(ctx.app_dir, plan.build_dir, ctx.python, app_env, ctx.secrets,
+                             lookup(django.DISABLE_VAR, plan.config, plan.environ))
+        hooks.run_hook(hooks.POST_COMPILE, ctx.app_dir, plan.build_dir, app_env, ctx.secrets)
+        procfiles = plan.procfiles
+        workspace_slug.leave_out(plan.dependencies, plan.files, target.prefix,
+                                 [*(procfiles.root or {}).values(),
+                                  *(procfiles.in_app or {}).values()])
+        target.finish(plan, ctx)
+        pruning.wait()  # before the save may clear uv's cache
+        output.step("Saving the build cache")  # its own step: the build report times it
+        target.keep()
+    except BaseException:
+        target.abandon()
+        with contextlib.suppress(BaseException):
+            pruning.wait()
+        raise
     installers.trim_caches(ctx, plan.dependencies.manager)
     return ctx
 

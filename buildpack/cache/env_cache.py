@@ -12,23 +12,26 @@ leaves the cache for the build. The package manager then always runs against it 
 decides what changed (``installers.install(..., incremental=True)``). Where CACHE_DIR
 and the build are on different filesystems, the entry is copied instead (said once).
 
-**Save** (``save``), after the app's build code (hooks, collectstatic) ran: the slug's
-environment is hardlinked into a new entry (each file once, shared with the slug and,
-during the build, with uv's cache: ``UV_LINK_MODE=hardlink``; uv's copy of the downloaded
-wheels is pruned after the save, ``installers.trim_caches``), its manifest taken (the
-save's own snapshot: the entry's files are the slug's), and swapped in. A build that
-fails or is killed saves nothing: the next build links the runtime (below) and installs
-the packages afresh (the wheels built from source are still in uv's cache).
+**Save** (``begin_save``), begun once the installer is done, before the app's build
+code (hooks, collectstatic) runs: the slug's environment is hardlinked into a new entry
+on a thread while that code and the rest of the build run (each file once, shared with
+the slug and, during the build, with uv's cache: ``UV_LINK_MODE=hardlink``; uv's copy of
+the downloaded wheels is pruned meanwhile, ``installers.prune_uv_cache``); at the end
+(``Saving.finish``) its manifest is taken (the entry's files are the slug's) and it is
+swapped in. A build that fails or is killed saves nothing: the next build links the
+runtime (below) and installs the packages afresh (the wheels built from source are
+still in uv's cache).
 
 **Damage** (the slug and the entry share inodes, so a write into a slug file is a write
 into the entry and into uv's cache):
 
 - during the build the entry is not in the cache, and the app's build code (a
-  ``post_compile`` hook, collectstatic) runs before the save: ``save`` compares the
-  environment with the snapshot taken before that code ran (``snapshot``: kind, size,
-  mtime, mode, inode). A file it changed, replaced or removed is never saved: the
-  entry is not written, uv's cache (which may share the changed file) is cleared, and
-  the next build installs afresh; files it only added are kept, as in the slug.
+  ``post_compile`` hook, collectstatic) runs while the save links: ``Saving.finish``
+  compares the environment with the snapshot taken before that code ran (``snapshot``:
+  kind, size, mtime, mode, inode), whether the change came before or after the thread
+  linked the file. A file it changed, replaced or removed is never saved: the entry is
+  not written, uv's cache (which may share the changed file) is cleared, and the next
+  build installs afresh; files it only added are kept, as in the slug.
 - after the build (a later buildpack writing into ``.heroku/python``): ``restore``
   checks every file against the manifest (kind, size, mtime, mode); a mismatch discards
   the entry and uv's cache with a warning, and the build installs afresh. Neither the
@@ -55,12 +58,13 @@ import os
 import shutil
 import stat
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from buildpack.base import cache_files, output
+from buildpack.base import cache_files, children, output
 from buildpack.base.fs import rmtree
 from buildpack.cache import layout
 
@@ -169,42 +173,61 @@ def _say_copying(why: str) -> None:
         output.detail(f"CACHE_DIR is on another filesystem than the build: {why} by copying.")
 
 
-def link_tree(src: Path, dest: Path, why: str = "the environment is saved"
-              ) -> tuple[bool, dict[str, list[Any]]]:
-    """``dest`` (new) with the same tree as ``src``: folders made (modes kept; not their
-    times, which nothing reads: one mkdir and rarely a chmod each, on a disk where making
-    folders is most of the save), links kept as links, regular files hardlinked; copied,
-    said once, where they cannot be (another filesystem). Whether every file was linked (none copied), and the snapshot
-    of ``src`` with inodes taken on the way (``snapshot(src, inodes=True)``)."""
-    os.mkdir(dest)
-    found: dict[str, list[Any]] = {}
-    folders: list[tuple[str, os.stat_result]] = []
-    base = os.fspath(dest)
-    copy = False
-    for rel, entry, st in _entries(src):
-        found[rel] = _record(entry, st, True)
-        target = f"{base}/{rel}"
-        if stat.S_ISDIR(st.st_mode):
+class _Linker:
+    """Makes ``dest`` (new) a tree of the entries it is given (path relative to the
+    source, the source path, the entry's ``_record``): folders made (modes set by
+    ``close``, after their contents, as a folder may be read-only; not their times, which
+    nothing reads: one mkdir each, on a disk where making folders is most of a save),
+    links kept as links, regular files hardlinked; copied, said once, where they cannot be
+    (another filesystem)."""
+
+    def __init__(self, dest: Path, why: str) -> None:
+        os.mkdir(dest)
+        self.dest, self.why = dest, why
+        self.base = os.fspath(dest)
+        self.copied = False
+        self.folders: list[tuple[str, int]] = []
+
+    def add(self, rel: str, source: str, record: list[Any]) -> None:
+        target = f"{self.base}/{rel}"
+        kind = record[0]
+        if kind == "d":
             os.mkdir(target)
-            folders.append((target, st))
-        elif stat.S_ISLNK(st.st_mode):
-            os.symlink(found[rel][1], target)
-        elif not copy:
+            self.folders.append((target, record[3]))
+            return
+        if kind == "l":
+            os.symlink(record[1], target)
+            return
+        if not self.copied:
             try:
-                os.link(entry.path, target, follow_symlinks=False)
-                continue
+                os.link(source, target, follow_symlinks=False)
+                return
             except OSError as exc:
                 if exc.errno not in (errno.EXDEV, errno.EPERM, errno.EMLINK):
                     raise
-                copy = True
-                _say_copying(why)
-        if copy and not stat.S_ISDIR(st.st_mode) and not stat.S_ISLNK(st.st_mode):
-            shutil.copy2(entry.path, target, follow_symlinks=False)
-    for target, st in reversed(folders):  # after their contents: a folder may be read-only
-        if stat.S_IMODE(st.st_mode) != _MKDIR_MODE:
-            os.chmod(target, stat.S_IMODE(st.st_mode))
-    shutil.copystat(src, dest)
-    return not copy, found
+                self.copied = True
+                _say_copying(self.why)
+        shutil.copy2(source, target, follow_symlinks=False)
+
+    def close(self, source: Path) -> None:
+        for target, mode in reversed(self.folders):
+            if mode != _MKDIR_MODE:
+                os.chmod(target, mode)
+        shutil.copystat(source, self.dest)
+
+
+def link_tree(src: Path, dest: Path, why: str = "the environment is saved"
+              ) -> tuple[bool, dict[str, list[Any]]]:
+    """``dest`` (new) with the same tree as ``src`` (``_Linker``). Whether every file was
+    linked (none copied), and the snapshot of ``src`` with inodes taken on the way
+    (``snapshot(src, inodes=True)``)."""
+    linker = _Linker(dest, why)
+    found: dict[str, list[Any]] = {}
+    for rel, entry, st in _entries(src):
+        found[rel] = _record(entry, st, True)
+        linker.add(rel, entry.path, found[rel])
+    linker.close(src)
+    return not linker.copied, found
 
 
 def _umask() -> int:
@@ -351,40 +374,96 @@ def not_cached_warning(changed: list[str]) -> None:
         "packages afresh. To keep the build cache, write such files elsewhere.")
 
 
-def save(cache_dir: Path, key: CacheKey, source: Path,
-         before: dict[str, list[Any]] | None = None) -> bool:
-    """Store ``source`` as the cache entry for ``key`` (linked into a new entry, then
-    swapped in); whether it was stored.
+class Saving:
+    """The save of ``source`` as the cache entry for ``key``, begun once the installer is
+    done (``begin_save``): its files are linked into a new entry on a thread while the
+    app's build code (hooks, collectstatic) and the rest of the build run; ``finish``
+    then makes the entry the cache's, or ``abandon`` drops it.
 
-    ``before``: ``snapshot(source, inodes=True)`` taken before the app's build code ran. When that code
-    changed, replaced or removed one of those files, nothing is stored (the old entry is
-    gone already: ``restore`` moved it out) and uv's cache is cleared: the next build
-    installs afresh from files nothing wrote into."""
-    new = Path(tempfile.mkdtemp(prefix=f".{ENV_DIR_NAME}-new-", dir=cache_dir))
-    try:
-        linked, now = link_tree(source, new / "python")
-        changed = changed_by(before, now) if before is not None else []
-        if changed:
-            _discard(new)
-            not_cached_warning(changed)
-            _discard(cache_dir / ENV_DIR_NAME)
-            clear_shared(cache_dir)
-            return False
-        if linked:  # the same files: their manifest is the source's
-            files = {rel: record[:4] for rel, record in now.items()}
-        else:
-            files = snapshot(new / "python")
-        metadata = {"key": asdict(key), "files": files}
-        (new / "metadata.json").write_text(json.dumps(metadata, separators=(",", ":")),
-                                           encoding="utf-8")
-        entry = cache_dir / ENV_DIR_NAME
-        if os.path.lexists(entry):
-            _discard(entry)
-        os.replace(new, entry)
-    except BaseException:
-        _discard(new)
-        raise
-    return True
+    ``watch``: the app's build code runs meanwhile, so the environment is snapshotted
+    first (kind, size, mtime, mode, inode) and the thread links what that snapshot lists.
+    ``finish`` compares the environment with it again: a file that code changed, replaced
+    or removed (before or after the thread linked it) means nothing is stored (the old
+    entry is gone already: ``restore`` moved it out) and uv's cache is cleared, so the
+    next build installs afresh from files nothing wrote into; files it only added are
+    linked then, as the slug has them. Without ``watch`` nothing but the buildpack
+    touches the environment until ``finish``: the thread walks and links it at once."""
+
+    def __init__(self, cache_dir: Path, key: CacheKey, source: Path, watch: bool) -> None:
+        self.cache_dir, self.key, self.source = cache_dir, key, source
+        self.started = time.monotonic()
+        self.before = snapshot(source, inodes=True) if watch else None
+        self.new = Path(tempfile.mkdtemp(prefix=f".{ENV_DIR_NAME}-new-", dir=cache_dir))
+        self.linker: _Linker | None = None
+        self.found: dict[str, list[Any]] = {}
+        self.stopped = False
+        self.work = children.Background(self._link)
+
+    def _link(self) -> None:
+        self.linker = linker = _Linker(self.new / "python", "the environment is saved")
+        if self.before is None:
+            for rel, entry, st in _entries(self.source):
+                if self.stopped:
+                    return
+                self.found[rel] = _record(entry, st, True)
+                linker.add(rel, entry.path, self.found[rel])
+            return
+        base = os.fspath(self.source)
+        for rel, record in self.before.items():
+            if self.stopped:
+                return
+            try:
+                linker.add(rel, f"{base}/{rel}", record)
+            except (FileNotFoundError, NotADirectoryError):
+                pass  # removed meanwhile by the app's build code: ``finish`` finds it gone
+
+    def finish(self) -> bool:
+        """Whether the entry was stored (else said, and uv's cache cleared)."""
+        try:
+            self.work.wait()
+            assert self.linker is not None
+            now = self.found
+            if self.before is not None:
+                now = snapshot(self.source, inodes=True)
+                changed = changed_by(self.before, now)
+                if changed:
+                    _discard(self.new)
+                    not_cached_warning(changed)
+                    _discard(self.cache_dir / ENV_DIR_NAME)
+                    clear_shared(self.cache_dir)
+                    return False
+                base = os.fspath(self.source)
+                for rel, record in now.items():
+                    if rel not in self.before:
+                        self.linker.add(rel, f"{base}/{rel}", record)
+            self.linker.close(self.source)
+            if self.linker.copied:
+                files = snapshot(self.new / "python")
+            else:  # the same files: their manifest is the source's
+                files = {rel: record[:4] for rel, record in now.items()}
+            metadata = {"key": asdict(self.key), "files": files}
+            (self.new / "metadata.json").write_text(json.dumps(metadata, separators=(",", ":")),
+                                                    encoding="utf-8")
+            entry = self.cache_dir / ENV_DIR_NAME
+            if os.path.lexists(entry):
+                _discard(entry)
+            os.replace(self.new, entry)
+        except BaseException:
+            _discard(self.new)
+            raise
+        return True
+
+    def abandon(self) -> None:
+        """The build failed: stop linking and drop the new entry."""
+        self.stopped = True
+        with contextlib.suppress(BaseException):
+            self.work.wait()
+        _discard(self.new)
+
+
+def begin_save(cache_dir: Path, key: CacheKey, source: Path, watch: bool) -> Saving:
+    """Begin saving ``source`` as the cache entry for ``key`` (``Saving``)."""
+    return Saving(cache_dir, key, source, watch)
 
 
 # --- the unpacked runtime ----------------------------------------------------------------

@@ -77,6 +77,7 @@ class LayersTarget:
         self.runtime_path = str(self.prefix)
         self.slug_root: Path | None = None  # the layers and the app keep their paths at launch
         self.key: env_cache.CacheKey | None = None
+        self.before: dict[str, list[Any]] | None = None  # the app's build code runs: begin_keep
 
     def prepare(self, key: env_cache.CacheKey) -> str:
         self.key = key
@@ -93,19 +94,24 @@ class LayersTarget:
             self.layers.forget(PYTHON_LAYER)
         return state
 
-    def keep(self, key: env_cache.CacheKey, before: dict[str, list[Any]] | None) -> None:
+    def begin_keep(self, key: env_cache.CacheKey, watch: bool) -> None:
+        self.before = env_cache.snapshot(self.prefix, inodes=True) if watch else None
+
+    def keep(self) -> None:
         """The layer is kept (cache = true, written by ``finish``) unless the app's build
-        code changed what the installer wrote (``env_cache.save``): then it is launched
-        but not cached, and uv's cache (which shares its files) is cleared. ``before`` is
-        None when the app has no build code."""
-        if before is None:
+        code changed what the installer wrote (``env_cache.Saving``): then it is launched
+        but not cached, and uv's cache (which shares its files) is cleared."""
+        if self.before is None or self.key is None:
             return
-        changed = env_cache.changed_by(before, env_cache.snapshot(self.prefix, inodes=True))
+        changed = env_cache.changed_by(self.before, env_cache.snapshot(self.prefix, inodes=True))
         if changed:
             env_cache.not_cached_warning(changed)
             self.layers.write(PYTHON_LAYER, LayerTypes(launch=True, build=True, cache=False),
-                              key_metadata(key))
+                              key_metadata(self.key))
             env_cache.clear_shared(self.layers.path(CACHE_LAYER))
+
+    def abandon(self) -> None:
+        """Nothing to undo: a failed build exports no layer."""
 
     def finish(self, plan: Plan, ctx: installers.InstallContext) -> None:
         _require_libraries(ctx)

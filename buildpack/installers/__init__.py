@@ -55,7 +55,7 @@ from buildpack.installers.managers import ENGINES, NO_DEPENDENCIES, PIPENV
 from buildpack.installers.record import Choice, Manager
 
 __all__ = ["Choice", "InstallContext", "check_python", "check_tools", "choose", "install",
-           "trim_caches"]
+           "prune_uv_cache", "trim_caches"]
 
 
 def choose(files: AppFiles | Path, dev: bool = False, installer: str | None = None,
@@ -169,13 +169,19 @@ def install(choice: Choice, ctx: InstallContext, incremental: bool = False) -> b
     return True
 
 
-def trim_caches(ctx: InstallContext, manager: Manager) -> None:
-    """After the build: drop the packages uv and pip downloaded from their caches (the
-    installed environment's cache entry holds them, installed; the wheels they built from
-    source are kept), so CACHE_DIR holds each package once; and uv itself when ``manager``
-    does not install with it (a Pipenv, Poetry or PDM app's fresh runtime fetched it to
-    install pip and the tool: a later build reuses both installed)."""
+def prune_uv_cache(ctx: InstallContext) -> None:
+    """Once the dependencies are installed: drop the wheels uv downloaded from its cache
+    (``uv.prune_cache``), beside the rest of the build."""
     uv.prune_cache(ctx)
+
+
+def trim_caches(ctx: InstallContext, manager: Manager) -> None:
+    """After the build: drop the packages pip downloaded from its cache (the installed
+    environment's cache entry holds them, installed; the wheels it built from source are
+    kept), so CACHE_DIR holds each package once, as ``prune_uv_cache`` did for uv's; and
+    uv itself when ``manager`` does not install with it (a Pipenv, Poetry or PDM app's
+    fresh runtime fetched it to install pip and the tool: a later build reuses both
+    installed)."""
     pip.prune_cache(ctx)
     if manager.tool is not pinned_tools.TOOLS["uv"]:
         pinned_tools.drop(ctx, pinned_tools.TOOLS["uv"])

@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import time
 from pathlib import Path
-from typing import Any
 
 from buildpack import installers
 from buildpack.app import app_base, app_files, processes
@@ -32,6 +31,7 @@ class SlugTarget:
         self.runtime_path = slug_layout.RUNTIME_PREFIX
         self.slug_root: Path | None = build_dir  # runs as /app
         self.app_bytecode: children.Background | None = None
+        self.saving: env_cache.Saving | None = None
 
     def prepare(self, key: env_cache.CacheKey) -> str:
         if app_files.remove(self.build_dir, PYTHON_DIR):
@@ -43,15 +43,21 @@ class SlugTarget:
                           "package manager installs what changed and removes what is no longer needed.")
         return state
 
-    def keep(self, key: env_cache.CacheKey, before: dict[str, list[Any]] | None) -> None:
-        started = time.monotonic()
+    def begin_keep(self, key: env_cache.CacheKey, watch: bool) -> None:
+        self.saving = env_cache.begin_save(self.cache_dir, key, self.prefix, watch)
+
+    def keep(self) -> None:
         try:
-            if env_cache.save(self.cache_dir, key, self.prefix, before):
-                output.detail("The installed environment is kept for the next build "
-                              f"({time.monotonic() - started:.1f} s)")
+            if self.saving is not None and self.saving.finish():
+                output.detail("The installed environment is kept for the next build (linked in "
+                              f"{time.monotonic() - self.saving.started:.1f} s, beside the build)")
         finally:
             if self.app_bytecode is not None:
                 self.app_bytecode.wait()
+
+    def abandon(self) -> None:
+        if self.saving is not None:
+            self.saving.abandon()
 
     def finish(self, plan: Plan, ctx: installers.InstallContext) -> None:
         # The app's bytecode is compiled (a child on the other CPU) while the rest of the

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from dataclasses import replace
 
 import pytest
@@ -21,6 +22,10 @@ def _tree(root):
     return root
 
 
+def _save(cache, source):
+    return env_cache.begin_save(cache, KEY, source, watch=False).finish()
+
+
 def _cache(tmp_path):
     cache = tmp_path / "cache"
     cache.mkdir()
@@ -30,7 +35,7 @@ def _cache(tmp_path):
 def test_save_links_and_restore_moves(tmp_path):
     src = _tree(tmp_path / "build/.heroku/python")
     cache = _cache(tmp_path)
-    assert env_cache.save(cache, KEY, src)
+    assert _save(cache, src)
     entry = cache / "env/python"
     # One copy of each file: the entry is the slug's files, linked.
     assert (entry / "lib/site/mod.py").stat().st_ino == (src / "lib/site/mod.py").stat().st_ino
@@ -54,7 +59,7 @@ def test_save_links_and_restore_moves(tmp_path):
 ])
 def test_key_change_discards_with_reason(tmp_path, capsys, field, value, reason):
     cache = _cache(tmp_path)
-    env_cache.save(cache, KEY, _tree(tmp_path / "src"))
+    _save(cache, _tree(tmp_path / "src"))
     assert env_cache.restore(cache, replace(KEY, **{field: value}), tmp_path / "t") == env_cache.FRESH
     out = capsys.readouterr().out
     assert "-----> Discarding cache since:" in out
@@ -71,7 +76,7 @@ def test_no_dependency_files_in_the_key():
 @pytest.mark.parametrize("metadata", [b"{" * 100_000, b"\xff\xfe", b"[]", b'{"key": 1}', b"{not json"])
 def test_unreadable_metadata_is_discarded_with_warning(tmp_path, capsys, metadata):
     cache = _cache(tmp_path)
-    env_cache.save(cache, KEY, _tree(tmp_path / "src"))
+    _save(cache, _tree(tmp_path / "src"))
     (cache / "env/metadata.json").write_bytes(metadata)
     assert env_cache.restore(cache, KEY, tmp_path / "t") == env_cache.FRESH
     assert "Discarding an unreadable build cache" in capsys.readouterr().err
@@ -90,7 +95,7 @@ def test_unreadable_metadata_is_discarded_with_warning(tmp_path, capsys, metadat
 def test_damaged_entry_is_discarded_with_uvs_cache(tmp_path, capsys, damage):
     cache = _cache(tmp_path)
     (cache / "uv/archive-v0").mkdir(parents=True)
-    env_cache.save(cache, KEY, _tree(tmp_path / "src"))
+    _save(cache, _tree(tmp_path / "src"))
     damage(cache / "env/python")
     assert env_cache.restore(cache, KEY, tmp_path / "t") == env_cache.FRESH
     err = capsys.readouterr()
@@ -104,7 +109,7 @@ def test_a_write_through_the_slug_after_the_save_is_caught_at_restore(tmp_path, 
     """A later buildpack writes into .heroku/python after bin/compile saved it."""
     src = _tree(tmp_path / "build/.heroku/python")
     cache = _cache(tmp_path)
-    env_cache.save(cache, KEY, src)
+    _save(cache, src)
     with open(src / "lib/site/mod.py", "a") as fh:  # in place: the entry's file too
         fh.write("y = 2\n")
     assert env_cache.restore(cache, KEY, tmp_path / "t") == env_cache.FRESH
@@ -116,13 +121,13 @@ def test_the_app_build_codes_changes_are_never_saved(tmp_path, capsys):
     in uv's cache, which may share it."""
     src = _tree(tmp_path / "build/.heroku/python")
     cache = _cache(tmp_path)
-    env_cache.save(cache, KEY, src)
+    _save(cache, src)
     (cache / "uv").mkdir()
     target = tmp_path / "build2/.heroku/python"
     assert env_cache.restore(cache, KEY, target) == env_cache.UPDATE
-    before = env_cache.snapshot(target, inodes=True)
+    saving = env_cache.begin_save(cache, KEY, target, watch=True)
     (target / "bin/python3.13").chmod(0o777)
-    assert not env_cache.save(cache, KEY, target, before)
+    assert not saving.finish()
     err = capsys.readouterr().err
     assert "The installed environment is not cached" in err and "bin/python3.13" in err
     assert not (cache / "env").exists() and not (cache / "uv").exists()
@@ -131,19 +136,75 @@ def test_the_app_build_codes_changes_are_never_saved(tmp_path, capsys):
 def test_files_the_app_build_code_only_added_are_saved(tmp_path):
     src = _tree(tmp_path / "build/.heroku/python")
     cache = _cache(tmp_path)
-    before = env_cache.snapshot(src, inodes=True)
+    saving = env_cache.begin_save(cache, KEY, src, watch=True)
     (src / "lib/site/__pycache__").mkdir()
     (src / "lib/site/__pycache__/mod.pyc").write_bytes(b"pyc")
-    assert env_cache.save(cache, KEY, src, before)
+    assert saving.finish()
     assert (cache / "env/python/lib/site/__pycache__/mod.pyc").is_file()
+
+
+def _big_tree(root):
+    """600 files in 30 folders: enough that the save's thread is still linking when the
+    test goes on."""
+    _tree(root)
+    for n in range(30):
+        folder = root / f"lib/site/pkg{n}"
+        folder.mkdir()
+        for m in range(20):
+            (folder / f"m{m}.py").write_text(f"x = {m}\n")
+    return root
+
+
+@pytest.mark.parametrize("change", [
+    lambda e: (e / "lib/site/pkg29/m19.py").write_text("x = 0\n"),  # in place: the link's file
+    lambda e: os.replace(e / "lib/site/pkg0/m1.py", e / "lib/site/pkg0/m0.py"),
+    lambda e: shutil.rmtree(e / "lib/site/pkg15"),
+    lambda e: shutil.rmtree(e / "lib/site/pkg15") or (e / "lib/site/pkg15").write_text(""),
+    lambda e: (e / "lib/site/pkg29").chmod(0o700),
+])
+@pytest.mark.parametrize("linked_first", [True, False])
+def test_what_the_app_build_code_changes_while_the_save_links_is_never_saved(
+        tmp_path, capsys, change, linked_first):
+    """The save links the environment on a thread while the app's build code runs: a
+    change made before the thread reached the file, or after it linked it, is caught."""
+    src = _big_tree(tmp_path / "build/.heroku/python")
+    cache = _cache(tmp_path)
+    (cache / "uv").mkdir()
+    saving = env_cache.begin_save(cache, KEY, src, watch=True)
+    if linked_first:
+        saving.work.wait()
+    change(src)
+    assert not saving.finish()
+    assert "The installed environment is not cached" in capsys.readouterr().err
+    assert not (cache / "env").exists() and not (cache / "uv").exists()
+    assert not [p for p in cache.iterdir() if p.name.startswith(".")]
+
+
+def test_an_unwatched_save_keeps_every_file_and_its_folders_modes(tmp_path):
+    src = _big_tree(tmp_path / "build/.heroku/python")
+    (src / "lib/site/pkg3").chmod(0o555)
+    assert _save(_cache(tmp_path), src)
+    entry = tmp_path / "cache/env/python"
+    assert sorted(p.relative_to(entry) for p in entry.rglob("*")) \
+        == sorted(p.relative_to(src) for p in src.rglob("*"))
+    assert (entry / "lib/site/pkg3").stat().st_mode & 0o777 == 0o555
+    assert (entry / "lib/site/pkg3/m7.py").stat().st_ino == (src / "lib/site/pkg3/m7.py").stat().st_ino
+
+
+def test_an_abandoned_save_leaves_nothing(tmp_path):
+    src = _big_tree(tmp_path / "build/.heroku/python")
+    cache = _cache(tmp_path)
+    env_cache.begin_save(cache, KEY, src, watch=False).abandon()
+    assert list(cache.iterdir()) == []
+    assert (src / "lib/site/pkg29/m19.py").is_file()  # the build's own files stay
 
 
 def test_save_replaces_previous_entry(tmp_path):
     cache = _cache(tmp_path)
-    env_cache.save(cache, KEY, _tree(tmp_path / "one"))
+    _save(cache, _tree(tmp_path / "one"))
     two = _tree(tmp_path / "two")
     (two / "lib/site/mod.py").write_text("x = 2\n")
-    env_cache.save(cache, KEY, two)
+    _save(cache, two)
     assert env_cache.restore(cache, KEY, tmp_path / "t") == env_cache.UPDATE
     assert (tmp_path / "t/lib/site/mod.py").read_text() == "x = 2\n"
     assert not list(cache.glob(".env-*"))
@@ -248,7 +309,7 @@ def test_a_cache_stored_as_an_archive_still_restores(tmp_path):
     """A platform may keep CACHE_DIR as an archive: new inodes, same files and times."""
     import shutil
     cache = _cache(tmp_path)
-    env_cache.save(cache, KEY, _tree(tmp_path / "src"))
+    _save(cache, _tree(tmp_path / "src"))
     moved = tmp_path / "restored-cache"
     shutil.copytree(cache, moved, symlinks=True)
     assert env_cache.restore(moved, KEY, tmp_path / "t") == env_cache.UPDATE
@@ -319,7 +380,7 @@ def test_damage_found_in_the_environment_clears_the_cached_runtime(tmp_path, cap
     cache, calls = _cache(tmp_path), []
     src = tmp_path / "build/python"
     env_cache.provide_runtime(cache, "a" * 64, src, _unpacker(calls, src))
-    env_cache.save(cache, KEY, src)
+    _save(cache, src)
     (src / "lib/site/mod.py").chmod(0o777)
     assert env_cache.restore(cache, KEY, tmp_path / "t") == env_cache.FRESH
     assert not (cache / layout.RUNTIME).exists()
