@@ -4,14 +4,13 @@ This file must run on any python3 the build host may have, so it checks the vers
 before importing the buildpack (whose annotations need 3.9) and uses no newer syntax.
 """
 import os
-import platform
 import sys
 
 if sys.version_info < (3, 9):
     sys.stderr.write(
         " !     Error: buildpack-python needs Python 3.9 or newer as the build host's python3,"
         " but it is %s (%s). (error id: host::python-too-old)\n"
-        % (platform.python_version(), sys.executable))
+        % (".".join(map(str, sys.version_info[:3])), sys.executable))
     sys.exit(1)
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import os
-import platform
 import re
 
 _OS_RELEASE = "/etc/os-release"
@@ -41,4 +40,4 @@ def current_stack(environ: dict[str, str] | None = None) -> str:
 
 def current_arch() -> str:
     """``uname -m`` (x86_64, aarch64, ...)."""
-    return platform.machine() or "unknown"
+    return os.uname().machine or "unknown"

@@ -32,7 +32,7 @@ so in one line. The wheel tags are read with ``packaging`` (``parse_wheel_filena
 """
 from __future__ import annotations
 
-import platform
+import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -169,7 +169,7 @@ def check(choice: Choice, ctx: InstallContext, secrets: list[str]) -> list[Missi
                       f"have a wheel for it\n({why}; the install reports for itself).")
         return []
     abi = variants.abi_tag(ctx.python_version, ctx.variant)
-    missing = missing_wheels(packages, abi, platform.machine())
+    missing = missing_wheels(packages, abi, os.uname().machine)
     if not missing:
         what = "requirement" if parser is None else "package"
         output.detail(f"Free-threaded Python {label}: every {what} of {shown} has a wheel for it "

@@ -13,9 +13,7 @@ download that runs past its deadline or size bound stops the build with an error
 """
 from __future__ import annotations
 
-import http.client
 import os
-import platform
 import re
 import shutil
 import ssl
@@ -24,6 +22,7 @@ import urllib.parse
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from buildpack.base import settings
 from buildpack.base.hashing import file_sha256
@@ -31,6 +30,9 @@ from buildpack.base.http_client import DEADLINE_FACTOR, FetchError, copy_stream,
 from buildpack.base.numbers import parse_int, parse_version
 from buildpack.base.output import BuildError
 from buildpack.base.redact import mask_credentials
+
+if TYPE_CHECKING:
+    from http.client import HTTPResponse
 
 TIMEOUT = 30
 DEADLINE = TIMEOUT * DEADLINE_FACTOR  # seconds for a whole file, as the store's downloads
@@ -78,7 +80,7 @@ def _index_url(env: dict[str, str]) -> str | None:
     return None
 
 
-def _open(url: str, env: dict[str, str]) -> http.client.HTTPResponse:
+def _open(url: str, env: dict[str, str]) -> HTTPResponse:
     """GET ``url`` (credentials in it go to its origin only, never along a redirect)."""
     cafile = env.get("PIP_CERT") or env.get("SSL_CERT_FILE") or None
     scheme = urllib.parse.urlsplit(url).scheme
@@ -132,7 +134,7 @@ def from_index(project: str, version: str, hashes: set[str], env: dict[str, str]
 
 
 def _from_bundle(version: str, hashes: set[str], dest: Path) -> Path | None:
-    glibc, arch = host_glibc(), platform.machine()
+    glibc, arch = host_glibc(), os.uname().machine
     for wheel in sorted(settings.BUNDLED_WHEELS.glob(f"uv-{version}-*.whl")):
         if fits_this_machine(wheel.name, glibc, arch):
             copy = dest / wheel.name
@@ -148,7 +150,7 @@ def fetch(version: str, requirements: Path, env: dict[str, str], target: Path) -
     scratch = target / ".wheel"
     scratch.mkdir(parents=True, exist_ok=True)
     try:
-        glibc, arch = host_glibc(), platform.machine()
+        glibc, arch = host_glibc(), os.uname().machine
         wheel = _from_bundle(version, hashes, scratch) or from_index(
             "uv", version, hashes, env, scratch, lambda name: fits_this_machine(name, glibc, arch))
         if wheel is None:

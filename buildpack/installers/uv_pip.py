@@ -39,7 +39,7 @@ again); pip (which the slug keeps) stays, named by its hash-checked pin. Which r
 from __future__ import annotations
 
 import contextlib
-import platform
+import os
 import re
 import sys
 import tempfile
@@ -232,7 +232,7 @@ def warm_up_command(ctx: InstallContext, uv: Path, requirements: Path) -> list[s
     machine's manylinux platform, run with the buildpack's own Python (never one that the
     app brings, e.g. a committed .venv); None where uv names no such platform."""
 
-    glibc, arch = uv_fetch.host_glibc(), platform.machine()
+    glibc, arch = uv_fetch.host_glibc(), os.uname().machine
     if glibc is None or glibc[0] != 2 or arch not in ("x86_64", "aarch64") \
             or is_pylock(requirements):  # a lock: nothing to resolve
         return None

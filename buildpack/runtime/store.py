@@ -6,12 +6,10 @@ final. Every message names the store with credentials masked.
 """
 from __future__ import annotations
 
-import http.client
 import os
 import time
 import urllib.error
 import urllib.parse
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -96,6 +94,8 @@ def parse_location(value: str, timeout: float = TIMEOUT_SECONDS) -> StoreLocatio
 
 
 def _fetch_once(location: StoreLocation, name: str, dest: Path, max_bytes: int | None) -> None:
+    import http.client  # not at import: loaded by the download (http_client.open_url)
+
     target = location.join(name)
     if location.local_dir is not None:
         try:

@@ -57,7 +57,7 @@ READS: dict[tuple[str, str], str] = {
     ("runtime/store.py", "_fetch_once"): "writes a download of this build",
     ("runtime/store.py", "read_manifest"): "the manifest of a local store (the platform's)",
     ("base/http_client.py", "copy_stream"): "writes a download of this build",
-    ("base/http_client.py", "open_url"): "an HTTP request (opener.open), no file",
+    ("base/http_open.py", "open_url"): "an HTTP request (opener.open), no file",
     ("runtime/safe_extract.py", "extract_archive"):
         "an archive whose sha256 was checked first (runtime.install via cache_files.sha256)",
     ("runtime/safe_extract.py", "_decompressed"): "the same checked archive",
