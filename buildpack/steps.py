@@ -48,10 +48,14 @@ class Target(Protocol):
         build's installed environment for ``key`` is in place, for the package manager to
         bring up to date (``Manager.update``), else FRESH (an empty place)."""
 
-    def begin_keep(self, key: env_cache.CacheKey, watch: bool) -> None:
-        """The installed environment for ``key`` is complete: begin keeping it for the next
-        build (the slug: ``env_cache.begin_save``, beside the rest of the build); ``watch``:
-        the app's build code runs next, and what it changes in there is not kept."""
+    def begin_keep(self, key: env_cache.CacheKey, settled: bool) -> None:
+        """The package manager is done with the installed environment for ``key``: begin
+        keeping it for the next build (the slug: ``env_cache.begin_save``, beside the rest
+        of the build); ``settled``: the buildpack changes nothing in it from here on."""
+
+    def watch(self, app_code: bool) -> None:
+        """The app's build code runs next when ``app_code``: what it changes in the
+        installed environment is not kept (its snapshot, ``env_cache.snapshot``)."""
 
     def keep(self) -> None:
         """Finish keeping it (``env_cache.Saving.finish``)."""
@@ -152,6 +156,7 @@ def run(plan: Plan, target: Target) -> installers.InstallContext:
     else:
         install_fresh(plan, ctx)
         changed = True
+    target.begin_keep(key, settled=not changed and not plan.nltk_ids)
     # uv's lock on its cache guards its prune against a uv the app's build code may run
     pruning = children.Background(installers.prune_uv_cache, ctx)
     try:
@@ -160,11 +165,10 @@ def run(plan: Plan, target: Target) -> installers.InstallContext:
         nltk_data.download(list(plan.nltk_ids), ctx.python, app_env, ctx.secrets, ctx.app_dir,
                            lookup(nltk_data.URL_VAR, plan.config, plan.environ),
                            target.runtime_path)
-        # What the app's build code must not change (``env_cache.Saving``); when it has none
-        # (no post_compile hook, not a Django app), nothing runs to change it.
-        app_code = hooks.present(hooks.POST_COMPILE, ctx.app_dir) \
-            or django.django_manage_py(ctx.app_dir, ctx.prefix) is not None
-        target.begin_keep(key, app_code)
+        # What the app's build code must not change (``env_cache.Saving.finish``); when it
+        # has none (no post_compile hook, not a Django app), nothing runs to change it.
+        target.watch(hooks.present(hooks.POST_COMPILE, ctx.app_dir)
+                     or django.django_manage_py(ctx.app_dir, ctx.prefix) is not None)
         django.collectstatic(ctx.app_dir, plan.build_dir, ctx.python, app_env, ctx.secrets,
                              lookup(django.DISABLE_VAR, plan.config, plan.environ))
         hooks.run_hook(hooks.POST_COMPILE, ctx.app_dir, plan.build_dir, app_env, ctx.secrets)

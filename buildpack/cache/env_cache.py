@@ -12,13 +12,13 @@ leaves the cache for the build. The package manager then always runs against it 
 decides what changed (``installers.install(..., incremental=True)``). Where CACHE_DIR
 and the build are on different filesystems, the entry is copied instead (said once).
 
-**Save** (``begin_save``), begun once the installer is done, before the app's build
-code (hooks, collectstatic) runs: the slug's environment is hardlinked into a new entry
-on a thread while that code and the rest of the build run (each file once, shared with
+**Save** (``begin_save``), begun once the package manager is done: the slug's
+environment is hardlinked into a new entry on a thread while the rest of the build runs
+(relocation and bytecode, NLTK data, the app's build code; each file once, shared with
 the slug and, during the build, with uv's cache: ``UV_LINK_MODE=hardlink``; uv's copy of
 the downloaded wheels is pruned meanwhile, ``installers.prune_uv_cache``); at the end
-(``Saving.finish``) its manifest is taken (the entry's files are the slug's) and it is
-swapped in. A build that fails or is killed saves nothing: the next build links the
+(``Saving.finish``) the entry is brought up to date with the environment as the build
+left it, its manifest taken (the entry's files are the slug's) and it is swapped in. A build that fails or is killed saves nothing: the next build links the
 runtime (below) and installs the packages afresh (the wheels built from source are
 still in uv's cache).
 
@@ -375,71 +375,111 @@ def not_cached_warning(changed: list[str]) -> None:
 
 
 class Saving:
-    """The save of ``source`` as the cache entry for ``key``, begun once the installer is
-    done (``begin_save``): its files are linked into a new entry on a thread while the
-    app's build code (hooks, collectstatic) and the rest of the build run; ``finish``
-    then makes the entry the cache's, or ``abandon`` drops it.
+    """The save of ``source`` as the cache entry for ``key``, begun as soon as the package
+    manager is done (``begin_save``): a thread links the environment's files into a new
+    entry while the rest of the build runs (relocation and bytecode, NLTK data, the app's
+    build code, the SBOM); ``finish`` brings the entry up to date with the environment as
+    the build left it and swaps it in, or ``abandon`` drops it.
 
-    ``watch``: the app's build code runs meanwhile, so the environment is snapshotted
-    first (kind, size, mtime, mode, inode) and the thread links what that snapshot lists.
-    ``finish`` compares the environment with it again: a file that code changed, replaced
-    or removed (before or after the thread linked it) means nothing is stored (the old
-    entry is gone already: ``restore`` moved it out) and uv's cache is cleared, so the
-    next build installs afresh from files nothing wrote into; files it only added are
-    linked then, as the slug has them. Without ``watch`` nothing but the buildpack
-    touches the environment until ``finish``: the thread walks and links it at once."""
+    The entry's files are the environment's (hardlinks), so a file written in place is
+    current in both; what was replaced, added or removed after the thread passed is
+    relinked, linked or removed by ``finish``, which compares the final environment with
+    what the thread linked (kind, size, mtime, mode and the entry's inode, taken from the
+    entry after each link). ``settled``: the buildpack changes nothing in the environment
+    after ``begin_save`` (no relocation, no NLTK data) and no app build code is watched,
+    so the thread's walk is the final one. On another filesystem (a link fails with
+    EXDEV) the thread stops and ``finish`` copies the environment as it then is."""
 
-    def __init__(self, cache_dir: Path, key: CacheKey, source: Path, watch: bool) -> None:
-        self.cache_dir, self.key, self.source = cache_dir, key, source
+    def __init__(self, cache_dir: Path, key: CacheKey, source: Path, settled: bool) -> None:
+        self.cache_dir, self.key, self.source, self.settled = cache_dir, key, source, settled
         self.started = time.monotonic()
-        self.before = snapshot(source, inodes=True) if watch else None
         self.new = Path(tempfile.mkdtemp(prefix=f".{ENV_DIR_NAME}-new-", dir=cache_dir))
-        self.linker: _Linker | None = None
-        self.found: dict[str, list[Any]] = {}
+        self.dest = self.new / "python"
+        self.linked: dict[str, list[Any]] = {}  # rel -> what the entry holds there
+        self.copy = False
         self.stopped = False
         self.work = children.Background(self._link)
 
+    def _add(self, rel: str, source: str, record: list[Any]) -> list[Any]:
+        """Put ``source`` (``record``: its ``_record``) at ``rel`` in the entry; what the
+        entry then holds there."""
+        target = f"{os.fspath(self.dest)}/{rel}"
+        if record[0] == "d":
+            os.mkdir(target)
+            return record
+        if record[0] == "l":
+            os.symlink(record[1], target)
+            return record
+        os.link(source, target, follow_symlinks=False)
+        st = os.lstat(target)  # the file linked, whatever was at ``source`` by then
+        return ["f" if stat.S_ISREG(st.st_mode) else "o", st.st_size, st.st_mtime_ns,
+                stat.S_IMODE(st.st_mode), st.st_ino]
+
     def _link(self) -> None:
-        self.linker = linker = _Linker(self.new / "python", "the environment is saved")
-        if self.before is None:
-            for rel, entry, st in _entries(self.source):
-                if self.stopped:
-                    return
-                self.found[rel] = _record(entry, st, True)
-                linker.add(rel, entry.path, self.found[rel])
-            return
-        base = os.fspath(self.source)
-        for rel, record in self.before.items():
+        os.mkdir(self.dest)
+        for rel, entry, st in _entries(self.source):
             if self.stopped:
                 return
             try:
-                linker.add(rel, f"{base}/{rel}", record)
+                self.linked[rel] = self._add(rel, entry.path, _record(entry, st, True))
             except (FileNotFoundError, NotADirectoryError):
-                pass  # removed meanwhile by the app's build code: ``finish`` finds it gone
+                continue  # replaced or removed meanwhile: ``finish`` sees what is there
+            except OSError as exc:
+                if exc.errno not in (errno.EXDEV, errno.EPERM, errno.EMLINK):
+                    raise
+                self.copy = True  # another filesystem: ``finish`` copies
+                return
 
-    def finish(self) -> bool:
-        """Whether the entry was stored (else said, and uv's cache cleared)."""
+    def _bring_up_to_date(self, now: dict[str, list[Any]]) -> None:
+        """Make the entry hold what ``now`` (the final walk of the environment) lists."""
+        base = os.fspath(self.dest)
+        gone = [rel for rel, record in self.linked.items() if rel not in now
+                or now[rel][0] != record[0] or (record[0] != "d" and now[rel] != record)]
+        for rel in sorted(gone, key=lambda rel: rel.count("/"), reverse=True):
+            path = f"{base}/{rel}"
+            if self.linked[rel][0] == "d":
+                rmtree(Path(path))
+            else:
+                with contextlib.suppress(FileNotFoundError):  # its folder went first
+                    os.unlink(path)
+            del self.linked[rel]
+        source = os.fspath(self.source)
+        for rel, record in now.items():
+            if rel not in self.linked:
+                self.linked[rel] = self._add(rel, f"{source}/{rel}", record)
+
+    def finish(self, before: dict[str, list[Any]] | None) -> bool:
+        """Store the entry; whether it was. ``before``: the environment's snapshot taken
+        before the app's build code ran (None when the app has none). A file that code
+        changed, replaced or removed means nothing is stored (the old entry is gone
+        already: ``restore`` moved it out) and uv's cache, which may share the file, is
+        cleared: the next build installs afresh from files nothing wrote into. Files it
+        only added are kept, as the slug has them."""
         try:
             self.work.wait()
-            assert self.linker is not None
-            now = self.found
-            if self.before is not None:
+            now = self.linked
+            if before is not None or not self.settled or self.copy:
                 now = snapshot(self.source, inodes=True)
-                changed = changed_by(self.before, now)
+            if before is not None:
+                changed = changed_by(before, now)
                 if changed:
                     _discard(self.new)
                     not_cached_warning(changed)
                     _discard(self.cache_dir / ENV_DIR_NAME)
                     clear_shared(self.cache_dir)
                     return False
-                base = os.fspath(self.source)
-                for rel, record in now.items():
-                    if rel not in self.before:
-                        self.linker.add(rel, f"{base}/{rel}", record)
-            self.linker.close(self.source)
-            if self.linker.copied:
-                files = snapshot(self.new / "python")
-            else:  # the same files: their manifest is the source's
+            if self.copy:
+                _say_copying("the environment is saved")
+                _discard(self.dest)
+                shutil.copytree(self.source, self.dest, symlinks=True)
+                files = snapshot(self.dest)
+            else:
+                if now is not self.linked:
+                    self._bring_up_to_date(now)
+                for rel, record in reversed(now.items()):  # after their contents
+                    if record[0] == "d" and record[3] != _MKDIR_MODE:
+                        os.chmod(f"{os.fspath(self.dest)}/{rel}", record[3])
+                shutil.copystat(self.source, self.dest)
                 files = {rel: record[:4] for rel, record in now.items()}
             metadata = {"key": asdict(self.key), "files": files}
             (self.new / "metadata.json").write_text(json.dumps(metadata, separators=(",", ":")),
@@ -461,9 +501,9 @@ class Saving:
         _discard(self.new)
 
 
-def begin_save(cache_dir: Path, key: CacheKey, source: Path, watch: bool) -> Saving:
+def begin_save(cache_dir: Path, key: CacheKey, source: Path, settled: bool) -> Saving:
     """Begin saving ``source`` as the cache entry for ``key`` (``Saving``)."""
-    return Saving(cache_dir, key, source, watch)
+    return Saving(cache_dir, key, source, settled)
 
 
 # --- the unpacked runtime ----------------------------------------------------------------

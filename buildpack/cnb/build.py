@@ -77,7 +77,7 @@ class LayersTarget:
         self.runtime_path = str(self.prefix)
         self.slug_root: Path | None = None  # the layers and the app keep their paths at launch
         self.key: env_cache.CacheKey | None = None
-        self.before: dict[str, list[Any]] | None = None  # the app's build code runs: begin_keep
+        self.before: dict[str, list[Any]] | None = None  # the app's build code runs: watch
 
     def prepare(self, key: env_cache.CacheKey) -> str:
         self.key = key
@@ -94,8 +94,11 @@ class LayersTarget:
             self.layers.forget(PYTHON_LAYER)
         return state
 
-    def begin_keep(self, key: env_cache.CacheKey, watch: bool) -> None:
-        self.before = env_cache.snapshot(self.prefix, inodes=True) if watch else None
+    def begin_keep(self, key: env_cache.CacheKey, settled: bool) -> None:
+        """Nothing to link: the layer is kept where it is."""
+
+    def watch(self, app_code: bool) -> None:
+        self.before = env_cache.snapshot(self.prefix, inodes=True) if app_code else None
 
     def keep(self) -> None:
         """The layer is kept (cache = true, written by ``finish``) unless the app's build

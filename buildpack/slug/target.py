@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import time
 from pathlib import Path
+from typing import Any
 
 from buildpack import installers
 from buildpack.app import app_base, app_files, processes
@@ -32,6 +33,7 @@ class SlugTarget:
         self.slug_root: Path | None = build_dir  # runs as /app
         self.app_bytecode: children.Background | None = None
         self.saving: env_cache.Saving | None = None
+        self.before: dict[str, list[Any]] | None = None  # watched: the app's build code runs
 
     def prepare(self, key: env_cache.CacheKey) -> str:
         if app_files.remove(self.build_dir, PYTHON_DIR):
@@ -43,12 +45,15 @@ class SlugTarget:
                           "package manager installs what changed and removes what is no longer needed.")
         return state
 
-    def begin_keep(self, key: env_cache.CacheKey, watch: bool) -> None:
-        self.saving = env_cache.begin_save(self.cache_dir, key, self.prefix, watch)
+    def begin_keep(self, key: env_cache.CacheKey, settled: bool) -> None:
+        self.saving = env_cache.begin_save(self.cache_dir, key, self.prefix, settled)
+
+    def watch(self, app_code: bool) -> None:
+        self.before = env_cache.snapshot(self.prefix, inodes=True) if app_code else None
 
     def keep(self) -> None:
         try:
-            if self.saving is not None and self.saving.finish():
+            if self.saving is not None and self.saving.finish(self.before):
                 output.detail("The installed environment is kept for the next build (linked in "
                               f"{time.monotonic() - self.saving.started:.1f} s, beside the build)")
         finally:

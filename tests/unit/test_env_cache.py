@@ -23,7 +23,7 @@ def _tree(root):
 
 
 def _save(cache, source):
-    return env_cache.begin_save(cache, KEY, source, watch=False).finish()
+    return env_cache.begin_save(cache, KEY, source, settled=True).finish(None)
 
 
 def _cache(tmp_path):
@@ -125,9 +125,10 @@ def test_the_app_build_codes_changes_are_never_saved(tmp_path, capsys):
     (cache / "uv").mkdir()
     target = tmp_path / "build2/.heroku/python"
     assert env_cache.restore(cache, KEY, target) == env_cache.UPDATE
-    saving = env_cache.begin_save(cache, KEY, target, watch=True)
+    saving = env_cache.begin_save(cache, KEY, target, settled=True)
+    before = env_cache.snapshot(target, inodes=True)
     (target / "bin/python3.13").chmod(0o777)
-    assert not saving.finish()
+    assert not saving.finish(before)
     err = capsys.readouterr().err
     assert "The installed environment is not cached" in err and "bin/python3.13" in err
     assert not (cache / "env").exists() and not (cache / "uv").exists()
@@ -136,10 +137,11 @@ def test_the_app_build_codes_changes_are_never_saved(tmp_path, capsys):
 def test_files_the_app_build_code_only_added_are_saved(tmp_path):
     src = _tree(tmp_path / "build/.heroku/python")
     cache = _cache(tmp_path)
-    saving = env_cache.begin_save(cache, KEY, src, watch=True)
+    saving = env_cache.begin_save(cache, KEY, src, settled=True)
+    before = env_cache.snapshot(src, inodes=True)
     (src / "lib/site/__pycache__").mkdir()
     (src / "lib/site/__pycache__/mod.pyc").write_bytes(b"pyc")
-    assert saving.finish()
+    assert saving.finish(before)
     assert (cache / "env/python/lib/site/__pycache__/mod.pyc").is_file()
 
 
@@ -170,14 +172,59 @@ def test_what_the_app_build_code_changes_while_the_save_links_is_never_saved(
     src = _big_tree(tmp_path / "build/.heroku/python")
     cache = _cache(tmp_path)
     (cache / "uv").mkdir()
-    saving = env_cache.begin_save(cache, KEY, src, watch=True)
+    saving = env_cache.begin_save(cache, KEY, src, settled=True)
+    before = env_cache.snapshot(src, inodes=True)
     if linked_first:
         saving.work.wait()
     change(src)
-    assert not saving.finish()
+    assert not saving.finish(before)
     assert "The installed environment is not cached" in capsys.readouterr().err
     assert not (cache / "env").exists() and not (cache / "uv").exists()
     assert not [p for p in cache.iterdir() if p.name.startswith(".")]
+
+
+def _replace(path, text):
+    new = path.with_name(path.name + ".new")
+    new.write_text(text)
+    os.replace(new, path)  # a new inode, as relocation's atomic writes
+
+
+@pytest.mark.parametrize("change", [
+    lambda e: _replace(e / "lib/site/pkg29/m19.py", "x = 'relocated'\n"),
+    lambda e: (e / "lib/site/pkg3/__pycache__").mkdir() or (e / "lib/site/pkg3/__pycache__/m1.pyc").write_bytes(b"pyc"),
+    lambda e: (e / "lib/site/pkg0/m1.py").unlink(),
+    lambda e: shutil.rmtree(e / "lib/site/pkg15") or (e / "lib/site/pkg15").write_text("now a file"),
+    lambda e: (e / "lib/site/pkg28/m2.py").unlink() or (e / "lib/site/pkg28/m2.py").mkdir(),
+    lambda e: (e / "lib/site/pkg7/m3.py").write_text("in place\n"),
+    lambda e: (e / "lib/site/pkg29").chmod(0o555),
+    lambda e: (e / "bin/python3").unlink() or (e / "bin/python3").symlink_to("python3.13-other"),
+])
+@pytest.mark.parametrize("linked_first", [True, False])
+def test_what_the_buildpack_changes_after_the_save_began_is_saved(tmp_path, change, linked_first):
+    """The save begins once the package manager is done; relocation, bytecode and NLTK
+    data come after: the entry ends up exactly the final environment, whenever the thread
+    passed the changed file."""
+    src = _big_tree(tmp_path / "build/.heroku/python")
+    cache = _cache(tmp_path)
+    saving = env_cache.begin_save(cache, KEY, src, settled=False)
+    if linked_first:
+        saving.work.wait()
+    change(src)
+    assert saving.finish(None)
+    entry = cache / "env/python"
+
+    def tree(root):
+        found = {}
+        for path in sorted(root.rglob("*")):
+            st = path.lstat()
+            kind = "l" if path.is_symlink() else "d" if path.is_dir() else "f"
+            found[str(path.relative_to(root))] = (kind, os.readlink(path) if kind == "l" else
+                                                  st.st_ino if kind == "f" else st.st_mode)
+        return found
+
+    assert tree(entry) == tree(src)  # the same files (inodes), links and folder modes
+    target = tmp_path / "build2/.heroku/python"
+    assert env_cache.restore(cache, KEY, target) == env_cache.UPDATE  # its manifest holds
 
 
 def test_an_unwatched_save_keeps_every_file_and_its_folders_modes(tmp_path):
@@ -194,7 +241,7 @@ def test_an_unwatched_save_keeps_every_file_and_its_folders_modes(tmp_path):
 def test_an_abandoned_save_leaves_nothing(tmp_path):
     src = _big_tree(tmp_path / "build/.heroku/python")
     cache = _cache(tmp_path)
-    env_cache.begin_save(cache, KEY, src, watch=False).abandon()
+    env_cache.begin_save(cache, KEY, src, settled=True).abandon()
     assert list(cache.iterdir()) == []
     assert (src / "lib/site/pkg29/m19.py").is_file()  # the build's own files stay
 
