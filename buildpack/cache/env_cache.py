@@ -18,9 +18,10 @@ environment is hardlinked into a new entry on a thread while the rest of the bui
 the slug and, during the build, with uv's cache: ``UV_LINK_MODE=hardlink``; uv's copy of
 the downloaded wheels is pruned meanwhile, ``installers.prune_uv_cache``); at the end
 (``Saving.finish``) the entry is brought up to date with the environment as the build
-left it, its manifest taken (the entry's files are the slug's) and it is swapped in. A build that fails or is killed saves nothing: the next build links the
-runtime (below) and installs the packages afresh (the wheels built from source are
-still in uv's cache).
+left it, its manifest taken (the entry's files are the slug's) and it is swapped in. A
+build that fails or is killed saves nothing: the next build links the runtime (below)
+and installs the packages afresh (the wheels built from source are still in uv's
+cache).
 
 **Damage** (the slug and the entry share inodes, so a write into a slug file is a write
 into the entry and into uv's cache):
