@@ -120,7 +120,8 @@ def differences(old: dict[str, Any], new: CacheKey) -> list[str]:
 def _entries(root: Path) -> Iterator[tuple[str, os.DirEntry[str], os.stat_result]]:
     """(path relative to ``root``, entry, its lstat) for everything below ``root``, folders
     before their contents; iterative (any depth), links never followed, folders that
-    cannot be listed left out. One ``lstat`` per entry and no path arithmetic: the
+    cannot be listed and entries gone since they were listed left out (the save walks
+    while bytecode is written). One ``lstat`` per entry and no path arithmetic: the
     environment has 10-20k files and this runs three times a build."""
     stack = [("", os.fspath(root))]
     while stack:
@@ -131,7 +132,10 @@ def _entries(root: Path) -> Iterator[tuple[str, os.DirEntry[str], os.stat_result
         except OSError:
             continue
         for entry in entries:
-            st = entry.stat(follow_symlinks=False)
+            try:
+                st = entry.stat(follow_symlinks=False)
+            except FileNotFoundError:  # gone since the listing (a pyc's temp file, renamed)
+                continue
             yield prefix + entry.name, entry, st
             if stat.S_ISDIR(st.st_mode):
                 stack.append((f"{prefix}{entry.name}/", entry.path))

@@ -2,6 +2,9 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
+import time
 from dataclasses import replace
 
 import pytest
@@ -225,6 +228,49 @@ def test_what_the_buildpack_changes_after_the_save_began_is_saved(tmp_path, chan
     assert tree(entry) == tree(src)  # the same files (inodes), links and folder modes
     target = tmp_path / "build2/.heroku/python"
     assert env_cache.restore(cache, KEY, target) == env_cache.UPDATE  # its manifest holds
+
+
+_COMPILER = """
+import os, sys, time
+root, stop = sys.argv[1], sys.argv[2]
+n = 0
+while not os.path.exists(stop):
+    folder = f"{root}/lib/site/pkg{n % 30}/__pycache__"
+    os.makedirs(folder, exist_ok=True)
+    temp = f"{folder}/m{n % 20}.pyc.{n}"
+    with open(temp, "wb") as fh:
+        fh.write(b"pyc")
+    os.replace(temp, f"{folder}/m{n % 20}.pyc")
+    n += 1
+"""
+
+
+def test_the_save_links_while_bytecode_is_written_beside_it(tmp_path):
+    """Relocation compiles bytecode (another process) while the save's thread walks: each
+    pyc is written to a temp file and renamed (importlib's atomic write), so entries
+    vanish between the thread's listing and its lstat or link. The save never fails on
+    that, and the entry is the final tree."""
+    src = _big_tree(tmp_path / "build/.heroku/python")
+    cache = _cache(tmp_path)
+    stop = tmp_path / "stop"
+    writer = subprocess.Popen([sys.executable, "-c", _COMPILER, str(src), str(stop)])
+    try:
+        deadline = time.monotonic() + 30
+        while not (src / "lib/site/pkg29/__pycache__").exists() and time.monotonic() < deadline:
+            time.sleep(0.01)  # the writer is at work in every folder
+        for _ in range(5):
+            saving = env_cache.begin_save(cache, KEY, src, settled=False)
+            saving.work.wait()
+            if _ < 4:
+                saving.abandon()
+    finally:
+        stop.touch()
+        writer.wait(timeout=30)
+    assert saving.finish(None)
+    entry = cache / "env/python"
+    assert sorted(p.relative_to(entry) for p in entry.rglob("*")) \
+        == sorted(p.relative_to(src) for p in src.rglob("*"))
+    assert not list(entry.rglob("*.pyc.*"))
 
 
 def test_an_unwatched_save_keeps_every_file_and_its_folders_modes(tmp_path):
