@@ -156,7 +156,11 @@ def run(plan: Plan, target: Target) -> installers.InstallContext:
     else:
         install_fresh(plan, ctx)
         changed = True
-    target.begin_keep(key, settled=not changed and not plan.nltk_ids)
+    # NLTK's downloader refuses a data file with a second link (the save's): with
+    # nltk.txt, the save begins once it ran.
+    early = not plan.nltk_ids
+    if early:
+        target.begin_keep(key, settled=not changed)
     # uv's lock on its cache guards its prune against a uv the app's build code may run
     pruning = children.Background(installers.prune_uv_cache, ctx)
     try:
@@ -165,6 +169,8 @@ def run(plan: Plan, target: Target) -> installers.InstallContext:
         nltk_data.download(list(plan.nltk_ids), ctx.python, app_env, ctx.secrets, ctx.app_dir,
                            lookup(nltk_data.URL_VAR, plan.config, plan.environ),
                            target.runtime_path)
+        if not early:
+            target.begin_keep(key, settled=True)
         # What the app's build code must not change (``env_cache.Saving.finish``); when it
         # has none (no post_compile hook, not a Django app), nothing runs to change it.
         target.watch(hooks.present(hooks.POST_COMPILE, ctx.app_dir)

@@ -3,6 +3,8 @@ and data, guard-rails. Each app is built for real; apps with a web process are m
 started as the platform starts them, and asked over HTTP."""
 from __future__ import annotations
 
+import shutil
+
 import pytest
 
 from buildpack.base import platform_info
@@ -169,6 +171,20 @@ def test_nltk_txt_data_is_downloaded_into_the_slug(tmp_path, build_env, nltk_mir
     assert (app / ".heroku/python/nltk_data/corpora/tinycorpus/words").is_file()
     slug = support.move_slug(app, tmp_path)
     assert serve(slug, "gunicorn app:app") == "hello\nfrom\nnltk\n"
+
+
+def test_nltk_txt_data_of_a_warm_build_is_checked_and_kept(tmp_path, build_env, nltk_mirror):
+    """A warm build runs NLTK's downloader over the data the cached environment holds.
+    NLTK refuses a data file with a second hardlink (its pathsec check): the save must not
+    link the data before the downloader ran."""
+    env_dir = support.config_dir(tmp_path / "env", **nltk_mirror.config)
+    for build in ("cold", "warm", "warm-again"):
+        app = support.copy_fixture("nltk-app", tmp_path / build)
+        result = support.compile_app(app, tmp_path / "cache", build_env, env_dir)
+        assert result.returncode == 0, result.log
+        assert (app / ".heroku/python/nltk_data/corpora/tinycorpus/words").is_file()
+        shutil.rmtree(app)  # as a platform drops the build folder: no second link left
+    assert nltk_mirror.index.counts.get("/packages/corpora/tinycorpus.zip") == 1
 
 
 def test_nltk_txt_unknown_id_fails_the_build(tmp_path, build_env, nltk_mirror):
