@@ -178,61 +178,42 @@ def _say_copying(why: str) -> None:
         output.detail(f"CACHE_DIR is on another filesystem than the build: {why} by copying.")
 
 
-class _Linker:
-    """Makes ``dest`` (new) a tree of the entries it is given (path relative to the
-    source, the source path, the entry's ``_record``): folders made (modes set by
-    ``close``, after their contents, as a folder may be read-only; not their times, which
-    nothing reads: one mkdir each, on a disk where making folders is most of a save),
-    links kept as links, regular files hardlinked; copied, said once, where they cannot be
-    (another filesystem)."""
-
-    def __init__(self, dest: Path, why: str) -> None:
-        os.mkdir(dest)
-        self.dest, self.why = dest, why
-        self.base = os.fspath(dest)
-        self.copied = False
-        self.folders: list[tuple[str, int]] = []
-
-    def add(self, rel: str, source: str, record: list[Any]) -> None:
-        target = f"{self.base}/{rel}"
-        kind = record[0]
-        if kind == "d":
+def link_tree(src: Path, dest: Path, why: str = "the environment is saved"
+              ) -> tuple[bool, dict[str, list[Any]]]:
+    """``dest`` (new) with the same tree as ``src``: folders made (modes kept; not their
+    times, which nothing reads: one mkdir and rarely a chmod each, on a disk where making
+    folders is most of the save), links kept as links, regular files hardlinked; copied,
+    said once, where they cannot be (another filesystem). Whether every file was linked (none copied), and the snapshot
+    of ``src`` with inodes taken on the way (``snapshot(src, inodes=True)``)."""
+    os.mkdir(dest)
+    found: dict[str, list[Any]] = {}
+    folders: list[tuple[str, os.stat_result]] = []
+    base = os.fspath(dest)
+    copy = False
+    for rel, entry, st in _entries(src):
+        found[rel] = _record(entry, st, True)
+        target = f"{base}/{rel}"
+        if stat.S_ISDIR(st.st_mode):
             os.mkdir(target)
-            self.folders.append((target, record[3]))
-            return
-        if kind == "l":
-            os.symlink(record[1], target)
-            return
-        if not self.copied:
+            folders.append((target, st))
+        elif stat.S_ISLNK(st.st_mode):
+            os.symlink(found[rel][1], target)
+        elif not copy:
             try:
-                os.link(source, target, follow_symlinks=False)
-                return
+                os.link(entry.path, target, follow_symlinks=False)
+                continue
             except OSError as exc:
                 if exc.errno not in (errno.EXDEV, errno.EPERM, errno.EMLINK):
                     raise
-                self.copied = True
-                _say_copying(self.why)
-        shutil.copy2(source, target, follow_symlinks=False)
-
-    def close(self, source: Path) -> None:
-        for target, mode in reversed(self.folders):
-            if mode != _MKDIR_MODE:
-                os.chmod(target, mode)
-        shutil.copystat(source, self.dest)
-
-
-def link_tree(src: Path, dest: Path, why: str = "the environment is saved"
-              ) -> tuple[bool, dict[str, list[Any]]]:
-    """``dest`` (new) with the same tree as ``src`` (``_Linker``). Whether every file was
-    linked (none copied), and the snapshot of ``src`` with inodes taken on the way
-    (``snapshot(src, inodes=True)``)."""
-    linker = _Linker(dest, why)
-    found: dict[str, list[Any]] = {}
-    for rel, entry, st in _entries(src):
-        found[rel] = _record(entry, st, True)
-        linker.add(rel, entry.path, found[rel])
-    linker.close(src)
-    return not linker.copied, found
+                copy = True
+                _say_copying(why)
+        if copy and not stat.S_ISDIR(st.st_mode) and not stat.S_ISLNK(st.st_mode):
+            shutil.copy2(entry.path, target, follow_symlinks=False)
+    for target, st in reversed(folders):  # after their contents: a folder may be read-only
+        if stat.S_IMODE(st.st_mode) != _MKDIR_MODE:
+            os.chmod(target, stat.S_IMODE(st.st_mode))
+    shutil.copystat(src, dest)
+    return not copy, found
 
 
 def _umask() -> int:
