@@ -18,7 +18,6 @@ from __future__ import annotations
 import os
 import re
 import signal
-import ssl
 import tempfile
 import urllib.error
 from dataclasses import dataclass
@@ -113,6 +112,8 @@ def index_urls(env: dict[str, str]) -> list[str]:
 
 def probe(url: str) -> Cause | None:
     """Ask the index at ``url`` (credentials from the URL): refused, unreachable or fine."""
+    import ssl  # not at import: loaded when a failed install is explained
+
     shown = mask_credentials(url)
     try:
         open_url(url, PROBE_TIMEOUT).close()  # credentials only to their own origin

@@ -10,7 +10,6 @@ local-path requirements, ``-e``, and ``--index-url``/``--extra-index-url``/
 from __future__ import annotations
 
 import contextlib
-import ssl
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -110,7 +109,7 @@ def fetch_pip_wheel(env: dict[str, str], kept: Path) -> None:
             cache_files.clear(partial / "index.html")
             cache_files.clear(kept)
             partial.rename(kept)
-    except (BuildError, OSError, ValueError, ssl.SSLError):
+    except (BuildError, OSError, ValueError):  # ssl.SSLError is an OSError
         pass
     finally:
         cache_files.clear(partial)

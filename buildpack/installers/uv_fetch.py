@@ -16,10 +16,8 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import ssl
 import time
 import urllib.parse
-import zipfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -82,6 +80,8 @@ def _index_url(env: dict[str, str]) -> str | None:
 
 def _open(url: str, env: dict[str, str]) -> HTTPResponse:
     """GET ``url`` (credentials in it go to its origin only, never along a redirect)."""
+    import ssl  # not at import: loaded when uv is downloaded
+
     cafile = env.get("PIP_CERT") or env.get("SSL_CERT_FILE") or None
     scheme = urllib.parse.urlsplit(url).scheme
     context = ssl.create_default_context(cafile=cafile) if scheme == "https" else None
@@ -146,6 +146,8 @@ def _from_bundle(version: str, hashes: set[str], dest: Path) -> Path | None:
 
 def fetch(version: str, requirements: Path, env: dict[str, str], target: Path) -> bool:
     """Put the pinned uv's binary at ``target/bin/uv``; False when this client cannot."""
+    import zipfile  # not at import: loaded when uv is downloaded
+
     hashes = pinned_hashes(requirements)
     scratch = target / ".wheel"
     scratch.mkdir(parents=True, exist_ok=True)
@@ -162,7 +164,7 @@ def fetch(version: str, requirements: Path, env: dict[str, str], target: Path) -
             shutil.copyfileobj(src, out, 1024 * 1024)
         os.chmod(target / "bin" / "uv", 0o755)
         return True
-    except (OSError, ValueError, KeyError, zipfile.BadZipFile, ssl.SSLError):
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile):  # ssl.SSLError is an OSError
         return False
     finally:
         shutil.rmtree(scratch, ignore_errors=True)

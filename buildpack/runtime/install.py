@@ -15,7 +15,6 @@ from buildpack.base import cache_files, output
 from buildpack.base.http_client import FetchError, disk_full_error
 from buildpack.base.output import BuildError
 from buildpack.runtime.manifest import RuntimeEntry
-from buildpack.runtime.safe_extract import UnsafeArchive, extract_archive
 from buildpack.runtime.store import StoreLocation, fetch_file, log_retry
 
 CACHE_SUBDIR = "runtime"  # in CACHE_DIR (cache.layout): downloads, and the unpacked runtime
@@ -70,6 +69,9 @@ def _download(location: StoreLocation, entry: RuntimeEntry, dest: Path) -> None:
 def provision(location: StoreLocation, entry: RuntimeEntry, cache_dir: Path, target: Path) -> None:
     """Make ``target`` a fresh copy of the runtime ``entry``, downloaded from the store and
     unpacked (the archive is not kept). Logs what it does."""
+    # not at import: tarfile and the decompressors load only when a runtime is unpacked
+    from buildpack.runtime.safe_extract import UnsafeArchive, extract_archive
+
     download = Path(tempfile.mkdtemp(prefix=".download-", dir=_downloads(cache_dir))) / "archive"
     try:
         output.detail(f"Downloading {entry.file} from {location.display}")

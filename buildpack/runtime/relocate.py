@@ -107,7 +107,13 @@ def compile_bytecode(python: Path, paths: list[Path], strip_prefix: Path, env: d
     existing = [str(p) for p in paths if p.exists()]
     if not existing:
         return
-    run_quiet([str(python), "-I", str(WORKER), str(strip_prefix), runtime_path, *existing], env=env)
+    run_worker(python, [str(strip_prefix), runtime_path, *existing], env)
+
+
+def run_worker(python: Path, args: list[str], env: dict[str, str]) -> None:
+    """``bytecode_worker`` run by ``python``: isolated and without ``site`` (no ``.pth``
+    code of the environment runs; it imports only the standard library)."""
+    run_quiet([str(python), "-I", "-S", str(WORKER), *args], env=env)
 
 
 def app_sources(build_dir: Path) -> list[Path]:
@@ -139,4 +145,4 @@ def compile_app_bytecode(python: Path, build_dir: Path, env: dict[str, str],
                                      errors="surrogateescape") as listing:
         listing.write("".join(f"{p}\n" for p in sources if "\n" not in str(p)))
         listing.flush()
-        compile_all(python, ["-i", listing.name], build_dir, runtime_path, env)
+        run_worker(python, ["--force", str(build_dir), runtime_path, f"@{listing.name}"], env)

@@ -94,8 +94,6 @@ def parse_location(value: str, timeout: float = TIMEOUT_SECONDS) -> StoreLocatio
 
 
 def _fetch_once(location: StoreLocation, name: str, dest: Path, max_bytes: int | None) -> None:
-    import http.client  # not at import: loaded by the download (http_client.open_url)
-
     target = location.join(name)
     if location.local_dir is not None:
         try:
@@ -108,6 +106,7 @@ def _fetch_once(location: StoreLocation, name: str, dest: Path, max_bytes: int |
         except OSError as exc:
             raise FetchError(f"cannot read {target}: {exc.strerror}", final=True) from None
         return
+    import http.client  # not at import, nor for a local store: loaded by the download (open_url)
     try:
         with open_url(target, location.timeout) as response:
             written = copy_stream(response, dest,

@@ -1,7 +1,7 @@
 """The buildpack's own bytecode kept in CACHE_DIR (``base/bytecode_cache``): written after
 a build, loaded by the next one, never loaded when damaged or stale, and healed.
 
-Each case runs a real host Python (``python3 -E -s -B``, as ``bin/_run.py`` does) on a
+Each case runs a real host Python (``python3 -E -s -S -B``, as ``bin/_run.py`` does) on a
 private copy of the buildpack, which imports what a build imports."""
 from __future__ import annotations
 
@@ -44,7 +44,7 @@ def buildpack(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _run(buildpack: Path, cache: Path | str, *wheel: Path) -> dict[str, object]:
-    proc = subprocess.run([sys.executable, "-E", "-s", "-B", "-c", PROBE, str(buildpack), str(cache),
+    proc = subprocess.run([sys.executable, "-E", "-s", "-S", "-B", "-c", PROBE, str(buildpack), str(cache),
                            *map(str, wheel)],
                           capture_output=True, text=True, timeout=60, env={"PATH": "/usr/bin:/bin"},
                           cwd=buildpack)

@@ -53,7 +53,7 @@ def test_old_host_python_is_refused_in_one_line(tmp_path: Path, minor: str) -> N
     app = tmp_path / "app"
     app.mkdir()
     (app / "requirements.txt").write_text("")
-    result = subprocess.run([str(python), "-E", "-s", "-B", str(BIN / "_run.py"), "compile", str(app),
+    result = subprocess.run([str(python), "-E", "-s", "-S", "-B", str(BIN / "_run.py"), "compile", str(app),
                              str(tmp_path / "cache")], capture_output=True, text=True, timeout=60)
     assert result.returncode == 1
     assert result.stdout == ""

@@ -74,7 +74,7 @@ def test_a_python_39_build_host_finds_the_conflict_at_plan_time_too(tmp_path, bu
     pinned libraries), so the checks still run before anything is downloaded or written."""
     python39 = support.find_prefix("3.9") / "bin" / "python3.9"
     app = support.write_app(tmp_path, {**files, ".python-version": "3.13\n"})
-    proc = subprocess.run([str(python39), "-E", "-s", "-B", str(support.BIN / "_run.py"), "compile",
+    proc = subprocess.run([str(python39), "-E", "-s", "-S", "-B", str(support.BIN / "_run.py"), "compile",
                            str(app), str(tmp_path / "cache")], env=build_env, capture_output=True,
                           text=True, timeout=600, check=False)
     assert proc.returncode == 1, proc.stdout + proc.stderr

@@ -1,0 +1,90 @@
+"""The bytecode worker (buildpack/runtime/bytecode_worker.py), run as the build runs it: a
+real interpreter, isolated and without site, on real files."""
+from __future__ import annotations
+
+import importlib.util
+import marshal
+import os
+import py_compile
+import subprocess
+import sys
+from pathlib import Path
+
+from buildpack.runtime import bytecode_worker, relocate
+
+
+def _worker(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-I", "-S", str(relocate.WORKER), *args],
+                          capture_output=True, text=True, check=True, timeout=60)
+
+
+def _pyc(source: Path) -> Path:
+    return Path(importlib.util.cache_from_source(str(source)))
+
+
+def test_writes_what_py_compile_writes_for_the_run_time_name(tmp_path):
+    build = tmp_path / "build"
+    (build / "pkg").mkdir(parents=True)
+    source = build / "pkg" / "mod.py"
+    source.write_text("# -*- coding: latin-1 -*-\nNAME = 'caf\xe9'\ndef f():\n    return NAME\n",
+                      encoding="latin-1")
+    source.chmod(0o444)
+    assert _worker(str(build), "/app", str(build)).stdout.strip() == "1"
+    ours = _pyc(source).read_bytes()
+    reference = tmp_path / "reference.pyc"
+    py_compile.compile(str(source), str(reference), "/app/pkg/mod.py", doraise=True,
+                       invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)
+    assert ours == reference.read_bytes()
+    assert marshal.loads(ours[16:]).co_filename == "/app/pkg/mod.py"
+    assert _pyc(source).stat().st_mode & 0o777 == 0o644 & ~_umask()
+    assert bytecode_worker.is_current(str(source))
+    # current now: a second run compiles nothing, --force compiles it again
+    assert _worker(str(build), "/app", str(build)).stdout.strip() == "0"
+    assert _worker("--force", str(build), "/app", str(build)).stdout.strip() == "1"
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def test_a_listing_names_the_sources_and_bad_ones_are_left_alone(tmp_path):
+    good, bad, missing = tmp_path / "good.py", tmp_path / "bad.py", tmp_path / "gone.py"
+    good.write_text("X = 1\n")
+    bad.write_text("def broken(:\n")
+    (tmp_path / "other.py").write_text("Y = 2\n")  # not listed: not compiled
+    listing = tmp_path / "list.txt"
+    listing.write_text(f"{good}\n{bad}\n{missing}\n")
+    assert _worker("--force", str(tmp_path), "/app", f"@{listing}").stdout.strip() == "3"
+    assert marshal.loads(_pyc(good).read_bytes()[16:]).co_filename == "/app/good.py"
+    assert not _pyc(bad).exists() and not _pyc(missing).exists()
+    assert not _pyc(tmp_path / "other.py").exists()
+    assert sorted(p.name for p in _pyc(good).parent.iterdir()) == [_pyc(good).name]  # no temp file
+
+
+def test_a_linked_pyc_is_replaced_never_written_through(tmp_path):
+    app, victim = tmp_path / "app", tmp_path / "victim.pyc"
+    app.mkdir()
+    victim.write_bytes(b"untouched")
+    source = app / "mod.py"
+    source.write_text("X = 1\n")
+    _pyc(source).parent.mkdir()
+    _pyc(source).symlink_to(victim)
+    _worker(str(app), "/app", str(app))
+    assert victim.read_bytes() == b"untouched"
+    assert not _pyc(source).is_symlink() and bytecode_worker.is_current(str(source))
+
+
+def test_many_stale_sources_are_compiled_on_every_cpu(tmp_path):
+    for i in range(80):  # above the worker's threshold for a process pool
+        (tmp_path / f"m{i}.py").write_text(f"V = {i}\n")
+    assert _worker(str(tmp_path), "/srv", str(tmp_path)).stdout.strip() == "80"
+    assert all(bytecode_worker.is_current(str(tmp_path / f"m{i}.py")) for i in range(80))
+    assert marshal.loads(_pyc(tmp_path / "m7.py").read_bytes()[16:]).co_filename == "/srv/m7.py"
+
+
+def test_run_time_name():
+    assert bytecode_worker.run_time_name("/b/x/y.py", "/b", "/app") == "/app/x/y.py"
+    assert bytecode_worker.run_time_name("/b/x/y.py", "/b/", "/app/") == "/app/x/y.py"
+    assert bytecode_worker.run_time_name("/bx/y.py", "/b", "/app") == "/bx/y.py"
