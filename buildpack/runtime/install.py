@@ -69,8 +69,7 @@ def _download(location: StoreLocation, entry: RuntimeEntry, dest: Path) -> None:
 def provision(location: StoreLocation, entry: RuntimeEntry, cache_dir: Path, target: Path) -> None:
     """Make ``target`` a fresh copy of the runtime ``entry``, downloaded from the store and
     unpacked (the archive is not kept). Logs what it does."""
-    # not at import: tarfile and the decompressors load only when a runtime is unpacked
-    from buildpack.runtime.safe_extract import UnsafeArchive, extract_archive
+    from buildpack.runtime.safe_extract import UnsafeArchive, extract_archive  # tarfile: on unpack only
 
     download = Path(tempfile.mkdtemp(prefix=".download-", dir=_downloads(cache_dir))) / "archive"
     try:

@@ -72,6 +72,8 @@ READS: dict[tuple[str, str], str] = {
     ("installers/slug_cleanup.py", "_written_by_the_buildpack"): "installed files in the slug",
     ("runtime/relocate.py", "rewrite_console_scripts"): "installed console scripts in the slug",
     ("runtime/bytecode_worker.py", "is_current"): "bytecode in the slug (a worker process)",
+    ("runtime/bytecode_worker.py", "compile_one"): "a source in the slug it compiles (a worker process)",
+    ("runtime/bytecode_worker.py", "sources"): "the listing of sources this build wrote (a worker process)",
     ("installers/closure_worker.py", "main"): "installed metadata (a worker process in the slug)",
     ("app/processes.py", "app_scripts"): "installed console scripts in the slug",
     ("app_build/sbom.py", "source_pin"): "installed metadata in the slug",
