@@ -102,8 +102,10 @@ def install_fresh(plan: Plan, ctx: installers.InstallContext) -> None:
 
     uv is fetched while the runtime unpacks when it installs the packages, and for a fresh
     runtime of Pipenv, Poetry and PDM apps (not kept for them: ``installers.trim_caches``):
-    uv installs pip, and the tool, in a fraction of pip's time. Otherwise (or when uv
-    could not be fetched for those) pip installs itself, from its wheel fetched meanwhile."""
+    uv installs pip, and the tool, in a fraction of pip's time (for requirements.txt and
+    pylock.toml, ``uv_pip.install_requirements`` installs pip, with the dependencies when it
+    can). Otherwise (or when uv could not be fetched for those) pip installs itself, from
+    its wheel fetched meanwhile."""
     manager = plan.dependencies.manager
     kept_pip = ctx.cache_dir / layout.PIP_WHEELS
     bootstrap = manager.tool is not None and manager.tool.module is not None
@@ -119,7 +121,8 @@ def install_fresh(plan: Plan, ctx: installers.InstallContext) -> None:
     uv = uv_pip.ensure_uv(ctx, ctx.secrets) if manager.installs_pip \
         else uv_pip.prefetched_uv(ctx) if bootstrap else None
     if uv is not None:
-        uv_pip.install_pip(ctx, uv, ctx.secrets)
+        if manager.install is not uv_pip.install:  # else in its dependencies' run, when it can
+            uv_pip.install_pip(ctx, uv, ctx.secrets)
         if bootstrap:
             pinned_tools.use_installer(ctx, uv_pip.tool_installer(ctx, uv, ctx.secrets))
     else:

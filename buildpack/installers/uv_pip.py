@@ -102,6 +102,7 @@ _SAME = {"PIP_INDEX_URL": "UV_DEFAULT_INDEX", "PIP_DEFAULT_TIMEOUT": "UV_HTTP_TI
          "PIP_RETRIES": "UV_HTTP_RETRIES", "PIP_CERT": "SSL_CERT_FILE",
          "PIP_CLIENT_CERT": "SSL_CLIENT_CERT"}
 _TRUE = ("1", "true", "yes", "on")
+MAX_PIP_WHEEL_BYTES = 16 * 1024 * 1024  # pip's wheel is under 2 MB
 
 
 @dataclass(frozen=True)
@@ -289,6 +290,20 @@ def install_pip(ctx: InstallContext, uv: Path, secrets: list[str]) -> None:
         keep_pip_wheel(ctx.python, ctx.env, ctx.app_dir, secrets, kept)
 
 
+def pip_wheel_folder(ctx: InstallContext) -> Path | None:
+    """The folder that holds the pinned pip's wheel, hash-checked: the offline bundle's,
+    or the one kept in CACHE_DIR (``fetch_pip_wheel`` fetched it while the runtime
+    unpacked); None when neither has it."""
+    hashes = uv_fetch.pinned_hashes(settings.PIP_REQUIREMENTS)
+    for folder in (settings.BUNDLED_WHEELS, ctx.cache_dir / layout.PIP_WHEELS):
+        wheels = sorted(folder.glob("pip-*.whl"))
+        with contextlib.suppress(cache_files.Unusable):
+            if wheels and all(cache_files.sha256(wheel, MAX_PIP_WHEEL_BYTES) in hashes
+                              for wheel in wheels):
+                return folder
+    return None
+
+
 def prefetched_uv(ctx: InstallContext) -> Path | None:
     """The pinned uv when this build's prefetch (or an earlier build) installed it, else
     None (its download failed: the caller does without)."""
@@ -398,8 +413,16 @@ def install_requirements(ctx: InstallContext, requirements: Path, secrets: list[
     environment (``resolution_record``) for the next build."""
     selection = selection or Selection()
     version, uv = pinned_tools.TOOLS["uv"].version(), ensure_uv(ctx, secrets)
+    # pip is not among the requirements, so the pinned one (hash-checked) is named too,
+    # unless the app names its own.
+    keep_pip = [] if names_pip(ctx.files, requirements) \
+        else ["-r", str(settings.PIP_REQUIREMENTS)]
+    pip_wheels = None
     if not (ctx.prefix / "bin" / "pip").exists():
-        install_pip(ctx, uv, secrets)
+        pip_wheels = None if incremental or not keep_pip or is_pylock(requirements) \
+            or "UV_FIND_LINKS" in uv_tool_env(ctx) else pip_wheel_folder(ctx)
+        if pip_wheels is None:
+            install_pip(ctx, uv, secrets)
     shown = requirements.relative_to(ctx.app_dir)
     output.step(f"Installing {what} using uv ({version})")
     if selection:
@@ -426,11 +449,13 @@ def install_requirements(ctx: InstallContext, requirements: Path, secrets: list[
         resolution_record.forget(ctx.prefix)  # an install stopped half-way claims nothing
     again = [f"--reinstall-package={name}" for name in prune.direct_url_names(ctx.prefix)] \
         if incremental else []
-    # pip is not among the requirements, so the pinned one (hash-checked, already
-    # installed) is named too, unless the app names its own.
-    keep_pip = [] if names_pip(ctx.files, requirements) \
-        else ["-r", str(settings.PIP_REQUIREMENTS)]
-    if not incremental:
+    if pip_wheels is not None:
+        # A fresh runtime: pip joins this run, from its wheel already here (a run of its
+        # own costs a uv start and an interpreter query); --find-links adds a source, the
+        # app's index settings stay.
+        output.detail(f"pip {settings.pinned_pip_version()} (vendor/pip.txt) is installed with them.")
+        _run(ctx, [*base, *wanted, *keep_pip, "--find-links", str(pip_wheels)], env, secrets, shown)
+    elif not incremental:
         _run(ctx, [*base, *wanted], env, secrets, shown)
     elif is_pylock(requirements):
         # uv takes no other requirement beside a pylock.toml, so --exact also uninstalls
