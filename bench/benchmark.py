@@ -54,6 +54,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -139,6 +140,27 @@ CHAIN = (("cold", None), ("warm", None), ("added", ADDED), ("removed", None),
          ("upgraded", ADDED))
 
 
+def wait_blocking(proc: subprocess.Popen[str] | subprocess.Popen[bytes]) -> int:
+    """``proc``'s exit code, waited for in one blocking ``waitpid``, with ``TIMEOUT`` as a
+    timer that kills it. Not ``Popen.wait(timeout)`` (nor ``subprocess.run(timeout=...)``
+    without pipes): it polls with sleeps that double up to 50 ms, so a timed command was
+    measured up to 50 ms long, which is most of uv by hand's time on a small app."""
+    timer = threading.Timer(TIMEOUT, proc.kill)
+    timer.start()
+    try:
+        return proc.wait()
+    finally:
+        timer.cancel()
+
+
+def run_timed(cmd: list[str], **kwargs: object) -> None:
+    """``subprocess.run(cmd, check=True)`` waited for as ``wait_blocking`` does."""
+    proc = subprocess.Popen(cmd, **kwargs)  # type: ignore[call-overload]
+    code = wait_blocking(proc)
+    if code != 0:
+        raise subprocess.CalledProcessError(code, cmd)
+
+
 def timed_build(app: Path, cache: Path, env: dict[str, str], env_dir: Path,
                 compile_script: Path = support.BIN / "compile") -> tuple[float, dict[str, float]]:
     """Run bin/compile (ours, or the leader's); return total seconds and seconds per
@@ -157,7 +179,7 @@ def timed_build(app: Path, cache: Path, env: dict[str, str], env_dir: Path,
             now = time.monotonic()
             steps[current] = steps.get(current, 0.0) + now - since
             current, since = _step_name(line), now
-    proc.wait(timeout=TIMEOUT)
+    wait_blocking(proc)
     end = time.monotonic()
     steps[current] = steps.get(current, 0.0) + end - since
     if proc.returncode != 0:
@@ -297,7 +319,7 @@ def copy_bound(environment: Path, scratch: Path) -> dict[str, float]:
     for key, flags in (("cp -a", "-a"), ("cp -al", "-al")):
         shutil.rmtree(scratch, ignore_errors=True)
         start = time.monotonic()
-        subprocess.run(["cp", flags, str(environment), str(scratch)], check=True, timeout=TIMEOUT)
+        run_timed(["cp", flags, str(environment), str(scratch)])
         found[key] = time.monotonic() - start
     shutil.rmtree(scratch, ignore_errors=True)
     return found
@@ -323,8 +345,7 @@ def by_hand(tool: str, name: str, extra: str | None, work: Path, python: Path,
                      "-r", "requirements.txt"]]
     start = time.monotonic()
     for cmd in commands:
-        subprocess.run(cmd, cwd=app, env=env, check=True, stdout=subprocess.DEVNULL,
-                       timeout=TIMEOUT)
+        run_timed(cmd, cwd=app, env=env, stdout=subprocess.DEVNULL)
     elapsed = time.monotonic() - start
     shutil.rmtree(root)
     return elapsed

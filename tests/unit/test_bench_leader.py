@@ -216,3 +216,31 @@ def test_merge_keeps_the_sizes_of_apps_not_measured_again() -> None:
     merged = benchmark.merge(old, results(with_leader=False))
     assert merged["cache_sizes"]["django-app"] == {"ours-uv": {"cache": 1, "slug python": 1}}
     assert "leader" not in merged["cache_sizes"]["flask-app"]
+
+
+def test_timed_commands_are_waited_for_without_polling(monkeypatch):
+    """A timed command's end is its real exit (one blocking wait), a failure raises, and
+    the deadline still holds (a timer kills it)."""
+    import subprocess
+    import time
+
+    from bench import benchmark
+
+    waits = []
+    real_wait = subprocess.Popen.wait
+
+    def wait(self, timeout=None):
+        waits.append(timeout)
+        return real_wait(self, timeout)
+
+    monkeypatch.setattr(subprocess.Popen, "wait", wait)
+    benchmark.run_timed(["true"])
+    assert waits == [None]  # Popen.wait(timeout) would poll in sleeps of up to 50 ms
+    with pytest.raises(subprocess.CalledProcessError) as failed:
+        benchmark.run_timed(["sh", "-c", "exit 3"])
+    assert failed.value.returncode == 3
+    monkeypatch.setattr(benchmark, "TIMEOUT", 0.3)
+    start = time.monotonic()
+    with pytest.raises(subprocess.CalledProcessError):
+        benchmark.run_timed(["sleep", "30"])
+    assert time.monotonic() - start < 10
