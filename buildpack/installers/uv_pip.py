@@ -417,10 +417,11 @@ def install_requirements(ctx: InstallContext, requirements: Path, secrets: list[
     # unless the app names its own.
     keep_pip = [] if names_pip(ctx.files, requirements) \
         else ["-r", str(settings.PIP_REQUIREMENTS)]
-    pip_wheels = None
+    pip_wheels = None  # when set: pip joins the dependencies' run, from this folder
     if not (ctx.prefix / "bin" / "pip").exists():
-        pip_wheels = None if incremental or not keep_pip or is_pylock(requirements) \
-            or "UV_FIND_LINKS" in uv_tool_env(ctx) else pip_wheel_folder(ctx)
+        if not incremental and keep_pip and not is_pylock(requirements) \
+                and "UV_FIND_LINKS" not in uv_tool_env(ctx):
+            pip_wheels = pip_wheel_folder(ctx)
         if pip_wheels is None:
             install_pip(ctx, uv, secrets)
     shown = requirements.relative_to(ctx.app_dir)
