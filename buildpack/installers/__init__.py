@@ -162,9 +162,6 @@ def install(choice: Choice, ctx: InstallContext, incremental: bool = False) -> b
     slug_cleanup.remove_new_leftovers(ctx.app_dir, leftovers)
     if before is not None and slug_cleanup.environment_state(ctx.prefix) == before:
         return False
-    if incremental:
-        for site in ctx.prefix.glob("lib/python3*/site-packages"):
-            slug_cleanup.remove_orphan_bytecode(site)
     slug_cleanup.fix_build_paths(ctx.prefix, ctx.slug_root, ctx.python, ctx.env)
     return True
 

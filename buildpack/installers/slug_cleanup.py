@@ -13,17 +13,17 @@ editable installs, all at the top of site-packages:
 - ``*.dist-info/RECORD`` with absolute paths (Poetry writes them): made relative to
   site-packages, as the wheel spec has them.
 
-Bytecode an installer compiled (Pipenv's pip does) names build paths; it is removed, and
-the build compiles site-packages afterwards with run-time paths. The modules that
+Bytecode an installer compiled (Pipenv's pip does) names build paths: the build's
+bytecode pass (``relocate.compile_bytecode``) replaces or removes it, with the bytecode
+whose source an uninstall or upgrade removed, in its one walk of site-packages. The modules that
 ``.pth`` files import at every interpreter start (editable finders, ``_distutils_hack``)
 are compiled at once, with run-time paths and without starting ``site``: otherwise the
 next interpreter of the build would import them and leave bytecode naming BUILD_DIR,
 which a later compile takes as up to date. Build folders that a
 ``pip install .`` or a build backend left in the app's source trees (``build/``,
-``*.egg-info``) are removed when they were not there before the install. After an install
-into the previous build's environment, bytecode whose source is gone is removed
-(``remove_orphan_bytecode``); when that install changed nothing (``environment_state``),
-none of this runs: the environment is the previous build's, already cleaned.
+``*.egg-info``) are removed when they were not there before the install. When an install
+into the previous build's environment changed nothing (``environment_state``), none of
+this runs: the environment is the previous build's, already cleaned.
 """
 from __future__ import annotations
 
@@ -127,25 +127,13 @@ def _precompile(python: Path, paths: list[Path], prefix: Path, env: dict[str, st
         compile_all(python, [str(p) for p in paths], prefix, RUNTIME_PREFIX, env)
 
 
-def _written_by_the_buildpack(pyc: Path) -> bool:
-    """An unchecked-hash pyc: what relocate.compile_bytecode wrote for the run-time path in
-    an earlier build (an incremental install keeps them). Installers write timestamp pycs
-    that name the build path."""
-    with open(pyc, "rb") as fh:
-        header = fh.read(8)
-    return len(header) == 8 and int.from_bytes(header[4:8], "little") == 0b01
-
-
 def fix_build_paths(prefix: Path, slug_root: Path | None, python: Path, env: dict[str, str]) -> None:
     """Rewrite what the install wrote into ``prefix`` so that nothing names ``slug_root``
-    (None: the build's paths are the launch paths, nothing to rewrite); drop the bytecode
-    the install wrote, and compile the startup modules."""
+    (None: the build's paths are the launch paths, nothing to rewrite), and compile the
+    startup modules. The bytecode the install wrote is the bytecode pass's."""
     roots = _roots(slug_root) if slug_root is not None else []
     needles = [root.encode() for root in roots]
     for site in sorted(prefix.glob("lib/python3*/site-packages")):
-        for pyc in site.rglob("__pycache__/*.pyc"):
-            if not _written_by_the_buildpack(pyc):
-                pyc.unlink()
         for path in sorted(site.iterdir()):
             if path.name.endswith(".dist-info") and path.is_dir():
                 if (path / "direct_url.json").is_file():
@@ -184,20 +172,6 @@ def remove_new_leftovers(app_dir: Path, before: set[Path]) -> None:
     """Remove the ``build_leftovers`` that were not there ``before`` the install."""
     for path in sorted(build_leftovers(app_dir) - before):
         rmtree(path)
-
-
-def remove_orphan_bytecode(site: Path) -> None:
-    """Delete bytecode whose source an uninstall or upgrade removed (an installer removes
-    the files its RECORD lists; the build's own pycs are not among them), and the
-    folders left with nothing else."""
-    for cache in sorted(site.rglob("__pycache__"), reverse=True):
-        for pyc in cache.glob("*.pyc"):
-            if not (cache.parent / (pyc.name.split(".", 1)[0] + ".py")).exists():
-                pyc.unlink()
-        folder = cache
-        while folder != site and not any(folder.iterdir()):
-            folder.rmdir()
-            folder = folder.parent
 
 
 def environment_state(prefix: Path) -> list[tuple[str, int, int]]:

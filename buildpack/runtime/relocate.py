@@ -95,19 +95,19 @@ def compile_all(python: Path, targets: list[str], strip: Path, prefix: str, env:
 
 def compile_bytecode(python: Path, paths: list[Path], strip_prefix: Path, env: dict[str, str],
                      runtime_path: str = RUNTIME_PREFIX) -> None:
-    """Compile what in ``paths`` has no current bytecode, recording run-time file names
-    (unchecked-hash pycs), on all CPUs (``bytecode_worker``).
+    """Compile what in the folders ``paths`` (site-packages) has no current bytecode,
+    recording run-time file names (unchecked-hash pycs), on all CPUs, and remove the
+    bytecode whose source is gone and the installers' (``bytecode_worker --tidy``).
 
     Bytecode an earlier build wrote for the same source is kept (an incremental install
     starts from the previous environment). Files that do not compile (an app's syntax
     error, a template) are left alone: the interpreter reports them, with its own
     message, when they are imported.
     """
-
     existing = [str(p) for p in paths if p.exists()]
     if not existing:
         return
-    run_worker(python, [str(strip_prefix), runtime_path, *existing], env)
+    run_worker(python, ["--tidy", str(strip_prefix), runtime_path, *existing], env)
 
 
 def run_worker(python: Path, args: list[str], env: dict[str, str]) -> None:

@@ -88,3 +88,58 @@ def test_run_time_name():
     assert bytecode_worker.run_time_name("/b/x/y.py", "/b", "/app") == "/app/x/y.py"
     assert bytecode_worker.run_time_name("/b/x/y.py", "/b/", "/app/") == "/app/x/y.py"
     assert bytecode_worker.run_time_name("/bx/y.py", "/b", "/app") == "/bx/y.py"
+
+
+def _timestamp_pyc(source: Path, pyc: Path) -> None:
+    """What an installer (pip, compileall) writes: a timestamp pyc naming the build path."""
+    py_compile.compile(str(source), str(pyc), doraise=True,
+                       invalidation_mode=py_compile.PycInvalidationMode.TIMESTAMP)
+
+
+def test_tidy_removes_orphans_installer_bytecode_and_emptied_packages(tmp_path):
+    site = tmp_path / "site-packages"
+    kept, gone = site / "kept", site / "gone" / "sub"
+    (kept / "__pycache__").mkdir(parents=True)
+    (gone / "__pycache__").mkdir(parents=True)
+    (kept / "mod.py").write_text("X = 1\n")
+    (kept / "bad.py").write_text("def broken(:\n")
+    _timestamp_pyc(kept / "mod.py", _pyc(kept / "mod.py"))  # replaced by the build's
+    _timestamp_pyc(kept / "mod.py", kept / "__pycache__" / "mod.cpython-39.opt-1.pyc")  # removed
+    (kept / "__pycache__" / "bad.cpython-39.pyc").write_bytes(b"\0" * 16)  # not unchecked: removed
+    (kept / "__pycache__" / _pyc(kept / "bad.py").name).write_bytes(b"\0" * 16)  # does not compile
+    unchecked = kept / "__pycache__" / "mod.cpython-38.pyc"  # another interpreter's, unchecked
+    unchecked.write_bytes(b"\0\0\0\0\1\0\0\0" + b"\0" * 8)
+    (gone / "__pycache__" / "old.cpython-313.pyc").write_bytes(b"orphan")  # its source went
+    (site / "__pycache__").mkdir()
+    (site / "__pycache__" / "six.cpython-313.pyc").write_bytes(b"orphan")
+
+    assert _worker("--tidy", str(site), "/app", str(site)).stdout.strip() == "2"
+
+    assert sorted(p.name for p in (kept / "__pycache__").iterdir()) == \
+        sorted([_pyc(kept / "mod.py").name, unchecked.name])
+    assert bytecode_worker.is_current(str(kept / "mod.py"))
+    assert not (site / "gone").exists() and not (site / "__pycache__").exists()
+    assert site.is_dir()
+
+
+def test_without_tidy_other_bytecode_is_left_alone(tmp_path):
+    (tmp_path / "__pycache__").mkdir()
+    orphan = tmp_path / "__pycache__" / "old.cpython-313.pyc"
+    orphan.write_bytes(b"orphan")
+    _worker(str(tmp_path), "/app", str(tmp_path))
+    assert orphan.read_bytes() == b"orphan"
+
+
+def test_tidy_opens_no_fifo_and_enters_no_linked_folder(tmp_path):
+    site, victim = tmp_path / "site", tmp_path / "victim"
+    (site / "pkg").mkdir(parents=True)
+    victim.mkdir()
+    (victim / "other.cpython-313.pyc").write_bytes(b"not the build's")
+    (site / "pkg" / "__pycache__").symlink_to(victim)  # never tidied through the link
+    os.mkfifo(site / "pipe.py")  # never read
+    (site / "__pycache__").mkdir()
+    os.mkfifo(site / "__pycache__" / _pyc(site / "mod.py").name)  # never read
+    (site / "mod.py").write_text("X = 1\n")
+    assert _worker("--tidy", str(site), "/app", str(site)).stdout.strip() == "1"
+    assert (victim / "other.cpython-313.pyc").read_bytes() == b"not the build's"
+    assert bytecode_worker.is_current(str(site / "mod.py"))

@@ -16,6 +16,7 @@ from buildpack.installers import failures, managers, python_check, slug_cleanup
 from buildpack.installers.record import Choice
 from buildpack.installers.subprocess_env import INSTALLER_ALLOWLIST, build_env
 from buildpack.python_version.python_constraints import satisfies
+from buildpack.runtime import relocate
 from tests.support import raises_id, write_app
 
 PROJECT = '[project]\nname = "app"\nversion = "1"\n'
@@ -394,13 +395,15 @@ def test_build_paths_are_removed_from_site_packages(tmp_path):
     (site / "old.egg-link").write_text(f"{build}/flat\n.")
 
     slug_cleanup.fix_build_paths(prefix, build, Path(sys.executable), {"PATH": "/usr/bin:/bin"})
+    # The finder that .pth imports is compiled already, before any other interpreter runs.
+    finder_pyc = next((site / "__pycache__").glob("__editable___flatpkg_1_finder.*.pyc"))
+    relocate.compile_bytecode(Path(sys.executable), [site], prefix, {"PATH": "/usr/bin:/bin"})
 
     leftover = subprocess.run(["grep", "-rl", str(build), str(prefix)], capture_output=True,
                               text=True).stdout
     assert leftover == ""
-    # The installer's bytecode is gone; the finder that .pth imports is compiled already.
-    assert [p.name.split(".")[0] for p in (site / "__pycache__").iterdir()] == \
-        ["__editable___flatpkg_1_finder"]
+    # The installer's bytecode is gone (the build's bytecode pass); the finder's is kept.
+    assert list((site / "__pycache__").iterdir()) == [finder_pyc]
     assert (site / "mypkg.pth").read_text() == "../../../../../src\n"
     assert json.loads((info / "direct_url.json").read_text())["url"] == "file:///app"
     assert (site / "old.egg-link").read_text() == "/app/flat\n."

@@ -69,9 +69,10 @@ READS: dict[tuple[str, str], str] = {
     ("installers/slug_cleanup.py", "_fix_pth"): "installed files in the slug",
     ("installers/slug_cleanup.py", "_fix_record"): "installed files in the slug",
     ("installers/slug_cleanup.py", "_startup_modules"): "installed files in the slug",
-    ("installers/slug_cleanup.py", "_written_by_the_buildpack"): "installed files in the slug",
     ("runtime/relocate.py", "rewrite_console_scripts"): "installed console scripts in the slug",
-    ("runtime/bytecode_worker.py", "is_current"): "bytecode in the slug (a worker process)",
+    ("runtime/bytecode_worker.py", "is_current"): "a source in the slug (a worker process)",
+    ("runtime/bytecode_worker.py", "_header"): "bytecode in the slug, 16 bytes of a regular file "
+                                               "(a worker process)",
     ("runtime/bytecode_worker.py", "compile_one"): "a source in the slug it compiles (a worker process)",
     ("runtime/bytecode_worker.py", "sources"): "the listing of sources this build wrote (a worker process)",
     ("installers/closure_worker.py", "main"): "installed metadata (a worker process in the slug)",
