@@ -48,17 +48,18 @@ class Target(Protocol):
         build's installed environment for ``key`` is in place, for the package manager to
         bring up to date (``Manager.update``), else FRESH (an empty place)."""
 
-    def begin_keep(self, key: env_cache.CacheKey, settled: bool) -> None:
-        """The package manager is done with the installed environment for ``key``: begin
-        keeping it for the next build (the slug: ``env_cache.begin_save``, beside the rest
-        of the build); ``settled``: the buildpack changes nothing in it from here on."""
+    def begin_keep(self, key: env_cache.CacheKey) -> None:
+        """Begin keeping the installed environment for ``key`` for the next build (the
+        slug: ``env_cache.begin_save``, beside the rest of the build, the package manager's
+        run on the previous environment included)."""
 
     def watch(self, app_code: bool) -> None:
         """The app's build code runs next when ``app_code``: what it changes in the
         installed environment is not kept (its snapshot, ``env_cache.snapshot``)."""
 
-    def keep(self) -> None:
-        """Finish keeping it (``env_cache.Saving.finish``)."""
+    def keep(self, settled: bool) -> None:
+        """Finish keeping it (``env_cache.Saving.finish``); ``settled``: ``begin_keep`` came
+        after everything the buildpack writes into it."""
 
     def abandon(self) -> None:
         """The build failed after ``begin_keep``: keep nothing."""
@@ -154,26 +155,31 @@ def run(plan: Plan, target: Target) -> installers.InstallContext:
     key = cache_key(plan)
     state = target.prepare(key)
     build_report.cache_decision("installed_environment", state)
-    if state == env_cache.UPDATE:
-        changed = installers.install(plan.dependencies, ctx, incremental=True)
-    else:
-        install_fresh(plan, ctx)
-        changed = True
-    # NLTK's downloader refuses a data file with a second link (the save's): with
-    # nltk.txt, the save begins once it ran.
-    early = not plan.nltk_ids
-    if early:
-        target.begin_keep(key, settled=not changed)
-    # uv's lock on its cache guards its prune against a uv the app's build code may run
-    pruning = children.Background(installers.prune_uv_cache, ctx)
+    # The save links the environment beside the rest of the build: the previous one from
+    # before the package manager runs against it (what it changes, the save's finish
+    # brings up to date), a fresh one once installed. NLTK's downloader refuses a data
+    # file with a second link (the save's): with nltk.txt, the save begins once it ran.
+    keep_from = "nltk" if plan.nltk_ids else "start" if state == env_cache.UPDATE else "install"
+    pruning: children.Background | None = None
     try:
+        if keep_from == "start":
+            target.begin_keep(key)
+        if state == env_cache.UPDATE:
+            changed = installers.install(plan.dependencies, ctx, incremental=True)
+        else:
+            install_fresh(plan, ctx)
+            changed = True
+        if keep_from == "install":
+            target.begin_keep(key)
+        # uv's lock on its cache guards its prune against a uv the app's build code may run
+        pruning = children.Background(installers.prune_uv_cache, ctx)
         if changed:  # else: the previous build's environment, relocatable and compiled as saved
             make_relocatable(ctx, target.runtime_path)
         nltk_data.download(list(plan.nltk_ids), ctx.python, app_env, ctx.secrets, ctx.app_dir,
                            lookup(nltk_data.URL_VAR, plan.config, plan.environ),
                            target.runtime_path)
-        if not early:
-            target.begin_keep(key, settled=True)
+        if keep_from == "nltk":
+            target.begin_keep(key)
         # What the app's build code must not change (``env_cache.Saving.finish``); when it
         # has none (no post_compile hook, not a Django app), nothing runs to change it.
         target.watch(hooks.present(hooks.POST_COMPILE, ctx.app_dir)
@@ -188,11 +194,12 @@ def run(plan: Plan, target: Target) -> installers.InstallContext:
         target.finish(plan, ctx)
         pruning.wait()  # before the save may clear uv's cache
         output.step("Saving the build cache")  # its own step: the build report times it
-        target.keep()
+        target.keep(settled=keep_from == "nltk")
     except BaseException:
         target.abandon()
-        with contextlib.suppress(BaseException):
-            pruning.wait()
+        if pruning is not None:
+            with contextlib.suppress(BaseException):
+                pruning.wait()
         raise
     installers.trim_caches(ctx, plan.dependencies.manager)
     return ctx

@@ -12,9 +12,10 @@ leaves the cache for the build. The package manager then always runs against it 
 decides what changed (``installers.install(..., incremental=True)``). Where CACHE_DIR
 and the build are on different filesystems, the entry is copied instead (said once).
 
-**Save** (``begin_save``), begun once the package manager is done: the slug's
+**Save** (``begin_save``), begun as soon as the previous environment is in place (before
+the package manager runs against it; after it, on a fresh install): the slug's
 environment is hardlinked into a new entry on a thread while the rest of the build runs
-(relocation and bytecode, NLTK data, the app's build code; each file once, shared with
+(the install, relocation and bytecode, NLTK data, the app's build code; each file once, shared with
 the slug and, during the build, with uv's cache: ``UV_LINK_MODE=hardlink``; uv's copy of
 the downloaded wheels is pruned meanwhile, ``installers.prune_uv_cache``); at the end
 (``Saving.finish``) the entry is brought up to date with the environment as the build
@@ -361,23 +362,21 @@ def not_cached_warning(changed: list[str]) -> None:
 
 
 class Saving:
-    """The save of ``source`` as the cache entry for ``key``, begun as soon as the package
-    manager is done (``begin_save``): a thread links the environment's files into a new
-    entry while the rest of the build runs (relocation and bytecode, NLTK data, the app's
-    build code, the SBOM); ``finish`` brings the entry up to date with the environment as
-    the build left it and swaps it in, or ``abandon`` drops it.
+    """The save of ``source`` as the cache entry for ``key`` (``begin_save``): a thread links
+    the environment's files into a new entry while the rest of the build runs (the
+    package manager's run on the previous environment, relocation and bytecode, NLTK
+    data, the app's build code, the SBOM); ``finish`` brings the entry up to date with the
+    environment as the build left it and swaps it in, or ``abandon`` drops it.
 
     The entry's files are the environment's (hardlinks), so a file written in place is
     current in both; what was replaced, added or removed after the thread passed is
     relinked, linked or removed by ``finish``, which compares the final environment with
     what the thread linked (kind, size, mtime, mode and the entry's inode, taken from the
-    entry after each link). ``settled``: the buildpack changes nothing in the environment
-    after ``begin_save`` (no relocation, no NLTK data) and no app build code is watched,
-    so the thread's walk is the final one. On another filesystem (a link fails with
-    EXDEV) the thread stops and ``finish`` copies the environment as it then is."""
+    entry after each link). On another filesystem (a link fails with EXDEV) the thread
+    stops and ``finish`` copies the environment as it then is."""
 
-    def __init__(self, cache_dir: Path, key: CacheKey, source: Path, settled: bool) -> None:
-        self.cache_dir, self.key, self.source, self.settled = cache_dir, key, source, settled
+    def __init__(self, cache_dir: Path, key: CacheKey, source: Path) -> None:
+        self.cache_dir, self.key, self.source = cache_dir, key, source
         self.started = time.monotonic()
         self.new = Path(tempfile.mkdtemp(prefix=f".{ENV_DIR_NAME}-new-", dir=cache_dir))
         self.dest = self.new / "python"
@@ -434,8 +433,12 @@ class Saving:
             if rel not in self.linked:
                 self.linked[rel] = self._add(rel, f"{source}/{rel}", record)
 
-    def finish(self, before: dict[str, list[Any]] | None) -> bool:
-        """Store the entry; whether it was. ``before``: the environment's snapshot taken
+    def finish(self, before: dict[str, list[Any]] | None, settled: bool) -> bool:
+        """Store the entry; whether it was. ``settled``: the save began after everything
+        the buildpack writes into the environment (the install, relocation, NLTK data), so
+        the thread's walk is the final one; else the environment is walked again (an
+        installer that rewrote a file in place, unseen by ``environment_state``, is never
+        recorded as it was before). ``before``: the environment's snapshot taken
         before the app's build code ran (None when the app has none). A file that code
         changed, replaced or removed means nothing is stored (the old entry is gone
         already: ``restore`` moved it out) and uv's cache, which may share the file, is
@@ -444,7 +447,7 @@ class Saving:
         try:
             self.work.wait()
             now = self.linked
-            if before is not None or not self.settled or self.copy:
+            if before is not None or not settled or self.copy:
                 now = snapshot(self.source, inodes=True)
             if before is not None:
                 changed = changed_by(before, now)
@@ -487,9 +490,9 @@ class Saving:
         _discard(self.new)
 
 
-def begin_save(cache_dir: Path, key: CacheKey, source: Path, settled: bool) -> Saving:
+def begin_save(cache_dir: Path, key: CacheKey, source: Path) -> Saving:
     """Begin saving ``source`` as the cache entry for ``key`` (``Saving``)."""
-    return Saving(cache_dir, key, source, settled)
+    return Saving(cache_dir, key, source)
 
 
 # --- the unpacked runtime ----------------------------------------------------------------

@@ -94,13 +94,13 @@ class LayersTarget:
             self.layers.forget(PYTHON_LAYER)
         return state
 
-    def begin_keep(self, key: env_cache.CacheKey, settled: bool) -> None:
+    def begin_keep(self, key: env_cache.CacheKey) -> None:
         """Nothing to link: the layer is kept where it is."""
 
     def watch(self, app_code: bool) -> None:
         self.before = env_cache.snapshot(self.prefix, inodes=True) if app_code else None
 
-    def keep(self) -> None:
+    def keep(self, settled: bool) -> None:
         """The layer is kept (cache = true, written by ``finish``) unless the app's build
         code changed what the installer wrote (``env_cache.Saving``): then it is launched
         but not cached, and uv's cache (which shares its files) is cleared."""

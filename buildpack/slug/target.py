@@ -45,15 +45,15 @@ class SlugTarget:
                           "package manager installs what changed and removes what is no longer needed.")
         return state
 
-    def begin_keep(self, key: env_cache.CacheKey, settled: bool) -> None:
-        self.saving = env_cache.begin_save(self.cache_dir, key, self.prefix, settled)
+    def begin_keep(self, key: env_cache.CacheKey) -> None:
+        self.saving = env_cache.begin_save(self.cache_dir, key, self.prefix)
 
     def watch(self, app_code: bool) -> None:
         self.before = env_cache.snapshot(self.prefix, inodes=True) if app_code else None
 
-    def keep(self) -> None:
+    def keep(self, settled: bool) -> None:
         try:
-            if self.saving is not None and self.saving.finish(self.before):
+            if self.saving is not None and self.saving.finish(self.before, settled):
                 output.detail("The installed environment is kept for the next build (linked in "
                               f"{time.monotonic() - self.saving.started:.1f} s, beside the build)")
         finally:

@@ -26,7 +26,7 @@ def _tree(root):
 
 
 def _save(cache, source):
-    return env_cache.begin_save(cache, KEY, source, settled=True).finish(None)
+    return env_cache.begin_save(cache, KEY, source).finish(None, settled=True)
 
 
 def _cache(tmp_path):
@@ -128,10 +128,10 @@ def test_the_app_build_codes_changes_are_never_saved(tmp_path, capsys):
     (cache / "uv").mkdir()
     target = tmp_path / "build2/.heroku/python"
     assert env_cache.restore(cache, KEY, target) == env_cache.UPDATE
-    saving = env_cache.begin_save(cache, KEY, target, settled=True)
+    saving = env_cache.begin_save(cache, KEY, target)
     before = env_cache.snapshot(target, inodes=True)
     (target / "bin/python3.13").chmod(0o777)
-    assert not saving.finish(before)
+    assert not saving.finish(before, settled=True)
     err = capsys.readouterr().err
     assert "The installed environment is not cached" in err and "bin/python3.13" in err
     assert not (cache / "env").exists() and not (cache / "uv").exists()
@@ -140,11 +140,11 @@ def test_the_app_build_codes_changes_are_never_saved(tmp_path, capsys):
 def test_files_the_app_build_code_only_added_are_saved(tmp_path):
     src = _tree(tmp_path / "build/.heroku/python")
     cache = _cache(tmp_path)
-    saving = env_cache.begin_save(cache, KEY, src, settled=True)
+    saving = env_cache.begin_save(cache, KEY, src)
     before = env_cache.snapshot(src, inodes=True)
     (src / "lib/site/__pycache__").mkdir()
     (src / "lib/site/__pycache__/mod.pyc").write_bytes(b"pyc")
-    assert saving.finish(before)
+    assert saving.finish(before, settled=True)
     assert (cache / "env/python/lib/site/__pycache__/mod.pyc").is_file()
 
 
@@ -175,12 +175,12 @@ def test_what_the_app_build_code_changes_while_the_save_links_is_never_saved(
     src = _big_tree(tmp_path / "build/.heroku/python")
     cache = _cache(tmp_path)
     (cache / "uv").mkdir()
-    saving = env_cache.begin_save(cache, KEY, src, settled=True)
+    saving = env_cache.begin_save(cache, KEY, src)
     before = env_cache.snapshot(src, inodes=True)
     if linked_first:
         saving.work.wait()
     change(src)
-    assert not saving.finish(before)
+    assert not saving.finish(before, settled=True)
     assert "The installed environment is not cached" in capsys.readouterr().err
     assert not (cache / "env").exists() and not (cache / "uv").exists()
     assert not [p for p in cache.iterdir() if p.name.startswith(".")]
@@ -201,19 +201,22 @@ def _replace(path, text):
     lambda e: (e / "lib/site/pkg7/m3.py").write_text("in place\n"),
     lambda e: (e / "lib/site/pkg29").chmod(0o555),
     lambda e: (e / "bin/python3").unlink() or (e / "bin/python3").symlink_to("python3.13-other"),
+    lambda e: shutil.rmtree(e / "lib/site/pkg4"),  # the package manager uninstalls a package
+    lambda e: (e / "lib/site/new").mkdir() or (e / "lib/site/new/__init__.py").write_text("n = 1\n"),
 ])
 @pytest.mark.parametrize("linked_first", [True, False])
 def test_what_the_buildpack_changes_after_the_save_began_is_saved(tmp_path, change, linked_first):
-    """The save begins once the package manager is done; relocation, bytecode and NLTK
-    data come after: the entry ends up exactly the final environment, whenever the thread
-    passed the changed file."""
+    """The save begins before the package manager runs on the previous environment (once
+    it is done, on a fresh install); the install, relocation, bytecode and NLTK data come
+    after: the entry ends up exactly the final environment, whenever the thread passed the
+    changed file."""
     src = _big_tree(tmp_path / "build/.heroku/python")
     cache = _cache(tmp_path)
-    saving = env_cache.begin_save(cache, KEY, src, settled=False)
+    saving = env_cache.begin_save(cache, KEY, src)
     if linked_first:
         saving.work.wait()
     change(src)
-    assert saving.finish(None)
+    assert saving.finish(None, settled=False)
     entry = cache / "env/python"
 
     def tree(root):
@@ -259,14 +262,14 @@ def test_the_save_links_while_bytecode_is_written_beside_it(tmp_path):
         while not (src / "lib/site/pkg29/__pycache__").exists() and time.monotonic() < deadline:
             time.sleep(0.01)  # the writer is at work in every folder
         for _ in range(5):
-            saving = env_cache.begin_save(cache, KEY, src, settled=False)
+            saving = env_cache.begin_save(cache, KEY, src)
             saving.work.wait()
             if _ < 4:
                 saving.abandon()
     finally:
         stop.touch()
         writer.wait(timeout=30)
-    assert saving.finish(None)
+    assert saving.finish(None, settled=False)
     entry = cache / "env/python"
     assert sorted(p.relative_to(entry) for p in entry.rglob("*")) \
         == sorted(p.relative_to(src) for p in src.rglob("*"))
@@ -287,7 +290,7 @@ def test_an_unwatched_save_keeps_every_file_and_its_folders_modes(tmp_path):
 def test_an_abandoned_save_leaves_nothing(tmp_path):
     src = _big_tree(tmp_path / "build/.heroku/python")
     cache = _cache(tmp_path)
-    env_cache.begin_save(cache, KEY, src, settled=True).abandon()
+    env_cache.begin_save(cache, KEY, src).abandon()
     assert list(cache.iterdir()) == []
     assert (src / "lib/site/pkg29/m19.py").is_file()  # the build's own files stay
 
