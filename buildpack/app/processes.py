@@ -37,7 +37,6 @@ same out from the slug, so both always agree.
 """
 from __future__ import annotations
 
-import configparser
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -283,6 +282,8 @@ def _module_file(app_dir: Path, module: str) -> Path | None:
 
 def app_scripts(app_dir: Path, prefix: Path) -> list[Script]:
     """The console scripts of the installed distributions whose module is in the app."""
+    import configparser  # not at import: read only for an app without a Procfile
+
     found = []
     listings = sorted(prefix.glob("lib/python3*/site-packages/*.dist-info/entry_points.txt"))
     for listing in listings[:MAX_MODULES]:

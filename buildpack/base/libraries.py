@@ -19,7 +19,6 @@ import os
 import re
 import sys
 import time
-import urllib.error
 import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
@@ -85,7 +84,7 @@ def _fetch(url: str, what: str, dest: Path) -> None:
                          f"{MAX_BYTES // (1024 * 1024)} MiB.") from None
         raise _error(f"Downloading {what} took too long",
                      f"{mask_credentials(url)} ran past {DEADLINE:.0f} s.") from None
-    except (urllib.error.URLError, OSError, ValueError) as exc:
+    except (OSError, ValueError) as exc:  # urllib's URLError is an OSError: its reason said
         reason = getattr(exc, "reason", exc)
         raise _error(f"Could not download {what}", f"{mask_credentials(url)}: {reason}") from None
 

@@ -11,8 +11,11 @@ otherwise); requests-based tools (Pipenv, Poetry) read ``REQUESTS_CA_BUNDLE``.
 from __future__ import annotations
 
 import os
-import ssl
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import ssl
 
 
 def platform_ca(environ: Mapping[str, str]) -> str | None:
@@ -25,9 +28,15 @@ def platform_ca(environ: Mapping[str, str]) -> str | None:
 
 
 def system_bundle() -> str | None:
-    """The host OpenSSL's own CA bundle file (``/usr/lib/ssl/cert.pem`` on Debian), if any."""
-    path = ssl.get_default_verify_paths().openssl_cafile
-    return path if path and os.path.isfile(path) else None
+    """The host OpenSSL's own CA bundle file (``/usr/lib/ssl/cert.pem`` on Debian), if any:
+    what ``ssl.get_default_verify_paths().openssl_cafile`` names, read from ``_ssl`` (every
+    build asks; importing ``ssl`` costs 20-30 ms of the build's start, ``_ssl`` 3 ms)."""
+    try:
+        import _ssl  # not at import (nor ssl): read on every build's start, see above
+    except ImportError:  # a Python without OpenSSL: nothing to trust
+        return None
+    path = _ssl.get_default_verify_paths()[1]
+    return path if isinstance(path, str) and path and os.path.isfile(path) else None
 
 
 def installer_settings(settings: Mapping[str, str]) -> dict[str, str]:
@@ -47,6 +56,8 @@ def https_context(environ: Mapping[str, str] | None = None) -> ssl.SSLContext:
     """The TLS settings of the buildpack's own downloads (the runtime store, the uv and
     library downloads): the host's trust store and SSL_CERT_FILE / SSL_CERT_DIR (OpenSSL
     reads them), or PIP_CERT when it is the only CA bundle the platform names."""
+    import ssl  # not at import: only a download needs it
+
     env = os.environ if environ is None else environ
     ca = platform_ca(env)
     if ca and not env.get("SSL_CERT_FILE", "").strip():
