@@ -74,8 +74,11 @@ def tidy_cache(folder: str, cache: str) -> bool:
     """Remove from ``cache`` (``folder``'s ``__pycache__``) the pycs whose source is gone
     and the foreign ones (another name than this interpreter's for the source, not
     unchecked-hash); whether ``cache`` is left empty."""
-    with os.scandir(cache) as listing:
-        entries = list(listing)
+    try:
+        with os.scandir(cache) as listing:
+            entries = list(listing)
+    except OSError:  # unreadable: left as it is
+        return False
     kept = len(entries)
     for entry in entries:
         if not entry.name.endswith(".pyc"):
