@@ -436,9 +436,10 @@ class Saving:
     def finish(self, before: dict[str, list[Any]] | None, settled: bool) -> bool:
         """Store the entry; whether it was. ``settled``: the save began after everything
         the buildpack writes into the environment (the install, relocation, NLTK data), so
-        the thread's walk is the final one; else the environment is walked again (an
-        installer that rewrote a file in place, unseen by ``environment_state``, is never
-        recorded as it was before). ``before``: the environment's snapshot taken
+        the thread's walk is the final one; else the environment is walked again, even
+        when the install changed nothing by ``environment_state`` (a file an installer
+        rewrote in place would otherwise be recorded as the thread found it). ``before``:
+        the environment's snapshot taken
         before the app's build code ran (None when the app has none). A file that code
         changed, replaced or removed means nothing is stored (the old entry is gone
         already: ``restore`` moved it out) and uv's cache, which may share the file, is

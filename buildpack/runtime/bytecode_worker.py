@@ -132,9 +132,10 @@ def sources(args: list[str], tidy: bool = False) -> Iterator[str]:
             with open(arg[1:], encoding="utf-8", errors="surrogateescape") as listing:
                 yield from (line.rstrip("\n") for line in listing if line.strip())
             continue
+        root = arg.rstrip("/") or "/"
         emptied: list[str] = []
-        yield from walk(arg.rstrip("/") or "/", tidy, emptied)
-        remove_empty(emptied, arg.rstrip("/") or "/")
+        yield from walk(root, tidy, emptied)
+        remove_empty(emptied, root)
 
 
 def run_time_name(path: str, strip: str, prepend: str) -> str:
